@@ -1,0 +1,194 @@
+//! Form definitions: versioned storage, the compiled-form cache, and keeping stored records and
+//! indexes in step when a definition changes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use forms::{CompiledForm, FieldType, FormDef, FormName, SpaceName};
+use serde_json::Value;
+
+use crate::error::{EngineError, FailingRecord, Result};
+use crate::model::{Actor, Record, StoredForm};
+use crate::query::encoding::encode_value;
+use crate::query::FieldLookup;
+use crate::store::IndexEntry;
+use crate::{Engine, LoadedForm};
+
+/// How many failing records a refused schema change shows.
+const FAILING_EXAMPLES: usize = 3;
+
+/// The result of storing a definition.
+#[derive(Debug, Clone)]
+pub struct PutFormOutcome {
+    /// The version now current.
+    pub form: StoredForm,
+    /// False when the definition equals the current one (nothing was stored).
+    pub changed: bool,
+}
+
+impl Engine {
+    /// Stores `definition` as the next version of `form` in `space`.
+    ///
+    /// Refused when stored records would not validate under it, unless `force`.
+    pub async fn put_form(
+        &self,
+        actor: &Actor,
+        space: &str,
+        form: &str,
+        definition: &Value,
+        force: bool,
+    ) -> Result<PutFormOutcome> {
+        let space = self.space(space)?.name;
+        let name = FormName::parse(form)?;
+        let definition = FormDef::from_json(definition)?;
+        let compiled = CompiledForm::compile(definition.clone())?;
+        let (outcome, ticket) = self.put_form_locked(actor, &space, name, definition, compiled, force)?;
+        if let Some(ticket) = ticket {
+            self.store().durable(ticket).await?;
+        }
+        Ok(outcome)
+    }
+
+    fn put_form_locked(
+        &self,
+        actor: &Actor,
+        space: &SpaceName,
+        name: FormName,
+        definition: FormDef,
+        compiled: CompiledForm,
+        force: bool,
+    ) -> Result<(PutFormOutcome, Option<crate::store::Ticket>)> {
+        let _exclusive = self.inner.schema_lock.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let previous = self.store().form_version(space.as_str(), name.as_str(), None)?;
+        if let Some(previous) = &previous {
+            if previous.definition == definition {
+                return Ok((PutFormOutcome { form: previous.clone(), changed: false }, None));
+            }
+        }
+        let old_indexes = match &previous {
+            Some(previous) => {
+                if !force {
+                    self.check_records_fit(space, &name, &compiled)?;
+                }
+                indexed_fields(&CompiledForm::compile(previous.definition.clone())?)
+            }
+            None => BTreeMap::new(),
+        };
+        let new_indexes = indexed_fields(&compiled);
+
+        // New or retyped indexes are built before the definition that uses them is stored, and
+        // dropped ones are removed after: a crash in between leaves unused entries, never a
+        // definition whose index is missing entries.
+        for (field, ty) in &new_indexes {
+            if old_indexes.get(field) != Some(ty) {
+                self.rebuild_index(space, &name, field, *ty)?;
+            }
+        }
+        let stored = StoredForm {
+            name: name.clone(),
+            version: previous.as_ref().map_or(1, |p| p.version + 1),
+            definition,
+            created_at: self.now(),
+            created_by: actor.clone(),
+        };
+        let ticket = self.store().insert_form_version(space.as_str(), &stored)?;
+        for field in old_indexes.keys() {
+            if !new_indexes.contains_key(field) {
+                self.store().drop_index(space.as_str(), name.as_str(), field)?;
+            }
+        }
+        let loaded = Arc::new(LoadedForm { stored: stored.clone(), compiled });
+        self.inner.forms.write().unwrap_or_else(|p| p.into_inner()).insert((space.clone(), name), loaded);
+        Ok((PutFormOutcome { form: stored, changed: true }, Some(ticket)))
+    }
+
+    fn check_records_fit(&self, space: &SpaceName, form: &FormName, compiled: &CompiledForm) -> Result<()> {
+        let mut failing = 0;
+        let mut examples = Vec::new();
+        for record in self.store().scan_records(space.as_str(), form.as_str(), None, false) {
+            let record = record?;
+            if let Err(errors) = compiled.validate(&record.data) {
+                failing += 1;
+                if examples.len() < FAILING_EXAMPLES {
+                    examples.push(FailingRecord { id: record.id.to_string(), errors: errors.0 });
+                }
+            }
+        }
+        if failing > 0 {
+            return Err(EngineError::SchemaChangeRefused { failing, examples });
+        }
+        Ok(())
+    }
+
+    fn rebuild_index(&self, space: &SpaceName, form: &FormName, field: &str, ty: FieldType) -> Result<()> {
+        let mut entries = Vec::new();
+        for record in self.store().scan_records(space.as_str(), form.as_str(), None, false) {
+            let record = record?;
+            entries.push((encode_value(record.lookup(field).as_deref(), ty), record.id));
+        }
+        self.store().rebuild_index(space.as_str(), form.as_str(), field, entries.into_iter())?;
+        Ok(())
+    }
+
+    /// One version of a form as stored, or the latest.
+    pub fn form(&self, space: &str, form: &str, version: Option<u32>) -> Result<StoredForm> {
+        let space = self.space(space)?.name;
+        let form = FormName::parse(form).map_err(|_| EngineError::not_found("form", form))?;
+        match self.store().form_version(space.as_str(), form.as_str(), version)? {
+            Some(stored) => Ok(stored),
+            None => match version {
+                Some(version) => Err(EngineError::not_found("form version", format!("{form}@{version}"))),
+                None => Err(EngineError::not_found("form", form.as_str())),
+            },
+        }
+    }
+
+    /// The latest version of every form of a space.
+    pub fn forms(&self, space: &str) -> Result<Vec<StoredForm>> {
+        let space = self.space(space)?.name;
+        Ok(self.store().latest_forms(space.as_str())?)
+    }
+
+    /// The latest version of a form, compiled (cached).
+    pub fn loaded_form(&self, space: &str, form: &str) -> Result<Arc<LoadedForm>> {
+        let space = SpaceName::parse(space).map_err(|_| EngineError::not_found("space", space))?;
+        let form = FormName::parse(form).map_err(|_| EngineError::not_found("form", form))?;
+        let key = (space, form);
+        if let Some(loaded) = self.inner.forms.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(Arc::clone(loaded));
+        }
+        let (space, form) = key;
+        let stored = match self.store().form_version(space.as_str(), form.as_str(), None)? {
+            Some(stored) => stored,
+            None => {
+                // Distinguish a missing space from a missing form for the caller.
+                self.space(space.as_str())?;
+                return Err(EngineError::not_found("form", form.as_str()));
+            }
+        };
+        let compiled = CompiledForm::compile(stored.definition.clone())?;
+        let loaded = Arc::new(LoadedForm { stored, compiled });
+        self.inner.forms.write().unwrap_or_else(|p| p.into_inner()).insert((space, form), Arc::clone(&loaded));
+        Ok(loaded)
+    }
+}
+
+/// The indexed fields of a form with the type that decides their encoding.
+fn indexed_fields(compiled: &CompiledForm) -> BTreeMap<String, FieldType> {
+    compiled
+        .indexes()
+        .iter()
+        .map(|field| (field.clone(), compiled.field_type(field).unwrap_or(FieldType::Any)))
+        .collect()
+}
+
+/// The index entries a record has under `form`.
+pub(crate) fn index_entries(form: &CompiledForm, record: &Record) -> Vec<IndexEntry> {
+    form.indexes()
+        .iter()
+        .map(|field| {
+            let ty = form.field_type(field).unwrap_or(FieldType::Any);
+            IndexEntry { field: field.clone(), value: encode_value(record.lookup(field).as_deref(), ty) }
+        })
+        .collect()
+}

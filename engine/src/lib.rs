@@ -1,0 +1,204 @@
+//! What happens when records change.
+//!
+//! The [`Engine`] façade is the crate's API boundary: callers (the `web` crate, the CLI, tests,
+//! benchmarks) create spaces, store form definitions and read and write records through it,
+//! and get plain Rust types and [`EngineError`]s back. Inside:
+//! - [`store`] owns the sled database (the only module that names sled);
+//! - `definitions` stores form versions and keeps indexes in step with them;
+//! - `records` is the write path: validate, compute index entries, commit record + index +
+//!   event in one transaction, wait for the group-commit flush;
+//! - `listing` plans and runs filtered, sorted, paginated queries;
+//! - [`query`] is the filter/sort language, the index key encoding and cursors;
+//! - [`clock`] is the one source of time.
+//!
+//! Architecture invariant: the engine knows no HTTP (no axum, hyper, tower, reqwest, lettre).
+
+pub mod auth;
+pub mod clock;
+mod definitions;
+mod error;
+mod listing;
+pub mod model;
+pub mod query;
+mod records;
+pub mod rules;
+pub mod store;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use forms::{CompiledForm, FormName, SpaceName};
+use uuid::Uuid;
+
+pub use crate::auth::{Principal, Role, TokenInfo};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::definitions::PutFormOutcome;
+pub use crate::error::{EngineError, ErrorCode, FailingRecord, Result};
+pub use crate::listing::{ListQuery, Page, QueryPlan, MAX_LIMIT};
+pub use crate::model::{Actor, Event, EventKind, Record, Space, StoredForm};
+use crate::store::Store;
+
+/// How to open an engine.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// Where the database lives.
+    pub data_dir: PathBuf,
+    /// Where time comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl EngineConfig {
+    /// Production settings for `data_dir`: the system clock.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self { data_dir: data_dir.into(), clock: Arc::new(SystemClock) }
+    }
+}
+
+/// A form version ready to validate records: the stored definition and its compiled schema.
+#[derive(Debug, Clone)]
+pub struct LoadedForm {
+    /// As stored.
+    pub stored: StoredForm,
+    /// Compiled.
+    pub compiled: CompiledForm,
+}
+
+/// The engine. Cheap to clone; all clones share one database.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// Latest version of each form, compiled once: compiling a schema costs far more than
+    /// validating a record against it.
+    forms: RwLock<HashMap<(SpaceName, FormName), Arc<LoadedForm>>>,
+    /// Record writes hold it shared; a form change holds it exclusively, so the check "every
+    /// stored record fits the new schema" and the index rebuild see no concurrent writes.
+    schema_lock: RwLock<()>,
+    /// Keeps UUIDv7 ids strictly increasing within one millisecond.
+    ids: Mutex<uuid::ContextV7>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the database in `config.data_dir`, creating it if needed.
+    pub fn open(config: EngineConfig) -> Result<Engine> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|err| store::StoreError::Backend(format!("creating {}: {err}", config.data_dir.display())))?;
+        let store = Store::open(&config.data_dir)?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                store,
+                clock: config.clock,
+                forms: RwLock::new(HashMap::new()),
+                schema_lock: RwLock::new(()),
+                ids: Mutex::new(uuid::ContextV7::new()),
+            }),
+        })
+    }
+
+    /// Flushes everything and stops background work. Call once, at shutdown.
+    pub fn close(&self) -> Result<()> {
+        self.inner.store.close()?;
+        Ok(())
+    }
+
+    /// Whether storage answers (for readiness probes).
+    pub fn is_healthy(&self) -> bool {
+        self.inner.store.is_healthy()
+    }
+
+    /// The current instant, as the engine stores it (microsecond precision).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now().trunc_subsecs(6)
+    }
+
+    /// The last event sequence number.
+    pub fn last_event_seq(&self) -> u64 {
+        self.inner.store.last_seq()
+    }
+
+    /// Events after `after`, in order (the event log as a whole).
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>> {
+        Ok(self.inner.store.events_after(after, limit)?)
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn new_record_id(&self, at: DateTime<Utc>) -> Uuid {
+        let context = self.inner.ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
+        Uuid::new_v7(uuid::Timestamp::from_unix(&*context, seconds, at.timestamp_subsec_nanos()))
+    }
+
+    // ---- spaces ----
+
+    /// Creates an empty space.
+    pub async fn create_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
+        let name = SpaceName::parse(name)?;
+        let space = Space {
+            title: title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.to_string()),
+            name,
+            created_at: self.now(),
+            created_by: actor.clone(),
+        };
+        let ticket = self.store().insert_space(&space).map_err(|err| match err {
+            store::StoreError::AlreadyExists => {
+                EngineError::AlreadyExists { what: "space", name: space.name.to_string() }
+            }
+            other => other.into(),
+        })?;
+        self.store().durable(ticket).await?;
+        Ok(space)
+    }
+
+    /// A space by name.
+    pub fn space(&self, name: &str) -> Result<Space> {
+        // A name that is not a slug can't exist: that is a 404 for a lookup, not a 422.
+        let name = SpaceName::parse(name).map_err(|_| EngineError::not_found("space", name))?;
+        self.store().space(name.as_str())?.ok_or_else(|| EngineError::not_found("space", name.as_str()))
+    }
+
+    /// All spaces, in name order.
+    pub fn spaces(&self) -> Result<Vec<Space>> {
+        Ok(self.store().spaces()?)
+    }
+
+    // ---- tokens ----
+
+    /// Creates a token and returns its secret, which is not stored and can't be shown again.
+    pub async fn create_token(&self, role: Role, label: Option<String>) -> Result<(String, TokenInfo)> {
+        let secret = auth::new_secret();
+        let hash = auth::hash_secret(&secret);
+        let info = TokenInfo { id: hash[..12].to_owned(), role, label, created_at: self.now() };
+        let ticket = self.store().insert_token(&hash, &info)?;
+        self.store().durable(ticket).await?;
+        Ok((secret, info))
+    }
+
+    /// The caller a bearer secret belongs to, if any.
+    pub fn authenticate(&self, secret: &str) -> Result<Option<Principal>> {
+        if !auth::looks_like_token(secret) {
+            return Ok(None);
+        }
+        let info = self.store().token(&auth::hash_secret(secret))?;
+        Ok(info.map(|info| Principal { token_id: info.id, role: info.role }))
+    }
+
+    /// Whether any token exists (an empty data dir gets a first admin token at start).
+    pub fn has_tokens(&self) -> Result<bool> {
+        Ok(self.store().has_tokens()?)
+    }
+}

@@ -1,0 +1,280 @@
+//! Listing records: plans a filtered, sorted, paginated query and runs it against the store.
+//!
+//! Three plans, chosen per query:
+//! - `index`: a conjunct of the filter on an indexed field is selective: its index entries give
+//!   the candidate ids, and only those records are read;
+//! - `index-order`: the query sorts on one indexed field: its index is walked in sort order and
+//!   the walk stops as soon as the page is full;
+//! - `scan`: every record of the form is read (the response says so, so admins know to add an
+//!   index).
+//!
+//! Every plan returns the same order — (sort key, id), see `query::Sort::compare` — so a cursor
+//! minted by one plan resumes correctly under another.
+
+use std::fmt;
+use std::ops::Bound;
+
+use forms::{CompiledForm, FieldType};
+use uuid::Uuid;
+
+use crate::error::{EngineError, Result};
+use crate::model::{Record, SYSTEM_FIELDS};
+use crate::query::{self, Cursor, Filter, IndexScan, QueryError, Sort, ValueRange};
+use crate::Engine;
+
+/// Page size when the caller gives none.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Largest page size.
+pub const MAX_LIMIT: usize = 1000;
+/// An index scan with at most this many candidates is preferred over any other plan.
+const SELECTIVE: usize = 2_000;
+
+/// What a caller asks of a list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Filter expression (`query` module docs).
+    pub filter: Option<String>,
+    /// Sort spec, e.g. `-health,name`.
+    pub sort: Option<String>,
+    /// Page size, 1..=MAX_LIMIT.
+    pub limit: Option<usize>,
+    /// Continuation token from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// How a list query was answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryPlan {
+    /// Every record of the form was read.
+    Scan,
+    /// Candidates came from the index of this field.
+    Index(String),
+    /// The index of this field was walked in sort order.
+    IndexOrder(String),
+}
+
+impl fmt::Display for QueryPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Scan => f.write_str("scan"),
+            Self::Index(field) => write!(f, "index:{field}"),
+            Self::IndexOrder(field) => write!(f, "index-order:{field}"),
+        }
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items, in order.
+    pub items: Vec<T>,
+    /// Token for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// How the query was answered.
+    pub plan: QueryPlan,
+}
+
+/// A parsed, checked query against one form.
+struct Plan<'a> {
+    space: &'a str,
+    form: &'a str,
+    compiled: &'a CompiledForm,
+    filter: Option<Filter>,
+    sort: Sort,
+    cursor: Option<Cursor>,
+    limit: usize,
+}
+
+impl Engine {
+    /// Lists records of a form.
+    pub fn list_records(&self, space: &str, form: &str, query: &ListQuery) -> Result<Page<Record>> {
+        let loaded = self.loaded_form(space, form)?;
+        let compiled = &loaded.compiled;
+        let resolve = |field: &str| field_type(compiled, field);
+        let filter_src = query.filter.as_deref().map(str::trim).filter(|f| !f.is_empty());
+        let sort_src = query.sort.as_deref().map(str::trim).unwrap_or("");
+        let limit = match query.limit {
+            None => DEFAULT_LIMIT,
+            Some(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            Some(_) => return Err(bad_query(format!("limit must be between 1 and {MAX_LIMIT}"))),
+        };
+        let fingerprint = query::fingerprint(filter_src.unwrap_or(""), sort_src);
+        let plan = Plan {
+            space,
+            form: loaded.stored.name.as_str(),
+            compiled,
+            filter: filter_src.map(|src| Filter::parse(src, &resolve)).transpose()?,
+            sort: Sort::parse(sort_src, &resolve)?,
+            cursor: query.cursor.as_deref().map(|token| Cursor::decode(token, fingerprint)).transpose()?,
+            limit,
+        };
+        let (mut items, plan_used) = self.run(&plan)?;
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|last| {
+                Cursor { sort_key: plan.sort.key_of(last, &resolve), id: *last.id.as_bytes() }.encode(fingerprint)
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor, plan: plan_used })
+    }
+
+    /// Runs the cheapest plan; returns up to `limit + 1` records (one more tells there's a next page).
+    fn run(&self, plan: &Plan<'_>) -> Result<(Vec<Record>, QueryPlan)> {
+        let indexed = |field: &str| plan.compiled.indexes().iter().any(|f| f == field);
+        let scans = plan.filter.as_ref().map(|f| f.index_scans(&indexed)).unwrap_or_default();
+        let mut best: Option<(usize, &IndexScan)> = None;
+        for scan in &scans {
+            let count = self.estimate(plan, scan)?;
+            if best.is_none_or(|(fewest, _)| count < fewest) {
+                best = Some((count, scan));
+            }
+        }
+        let sort_index = match plan.sort.keys.as_slice() {
+            [key] if indexed(&key.field) => Some(key),
+            _ => None,
+        };
+        match (best, sort_index) {
+            (Some((count, scan)), _) if count <= SELECTIVE => self.run_index(plan, scan),
+            (_, Some(key)) => {
+                let ranges = scans.iter().find(|s| s.field == key.field).map(|s| s.ranges.clone());
+                self.run_index_order(plan, &key.field, key.descending, ranges)
+            }
+            (Some((_, scan)), None) => self.run_index(plan, scan),
+            (None, None) => self.run_scan(plan),
+        }
+    }
+
+    fn estimate(&self, plan: &Plan<'_>, scan: &IndexScan) -> Result<usize> {
+        let mut total = 0;
+        for range in &scan.ranges {
+            total += self.store().count_index(plan.space, plan.form, &scan.field, range.clone(), SELECTIVE + 1)?;
+            if total > SELECTIVE {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Candidates from one index, then filter, then order.
+    fn run_index(&self, plan: &Plan<'_>, scan: &IndexScan) -> Result<(Vec<Record>, QueryPlan)> {
+        let mut ids = Vec::new();
+        for range in &scan.ranges {
+            for entry in self.store().scan_index(plan.space, plan.form, &scan.field, range.clone(), None, false) {
+                ids.push(entry?.1);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let used = QueryPlan::Index(scan.field.clone());
+        if plan.sort.keys.is_empty() {
+            // Default order is id order: read records only until the page is full.
+            let after = plan.cursor.as_ref().map(|c| Uuid::from_bytes(c.id));
+            let mut items = Vec::new();
+            for id in ids.into_iter().filter(|id| after.is_none_or(|after| *id > after)) {
+                if let Some(record) = self.store().record(plan.space, plan.form, &id)? {
+                    if plan.matches(&record) {
+                        items.push(record);
+                        if items.len() > plan.limit {
+                            break;
+                        }
+                    }
+                }
+            }
+            return Ok((items, used));
+        }
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(record) = self.store().record(plan.space, plan.form, &id)? {
+                records.push(record);
+            }
+        }
+        Ok((plan.filter_sort_page(records), used))
+    }
+
+    /// Walk one field's index in sort order, stop when the page is full.
+    fn run_index_order(
+        &self,
+        plan: &Plan<'_>,
+        field: &str,
+        descending: bool,
+        ranges: Option<Vec<ValueRange>>,
+    ) -> Result<(Vec<Record>, QueryPlan)> {
+        let mut ranges = ranges.unwrap_or_else(|| vec![(Bound::Unbounded, Bound::Unbounded)]);
+        if descending {
+            ranges.reverse();
+        }
+        let resume = plan.cursor.as_ref().and_then(|c| Some((c.sort_key.first()?.clone(), Uuid::from_bytes(c.id))));
+        let mut items = Vec::new();
+        'ranges: for range in ranges {
+            let resume = resume.as_ref().map(|(value, id)| (value.as_slice(), id));
+            for entry in self.store().scan_index(plan.space, plan.form, field, range, resume, descending) {
+                let (_, id) = entry?;
+                if let Some(record) = self.store().record(plan.space, plan.form, &id)? {
+                    if plan.matches(&record) {
+                        items.push(record);
+                        if items.len() > plan.limit {
+                            break 'ranges;
+                        }
+                    }
+                }
+            }
+        }
+        Ok((items, QueryPlan::IndexOrder(field.to_owned())))
+    }
+
+    /// Read every record of the form.
+    fn run_scan(&self, plan: &Plan<'_>) -> Result<(Vec<Record>, QueryPlan)> {
+        if plan.sort.keys.is_empty() {
+            // Records are stored in id order, which is the default order: stream.
+            let after = plan.cursor.as_ref().map(|c| Uuid::from_bytes(c.id));
+            let mut items = Vec::new();
+            for record in self.store().scan_records(plan.space, plan.form, after, false) {
+                let record = record?;
+                if plan.matches(&record) {
+                    items.push(record);
+                    if items.len() > plan.limit {
+                        break;
+                    }
+                }
+            }
+            return Ok((items, QueryPlan::Scan));
+        }
+        let records = self.store().scan_records(plan.space, plan.form, None, false).collect::<Result<Vec<_>, _>>()?;
+        Ok((plan.filter_sort_page(records), QueryPlan::Scan))
+    }
+}
+
+impl Plan<'_> {
+    fn matches(&self, record: &Record) -> bool {
+        self.filter.as_ref().is_none_or(|filter| filter.matches(record))
+    }
+
+    /// Filters, sorts in memory and cuts the page after the cursor.
+    fn filter_sort_page(&self, records: Vec<Record>) -> Vec<Record> {
+        let resolve = |field: &str| field_type(self.compiled, field);
+        let mut keyed: Vec<(Vec<Vec<u8>>, Record)> = records
+            .into_iter()
+            .filter(|record| self.matches(record))
+            .map(|record| (self.sort.key_of(&record, &resolve), record))
+            .collect();
+        keyed.sort_by(|a, b| self.sort.compare((&a.0, a.1.id.as_bytes()), (&b.0, b.1.id.as_bytes())));
+        let start = match &self.cursor {
+            Some(cursor) => keyed.partition_point(|(key, record)| {
+                self.sort.compare((key, record.id.as_bytes()), (&cursor.sort_key, &cursor.id)).is_le()
+            }),
+            None => 0,
+        };
+        keyed.into_iter().skip(start).take(self.limit + 1).map(|(_, record)| record).collect()
+    }
+}
+
+/// The type of a field a filter or sort may name: a system field or a field of the form.
+pub(crate) fn field_type(compiled: &CompiledForm, field: &str) -> Option<FieldType> {
+    SYSTEM_FIELDS.iter().find(|(name, _)| *name == field).map(|(_, ty)| *ty).or_else(|| compiled.field_type(field))
+}
+
+fn bad_query(message: String) -> EngineError {
+    EngineError::InvalidQuery(QueryError { message, field: None, position: None })
+}

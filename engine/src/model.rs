@@ -1,0 +1,155 @@
+//! The engine's plain data: spaces, stored form versions, records, events and the actors behind
+//! them. These are what the store persists and what the engine hands to its callers; they carry
+//! no behaviour beyond lookups.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use forms::{FieldType, FormDef, FormName, SpaceName};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::query::FieldLookup;
+
+/// Who made a change: recorded on records (`created_by`, `updated_by`) and events (`actor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Actor(pub String);
+
+impl Actor {
+    /// The engine acting on its own behalf (start-up tasks, migrations).
+    pub fn system() -> Self {
+        Self("system".into())
+    }
+}
+
+/// A department's namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Space {
+    /// Slug, unique.
+    pub name: SpaceName,
+    /// Human title; defaults to the name.
+    pub title: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Who created it.
+    pub created_by: Actor,
+}
+
+/// One version of a form definition as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredForm {
+    /// The form's name.
+    pub name: FormName,
+    /// 1 for the first definition, +1 for each change.
+    pub version: u32,
+    /// The definition as the admin wrote it.
+    pub definition: FormDef,
+    /// When this version was stored.
+    pub created_at: DateTime<Utc>,
+    /// Who stored it.
+    pub created_by: Actor,
+}
+
+/// A record: one entity of a form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// UUIDv7: time-ordered, so id order is creation order.
+    pub id: Uuid,
+    /// The form this record belongs to.
+    pub form: FormName,
+    /// The record's own version (its ETag): 1 at creation, +1 on every change.
+    pub version: u64,
+    /// The version of the form definition the record was last written with.
+    pub form_version: u32,
+    /// The admin-defined fields, valid against the form's schema.
+    pub data: Value,
+    /// The pipeline stage, for forms with a pipeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// Creation instant.
+    pub created_at: DateTime<Utc>,
+    /// Creator.
+    pub created_by: Actor,
+    /// Last change instant.
+    pub updated_at: DateTime<Utc>,
+    /// Last changer.
+    pub updated_by: Actor,
+}
+
+/// The fields every record has besides its data, with the types filters and sorts see.
+pub const SYSTEM_FIELDS: &[(&str, FieldType)] = &[
+    ("id", FieldType::String),
+    ("version", FieldType::Integer),
+    ("created_at", FieldType::DateTime),
+    ("created_by", FieldType::String),
+    ("updated_at", FieldType::DateTime),
+    ("updated_by", FieldType::String),
+];
+
+impl FieldLookup for Record {
+    fn lookup(&self, field: &str) -> Option<Cow<'_, Value>> {
+        let system = match field {
+            "id" => Some(Value::String(self.id.to_string())),
+            "version" => Some(Value::from(self.version)),
+            "created_at" => Some(Value::String(timestamp(&self.created_at))),
+            "updated_at" => Some(Value::String(timestamp(&self.updated_at))),
+            "created_by" => Some(Value::String(self.created_by.0.clone())),
+            "updated_by" => Some(Value::String(self.updated_by.0.clone())),
+            _ => None,
+        };
+        if let Some(value) = system {
+            return Some(Cow::Owned(value));
+        }
+        let mut current = &self.data;
+        for part in field.split('.') {
+            current = current.get(part)?;
+        }
+        Some(Cow::Borrowed(current))
+    }
+}
+
+/// RFC 3339 in UTC with microseconds, the one timestamp format the engine writes.
+pub fn timestamp(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// What happened to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A record was created.
+    Created,
+    /// A record's data changed.
+    Updated,
+    /// A record was deleted.
+    Deleted,
+    /// A record moved to another pipeline stage.
+    StageChanged,
+}
+
+/// One entry of the durable, ordered event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the log: gapless, starting at 1.
+    pub seq: u64,
+    /// Space of the record.
+    pub space: SpaceName,
+    /// Form of the record.
+    pub form: FormName,
+    /// The record concerned.
+    pub record: Uuid,
+    /// What happened.
+    pub kind: EventKind,
+    /// The record's version after the change (the deleted version for deletions).
+    pub version: u64,
+    /// The record's data before the change (none for a creation).
+    pub before: Option<Value>,
+    /// The record's data after the change (none for a deletion).
+    pub after: Option<Value>,
+    /// Who made the change.
+    pub actor: Actor,
+    /// When.
+    pub at: DateTime<Utc>,
+}

@@ -1,0 +1,439 @@
+//! The write path of records: validate, compute index entries, commit the record, its index
+//! entries and its event in one transaction, then wait for the group-commit flush.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use forms::{FieldError, SpaceName, ValidationErrors, RESERVED_FIELDS};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::definitions::index_entries;
+use crate::error::{EngineError, Result};
+use crate::model::{Actor, Event, EventKind, Record};
+use crate::store::{IndexEntry, RecordWrite, StoreError, Ticket};
+use crate::{Engine, LoadedForm};
+
+/// How often an update without `If-Match` retries when another write got in first.
+const CONFLICT_RETRIES: usize = 16;
+
+impl Engine {
+    /// Creates a record from `data`, which must be valid for the form's latest version.
+    pub async fn create_record(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<Record> {
+        let (record, ticket) = self.create_record_now(actor, space, form, data)?;
+        self.durable(ticket).await?;
+        Ok(record)
+    }
+
+    fn create_record_now(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<(Record, Ticket)> {
+        let _shared = self.inner.schema_lock.read().unwrap_or_else(|p| p.into_inner());
+        let space_name = SpaceName::parse(space)?;
+        let loaded = self.loaded_form(space, form)?;
+        let mut data = data;
+        if let (Some(pipeline), Some(object)) = (loaded.compiled.def().pipeline.as_ref(), data.as_object_mut()) {
+            if object.get(&pipeline.field).is_none_or(Value::is_null) {
+                if let Some(initial) = pipeline.initial_stage() {
+                    object.insert(pipeline.field.clone(), Value::String(initial.to_owned()));
+                }
+            }
+        }
+        self.validate_data(space, &loaded, &data)?;
+        let now = self.now();
+        let record = Record {
+            id: self.new_record_id(now),
+            form: loaded.stored.name.clone(),
+            version: 1,
+            form_version: loaded.stored.version,
+            stage: stage_of(&loaded, &data),
+            data,
+            created_at: now,
+            created_by: actor.clone(),
+            updated_at: now,
+            updated_by: actor.clone(),
+        };
+        let event = record_event(&space_name, &record, EventKind::Created, None, actor, now);
+        let (_, ticket) = self.store().commit_record(RecordWrite {
+            space,
+            form,
+            id: record.id,
+            expected_version: None,
+            record: Some(&record),
+            index_remove: Vec::new(),
+            index_add: index_entries(&loaded.compiled, &record),
+            event,
+        })?;
+        Ok((record, ticket))
+    }
+
+    /// A record by id.
+    pub fn record(&self, space: &str, form: &str, id: &str) -> Result<Record> {
+        let loaded = self.loaded_form(space, form)?;
+        let id = parse_id(id)?;
+        self.store()
+            .record(space, loaded.stored.name.as_str(), &id)?
+            .ok_or_else(|| EngineError::not_found("record", id.to_string()))
+    }
+
+    /// Applies a JSON merge patch (RFC 7396) to a record's data.
+    ///
+    /// With `if_match`, the record must still be at that version (else `PreconditionFailed`).
+    /// Without it, a concurrent change is re-read and the patch re-applied on top of it. A
+    /// patch that changes nothing stores nothing and returns the record as it is.
+    pub async fn patch_record(
+        &self,
+        actor: &Actor,
+        space: &str,
+        form: &str,
+        id: &str,
+        patch: &Value,
+        if_match: Option<u64>,
+    ) -> Result<Record> {
+        let id = parse_id(id)?;
+        check_patch(patch)?;
+        self.commit_with_retries(&id, if_match, || self.patch_record_now(actor, space, form, &id, patch, if_match))
+            .await
+    }
+
+    fn patch_record_now(
+        &self,
+        actor: &Actor,
+        space: &str,
+        form: &str,
+        id: &Uuid,
+        patch: &Value,
+        if_match: Option<u64>,
+    ) -> Result<(Record, Option<Ticket>)> {
+        let _shared = self.inner.schema_lock.read().unwrap_or_else(|p| p.into_inner());
+        let space_name = SpaceName::parse(space)?;
+        let loaded = self.loaded_form(space, form)?;
+        let current =
+            self.store().record(space, form, id)?.ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        if let Some(expected) = if_match {
+            if expected != current.version {
+                return Err(EngineError::PreconditionFailed { current: current.version });
+            }
+        }
+        let mut data = current.data.clone();
+        json_patch::merge(&mut data, patch);
+        if data == current.data {
+            return Ok((current, None));
+        }
+        if let Some(pipeline) = &loaded.compiled.def().pipeline {
+            if data.get(&pipeline.field) != current.data.get(&pipeline.field) {
+                let message = "the stage changes only through POST .../records/{id}/transition";
+                return Err(ValidationErrors(vec![FieldError::new(format!("/{}", pipeline.field), message)]).into());
+            }
+        }
+        self.validate_data(space, &loaded, &data)?;
+        let now = self.now();
+        let record = Record {
+            version: current.version + 1,
+            form_version: loaded.stored.version,
+            stage: stage_of(&loaded, &data),
+            data,
+            updated_at: now,
+            updated_by: actor.clone(),
+            ..current.clone()
+        };
+        let (index_remove, index_add) =
+            index_diff(index_entries(&loaded.compiled, &current), index_entries(&loaded.compiled, &record));
+        let event = record_event(&space_name, &record, EventKind::Updated, Some(current.data.clone()), actor, now);
+        let (_, ticket) = self.store().commit_record(RecordWrite {
+            space,
+            form,
+            id: *id,
+            expected_version: Some(current.version),
+            record: Some(&record),
+            index_remove,
+            index_add,
+            event,
+        })?;
+        Ok((record, Some(ticket)))
+    }
+
+    /// Moves a record to pipeline stage `to`, if the pipeline allows that move and the current
+    /// stage's checklist is done.
+    pub async fn transition_record(
+        &self,
+        actor: &Actor,
+        space: &str,
+        form: &str,
+        id: &str,
+        to: &str,
+        if_match: Option<u64>,
+    ) -> Result<Record> {
+        let id = parse_id(id)?;
+        self.commit_with_retries(&id, if_match, || self.transition_record_now(actor, space, form, &id, to, if_match))
+            .await
+    }
+
+    fn transition_record_now(
+        &self,
+        actor: &Actor,
+        space: &str,
+        form: &str,
+        id: &Uuid,
+        to: &str,
+        if_match: Option<u64>,
+    ) -> Result<(Record, Option<Ticket>)> {
+        let _shared = self.inner.schema_lock.read().unwrap_or_else(|p| p.into_inner());
+        let space_name = SpaceName::parse(space)?;
+        let loaded = self.loaded_form(space, form)?;
+        let current =
+            self.store().record(space, form, id)?.ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        if let Some(expected) = if_match {
+            if expected != current.version {
+                return Err(EngineError::PreconditionFailed { current: current.version });
+            }
+        }
+        let from = stage_of(&loaded, &current.data);
+        let refuse = |reason: String, unchecked: Vec<String>| EngineError::TransitionRefused {
+            from: from.clone(),
+            to: to.to_owned(),
+            reason,
+            unchecked,
+        };
+        let Some(pipeline) = &loaded.compiled.def().pipeline else {
+            return Err(refuse(format!("form `{form}` has no pipeline"), Vec::new()));
+        };
+        if pipeline.stage(to).is_none() {
+            let stages: Vec<&str> = pipeline.stages.iter().map(|s| s.name.as_str()).collect();
+            return Err(refuse(format!("`{to}` is not a stage; the stages are {stages:?}"), Vec::new()));
+        }
+        let from_name = from.as_deref().unwrap_or("");
+        if from_name == to {
+            return Err(refuse(format!("the record is already in `{to}`"), Vec::new()));
+        }
+        if !from_name.is_empty() && !pipeline.allows(from_name, to) {
+            let allowed = pipeline.transitions.get(from_name).cloned().unwrap_or_default();
+            return Err(refuse(
+                format!("the pipeline allows moving from `{from_name}` only to {allowed:?}"),
+                Vec::new(),
+            ));
+        }
+        let unchecked: Vec<String> =
+            pipeline.unchecked_items(from_name, &current.data).into_iter().map(str::to_owned).collect();
+        if !unchecked.is_empty() {
+            return Err(refuse(format!("checklist items of `{from_name}` not done: {unchecked:?}"), unchecked));
+        }
+        let mut data = current.data.clone();
+        if let Some(object) = data.as_object_mut() {
+            object.insert(pipeline.field.clone(), Value::String(to.to_owned()));
+        }
+        self.validate_data(space, &loaded, &data)?;
+        let now = self.now();
+        let record = Record {
+            version: current.version + 1,
+            form_version: loaded.stored.version,
+            stage: Some(to.to_owned()),
+            data,
+            updated_at: now,
+            updated_by: actor.clone(),
+            ..current.clone()
+        };
+        let (index_remove, index_add) =
+            index_diff(index_entries(&loaded.compiled, &current), index_entries(&loaded.compiled, &record));
+        let event = record_event(&space_name, &record, EventKind::StageChanged, Some(current.data.clone()), actor, now);
+        let (_, ticket) = self.store().commit_record(RecordWrite {
+            space,
+            form,
+            id: *id,
+            expected_version: Some(current.version),
+            record: Some(&record),
+            index_remove,
+            index_add,
+            event,
+        })?;
+        Ok((record, Some(ticket)))
+    }
+
+    /// Deletes a record (its history stays in the event log).
+    pub async fn delete_record(
+        &self,
+        actor: &Actor,
+        space: &str,
+        form: &str,
+        id: &str,
+        if_match: Option<u64>,
+    ) -> Result<()> {
+        let id = parse_id(id)?;
+        self.commit_with_retries(&id, if_match, || {
+            self.delete_record_now(actor, space, form, &id, if_match).map(|ticket| ((), Some(ticket)))
+        })
+        .await
+    }
+
+    /// Runs `attempt` (read, change, commit) until it commits, then waits for durability.
+    /// With `If-Match`, a concurrent change is a 412; without, the attempt is re-run on the
+    /// fresh record. An attempt that changes nothing returns no ticket.
+    async fn commit_with_retries<T>(
+        &self,
+        id: &Uuid,
+        if_match: Option<u64>,
+        attempt: impl Fn() -> Result<(T, Option<Ticket>)>,
+    ) -> Result<T> {
+        for _ in 0..CONFLICT_RETRIES {
+            match attempt() {
+                Ok((value, ticket)) => {
+                    if let Some(ticket) = ticket {
+                        self.durable(ticket).await?;
+                    }
+                    return Ok(value);
+                }
+                Err(EngineError::Store(StoreError::VersionConflict { current })) => match (if_match, current) {
+                    (Some(_), Some(current)) => return Err(EngineError::PreconditionFailed { current }),
+                    (_, None) => return Err(EngineError::not_found("record", id.to_string())),
+                    (None, Some(_)) => continue,
+                },
+                Err(err) => return Err(err),
+            }
+        }
+        Err(StoreError::Backend("too many concurrent updates of one record".into()).into())
+    }
+
+    fn delete_record_now(
+        &self,
+        actor: &Actor,
+        space: &str,
+        form: &str,
+        id: &Uuid,
+        if_match: Option<u64>,
+    ) -> Result<Ticket> {
+        let _shared = self.inner.schema_lock.read().unwrap_or_else(|p| p.into_inner());
+        let space_name = SpaceName::parse(space)?;
+        let loaded = self.loaded_form(space, form)?;
+        let current =
+            self.store().record(space, form, id)?.ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        if let Some(expected) = if_match {
+            if expected != current.version {
+                return Err(EngineError::PreconditionFailed { current: current.version });
+            }
+        }
+        let event =
+            record_event(&space_name, &current, EventKind::Deleted, Some(current.data.clone()), actor, self.now());
+        let (_, ticket) = self.store().commit_record(RecordWrite {
+            space,
+            form,
+            id: *id,
+            expected_version: Some(current.version),
+            record: None,
+            index_remove: index_entries(&loaded.compiled, &current),
+            index_add: Vec::new(),
+            event,
+        })?;
+        Ok(ticket)
+    }
+
+    /// A record's events, oldest first, after sequence number `after` (0 = from the start).
+    /// Also answers for deleted records: their history outlives them.
+    pub fn record_history(&self, space: &str, form: &str, id: &str, after: u64, limit: usize) -> Result<Vec<Event>> {
+        let loaded = self.loaded_form(space, form)?;
+        let id = parse_id(id)?;
+        let events = self.store().record_events(space, loaded.stored.name.as_str(), &id, after, limit)?;
+        if events.is_empty() && after == 0 {
+            return Err(EngineError::not_found("record", id.to_string()));
+        }
+        Ok(events)
+    }
+
+    async fn durable(&self, ticket: Ticket) -> Result<()> {
+        self.store().durable(ticket).await?;
+        Ok(())
+    }
+
+    /// Schema validation plus reference checks, every failure in one list.
+    fn validate_data(&self, space: &str, loaded: &LoadedForm, data: &Value) -> Result<()> {
+        let mut errors = match loaded.compiled.validate(data) {
+            Ok(()) => Vec::new(),
+            Err(ValidationErrors(errors)) => errors,
+        };
+        if let Some(pipeline) = &loaded.compiled.def().pipeline {
+            if let Some(stage) = data.get(&pipeline.field).and_then(Value::as_str) {
+                if pipeline.stage(stage).is_none() {
+                    errors.push(FieldError::new(
+                        format!("/{}", pipeline.field),
+                        format!("`{stage}` is not a stage of this form's pipeline"),
+                    ));
+                }
+            }
+        }
+        for reference in loaded.compiled.references(data) {
+            let exists = match Uuid::parse_str(&reference.id) {
+                Ok(id) => self.store().record(space, reference.form.as_str(), &id)?.is_some(),
+                Err(_) => false,
+            };
+            if !exists {
+                errors.push(FieldError::new(
+                    reference.path,
+                    format!("no `{}` record with id `{}` exists", reference.form, reference.id),
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+            errors.dedup();
+            Err(ValidationErrors(errors).into())
+        }
+    }
+}
+
+/// The event for a change of `record` (as it is after the change; for a deletion, as it was).
+fn record_event(
+    space: &SpaceName,
+    record: &Record,
+    kind: EventKind,
+    before: Option<Value>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> Event {
+    Event {
+        seq: 0,
+        space: space.clone(),
+        form: record.form.clone(),
+        record: record.id,
+        kind,
+        version: record.version,
+        before,
+        after: (kind != EventKind::Deleted).then(|| record.data.clone()),
+        actor: actor.clone(),
+        at,
+    }
+}
+
+/// The pipeline stage `data` is in, for forms with a pipeline.
+fn stage_of(loaded: &LoadedForm, data: &Value) -> Option<String> {
+    let pipeline = loaded.compiled.def().pipeline.as_ref()?;
+    data.get(&pipeline.field)?.as_str().map(str::to_owned)
+}
+
+/// A merge patch must be an object and must not touch system fields.
+fn check_patch(patch: &Value) -> Result<()> {
+    let Some(object) = patch.as_object() else {
+        return Err(ValidationErrors(vec![FieldError::new("", "a merge patch must be a JSON object")]).into());
+    };
+    let errors: Vec<FieldError> = RESERVED_FIELDS
+        .iter()
+        .filter(|field| object.contains_key(**field))
+        .map(|field| FieldError::new(format!("/{field}"), format!("`{field}` is a system field and cannot be set")))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors(errors).into())
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid> {
+    Uuid::parse_str(id).map_err(|_| EngineError::not_found("record", id))
+}
+
+/// Entries to remove and to add to go from `old` to `new`, leaving unchanged ones alone.
+fn index_diff(old: Vec<IndexEntry>, new: Vec<IndexEntry>) -> (Vec<IndexEntry>, Vec<IndexEntry>) {
+    let old_set: HashSet<&IndexEntry> = old.iter().collect();
+    let new_set: HashSet<&IndexEntry> = new.iter().collect();
+    let remove = old.iter().filter(|e| !new_set.contains(e)).cloned().collect();
+    let add = new.iter().filter(|e| !old_set.contains(e)).cloned().collect();
+    (remove, add)
+}

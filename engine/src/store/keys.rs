@@ -1,0 +1,126 @@
+//! Key layouts of the sled trees.
+//!
+//! Names are slugs (no NUL byte), so a NUL separator keeps prefixes unambiguous: the records of
+//! space `a` never share a prefix with those of space `ab`. Numbers are big-endian so that byte
+//! order is numeric order; record ids are the 16 raw bytes of a UUIDv7, so id order is creation
+//! order.
+
+use uuid::Uuid;
+
+const SEP: u8 = 0;
+
+/// Concatenates `parts`, each followed by the separator.
+fn prefix(parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(parts.iter().map(|part| part.len() + 1).sum::<usize>() + 24);
+    for part in parts {
+        key.extend_from_slice(part);
+        key.push(SEP);
+    }
+    key
+}
+
+/// `defs`: `S\0{space}` → Space.
+pub(super) fn space(space: &str) -> Vec<u8> {
+    prefix(&[b"S", space.as_bytes()])
+}
+
+/// `defs`: all spaces.
+pub(super) fn spaces() -> Vec<u8> {
+    prefix(&[b"S"])
+}
+
+/// `defs`: `F\0{space}\0` → every version of every form of a space.
+pub(super) fn forms_of(space: &str) -> Vec<u8> {
+    prefix(&[b"F", space.as_bytes()])
+}
+
+/// `defs`: `F\0{space}\0{form}\0` → every version of one form.
+pub(super) fn form_versions(space: &str, form: &str) -> Vec<u8> {
+    prefix(&[b"F", space.as_bytes(), form.as_bytes()])
+}
+
+/// `defs`: `F\0{space}\0{form}\0{version: u32 BE}` → StoredForm.
+pub(super) fn form_version(space: &str, form: &str, version: u32) -> Vec<u8> {
+    let mut key = form_versions(space, form);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+/// `records`: `{space}\0{form}\0` → all records of a form.
+pub(super) fn records_of(space: &str, form: &str) -> Vec<u8> {
+    prefix(&[space.as_bytes(), form.as_bytes()])
+}
+
+/// `records`: `{space}\0{form}\0{id: 16 bytes}` → Record.
+pub(super) fn record(space: &str, form: &str, id: &Uuid) -> Vec<u8> {
+    let mut key = records_of(space, form);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `index`: `{space}\0{form}\0{field}\0` → every entry of one index.
+pub(super) fn index_of(space: &str, form: &str, field: &str) -> Vec<u8> {
+    prefix(&[space.as_bytes(), form.as_bytes(), field.as_bytes()])
+}
+
+/// `index`: `{space}\0{form}\0{field}\0{encoded value}{id: 16 bytes}` → empty. The value
+/// encoding is prefix-free (see `query::encoding`), so the id is always the last 16 bytes.
+pub(super) fn index_entry(space: &str, form: &str, field: &str, value: &[u8], id: &Uuid) -> Vec<u8> {
+    let mut key = index_of(space, form, field);
+    key.extend_from_slice(value);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `history`: `{space}\0{form}\0{id: 16 bytes}` → that record's events.
+pub(super) fn history_of(space: &str, form: &str, id: &Uuid) -> Vec<u8> {
+    record(space, form, id)
+}
+
+/// `history`: `{space}\0{form}\0{id}{seq: u64 BE}` → empty; points into `events`.
+pub(super) fn history_entry(space: &str, form: &str, id: &Uuid, seq: u64) -> Vec<u8> {
+    let mut key = history_of(space, form, id);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// `events`: `{seq: u64 BE}` → Event.
+pub(super) fn event(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// `auth`: `T\0{sha256 of the token, hex}` → TokenInfo.
+pub(super) fn token(hash_hex: &str) -> Vec<u8> {
+    prefix(&[b"T", hash_hex.as_bytes()])
+}
+
+/// `auth`: all tokens.
+pub(super) fn tokens() -> Vec<u8> {
+    prefix(&[b"T"])
+}
+
+/// The trailing 16-byte record id of a `records`, `index` or `history`-prefix key.
+pub(super) fn trailing_id(key: &[u8]) -> Option<Uuid> {
+    let start = key.len().checked_sub(16)?;
+    Uuid::from_slice(&key[start..]).ok()
+}
+
+/// The trailing big-endian u64 of an `events` or `history` key.
+pub(super) fn trailing_seq(key: &[u8]) -> Option<u64> {
+    let start = key.len().checked_sub(8)?;
+    let bytes: [u8; 8] = key[start..].try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
+
+/// The smallest key greater than every key starting with `prefix`, for exclusive range ends.
+pub(super) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // Only an all-0xFF prefix gets here; nothing sorts after it except longer keys.
+    vec![u8::MAX; prefix.len() + 1]
+}

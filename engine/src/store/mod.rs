@@ -1,0 +1,539 @@
+//! The storage boundary: the only module that names sled.
+//!
+//! Everything durable goes through [`Store`], whose methods speak the engine's own types
+//! (spaces, form versions, records, index entries, events, tokens). Keeping this interface
+//! narrow is what lets a second backend replace sled later without touching the rest.
+//!
+//! Guarantees:
+//! - a record write (record, its index entries, its event, its history entry) is one sled
+//!   transaction: after a crash it is entirely there or entirely absent;
+//! - event sequence numbers are gapless and in commit order (commits are serialised);
+//! - a write is durable once [`Store::durable`] returned for its ticket (group commit).
+
+mod commit;
+mod keys;
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::Transactional;
+use uuid::Uuid;
+
+use crate::auth::TokenInfo;
+use crate::model::{Event, Record, Space, StoredForm};
+
+pub use commit::Ticket;
+
+/// Failures of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened, read or written.
+    #[error("storage error: {0}")]
+    Backend(String),
+    /// A stored value could not be decoded (corruption or an incompatible version).
+    #[error("corrupt stored value under {key}: {reason}")]
+    Corrupt {
+        /// Printable key.
+        key: String,
+        /// Decoder message.
+        reason: String,
+    },
+    /// The record changed since the caller read it (optimistic concurrency).
+    #[error("the record is at version {current:?}, not the expected one")]
+    VersionConflict {
+        /// The version now stored, none if the record is gone.
+        current: Option<u64>,
+    },
+    /// A value that must be unique already exists.
+    #[error("already exists")]
+    AlreadyExists,
+    /// A flush failed, so the write may not survive a crash.
+    #[error("the write could not be made durable: {0}")]
+    Durability(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(err: sled::Error) -> Self {
+        Self::Backend(err.to_string())
+    }
+}
+
+/// One index entry of a record: field name and encoded value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IndexEntry {
+    /// Indexed field.
+    pub field: String,
+    /// Order-preserving encoding of its value (`query::encoding`).
+    pub value: Vec<u8>,
+}
+
+/// Everything one record write changes, applied atomically by [`Store::commit_record`].
+#[derive(Debug)]
+pub struct RecordWrite<'a> {
+    /// Space of the record.
+    pub space: &'a str,
+    /// Form of the record.
+    pub form: &'a str,
+    /// The record's id.
+    pub id: Uuid,
+    /// The version the caller read; the write fails with `VersionConflict` unless the stored
+    /// record is at exactly this version (`None`: the record must not exist yet).
+    pub expected_version: Option<u64>,
+    /// The record after the write; `None` deletes it.
+    pub record: Option<&'a Record>,
+    /// Index entries to remove (those of the old data that change).
+    pub index_remove: Vec<IndexEntry>,
+    /// Index entries to add.
+    pub index_add: Vec<IndexEntry>,
+    /// The event to append; its `seq` is assigned here.
+    pub event: Event,
+}
+
+/// The sled database and its trees.
+pub struct Store {
+    db: sled::Db,
+    defs: sled::Tree,
+    records: sled::Tree,
+    index: sled::Tree,
+    events: sled::Tree,
+    history: sled::Tree,
+    auth: sled::Tree,
+    /// Last assigned event sequence number; the lock also serialises record commits.
+    last_seq: Mutex<u64>,
+    commit: Arc<commit::GroupCommit>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+impl Store {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(256 * 1024 * 1024)
+            .mode(sled::Mode::HighThroughput)
+            // Durability comes from group commit; sled's own timer would only add flushes.
+            .flush_every_ms(None)
+            .open()
+            .map_err(|err| StoreError::Backend(format!("opening {}: {err}", dir.display())))?;
+        let tree = |name: &str| db.open_tree(name).map_err(StoreError::from);
+        let events = tree("events")?;
+        let last_seq = match events.last()? {
+            Some((key, _)) => keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?,
+            None => 0,
+        };
+        Ok(Store {
+            defs: tree("defs")?,
+            records: tree("records")?,
+            index: tree("index")?,
+            history: tree("history")?,
+            auth: tree("auth")?,
+            events,
+            last_seq: Mutex::new(last_seq),
+            commit: commit::GroupCommit::start(db.clone()),
+            db,
+        })
+    }
+
+    /// Waits until the write behind `ticket` is on disk.
+    pub async fn durable(&self, ticket: Ticket) -> Result<(), StoreError> {
+        self.commit.durable(ticket).await
+    }
+
+    /// Flushes everything now, blocking (for the CLI and shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Flushes and stops the flusher; the store must not be written afterwards.
+    pub fn close(&self) -> Result<(), StoreError> {
+        self.commit.stop();
+        self.flush()
+    }
+
+    /// Whether the database answers reads.
+    pub fn is_healthy(&self) -> bool {
+        self.defs.get(keys::spaces()).is_ok()
+    }
+
+    // ---- spaces and definitions ----
+
+    /// Stores a new space; `AlreadyExists` if the name is taken.
+    pub fn insert_space(&self, space: &Space) -> Result<Ticket, StoreError> {
+        let value = encode(space)?;
+        let previous =
+            self.defs.compare_and_swap(keys::space(space.name.as_str()), None as Option<&[u8]>, Some(value))?;
+        if previous.is_err() {
+            return Err(StoreError::AlreadyExists);
+        }
+        Ok(self.commit.note_write())
+    }
+
+    /// A space by name.
+    pub fn space(&self, name: &str) -> Result<Option<Space>, StoreError> {
+        get(&self.defs, &keys::space(name))
+    }
+
+    /// All spaces in name order.
+    pub fn spaces(&self) -> Result<Vec<Space>, StoreError> {
+        self.defs.scan_prefix(keys::spaces()).map(|item| decode_pair(item?)).collect()
+    }
+
+    /// Stores a form version; `AlreadyExists` if that version is taken.
+    pub fn insert_form_version(&self, space: &str, form: &StoredForm) -> Result<Ticket, StoreError> {
+        let key = keys::form_version(space, form.name.as_str(), form.version);
+        let previous = self.defs.compare_and_swap(key, None as Option<&[u8]>, Some(encode(form)?))?;
+        if previous.is_err() {
+            return Err(StoreError::AlreadyExists);
+        }
+        Ok(self.commit.note_write())
+    }
+
+    /// One version of a form, or its latest when `version` is `None`.
+    pub fn form_version(
+        &self,
+        space: &str,
+        form: &str,
+        version: Option<u32>,
+    ) -> Result<Option<StoredForm>, StoreError> {
+        match version {
+            Some(version) => get(&self.defs, &keys::form_version(space, form, version)),
+            None => match self.defs.scan_prefix(keys::form_versions(space, form)).next_back() {
+                Some(item) => decode_pair(item?).map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// The latest version of every form of a space, in name order.
+    pub fn latest_forms(&self, space: &str) -> Result<Vec<StoredForm>, StoreError> {
+        let mut latest: Vec<StoredForm> = Vec::new();
+        for item in self.defs.scan_prefix(keys::forms_of(space)) {
+            let form: StoredForm = decode_pair(item?)?;
+            match latest.last_mut() {
+                // Versions of one form are adjacent and ascending, so the last one wins.
+                Some(last) if last.name == form.name => *last = form,
+                _ => latest.push(form),
+            }
+        }
+        Ok(latest)
+    }
+
+    // ---- records ----
+
+    /// A record by id.
+    pub fn record(&self, space: &str, form: &str, id: &Uuid) -> Result<Option<Record>, StoreError> {
+        match self.records.get(keys::record(space, form, id))? {
+            Some(bytes) => decode_record(&keys::record(space, form, id), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Records of a form in id order (reverse: newest first), strictly after `after` in that
+    /// direction when given.
+    pub fn scan_records<'s>(
+        &'s self,
+        space: &str,
+        form: &str,
+        after: Option<Uuid>,
+        reverse: bool,
+    ) -> impl Iterator<Item = Result<Record, StoreError>> + 's {
+        let prefix = keys::records_of(space, form);
+        let (lower, upper) = match (after, reverse) {
+            (Some(id), false) => {
+                (Bound::Excluded(keys::record(space, form, &id)), Bound::Excluded(keys::prefix_end(&prefix)))
+            }
+            (Some(id), true) => (Bound::Included(prefix.clone()), Bound::Excluded(keys::record(space, form, &id))),
+            (None, _) => (Bound::Included(prefix.clone()), Bound::Excluded(keys::prefix_end(&prefix))),
+        };
+        let range = self.records.range::<Vec<u8>, _>((lower, upper));
+        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
+            if reverse { Box::new(range.rev()) } else { Box::new(range) };
+        iter.map(|item| {
+            let (key, value) = item?;
+            decode_record(&key, &value)
+        })
+    }
+
+    /// Index entries of one field, as (encoded value, record id), within value bounds given on
+    /// encoded values (see `query::IndexScan`), after `resume` (a full `value ++ id` position,
+    /// exclusive, in the scan direction) when given.
+    pub fn scan_index<'s>(
+        &'s self,
+        space: &str,
+        form: &str,
+        field: &str,
+        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+        resume: Option<(&[u8], &Uuid)>,
+        reverse: bool,
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Uuid), StoreError>> + 's {
+        let prefix = keys::index_of(space, form, field);
+        let with_prefix = |value: &[u8]| [prefix.as_slice(), value].concat();
+        // Bounds on values become bounds on `prefix ++ value ++ id`: every id of a value sorts
+        // after the bare value and before the value followed by 0xFF * 16 (encodings are prefix-free).
+        let after_all_ids = |value: &[u8]| [with_prefix(value).as_slice(), &[0xFF; 17]].concat();
+        let mut lower = match range.0 {
+            Bound::Included(value) => Bound::Included(with_prefix(&value)),
+            Bound::Excluded(value) => Bound::Excluded(after_all_ids(&value)),
+            Bound::Unbounded => Bound::Included(prefix.clone()),
+        };
+        let mut upper = match range.1 {
+            Bound::Included(value) => Bound::Included(after_all_ids(&value)),
+            Bound::Excluded(value) => Bound::Excluded(with_prefix(&value)),
+            Bound::Unbounded => Bound::Excluded(keys::prefix_end(&prefix)),
+        };
+        if let Some((value, id)) = resume {
+            let position = [with_prefix(value).as_slice(), id.as_bytes()].concat();
+            if reverse {
+                if bound_after(&upper, &position) {
+                    upper = Bound::Excluded(position);
+                }
+            } else if bound_before(&lower, &position) {
+                lower = Bound::Excluded(position);
+            }
+        }
+        let prefix_len = prefix.len();
+        let empty = match (&lower, &upper) {
+            (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => l > u,
+            _ => false,
+        };
+        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if empty {
+            Box::new(std::iter::empty())
+        } else {
+            let range = self.index.range::<Vec<u8>, _>((lower, upper));
+            if reverse {
+                Box::new(range.rev())
+            } else {
+                Box::new(range)
+            }
+        };
+        iter.map(move |item| {
+            let (key, _) = item?;
+            let id = keys::trailing_id(&key).ok_or_else(|| corrupt(&key, "index key without id"))?;
+            let value = key.get(prefix_len..key.len() - 16).ok_or_else(|| corrupt(&key, "short index key"))?;
+            Ok((value.to_vec(), id))
+        })
+    }
+
+    /// Counts index entries in a value range, stopping at `cap` (a cheap selectivity estimate).
+    pub fn count_index(
+        &self,
+        space: &str,
+        form: &str,
+        field: &str,
+        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+        cap: usize,
+    ) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for item in self.scan_index(space, form, field, range, None, false).take(cap) {
+            item?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Replaces every entry of one index with `entries` (used when a form starts indexing a
+    /// field). Not atomic with the form change: callers write entries before the definition
+    /// that uses them, and clear a field's index before rebuilding it.
+    pub fn rebuild_index(
+        &self,
+        space: &str,
+        form: &str,
+        field: &str,
+        entries: impl Iterator<Item = (Vec<u8>, Uuid)>,
+    ) -> Result<(), StoreError> {
+        self.drop_index(space, form, field)?;
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for (value, id) in entries {
+            batch.insert(keys::index_entry(space, form, field, &value, &id), &[]);
+            n += 1;
+            if n % 10_000 == 0 {
+                self.index.apply_batch(std::mem::take(&mut batch))?;
+            }
+        }
+        self.index.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Removes every entry of one index.
+    pub fn drop_index(&self, space: &str, form: &str, field: &str) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for item in self.index.scan_prefix(keys::index_of(space, form, field)).keys() {
+            batch.remove(item?);
+        }
+        self.index.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Applies one record write atomically and assigns its event's sequence number.
+    pub fn commit_record(&self, write: RecordWrite<'_>) -> Result<(Event, Ticket), StoreError> {
+        let RecordWrite { space, form, id, expected_version, record, index_remove, index_add, mut event } = write;
+        let record_key = keys::record(space, form, &id);
+        let record_value = record.map(encode_record).transpose()?;
+        let remove_keys: Vec<Vec<u8>> =
+            index_remove.iter().map(|e| keys::index_entry(space, form, &e.field, &e.value, &id)).collect();
+        let add_keys: Vec<Vec<u8>> =
+            index_add.iter().map(|e| keys::index_entry(space, form, &e.field, &e.value, &id)).collect();
+
+        // The lock serialises commits: sequence numbers stay gapless and in commit order, and
+        // the transaction below never conflicts with another writer.
+        let mut last_seq = self.last_seq.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        event.seq = *last_seq + 1;
+        let event_value = encode(&event)?;
+        let history_key = keys::history_entry(space, form, &id, event.seq);
+
+        let result = (&self.records, &self.index, &self.events, &self.history).transaction(
+            |(records, index, events, history)| -> TxResult<()> {
+                check_version(records, &record_key, expected_version)?;
+                match &record_value {
+                    Some(value) => records.insert(record_key.as_slice(), value.as_slice())?,
+                    None => records.remove(record_key.as_slice())?,
+                };
+                for key in &remove_keys {
+                    index.remove(key.as_slice())?;
+                }
+                for key in &add_keys {
+                    index.insert(key.as_slice(), &[])?;
+                }
+                events.insert(&keys::event(event.seq), event_value.as_slice())?;
+                history.insert(history_key.as_slice(), &[])?;
+                Ok(())
+            },
+        );
+        match result {
+            Ok(()) => {
+                *last_seq = event.seq;
+                drop(last_seq);
+                metrics::counter!("tend_records_written_total").increment(1);
+                metrics::counter!("tend_events_appended_total").increment(1);
+                Ok((event, self.commit.note_write()))
+            }
+            Err(TransactionError::Abort(err)) => Err(err),
+            Err(TransactionError::Storage(err)) => Err(err.into()),
+        }
+    }
+
+    /// The events of one record, oldest first, after sequence number `after`.
+    pub fn record_events(
+        &self,
+        space: &str,
+        form: &str,
+        id: &Uuid,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let prefix = keys::history_of(space, form, id);
+        let start = keys::history_entry(space, form, id, after.saturating_add(1));
+        let mut events = Vec::new();
+        for item in self.history.range(start..keys::prefix_end(&prefix)).keys().take(limit) {
+            let key = item?;
+            let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad history key"))?;
+            let event =
+                get(&self.events, &keys::event(seq))?.ok_or_else(|| corrupt(&key, "history names a missing event"))?;
+            events.push(event);
+        }
+        Ok(events)
+    }
+
+    /// Events after sequence number `after`, in order.
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        self.events.range(keys::event(after.saturating_add(1))..).take(limit).map(|item| decode_pair(item?)).collect()
+    }
+
+    /// The last assigned event sequence number.
+    pub fn last_seq(&self) -> u64 {
+        *self.last_seq.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    // ---- auth ----
+
+    /// Stores a token by the hash of its secret.
+    pub fn insert_token(&self, hash_hex: &str, info: &TokenInfo) -> Result<Ticket, StoreError> {
+        self.auth.insert(keys::token(hash_hex), encode(info)?)?;
+        Ok(self.commit.note_write())
+    }
+
+    /// The token whose secret hashes to `hash_hex`.
+    pub fn token(&self, hash_hex: &str) -> Result<Option<TokenInfo>, StoreError> {
+        get(&self.auth, &keys::token(hash_hex))
+    }
+
+    /// Whether any token exists.
+    pub fn has_tokens(&self) -> Result<bool, StoreError> {
+        Ok(self.auth.scan_prefix(keys::tokens()).next().transpose()?.is_some())
+    }
+}
+
+fn check_version(records: &TransactionalTree, key: &[u8], expected: Option<u64>) -> TxResult<()> {
+    let current = match records.get(key)? {
+        Some(bytes) => Some(record_version(key, &bytes).map_err(ConflictableTransactionError::Abort)?),
+        None => None,
+    };
+    if current != expected {
+        return Err(ConflictableTransactionError::Abort(StoreError::VersionConflict { current }));
+    }
+    Ok(())
+}
+
+fn bound_before(bound: &Bound<Vec<u8>>, position: &[u8]) -> bool {
+    match bound {
+        Bound::Included(key) | Bound::Excluded(key) => key.as_slice() <= position,
+        Bound::Unbounded => true,
+    }
+}
+
+fn bound_after(bound: &Bound<Vec<u8>>, position: &[u8]) -> bool {
+    match bound {
+        Bound::Included(key) | Bound::Excluded(key) => key.as_slice() >= position,
+        Bound::Unbounded => true,
+    }
+}
+
+/// Records are stored as `version: u64 BE ++ JSON`, so the optimistic-concurrency check inside
+/// the commit transaction reads eight bytes instead of decoding the record.
+fn encode_record(record: &Record) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = record.version.to_be_bytes().to_vec();
+    serde_json::to_writer(&mut bytes, record).map_err(|err| StoreError::Backend(format!("encoding: {err}")))?;
+    Ok(bytes)
+}
+
+fn record_version(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    let head: [u8; 8] = bytes.get(..8).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt(key, "short record"))?;
+    Ok(u64::from_be_bytes(head))
+}
+
+fn decode_record(key: &[u8], bytes: &[u8]) -> Result<Record, StoreError> {
+    let json = bytes.get(8..).ok_or_else(|| corrupt(key, "short record"))?;
+    serde_json::from_slice(json).map_err(|err| corrupt(key, &err.to_string()))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|err| StoreError::Backend(format!("encoding: {err}")))
+}
+
+fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
+    match tree.get(key)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|err| corrupt(key, &err.to_string())),
+        None => Ok(None),
+    }
+}
+
+fn decode_pair<T: DeserializeOwned>((key, value): (sled::IVec, sled::IVec)) -> Result<T, StoreError> {
+    serde_json::from_slice(&value).map_err(|err| corrupt(&key, &err.to_string()))
+}
+
+fn corrupt(key: &[u8], reason: &str) -> StoreError {
+    StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: reason.to_owned() }
+}

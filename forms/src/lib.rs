@@ -1,0 +1,22 @@
+//! What a valid record is.
+//!
+//! `forms` turns an admin's form definition (JSON Schema 2020-12 plus `ui`, `indexes`,
+//! `computed`, `rules`, `pipeline`) into a [`CompiledForm`] that validates record data and
+//! reports every failing field. It is pure: no storage, no network, no async, no clock.
+//!
+//! Architecture invariant: this crate depends on no workspace crate and on nothing that does
+//! I/O (no tokio, sled, rhai, axum). The `tidy` test checks it.
+
+mod definition;
+mod error;
+mod field;
+mod names;
+mod openapi;
+mod schema;
+
+pub use definition::*;
+pub use error::*;
+pub use field::FieldType;
+pub use names::*;
+pub use openapi::*;
+pub use schema::*;

@@ -1,0 +1,47 @@
+//! Authentication: every `/api/` route needs a known bearer token; probes don't.
+
+use reqwest::{Method, StatusCode};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn api_routes_need_a_known_bearer_token() {
+    let app = TestApp::spawn().await;
+    app.space_with_accounts("cs").await;
+    let routes = [
+        (Method::GET, "/api/v1/spaces".to_owned()),
+        (Method::POST, "/api/v1/spaces".to_owned()),
+        (Method::GET, "/api/v1/spaces/cs".to_owned()),
+        (Method::GET, "/api/v1/openapi.json".to_owned()),
+        (Method::GET, "/api/v1/spaces/cs/forms".to_owned()),
+        (Method::PUT, "/api/v1/spaces/cs/forms/account".to_owned()),
+        (Method::GET, records_path("cs", "account")),
+        (Method::POST, records_path("cs", "account")),
+        (Method::GET, "/api/v1/no/such/route".to_owned()),
+    ];
+    for (method, path) in routes {
+        let anonymous = app.client.request(method.clone(), app.url(&path)).send().await.unwrap();
+        assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+        expect_problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+        let forged = format!("tend_{}", "A".repeat(43));
+        let unknown = app.client.request(method.clone(), app.url(&path)).bearer_auth(forged).send().await.unwrap();
+        expect_problem(unknown, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+        let basic =
+            app.client.request(method, app.url(&path)).basic_auth("admin", Some(&app.token)).send().await.unwrap();
+        expect_problem(basic, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    // Nothing was created by the refused POSTs.
+    let spaces = expect_json(app.get("/api/v1/spaces").await, StatusCode::OK).await;
+    assert_eq!(spaces["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn probes_and_metrics_need_no_token() {
+    let app = TestApp::spawn().await;
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}

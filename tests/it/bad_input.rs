@@ -1,0 +1,291 @@
+//! The bad-input matrix: every malformed request gets a problem+json answer with the right
+//! status and type, the server never panics, and nothing is stored.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::*;
+
+const BODY_LIMIT: usize = 64 * 1024;
+
+struct Case {
+    name: &'static str,
+    method: Method,
+    path: String,
+    content_type: Option<&'static str>,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, &'static str)>,
+    status: StatusCode,
+    kind: &'static str,
+}
+
+fn case(
+    name: &'static str,
+    method: Method,
+    path: &str,
+    body: impl Into<Vec<u8>>,
+    status: StatusCode,
+    kind: &'static str,
+) -> Case {
+    Case {
+        name,
+        method,
+        path: path.to_owned(),
+        content_type: Some("application/json"),
+        body: body.into(),
+        headers: Vec::new(),
+        status,
+        kind,
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_get_problem_json_and_store_nothing() {
+    let app = TestApp::spawn_configured(|config| config.http.body_limit = BODY_LIMIT).await;
+    app.space_with_accounts("cs").await;
+    let records = records_path("cs", "account");
+    let existing = app.create_record("cs", "account", &account("Acme", "growth", 70)).await;
+    let record = format!("{records}/{}", existing["id"].as_str().unwrap());
+    let events_before = event_count(&app, &record).await;
+
+    let deep = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
+    let big = format!("{{\"name\": \"{}\", \"tier\": \"growth\"}}", "x".repeat(BODY_LIMIT));
+    let mut cases = vec![
+        case("malformed JSON", Method::POST, &records, "{\"name\": ", StatusCode::BAD_REQUEST, "bad-request"),
+        case("empty body", Method::POST, &records, "", StatusCode::BAD_REQUEST, "bad-request"),
+        case(
+            "invalid UTF-8",
+            Method::POST,
+            &records,
+            b"{\"name\": \"\xff\xfe\"}".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        case("deep nesting", Method::POST, &records, deep, StatusCode::BAD_REQUEST, "bad-request"),
+        case(
+            "huge number",
+            Method::POST,
+            &records,
+            "{\"name\": \"A\", \"tier\": \"growth\", \"health\": 1e400}",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        case(
+            "integer overflow",
+            Method::POST,
+            &records,
+            "{\"name\": \"A\", \"tier\": \"growth\", \"health\": 123456789012345678901234567890}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        ),
+        case("body over the limit", Method::POST, &records, big, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large"),
+        case(
+            "array instead of object",
+            Method::POST,
+            &records,
+            "[1, 2]",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        ),
+        case(
+            "patch with an array",
+            Method::PATCH,
+            &record,
+            "[{\"op\": \"remove\"}]",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        ),
+        case(
+            "patch breaking the schema",
+            Method::PATCH,
+            &record,
+            "{\"tier\": 5}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        ),
+        case("unknown route", Method::GET, "/api/v1/nothing/here", "", StatusCode::NOT_FOUND, "not-found"),
+        case("unknown space", Method::POST, &records_path("nope", "account"), "{}", StatusCode::NOT_FOUND, "not-found"),
+        case("unknown form", Method::POST, &records_path("cs", "nope"), "{}", StatusCode::NOT_FOUND, "not-found"),
+        case(
+            "bad record id",
+            Method::PATCH,
+            &format!("{records}/not-a-uuid"),
+            "{}",
+            StatusCode::NOT_FOUND,
+            "not-found",
+        ),
+        case("uppercase space name in path", Method::GET, "/api/v1/spaces/CS", "", StatusCode::NOT_FOUND, "not-found"),
+        case("method not allowed", Method::PUT, &records, "{}", StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed"),
+        case(
+            "space without a name",
+            Method::POST,
+            "/api/v1/spaces",
+            "{\"title\": \"x\"}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        ),
+        case(
+            "unknown query parameter",
+            Method::GET,
+            &format!("{records}?filtr=x"),
+            "",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        case(
+            "limit beyond u64",
+            Method::GET,
+            &format!("{records}?limit=99999999999999999999999"),
+            "",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        case(
+            "form version not a number",
+            Method::GET,
+            "/api/v1/spaces/cs/forms/account?version=x",
+            "",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        case(
+            "form definition not an object",
+            Method::PUT,
+            "/api/v1/spaces/cs/forms/other",
+            "\"schema\"",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        ),
+    ];
+    let mut text_plain = case(
+        "wrong content type",
+        Method::POST,
+        &records,
+        "{\"name\": \"A\", \"tier\": \"growth\"}",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+    );
+    text_plain.content_type = Some("text/plain");
+    cases.push(text_plain);
+    let mut no_type = case(
+        "no content type",
+        Method::POST,
+        &records,
+        "{\"name\": \"A\", \"tier\": \"growth\"}",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+    );
+    no_type.content_type = None;
+    cases.push(no_type);
+    let mut weak_etag =
+        case("weak If-Match", Method::PATCH, &record, "{\"health\": 1}", StatusCode::BAD_REQUEST, "bad-request");
+    weak_etag.headers.push(("if-match", "W/\"1\""));
+    cases.push(weak_etag);
+    let mut garbage_etag =
+        case("garbage If-Match", Method::DELETE, &record, "", StatusCode::BAD_REQUEST, "bad-request");
+    garbage_etag.headers.push(("if-match", "yesterday"));
+    cases.push(garbage_etag);
+    assert!(cases.len() >= 15);
+
+    for case in cases {
+        let mut request = app.request(case.method.clone(), &case.path).body(case.body.clone());
+        if let Some(content_type) = case.content_type {
+            request = request.header("content-type", content_type);
+        }
+        for (name, value) in &case.headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap_or_else(|err| panic!("{}: {err}", case.name));
+        let status = response.status();
+        let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+        let body = response.text().await.unwrap();
+        assert_eq!(status, case.status, "{}: {body}", case.name);
+        assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{}: {body}", case.name);
+        let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(problem["type"], format!("urn:tend:problem:{}", case.kind), "{}: {body}", case.name);
+    }
+
+    assert_nothing_stored(&app, &record, &existing, events_before).await;
+}
+
+#[tokio::test]
+async fn oversized_chunked_bodies_and_stalled_uploads_are_cut_off() {
+    let app = TestApp::spawn_configured(|config| {
+        config.http.body_limit = BODY_LIMIT;
+        config.http.request_timeout_secs = 1;
+    })
+    .await;
+    app.space_with_accounts("cs").await;
+    let records = records_path("cs", "account");
+
+    // Chunked: no Content-Length for the limit to check up front.
+    let chunk = "x".repeat(16 * 1024);
+    let mut request = format!(
+        "POST {records} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        app.token
+    );
+    for _ in 0..8 {
+        request.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    request.push_str("0\r\n\r\n");
+    let answer = raw_exchange(&app, request.as_bytes(), None).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+
+    // Stalled: promises 100 bytes, sends 10, then waits.
+    let request = format!(
+        "POST {records} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"name\": \"",
+        app.token
+    );
+    let answer = raw_exchange(&app, request.as_bytes(), Some(Duration::from_secs(5))).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("urn:tend:problem:request-timeout"), "{answer}");
+
+    let list = expect_json(app.get(&records).await, StatusCode::OK).await;
+    assert_eq!(list["items"], json!([]));
+}
+
+/// Sends raw bytes and reads the answer until the server closes or `wait` passes.
+async fn raw_exchange(app: &TestApp, request: &[u8], wait: Option<Duration>) -> String {
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    // The server may answer and close before the whole body is written.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    let read = async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buffer[..n]);
+                    if answer.windows(4).any(|w| w == b"\r\n\r\n") && String::from_utf8_lossy(&answer).contains("}") {
+                        break;
+                    }
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(wait.unwrap_or(Duration::from_secs(10)), read).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+async fn event_count(app: &TestApp, record: &str) -> usize {
+    let history = expect_json(app.get(&format!("{record}/history")).await, StatusCode::OK).await;
+    history["items"].as_array().unwrap().len()
+}
+
+async fn assert_nothing_stored(app: &TestApp, record: &str, existing: &serde_json::Value, events_before: usize) {
+    let list = expect_json(app.get(&records_path("cs", "account")).await, StatusCode::OK).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "no record was created: {list}");
+    assert_eq!(expect_json(app.get(record).await, StatusCode::OK).await, *existing, "the record is unchanged");
+    assert_eq!(event_count(app, record).await, events_before, "no event was appended");
+    let forms = expect_json(app.get("/api/v1/spaces/cs/forms").await, StatusCode::OK).await;
+    assert_eq!(forms["items"].as_array().unwrap().len(), 1, "no form was stored");
+    let spaces = expect_json(app.get("/api/v1/spaces").await, StatusCode::OK).await;
+    assert_eq!(spaces["items"].as_array().unwrap().len(), 1, "no space was created");
+    assert_eq!(app.last_event_seq(), 1, "the event log holds only the first record's creation");
+}

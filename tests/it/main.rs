@@ -1,0 +1,18 @@
+//! Tend's integration tests: one binary (one link step), one module per capability.
+//!
+//! Every test starts the real server on an ephemeral loopback port with its own temporary data
+//! directory (`support::TestApp`), or runs the real `tend` executable for CLI and crash tests.
+
+mod support;
+
+mod api_auth;
+mod api_forms;
+mod api_listing;
+mod api_pipeline;
+mod api_records;
+mod bad_input;
+mod cli;
+mod crash;
+mod observability;
+mod restart;
+mod tidy;

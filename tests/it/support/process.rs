@@ -1,0 +1,68 @@
+//! Running the real `tend` executable as a child process (CLI tests, kill -9 crash tests).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `tend` binary Cargo built for this test run.
+pub fn tend() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tend"));
+    // Tests must not pick up a developer's tend.toml or TEND_* settings.
+    command.env_remove("TEND_DATA_DIR").env_remove("TEND_BIND").env_remove("TEND_CONFIG").env("TEND_LOG", "warn");
+    command
+}
+
+/// A `tend serve` child process with the address it listens on.
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+    /// The first admin token, when the data dir was empty.
+    pub token: Option<String>,
+}
+
+impl ServerProcess {
+    /// Starts `tend serve` on a free port and waits until it says where it listens.
+    pub fn start(data_dir: &Path) -> ServerProcess {
+        let mut child = tend()
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .current_dir(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawning tend serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut base = None;
+        let mut token = None;
+        // The banner ends with the address line; a first admin token comes before it.
+        while Instant::now() < deadline {
+            let Some(Ok(line)) = lines.next() else { break };
+            if line.starts_with("tend_") {
+                token = Some(line.trim().to_owned());
+            } else if let Some(url) = line.strip_prefix("Tend is listening on ") {
+                base = Some(url.trim().to_owned());
+                break;
+            }
+        }
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let base = base.expect("tend serve printed its address");
+        ServerProcess { child, base, token }
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaping the child");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,126 @@
+//! `ApiError`: every error response is RFC 9457 `application/problem+json`.
+//!
+//! Engine errors map by their stable code; the body names each failing field as
+//! `{path, message}` in `errors`. A 500 shows a generic text and logs the cause.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use engine::{EngineError, ErrorCode};
+use forms::FieldError;
+use serde_json::{json, Map, Value};
+
+/// The media type of problem documents.
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error on its way to becoming a problem+json response.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    /// Slug of the problem type: `urn:tend:problem:{kind}`.
+    kind: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    extra: Map<String, Value>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, kind, detail: detail.into(), errors: Vec::new(), extra: Map::new() }
+    }
+
+    pub(crate) fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+
+    pub(crate) fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub(crate) fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub(crate) fn with(mut self, key: &str, value: Value) -> Self {
+        self.extra.insert(key.to_owned(), value);
+        self
+    }
+
+    /// The problem document for a status alone (used for responses the router or a
+    /// middleware produced without a body of ours).
+    pub(crate) fn for_status(status: StatusCode, detail: impl Into<String>) -> Self {
+        let kind = match status {
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+            StatusCode::REQUEST_TIMEOUT => "request-timeout",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            status if status.is_server_error() => "internal",
+            _ => "bad-request",
+        };
+        Self::new(status, kind, detail)
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(err: EngineError) -> Self {
+        let code = err.code();
+        let status = match code {
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::AlreadyExists | ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::BadQuery => StatusCode::BAD_REQUEST,
+            ErrorCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %err, "request failed");
+        }
+        let detail =
+            if code == ErrorCode::Internal { "internal error; see the server log".to_owned() } else { err.to_string() };
+        let mut api = ApiError::new(status, code.as_str(), detail).with_errors(err.field_errors());
+        match &err {
+            EngineError::InvalidQuery(query) => {
+                if let Some(field) = &query.field {
+                    api = api.with("field", json!(field));
+                }
+                if let Some(position) = query.position {
+                    api = api.with("position", json!(position));
+                }
+            }
+            EngineError::PreconditionFailed { current } => {
+                api = api.with("current_version", json!(current));
+            }
+            EngineError::TransitionRefused { from, to, unchecked, .. } => {
+                api = api.with("from", json!(from)).with("to", json!(to)).with("unchecked_items", json!(unchecked));
+            }
+            EngineError::SchemaChangeRefused { failing, examples } => {
+                api = api.with("failing_records", json!(failing)).with("examples", json!(examples));
+            }
+            _ => {}
+        }
+        api
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        body.insert("type".into(), json!(format!("urn:tend:problem:{}", self.kind)));
+        body.insert("title".into(), json!(self.status.canonical_reason().unwrap_or("Error")));
+        body.insert("status".into(), json!(self.status.as_u16()));
+        body.insert("detail".into(), json!(self.detail));
+        if !self.errors.is_empty() {
+            body.insert("errors".into(), json!(self.errors));
+        }
+        body.extend(self.extra);
+        let mut response = (self.status, Value::Object(body).to_string()).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,106 @@
+//! Extractors that turn every malformed request into a problem+json answer: JSON bodies,
+//! query strings, `If-Match`, and the authenticated caller.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use engine::Principal;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::error::ApiError;
+
+/// A JSON request body (`application/json` or any `application/*+json`, such as
+/// `application/merge-patch+json`).
+pub(crate) struct JsonBody(pub(crate) Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let is_json =
+            essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+        if !is_json {
+            return Err(ApiError::for_status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("expected a JSON body (Content-Type: application/json), got {:?}", content_type),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|err| ApiError::bad_request(format!("the body is not valid JSON: {err}")))?;
+        Ok(JsonBody(value))
+    }
+}
+
+fn body_error(rejection: BytesRejection) -> ApiError {
+    let status = rejection.status();
+    let detail = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "the request body is larger than the configured limit".to_owned()
+    } else {
+        format!("the request body could not be read: {}", rejection.body_text())
+    };
+    ApiError::for_status(status, detail)
+}
+
+/// A query string deserialized into `T`; a malformed one is a 400 naming the problem.
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|query| ApiQuery(query.0))
+            .map_err(|rejection| ApiError::bad_request(format!("invalid query string: {}", rejection.body_text())))
+    }
+}
+
+/// The optional `If-Match` precondition: `None` when absent or `*`.
+pub(crate) struct IfMatch(pub(crate) Option<u64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
+        let text = value.to_str().unwrap_or("").trim();
+        if text == "*" {
+            return Ok(IfMatch(None));
+        }
+        text.trim_matches('"')
+            .parse::<u64>()
+            .ok()
+            .filter(|_| !text.starts_with("W/"))
+            .map(|version| IfMatch(Some(version)))
+            .ok_or_else(|| ApiError::bad_request(format!("If-Match must be a record ETag such as \"3\", got {text:?}")))
+    }
+}
+
+/// The authenticated caller, put in the request by the auth middleware.
+pub(crate) struct Caller(pub(crate) Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(|| ApiError::unauthorized("authentication required"))
+    }
+}
+
+/// The ETag of a record version.
+pub(crate) fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}

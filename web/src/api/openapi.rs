@@ -1,0 +1,268 @@
+//! OpenAPI 3.1 documents: `/api/v1/openapi.json` describes every route generically;
+//! `/api/v1/spaces/{space}/openapi.json` adds, for each form of the space, its record schema
+//! and typed record paths, so a client can generate an SDK per space.
+//!
+//! Built by hand from `serde_json` values rather than derived: the per-space document embeds
+//! schemas that only exist at run time, which derive-based generators can't express.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+use super::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(generic))
+        .route("/api/v1/spaces/{space}/openapi.json", get(for_space))
+}
+
+async fn generic() -> Json<Value> {
+    Json(document("Tend API", generic_paths(), Map::new()))
+}
+
+async fn for_space(State(state): State<AppState>, Path(space): Path<String>) -> Result<Json<Value>, ApiError> {
+    let space = state.engine.space(&space)?;
+    let mut paths = generic_paths();
+    let mut schemas = Map::new();
+    for stored in state.engine.forms(space.name.as_str())? {
+        let loaded = state.engine.loaded_form(space.name.as_str(), stored.name.as_str())?;
+        let type_name = pascal_case(stored.name.as_str());
+        let data_name = format!("{type_name}Data");
+        let record_name = format!("{type_name}Record");
+        schemas.insert(data_name.clone(), forms::record_data_schema(&loaded.compiled));
+        schemas.insert(
+            record_name.clone(),
+            forms::record_envelope_schema(&stored.name, &format!("#/components/schemas/{data_name}")),
+        );
+        let base = format!("/api/v1/spaces/{}/forms/{}/records", space.name, stored.name);
+        let title = stored.definition.title.clone().unwrap_or_else(|| stored.name.to_string());
+        paths.insert(base.clone(), typed_collection(&title, &data_name, &record_name));
+        paths.insert(format!("{base}/{{id}}"), typed_item(&title, &data_name, &record_name));
+    }
+    Ok(Json(document(&format!("Tend API: space {}", space.name), paths, schemas)))
+}
+
+fn document(title: &str, paths: Map<String, Value>, extra_schemas: Map<String, Value>) -> Value {
+    let mut schemas = common_schemas();
+    schemas.extend(extra_schemas);
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": title, "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Tend's generic form API. Every /api route needs `Authorization: Bearer <token>`. Errors are RFC 9457 problem+json." },
+        "security": [ { "bearer": [] } ],
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": schemas,
+            "responses": {
+                "Problem": { "description": "An error (RFC 9457).",
+                             "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
+            }
+        }
+    })
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn json_content(schema: Value) -> Value {
+    json!({ "application/json": { "schema": schema } })
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": json_content(schema) })
+}
+
+fn page_of(schema: Value) -> Value {
+    json!({ "type": "object", "required": ["items", "next_cursor"],
+            "properties": { "items": { "type": "array", "items": schema },
+                            "next_cursor": { "type": ["string", "null"] } } })
+}
+
+fn path_param(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "string" } })
+}
+
+fn query_param(name: &str, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
+}
+
+fn header_param(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "header", "required": false, "description": description, "schema": { "type": "string" } })
+}
+
+/// An operation; every operation can answer with a problem document.
+fn op(summary: &str, params: Vec<Value>, body: Option<Value>, responses: Vec<(&str, Value)>) -> Value {
+    let mut responses: Map<String, Value> = responses.into_iter().map(|(code, r)| (code.to_owned(), r)).collect();
+    responses.insert("default".into(), json!({ "$ref": "#/components/responses/Problem" }));
+    let mut operation = json!({ "summary": summary, "parameters": params, "responses": responses });
+    if let Some(body) = body {
+        operation["requestBody"] = json!({ "required": true, "content": json_content(body) });
+    }
+    operation
+}
+
+fn space_params() -> Vec<Value> {
+    vec![path_param("space", "Space name")]
+}
+
+fn form_params() -> Vec<Value> {
+    vec![path_param("space", "Space name"), path_param("form", "Form name")]
+}
+
+fn record_params() -> Vec<Value> {
+    let mut params = form_params();
+    params.push(path_param("id", "Record id (UUIDv7)"));
+    params
+}
+
+fn conditional_params() -> Vec<Value> {
+    let mut params = record_params();
+    params.push(header_param("If-Match", "ETag of the version the change is based on; 412 if stale"));
+    params
+}
+
+fn list_params(mut params: Vec<Value>) -> Vec<Value> {
+    params.extend([
+        query_param("filter", "Filter, e.g. `health < 60 and tier = \"enterprise\"`; operators =, !=, <, <=, >, >=, in, contains; and/or/not/parentheses", json!({ "type": "string" })),
+        query_param("sort", "Comma-separated fields, `-` for descending, e.g. `-health,name`", json!({ "type": "string" })),
+        query_param("limit", "Page size (default 50, max 1000)", json!({ "type": "integer", "minimum": 1, "maximum": 1000 })),
+        query_param("cursor", "`next_cursor` of the previous page", json!({ "type": "string" })),
+    ]);
+    params
+}
+
+fn generic_paths() -> Map<String, Value> {
+    let record = schema_ref("Record");
+    let data = json!({ "type": "object", "description": "The record's data, valid against its form's schema" });
+    let mut paths = Map::new();
+    paths.insert("/api/v1/openapi.json".into(), json!({ "get": op("This document", vec![], None, vec![("200", ok("OpenAPI 3.1", json!({"type": "object"})))]) }));
+    paths.insert("/api/v1/spaces".into(), json!({
+        "get": op("List spaces", vec![], None, vec![("200", ok("Spaces", page_of(schema_ref("Space"))))]),
+        "post": op("Create a space", vec![], Some(schema_ref("NewSpace")), vec![("201", ok("Created", schema_ref("Space")))]),
+    }));
+    paths.insert(
+        "/api/v1/spaces/{space}".into(),
+        json!({
+            "get": op("Get a space", space_params(), None, vec![("200", ok("The space", schema_ref("Space")))]),
+        }),
+    );
+    paths.insert("/api/v1/spaces/{space}/openapi.json".into(), json!({
+        "get": op("This API with the space's form schemas embedded", space_params(), None, vec![("200", ok("OpenAPI 3.1", json!({"type": "object"})))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/forms".into(), json!({
+        "get": op("List the latest version of each form", space_params(), None, vec![("200", ok("Forms", page_of(schema_ref("StoredForm"))))]),
+    }));
+    let mut put_params = form_params();
+    put_params.push(query_param(
+        "force",
+        "Store even if existing records would not validate",
+        json!({ "type": "boolean" }),
+    ));
+    let mut get_params = form_params();
+    get_params.push(query_param(
+        "version",
+        "A specific version (default: latest)",
+        json!({ "type": "integer", "minimum": 1 }),
+    ));
+    paths.insert("/api/v1/spaces/{space}/forms/{form}".into(), json!({
+        "get": op("Get a form definition", get_params, None, vec![("200", ok("The form version", schema_ref("StoredForm")))]),
+        "put": op("Store a definition as the form's next version", put_params, Some(schema_ref("FormDefinition")),
+                  vec![("200", ok("New version stored (or unchanged)", schema_ref("StoredForm"))), ("201", ok("First version stored", schema_ref("StoredForm")))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/records".into(), json!({
+        "get": op("List records", list_params(form_params()), None, vec![("200", ok("A page of records; header Tend-Query-Plan tells scan or index", page_of(record.clone())))]),
+        "post": op("Create a record (the body is its data)", form_params(), Some(data.clone()), vec![("201", ok("Created; ETag is its version", record.clone()))]),
+    }));
+    let conditional = conditional_params();
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/records/{id}".into(), json!({
+        "get": op("Get a record", record_params(), None, vec![("200", ok("The record", record.clone()))]),
+        "patch": op("Merge-patch a record's data (RFC 7396)", conditional.clone(), Some(data), vec![("200", ok("Updated", record))]),
+        "delete": op("Delete a record", conditional, None, vec![("204", json!({ "description": "Deleted" }))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/records/{id}/transition".into(), json!({
+        "post": op("Move a record to another pipeline stage (409 if the move is not allowed or the checklist is not done)",
+                   conditional_params(), Some(json!({ "type": "object", "required": ["to"], "properties": { "to": { "type": "string" } } })),
+                   vec![("200", ok("Moved", schema_ref("Record")))]),
+    }));
+    let mut history_params = record_params();
+    history_params.push(query_param("limit", "Page size (default 100, max 1000)", json!({ "type": "integer" })));
+    history_params.push(query_param("cursor", "`next_cursor` of the previous page", json!({ "type": "string" })));
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/records/{id}/history".into(), json!({
+        "get": op("A record's events, oldest first", history_params, None, vec![("200", ok("Events", page_of(schema_ref("Event"))))]),
+    }));
+    paths
+}
+
+fn typed_collection(title: &str, data: &str, record: &str) -> Value {
+    let params = vec![path_param("space", "Space name")];
+    json!({
+        "get": op(&format!("List {title} records"), list_params(params.clone()), None, vec![("200", ok("A page of records", page_of(schema_ref(record))))]),
+        "post": op(&format!("Create a {title} record"), params, Some(schema_ref(data)), vec![("201", ok("Created", schema_ref(record)))]),
+    })
+}
+
+fn typed_item(title: &str, data: &str, record: &str) -> Value {
+    let params = vec![path_param("space", "Space name"), path_param("id", "Record id")];
+    let mut conditional = params.clone();
+    conditional.push(header_param("If-Match", "ETag of the version the change is based on"));
+    json!({
+        "get": op(&format!("Get a {title} record"), params, None, vec![("200", ok("The record", schema_ref(record)))]),
+        "patch": op(&format!("Merge-patch a {title} record"), conditional.clone(), Some(schema_ref(data)), vec![("200", ok("Updated", schema_ref(record)))]),
+        "delete": op(&format!("Delete a {title} record"), conditional, None, vec![("204", json!({ "description": "Deleted" }))]),
+    })
+}
+
+fn common_schemas() -> Map<String, Value> {
+    let timestamp = json!({ "type": "string", "format": "date-time" });
+    let schemas = json!({
+        "Problem": { "type": "object", "required": ["type", "title", "status"], "properties": {
+            "type": { "type": "string" }, "title": { "type": "string" }, "status": { "type": "integer" },
+            "detail": { "type": "string" },
+            "errors": { "type": "array", "items": { "type": "object", "required": ["path", "message"], "properties": {
+                "path": { "type": "string", "description": "JSON pointer" }, "message": { "type": "string" } } } } } },
+        "NewSpace": { "type": "object", "required": ["name"], "properties": {
+            "name": { "type": "string", "pattern": "^[a-z][a-z0-9_-]{0,62}$" }, "title": { "type": "string" } } },
+        "Space": { "type": "object", "properties": {
+            "name": { "type": "string" }, "title": { "type": "string" }, "created_at": timestamp, "created_by": { "type": "string" } } },
+        "FormDefinition": { "type": "object", "required": ["schema"], "properties": {
+            "title": { "type": "string" }, "description": { "type": "string" },
+            "schema": { "type": "object", "description": "JSON Schema 2020-12 of the record data" },
+            "ui": { "type": "object" }, "indexes": { "type": "array", "items": { "type": "string" } },
+            "computed": { "type": "object" }, "rules": { "type": "array" }, "pipeline": { "type": "object" } } },
+        "StoredForm": { "type": "object", "properties": {
+            "name": { "type": "string" }, "version": { "type": "integer" },
+            "definition": { "$ref": "#/components/schemas/FormDefinition" },
+            "created_at": timestamp, "created_by": { "type": "string" } } },
+        "Record": { "type": "object", "required": ["id", "form", "version", "data", "created_at", "created_by", "updated_at", "updated_by"], "properties": {
+            "id": { "type": "string", "format": "uuid" }, "form": { "type": "string" },
+            "version": { "type": "integer", "minimum": 1 }, "form_version": { "type": "integer" },
+            "data": { "type": "object" }, "stage": { "type": "string" },
+            "created_at": timestamp, "created_by": { "type": "string" },
+            "updated_at": timestamp, "updated_by": { "type": "string" } } },
+        "Event": { "type": "object", "properties": {
+            "seq": { "type": "integer" }, "space": { "type": "string" }, "form": { "type": "string" },
+            "record": { "type": "string", "format": "uuid" },
+            "kind": { "type": "string", "enum": ["created", "updated", "deleted", "stage_changed"] },
+            "version": { "type": "integer" }, "before": { "type": ["object", "null"] }, "after": { "type": ["object", "null"] },
+            "actor": { "type": "string" }, "at": timestamp } },
+    });
+    match schemas {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn pascal_case(name: &str) -> String {
+    name.split(['-', '_'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect()
+}

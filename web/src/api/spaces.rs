@@ -1,0 +1,47 @@
+//! `/api/v1/spaces`: create, list, get.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::extract::{Caller, JsonBody};
+use super::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/spaces", get(list).post(create)).route("/api/v1/spaces/{space}", get(show))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSpace {
+    name: String,
+    title: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(body): JsonBody,
+) -> Result<impl IntoResponse, ApiError> {
+    let new: NewSpace = serde_json::from_value(body).map_err(|err| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", format!("invalid space: {err}"))
+            .with_errors(vec![forms::FieldError::new("", err.to_string())])
+    })?;
+    let space = state.engine.create_space(&caller.actor(), &new.name, new.title).await?;
+    let location = format!("/api/v1/spaces/{}", space.name);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(space)))
+}
+
+async fn list(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let spaces = state.engine.spaces()?;
+    Ok(Json(json!({ "items": spaces, "next_cursor": null })))
+}
+
+async fn show(State(state): State<AppState>, Path(space): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.engine.space(&space)?))
+}

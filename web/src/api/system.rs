@@ -1,0 +1,32 @@
+//! Probes and metrics, outside `/api/` and without authentication: `/healthz` (the process
+//! answers), `/readyz` (storage answers), `/metrics` (Prometheus text format).
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    if state.engine.is_healthy() {
+        Ok(Json(json!({ "status": "ready" })))
+    } else {
+        Err(ApiError::for_status(StatusCode::SERVICE_UNAVAILABLE, "storage is not answering"))
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}

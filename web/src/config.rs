@@ -1,0 +1,153 @@
+//! Configuration: defaults < `tend.toml` < `TEND_*` environment variables < command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "tend.toml";
+
+/// Keys that may come from `TEND_*` variables (`TEND_HTTP__BODY_LIMIT` sets `http.body_limit`).
+const ENV_KEYS: &[&str] =
+    &["data_dir", "bind", "log_format", "log_level", "http.body_limit", "http.request_timeout_secs"];
+
+/// Everything `tend serve` can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the database lives.
+    pub data_dir: PathBuf,
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `tend=debug,info`.
+    pub log_level: String,
+    /// HTTP limits.
+    pub http: HttpConfig,
+}
+
+/// Limits that protect the server from oversized or stalled requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// A request (including reading its body) that takes longer gets a 408.
+    pub request_timeout_secs: u64,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./tend-data"),
+            bind: "127.0.0.1:8080".into(),
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { body_limit: 1024 * 1024, request_timeout_secs: 30 }
+    }
+}
+
+/// Values given as flags; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--bind`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    /// `--log-format`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Loads the layers. `file` is `--config`: it must exist when given; otherwise
+    /// `./tend.toml` is read if present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                anyhow::ensure!(path.is_file(), "config file {} does not exist", path.display());
+                figment = figment.merge(Toml::file(path));
+            }
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                figment = figment.merge(Toml::file(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        let env = Env::prefixed("TEND_").filter_map(|key| {
+            let key = key.as_str().to_ascii_lowercase().replace("__", ".");
+            ENV_KEYS.contains(&key.as_str()).then(|| key.into())
+        });
+        let config: Config = figment
+            .merge(env)
+            .merge(Serialized::globals(overrides))
+            .extract()
+            .map_err(|err| anyhow::anyhow!("{}", err.to_string().replace('\n', "; ")))
+            .context("invalid configuration")?;
+        anyhow::ensure!(config.http.body_limit > 0, "http.body_limit must be positive");
+        anyhow::ensure!(config.http.request_timeout_secs > 0, "http.request_timeout_secs must be positive");
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+// figment's Jail returns its large error type from closures; that's its API, not ours.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_file_env_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "custom.toml",
+                "bind = \"127.0.0.1:1\"\ndata_dir = \"from-file\"\n[http]\nbody_limit = 10\n",
+            )?;
+            jail.set_env("TEND_BIND", "127.0.0.1:2");
+            jail.set_env("TEND_HTTP__REQUEST_TIMEOUT_SECS", "7");
+            jail.set_env("TEND_UNRELATED", "ignored");
+            let flags = Overrides { data_dir: Some("from-flag".into()), ..Overrides::default() };
+            let config = Config::load(Some(Path::new("custom.toml")), &flags).map_err(|e| e.to_string())?;
+            assert_eq!(config.bind, "127.0.0.1:2", "env beats file");
+            assert_eq!(config.data_dir, PathBuf::from("from-flag"), "flag beats file");
+            assert_eq!(config.http.body_limit, 10, "file beats default");
+            assert_eq!(config.http.request_timeout_secs, 7);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("tend.toml", "bnd = \"x\"\n")?;
+            let err = Config::load(None, &Overrides::default()).expect_err("typo must be refused");
+            assert!(format!("{err:#}").contains("bnd"), "{err:#}");
+            let err = Config::load(Some(Path::new("missing.toml")), &Overrides::default()).expect_err("missing");
+            assert!(err.to_string().contains("does not exist"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,16 @@
+//! How people and programs reach Tend: the `tend` CLI, configuration, the HTTP API.
+//!
+//! - [`cli`]: argument parsing and the commands (`serve`, `token create`);
+//! - [`config`]: `tend.toml` < `TEND_*` environment < flags;
+//! - [`startup`]: [`startup::Application`] builds the engine and the HTTP server and runs them until shutdown;
+//! - `api`: the routes, one module per resource, thin handlers over the engine;
+//! - [`telemetry`]: tracing and Prometheus metrics.
+//!
+//! Architecture invariant: handlers parse, authorize, make one engine call and map its
+//! errors; domain logic lives in `engine` and `forms`.
+
+mod api;
+pub mod cli;
+pub mod config;
+pub mod startup;
+pub mod telemetry;

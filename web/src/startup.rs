@@ -1,0 +1,104 @@
+//! Building and running the server: open the engine, make sure an admin can log in, bind the
+//! listener, serve until told to stop, then flush.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use engine::{Engine, EngineConfig, Role};
+use tokio::net::TcpListener;
+
+use crate::api;
+use crate::config::Config;
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    engine: Engine,
+    config: Config,
+    first_admin_token: Option<String>,
+}
+
+impl Application {
+    /// Opens the engine in `config.data_dir` and binds `config.bind` (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with(config.clone(), EngineConfig::new(&config.data_dir)).await
+    }
+
+    /// Like [`Application::build`] with explicit engine settings (tests use a manual clock).
+    pub async fn build_with(config: Config, engine_config: EngineConfig) -> anyhow::Result<Application> {
+        let engine = open_engine(engine_config)?;
+        let first_admin_token = if engine.has_tokens()? {
+            None
+        } else {
+            let (secret, _) = engine.create_token(Role::Admin, Some("first admin".into())).await?;
+            Some(secret)
+        };
+        let listener = TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+        Ok(Application { listener, engine, config, first_admin_token })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The admin token created because the data dir had none (shown once, never stored).
+    pub fn first_admin_token(&self) -> Option<&str> {
+        self.first_admin_token.as_deref()
+    }
+
+    /// The engine behind the server.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Serves until `shutdown` completes, lets in-flight requests finish, then flushes and
+    /// closes the database.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let router = api::router(self.engine.clone(), &self.config);
+        tracing::info!(addr = %self.local_addr(), data_dir = %self.config.data_dir.display(), "serving");
+        let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        let closed = self.engine.close();
+        served.context("serving HTTP")?;
+        closed.context("flushing the database")?;
+        tracing::info!("stopped; database flushed");
+        Ok(())
+    }
+}
+
+/// Opens the engine, turning sled's lock error into advice.
+pub fn open_engine(config: EngineConfig) -> anyhow::Result<Engine> {
+    let dir = config.data_dir.clone();
+    Engine::open(config).map_err(|err| {
+        let text = err.to_string();
+        if text.contains("WouldBlock") || text.contains("lock") || text.contains("Resource temporarily unavailable") {
+            anyhow::anyhow!("the data directory {} is in use by another Tend process", dir.display())
+        } else {
+            anyhow::anyhow!(text)
+        }
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested");
+}
