@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use forms::{CompiledForm, FieldType, FormDef, FormName, SpaceName};
+use forms::{CompiledForm, DefinitionErrors, FieldError, FieldType, FormDef, FormName, Rule, SpaceName};
 use serde_json::Value;
 
 use crate::error::{EngineError, FailingRecord, Result};
 use crate::model::{Actor, Record, StoredForm};
 use crate::query::encoding::encode_value;
 use crate::query::FieldLookup;
+use crate::rules::{Script, ScriptOrigin};
 use crate::store::IndexEntry;
 use crate::{Engine, LoadedForm};
 
@@ -42,6 +43,8 @@ impl Engine {
         let name = FormName::parse(form)?;
         let definition = FormDef::from_json(definition)?;
         let compiled = CompiledForm::compile(definition.clone())?;
+        // Scripts are checked before anything is stored: a syntax error is the admin's to fix.
+        self.compile_scripts(&space, &name, &definition)?;
         let (outcome, ticket) = self.put_form_locked(actor, &space, name, definition, compiled, force)?;
         if let Some(ticket) = ticket {
             self.store().durable(ticket).await?;
@@ -97,7 +100,7 @@ impl Engine {
                 self.store().drop_index(space.as_str(), name.as_str(), field)?;
             }
         }
-        let loaded = Arc::new(LoadedForm { stored: stored.clone(), compiled });
+        let loaded = Arc::new(self.load(space, stored.clone(), compiled)?);
         self.inner.forms.write().unwrap_or_else(|p| p.into_inner()).insert((space.clone(), name), loaded);
         Ok((PutFormOutcome { form: stored, changed: true }, Some(ticket)))
     }
@@ -167,9 +170,59 @@ impl Engine {
             }
         };
         let compiled = CompiledForm::compile(stored.definition.clone())?;
-        let loaded = Arc::new(LoadedForm { stored, compiled });
+        let loaded = Arc::new(self.load(&space, stored, compiled)?);
         self.inner.forms.write().unwrap_or_else(|p| p.into_inner()).insert((space, form), Arc::clone(&loaded));
         Ok(loaded)
+    }
+}
+
+impl Engine {
+    fn load(&self, space: &SpaceName, stored: StoredForm, compiled: CompiledForm) -> Result<LoadedForm> {
+        let (computed, rules) = self.compile_scripts(space, &stored.name, &stored.definition)?;
+        Ok(LoadedForm { stored, compiled, computed, rules })
+    }
+
+    /// Compiles a definition's computed fields and rules; every failure is reported with the
+    /// pointer of the expression in the definition, and the line and column in it.
+    #[allow(clippy::type_complexity)]
+    fn compile_scripts(
+        &self,
+        space: &SpaceName,
+        form: &FormName,
+        definition: &FormDef,
+    ) -> Result<(Vec<(String, Arc<Script>)>, Vec<(Rule, Arc<Script>)>)> {
+        let mut errors = Vec::new();
+        let mut compile = |what: String, path: String, source: &str| {
+            let origin = ScriptOrigin(format!("form {space}/{form}, {what}"));
+            self.inner
+                .scripts
+                .compile(&origin, source)
+                .map_err(|err| errors.push(FieldError::new(path, err.message())))
+                .ok()
+        };
+        let computed: Vec<_> = definition
+            .computed
+            .iter()
+            .filter_map(|(field, computed)| {
+                let script = compile(format!("computed `{field}`"), format!("/computed/{field}"), &computed.expr)?;
+                Some((field.clone(), script))
+            })
+            .collect();
+        let rules: Vec<_> = definition
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, rule)| {
+                let label = rule.name.clone().unwrap_or_else(|| format!("#{}", i + 1));
+                let script = compile(format!("rule {label}"), format!("/rules/{i}/expr"), &rule.expr)?;
+                Some((rule.clone(), script))
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok((computed, rules))
+        } else {
+            Err(DefinitionErrors(errors).into())
+        }
     }
 }
 

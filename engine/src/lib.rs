@@ -5,10 +5,12 @@
 //! and get plain Rust types and [`EngineError`]s back. Inside:
 //! - [`store`] owns the sled database (the only module that names sled);
 //! - `definitions` stores form versions and keeps indexes in step with them;
-//! - `records` is the write path: validate, compute index entries, commit record + index +
-//!   event in one transaction, wait for the group-commit flush;
+//! - `records` is the write path: compute fields, validate, check rules and pipelines,
+//!   compute index entries, commit record + index + event in one transaction, wait for the
+//!   group-commit flush;
 //! - `listing` plans and runs filtered, sorted, paginated queries;
 //! - [`query`] is the filter/sort language, the index key encoding and cursors;
+//! - [`rules`] is the sandboxed rhai layer behind computed fields and rules;
 //! - [`clock`] is the one source of time.
 //!
 //! Architecture invariant: the engine knows no HTTP (no axum, hyper, tower, reqwest, lettre).
@@ -47,22 +49,29 @@ pub struct EngineConfig {
     pub data_dir: PathBuf,
     /// Where time comes from.
     pub clock: Arc<dyn Clock>,
+    /// Limits for every script evaluation.
+    pub script_limits: rules::ScriptLimits,
 }
 
 impl EngineConfig {
     /// Production settings for `data_dir`: the system clock.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self { data_dir: data_dir.into(), clock: Arc::new(SystemClock) }
+        Self { data_dir: data_dir.into(), clock: Arc::new(SystemClock), script_limits: rules::ScriptLimits::default() }
     }
 }
 
-/// A form version ready to validate records: the stored definition and its compiled schema.
+/// A form version ready to validate records: the stored definition, its compiled schema and
+/// its compiled scripts.
 #[derive(Debug, Clone)]
 pub struct LoadedForm {
     /// As stored.
     pub stored: StoredForm,
     /// Compiled.
     pub compiled: CompiledForm,
+    /// Computed fields in evaluation order (name order), each with its compiled expression.
+    pub computed: Vec<(String, Arc<rules::Script>)>,
+    /// Rules with their compiled expressions.
+    pub rules: Vec<(forms::Rule, Arc<rules::Script>)>,
 }
 
 /// The engine. Cheap to clone; all clones share one database.
@@ -74,6 +83,7 @@ pub struct Engine {
 struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
+    scripts: rules::Scripts,
     /// Latest version of each form, compiled once: compiling a schema costs far more than
     /// validating a record against it.
     forms: RwLock<HashMap<(SpaceName, FormName), Arc<LoadedForm>>>,
@@ -99,6 +109,7 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
+                scripts: rules::Scripts::new(config.script_limits, Arc::clone(&config.clock)),
                 clock: config.clock,
                 forms: RwLock::new(HashMap::new()),
                 schema_lock: RwLock::new(()),

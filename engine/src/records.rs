@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::definitions::index_entries;
 use crate::error::{EngineError, Result};
 use crate::model::{Actor, Event, EventKind, Record};
+use crate::rules::ScriptVars;
 use crate::store::{IndexEntry, RecordWrite, StoreError, Ticket};
 use crate::{Engine, LoadedForm};
 
@@ -37,10 +38,12 @@ impl Engine {
                 }
             }
         }
-        self.validate_data(space, &loaded, &data)?;
+        reject_computed(&loaded, &data)?;
         let now = self.now();
+        let id = self.new_record_id(now);
+        self.prepare_data(space, &loaded, &id, &mut data)?;
         let record = Record {
-            id: self.new_record_id(now),
+            id,
             form: loaded.stored.name.clone(),
             version: 1,
             form_version: loaded.stored.version,
@@ -113,8 +116,10 @@ impl Engine {
                 return Err(EngineError::PreconditionFailed { current: current.version });
             }
         }
+        reject_computed(&loaded, patch)?;
         let mut data = current.data.clone();
         json_patch::merge(&mut data, patch);
+        self.prepare_data(space, &loaded, id, &mut data)?;
         if data == current.data {
             return Ok((current, None));
         }
@@ -124,7 +129,6 @@ impl Engine {
                 return Err(ValidationErrors(vec![FieldError::new(format!("/{}", pipeline.field), message)]).into());
             }
         }
-        self.validate_data(space, &loaded, &data)?;
         let now = self.now();
         let record = Record {
             version: current.version + 1,
@@ -220,7 +224,7 @@ impl Engine {
         if let Some(object) = data.as_object_mut() {
             object.insert(pipeline.field.clone(), Value::String(to.to_owned()));
         }
-        self.validate_data(space, &loaded, &data)?;
+        self.prepare_data(space, &loaded, id, &mut data)?;
         let now = self.now();
         let record = Record {
             version: current.version + 1,
@@ -341,12 +345,44 @@ impl Engine {
         Ok(())
     }
 
-    /// Schema validation plus reference checks, every failure in one list.
-    fn validate_data(&self, space: &str, loaded: &LoadedForm, data: &Value) -> Result<()> {
-        let mut errors = match loaded.compiled.validate(data) {
-            Ok(()) => Vec::new(),
-            Err(ValidationErrors(errors)) => errors,
-        };
+    /// Makes `data` what is stored: computes the computed fields into it, then checks the
+    /// schema, the rules, the pipeline stage and the references, every failure in one list.
+    fn prepare_data(&self, space: &str, loaded: &LoadedForm, id: &Uuid, data: &mut Value) -> Result<()> {
+        let mut errors = Vec::new();
+        for (field, script) in &loaded.computed {
+            match self.inner.scripts.eval(script, &script_vars(space, id, data)) {
+                Ok(evaluation) => {
+                    if let Some(object) = data.as_object_mut() {
+                        match evaluation.value {
+                            Value::Null => object.remove(field),
+                            value => object.insert(field.clone(), value),
+                        };
+                    }
+                }
+                Err(err) => errors.push(FieldError::new(format!("/{field}"), format!("could not be computed: {err}"))),
+            }
+        }
+        let data = &*data;
+        if let Err(ValidationErrors(schema_errors)) = loaded.compiled.validate(data) {
+            errors.extend(schema_errors);
+        }
+        // Rules read typed fields, so they only run on data the schema accepts.
+        if errors.is_empty() {
+            let vars = script_vars(space, id, data);
+            for (rule, script) in &loaded.rules {
+                match self.inner.scripts.eval(script, &vars).map(|evaluation| evaluation.as_bool()) {
+                    Ok(Some(true)) => {}
+                    Ok(Some(false)) => errors.push(FieldError::new(rule.path.clone(), rule.message.clone())),
+                    Ok(None) => errors.push(FieldError::new(
+                        rule.path.clone(),
+                        format!("rule `{}` did not give true or false", rule.expr),
+                    )),
+                    Err(err) => {
+                        errors.push(FieldError::new(rule.path.clone(), format!("rule could not be evaluated: {err}")))
+                    }
+                }
+            }
+        }
         if let Some(pipeline) = &loaded.compiled.def().pipeline {
             if let Some(stage) = data.get(&pipeline.field).and_then(Value::as_str) {
                 if pipeline.stage(stage).is_none() {
@@ -399,6 +435,30 @@ fn record_event(
         after: (kind != EventKind::Deleted).then(|| record.data.clone()),
         actor: actor.clone(),
         at,
+    }
+}
+
+/// What scripts see of a record being written: its data, plus its `id`.
+fn script_vars(space: &str, id: &Uuid, data: &Value) -> ScriptVars {
+    let mut record = data.clone();
+    if let Some(object) = record.as_object_mut() {
+        object.insert("id".into(), Value::String(id.to_string()));
+    }
+    ScriptVars { record, space: Some(space.to_owned()), ..ScriptVars::default() }
+}
+
+/// Computed fields are the engine's to write: a client sending one is told so.
+fn reject_computed(loaded: &LoadedForm, data: &Value) -> Result<()> {
+    let errors: Vec<FieldError> = loaded
+        .computed
+        .iter()
+        .filter(|(field, _)| data.get(field).is_some())
+        .map(|(field, _)| FieldError::new(format!("/{field}"), format!("`{field}` is computed and cannot be set")))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors(errors).into())
     }
 }
 

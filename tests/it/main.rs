@@ -10,6 +10,7 @@ mod api_forms;
 mod api_listing;
 mod api_pipeline;
 mod api_records;
+mod api_scripts;
 mod bad_input;
 mod cli;
 mod crash;

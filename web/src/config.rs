@@ -11,8 +11,16 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_CONFIG_FILE: &str = "tend.toml";
 
 /// Keys that may come from `TEND_*` variables (`TEND_HTTP__BODY_LIMIT` sets `http.body_limit`).
-const ENV_KEYS: &[&str] =
-    &["data_dir", "bind", "log_format", "log_level", "http.body_limit", "http.request_timeout_secs"];
+const ENV_KEYS: &[&str] = &[
+    "data_dir",
+    "bind",
+    "log_format",
+    "log_level",
+    "http.body_limit",
+    "http.request_timeout_secs",
+    "scripts.max_operations",
+    "scripts.timeout_ms",
+];
 
 /// Everything `tend serve` can be told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +36,8 @@ pub struct Config {
     pub log_level: String,
     /// HTTP limits.
     pub http: HttpConfig,
+    /// Limits for every script evaluation (computed fields, rules).
+    pub scripts: engine::rules::ScriptLimits,
 }
 
 /// Limits that protect the server from oversized or stalled requests.
@@ -58,6 +68,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             http: HttpConfig::default(),
+            scripts: engine::rules::ScriptLimits::default(),
         }
     }
 }

@@ -22,7 +22,9 @@ pub struct Application {
 impl Application {
     /// Opens the engine in `config.data_dir` and binds `config.bind` (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        Self::build_with(config.clone(), EngineConfig::new(&config.data_dir)).await
+        let engine_config =
+            EngineConfig { script_limits: config.scripts.clone(), ..EngineConfig::new(&config.data_dir) };
+        Self::build_with(config, engine_config).await
     }
 
     /// Like [`Application::build`] with explicit engine settings (tests use a manual clock).

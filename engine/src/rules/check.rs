@@ -39,10 +39,10 @@ pub(crate) fn first_unknown_function(ast: &AST, known: &KnownFunctions) -> Optio
     let mut calls: Vec<(String, Position)> = Vec::new();
     ast.walk(&mut |path: &[ASTNode]| {
         match path.last() {
-            Some(ASTNode::Expr(Expr::FnCall(call, position) | Expr::MethodCall(call, position))) => {
-                if call.op_token.is_none() && !call.is_qualified() && is_identifier(&call.name) {
-                    calls.push((call.name.to_string(), *position));
-                }
+            Some(ASTNode::Expr(Expr::FnCall(call, position) | Expr::MethodCall(call, position)))
+                if call.op_token.is_none() && !call.is_qualified() && is_identifier(&call.name) =>
+            {
+                calls.push((call.name.to_string(), *position));
             }
             Some(ASTNode::Expr(Expr::Variable(variable, _, _))) => {
                 bound.insert(variable.1.to_string());

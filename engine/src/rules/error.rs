@@ -124,11 +124,13 @@ impl ScriptError {
             EvalAltResult::ErrorAssignmentToConstant(name, _) => {
                 ScriptErrorKind::Runtime(format!("`{name}` is read-only"))
             }
-            EvalAltResult::ErrorRuntime(value, _) => ScriptErrorKind::Runtime(match value.read_lock::<rhai::ImmutableString>() {
-                Some(text) => text.to_string(),
-                None if value.is_unit() => "script threw an error".to_owned(),
-                None => value.to_string(),
-            }),
+            EvalAltResult::ErrorRuntime(value, _) => {
+                ScriptErrorKind::Runtime(match value.read_lock::<rhai::ImmutableString>() {
+                    Some(text) => text.to_string(),
+                    None if value.is_unit() => "script threw an error".to_owned(),
+                    None => value.to_string(),
+                })
+            }
             _ => {
                 err.clear_position();
                 ScriptErrorKind::Runtime(err.to_string())

@@ -250,15 +250,19 @@ impl Scripts {
         scope.push_constant_dynamic("record", convert::to_dynamic(&vars.record));
         scope.push_constant_dynamic("old", vars.old.as_ref().map_or(Dynamic::UNIT, convert::to_dynamic));
         scope.push_constant_dynamic("event", vars.event.as_ref().map_or(Dynamic::UNIT, convert::to_dynamic));
-        scope.push_constant_dynamic("space", vars.space.as_deref().map_or(Dynamic::UNIT, |s| ImmutableString::from(s).into()));
+        scope.push_constant_dynamic(
+            "space",
+            vars.space.as_deref().map_or(Dynamic::UNIT, |s| ImmutableString::from(s).into()),
+        );
 
         let run = sandbox::EvalRun::enter(&self.limits, vars.timezone.unwrap_or(chrono_tz::Tz::UTC));
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast);
         let output = run.finish();
 
         let value = result.map_err(|err| ScriptError::from_eval(&script.origin, *err, &self.limits))?;
-        let value = convert::from_dynamic(value)
-            .map_err(|message| ScriptError::at(&script.origin, ScriptErrorKind::Runtime(message), rhai::Position::NONE))?;
+        let value = convert::from_dynamic(value).map_err(|message| {
+            ScriptError::at(&script.origin, ScriptErrorKind::Runtime(message), rhai::Position::NONE)
+        })?;
         Ok(Evaluation { value, output })
     }
 }

@@ -29,6 +29,9 @@ pub(crate) const TIMEOUT_TOKEN: &str = "tend:timeout";
 /// operations a runaway loop is stopped within well under a millisecond of its deadline.
 const DEADLINE_CHECK_EVERY: u64 = 256;
 
+/// Measuring every variable on every read would make reads cost as much as the values are big.
+const SIZE_CHECK_EVERY: u32 = 64;
+
 /// `print` in a loop could otherwise fill memory with lines nobody reads.
 const MAX_OUTPUT_LINES: usize = 1_000;
 const MAX_OUTPUT_BYTES: usize = 64 * 1024;
@@ -72,6 +75,23 @@ pub(crate) fn build_engine(limits: &ScriptLimits, clock: Arc<dyn Clock>) -> Engi
             None
         }
     });
+    // rhai checks sizes when a value is built or passed, except when `m[key] = value` adds a
+    // key to a map: a loop could add entries until the operation limit, each up to the string
+    // limit (gigabytes under the defaults). So every so many variable reads, the variables in
+    // scope are measured too. `on_var` is rhai's variable resolver hook (marked volatile); it
+    // never resolves anything here.
+    #[allow(deprecated)]
+    engine.on_var(|_name, _index, context| {
+        if sample_variable_read() {
+            for (_, constant, value) in context.scope().iter_raw() {
+                // Constants can't grow, and `record` may legitimately exceed script limits.
+                if !constant {
+                    context.engine().ensure_data_size_within_limits(value)?;
+                }
+            }
+        }
+        Ok(None)
+    });
     engine.on_print(push_output);
     engine.on_debug(|text, _source, _position| push_output(text));
 
@@ -86,6 +106,7 @@ struct EvalState {
     zone: Tz,
     /// Read from the clock on first use, then fixed: `now()` is one instant per evaluation.
     now: Option<DateTime<Utc>>,
+    variable_reads: u32,
     output: Vec<String>,
     output_bytes: usize,
     output_truncated: bool,
@@ -111,6 +132,7 @@ impl EvalRun {
             deadline,
             zone,
             now: None,
+            variable_reads: 0,
             output: Vec::new(),
             output_bytes: 0,
             output_truncated: false,
@@ -138,6 +160,16 @@ impl Drop for EvalRun {
 fn past_deadline() -> bool {
     CURRENT.with(|current| {
         current.borrow().as_ref().and_then(|state| state.deadline).is_some_and(|deadline| Instant::now() >= deadline)
+    })
+}
+
+/// Counts a variable read; true every `SIZE_CHECK_EVERY` reads.
+fn sample_variable_read() -> bool {
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        let Some(state) = current.as_mut() else { return false };
+        state.variable_reads = state.variable_reads.wrapping_add(1);
+        state.variable_reads % SIZE_CHECK_EVERY == 0
     })
 }
 

@@ -357,6 +357,9 @@ fn unknown_functions_are_named() {
     let err = error_of(&scripts, "days_until(42)", &ScriptVars::default());
     assert!(matches!(err.kind, ScriptErrorKind::UnknownFunction(ref s) if s.starts_with("days_until")), "{err}");
     assert_eq!(err.line, Some(1));
+    // A missing operator is a type error, not an unknown function.
+    let err = error_of(&scripts, "1 + today()", &ScriptVars::default());
+    assert_eq!(err.kind, ScriptErrorKind::Runtime("operator `+` does not apply to (i64, date)".to_owned()));
 }
 
 // ---- the sandbox ----
@@ -431,12 +434,18 @@ fn huge_arrays_and_maps_are_data_too_large() {
     let err = error_of(&scripts, "let a = []; loop { a.push(0); }", &ScriptVars::default());
     assert_quick(started, "push loop");
     assert_too_large(&err, "array");
-    let limits = ScriptLimits { max_operations: 1_000_000, ..ScriptLimits::default() };
-    let scripts = scripts_with(limits);
+    // rhai doesn't measure a map when `m[key] = value` adds a key; `sandbox` does.
+    let many_operations = scripts_with(ScriptLimits { max_operations: 1_000_000, ..ScriptLimits::default() });
     let started = Instant::now();
-    let err = error_of(&scripts, "let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; }", &ScriptVars::default());
+    let err =
+        error_of(&many_operations, "let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; }", &ScriptVars::default());
     assert_quick(started, "map growth");
     assert_too_large(&err, "map");
+    let started = Instant::now();
+    let source = "let s = \"x\"; s.pad(60_000, \"x\"); let m = #{}; let i = 0; loop { m[`k${i}`] = s + i; i += 1; }";
+    let err = error_of(&scripts, source, &ScriptVars::default());
+    assert_quick(started, "map of big strings");
+    assert_eq!(err.kind, ScriptErrorKind::DataTooLarge { what: "string".to_owned(), limit: 65_536 });
 }
 
 #[test]
@@ -445,6 +454,25 @@ fn deeply_nested_expressions_are_refused_at_compile_time() {
     let source = format!("{}1{}", "(".repeat(500), ")".repeat(500));
     let err = scripts.compile(&origin(), &source).expect_err("too deep");
     assert!(matches!(err.kind, ScriptErrorKind::Syntax(ref m) if m.contains("max_expr_depth")), "{err}");
+}
+
+#[test]
+fn the_deepest_allowed_recursion_fits_a_two_mebibyte_stack() {
+    // Tokio's worker threads have 2 MiB stacks; rhai recurses on the native stack, so the
+    // default limits must fit one even in an unoptimized build.
+    let scripts = scripts_with(ScriptLimits::default());
+    let body = |depth: usize| format!("fn f(n) {{ [{}f(n + 1){}] }}\nf(0)", "#{a: [".repeat(depth), "]}".repeat(depth));
+    let script =
+        (1..=16).rev().find_map(|depth| scripts.compile(&origin(), &body(depth)).ok()).expect("some nesting compiles");
+    let result = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn_scoped(s, || scripts.eval(&script, &ScriptVars::default()))
+            .expect("thread starts")
+            .join()
+            .expect("no stack overflow")
+    });
+    assert_eq!(result.expect_err("too deep").kind, ScriptErrorKind::CallDepth { limit: 32 });
 }
 
 #[test]

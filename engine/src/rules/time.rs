@@ -18,8 +18,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{
-    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeDelta, TimeZone,
-    Timelike, Utc,
+    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeDelta, TimeZone, Timelike,
+    Utc,
 };
 use chrono_tz::Tz;
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Variant, FLOAT, INT};
@@ -194,11 +194,8 @@ fn parse_temporal(text: &str) -> Fallible<Temporal> {
             return local_to_utc(local, sandbox::zone()).map(|at| Temporal::At(ScriptDateTime::instant(at)));
         }
     }
-    Err(format!(
-        "`{}` is not a date (YYYY-MM-DD) or a date-time (RFC 3339, e.g. 2027-03-01T09:00:00Z)",
-        excerpt(text)
-    )
-    .into())
+    Err(format!("`{}` is not a date (YYYY-MM-DD) or a date-time (RFC 3339, e.g. 2027-03-01T09:00:00Z)", excerpt(text))
+        .into())
 }
 
 /// Error messages quote script strings, which may be up to `max_string_size` long.
@@ -309,7 +306,10 @@ fn whole_days_between(from: NaiveDate, to: NaiveDate) -> INT {
     to.signed_duration_since(from).num_days()
 }
 
-const COMPARISONS: [(&str, fn(Ordering) -> bool); 6] = [
+/// Whether an ordering satisfies a comparison operator.
+type Test = fn(Ordering) -> bool;
+
+const COMPARISONS: [(&str, Test); 6] = [
     ("==", Ordering::is_eq),
     ("!=", Ordering::is_ne),
     ("<", Ordering::is_lt),
@@ -419,9 +419,12 @@ fn register_durations(engine: &mut Engine) {
         engine.register_fn(name, move |n: INT| duration_of_int(n, unit_ms));
         engine.register_fn(name, move |n: FLOAT| duration_of_float(n, unit_ms));
     }
-    for (name, unit_ms) in
-        [("as_days", MS_PER_DAY), ("as_hours", MS_PER_HOUR), ("as_minutes", MS_PER_MINUTE), ("as_seconds", MS_PER_SECOND)]
-    {
+    for (name, unit_ms) in [
+        ("as_days", MS_PER_DAY),
+        ("as_hours", MS_PER_HOUR),
+        ("as_minutes", MS_PER_MINUTE),
+        ("as_seconds", MS_PER_SECOND),
+    ] {
         engine.register_fn(name, move |d: ScriptDuration| d.as_unit(unit_ms));
     }
 
