@@ -28,7 +28,8 @@ pub struct PutFormOutcome {
 }
 
 impl Engine {
-    /// Stores `definition` as the next version of `form` in `space`.
+    /// Stores `definition` as the next version of `form` in `space`, holding the schema lock
+    /// exclusively so that no record write runs while records are checked and indexes rebuilt.
     ///
     /// Refused when stored records would not validate under it, unless `force`.
     pub async fn put_form(
@@ -45,9 +46,12 @@ impl Engine {
         let compiled = CompiledForm::compile(definition.clone())?;
         // Scripts are checked before anything is stored: a syntax error is the admin's to fix.
         self.compile_scripts(&space, &name, &definition)?;
-        let (outcome, ticket) = self.put_form_locked(actor, &space, name, definition, compiled, force)?;
-        if let Some(ticket) = ticket {
-            self.store().durable(ticket).await?;
+        let outcome = {
+            let _exclusive = self.inner.schema_lock.write().await;
+            self.put_form_locked(actor, &space, name, definition, compiled, force)?
+        };
+        if outcome.changed {
+            self.store().barrier().await?;
         }
         Ok(outcome)
     }
@@ -60,12 +64,11 @@ impl Engine {
         definition: FormDef,
         compiled: CompiledForm,
         force: bool,
-    ) -> Result<(PutFormOutcome, Option<crate::store::Ticket>)> {
-        let _exclusive = self.inner.schema_lock.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    ) -> Result<PutFormOutcome> {
         let previous = self.store().form_version(space.as_str(), name.as_str(), None)?;
         if let Some(previous) = &previous {
             if previous.definition == definition {
-                return Ok((PutFormOutcome { form: previous.clone(), changed: false }, None));
+                return Ok(PutFormOutcome { form: previous.clone(), changed: false });
             }
         }
         let old_indexes = match &previous {
@@ -94,7 +97,7 @@ impl Engine {
             created_at: self.now(),
             created_by: actor.clone(),
         };
-        let ticket = self.store().insert_form_version(space.as_str(), &stored)?;
+        self.store().insert_form_version(space.as_str(), &stored)?;
         for field in old_indexes.keys() {
             if !new_indexes.contains_key(field) {
                 self.store().drop_index(space.as_str(), name.as_str(), field)?;
@@ -102,7 +105,7 @@ impl Engine {
         }
         let loaded = Arc::new(self.load(space, stored.clone(), compiled)?);
         self.inner.forms.write().unwrap_or_else(|p| p.into_inner()).insert((space.clone(), name), loaded);
-        Ok((PutFormOutcome { form: stored, changed: true }, Some(ticket)))
+        Ok(PutFormOutcome { form: stored, changed: true })
     }
 
     fn check_records_fit(&self, space: &SpaceName, form: &FormName, compiled: &CompiledForm) -> Result<()> {

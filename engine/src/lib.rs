@@ -89,7 +89,10 @@ struct Inner {
     forms: RwLock<HashMap<(SpaceName, FormName), Arc<LoadedForm>>>,
     /// Record writes hold it shared; a form change holds it exclusively, so the check "every
     /// stored record fits the new schema" and the index rebuild see no concurrent writes.
-    schema_lock: RwLock<()>,
+    schema_lock: tokio::sync::RwLock<()>,
+    /// Tokens seen, by hash: every request authenticates, and tokens are never changed in
+    /// place, so a hit needs no storage read.
+    tokens: RwLock<HashMap<String, Principal>>,
     /// Keeps UUIDv7 ids strictly increasing within one millisecond.
     ids: Mutex<uuid::ContextV7>,
 }
@@ -112,7 +115,8 @@ impl Engine {
                 scripts: rules::Scripts::new(config.script_limits, Arc::clone(&config.clock)),
                 clock: config.clock,
                 forms: RwLock::new(HashMap::new()),
-                schema_lock: RwLock::new(()),
+                schema_lock: tokio::sync::RwLock::new(()),
+                tokens: RwLock::new(HashMap::new()),
                 ids: Mutex::new(uuid::ContextV7::new()),
             }),
         })
@@ -165,13 +169,13 @@ impl Engine {
             created_at: self.now(),
             created_by: actor.clone(),
         };
-        let ticket = self.store().insert_space(&space).map_err(|err| match err {
+        self.store().insert_space(&space).map_err(|err| match err {
             store::StoreError::AlreadyExists => {
                 EngineError::AlreadyExists { what: "space", name: space.name.to_string() }
             }
             other => other.into(),
         })?;
-        self.store().durable(ticket).await?;
+        self.store().barrier().await?;
         Ok(space)
     }
 
@@ -194,8 +198,8 @@ impl Engine {
         let secret = auth::new_secret();
         let hash = auth::hash_secret(&secret);
         let info = TokenInfo { id: hash[..12].to_owned(), role, label, created_at: self.now() };
-        let ticket = self.store().insert_token(&hash, &info)?;
-        self.store().durable(ticket).await?;
+        self.store().insert_token(&hash, &info)?;
+        self.store().barrier().await?;
         Ok((secret, info))
     }
 
@@ -204,8 +208,16 @@ impl Engine {
         if !auth::looks_like_token(secret) {
             return Ok(None);
         }
-        let info = self.store().token(&auth::hash_secret(secret))?;
-        Ok(info.map(|info| Principal { token_id: info.id, role: info.role }))
+        let hash = auth::hash_secret(secret);
+        if let Some(principal) = self.inner.tokens.read().unwrap_or_else(|p| p.into_inner()).get(&hash) {
+            return Ok(Some(principal.clone()));
+        }
+        let Some(info) = self.store().token(&hash)? else {
+            return Ok(None);
+        };
+        let principal = Principal { token_id: info.id, role: info.role };
+        self.inner.tokens.write().unwrap_or_else(|p| p.into_inner()).insert(hash, principal.clone());
+        Ok(Some(principal))
     }
 
     /// Whether any token exists (an empty data dir gets a first admin token at start).

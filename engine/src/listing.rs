@@ -135,15 +135,68 @@ impl Engine {
             [key] if indexed(&key.field) => Some(key),
             _ => None,
         };
+        let default_order = plan.sort.keys.is_empty();
         match (best, sort_index) {
             (Some((count, scan)), _) if count <= SELECTIVE => self.run_index(plan, scan),
             (_, Some(key)) => {
                 let ranges = scans.iter().find(|s| s.field == key.field).map(|s| s.ranges.clone());
                 self.run_index_order(plan, &key.field, key.descending, ranges)
             }
+            // Entries of one value are in id order, the default order: merge a few such
+            // streams and stop when the page is full.
+            (Some((_, scan)), None) if default_order && is_few_points(scan) => self.run_index_points(plan, scan),
+            // Many matches in the default order: records stream in id order, and a broad
+            // filter fills the page after a few reads.
+            (Some(_), None) if default_order => self.run_scan(plan),
             (Some((_, scan)), None) => self.run_index(plan, scan),
             (None, None) => self.run_scan(plan),
         }
+    }
+
+    /// Merges the id-ordered entries of a few single values (`=`, `in`) of one index.
+    fn run_index_points(&self, plan: &Plan<'_>, scan: &IndexScan) -> Result<(Vec<Record>, QueryPlan)> {
+        let after = plan.cursor.as_ref().map(|c| Uuid::from_bytes(c.id));
+        let mut streams: Vec<_> = scan
+            .ranges
+            .iter()
+            .map(|range| {
+                let value = match &range.0 {
+                    Bound::Included(value) => value.clone(),
+                    _ => Vec::new(),
+                };
+                let resume = after.map(|id| (value, id));
+                let resume_ref = resume.as_ref().map(|(value, id)| (value.as_slice(), id));
+                self.store()
+                    .scan_index(plan.space, plan.form, &scan.field, range.clone(), resume_ref, false)
+                    .map(|entry| entry.map(|(_, id)| id))
+                    .peekable()
+            })
+            .collect();
+        let mut items = Vec::new();
+        while items.len() <= plan.limit {
+            // The stream whose next id is smallest goes next.
+            let mut next: Option<(usize, Uuid)> = None;
+            for (i, stream) in streams.iter_mut().enumerate() {
+                if let Some(Err(_)) = stream.peek() {
+                    if let Some(Err(err)) = stream.next() {
+                        return Err(err.into());
+                    }
+                }
+                if let Some(Ok(id)) = stream.peek() {
+                    if next.is_none_or(|(_, best)| *id < best) {
+                        next = Some((i, *id));
+                    }
+                }
+            }
+            let Some((i, id)) = next else { break };
+            streams[i].next();
+            if let Some(record) = self.store().record(plan.space, plan.form, &id)? {
+                if plan.matches(&record) {
+                    items.push(record);
+                }
+            }
+        }
+        Ok((items, QueryPlan::Index(scan.field.clone())))
     }
 
     fn estimate(&self, plan: &Plan<'_>, scan: &IndexScan) -> Result<usize> {
@@ -268,6 +321,12 @@ impl Plan<'_> {
         };
         keyed.into_iter().skip(start).take(self.limit + 1).map(|(_, record)| record).collect()
     }
+}
+
+/// Whether an index scan is a handful of single values (`=` or a short `in` list).
+fn is_few_points(scan: &IndexScan) -> bool {
+    scan.ranges.len() <= 8
+        && scan.ranges.iter().all(|range| matches!(range, (Bound::Included(low), Bound::Included(high)) if low == high))
 }
 
 /// The type of a field a filter or sort may name: a system field or a field of the form.

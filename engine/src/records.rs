@@ -12,7 +12,7 @@ use crate::definitions::index_entries;
 use crate::error::{EngineError, Result};
 use crate::model::{Actor, Event, EventKind, Record};
 use crate::rules::ScriptVars;
-use crate::store::{IndexEntry, RecordWrite, StoreError, Ticket};
+use crate::store::{IndexEntry, RecordWrite, StoreError};
 use crate::{Engine, LoadedForm};
 
 /// How often an update without `If-Match` retries when another write got in first.
@@ -21,13 +21,14 @@ const CONFLICT_RETRIES: usize = 16;
 impl Engine {
     /// Creates a record from `data`, which must be valid for the form's latest version.
     pub async fn create_record(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<Record> {
-        let (record, ticket) = self.create_record_now(actor, space, form, data)?;
-        self.durable(ticket).await?;
+        // Held until the write is committed, so a form change never sees it half-done.
+        let _shared = self.inner.schema_lock.read().await;
+        let (record, write) = self.prepare_create(actor, space, form, data)?;
+        self.store().commit(vec![write]).await?;
         Ok(record)
     }
 
-    fn create_record_now(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<(Record, Ticket)> {
-        let _shared = self.inner.schema_lock.read().unwrap_or_else(|p| p.into_inner());
+    fn prepare_create(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<(Record, RecordWrite)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
         let mut data = data;
@@ -55,17 +56,17 @@ impl Engine {
             updated_by: actor.clone(),
         };
         let event = record_event(&space_name, &record, EventKind::Created, None, actor, now);
-        let (_, ticket) = self.store().commit_record(RecordWrite {
-            space,
-            form,
+        let write = RecordWrite {
+            space: space.to_owned(),
+            form: form.to_owned(),
             id: record.id,
             expected_version: None,
-            record: Some(&record),
+            record: Some(record.clone()),
             index_remove: Vec::new(),
             index_add: index_entries(&loaded.compiled, &record),
             event,
-        })?;
-        Ok((record, ticket))
+        };
+        Ok((record, write))
     }
 
     /// A record by id.
@@ -105,8 +106,7 @@ impl Engine {
         id: &Uuid,
         patch: &Value,
         if_match: Option<u64>,
-    ) -> Result<(Record, Option<Ticket>)> {
-        let _shared = self.inner.schema_lock.read().unwrap_or_else(|p| p.into_inner());
+    ) -> Result<(Record, Option<RecordWrite>)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
         let current =
@@ -142,17 +142,17 @@ impl Engine {
         let (index_remove, index_add) =
             index_diff(index_entries(&loaded.compiled, &current), index_entries(&loaded.compiled, &record));
         let event = record_event(&space_name, &record, EventKind::Updated, Some(current.data.clone()), actor, now);
-        let (_, ticket) = self.store().commit_record(RecordWrite {
-            space,
-            form,
+        let write = RecordWrite {
+            space: space.to_owned(),
+            form: form.to_owned(),
             id: *id,
             expected_version: Some(current.version),
-            record: Some(&record),
+            record: Some(record.clone()),
             index_remove,
             index_add,
             event,
-        })?;
-        Ok((record, Some(ticket)))
+        };
+        Ok((record, Some(write)))
     }
 
     /// Moves a record to pipeline stage `to`, if the pipeline allows that move and the current
@@ -179,8 +179,7 @@ impl Engine {
         id: &Uuid,
         to: &str,
         if_match: Option<u64>,
-    ) -> Result<(Record, Option<Ticket>)> {
-        let _shared = self.inner.schema_lock.read().unwrap_or_else(|p| p.into_inner());
+    ) -> Result<(Record, Option<RecordWrite>)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
         let current =
@@ -238,17 +237,17 @@ impl Engine {
         let (index_remove, index_add) =
             index_diff(index_entries(&loaded.compiled, &current), index_entries(&loaded.compiled, &record));
         let event = record_event(&space_name, &record, EventKind::StageChanged, Some(current.data.clone()), actor, now);
-        let (_, ticket) = self.store().commit_record(RecordWrite {
-            space,
-            form,
+        let write = RecordWrite {
+            space: space.to_owned(),
+            form: form.to_owned(),
             id: *id,
             expected_version: Some(current.version),
-            record: Some(&record),
+            record: Some(record.clone()),
             index_remove,
             index_add,
             event,
-        })?;
-        Ok((record, Some(ticket)))
+        };
+        Ok((record, Some(write)))
     }
 
     /// Deletes a record (its history stays in the event log).
@@ -262,28 +261,32 @@ impl Engine {
     ) -> Result<()> {
         let id = parse_id(id)?;
         self.commit_with_retries(&id, if_match, || {
-            self.delete_record_now(actor, space, form, &id, if_match).map(|ticket| ((), Some(ticket)))
+            self.delete_record_now(actor, space, form, &id, if_match).map(|write| ((), Some(write)))
         })
         .await
     }
 
-    /// Runs `attempt` (read, change, commit) until it commits, then waits for durability.
-    /// With `If-Match`, a concurrent change is a 412; without, the attempt is re-run on the
-    /// fresh record. An attempt that changes nothing returns no ticket.
+    /// Runs `attempt` (read the record, compute the change) and commits what it asks, until it
+    /// commits. With `If-Match`, a concurrent change is a 412; without, the attempt is re-run
+    /// on the fresh record. An attempt that changes nothing asks for no write.
     async fn commit_with_retries<T>(
         &self,
         id: &Uuid,
         if_match: Option<u64>,
-        attempt: impl Fn() -> Result<(T, Option<Ticket>)>,
+        attempt: impl Fn() -> Result<(T, Option<RecordWrite>)>,
     ) -> Result<T> {
         for _ in 0..CONFLICT_RETRIES {
-            match attempt() {
-                Ok((value, ticket)) => {
-                    if let Some(ticket) = ticket {
-                        self.durable(ticket).await?;
-                    }
-                    return Ok(value);
+            // Held until the write is committed, so a form change never sees it half-done.
+            let _shared = self.inner.schema_lock.read().await;
+            let committed = match attempt() {
+                Ok((value, Some(write))) => {
+                    self.store().commit(vec![write]).await.map(|_| value).map_err(EngineError::from)
                 }
+                Ok((value, None)) => Ok(value),
+                Err(err) => Err(err),
+            };
+            match committed {
+                Ok(value) => return Ok(value),
                 Err(EngineError::Store(StoreError::VersionConflict { current })) => match (if_match, current) {
                     (Some(_), Some(current)) => return Err(EngineError::PreconditionFailed { current }),
                     (_, None) => return Err(EngineError::not_found("record", id.to_string())),
@@ -302,8 +305,7 @@ impl Engine {
         form: &str,
         id: &Uuid,
         if_match: Option<u64>,
-    ) -> Result<Ticket> {
-        let _shared = self.inner.schema_lock.read().unwrap_or_else(|p| p.into_inner());
+    ) -> Result<RecordWrite> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
         let current =
@@ -315,17 +317,17 @@ impl Engine {
         }
         let event =
             record_event(&space_name, &current, EventKind::Deleted, Some(current.data.clone()), actor, self.now());
-        let (_, ticket) = self.store().commit_record(RecordWrite {
-            space,
-            form,
+        let write = RecordWrite {
+            space: space.to_owned(),
+            form: form.to_owned(),
             id: *id,
             expected_version: Some(current.version),
             record: None,
             index_remove: index_entries(&loaded.compiled, &current),
             index_add: Vec::new(),
             event,
-        })?;
-        Ok(ticket)
+        };
+        Ok(write)
     }
 
     /// A record's events, oldest first, after sequence number `after` (0 = from the start).
@@ -338,11 +340,6 @@ impl Engine {
             return Err(EngineError::not_found("record", id.to_string()));
         }
         Ok(events)
-    }
-
-    async fn durable(&self, ticket: Ticket) -> Result<()> {
-        self.store().durable(ticket).await?;
-        Ok(())
     }
 
     /// Makes `data` what is stored: computes the computed fields into it, then checks the

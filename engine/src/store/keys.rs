@@ -9,6 +9,20 @@ use uuid::Uuid;
 
 const SEP: u8 = 0;
 
+/// Records, index entries, events and history share the `data` tree so that one atomic batch
+/// covers a write; a leading byte keeps each kind in its own key range.
+const RECORD: u8 = b'r';
+const INDEX: u8 = b'i';
+const EVENT: u8 = b'e';
+const HISTORY: u8 = b'h';
+
+/// `prefix` with a kind byte in front.
+fn kind(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = vec![kind];
+    key.extend(prefix(parts));
+    key
+}
+
 /// Concatenates `parts`, each followed by the separator.
 fn prefix(parts: &[&[u8]]) -> Vec<u8> {
     let mut key = Vec::with_capacity(parts.iter().map(|part| part.len() + 1).sum::<usize>() + 24);
@@ -46,24 +60,24 @@ pub(super) fn form_version(space: &str, form: &str, version: u32) -> Vec<u8> {
     key
 }
 
-/// `records`: `{space}\0{form}\0` → all records of a form.
+/// `data`: `r{space}\0{form}\0` → all records of a form.
 pub(super) fn records_of(space: &str, form: &str) -> Vec<u8> {
-    prefix(&[space.as_bytes(), form.as_bytes()])
+    kind(RECORD, &[space.as_bytes(), form.as_bytes()])
 }
 
-/// `records`: `{space}\0{form}\0{id: 16 bytes}` → Record.
+/// `data`: `r{space}\0{form}\0{id: 16 bytes}` → Record.
 pub(super) fn record(space: &str, form: &str, id: &Uuid) -> Vec<u8> {
     let mut key = records_of(space, form);
     key.extend_from_slice(id.as_bytes());
     key
 }
 
-/// `index`: `{space}\0{form}\0{field}\0` → every entry of one index.
+/// `data`: `i{space}\0{form}\0{field}\0` → every entry of one index.
 pub(super) fn index_of(space: &str, form: &str, field: &str) -> Vec<u8> {
-    prefix(&[space.as_bytes(), form.as_bytes(), field.as_bytes()])
+    kind(INDEX, &[space.as_bytes(), form.as_bytes(), field.as_bytes()])
 }
 
-/// `index`: `{space}\0{form}\0{field}\0{encoded value}{id: 16 bytes}` → empty. The value
+/// `data`: `i{space}\0{form}\0{field}\0{encoded value}{id: 16 bytes}` → empty. The value
 /// encoding is prefix-free (see `query::encoding`), so the id is always the last 16 bytes.
 pub(super) fn index_entry(space: &str, form: &str, field: &str, value: &[u8], id: &Uuid) -> Vec<u8> {
     let mut key = index_of(space, form, field);
@@ -72,21 +86,30 @@ pub(super) fn index_entry(space: &str, form: &str, field: &str, value: &[u8], id
     key
 }
 
-/// `history`: `{space}\0{form}\0{id: 16 bytes}` → that record's events.
+/// `data`: `h{space}\0{form}\0{id: 16 bytes}` → that record's events.
 pub(super) fn history_of(space: &str, form: &str, id: &Uuid) -> Vec<u8> {
-    record(space, form, id)
+    let mut key = kind(HISTORY, &[space.as_bytes(), form.as_bytes()]);
+    key.extend_from_slice(id.as_bytes());
+    key
 }
 
-/// `history`: `{space}\0{form}\0{id}{seq: u64 BE}` → empty; points into `events`.
+/// `data`: `h{space}\0{form}\0{id}{seq: u64 BE}` → empty; points at the event.
 pub(super) fn history_entry(space: &str, form: &str, id: &Uuid, seq: u64) -> Vec<u8> {
     let mut key = history_of(space, form, id);
     key.extend_from_slice(&seq.to_be_bytes());
     key
 }
 
-/// `events`: `{seq: u64 BE}` → Event.
-pub(super) fn event(seq: u64) -> [u8; 8] {
-    seq.to_be_bytes()
+/// `data`: `e{seq: u64 BE}` → Event.
+pub(super) fn event(seq: u64) -> [u8; 9] {
+    let mut key = [EVENT; 9];
+    key[1..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// `data`: every event.
+pub(super) fn events() -> [u8; 1] {
+    [EVENT]
 }
 
 /// `auth`: `T\0{sha256 of the token, hex}` → TokenInfo.

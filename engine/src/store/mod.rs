@@ -5,31 +5,27 @@
 //! narrow is what lets a second backend replace sled later without touching the rest.
 //!
 //! Guarantees:
-//! - a record write (record, its index entries, its event, its history entry) is one sled
-//!   transaction: after a crash it is entirely there or entirely absent;
-//! - event sequence numbers are gapless and in commit order (commits are serialised);
-//! - a write is durable once [`Store::durable`] returned for its ticket (group commit).
+//! - a record write (record, its index entries, its event, its history entry) is part of one
+//!   atomic sled batch: after a crash it is entirely there or entirely absent;
+//! - event sequence numbers are gapless and in commit order (one thread commits);
+//! - [`Store::commit`] answers only once the write is flushed to disk.
 
-mod commit;
+mod committer;
 mod keys;
 
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use sled::Transactional;
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::auth::TokenInfo;
 use crate::model::{Event, Record, Space, StoredForm};
 
-pub use commit::Ticket;
-
 /// Failures of the storage layer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be opened, read or written.
     #[error("storage error: {0}")]
@@ -71,20 +67,20 @@ pub struct IndexEntry {
     pub value: Vec<u8>,
 }
 
-/// Everything one record write changes, applied atomically by [`Store::commit_record`].
+/// Everything one record write changes, applied atomically by [`Store::commit`].
 #[derive(Debug)]
-pub struct RecordWrite<'a> {
+pub struct RecordWrite {
     /// Space of the record.
-    pub space: &'a str,
+    pub space: String,
     /// Form of the record.
-    pub form: &'a str,
+    pub form: String,
     /// The record's id.
     pub id: Uuid,
     /// The version the caller read; the write fails with `VersionConflict` unless the stored
     /// record is at exactly this version (`None`: the record must not exist yet).
     pub expected_version: Option<u64>,
     /// The record after the write; `None` deletes it.
-    pub record: Option<&'a Record>,
+    pub record: Option<Record>,
     /// Index entries to remove (those of the old data that change).
     pub index_remove: Vec<IndexEntry>,
     /// Index entries to add.
@@ -97,14 +93,10 @@ pub struct RecordWrite<'a> {
 pub struct Store {
     db: sled::Db,
     defs: sled::Tree,
-    records: sled::Tree,
-    index: sled::Tree,
-    events: sled::Tree,
-    history: sled::Tree,
+    /// Records, index entries, events and history, told apart by a leading key byte.
+    data: sled::Tree,
     auth: sled::Tree,
-    /// Last assigned event sequence number; the lock also serialises record commits.
-    last_seq: Mutex<u64>,
-    commit: Arc<commit::GroupCommit>,
+    committer: committer::Committer,
 }
 
 impl std::fmt::Debug for Store {
@@ -112,8 +104,6 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store").finish_non_exhaustive()
     }
 }
-
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 impl Store {
     /// Opens (or creates) the database in `dir`.
@@ -127,27 +117,33 @@ impl Store {
             .open()
             .map_err(|err| StoreError::Backend(format!("opening {}: {err}", dir.display())))?;
         let tree = |name: &str| db.open_tree(name).map_err(StoreError::from);
-        let events = tree("events")?;
-        let last_seq = match events.last()? {
+        let data = tree("data")?;
+        let last_seq = match data.scan_prefix(keys::events()).next_back().transpose()? {
             Some((key, _)) => keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?,
             None => 0,
         };
         Ok(Store {
             defs: tree("defs")?,
-            records: tree("records")?,
-            index: tree("index")?,
-            history: tree("history")?,
             auth: tree("auth")?,
-            events,
-            last_seq: Mutex::new(last_seq),
-            commit: commit::GroupCommit::start(db.clone()),
+            committer: committer::Committer::start(db.clone(), data.clone(), last_seq),
+            data,
             db,
         })
     }
 
-    /// Waits until the write behind `ticket` is on disk.
-    pub async fn durable(&self, ticket: Ticket) -> Result<(), StoreError> {
-        self.commit.durable(ticket).await
+    /// Applies record writes atomically (all or none) and returns their events, with sequence
+    /// numbers, once they are on disk.
+    pub async fn commit(&self, writes: Vec<RecordWrite>) -> Result<Vec<Event>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.committer.send(committer::Request::Write { writes, reply })?;
+        answer.await.map_err(|_| StoreError::Durability("the committer stopped".into()))?
+    }
+
+    /// Waits until every write made so far (definitions and tokens included) is on disk.
+    pub async fn barrier(&self) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.committer.send(committer::Request::Barrier { reply })?;
+        answer.await.map_err(|_| StoreError::Durability("the committer stopped".into()))?
     }
 
     /// Flushes everything now, blocking (for the CLI and shutdown).
@@ -156,9 +152,10 @@ impl Store {
         Ok(())
     }
 
-    /// Flushes and stops the flusher; the store must not be written afterwards.
+    /// Finishes queued writes, stops the committer and flushes; the store must not be written
+    /// afterwards.
     pub fn close(&self) -> Result<(), StoreError> {
-        self.commit.stop();
+        self.committer.stop();
         self.flush()
     }
 
@@ -169,15 +166,15 @@ impl Store {
 
     // ---- spaces and definitions ----
 
-    /// Stores a new space; `AlreadyExists` if the name is taken.
-    pub fn insert_space(&self, space: &Space) -> Result<Ticket, StoreError> {
+    /// Stores a new space; `AlreadyExists` if the name is taken. Durable after [`Store::barrier`].
+    pub fn insert_space(&self, space: &Space) -> Result<(), StoreError> {
         let value = encode(space)?;
         let previous =
             self.defs.compare_and_swap(keys::space(space.name.as_str()), None as Option<&[u8]>, Some(value))?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
-        Ok(self.commit.note_write())
+        Ok(())
     }
 
     /// A space by name.
@@ -190,14 +187,14 @@ impl Store {
         self.defs.scan_prefix(keys::spaces()).map(|item| decode_pair(item?)).collect()
     }
 
-    /// Stores a form version; `AlreadyExists` if that version is taken.
-    pub fn insert_form_version(&self, space: &str, form: &StoredForm) -> Result<Ticket, StoreError> {
+    /// Stores a form version; `AlreadyExists` if that version is taken. Durable after [`Store::barrier`].
+    pub fn insert_form_version(&self, space: &str, form: &StoredForm) -> Result<(), StoreError> {
         let key = keys::form_version(space, form.name.as_str(), form.version);
         let previous = self.defs.compare_and_swap(key, None as Option<&[u8]>, Some(encode(form)?))?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
-        Ok(self.commit.note_write())
+        Ok(())
     }
 
     /// One version of a form, or its latest when `version` is `None`.
@@ -234,7 +231,7 @@ impl Store {
 
     /// A record by id.
     pub fn record(&self, space: &str, form: &str, id: &Uuid) -> Result<Option<Record>, StoreError> {
-        match self.records.get(keys::record(space, form, id))? {
+        match self.data.get(keys::record(space, form, id))? {
             Some(bytes) => decode_record(&keys::record(space, form, id), &bytes).map(Some),
             None => Ok(None),
         }
@@ -257,7 +254,7 @@ impl Store {
             (Some(id), true) => (Bound::Included(prefix.clone()), Bound::Excluded(keys::record(space, form, &id))),
             (None, _) => (Bound::Included(prefix.clone()), Bound::Excluded(keys::prefix_end(&prefix))),
         };
-        let range = self.records.range::<Vec<u8>, _>((lower, upper));
+        let range = self.data.range::<Vec<u8>, _>((lower, upper));
         let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
             if reverse { Box::new(range.rev()) } else { Box::new(range) };
         iter.map(|item| {
@@ -311,7 +308,7 @@ impl Store {
         let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if empty {
             Box::new(std::iter::empty())
         } else {
-            let range = self.index.range::<Vec<u8>, _>((lower, upper));
+            let range = self.data.range::<Vec<u8>, _>((lower, upper));
             if reverse {
                 Box::new(range.rev())
             } else {
@@ -360,69 +357,21 @@ impl Store {
             batch.insert(keys::index_entry(space, form, field, &value, &id), &[]);
             n += 1;
             if n % 10_000 == 0 {
-                self.index.apply_batch(std::mem::take(&mut batch))?;
+                self.data.apply_batch(std::mem::take(&mut batch))?;
             }
         }
-        self.index.apply_batch(batch)?;
+        self.data.apply_batch(batch)?;
         Ok(())
     }
 
     /// Removes every entry of one index.
     pub fn drop_index(&self, space: &str, form: &str, field: &str) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for item in self.index.scan_prefix(keys::index_of(space, form, field)).keys() {
+        for item in self.data.scan_prefix(keys::index_of(space, form, field)).keys() {
             batch.remove(item?);
         }
-        self.index.apply_batch(batch)?;
+        self.data.apply_batch(batch)?;
         Ok(())
-    }
-
-    /// Applies one record write atomically and assigns its event's sequence number.
-    pub fn commit_record(&self, write: RecordWrite<'_>) -> Result<(Event, Ticket), StoreError> {
-        let RecordWrite { space, form, id, expected_version, record, index_remove, index_add, mut event } = write;
-        let record_key = keys::record(space, form, &id);
-        let record_value = record.map(encode_record).transpose()?;
-        let remove_keys: Vec<Vec<u8>> =
-            index_remove.iter().map(|e| keys::index_entry(space, form, &e.field, &e.value, &id)).collect();
-        let add_keys: Vec<Vec<u8>> =
-            index_add.iter().map(|e| keys::index_entry(space, form, &e.field, &e.value, &id)).collect();
-
-        // The lock serialises commits: sequence numbers stay gapless and in commit order, and
-        // the transaction below never conflicts with another writer.
-        let mut last_seq = self.last_seq.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        event.seq = *last_seq + 1;
-        let event_value = encode(&event)?;
-        let history_key = keys::history_entry(space, form, &id, event.seq);
-
-        let result = (&self.records, &self.index, &self.events, &self.history).transaction(
-            |(records, index, events, history)| -> TxResult<()> {
-                check_version(records, &record_key, expected_version)?;
-                match &record_value {
-                    Some(value) => records.insert(record_key.as_slice(), value.as_slice())?,
-                    None => records.remove(record_key.as_slice())?,
-                };
-                for key in &remove_keys {
-                    index.remove(key.as_slice())?;
-                }
-                for key in &add_keys {
-                    index.insert(key.as_slice(), &[])?;
-                }
-                events.insert(&keys::event(event.seq), event_value.as_slice())?;
-                history.insert(history_key.as_slice(), &[])?;
-                Ok(())
-            },
-        );
-        match result {
-            Ok(()) => {
-                *last_seq = event.seq;
-                drop(last_seq);
-                metrics::counter!("tend_records_written_total").increment(1);
-                metrics::counter!("tend_events_appended_total").increment(1);
-                Ok((event, self.commit.note_write()))
-            }
-            Err(TransactionError::Abort(err)) => Err(err),
-            Err(TransactionError::Storage(err)) => Err(err.into()),
-        }
     }
 
     /// The events of one record, oldest first, after sequence number `after`.
@@ -437,11 +386,11 @@ impl Store {
         let prefix = keys::history_of(space, form, id);
         let start = keys::history_entry(space, form, id, after.saturating_add(1));
         let mut events = Vec::new();
-        for item in self.history.range(start..keys::prefix_end(&prefix)).keys().take(limit) {
+        for item in self.data.range(start..keys::prefix_end(&prefix)).keys().take(limit) {
             let key = item?;
             let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad history key"))?;
             let event =
-                get(&self.events, &keys::event(seq))?.ok_or_else(|| corrupt(&key, "history names a missing event"))?;
+                get(&self.data, &keys::event(seq))?.ok_or_else(|| corrupt(&key, "history names a missing event"))?;
             events.push(event);
         }
         Ok(events)
@@ -449,20 +398,25 @@ impl Store {
 
     /// Events after sequence number `after`, in order.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
-        self.events.range(keys::event(after.saturating_add(1))..).take(limit).map(|item| decode_pair(item?)).collect()
+        let end = keys::prefix_end(&keys::events());
+        self.data
+            .range(keys::event(after.saturating_add(1)).to_vec()..end)
+            .take(limit)
+            .map(|item| decode_pair(item?))
+            .collect()
     }
 
     /// The last assigned event sequence number.
     pub fn last_seq(&self) -> u64 {
-        *self.last_seq.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self.committer.last_seq.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     // ---- auth ----
 
-    /// Stores a token by the hash of its secret.
-    pub fn insert_token(&self, hash_hex: &str, info: &TokenInfo) -> Result<Ticket, StoreError> {
+    /// Stores a token by the hash of its secret. Durable after [`Store::barrier`].
+    pub fn insert_token(&self, hash_hex: &str, info: &TokenInfo) -> Result<(), StoreError> {
         self.auth.insert(keys::token(hash_hex), encode(info)?)?;
-        Ok(self.commit.note_write())
+        Ok(())
     }
 
     /// The token whose secret hashes to `hash_hex`.
@@ -474,17 +428,6 @@ impl Store {
     pub fn has_tokens(&self) -> Result<bool, StoreError> {
         Ok(self.auth.scan_prefix(keys::tokens()).next().transpose()?.is_some())
     }
-}
-
-fn check_version(records: &TransactionalTree, key: &[u8], expected: Option<u64>) -> TxResult<()> {
-    let current = match records.get(key)? {
-        Some(bytes) => Some(record_version(key, &bytes).map_err(ConflictableTransactionError::Abort)?),
-        None => None,
-    };
-    if current != expected {
-        return Err(ConflictableTransactionError::Abort(StoreError::VersionConflict { current }));
-    }
-    Ok(())
 }
 
 fn bound_before(bound: &Bound<Vec<u8>>, position: &[u8]) -> bool {
@@ -503,13 +446,13 @@ fn bound_after(bound: &Bound<Vec<u8>>, position: &[u8]) -> bool {
 
 /// Records are stored as `version: u64 BE ++ JSON`, so the optimistic-concurrency check inside
 /// the commit transaction reads eight bytes instead of decoding the record.
-fn encode_record(record: &Record) -> Result<Vec<u8>, StoreError> {
+pub(super) fn encode_record(record: &Record) -> Result<Vec<u8>, StoreError> {
     let mut bytes = record.version.to_be_bytes().to_vec();
     serde_json::to_writer(&mut bytes, record).map_err(|err| StoreError::Backend(format!("encoding: {err}")))?;
     Ok(bytes)
 }
 
-fn record_version(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+pub(super) fn record_version(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
     let head: [u8; 8] = bytes.get(..8).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt(key, "short record"))?;
     Ok(u64::from_be_bytes(head))
 }
@@ -519,7 +462,7 @@ fn decode_record(key: &[u8], bytes: &[u8]) -> Result<Record, StoreError> {
     serde_json::from_slice(json).map_err(|err| corrupt(key, &err.to_string()))
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|err| StoreError::Backend(format!("encoding: {err}")))
 }
 

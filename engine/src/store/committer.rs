@@ -1,0 +1,203 @@
+//! The committer: one thread that applies every record write and makes it durable.
+//!
+//! sled 0.34 keeps writes in memory until the log is flushed, and every batch or transaction
+//! takes a process-wide lock that a running flush holds for its whole fsync. Writers that each
+//! committed and then waited for a shared flush would spend the fsync blocked on that lock. So
+//! writers hand their writes to this thread instead and wait without blocking: the thread takes
+//! everything queued, checks versions, assigns sequence numbers, applies it all as ONE atomic
+//! batch, flushes, and only then answers every writer. One batch and one fsync serve every
+//! write that arrived during the previous fsync.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use super::{encode, encode_record, keys, record_version, RecordWrite, StoreError};
+use crate::model::Event;
+
+/// The most writes one batch takes, so one huge queue can't make a batch unbounded.
+const MAX_BATCH: usize = 4096;
+
+pub(super) enum Request {
+    /// Record writes, applied together or not at all; answered with their events once durable.
+    Write { writes: Vec<RecordWrite>, reply: oneshot::Sender<Result<Vec<Event>, StoreError>> },
+    /// Answered after the next flush: makes writes outside the committer (definitions, tokens) durable.
+    Barrier { reply: oneshot::Sender<Result<(), StoreError>> },
+}
+
+/// The handle writers talk to.
+pub(super) struct Committer {
+    sender: Mutex<Option<Sender<Request>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    /// Last assigned event sequence number (read by `Store::last_seq`).
+    pub(super) last_seq: Arc<Mutex<u64>>,
+}
+
+impl Committer {
+    pub(super) fn start(db: sled::Db, data: sled::Tree, last_seq: u64) -> Committer {
+        let (sender, receiver) = mpsc::channel();
+        let last_seq = Arc::new(Mutex::new(last_seq));
+        let worker = Worker { db, data, last_seq: Arc::clone(&last_seq) };
+        let thread = std::thread::Builder::new()
+            .name("tend-committer".into())
+            .spawn(move || worker.run(receiver))
+            .expect("spawning the committer thread");
+        Committer { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)), last_seq }
+    }
+
+    pub(super) fn send(&self, request: Request) -> Result<(), StoreError> {
+        let sender = lock(&self.sender);
+        let sender = sender.as_ref().ok_or_else(|| StoreError::Durability("the store is closed".into()))?;
+        sender.send(request).map_err(|_| StoreError::Durability("the committer stopped".into()))
+    }
+
+    /// Lets queued writes finish, then stops the thread.
+    pub(super) fn stop(&self) {
+        lock(&self.sender).take();
+        if let Some(thread) = lock(&self.thread).take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Worker {
+    db: sled::Db,
+    data: sled::Tree,
+    last_seq: Arc<Mutex<u64>>,
+}
+
+/// A request's answer, sent once the batch it was in is durable.
+enum Pending {
+    Write(oneshot::Sender<Result<Vec<Event>, StoreError>>, Result<Vec<Event>, StoreError>),
+    Barrier(oneshot::Sender<Result<(), StoreError>>),
+}
+
+impl Worker {
+    fn run(self, receiver: Receiver<Request>) {
+        loop {
+            let first = match receiver.recv_timeout(Duration::from_secs(1)) {
+                Ok(request) => request,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            let mut requests = vec![first];
+            while requests.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(request) => requests.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.commit(requests);
+        }
+    }
+
+    fn commit(&self, requests: Vec<Request>) {
+        let mut batch = sled::Batch::default();
+        let mut pending = Vec::with_capacity(requests.len());
+        // Versions written earlier in this batch, which the tree doesn't show yet.
+        let mut overlay: HashMap<Vec<u8>, Option<u64>> = HashMap::new();
+        let mut last_seq = lock(&self.last_seq);
+        let mut seq = *last_seq;
+        let mut written = 0u64;
+        for request in requests {
+            match request {
+                Request::Barrier { reply } => pending.push(Pending::Barrier(reply)),
+                Request::Write { writes, reply } => {
+                    let result = self.stage(writes, &mut batch, &mut overlay, &mut seq);
+                    if let Ok(events) = &result {
+                        written += events.len() as u64;
+                    }
+                    pending.push(Pending::Write(reply, result));
+                }
+            }
+        }
+        let started = Instant::now();
+        let outcome = self
+            .data
+            .apply_batch(batch)
+            .and_then(|()| self.db.flush().map(|_| ()))
+            .map_err(|err| StoreError::Durability(err.to_string()));
+        metrics::histogram!("tend_store_flush_seconds").record(started.elapsed().as_secs_f64());
+        match &outcome {
+            Ok(()) => {
+                *last_seq = seq;
+                metrics::counter!("tend_records_written_total").increment(written);
+                metrics::counter!("tend_events_appended_total").increment(written);
+            }
+            Err(err) => tracing::error!(error = %err, "committing a batch failed"),
+        }
+        drop(last_seq);
+        for answer in pending {
+            match answer {
+                Pending::Barrier(reply) => {
+                    let _ = reply.send(outcome.clone());
+                }
+                Pending::Write(reply, result) => {
+                    let _ = reply.send(outcome.clone().and(result));
+                }
+            }
+        }
+    }
+
+    /// Checks one request's versions and adds its keys to the batch; a request that fails
+    /// adds nothing.
+    fn stage(
+        &self,
+        writes: Vec<RecordWrite>,
+        batch: &mut sled::Batch,
+        overlay: &mut HashMap<Vec<u8>, Option<u64>>,
+        seq: &mut u64,
+    ) -> Result<Vec<Event>, StoreError> {
+        let mut staged: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        let mut staged_versions = Vec::new();
+        let mut events = Vec::with_capacity(writes.len());
+        let mut next_seq = *seq;
+        for write in writes {
+            let (space, form, id) = (write.space.as_str(), write.form.as_str(), write.id);
+            let record_key = keys::record(space, form, &id);
+            let earlier = staged_versions.iter().rev().find(|(key, _)| *key == record_key).map(|(_, v)| *v);
+            let current = match earlier.or_else(|| overlay.get(&record_key).copied()) {
+                Some(version) => version,
+                None => match self.data.get(&record_key)? {
+                    Some(bytes) => Some(record_version(&record_key, &bytes)?),
+                    None => None,
+                },
+            };
+            if current != write.expected_version {
+                return Err(StoreError::VersionConflict { current });
+            }
+            staged.push((record_key.clone(), write.record.as_ref().map(encode_record).transpose()?));
+            for entry in &write.index_remove {
+                staged.push((keys::index_entry(space, form, &entry.field, &entry.value, &id), None));
+            }
+            for entry in &write.index_add {
+                staged.push((keys::index_entry(space, form, &entry.field, &entry.value, &id), Some(Vec::new())));
+            }
+            next_seq += 1;
+            let mut event = write.event;
+            event.seq = next_seq;
+            staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
+            staged.push((keys::history_entry(space, form, &id, event.seq), Some(Vec::new())));
+            staged_versions.push((record_key, write.record.as_ref().map(|r| r.version)));
+            events.push(event);
+        }
+        // A request's keys join the shared batch only when all its checks passed.
+        for (key, value) in staged {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        overlay.extend(staged_versions);
+        *seq = next_seq;
+        Ok(events)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
