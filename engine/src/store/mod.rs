@@ -275,6 +275,43 @@ impl Store {
         resume: Option<(&[u8], &Uuid)>,
         reverse: bool,
     ) -> impl Iterator<Item = Result<(Vec<u8>, Uuid), StoreError>> + 's {
+        let prefix_len = keys::index_of(space, form, field).len();
+        self.index_keys(space, form, field, range, resume, reverse).map(move |item| {
+            let key = item?;
+            let id = keys::trailing_id(&key).ok_or_else(|| corrupt(&key, "index key without id"))?;
+            let value = key.get(prefix_len..key.len() - 16).ok_or_else(|| corrupt(&key, "short index key"))?;
+            Ok((value.to_vec(), id))
+        })
+    }
+
+    /// Counts index entries in a value range, stopping at `cap` (a cheap selectivity estimate:
+    /// keys only, nothing decoded).
+    pub fn count_index(
+        &self,
+        space: &str,
+        form: &str,
+        field: &str,
+        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+        cap: usize,
+    ) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for key in self.index_keys(space, form, field, range, None, false).take(cap) {
+            key?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// The raw keys of an index range (see [`Store::scan_index`]).
+    fn index_keys(
+        &self,
+        space: &str,
+        form: &str,
+        field: &str,
+        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+        resume: Option<(&[u8], &Uuid)>,
+        reverse: bool,
+    ) -> Box<dyn Iterator<Item = Result<sled::IVec, StoreError>>> {
         let prefix = keys::index_of(space, form, field);
         let with_prefix = |value: &[u8]| [prefix.as_slice(), value].concat();
         // Bounds on values become bounds on `prefix ++ value ++ id`: every id of a value sorts
@@ -300,44 +337,17 @@ impl Store {
                 lower = Bound::Excluded(position);
             }
         }
-        let prefix_len = prefix.len();
         let empty = match (&lower, &upper) {
             (Bound::Included(l) | Bound::Excluded(l), Bound::Included(u) | Bound::Excluded(u)) => l > u,
             _ => false,
         };
-        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if empty {
-            Box::new(std::iter::empty())
-        } else {
-            let range = self.data.range::<Vec<u8>, _>((lower, upper));
-            if reverse {
-                Box::new(range.rev())
-            } else {
-                Box::new(range)
-            }
-        };
-        iter.map(move |item| {
-            let (key, _) = item?;
-            let id = keys::trailing_id(&key).ok_or_else(|| corrupt(&key, "index key without id"))?;
-            let value = key.get(prefix_len..key.len() - 16).ok_or_else(|| corrupt(&key, "short index key"))?;
-            Ok((value.to_vec(), id))
-        })
-    }
-
-    /// Counts index entries in a value range, stopping at `cap` (a cheap selectivity estimate).
-    pub fn count_index(
-        &self,
-        space: &str,
-        form: &str,
-        field: &str,
-        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
-        cap: usize,
-    ) -> Result<usize, StoreError> {
-        let mut count = 0;
-        for item in self.scan_index(space, form, field, range, None, false).take(cap) {
-            item?;
-            count += 1;
+        if empty {
+            return Box::new(std::iter::empty());
         }
-        Ok(count)
+        let range = self.data.range::<Vec<u8>, _>((lower, upper)).keys();
+        let keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>>> =
+            if reverse { Box::new(range.rev()) } else { Box::new(range) };
+        Box::new(keys.map(|key| key.map_err(StoreError::from)))
     }
 
     /// Replaces every entry of one index with `entries` (used when a form starts indexing a
