@@ -11,6 +11,7 @@
 //! - `listing` plans and runs filtered, sorted, paginated queries;
 //! - [`query`] is the filter/sort language, the index key encoding and cursors;
 //! - [`rules`] is the sandboxed rhai layer behind computed fields and rules;
+//! - [`workflows`] stores workflow definitions and runs them from the event log, exactly once;
 //! - [`clock`] is the one source of time.
 //!
 //! Architecture invariant: the engine knows no HTTP (no axum, hyper, tower, reqwest, lettre).
@@ -25,6 +26,7 @@ pub mod query;
 mod records;
 pub mod rules;
 pub mod store;
+pub mod workflows;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -51,12 +53,19 @@ pub struct EngineConfig {
     pub clock: Arc<dyn Clock>,
     /// Limits for every script evaluation.
     pub script_limits: rules::ScriptLimits,
+    /// Workflow processor settings.
+    pub processor: workflows::ProcessorConfig,
 }
 
 impl EngineConfig {
     /// Production settings for `data_dir`: the system clock.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self { data_dir: data_dir.into(), clock: Arc::new(SystemClock), script_limits: rules::ScriptLimits::default() }
+        Self {
+            data_dir: data_dir.into(),
+            clock: Arc::new(SystemClock),
+            script_limits: rules::ScriptLimits::default(),
+            processor: workflows::ProcessorConfig::default(),
+        }
     }
 }
 
@@ -90,6 +99,11 @@ struct Inner {
     /// Record writes hold it shared; a form change holds it exclusively, so the check "every
     /// stored record fits the new schema" and the index rebuild see no concurrent writes.
     schema_lock: tokio::sync::RwLock<()>,
+    /// Compiled workflow versions.
+    workflows: workflows::WorkflowCache,
+    /// Woken by every commit, so the processor picks up new events at once.
+    processor_wake: tokio::sync::Notify,
+    processor: workflows::ProcessorConfig,
     /// Tokens seen, by hash: every request authenticates, and tokens are never changed in
     /// place, so a hit needs no storage read.
     tokens: RwLock<HashMap<String, Principal>>,
@@ -117,6 +131,9 @@ impl Engine {
                 forms: RwLock::new(HashMap::new()),
                 schema_lock: tokio::sync::RwLock::new(()),
                 tokens: RwLock::new(HashMap::new()),
+                workflows: RwLock::new(HashMap::new()),
+                processor_wake: tokio::sync::Notify::new(),
+                processor: config.processor,
                 ids: Mutex::new(uuid::ContextV7::new()),
             }),
         })

@@ -111,7 +111,7 @@ impl Engine {
             cursor: query.cursor.as_deref().map(|token| Cursor::decode(token, fingerprint)).transpose()?,
             limit,
         };
-        let (mut items, plan_used) = self.run(&plan)?;
+        let (mut items, plan_used) = self.run_plan(&plan)?;
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
             items.last().map(|last| {
@@ -124,7 +124,7 @@ impl Engine {
     }
 
     /// Runs the cheapest plan; returns up to `limit + 1` records (one more tells there's a next page).
-    fn run(&self, plan: &Plan<'_>) -> Result<(Vec<Record>, QueryPlan)> {
+    fn run_plan(&self, plan: &Plan<'_>) -> Result<(Vec<Record>, QueryPlan)> {
         let indexed = |field: &str| plan.compiled.indexes().iter().any(|f| f == field);
         let scans = plan.filter.as_ref().map(|f| f.index_scans(&indexed)).unwrap_or_default();
         let sort_index = match plan.sort.keys.as_slice() {

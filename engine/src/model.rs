@@ -152,4 +152,16 @@ pub struct Event {
     pub actor: Actor,
     /// When.
     pub at: DateTime<Utc>,
+    /// The workflow run that made the change, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+}
+
+/// Why a workflow wrote: the run, and the chain of workflows that led to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cause {
+    /// The run that wrote.
+    pub run: Uuid,
+    /// Workflows from the first to the one that wrote; its length is the cascade depth.
+    pub chain: Vec<String>,
 }

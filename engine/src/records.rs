@@ -25,6 +25,7 @@ impl Engine {
         let _shared = self.inner.schema_lock.read().await;
         let (record, write) = self.prepare_create(actor, space, form, data)?;
         self.store().commit(vec![write]).await?;
+        self.inner.processor_wake.notify_one();
         Ok(record)
     }
 
@@ -32,13 +33,7 @@ impl Engine {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
         let mut data = data;
-        if let (Some(pipeline), Some(object)) = (loaded.compiled.def().pipeline.as_ref(), data.as_object_mut()) {
-            if object.get(&pipeline.field).is_none_or(Value::is_null) {
-                if let Some(initial) = pipeline.initial_stage() {
-                    object.insert(pipeline.field.clone(), Value::String(initial.to_owned()));
-                }
-            }
-        }
+        apply_initial_stage(&loaded, &mut data);
         reject_computed(&loaded, &data)?;
         let now = self.now();
         let id = self.new_record_id(now);
@@ -344,7 +339,7 @@ impl Engine {
 
     /// Makes `data` what is stored: computes the computed fields into it, then checks the
     /// schema, the rules, the pipeline stage and the references, every failure in one list.
-    fn prepare_data(&self, space: &str, loaded: &LoadedForm, id: &Uuid, data: &mut Value) -> Result<()> {
+    pub(crate) fn prepare_data(&self, space: &str, loaded: &LoadedForm, id: &Uuid, data: &mut Value) -> Result<()> {
         let mut errors = Vec::new();
         for (field, script) in &loaded.computed {
             match self.inner.scripts.eval(script, &script_vars(space, id, data)) {
@@ -413,7 +408,7 @@ impl Engine {
 }
 
 /// The event for a change of `record` (as it is after the change; for a deletion, as it was).
-fn record_event(
+pub(crate) fn record_event(
     space: &SpaceName,
     record: &Record,
     kind: EventKind,
@@ -432,6 +427,7 @@ fn record_event(
         after: (kind != EventKind::Deleted).then(|| record.data.clone()),
         actor: actor.clone(),
         at,
+        cause: None,
     }
 }
 
@@ -459,8 +455,19 @@ fn reject_computed(loaded: &LoadedForm, data: &Value) -> Result<()> {
     }
 }
 
+/// A new record of a form with a pipeline starts in the initial stage unless it names one.
+pub(crate) fn apply_initial_stage(loaded: &LoadedForm, data: &mut Value) {
+    if let (Some(pipeline), Some(object)) = (loaded.compiled.def().pipeline.as_ref(), data.as_object_mut()) {
+        if object.get(&pipeline.field).is_none_or(Value::is_null) {
+            if let Some(initial) = pipeline.initial_stage() {
+                object.insert(pipeline.field.clone(), Value::String(initial.to_owned()));
+            }
+        }
+    }
+}
+
 /// The pipeline stage `data` is in, for forms with a pipeline.
-fn stage_of(loaded: &LoadedForm, data: &Value) -> Option<String> {
+pub(crate) fn stage_of(loaded: &LoadedForm, data: &Value) -> Option<String> {
     let pipeline = loaded.compiled.def().pipeline.as_ref()?;
     data.get(&pipeline.field)?.as_str().map(str::to_owned)
 }
@@ -487,7 +494,7 @@ fn parse_id(id: &str) -> Result<Uuid> {
 }
 
 /// Entries to remove and to add to go from `old` to `new`, leaving unchanged ones alone.
-fn index_diff(old: Vec<IndexEntry>, new: Vec<IndexEntry>) -> (Vec<IndexEntry>, Vec<IndexEntry>) {
+pub(crate) fn index_diff(old: Vec<IndexEntry>, new: Vec<IndexEntry>) -> (Vec<IndexEntry>, Vec<IndexEntry>) {
     let old_set: HashSet<&IndexEntry> = old.iter().collect();
     let new_set: HashSet<&IndexEntry> = new.iter().collect();
     let remove = old.iter().filter(|e| !new_set.contains(e)).cloned().collect();

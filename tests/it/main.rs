@@ -17,3 +17,4 @@ mod crash;
 mod observability;
 mod restart;
 mod tidy;
+mod workflows;

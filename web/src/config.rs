@@ -20,6 +20,7 @@ const ENV_KEYS: &[&str] = &[
     "http.request_timeout_secs",
     "scripts.max_operations",
     "scripts.timeout_ms",
+    "workflows.max_cascade_depth",
 ];
 
 /// Everything `tend serve` can be told.
@@ -38,6 +39,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Limits for every script evaluation (computed fields, rules).
     pub scripts: engine::rules::ScriptLimits,
+    /// The workflow processor.
+    pub workflows: engine::workflows::ProcessorConfig,
 }
 
 /// Limits that protect the server from oversized or stalled requests.
@@ -69,6 +72,7 @@ impl Default for Config {
             log_level: "info".into(),
             http: HttpConfig::default(),
             scripts: engine::rules::ScriptLimits::default(),
+            workflows: engine::workflows::ProcessorConfig::default(),
         }
     }
 }

@@ -22,8 +22,11 @@ pub struct Application {
 impl Application {
     /// Opens the engine in `config.data_dir` and binds `config.bind` (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let engine_config =
-            EngineConfig { script_limits: config.scripts.clone(), ..EngineConfig::new(&config.data_dir) };
+        let engine_config = EngineConfig {
+            script_limits: config.scripts.clone(),
+            processor: config.workflows.clone(),
+            ..EngineConfig::new(&config.data_dir)
+        };
         Self::build_with(config, engine_config).await
     }
 
@@ -60,7 +63,12 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let router = api::router(self.engine.clone(), &self.config);
         tracing::info!(addr = %self.local_addr(), data_dir = %self.config.data_dir.display(), "serving");
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let engine = self.engine.clone();
+        let processor = tokio::spawn(async move { engine.run_processor(stopped).await });
         let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        let _ = stop.send(true);
+        let _ = processor.await;
         let closed = self.engine.close();
         served.context("serving HTTP")?;
         closed.context("flushing the database")?;

@@ -24,7 +24,12 @@ const MAX_BATCH: usize = 4096;
 
 pub(super) enum Request {
     /// Record writes, applied together or not at all; answered with their events once durable.
-    Write { writes: Vec<RecordWrite>, reply: oneshot::Sender<Result<Vec<Event>, StoreError>> },
+    Write {
+        writes: Vec<RecordWrite>,
+        /// Other keys written (or removed, for `None`) with them: runs, outbox rows, cursors.
+        entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        reply: oneshot::Sender<Result<Vec<Event>, StoreError>>,
+    },
     /// Answered after the next flush: makes writes outside the committer (definitions, tokens) durable.
     Barrier { reply: oneshot::Sender<Result<(), StoreError>> },
 }
@@ -106,8 +111,8 @@ impl Worker {
         for request in requests {
             match request {
                 Request::Barrier { reply } => pending.push(Pending::Barrier(reply)),
-                Request::Write { writes, reply } => {
-                    let result = self.stage(writes, &mut batch, &mut overlay, &mut seq);
+                Request::Write { writes, entries, reply } => {
+                    let result = self.stage(writes, entries, &mut batch, &mut overlay, &mut seq);
                     if let Ok(events) = &result {
                         written += events.len() as u64;
                     }
@@ -148,6 +153,7 @@ impl Worker {
     fn stage(
         &self,
         writes: Vec<RecordWrite>,
+        entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         batch: &mut sled::Batch,
         overlay: &mut HashMap<Vec<u8>, Option<u64>>,
         seq: &mut u64,
@@ -186,7 +192,7 @@ impl Worker {
             events.push(event);
         }
         // A request's keys join the shared batch only when all its checks passed.
-        for (key, value) in staged {
+        for (key, value) in staged.into_iter().chain(entries) {
             match value {
                 Some(value) => batch.insert(key, value),
                 None => batch.remove(key),

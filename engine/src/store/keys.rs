@@ -15,6 +15,9 @@ const RECORD: u8 = b'r';
 const INDEX: u8 = b'i';
 const EVENT: u8 = b'e';
 const HISTORY: u8 = b'h';
+const RUN: u8 = b'u';
+const OUTBOX: u8 = b'o';
+const CURSOR: u8 = b'c';
 
 /// `prefix` with a kind byte in front.
 fn kind(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -110,6 +113,71 @@ pub(super) fn event(seq: u64) -> [u8; 9] {
 /// `data`: every event.
 pub(super) fn events() -> [u8; 1] {
     [EVENT]
+}
+
+/// `defs`: `W\0{space}\0` → every version of every workflow of a space.
+pub(super) fn workflows_of(space: &str) -> Vec<u8> {
+    prefix(&[b"W", space.as_bytes()])
+}
+
+/// `defs`: `W\0{space}\0{workflow}\0{version: u32 BE}` → StoredWorkflow.
+pub(super) fn workflow_version(space: &str, workflow: &str, version: u32) -> Vec<u8> {
+    let mut key = prefix(&[b"W", space.as_bytes(), workflow.as_bytes()]);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+/// `defs`: `W\0{space}\0{workflow}\0` → every version of one workflow.
+pub(super) fn workflow_versions(space: &str, workflow: &str) -> Vec<u8> {
+    prefix(&[b"W", space.as_bytes(), workflow.as_bytes()])
+}
+
+/// `defs`: `X\0{space}\0{form}\0{event kind}\0` → the workflows a kind of event triggers.
+pub(super) fn triggers_of(space: &str, form: &str, kind: &str) -> Vec<u8> {
+    prefix(&[b"X", space.as_bytes(), form.as_bytes(), kind.as_bytes()])
+}
+
+/// `defs`: `X\0{space}\0{form}\0{kind}\0{order: i64, sign-flipped BE}{workflow}` → version.
+/// Keys sort by order, then name: the order in which workflows run on one event.
+pub(super) fn trigger(space: &str, form: &str, kind: &str, order: i64, workflow: &str) -> Vec<u8> {
+    let mut key = triggers_of(space, form, kind);
+    key.extend_from_slice(&((order as u64) ^ (1 << 63)).to_be_bytes());
+    key.extend_from_slice(workflow.as_bytes());
+    key
+}
+
+/// The workflow name at the end of a trigger key of `prefix_len` + 8 bytes of order.
+pub(super) fn trigger_workflow(key: &[u8], prefix_len: usize) -> Option<&str> {
+    std::str::from_utf8(key.get(prefix_len + 8..)?).ok()
+}
+
+/// `data`: `u{space}\0{run id}` → Run.
+pub(super) fn run(space: &str, id: &Uuid) -> Vec<u8> {
+    let mut key = runs_of(space);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `data`: every run of a space, oldest first.
+pub(super) fn runs_of(space: &str) -> Vec<u8> {
+    kind(RUN, &[space.as_bytes()])
+}
+
+/// `data`: `o{delivery id}` → Delivery (the outbox).
+pub(super) fn delivery(id: &Uuid) -> Vec<u8> {
+    let mut key = vec![OUTBOX];
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `data`: the whole outbox.
+pub(super) fn delivery_prefix() -> [u8; 1] {
+    [OUTBOX]
+}
+
+/// `data`: `c{name}` → the position (u64 BE) a log reader has processed up to.
+pub(super) fn cursor(name: &str) -> Vec<u8> {
+    kind(CURSOR, &[name.as_bytes()])
 }
 
 /// `auth`: `T\0{sha256 of the token, hex}` → TokenInfo.

@@ -22,7 +22,8 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::auth::TokenInfo;
-use crate::model::{Event, Record, Space, StoredForm};
+use crate::model::{Event, EventKind, Record, Space, StoredForm};
+use crate::workflows::{kind_name, Delivery, Run, StoredWorkflow};
 
 /// Failures of the storage layer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -89,6 +90,17 @@ pub struct RecordWrite {
     pub event: Event,
 }
 
+/// What a workflow run commits besides record writes.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// Run records, with their space.
+    pub runs: Vec<(String, Run)>,
+    /// Outbox deliveries.
+    pub deliveries: Vec<Delivery>,
+    /// A log reader's new position: (reader name, last processed sequence number).
+    pub cursor: Option<(&'static str, u64)>,
+}
+
 /// The sled database and its trees.
 pub struct Store {
     db: sled::Db,
@@ -134,8 +146,24 @@ impl Store {
     /// Applies record writes atomically (all or none) and returns their events, with sequence
     /// numbers, once they are on disk.
     pub async fn commit(&self, writes: Vec<RecordWrite>) -> Result<Vec<Event>, StoreError> {
+        self.commit_with(writes, Extras::default()).await
+    }
+
+    /// Like [`Store::commit`], with what a workflow run writes besides records, in the same
+    /// atomic batch.
+    pub async fn commit_with(&self, writes: Vec<RecordWrite>, extras: Extras) -> Result<Vec<Event>, StoreError> {
+        let mut entries = Vec::new();
+        for (space, run) in &extras.runs {
+            entries.push((keys::run(space, &run.id), Some(encode(run)?)));
+        }
+        for delivery in &extras.deliveries {
+            entries.push((keys::delivery(&delivery.id), Some(encode(delivery)?)));
+        }
+        if let Some((name, position)) = &extras.cursor {
+            entries.push((keys::cursor(name), Some(position.to_be_bytes().to_vec())));
+        }
         let (reply, answer) = oneshot::channel();
-        self.committer.send(committer::Request::Write { writes, reply })?;
+        self.committer.send(committer::Request::Write { writes, entries, reply })?;
         answer.await.map_err(|_| StoreError::Durability("the committer stopped".into()))?
     }
 
@@ -419,6 +447,114 @@ impl Store {
     /// The last assigned event sequence number.
     pub fn last_seq(&self) -> u64 {
         *self.committer.last_seq.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    // ---- workflows ----
+
+    /// Stores a workflow version and replaces the previous version's trigger entries with
+    /// `triggers` (form, event kind, order), atomically. Durable after [`Store::barrier`].
+    pub fn insert_workflow_version(
+        &self,
+        space: &str,
+        workflow: &StoredWorkflow,
+        previous: Option<&StoredWorkflow>,
+        triggers: &[(String, String, i64)],
+    ) -> Result<(), StoreError> {
+        let key = keys::workflow_version(space, workflow.name.as_str(), workflow.version);
+        if self.defs.contains_key(&key)? {
+            return Err(StoreError::AlreadyExists);
+        }
+        let mut batch = sled::Batch::default();
+        if let Some(previous) = previous {
+            for kind in &previous.definition.trigger.on {
+                let form = previous.definition.trigger.form.as_str();
+                let kind = kind_name(*kind);
+                batch.remove(keys::trigger(space, form, &kind, previous.definition.order, previous.name.as_str()));
+            }
+        }
+        for (form, kind, order) in triggers {
+            batch.insert(
+                keys::trigger(space, form, kind, *order, workflow.name.as_str()),
+                &workflow.version.to_be_bytes(),
+            );
+        }
+        batch.insert(key, encode(workflow)?);
+        self.defs.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// One version of a workflow, or its latest.
+    pub fn workflow_version(
+        &self,
+        space: &str,
+        workflow: &str,
+        version: Option<u32>,
+    ) -> Result<Option<StoredWorkflow>, StoreError> {
+        match version {
+            Some(version) => get(&self.defs, &keys::workflow_version(space, workflow, version)),
+            None => match self.defs.scan_prefix(keys::workflow_versions(space, workflow)).next_back() {
+                Some(item) => decode_pair(item?).map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// The latest version of every workflow of a space, in name order.
+    pub fn latest_workflows(&self, space: &str) -> Result<Vec<StoredWorkflow>, StoreError> {
+        let mut latest: Vec<StoredWorkflow> = Vec::new();
+        for item in self.defs.scan_prefix(keys::workflows_of(space)) {
+            let workflow: StoredWorkflow = decode_pair(item?)?;
+            match latest.last_mut() {
+                Some(last) if last.name == workflow.name => *last = workflow,
+                _ => latest.push(workflow),
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The workflows an event of `kind` on `form` triggers, in run order: (name, version).
+    pub fn triggered(&self, space: &str, form: &str, kind: EventKind) -> Result<Vec<(String, u32)>, StoreError> {
+        let prefix = keys::triggers_of(space, form, &kind_name(kind));
+        let mut found = Vec::new();
+        for item in self.defs.scan_prefix(&prefix) {
+            let (key, value) = item?;
+            let name = keys::trigger_workflow(&key, prefix.len()).ok_or_else(|| corrupt(&key, "bad trigger key"))?;
+            let version: [u8; 4] = value.as_ref().try_into().map_err(|_| corrupt(&key, "bad trigger version"))?;
+            found.push((name.to_owned(), u32::from_be_bytes(version)));
+        }
+        Ok(found)
+    }
+
+    /// Where the log reader `name` stands (0: nothing processed).
+    pub fn cursor(&self, name: &str) -> Result<u64, StoreError> {
+        match self.data.get(keys::cursor(name))? {
+            Some(bytes) => {
+                let bytes: [u8; 8] =
+                    bytes.as_ref().try_into().map_err(|_| corrupt(&keys::cursor(name), "bad cursor"))?;
+                Ok(u64::from_be_bytes(bytes))
+            }
+            None => Ok(0),
+        }
+    }
+
+    /// A run by id.
+    pub fn run(&self, space: &str, id: &Uuid) -> Result<Option<Run>, StoreError> {
+        get(&self.data, &keys::run(space, id))
+    }
+
+    /// Runs of a space, newest first, older than `before` when given.
+    pub fn runs<'s>(&'s self, space: &str, before: Option<Uuid>) -> impl Iterator<Item = Result<Run, StoreError>> + 's {
+        let prefix = keys::runs_of(space);
+        let upper = match before {
+            Some(id) => keys::run(space, &id),
+            None => keys::prefix_end(&prefix),
+        };
+        self.data.range(prefix..upper).rev().map(|item| decode_pair(item?))
+    }
+
+    /// The outbox, oldest first.
+    pub fn deliveries(&self) -> impl Iterator<Item = Result<Delivery, StoreError>> + '_ {
+        self.data.scan_prefix(keys::delivery_prefix()).map(|item| decode_pair(item?))
     }
 
     // ---- auth ----

@@ -1,0 +1,343 @@
+//! Workflows: versioned definitions checked against the space's forms when saved, compiled
+//! once per version, and found for an event through the trigger index (space + form + event
+//! kind → workflows in run order), never by scanning every workflow. The processor that runs
+//! them lives in `processor`.
+
+mod model;
+mod processor;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use forms::{DefinitionErrors, FieldError, FormName, SpaceName, WorkflowName};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use self::model::*;
+pub use self::processor::{ProcessorConfig, PROCESSOR_CURSOR};
+use crate::error::{EngineError, Result};
+use crate::model::Actor;
+use crate::rules::{Script, ScriptOrigin};
+use crate::Engine;
+
+/// A workflow version ready to run: every expression compiled.
+#[derive(Debug)]
+pub(crate) struct CompiledWorkflow {
+    pub(crate) stored: StoredWorkflow,
+    pub(crate) when: Option<Arc<Script>>,
+    pub(crate) actions: Vec<CompiledAction>,
+}
+
+/// Field → compiled expression.
+type Assignments = Vec<(String, Arc<Script>)>;
+
+#[derive(Debug)]
+pub(crate) enum CompiledAction {
+    Set(Assignments),
+    Create { form: FormName, data: Assignments },
+    Transition(String),
+    Notify { target: Value, body: Option<Arc<Script>>, email: Option<[Arc<Script>; 3]> },
+}
+
+/// Compiled workflow versions; a version never changes, so entries never go stale.
+pub(crate) type WorkflowCache = RwLock<HashMap<(String, String, u32), Arc<CompiledWorkflow>>>;
+
+/// The result of storing a workflow definition.
+#[derive(Debug, Clone)]
+pub struct PutWorkflowOutcome {
+    /// The version now current.
+    pub workflow: StoredWorkflow,
+    /// False when the definition equals the current one (nothing was stored).
+    pub changed: bool,
+}
+
+impl Engine {
+    /// Stores `definition` as the next version of workflow `name`, after checking it against the
+    /// space's forms and compiling its expressions.
+    pub async fn put_workflow(
+        &self,
+        actor: &Actor,
+        space: &str,
+        name: &str,
+        definition: &Value,
+    ) -> Result<PutWorkflowOutcome> {
+        let space = self.space(space)?.name;
+        let name = WorkflowName::parse(name)?;
+        let definition: WorkflowDef = serde_json::from_value(definition.clone())
+            .map_err(|err| DefinitionErrors(vec![FieldError::new("", format!("invalid workflow: {err}"))]))?;
+        let outcome = {
+            let _exclusive = self.inner.schema_lock.write().await;
+            let previous = self.store().workflow_version(space.as_str(), name.as_str(), None)?;
+            if previous.as_ref().is_some_and(|p| p.definition == definition) {
+                let workflow = previous.ok_or_else(|| EngineError::not_found("workflow", name.as_str()))?;
+                return Ok(PutWorkflowOutcome { workflow, changed: false });
+            }
+            let stored = StoredWorkflow {
+                name: name.clone(),
+                version: previous.as_ref().map_or(1, |p| p.version + 1),
+                definition,
+                created_at: self.now(),
+                created_by: actor.clone(),
+            };
+            self.compile_workflow(&space, stored.clone())?;
+            let triggers: Vec<(String, String, i64)> = if stored.definition.enabled {
+                let trigger = &stored.definition.trigger;
+                trigger
+                    .on
+                    .iter()
+                    .map(|kind| (trigger.form.to_string(), kind_name(*kind), stored.definition.order))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            self.store().insert_workflow_version(space.as_str(), &stored, previous.as_ref(), &triggers)?;
+            PutWorkflowOutcome { workflow: stored, changed: true }
+        };
+        self.store().barrier().await?;
+        self.inner.processor_wake.notify_one();
+        Ok(outcome)
+    }
+
+    /// One version of a workflow, or its latest.
+    pub fn workflow(&self, space: &str, name: &str, version: Option<u32>) -> Result<StoredWorkflow> {
+        let space = self.space(space)?.name;
+        let name = WorkflowName::parse(name).map_err(|_| EngineError::not_found("workflow", name))?;
+        self.store().workflow_version(space.as_str(), name.as_str(), version)?.ok_or_else(|| match version {
+            Some(version) => EngineError::not_found("workflow version", format!("{name}@{version}")),
+            None => EngineError::not_found("workflow", name.as_str()),
+        })
+    }
+
+    /// The latest version of every workflow of a space, in run order (`order`, then name).
+    pub fn workflows(&self, space: &str) -> Result<Vec<StoredWorkflow>> {
+        let space = self.space(space)?.name;
+        let mut workflows = self.store().latest_workflows(space.as_str())?;
+        workflows.sort_by(|a, b| (a.definition.order, &a.name).cmp(&(b.definition.order, &b.name)));
+        Ok(workflows)
+    }
+
+    /// A compiled workflow version (cached).
+    pub(crate) fn compiled_workflow(
+        &self,
+        space: &SpaceName,
+        name: &str,
+        version: u32,
+    ) -> Result<Arc<CompiledWorkflow>> {
+        let key = (space.to_string(), name.to_owned(), version);
+        if let Some(compiled) = self.inner.workflows.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(Arc::clone(compiled));
+        }
+        let stored = self
+            .store()
+            .workflow_version(space.as_str(), name, Some(version))?
+            .ok_or_else(|| EngineError::not_found("workflow version", format!("{name}@{version}")))?;
+        let compiled = Arc::new(self.compile_workflow(space, stored)?);
+        self.inner.workflows.write().unwrap_or_else(|p| p.into_inner()).insert(key, Arc::clone(&compiled));
+        Ok(compiled)
+    }
+
+    /// Checks a definition against the space's forms and compiles its expressions; every
+    /// problem is reported with its pointer in the definition.
+    fn compile_workflow(&self, space: &SpaceName, stored: StoredWorkflow) -> Result<CompiledWorkflow> {
+        let mut errors = Vec::new();
+        let definition = &stored.definition;
+        let origin = |what: &str| ScriptOrigin(format!("workflow {space}/{}, {what}", stored.name));
+        let mut compile = |what: &str, path: String, source: &str| {
+            self.inner
+                .scripts
+                .compile(&origin(what), source)
+                .map_err(|err| errors.push(FieldError::new(path, err.message())))
+                .ok()
+        };
+        let mut problems = Vec::new();
+        let trigger_form = match self.loaded_form(space.as_str(), definition.trigger.form.as_str()) {
+            Ok(form) => Some(form),
+            Err(_) => {
+                problems.push(FieldError::new(
+                    "/trigger/form",
+                    format!("no form `{}` in this space", definition.trigger.form),
+                ));
+                None
+            }
+        };
+        if definition.trigger.on.is_empty() {
+            problems.push(FieldError::new(
+                "/trigger/on",
+                "list at least one event: created, updated, deleted, stage_changed",
+            ));
+        }
+        if let Some(form) = &trigger_form {
+            for (i, field) in definition.trigger.fields.iter().enumerate() {
+                if form.compiled.field_type(field).is_none() {
+                    problems.push(FieldError::new(
+                        format!("/trigger/fields/{i}"),
+                        format!("`{field}` is not a field of `{}`", definition.trigger.form),
+                    ));
+                }
+            }
+        }
+        let when = definition.when.as_deref().and_then(|source| compile("when", "/when".into(), source));
+        let mut actions = Vec::new();
+        for (i, action) in definition.actions.iter().enumerate() {
+            let at = format!("/actions/{i}");
+            match action {
+                Action::Set(fields) => {
+                    let mut assignments = Vec::new();
+                    for (field, expr) in fields {
+                        let path = format!("{at}/set/{field}");
+                        if let Some(form) = &trigger_form {
+                            if form.compiled.field_type(field).is_none() {
+                                problems.push(FieldError::new(
+                                    path.clone(),
+                                    format!("`{field}` is not a field of `{}`", definition.trigger.form),
+                                ));
+                            } else if form.computed.iter().any(|(name, _)| name == field) {
+                                problems.push(FieldError::new(path.clone(), format!("`{field}` is computed")));
+                            }
+                        }
+                        if let Some(script) = compile(&format!("action {i} set `{field}`"), path, expr) {
+                            assignments.push((field.clone(), script));
+                        }
+                    }
+                    actions.push(CompiledAction::Set(assignments));
+                }
+                Action::Create { form, data } => {
+                    let target = self.loaded_form(space.as_str(), form.as_str()).ok();
+                    if target.is_none() {
+                        problems.push(FieldError::new(
+                            format!("{at}/create/form"),
+                            format!("no form `{form}` in this space"),
+                        ));
+                    }
+                    let mut assignments = Vec::new();
+                    for (field, expr) in data {
+                        let path = format!("{at}/create/data/{field}");
+                        if target.as_ref().is_some_and(|t| t.compiled.field_type(field).is_none()) {
+                            problems
+                                .push(FieldError::new(path.clone(), format!("`{field}` is not a field of `{form}`")));
+                        }
+                        if let Some(script) = compile(&format!("action {i} create `{field}`"), path, expr) {
+                            assignments.push((field.clone(), script));
+                        }
+                    }
+                    actions.push(CompiledAction::Create { form: form.clone(), data: assignments });
+                }
+                Action::Transition { to } => {
+                    let pipeline = trigger_form.as_ref().and_then(|f| f.compiled.def().pipeline.clone());
+                    match pipeline {
+                        Some(pipeline) if pipeline.stage(to).is_some() => {}
+                        Some(_) => problems
+                            .push(FieldError::new(format!("{at}/transition/to"), format!("`{to}` is not a stage"))),
+                        None => problems.push(FieldError::new(
+                            format!("{at}/transition"),
+                            format!("form `{}` has no pipeline", definition.trigger.form),
+                        )),
+                    }
+                    actions.push(CompiledAction::Transition(to.clone()));
+                }
+                Action::Notify(notify) => {
+                    let target = match (&notify.webhook, &notify.url, &notify.email) {
+                        (Some(name), None, None) => Some(serde_json::json!({ "webhook": name })),
+                        (None, Some(url), None) if url.starts_with("https://") || url.starts_with("http://") => {
+                            Some(serde_json::json!({ "url": url }))
+                        }
+                        (None, Some(_), None) => {
+                            problems.push(FieldError::new(
+                                format!("{at}/notify/url"),
+                                "must be an http:// or https:// URL",
+                            ));
+                            None
+                        }
+                        (None, None, Some(_)) => Some(serde_json::json!({ "email": {} })),
+                        _ => {
+                            problems.push(FieldError::new(
+                                format!("{at}/notify"),
+                                "give exactly one of `webhook`, `url`, `email`",
+                            ));
+                            None
+                        }
+                    };
+                    let body = notify
+                        .body
+                        .as_deref()
+                        .and_then(|b| compile(&format!("action {i} notify body"), format!("{at}/notify/body"), b));
+                    let email = notify.email.as_ref().and_then(|email| {
+                        let to = compile(&format!("action {i} email to"), format!("{at}/notify/email/to"), &email.to);
+                        let subject = compile(
+                            &format!("action {i} email subject"),
+                            format!("{at}/notify/email/subject"),
+                            &email.subject,
+                        );
+                        let body =
+                            compile(&format!("action {i} email body"), format!("{at}/notify/email/body"), &email.body);
+                        Some([to?, subject?, body?])
+                    });
+                    if let Some(target) = target {
+                        actions.push(CompiledAction::Notify { target, body, email });
+                    }
+                }
+            }
+        }
+        errors.extend(problems);
+        if !errors.is_empty() {
+            return Err(DefinitionErrors(errors).into());
+        }
+        Ok(CompiledWorkflow { stored, when, actions })
+    }
+}
+
+/// The serde name of an event kind (`stage_changed`), used in trigger keys.
+pub(crate) fn kind_name(kind: crate::model::EventKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Only this workflow's runs.
+    pub workflow: Option<String>,
+    /// Only runs that ended so.
+    pub status: Option<RunStatus>,
+    /// Only runs triggered by this record.
+    pub record: Option<Uuid>,
+}
+
+impl Engine {
+    /// Runs of a space, newest first, matching `filter`; `before` is the last run of the
+    /// previous page. Returns up to `limit` runs and whether there are more.
+    pub fn runs(
+        &self,
+        space: &str,
+        filter: &RunFilter,
+        limit: usize,
+        before: Option<Uuid>,
+    ) -> Result<(Vec<Run>, bool)> {
+        let space = self.space(space)?.name;
+        let mut runs = Vec::new();
+        for run in self.store().runs(space.as_str(), before) {
+            let run = run?;
+            let keep = filter.workflow.as_deref().is_none_or(|w| run.workflow.as_str() == w)
+                && filter.status.is_none_or(|s| run.status == s)
+                && filter.record.is_none_or(|r| run.record == r);
+            if keep {
+                if runs.len() == limit {
+                    return Ok((runs, true));
+                }
+                runs.push(run);
+            }
+        }
+        Ok((runs, false))
+    }
+
+    /// One run.
+    pub fn run(&self, space: &str, id: &str) -> Result<Run> {
+        let space = self.space(space)?.name;
+        let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("run", id))?;
+        self.store().run(space.as_str(), &id)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))
+    }
+
+    /// The outbox, oldest first (deliveries are sent by the delivery worker).
+    pub fn deliveries(&self) -> Result<Vec<Delivery>> {
+        Ok(self.store().deliveries().collect::<std::result::Result<_, _>>()?)
+    }
+}

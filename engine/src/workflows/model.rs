@@ -1,0 +1,185 @@
+//! What a workflow is, as admins write it and as it is stored, and what its runs leave behind:
+//! run records and outbox deliveries.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use forms::{FormName, WorkflowName};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::model::{Actor, EventKind};
+
+/// A workflow definition: trigger, condition, actions. Values in actions are rhai expressions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowDef {
+    /// Human title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// What it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A disabled workflow keeps its definition and its runs but is not triggered.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// Workflows triggered by one event run by `order`, then by name.
+    #[serde(default)]
+    pub order: i64,
+    /// What starts a run.
+    pub trigger: Trigger,
+    /// A rhai boolean over `record`, `old`, `event`, `space`; absent means always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// What a run does, in order.
+    #[serde(default)]
+    pub actions: Vec<Action>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// Record events that start a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    /// The form whose records are watched.
+    pub form: FormName,
+    /// Which events.
+    pub on: Vec<EventKind>,
+    /// For `updated`: run only when one of these fields changed (empty: any change).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+/// One step of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Set fields of the triggering record: field → expression.
+    Set(BTreeMap<String, String>),
+    /// Create a record in a form of the space.
+    Create {
+        /// The form.
+        form: FormName,
+        /// Field → expression.
+        data: BTreeMap<String, String>,
+    },
+    /// Move the triggering record to a pipeline stage.
+    Transition {
+        /// The stage.
+        to: String,
+    },
+    /// Write a delivery to the outbox.
+    Notify(Notify),
+}
+
+/// Where and what to deliver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// A webhook endpoint of the space, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+    /// A URL to post to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// An email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    /// Expression for the webhook body (a map); defaults to the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// An email whose parts are expressions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Email {
+    /// Recipient expression.
+    pub to: String,
+    /// Subject expression (a string or a template literal).
+    pub subject: String,
+    /// Body expression.
+    pub body: String,
+}
+
+/// One version of a workflow as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredWorkflow {
+    /// Its name.
+    pub name: WorkflowName,
+    /// 1, 2, ...
+    pub version: u32,
+    /// As the admin wrote it.
+    pub definition: WorkflowDef,
+    /// When this version was stored.
+    pub created_at: DateTime<Utc>,
+    /// Who stored it.
+    pub created_by: Actor,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// `when` held and every effect was applied.
+    Succeeded,
+    /// `when` did not hold; nothing was done.
+    Skipped,
+    /// Something failed; no effect was applied.
+    Failed,
+}
+
+/// One execution of a workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// UUIDv7.
+    pub id: Uuid,
+    /// The workflow.
+    pub workflow: WorkflowName,
+    /// The version that ran.
+    pub workflow_version: u32,
+    /// The triggering event's sequence number.
+    pub event: u64,
+    /// The triggering record.
+    pub record: Uuid,
+    /// The result of `when` (none if it was not reached).
+    pub when: Option<bool>,
+    /// How it ended.
+    pub status: RunStatus,
+    /// What it did (or would have done, for a failed run: nothing was applied).
+    pub effects: Vec<Value>,
+    /// Lines printed by its scripts.
+    pub output: Vec<String>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// How long evaluating it took, in microseconds.
+    pub duration_us: u64,
+}
+
+/// An outgoing webhook call or email waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// UUIDv7; also the idempotency key receivers see.
+    pub id: Uuid,
+    /// The space.
+    pub space: String,
+    /// The workflow that asked for it.
+    pub workflow: WorkflowName,
+    /// The run that asked for it.
+    pub run: Uuid,
+    /// `{"webhook": name}`, `{"url": url}` or `{"email": {to, subject, body}}`.
+    pub target: Value,
+    /// The payload.
+    pub body: Value,
+    /// `pending` until delivered.
+    pub status: String,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,449 @@
+//! The workflow processor: reads the event log from a durable cursor and runs the workflows
+//! each event triggers.
+//!
+//! Exactly once: for one event, the effects of every run (record writes and their events,
+//! outbox deliveries), the run records and the cursor's advance past the event are committed
+//! in ONE atomic batch. A crash before that batch loses nothing (the event is processed again,
+//! from scratch); after it, the cursor is past the event, so nothing is repeated. A failed run
+//! applies no effect, is recorded, and never blocks later events.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use forms::{FieldError, SpaceName, ValidationErrors};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::{CompiledAction, CompiledWorkflow, Delivery, Run, RunStatus};
+use crate::error::{EngineError, Result};
+use crate::model::{Actor, Cause, Event, EventKind, Record};
+use crate::records::{index_diff, record_event, stage_of};
+use crate::rules::{Script, ScriptVars};
+use crate::store::{Extras, RecordWrite, StoreError};
+use crate::{definitions::index_entries, Engine, LoadedForm};
+
+/// The name of the processor's cursor.
+pub const PROCESSOR_CURSOR: &str = "workflows";
+/// Events read per pass.
+const BATCH: usize = 256;
+/// Attempts at one event when concurrent writes keep changing the records it touches.
+const CONFLICT_RETRIES: usize = 16;
+
+/// Processor settings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessorConfig {
+    /// Writes made by workflows trigger workflows; a chain longer than this stops with a
+    /// failed run that shows it.
+    pub max_cascade_depth: usize,
+}
+
+impl Default for ProcessorConfig {
+    fn default() -> Self {
+        Self { max_cascade_depth: 8 }
+    }
+}
+
+/// A record one event's runs change: as stored before, and as it will be.
+#[derive(Clone)]
+struct Touched {
+    loaded: Arc<LoadedForm>,
+    before: Option<Record>,
+    after: Record,
+    cause: Cause,
+}
+
+/// Everything one event's runs will commit.
+#[derive(Clone, Default)]
+struct Effects {
+    touched: BTreeMap<Uuid, Touched>,
+    order: Vec<Uuid>,
+    deliveries: Vec<Delivery>,
+}
+
+impl Engine {
+    /// Runs the processor until `stop` turns true: processes what is pending, then sleeps until
+    /// a write wakes it.
+    pub async fn run_processor(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(err) = self.process_pending().await {
+                tracing::error!(error = %err, "workflow processor pass failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            tokio::select! {
+                () = self.inner.processor_wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// Processes every event after the cursor; returns how many it processed.
+    pub async fn process_pending(&self) -> Result<usize> {
+        let mut processed = 0;
+        loop {
+            let cursor = self.store().cursor(PROCESSOR_CURSOR)?;
+            let events = self.store().events_after(cursor, BATCH)?;
+            let Some(last) = events.last().map(|e| e.seq) else {
+                return Ok(processed);
+            };
+            let mut committed_up_to = cursor;
+            for event in &events {
+                if !self.store().triggered(event.space.as_str(), event.form.as_str(), event.kind)?.is_empty() {
+                    self.process_event(event).await?;
+                    committed_up_to = event.seq;
+                }
+            }
+            // Events that trigger nothing only move the cursor, once per batch.
+            if committed_up_to < last {
+                let extras = Extras { cursor: Some((PROCESSOR_CURSOR, last)), ..Extras::default() };
+                self.store().commit_with(Vec::new(), extras).await?;
+            }
+            processed += events.len();
+        }
+    }
+
+    async fn process_event(&self, event: &Event) -> Result<()> {
+        for _ in 0..CONFLICT_RETRIES {
+            let _shared = self.inner.schema_lock.read().await;
+            let (writes, extras) = self.plan_event(event)?;
+            match self.store().commit_with(writes, extras).await {
+                Ok(events) => {
+                    if !events.is_empty() {
+                        self.inner.processor_wake.notify_one();
+                    }
+                    return Ok(());
+                }
+                // A client changed a record this event's runs write: plan again on fresh data.
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(StoreError::Backend(format!("event {} kept conflicting with concurrent writes", event.seq)).into())
+    }
+
+    /// Runs every workflow the event triggers, in order, against the event's snapshot, and
+    /// gathers what they write.
+    fn plan_event(&self, event: &Event) -> Result<(Vec<RecordWrite>, Extras)> {
+        let candidates = self.store().triggered(event.space.as_str(), event.form.as_str(), event.kind)?;
+        let mut effects = Effects::default();
+        let mut runs = Vec::new();
+        for (name, version) in candidates {
+            let started = Instant::now();
+            let mut run = Run {
+                id: self.new_record_id(self.now()),
+                workflow: forms::WorkflowName::parse(&name)?,
+                workflow_version: version,
+                event: event.seq,
+                record: event.record,
+                when: None,
+                status: RunStatus::Skipped,
+                effects: Vec::new(),
+                output: Vec::new(),
+                error: None,
+                started_at: self.now(),
+                duration_us: 0,
+            };
+            match self.compiled_workflow(&event.space, &name, version) {
+                Ok(workflow) => {
+                    if !fields_changed(&workflow, event) {
+                        continue;
+                    }
+                    let snapshot = effects.clone();
+                    if let Err(message) = self.run_workflow(&workflow, event, &mut run, &mut effects) {
+                        effects = snapshot;
+                        run.status = RunStatus::Failed;
+                        run.error = Some(message);
+                    }
+                }
+                Err(err) => {
+                    run.status = RunStatus::Failed;
+                    run.error = Some(format!("the workflow no longer fits its forms: {err}"));
+                }
+            }
+            run.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            metrics::counter!("tend_workflow_runs_total", "status" => format!("{:?}", run.status).to_lowercase())
+                .increment(1);
+            runs.push((event.space.to_string(), run));
+        }
+        let writes = self.writes_of(&event.space, &effects);
+        let extras = Extras { runs, deliveries: effects.deliveries, cursor: Some((PROCESSOR_CURSOR, event.seq)) };
+        Ok((writes, extras))
+    }
+
+    /// Evaluates `when` and the actions; an `Err` is the run's error and discards its effects.
+    fn run_workflow(
+        &self,
+        workflow: &CompiledWorkflow,
+        event: &Event,
+        run: &mut Run,
+        effects: &mut Effects,
+    ) -> std::result::Result<(), String> {
+        let name = workflow.stored.name.to_string();
+        let chain: Vec<String> = event.cause.as_ref().map(|c| c.chain.clone()).unwrap_or_default();
+        if chain.len() >= self.inner.processor.max_cascade_depth {
+            let mut shown = chain.clone();
+            shown.push(name);
+            return Err(format!(
+                "cascade stopped: workflows triggered each other {} levels deep (max_cascade_depth = {}): {}",
+                chain.len(),
+                self.inner.processor.max_cascade_depth,
+                shown.join(" → ")
+            ));
+        }
+        let vars = self.event_vars(event);
+        if let Some(when) = &workflow.when {
+            let value = self.eval(when, &vars, run)?;
+            let holds = value.as_bool().ok_or_else(|| format!("`when` gave {value}, not true or false"))?;
+            run.when = Some(holds);
+            if !holds {
+                run.status = RunStatus::Skipped;
+                return Ok(());
+            }
+        } else {
+            run.when = Some(true);
+        }
+        let mut cause_chain = chain;
+        cause_chain.push(name.clone());
+        let cause = Cause { run: run.id, chain: cause_chain };
+        let actor = Actor(format!("workflow:{name}"));
+        for action in &workflow.actions {
+            let effect = match action {
+                CompiledAction::Set(assignments) => {
+                    let values = self.evaluate_all(assignments, &vars, run)?;
+                    self.change_record(event, effects, &cause, &actor, |data, _| {
+                        merge_into(data, &values);
+                        Ok(())
+                    })?;
+                    json!({ "set": values })
+                }
+                CompiledAction::Transition(to) => {
+                    self.change_record(event, effects, &cause, &actor, |data, loaded| {
+                        let pipeline = loaded.compiled.def().pipeline.as_ref().ok_or("the form has no pipeline")?;
+                        let from = data.get(&pipeline.field).and_then(Value::as_str).unwrap_or("").to_owned();
+                        if !from.is_empty() && !pipeline.allows(&from, to) {
+                            return Err(format!("the pipeline does not allow moving from `{from}` to `{to}`"));
+                        }
+                        let unchecked = pipeline.unchecked_items(&from, data);
+                        if !unchecked.is_empty() {
+                            return Err(format!("checklist items of `{from}` not done: {unchecked:?}"));
+                        }
+                        merge_into(data, &Map::from_iter([(pipeline.field.clone(), Value::String(to.clone()))]));
+                        Ok(())
+                    })?;
+                    json!({ "transition": { "to": to } })
+                }
+                CompiledAction::Create { form, data } => {
+                    let values = self.evaluate_all(data, &vars, run)?;
+                    let record = self.plan_create(&event.space, form.as_str(), Value::Object(values), &actor)?;
+                    let id = record.after.id;
+                    effects.order.push(id);
+                    effects.touched.insert(id, Touched { cause: cause.clone(), ..record });
+                    json!({ "create": { "form": form, "id": id } })
+                }
+                CompiledAction::Notify { target, body, email } => {
+                    let mut target = target.clone();
+                    if let Some([to, subject, body]) = email {
+                        let parts = [("to", to), ("subject", subject), ("body", body)]
+                            .into_iter()
+                            .map(|(key, script)| Ok((key.to_owned(), self.eval(script, &vars, run)?)))
+                            .collect::<std::result::Result<Map<String, Value>, String>>()?;
+                        target = json!({ "email": parts });
+                    }
+                    let payload = match body {
+                        Some(script) => self.eval(script, &vars, run)?,
+                        None => vars.record.clone(),
+                    };
+                    let delivery = Delivery {
+                        id: self.new_record_id(self.now()),
+                        space: event.space.to_string(),
+                        workflow: workflow.stored.name.clone(),
+                        run: run.id,
+                        target: target.clone(),
+                        body: payload,
+                        status: "pending".into(),
+                        created_at: self.now(),
+                    };
+                    let summary = json!({ "notify": { "target": target, "delivery": delivery.id } });
+                    effects.deliveries.push(delivery);
+                    summary
+                }
+            };
+            run.effects.push(effect);
+        }
+        run.status = RunStatus::Succeeded;
+        Ok(())
+    }
+
+    fn eval(&self, script: &Script, vars: &ScriptVars, run: &mut Run) -> std::result::Result<Value, String> {
+        let evaluation = self.inner.scripts.eval(script, vars).map_err(|err| err.message())?;
+        run.output.extend(evaluation.output);
+        Ok(evaluation.value)
+    }
+
+    fn evaluate_all(
+        &self,
+        assignments: &[(String, Arc<Script>)],
+        vars: &ScriptVars,
+        run: &mut Run,
+    ) -> std::result::Result<Map<String, Value>, String> {
+        assignments.iter().map(|(field, script)| Ok((field.clone(), self.eval(script, vars, run)?))).collect()
+    }
+
+    /// What scripts see of an event: the record after it (before it, for a deletion).
+    fn event_vars(&self, event: &Event) -> ScriptVars {
+        let with_id = |data: &Value| {
+            let mut data = data.clone();
+            if let Some(object) = data.as_object_mut() {
+                object.insert("id".into(), Value::String(event.record.to_string()));
+            }
+            data
+        };
+        let record = event.after.as_ref().or(event.before.as_ref()).map(with_id).unwrap_or(Value::Null);
+        ScriptVars {
+            record,
+            old: event.before.as_ref().map(with_id),
+            event: Some(json!({ "kind": event.kind, "seq": event.seq, "actor": event.actor, "at": event.at,
+                                "form": event.form, "record": event.record })),
+            space: Some(event.space.to_string()),
+            timezone: None,
+        }
+    }
+
+    /// Applies `change` to the triggering record as this event's runs leave it.
+    fn change_record(
+        &self,
+        event: &Event,
+        effects: &mut Effects,
+        cause: &Cause,
+        actor: &Actor,
+        change: impl FnOnce(&mut Value, &LoadedForm) -> std::result::Result<(), String>,
+    ) -> std::result::Result<(), String> {
+        let space = event.space.as_str();
+        if !effects.touched.contains_key(&event.record) {
+            let loaded = self.loaded_form(space, event.form.as_str()).map_err(|e| e.to_string())?;
+            let current = self
+                .store()
+                .record(space, event.form.as_str(), &event.record)
+                .map_err(|e| e.to_string())?
+                .ok_or("the record no longer exists")?;
+            effects.order.push(event.record);
+            effects.touched.insert(
+                event.record,
+                Touched { loaded, before: Some(current.clone()), after: current, cause: cause.clone() },
+            );
+        }
+        let touched = effects.touched.get_mut(&event.record).ok_or("the record no longer exists")?;
+        let mut data = touched.after.data.clone();
+        change(&mut data, &touched.loaded)?;
+        self.prepare_data(space, &touched.loaded, &event.record, &mut data).map_err(describe)?;
+        touched.after.stage = stage_of(&touched.loaded, &data);
+        touched.after.data = data;
+        touched.after.updated_at = self.now();
+        touched.after.updated_by = actor.clone();
+        Ok(())
+    }
+
+    fn plan_create(
+        &self,
+        space: &SpaceName,
+        form: &str,
+        mut data: Value,
+        actor: &Actor,
+    ) -> std::result::Result<Touched, String> {
+        let loaded = self.loaded_form(space.as_str(), form).map_err(|e| e.to_string())?;
+        crate::records::apply_initial_stage(&loaded, &mut data);
+        let now = self.now();
+        let id = self.new_record_id(now);
+        self.prepare_data(space.as_str(), &loaded, &id, &mut data).map_err(describe)?;
+        let after = Record {
+            id,
+            form: loaded.stored.name.clone(),
+            version: 1,
+            form_version: loaded.stored.version,
+            stage: stage_of(&loaded, &data),
+            data,
+            created_at: now,
+            created_by: actor.clone(),
+            updated_at: now,
+            updated_by: actor.clone(),
+        };
+        Ok(Touched { loaded, before: None, after, cause: Cause { run: Uuid::nil(), chain: Vec::new() } })
+    }
+
+    /// The record writes of an event's effects: one per touched record, whatever number of
+    /// runs changed it.
+    fn writes_of(&self, space: &SpaceName, effects: &Effects) -> Vec<RecordWrite> {
+        let mut writes = Vec::new();
+        for id in &effects.order {
+            let Some(touched) = effects.touched.get(id) else { continue };
+            let mut after = touched.after.clone();
+            let (kind, before_data, expected, index_remove, index_add) = match &touched.before {
+                Some(before) => {
+                    if before.data == after.data {
+                        continue;
+                    }
+                    after.version = before.version + 1;
+                    after.form_version = touched.loaded.stored.version;
+                    let kind = if before.stage != after.stage { EventKind::StageChanged } else { EventKind::Updated };
+                    let (remove, add) = index_diff(
+                        index_entries(&touched.loaded.compiled, before),
+                        index_entries(&touched.loaded.compiled, &after),
+                    );
+                    (kind, Some(before.data.clone()), Some(before.version), remove, add)
+                }
+                None => (EventKind::Created, None, None, Vec::new(), index_entries(&touched.loaded.compiled, &after)),
+            };
+            let mut event = record_event(space, &after, kind, before_data, &after.updated_by, after.updated_at);
+            event.cause = Some(touched.cause.clone());
+            writes.push(RecordWrite {
+                space: space.to_string(),
+                form: after.form.to_string(),
+                id: after.id,
+                expected_version: expected,
+                record: Some(after),
+                index_remove,
+                index_add,
+                event,
+            });
+        }
+        writes
+    }
+}
+
+/// For `updated` events with trigger `fields`, whether one of them changed.
+fn fields_changed(workflow: &CompiledWorkflow, event: &Event) -> bool {
+    let fields = &workflow.stored.definition.trigger.fields;
+    if event.kind != EventKind::Updated || fields.is_empty() {
+        return true;
+    }
+    let get = |data: &Option<Value>, field: &str| data.as_ref().and_then(|d| d.get(field)).cloned();
+    fields.iter().any(|field| get(&event.before, field) != get(&event.after, field))
+}
+
+fn merge_into(data: &mut Value, values: &Map<String, Value>) {
+    if let Some(object) = data.as_object_mut() {
+        for (field, value) in values {
+            match value {
+                Value::Null => object.remove(field),
+                value => object.insert(field.clone(), value.clone()),
+            };
+        }
+    }
+}
+
+/// An engine error as a run's error text, with every failing field.
+fn describe(err: EngineError) -> String {
+    match err {
+        EngineError::Validation(ValidationErrors(errors)) => errors
+            .iter()
+            .map(|FieldError { path, message }| format!("{path}: {message}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,221 @@
+//! Workflows through the HTTP API: record-triggered runs, `when`, actions, exactly one effect
+//! per triggering event, failed runs that apply nothing, cascades stopped at the limit.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+fn task_form() -> Value {
+    json!({ "schema": { "type": "object", "required": ["title"], "properties": {
+        "title": { "type": "string", "minLength": 1 },
+        "account": { "type": "string", "x-ref": "account" },
+        "assignee": { "type": "string" },
+        "due": { "type": "string", "format": "date" },
+        "status": { "type": "string", "enum": ["open", "done"] } } } })
+}
+
+fn health_drop_alert() -> Value {
+    json!({
+        "title": "Health drop alert",
+        "trigger": { "form": "account", "on": ["updated"], "fields": ["health"] },
+        "when": "old.health >= 60 && record.health < 60",
+        "actions": [
+            { "create": { "form": "task", "data": {
+                "title": "`Health dropped to ${record.health} for ${record.name}`",
+                "account": "record.id", "assignee": "record.owner", "due": "today() + days(2)", "status": "\"open\"" } } },
+            { "notify": { "webhook": "cs-alerts", "body": "#{ account: record.name, health: record.health }" } }
+        ]
+    })
+}
+
+/// Waits until the space has `count` runs (the processor works in the background).
+async fn wait_for_runs(app: &TestApp, space: &str, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = expect_json(app.get(&format!("/api/v1/spaces/{space}/runs?limit=1000")).await, StatusCode::OK).await;
+        let runs = page["items"].as_array().unwrap().clone();
+        if runs.len() >= count {
+            // Give a straggler the chance to show up, so "exactly" is checked, not "at least".
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let page =
+                expect_json(app.get(&format!("/api/v1/spaces/{space}/runs?limit=1000")).await, StatusCode::OK).await;
+            let runs = page["items"].as_array().unwrap().clone();
+            assert_eq!(runs.len(), count, "{runs:#?}");
+            return runs;
+        }
+        assert!(Instant::now() < deadline, "expected {count} runs, have {}: {runs:#?}", runs.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn cs_space(app: &TestApp) {
+    app.space_with_accounts("cs").await;
+    app.put_form("cs", "task", &task_form()).await;
+}
+
+#[tokio::test]
+async fn health_drop_creates_exactly_one_task_per_drop() {
+    let app = TestApp::spawn().await;
+    cs_space(&app).await;
+    let stored = expect_json(
+        app.put("/api/v1/spaces/cs/workflows/health-drop-alert", &health_drop_alert()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(stored["version"], 1);
+
+    let acme = app.create_record("cs", "account", &account("Acme", "enterprise", 80)).await;
+    let path = format!("{}/{}", records_path("cs", "account"), acme["id"].as_str().unwrap());
+    for health in [50, 40, 70, 55] {
+        expect_json(app.patch(&path, &json!({ "health": health }), None).await, StatusCode::OK).await;
+    }
+    // Another field changing starts no run at all.
+    expect_json(app.patch(&path, &json!({ "name": "Acme Corp" }), None).await, StatusCode::OK).await;
+
+    let runs = wait_for_runs(&app, "cs", 4).await;
+    let statuses: Vec<&str> = runs.iter().rev().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["succeeded", "skipped", "skipped", "succeeded"], "drop, still low, rise, drop");
+    assert!(runs.iter().all(|r| r["workflow"] == "health-drop-alert" && r["workflow_version"] == 1));
+
+    let tasks = expect_json(app.get(&records_path("cs", "task")).await, StatusCode::OK).await;
+    let tasks = tasks["items"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2);
+    assert_eq!(tasks[0]["data"]["title"], "Health dropped to 50 for Acme");
+    assert_eq!(tasks[1]["data"]["title"], "Health dropped to 55 for Acme");
+    assert_eq!(tasks[0]["data"]["account"], acme["id"]);
+    assert_eq!(tasks[0]["data"]["assignee"], "csm@example.com");
+    assert!(tasks[0]["created_by"].as_str().unwrap().starts_with("workflow:"));
+    let deliveries = app.engine.deliveries().unwrap();
+    assert_eq!(deliveries.len(), 2);
+    assert_eq!(deliveries[0].target, json!({ "webhook": "cs-alerts" }));
+    assert_eq!(deliveries[0].body, json!({ "account": "Acme", "health": 50 }));
+
+    // The task's creation event says which run made it.
+    let history = expect_json(
+        app.get(&format!("{}/{}/history", records_path("cs", "task"), tasks[0]["id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(history["items"][0]["cause"]["chain"], json!(["health-drop-alert"]));
+}
+
+#[tokio::test]
+async fn a_failed_run_applies_nothing_and_blocks_nothing() {
+    let app = TestApp::spawn().await;
+    cs_space(&app).await;
+    // The first action works, the second can't (a task needs a title): neither is applied.
+    let workflow = json!({
+        "trigger": { "form": "account", "on": ["created"] },
+        "actions": [
+            { "set": { "arr": "record.arr * 2.0" } },
+            { "create": { "form": "task", "data": { "title": "if record.name == \"Broken\" { \"\" } else { record.name }" } } }
+        ]
+    });
+    app.put("/api/v1/spaces/cs/workflows/double", &workflow).await;
+    let broken = app.create_record("cs", "account", &account("Broken", "growth", 50)).await;
+    let fine = app.create_record("cs", "account", &account("Fine", "growth", 50)).await;
+    let runs = wait_for_runs(&app, "cs", 2).await;
+    let failed = runs.iter().find(|r| r["record"] == broken["id"]).unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["error"].as_str().unwrap().contains("/title"), "{failed}");
+    let ok = runs.iter().find(|r| r["record"] == fine["id"]).unwrap();
+    assert_eq!(ok["status"], "succeeded");
+
+    let path = |record: &Value| format!("{}/{}", records_path("cs", "account"), record["id"].as_str().unwrap());
+    let broken_now = expect_json(app.get(&path(&broken)).await, StatusCode::OK).await;
+    assert_eq!(broken_now["data"]["arr"], 12000.5, "no effect of the failed run was applied");
+    assert_eq!(expect_json(app.get(&path(&fine)).await, StatusCode::OK).await["data"]["arr"], 24001.0);
+    let tasks = expect_json(app.get(&records_path("cs", "task")).await, StatusCode::OK).await;
+    assert_eq!(tasks["items"].as_array().unwrap().len(), 1);
+    let failed_only = expect_json(app.get("/api/v1/spaces/cs/runs?status=failed").await, StatusCode::OK).await;
+    assert_eq!(failed_only["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_cascade_stops_at_the_limit_and_shows_the_chain() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    app.put_form(
+        "cs",
+        "counter",
+        &json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } }),
+    )
+    .await;
+    let bump = json!({ "trigger": { "form": "counter", "on": ["created", "updated"] },
+                       "actions": [ { "set": { "n": "record.n + 1" } } ] });
+    app.put("/api/v1/spaces/cs/workflows/bump", &bump).await;
+    let counter = app.create_record("cs", "counter", &json!({ "n": 0 })).await;
+    // Runs at depths 0..=7 succeed; the eighth write's run is refused.
+    let runs = wait_for_runs(&app, "cs", 9).await;
+    let failed: Vec<&Value> = runs.iter().filter(|r| r["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{runs:#?}");
+    let error = failed[0]["error"].as_str().unwrap();
+    assert!(error.contains("cascade stopped") && error.contains("bump → bump"), "{error}");
+    let current = expect_json(
+        app.get(&format!("{}/{}", records_path("cs", "counter"), counter["id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(current["data"]["n"], 8);
+}
+
+#[tokio::test]
+async fn definitions_are_checked_versioned_and_listed_in_run_order() {
+    let app = TestApp::spawn().await;
+    cs_space(&app).await;
+    let bad = json!({
+        "trigger": { "form": "account", "on": ["updated"], "fields": ["helth"] },
+        "when": "record.health <",
+        "actions": [
+            { "create": { "form": "ticket", "data": { "title": "\"x\"" } } },
+            { "set": { "nope": "1" } },
+            { "notify": { "url": "ftp://example.com" } }
+        ]
+    });
+    let problem = expect_problem(
+        app.put("/api/v1/spaces/cs/workflows/broken", &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(
+        error_paths(&problem),
+        ["/actions/0/create/form", "/actions/1/set/nope", "/actions/2/notify/url", "/trigger/fields/0", "/when"],
+        "{problem}"
+    );
+    let unknown_form = json!({ "trigger": { "form": "ghost", "on": ["created"] } });
+    let problem = expect_problem(
+        app.put("/api/v1/spaces/cs/workflows/ghost", &unknown_form).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(error_paths(&problem), ["/trigger/form"]);
+
+    let mut later = health_drop_alert();
+    later["order"] = json!(20);
+    app.put("/api/v1/spaces/cs/workflows/a-later", &later).await;
+    let mut sooner = health_drop_alert();
+    sooner["order"] = json!(10);
+    app.put("/api/v1/spaces/cs/workflows/z-sooner", &sooner).await;
+    sooner["when"] = json!("record.health < 30");
+    let v2 = expect_json(app.put("/api/v1/spaces/cs/workflows/z-sooner", &sooner).await, StatusCode::OK).await;
+    assert_eq!(v2["version"], 2);
+    let list = expect_json(app.get("/api/v1/spaces/cs/workflows").await, StatusCode::OK).await;
+    let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["z-sooner", "a-later"], "order first, then name");
+    let v1 = expect_json(app.get("/api/v1/spaces/cs/workflows/z-sooner?version=1").await, StatusCode::OK).await;
+    assert!(v1["definition"]["when"].as_str().unwrap().contains("old.health"));
+
+    // Both run on one event, in that order, and the new version is the one that runs.
+    let acme = app.create_record("cs", "account", &account("Acme", "enterprise", 80)).await;
+    let path = format!("{}/{}", records_path("cs", "account"), acme["id"].as_str().unwrap());
+    app.patch(&path, &json!({ "health": 20 }), None).await;
+    let runs = wait_for_runs(&app, "cs", 2).await;
+    let order: Vec<(&str, u64)> =
+        runs.iter().rev().map(|r| (r["workflow"].as_str().unwrap(), r["workflow_version"].as_u64().unwrap())).collect();
+    assert_eq!(order, [("z-sooner", 2), ("a-later", 1)]);
+}

@@ -1,0 +1,85 @@
+//! `/api/v1/spaces/{space}/workflows[/{name}]` (versioned definitions) and
+//! `/api/v1/spaces/{space}/runs[/{id}]` (what they did).
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use engine::workflows::{RunFilter, RunStatus};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::extract::{ApiQuery, Caller, JsonBody};
+use super::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/spaces/{space}/workflows", get(list))
+        .route("/api/v1/spaces/{space}/workflows/{name}", get(show).put(put))
+        .route("/api/v1/spaces/{space}/runs", get(runs))
+        .route("/api/v1/spaces/{space}/runs/{id}", get(run))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShowParams {
+    version: Option<u32>,
+}
+
+async fn put(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((space, name)): Path<(String, String)>,
+    JsonBody(definition): JsonBody,
+) -> Result<impl IntoResponse, ApiError> {
+    let outcome = state.engine.put_workflow(&caller.actor(), &space, &name, &definition).await?;
+    let status = if outcome.changed && outcome.workflow.version == 1 { StatusCode::CREATED } else { StatusCode::OK };
+    let location = format!("/api/v1/spaces/{space}/workflows/{name}?version={}", outcome.workflow.version);
+    Ok((status, [(header::LOCATION, location)], Json(outcome.workflow)))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path((space, name)): Path<(String, String)>,
+    ApiQuery(params): ApiQuery<ShowParams>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.engine.workflow(&space, &name, params.version)?))
+}
+
+async fn list(State(state): State<AppState>, Path(space): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(json!({ "items": state.engine.workflows(&space)?, "next_cursor": null })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunParams {
+    workflow: Option<String>,
+    status: Option<RunStatus>,
+    record: Option<uuid::Uuid>,
+    limit: Option<usize>,
+    cursor: Option<uuid::Uuid>,
+}
+
+async fn runs(
+    State(state): State<AppState>,
+    Path(space): Path<String>,
+    ApiQuery(params): ApiQuery<RunParams>,
+) -> Result<impl IntoResponse, ApiError> {
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    let filter = RunFilter { workflow: params.workflow, status: params.status, record: params.record };
+    let (items, more) = state.engine.runs(&space, &filter, limit, params.cursor)?;
+    let next_cursor = if more { items.last().map(|run| run.id.to_string()) } else { None };
+    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+async fn run(
+    State(state): State<AppState>,
+    Path((space, id)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.engine.run(&space, &id)?))
+}
