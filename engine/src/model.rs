@@ -127,6 +127,8 @@ pub enum EventKind {
     Deleted,
     /// A record moved to another pipeline stage.
     StageChanged,
+    /// Someone ran a workflow by hand (never in the log: manual runs commit directly).
+    Manual,
 }
 
 /// One entry of the durable, ordered event log.

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use engine::{Engine, EngineConfig};
 use rand::Rng;
@@ -133,5 +133,141 @@ async fn write_until_refused(base: String, token: String, writer: usize, round: 
             acked.lock().unwrap().insert(id.clone(), (1, record["data"].clone()));
             mine.push(id);
         }
+    }
+}
+
+/// kill -9 while updates trigger a workflow: after restart the processor catches up, and every
+/// triggering event has exactly one run, one created note and one outbox delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_workflow_runs_repeats_and_loses_no_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path());
+    let token = server.token.clone().expect("first admin token");
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let send = |method: reqwest::Method, path: &str, body: Value| {
+        client.request(method, format!("{base}{path}")).bearer_auth(&token).json(&body).send()
+    };
+    send(reqwest::Method::POST, "/api/v1/spaces", json!({ "name": "cs" })).await.unwrap();
+    send(reqwest::Method::PUT, "/api/v1/spaces/cs/forms/account", account_form()).await.unwrap();
+    let note = json!({ "schema": { "type": "object", "properties": {
+        "account": { "type": "string" }, "seq": { "type": "integer" }, "health": { "type": "integer" } } } });
+    send(reqwest::Method::PUT, "/api/v1/spaces/cs/forms/note", note).await.unwrap();
+    let audit = json!({
+        "trigger": { "form": "account", "on": ["updated"] },
+        "actions": [
+            { "create": { "form": "note", "data": { "account": "record.id", "seq": "event.seq", "health": "record.health" } } },
+            { "notify": { "url": "http://127.0.0.1:9/audit", "body": "#{ seq: event.seq }" } }
+        ]
+    });
+    let response = send(reqwest::Method::PUT, "/api/v1/spaces/cs/workflows/audit", audit).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let response =
+            send(reqwest::Method::POST, &records_path("cs", "account"), account(&format!("A{i}"), "growth", 50))
+                .await
+                .unwrap();
+        ids.push(expect_json(response, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned());
+    }
+
+    let acked: Acked = Arc::default();
+    let mut server = Some(server);
+    for round in 0..3 {
+        let running = server.take().unwrap_or_else(|| ServerProcess::start(dir.path()));
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                tokio::spawn(patch_until_refused(
+                    running.base.clone(),
+                    token.clone(),
+                    ids.clone(),
+                    w + 8 * round,
+                    Arc::clone(&acked),
+                ))
+            })
+            .collect();
+        let delay = rand::thread_rng().gen_range(400..1200);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        running.kill9();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+    }
+    assert!(acked.lock().unwrap().len() >= 300, "too few updates got through to prove much");
+
+    // The restarted server's processor catches up by itself.
+    let restarted = ServerProcess::start(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let metrics = client.get(format!("{}/metrics", restarted.base)).send().await.unwrap().text().await.unwrap();
+        let lag = metrics.lines().find_map(|l| l.strip_prefix("tend_workflow_processor_lag_events ")).map(str::trim);
+        if lag == Some("0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the processor did not catch up: lag {lag:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    restarted.kill9();
+
+    let engine = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    assert_eq!(engine.processor_position().unwrap(), engine.last_event_seq(), "nothing left to process");
+    let updates: Vec<u64> = engine
+        .events_after(0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.form.as_str() == "account" && e.kind == engine::EventKind::Updated)
+        .map(|e| e.seq)
+        .collect();
+    assert!(updates.len() >= acked.lock().unwrap().len(), "every acknowledged update is in the log");
+
+    let (runs, more) = engine.runs("cs", &engine::workflows::RunFilter::default(), 1_000_000, None).unwrap();
+    assert!(!more);
+    let mut run_events: Vec<u64> = runs.iter().map(|r| r.event).collect();
+    run_events.sort_unstable();
+    assert_eq!(run_events, updates, "exactly one run per triggering event");
+    assert!(runs.iter().all(|r| r.status == engine::workflows::RunStatus::Succeeded));
+
+    let mut note_seqs = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = engine::ListQuery { limit: Some(1000), cursor, ..Default::default() };
+        let page = engine.list_records("cs", "note", &query).unwrap();
+        note_seqs.extend(page.items.iter().map(|n| n.data["seq"].as_u64().unwrap()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    note_seqs.sort_unstable();
+    assert_eq!(note_seqs, updates, "exactly one note per triggering event");
+    let mut delivered: Vec<u64> =
+        engine.deliveries().unwrap().iter().map(|d| d.body["seq"].as_u64().unwrap()).collect();
+    delivered.sort_unstable();
+    assert_eq!(delivered, updates, "exactly one outbox delivery per triggering event");
+    engine.close().unwrap();
+}
+
+/// Patches the accounts' health until the server stops answering; records acked versions.
+async fn patch_until_refused(base: String, token: String, ids: Vec<String>, writer: usize, acked: Acked) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    for n in 0.. {
+        let id = &ids[(writer * 7 + n) % ids.len()];
+        let url = format!("{base}{}/{id}", records_path("cs", "account"));
+        let patch = json!({ "health": (writer * 13 + n) % 101 });
+        let Ok(response) = client
+            .patch(&url)
+            .bearer_auth(&token)
+            .header("content-type", "application/merge-patch+json")
+            .body(patch.to_string())
+            .send()
+            .await
+        else {
+            return;
+        };
+        if response.status() != StatusCode::OK {
+            return;
+        }
+        let Ok(record) = response.json::<Value>().await else { return };
+        acked.lock().unwrap().insert(format!("{id}@{}", record["version"]), (0, Value::Null));
     }
 }

@@ -219,3 +219,136 @@ async fn definitions_are_checked_versioned_and_listed_in_run_order() {
         runs.iter().rev().map(|r| (r["workflow"].as_str().unwrap(), r["workflow_version"].as_u64().unwrap())).collect();
     assert_eq!(order, [("z-sooner", 2), ("a-later", 1)]);
 }
+
+#[tokio::test]
+async fn a_failed_run_is_retried_with_the_fixed_workflow() {
+    let app = TestApp::spawn().await;
+    cs_space(&app).await;
+    // `nickname` doesn't exist: the task gets no title and the run fails.
+    let mut workflow = json!({
+        "trigger": { "form": "account", "on": ["created"] },
+        "actions": [ { "create": { "form": "task", "data": { "title": "record.nickname", "account": "record.id" } } } ]
+    });
+    app.put("/api/v1/spaces/cs/workflows/welcome", &workflow).await;
+    app.create_record("cs", "account", &account("Acme", "growth", 70)).await;
+    let runs = wait_for_runs(&app, "cs", 1).await;
+    assert_eq!(runs[0]["status"], "failed");
+    let failed_id = runs[0]["id"].as_str().unwrap().to_owned();
+
+    workflow["actions"][0]["create"]["data"]["title"] = json!("`Welcome ${record.name}`");
+    app.put("/api/v1/spaces/cs/workflows/welcome", &workflow).await;
+    let retried = expect_json(
+        app.post(&format!("/api/v1/spaces/cs/runs/{failed_id}/retry"), &json!({})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(retried["status"], "succeeded", "{retried}");
+    assert_eq!(retried["workflow_version"], 2, "the retry says which version ran");
+    assert_eq!(retried["retry_of"], failed_id);
+    assert_eq!(retried["event"], runs[0]["event"]);
+    let tasks = expect_json(app.get(&records_path("cs", "task")).await, StatusCode::OK).await;
+    assert_eq!(tasks["items"][0]["data"]["title"], "Welcome Acme");
+    assert_eq!(tasks["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_dry_run_shows_what_would_happen_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    cs_space(&app).await;
+    app.put("/api/v1/spaces/cs/workflows/health-drop-alert", &health_drop_alert()).await;
+    let acme = app.create_record("cs", "account", &account("Acme", "enterprise", 50)).await;
+    let seq_before = app.last_event_seq();
+
+    let input =
+        json!({ "record_id": acme["id"], "old": account("Acme", "enterprise", 75), "now": "2027-01-10T08:00:00Z" });
+    let dry =
+        expect_json(app.post("/api/v1/spaces/cs/workflows/health-drop-alert/test", &input).await, StatusCode::OK).await;
+    assert_eq!(dry["run"]["when"], true, "{dry}");
+    assert_eq!(dry["run"]["status"], "succeeded", "{dry}");
+    assert_eq!(dry["records"].as_array().unwrap().len(), 1);
+    assert_eq!(dry["records"][0]["data"]["title"], "Health dropped to 50 for Acme");
+    assert_eq!(dry["records"][0]["data"]["due"], "2027-01-12", "`now` is the pretended instant");
+    assert_eq!(dry["deliveries"].as_array().unwrap().len(), 1);
+
+    let rising = json!({ "record": account("Beta", "growth", 90), "old": account("Beta", "growth", 40) });
+    let dry =
+        expect_json(app.post("/api/v1/spaces/cs/workflows/health-drop-alert/test", &rising).await, StatusCode::OK)
+            .await;
+    assert_eq!(dry["run"]["when"], false);
+    assert_eq!(dry["run"]["status"], "skipped");
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.last_event_seq(), seq_before, "no event was written");
+    let tasks = expect_json(app.get(&records_path("cs", "task")).await, StatusCode::OK).await;
+    assert_eq!(tasks["items"], json!([]));
+    let runs = expect_json(app.get("/api/v1/spaces/cs/runs").await, StatusCode::OK).await;
+    assert_eq!(runs["items"], json!([]));
+    assert!(app.engine.deliveries().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_manual_run_applies_its_effects_once() {
+    let app = TestApp::spawn().await;
+    cs_space(&app).await;
+    let workflow = json!({
+        "trigger": { "form": "account", "on": ["created"] },
+        "when": "record.tier == \"enterprise\"",
+        "actions": [ { "set": { "tags": "[\"reviewed\"]" } } ]
+    });
+    app.put("/api/v1/spaces/cs/workflows/review", &workflow).await;
+    let growth = app.create_record("cs", "account", &account("Small", "growth", 70)).await;
+    wait_for_runs(&app, "cs", 1).await;
+    let acme = app.create_record("cs", "account", &account("Acme", "enterprise", 70)).await;
+    wait_for_runs(&app, "cs", 2).await;
+
+    let run = expect_json(
+        app.post("/api/v1/spaces/cs/workflows/review/run", &json!({ "record": growth["id"] })).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(run["status"], "skipped", "manual runs check `when` too");
+    let path = format!("{}/{}", records_path("cs", "account"), acme["id"].as_str().unwrap());
+    assert_eq!(expect_json(app.get(&path).await, StatusCode::OK).await["data"]["tags"], json!(["reviewed"]));
+    let unknown = app
+        .post("/api/v1/spaces/cs/workflows/review/run", &json!({ "record": "0191e0b8-0000-7000-8000-000000000000" }))
+        .await;
+    expect_problem(unknown, StatusCode::NOT_FOUND, "not-found").await;
+    wait_for_runs(&app, "cs", 3).await;
+}
+
+#[tokio::test]
+async fn a_script_applies_its_effects_only_when_it_all_succeeds() {
+    let app = TestApp::spawn().await;
+    cs_space(&app).await;
+    let workflow = json!({
+        "trigger": { "form": "account", "on": ["created"] },
+        "actions": [ { "script": r#"
+            print(`checking ${record.name}`);
+            create("task", #{ title: `Call ${record.name}`, account: record.id, status: "open" });
+            update(#{ tags: ["triaged"] });
+            notify(#{ webhook: "cs-alerts", body: #{ account: record.name } });
+            if record.name == "Boom" { throw "no triage for Boom"; }
+        "# } ]
+    });
+    let stored = app.put("/api/v1/spaces/cs/workflows/triage", &workflow).await;
+    assert_eq!(stored.status(), StatusCode::CREATED, "{}", stored.text().await.unwrap());
+    let boom = app.create_record("cs", "account", &account("Boom", "growth", 40)).await;
+    let fine = app.create_record("cs", "account", &account("Fine", "growth", 40)).await;
+    let runs = wait_for_runs(&app, "cs", 2).await;
+    let failed = runs.iter().find(|r| r["record"] == boom["id"]).unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["error"].as_str().unwrap().contains("no triage for Boom"), "{failed}");
+    let succeeded = runs.iter().find(|r| r["record"] == fine["id"]).unwrap();
+    assert_eq!(succeeded["status"], "succeeded", "{succeeded}");
+    assert_eq!(succeeded["output"], json!(["checking Fine"]));
+    assert_eq!(succeeded["effects"].as_array().unwrap().len(), 3);
+
+    let tasks = expect_json(app.get(&records_path("cs", "task")).await, StatusCode::OK).await;
+    let titles: Vec<&str> =
+        tasks["items"].as_array().unwrap().iter().map(|t| t["data"]["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Call Fine"], "the failed script created nothing");
+    let path = |record: &Value| format!("{}/{}", records_path("cs", "account"), record["id"].as_str().unwrap());
+    assert!(expect_json(app.get(&path(&boom)).await, StatusCode::OK).await["data"].get("tags").is_none());
+    assert_eq!(expect_json(app.get(&path(&fine)).await, StatusCode::OK).await["data"]["tags"], json!(["triaged"]));
+    assert_eq!(app.engine.deliveries().unwrap().len(), 1);
+}

@@ -42,6 +42,12 @@ fn number_to_dynamic(n: &Number) -> Dynamic {
 /// → RFC 3339, a duration → seconds, a char → a string, an integral float → an integer.
 /// Anything else (function pointers, ranges, non-finite floats) is an error naming the type.
 pub(crate) fn from_dynamic(value: Dynamic) -> Result<Value, String> {
+    to_json(value, "the result")
+}
+
+/// [`from_dynamic`] for a value that is not the script's result: `what` names it in errors
+/// (e.g. "the data of `create`").
+pub(crate) fn to_json(value: Dynamic, what: &str) -> Result<Value, String> {
     if value.is_unit() {
         return Ok(Value::Null);
     }
@@ -52,7 +58,7 @@ pub(crate) fn from_dynamic(value: Dynamic) -> Result<Value, String> {
         return Ok(Value::from(i));
     }
     if let Ok(f) = value.as_float() {
-        return float_to_json(f);
+        return float_json(f, what);
     }
     if value.is_string() {
         return Ok(Value::String(value.into_immutable_string().map(|s| s.to_string()).unwrap_or_default()));
@@ -62,13 +68,13 @@ pub(crate) fn from_dynamic(value: Dynamic) -> Result<Value, String> {
     }
     if value.is_array() {
         let items = value.into_array().unwrap_or_default();
-        return items.into_iter().map(from_dynamic).collect::<Result<Vec<_>, _>>().map(Value::Array);
+        return items.into_iter().map(|item| to_json(item, what)).collect::<Result<Vec<_>, _>>().map(Value::Array);
     }
     if value.is_map() {
         let map = value.try_cast::<Map>().unwrap_or_default();
         return map
             .into_iter()
-            .map(|(key, value)| from_dynamic(value).map(|value| (key.to_string(), value)))
+            .map(|(key, value)| to_json(value, what).map(|value| (key.to_string(), value)))
             .collect::<Result<serde_json::Map<_, _>, _>>()
             .map(Value::Object);
     }
@@ -84,17 +90,21 @@ pub(crate) fn from_dynamic(value: Dynamic) -> Result<Value, String> {
     if let Some(s) = value.read_lock::<ImmutableString>() {
         return Ok(Value::String(s.to_string()));
     }
-    Err(format!("the result is a {}, which has no JSON form", value.type_name()))
+    Err(format!("{what} is a {}, which has no JSON form", value.type_name()))
 }
 
 pub(crate) fn float_to_json(f: FLOAT) -> Result<Value, String> {
+    float_json(f, "the result")
+}
+
+fn float_json(f: FLOAT, what: &str) -> Result<Value, String> {
     if !f.is_finite() {
-        return Err(format!("the result is {f}, not a number JSON can hold"));
+        return Err(format!("{what} is {f}, not a number JSON can hold"));
     }
     if f.fract() == 0.0 && f.abs() <= EXACT_INTEGER_LIMIT {
         // Exact, by the range check.
         #[allow(clippy::cast_possible_truncation)]
         return Ok(Value::from(f as i64));
     }
-    Number::from_f64(f).map(Value::Number).ok_or_else(|| format!("the result is {f}, not a number JSON can hold"))
+    Number::from_f64(f).map(Value::Number).ok_or_else(|| format!("{what} is {f}, not a number JSON can hold"))
 }

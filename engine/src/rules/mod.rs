@@ -1,5 +1,5 @@
 //! The sandboxed rhai layer: compiling and evaluating admins' scripts (computed fields,
-//! validation rules, later workflow conditions and actions).
+//! validation rules, workflow conditions and script actions).
 //!
 //! One [`Scripts`] is shared by the whole engine. It owns one `rhai::Engine`, built once with
 //! every limit of [`ScriptLimits`] set, no `eval`, no imports and strict variables, and a cache
@@ -15,10 +15,18 @@
 //! arrays, integral numbers → `INT`, other numbers → `FLOAT`, null → `()`) and goes back the
 //! same way; see `convert`.
 //!
+//! Workflow scripts ([`ScriptVars::allow_effects`]) may also call `create`, `update`,
+//! `transition` and `notify`. These only record [`ScriptEffect`]s in the [`Evaluation`], for
+//! the caller to apply if the whole script succeeded; see `effects`. Elsewhere they are runtime
+//! errors.
+//!
 //! # Dates, date-times and durations
 //!
 //! Records hold dates as strings ("2027-03-01") and date-times as RFC 3339 strings
-//! ("2027-03-01T09:00:00Z"). Scripts get three value types (see `time` for every function):
+//! ("2027-03-01T09:00:00Z"). The clock is read once per evaluation, or not at all when
+//! [`ScriptVars::now`] sets the instant (a dry run "as if" at another time), so `now()` and
+//! `today()` agree throughout it. Scripts get three value types (see `time` for every
+//! function):
 //! - `date`: a calendar day. `today()` is today in the evaluation's zone
 //!   ([`ScriptVars::timezone`], UTC when `None`); `today("Asia/Shanghai")` in another.
 //! - `datetime`: an instant, printed in UTC ("…Z"). `local_time(x, "Europe/Paris")` pins a zone
@@ -49,6 +57,7 @@
 
 mod check;
 mod convert;
+mod effects;
 mod error;
 mod helpers;
 mod sandbox;
@@ -64,6 +73,7 @@ use std::sync::{Arc, RwLock};
 use rhai::{Dynamic, ImmutableString, OptimizationLevel, Scope, AST};
 use serde::{Deserialize, Serialize};
 
+pub use crate::rules::effects::ScriptEffect;
 pub use crate::rules::error::{ScriptError, ScriptErrorKind};
 use crate::Clock;
 
@@ -151,6 +161,12 @@ pub struct ScriptVars {
     pub space: Option<String>,
     /// The zone for `today()` and for calendar questions about instants; UTC if `None`.
     pub timezone: Option<chrono_tz::Tz>,
+    /// The instant `now()`, `today()` and everything else reading the clock see in this
+    /// evaluation; the engine's `Clock` if `None`.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether `create`, `update`, `transition` and `notify` may be called (workflow scripts);
+    /// when false, calling one is a runtime error.
+    pub allow_effects: bool,
 }
 
 /// The outcome of one evaluation.
@@ -161,6 +177,9 @@ pub struct Evaluation {
     /// Lines written by `print` and `debug` during this evaluation, in order (capped; see
     /// `sandbox`).
     pub output: Vec<String>,
+    /// The effects the script requested, in order; empty unless `allow_effects` was set. An
+    /// evaluation that fails returns none.
+    pub effects: Vec<ScriptEffect>,
 }
 
 impl Evaluation {
@@ -255,15 +274,15 @@ impl Scripts {
             vars.space.as_deref().map_or(Dynamic::UNIT, |s| ImmutableString::from(s).into()),
         );
 
-        let run = sandbox::EvalRun::enter(&self.limits, vars.timezone.unwrap_or(chrono_tz::Tz::UTC));
+        let run = sandbox::EvalRun::enter(&self.limits, vars);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast);
-        let output = run.finish();
+        let sandbox::Captured { output, effects } = run.finish();
 
         let value = result.map_err(|err| ScriptError::from_eval(&script.origin, *err, &self.limits))?;
         let value = convert::from_dynamic(value).map_err(|message| {
             ScriptError::at(&script.origin, ScriptErrorKind::Runtime(message), rhai::Position::NONE)
         })?;
-        Ok(Evaluation { value, output })
+        Ok(Evaluation { value, output, effects })
     }
 }
 

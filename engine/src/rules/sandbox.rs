@@ -2,8 +2,9 @@
 //!
 //! The engine is built once and shared by every thread, so anything that differs per
 //! evaluation (deadline, time zone, the instant `now()` returns, captured `print`/`debug`
-//! output) lives in a thread-local [`EvalRun`]: rhai evaluates synchronously on the caller's
-//! thread, so the callbacks always find the state of the evaluation that called them.
+//! output, requested effects) lives in a thread-local [`EvalRun`]: rhai evaluates
+//! synchronously on the caller's thread, so the callbacks always find the state of the
+//! evaluation that called them.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -16,9 +17,9 @@ use rhai::packages::{
     BasicArrayPackage, BasicMapPackage, BasicMathPackage, BitFieldPackage, CorePackage, LogicPackage,
     MoreStringPackage, Package,
 };
-use rhai::{Dynamic, Engine, OptimizationLevel};
+use rhai::{Dynamic, Engine, EvalAltResult, OptimizationLevel};
 
-use crate::rules::ScriptLimits;
+use crate::rules::{ScriptEffect, ScriptLimits, ScriptVars};
 use crate::Clock;
 
 /// What `on_progress` returns to stop an evaluation that ran past its deadline; `error` turns
@@ -35,6 +36,12 @@ const SIZE_CHECK_EVERY: u32 = 64;
 /// `print` in a loop could otherwise fill memory with lines nobody reads.
 const MAX_OUTPUT_LINES: usize = 1_000;
 const MAX_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// A loop calling `create` could otherwise queue writes without end; past either cap the
+/// evaluation fails (a workflow's effects are all or nothing, so truncating is no option).
+pub(crate) const MAX_EFFECTS: usize = 1_000;
+/// The effects' data, measured as JSON.
+pub(crate) const MAX_EFFECT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Builds the one engine: limits, the standard packages minus the system clock
 /// (`timestamp()`), no `eval`, no imports, strict variables, and the host functions.
@@ -97,6 +104,7 @@ pub(crate) fn build_engine(limits: &ScriptLimits, clock: Arc<dyn Clock>) -> Engi
 
     super::time::register(&mut engine, clock);
     super::helpers::register(&mut engine);
+    super::effects::register(&mut engine);
     engine
 }
 
@@ -104,12 +112,23 @@ pub(crate) fn build_engine(limits: &ScriptLimits, clock: Arc<dyn Clock>) -> Engi
 struct EvalState {
     deadline: Option<Instant>,
     zone: Tz,
-    /// Read from the clock on first use, then fixed: `now()` is one instant per evaluation.
+    /// [`ScriptVars::now`], else read from the clock on first use; then fixed: `now()` is one
+    /// instant per evaluation.
     now: Option<DateTime<Utc>>,
     variable_reads: u32,
     output: Vec<String>,
     output_bytes: usize,
     output_truncated: bool,
+    /// `Some` (the record, as JSON: the default body of `notify`) when effects are allowed.
+    effects_record: Option<serde_json::Value>,
+    effects: Vec<ScriptEffect>,
+    effect_bytes: usize,
+}
+
+/// What one evaluation left behind.
+pub(crate) struct Captured {
+    pub(crate) output: Vec<String>,
+    pub(crate) effects: Vec<ScriptEffect>,
 }
 
 thread_local! {
@@ -124,28 +143,34 @@ pub(crate) struct EvalRun {
 }
 
 impl EvalRun {
-    pub(crate) fn enter(limits: &ScriptLimits, zone: Tz) -> EvalRun {
+    pub(crate) fn enter(limits: &ScriptLimits, vars: &ScriptVars) -> EvalRun {
         let deadline = (limits.timeout_ms > 0)
             .then(|| Instant::now().checked_add(Duration::from_millis(limits.timeout_ms)))
             .flatten();
         let state = EvalState {
             deadline,
-            zone,
-            now: None,
+            zone: vars.timezone.unwrap_or(Tz::UTC),
+            now: vars.now,
             variable_reads: 0,
             output: Vec::new(),
             output_bytes: 0,
             output_truncated: false,
+            effects_record: vars.allow_effects.then(|| vars.record.clone()),
+            effects: Vec::new(),
+            effect_bytes: 0,
         };
         let previous = CURRENT.with(|current| current.replace(Some(state)));
         EvalRun { previous, finished: false }
     }
 
-    /// Ends the evaluation and returns what it printed.
-    pub(crate) fn finish(mut self) -> Vec<String> {
+    /// Ends the evaluation and returns what it printed and the effects it requested.
+    pub(crate) fn finish(mut self) -> Captured {
         self.finished = true;
         let state = CURRENT.with(|current| current.replace(self.previous.take()));
-        state.map(|state| state.output).unwrap_or_default()
+        match state {
+            Some(state) => Captured { output: state.output, effects: state.effects },
+            None => Captured { output: Vec::new(), effects: Vec::new() },
+        }
     }
 }
 
@@ -195,10 +220,75 @@ pub(crate) fn zone() -> Tz {
     CURRENT.with(|current| current.borrow().as_ref().map_or(Tz::UTC, |state| state.zone))
 }
 
-/// The evaluation's current instant: read from `clock` once, then the same for the rest of it.
+/// The evaluation's current instant: [`ScriptVars::now`], else read from `clock` once; the
+/// same for the rest of the evaluation.
 pub(crate) fn now(clock: &dyn Clock) -> DateTime<Utc> {
     CURRENT.with(|current| match current.borrow_mut().as_mut() {
         Some(state) => *state.now.get_or_insert_with(|| clock.now()),
         None => clock.now(),
     })
+}
+
+/// Fails unless this evaluation may request effects and has room for one more; `function`
+/// names the effect function in the error.
+pub(crate) fn check_effects_allowed(function: &str) -> Result<(), Box<EvalAltResult>> {
+    CURRENT.with(|current| match current.borrow().as_ref() {
+        Some(state) if state.effects_record.is_some() => {
+            if state.effects.len() >= MAX_EFFECTS {
+                Err(format!("`{function}`: a script may request at most {MAX_EFFECTS} effects per run").into())
+            } else {
+                Ok(())
+            }
+        }
+        _ => Err(format!("`{function}` is only available in workflow scripts").into()),
+    })
+}
+
+/// The record as the evaluation received it (`null` when effects are not allowed).
+pub(crate) fn effects_record() -> serde_json::Value {
+    CURRENT.with(|current| {
+        current.borrow().as_ref().and_then(|state| state.effects_record.clone()).unwrap_or(serde_json::Value::Null)
+    })
+}
+
+/// Records an effect, after [`check_effects_allowed`] and the size cap.
+pub(crate) fn push_effect(function: &str, effect: ScriptEffect) -> Result<(), Box<EvalAltResult>> {
+    check_effects_allowed(function)?;
+    let size = json_size(&effect);
+    CURRENT.with(|current| {
+        let mut current = current.borrow_mut();
+        let Some(state) = current.as_mut() else {
+            return Err(format!("`{function}` is only available in workflow scripts").into());
+        };
+        if state.effect_bytes.saturating_add(size) > MAX_EFFECT_BYTES {
+            return Err(format!(
+                "`{function}`: the effects requested by this script exceed {} MiB of data",
+                MAX_EFFECT_BYTES / (1024 * 1024)
+            )
+            .into());
+        }
+        state.effect_bytes += size;
+        state.effects.push(effect);
+        Ok(())
+    })
+}
+
+/// Bytes of `value` serialized as JSON, without building the text.
+fn json_size(value: &impl serde::Serialize) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Only a failing `Serialize` impl could fail here, and none of these do: count it as huge.
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
+    }
 }

@@ -1,6 +1,7 @@
 //! Tests of the rhai scripting layer: computed-field style expressions, dates and zones, the
 //! variables in scope, errors and their positions, the sandbox limits (each must end within a
-//! second and leave other threads' evaluations running), and the compile cache.
+//! second and leave other threads' evaluations running), the compile cache, a per-evaluation
+//! `now`, and the effects workflow scripts request.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -224,7 +225,7 @@ fn old_event_and_space_are_bound() {
         old: Some(json!({"health": 70})),
         event: Some(json!({"kind": "updated"})),
         space: Some("cs".to_owned()),
-        timezone: None,
+        ..ScriptVars::default()
     };
     let when = run(&scripts, "old.health >= 60 && record.health < 60", &vars).expect("evaluates");
     assert_eq!(when.as_bool(), Some(true));
@@ -493,6 +494,240 @@ fn a_runaway_script_does_not_hold_up_other_threads() {
     });
     assert_eq!(runaway_result.expect_err("times out").kind, ScriptErrorKind::Timeout { limit_ms: 300 });
     assert!(evaluations > 100, "only {evaluations} evaluations while the runaway ran");
+}
+
+// ---- a per-evaluation `now` ----
+
+#[test]
+fn vars_now_replaces_the_clock_for_the_whole_evaluation() {
+    let scripts = scripts_at("2027-02-27T20:00:00Z");
+    let as_if = ScriptVars { now: Some(instant("2030-06-15T23:30:00Z")), ..ScriptVars::default() };
+    let source = "[now(), today(), today(\"Asia/Shanghai\"), days_until(\"2030-06-20\"), days_since(\"2030-06-01\"), \
+                  now() + hours(1)]";
+    let evaluation = run(&scripts, source, &as_if).expect("evaluates");
+    assert_eq!(
+        evaluation.value,
+        json!(["2030-06-15T23:30:00Z", "2030-06-15", "2030-06-16", 5, 14, "2030-06-16T00:30:00Z"])
+    );
+    // With a zone, calendar questions about that instant use it.
+    let in_shanghai = ScriptVars { timezone: Some(chrono_tz::Asia::Shanghai), ..as_if.clone() };
+    assert_eq!(
+        run(&scripts, "[today(), days_until(\"2030-06-20\")]", &in_shanghai).expect("evaluates").value,
+        json!(["2030-06-16", 4])
+    );
+    // Without it, the clock; and the override does not stick to the thread.
+    let clock = run(&scripts, "[now(), today()]", &ScriptVars::default()).expect("evaluates");
+    assert_eq!(clock.value, json!(["2027-02-27T20:00:00Z", "2027-02-27"]));
+}
+
+// ---- effects of workflow scripts ----
+
+fn workflow_vars(record: Value) -> ScriptVars {
+    ScriptVars { record, allow_effects: true, ..ScriptVars::default() }
+}
+
+fn runtime_message(err: &ScriptError) -> &str {
+    match &err.kind {
+        ScriptErrorKind::Runtime(message) => message,
+        other => panic!("expected a runtime error, got {other:?} ({err})"),
+    }
+}
+
+#[test]
+fn effects_are_recorded_in_order_with_converted_data() {
+    let scripts = scripts_at("2027-02-27T20:00:00Z");
+    let source = r#"
+        create("task", #{ title: `Call ${record.name}`, due: today() + days(3), at: now(), tags: ["a"] });
+        create("note", #{ text: "renewal soon", weight: 2.0, ratio: 0.5, owner: record.owner });
+        update(#{ health: record.health - 5, checked: now() - hours(2) });
+        update("account", "01J0ABC", #{ owner: "ana", wait: days(1) });
+        transition("at_risk");
+        notify(#{ webhook: "slack", body: #{ text: `Health ${record.health}`, on: date(2027, 3, 1) } });
+        notify(#{ url: "https://hooks.example/x" });
+        notify(#{ email: #{ to: ["a@x.test", "b@x.test"], subject: "Renewal", body: `Call ${record.name}` } });
+        notify(#{ email: #{ to: "c@x.test", subject: "s", body: "b" }, body: () });
+        print("done");
+        42
+    "#;
+    let record = json!({"name": "Acme", "health": 55, "owner": null});
+    let vars = ScriptVars { now: Some(instant("2027-03-10T09:00:00Z")), ..workflow_vars(record.clone()) };
+    let evaluation = run(&scripts, source, &vars).expect("evaluates");
+    assert_eq!(evaluation.value, json!(42));
+    assert_eq!(evaluation.output, vec!["done".to_owned()]);
+    let expected = vec![
+        ScriptEffect::Create {
+            form: "task".into(),
+            data: json!({"title": "Call Acme", "due": "2027-03-13", "at": "2027-03-10T09:00:00Z", "tags": ["a"]}),
+        },
+        ScriptEffect::Create {
+            form: "note".into(),
+            data: json!({"text": "renewal soon", "weight": 2, "ratio": 0.5, "owner": null}),
+        },
+        ScriptEffect::Update { data: json!({"health": 50, "checked": "2027-03-10T07:00:00Z"}) },
+        ScriptEffect::UpdateRecord {
+            form: "account".into(),
+            id: "01J0ABC".into(),
+            data: json!({"owner": "ana", "wait": 86_400}),
+        },
+        ScriptEffect::Transition { to: "at_risk".into() },
+        ScriptEffect::Notify {
+            webhook: Some("slack".into()),
+            url: None,
+            email: None,
+            body: json!({"text": "Health 55", "on": "2027-03-01"}),
+        },
+        // Without `body`, the record.
+        ScriptEffect::Notify { webhook: None, url: Some("https://hooks.example/x".into()), email: None, body: record },
+        ScriptEffect::Notify {
+            webhook: None,
+            url: None,
+            email: Some(json!({"to": ["a@x.test", "b@x.test"], "subject": "Renewal", "body": "Call Acme"})),
+            body: json!({"name": "Acme", "health": 55, "owner": null}),
+        },
+        ScriptEffect::Notify {
+            webhook: None,
+            url: None,
+            email: Some(json!({"to": "c@x.test", "subject": "s", "body": "b"})),
+            body: Value::Null,
+        },
+    ];
+    assert_eq!(evaluation.effects, expected);
+
+    // Serialized with the effect's name as a tag.
+    assert_eq!(
+        serde_json::to_value(&expected[3]).expect("serializes"),
+        json!({"effect": "update_record", "form": "account", "id": "01J0ABC", "data": {"owner": "ana", "wait": 86_400}})
+    );
+    assert_eq!(
+        serde_json::to_value(&expected[4]).expect("serializes"),
+        json!({"effect": "transition", "to": "at_risk"})
+    );
+
+    // Scripts that request nothing, and expressions, have no effects.
+    assert!(run(&scripts, "record.health + 1", &vars).expect("evaluates").effects.is_empty());
+}
+
+#[test]
+fn a_script_that_fails_after_requesting_effects_returns_none() {
+    let scripts = scripts_at("2027-02-27T20:00:00Z");
+    let vars = workflow_vars(json!({"health": 10}));
+    let failing = "create(\"task\", #{ title: \"a\" }); transition(\"lost\"); throw \"boom\"";
+    let err = error_of(&scripts, failing, &vars);
+    assert_eq!(err.kind, ScriptErrorKind::Runtime("boom".to_owned()));
+    // Nor do they leak into the next evaluation on this thread.
+    let next = run(&scripts, "update(#{ health: 11 }); true", &vars).expect("evaluates");
+    assert_eq!(next.effects, vec![ScriptEffect::Update { data: json!({"health": 11}) }]);
+    // A script error in the data is an error of the script, too.
+    let err = error_of(&scripts, "create(\"task\", #{ f: |x| x })", &vars);
+    assert!(runtime_message(&err).contains("the data of `create`"), "{err}");
+}
+
+#[test]
+fn effects_are_refused_unless_allowed() {
+    let scripts = scripts_at("2027-02-27T20:00:00Z");
+    let vars = record_vars(json!({"health": 10}));
+    for (source, function) in [
+        ("create(\"task\", #{})", "create"),
+        ("update(#{ health: 1 })", "update"),
+        ("update(\"account\", \"01J0ABC\", #{})", "update"),
+        ("transition(\"won\")", "transition"),
+        ("notify(#{ webhook: \"slack\" })", "notify"),
+        // Refused before its arguments are looked at.
+        ("notify(#{})", "notify"),
+    ] {
+        let err = error_of(&scripts, source, &vars);
+        assert_eq!(runtime_message(&err), format!("`{function}` is only available in workflow scripts"), "{source}");
+        assert_eq!(err.line, Some(1), "{source}");
+    }
+    // They compile wherever they are called, and misspellings still don't.
+    let err = scripts.compile(&origin(), "if false { creat(\"task\", #{}) }").expect_err("unknown function");
+    assert_eq!(err.kind, ScriptErrorKind::UnknownFunction("creat".to_owned()));
+    // Wrong argument types are unknown signatures.
+    let err = error_of(&scripts, "transition(1)", &workflow_vars(json!({})));
+    assert!(matches!(err.kind, ScriptErrorKind::UnknownFunction(ref s) if s.starts_with("transition")), "{err}");
+}
+
+#[test]
+fn bad_notify_specs_are_refused_with_a_reason() {
+    let scripts = scripts_at("2027-02-27T20:00:00Z");
+    let vars = workflow_vars(json!({}));
+    for (spec, reason) in [
+        ("#{}", "give one of `webhook`, `url` or `email`"),
+        ("#{ body: 1 }", "give one of `webhook`, `url` or `email`"),
+        (
+            "#{ webhook: \"a\", url: \"https://x.test\" }",
+            "give only one of `webhook`, `url`, `email` (got `webhook` and `url`)",
+        ),
+        ("#{ webhook: 1 }", "`webhook` must be a string, not an integer"),
+        ("#{ webhook: \" \" }", "`webhook` is empty"),
+        ("#{ url: \"ftp://x.test\" }", "`url` must be an http:// or https:// URL"),
+        ("#{ url: today() }", "`url` must be a string, not a date"),
+        ("#{ webhook: \"a\", headers: #{} }", "unknown key `headers` (expected `webhook`, `url`, `email`, `body`)"),
+        ("#{ email: \"a@x.test\" }", "`email` must be a map of `to`, `subject` and `body`, not a string"),
+        ("#{ email: #{ to: \"a@x.test\", subject: \"s\" } }", "`email.body` is missing"),
+        ("#{ email: #{ to: 1, subject: \"s\", body: \"b\" } }", "`email.to` must be a string or an array of strings"),
+        ("#{ email: #{ to: [], subject: \"s\", body: \"b\" } }", "`email.to` is an empty array"),
+        (
+            "#{ email: #{ to: [\"a\", 2], subject: \"s\", body: \"b\" } }",
+            "`email.to[]` must be a string, not an integer",
+        ),
+        ("#{ email: #{ to: \"a\", subject: (), body: \"b\" } }", "`email.subject` must be a string, not ()"),
+        (
+            "#{ email: #{ to: \"a\", subject: \"s\", body: \"b\", cc: \"c\" } }",
+            "unknown key `email.cc` (expected `to`, `subject`, `body`)",
+        ),
+        ("#{ webhook: \"a\", body: |x| x }", "a value in `body` is a Fn, which has no JSON form"),
+    ] {
+        let source = format!("notify({spec})");
+        let err = error_of(&scripts, &source, &vars);
+        assert_eq!(runtime_message(&err), format!("`notify`: {reason}"), "{source}");
+    }
+    let err = error_of(&scripts, "notify(\"slack\")", &vars);
+    assert!(matches!(err.kind, ScriptErrorKind::UnknownFunction(ref s) if s.starts_with("notify")), "{err}");
+    for (source, message) in [
+        ("create(\"\", #{})", "`create`: the form is empty"),
+        ("update(\"account\", \"\", #{})", "`update`: the record id is empty"),
+        ("transition(\"\")", "`transition`: the stage is empty"),
+    ] {
+        assert_eq!(runtime_message(&error_of(&scripts, source, &vars)), message);
+    }
+}
+
+#[test]
+fn effects_per_evaluation_are_capped() {
+    let scripts = scripts_with(ScriptLimits { timeout_ms: 0, ..ScriptLimits::default() });
+    let vars = workflow_vars(json!({}));
+    let at_cap = run(&scripts, "for i in 0..1000 { transition(`s${i}`) } 0", &vars).expect("evaluates");
+    assert_eq!(at_cap.effects.len(), 1_000);
+    let err = error_of(&scripts, "for i in 0..1001 { transition(`s${i}`) } 0", &vars);
+    assert_eq!(runtime_message(&err), "`transition`: a script may request at most 1000 effects per run");
+
+    // And so is their data, measured as JSON.
+    let big = "let s = \"\"; s.pad(60000, 'x'); for i in 0..300 { create(\"task\", #{ s: s }) } 0";
+    let err = error_of(&scripts, big, &vars);
+    assert_eq!(runtime_message(&err), "`create`: the effects requested by this script exceed 16 MiB of data");
+}
+
+#[test]
+fn effects_of_concurrent_evaluations_do_not_mix() {
+    let scripts = scripts_at("2027-02-27T20:00:00Z");
+    let script = scripts
+        .compile(&origin(), "for i in 0..20 { create(record.who, #{ i: i }); print(i) } record.who")
+        .expect("compiles");
+    std::thread::scope(|s| {
+        for who in ["left", "right"] {
+            let (scripts, script) = (&scripts, &script);
+            s.spawn(move || {
+                for _ in 0..50 {
+                    let evaluation = scripts.eval(script, &workflow_vars(json!({"who": who}))).expect("evaluates");
+                    let expected: Vec<ScriptEffect> =
+                        (0..20).map(|i| ScriptEffect::Create { form: who.to_owned(), data: json!({"i": i}) }).collect();
+                    assert_eq!(evaluation.effects, expected);
+                    assert_eq!(evaluation.output.len(), 20);
+                }
+            });
+        }
+    });
 }
 
 // ---- compile cache and configuration ----

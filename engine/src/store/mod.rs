@@ -434,6 +434,11 @@ impl Store {
         Ok(events)
     }
 
+    /// One event of the log.
+    pub fn event(&self, seq: u64) -> Result<Option<Event>, StoreError> {
+        get(&self.data, &keys::event(seq))
+    }
+
     /// Events after sequence number `after`, in order.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
         let end = keys::prefix_end(&keys::events());

@@ -5,6 +5,7 @@
 
 mod model;
 mod processor;
+mod runs;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -15,6 +16,7 @@ use uuid::Uuid;
 
 pub use self::model::*;
 pub use self::processor::{ProcessorConfig, PROCESSOR_CURSOR};
+pub use self::runs::{DryRun, DryRunInput};
 use crate::error::{EngineError, Result};
 use crate::model::Actor;
 use crate::rules::{Script, ScriptOrigin};
@@ -37,6 +39,7 @@ pub(crate) enum CompiledAction {
     Create { form: FormName, data: Assignments },
     Transition(String),
     Notify { target: Value, body: Option<Arc<Script>>, email: Option<[Arc<Script>; 3]> },
+    Script(Arc<Script>),
 }
 
 /// Compiled workflow versions; a version never changes, so entries never go stale.
@@ -160,6 +163,12 @@ impl Engine {
                 None
             }
         };
+        if definition.trigger.on.contains(&crate::model::EventKind::Manual) {
+            problems.push(FieldError::new(
+                "/trigger/on",
+                "`manual` is not an event: any workflow can be run with POST .../run",
+            ));
+        }
         if definition.trigger.on.is_empty() {
             problems.push(FieldError::new(
                 "/trigger/on",
@@ -234,6 +243,11 @@ impl Engine {
                         )),
                     }
                     actions.push(CompiledAction::Transition(to.clone()));
+                }
+                Action::Script(source) => {
+                    if let Some(script) = compile(&format!("action {i} script"), format!("{at}/script"), source) {
+                        actions.push(CompiledAction::Script(script));
+                    }
                 }
                 Action::Notify(notify) => {
                     let target = match (&notify.webhook, &notify.url, &notify.email) {

@@ -74,6 +74,9 @@ pub enum Action {
     },
     /// Write a delivery to the outbox.
     Notify(Notify),
+    /// A rhai script that may call `create`, `update`, `transition` and `notify`; what it asks
+    /// for is applied only if the whole script succeeds.
+    Script(String),
 }
 
 /// Where and what to deliver.
@@ -142,9 +145,9 @@ pub struct Run {
     pub workflow: WorkflowName,
     /// The version that ran.
     pub workflow_version: u32,
-    /// The triggering event's sequence number.
+    /// The triggering event's sequence number (0 for a manual run, which no event triggers).
     pub event: u64,
-    /// The triggering record.
+    /// The triggering record (the nil UUID for a manual run without one).
     pub record: Uuid,
     /// The result of `when` (none if it was not reached).
     pub when: Option<bool>,
@@ -157,6 +160,9 @@ pub struct Run {
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The failed run this one retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<Uuid>,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// How long evaluating it took, in microseconds.

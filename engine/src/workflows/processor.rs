@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use forms::{FieldError, SpaceName, ValidationErrors};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -19,7 +21,7 @@ use super::{CompiledAction, CompiledWorkflow, Delivery, Run, RunStatus};
 use crate::error::{EngineError, Result};
 use crate::model::{Actor, Cause, Event, EventKind, Record};
 use crate::records::{index_diff, record_event, stage_of};
-use crate::rules::{Script, ScriptVars};
+use crate::rules::{Script, ScriptEffect, ScriptVars};
 use crate::store::{Extras, RecordWrite, StoreError};
 use crate::{definitions::index_entries, Engine, LoadedForm};
 
@@ -47,19 +49,27 @@ impl Default for ProcessorConfig {
 
 /// A record one event's runs change: as stored before, and as it will be.
 #[derive(Clone)]
-struct Touched {
-    loaded: Arc<LoadedForm>,
-    before: Option<Record>,
-    after: Record,
-    cause: Cause,
+pub(super) struct Touched {
+    pub(super) loaded: Arc<LoadedForm>,
+    pub(super) before: Option<Record>,
+    pub(super) after: Record,
+    pub(super) cause: Cause,
 }
 
 /// Everything one event's runs will commit.
 #[derive(Clone, Default)]
-struct Effects {
+pub(super) struct Effects {
     touched: BTreeMap<Uuid, Touched>,
     order: Vec<Uuid>,
-    deliveries: Vec<Delivery>,
+    pub(super) deliveries: Vec<Delivery>,
+}
+
+impl Effects {
+    /// Starts from `touched` for record `id` instead of reading it from the store (dry runs).
+    pub(super) fn seed(&mut self, id: Uuid, touched: Touched) {
+        self.order.push(id);
+        self.touched.insert(id, touched);
+    }
 }
 
 impl Engine {
@@ -82,6 +92,11 @@ impl Engine {
         }
     }
 
+    /// The last event the processor has finished with.
+    pub fn processor_position(&self) -> Result<u64> {
+        Ok(self.store().cursor(PROCESSOR_CURSOR)?)
+    }
+
     /// Processes every event after the cursor; returns how many it processed.
     pub async fn process_pending(&self) -> Result<usize> {
         let mut processed = 0;
@@ -89,8 +104,11 @@ impl Engine {
             let cursor = self.store().cursor(PROCESSOR_CURSOR)?;
             let events = self.store().events_after(cursor, BATCH)?;
             let Some(last) = events.last().map(|e| e.seq) else {
+                metrics::gauge!("tend_workflow_processor_lag_events").set(0.0);
                 return Ok(processed);
             };
+            metrics::gauge!("tend_workflow_processor_lag_events")
+                .set(self.last_event_seq().saturating_sub(cursor) as f64);
             let mut committed_up_to = cursor;
             for event in &events {
                 if !self.store().triggered(event.space.as_str(), event.form.as_str(), event.kind)?.is_empty() {
@@ -133,46 +151,63 @@ impl Engine {
         let mut effects = Effects::default();
         let mut runs = Vec::new();
         for (name, version) in candidates {
-            let started = Instant::now();
-            let mut run = Run {
-                id: self.new_record_id(self.now()),
-                workflow: forms::WorkflowName::parse(&name)?,
-                workflow_version: version,
-                event: event.seq,
-                record: event.record,
-                when: None,
-                status: RunStatus::Skipped,
-                effects: Vec::new(),
-                output: Vec::new(),
-                error: None,
-                started_at: self.now(),
-                duration_us: 0,
-            };
-            match self.compiled_workflow(&event.space, &name, version) {
-                Ok(workflow) => {
-                    if !fields_changed(&workflow, event) {
-                        continue;
-                    }
-                    let snapshot = effects.clone();
-                    if let Err(message) = self.run_workflow(&workflow, event, &mut run, &mut effects) {
-                        effects = snapshot;
-                        run.status = RunStatus::Failed;
-                        run.error = Some(message);
-                    }
-                }
+            let run = match self.compiled_workflow(&event.space, &name, version) {
+                Ok(workflow) if !fields_changed(&workflow, event) => continue,
+                Ok(workflow) => self.execute(&workflow, event, &mut effects, None),
                 Err(err) => {
+                    let mut run = self.new_run(forms::WorkflowName::parse(&name)?, version, event, None);
                     run.status = RunStatus::Failed;
                     run.error = Some(format!("the workflow no longer fits its forms: {err}"));
+                    run
                 }
-            }
-            run.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            metrics::counter!("tend_workflow_runs_total", "status" => format!("{:?}", run.status).to_lowercase())
-                .increment(1);
+            };
             runs.push((event.space.to_string(), run));
         }
         let writes = self.writes_of(&event.space, &effects);
         let extras = Extras { runs, deliveries: effects.deliveries, cursor: Some((PROCESSOR_CURSOR, event.seq)) };
         Ok((writes, extras))
+    }
+
+    /// One run of `workflow` for `event`: its effects are added to `effects`, or, if it fails,
+    /// none of them are.
+    pub(super) fn execute(
+        &self,
+        workflow: &CompiledWorkflow,
+        event: &Event,
+        effects: &mut Effects,
+        now: Option<DateTime<Utc>>,
+    ) -> Run {
+        let started = Instant::now();
+        let mut run = self.new_run(workflow.stored.name.clone(), workflow.stored.version, event, now);
+        let snapshot = effects.clone();
+        if let Err(message) = self.run_workflow(workflow, event, &mut run, effects, now) {
+            *effects = snapshot;
+            run.status = RunStatus::Failed;
+            run.error = Some(message);
+        }
+        run.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        metrics::counter!("tend_workflow_runs_total", "status" => format!("{:?}", run.status).to_lowercase())
+            .increment(1);
+        run
+    }
+
+    fn new_run(&self, workflow: forms::WorkflowName, version: u32, event: &Event, now: Option<DateTime<Utc>>) -> Run {
+        let now = now.unwrap_or_else(|| self.now());
+        Run {
+            id: self.new_record_id(now),
+            workflow,
+            workflow_version: version,
+            event: event.seq,
+            record: event.record,
+            when: None,
+            status: RunStatus::Skipped,
+            effects: Vec::new(),
+            output: Vec::new(),
+            error: None,
+            retry_of: None,
+            started_at: now,
+            duration_us: 0,
+        }
     }
 
     /// Evaluates `when` and the actions; an `Err` is the run's error and discards its effects.
@@ -182,6 +217,7 @@ impl Engine {
         event: &Event,
         run: &mut Run,
         effects: &mut Effects,
+        now: Option<DateTime<Utc>>,
     ) -> std::result::Result<(), String> {
         let name = workflow.stored.name.to_string();
         let chain: Vec<String> = event.cause.as_ref().map(|c| c.chain.clone()).unwrap_or_default();
@@ -195,7 +231,7 @@ impl Engine {
                 shown.join(" → ")
             ));
         }
-        let vars = self.event_vars(event);
+        let vars = ScriptVars { now, ..self.event_vars(event) };
         if let Some(when) = &workflow.when {
             let value = self.eval(when, &vars, run)?;
             let holds = value.as_bool().ok_or_else(|| format!("`when` gave {value}, not true or false"))?;
@@ -211,31 +247,36 @@ impl Engine {
         cause_chain.push(name.clone());
         let cause = Cause { run: run.id, chain: cause_chain };
         let actor = Actor(format!("workflow:{name}"));
+        let triggering = (&event.space, event.form.as_str(), event.record);
         for action in &workflow.actions {
             let effect = match action {
                 CompiledAction::Set(assignments) => {
                     let values = self.evaluate_all(assignments, &vars, run)?;
-                    self.change_record(event, effects, &cause, &actor, |data, _| {
+                    self.change_record(triggering, effects, &cause, &actor, |data, _| {
                         merge_into(data, &values);
                         Ok(())
                     })?;
                     json!({ "set": values })
                 }
                 CompiledAction::Transition(to) => {
-                    self.change_record(event, effects, &cause, &actor, |data, loaded| {
-                        let pipeline = loaded.compiled.def().pipeline.as_ref().ok_or("the form has no pipeline")?;
-                        let from = data.get(&pipeline.field).and_then(Value::as_str).unwrap_or("").to_owned();
-                        if !from.is_empty() && !pipeline.allows(&from, to) {
-                            return Err(format!("the pipeline does not allow moving from `{from}` to `{to}`"));
-                        }
-                        let unchecked = pipeline.unchecked_items(&from, data);
-                        if !unchecked.is_empty() {
-                            return Err(format!("checklist items of `{from}` not done: {unchecked:?}"));
-                        }
-                        merge_into(data, &Map::from_iter([(pipeline.field.clone(), Value::String(to.clone()))]));
-                        Ok(())
+                    self.change_record(triggering, effects, &cause, &actor, |data, loaded| {
+                        move_to_stage(data, loaded, to)
                     })?;
                     json!({ "transition": { "to": to } })
+                }
+                CompiledAction::Script(script) => {
+                    let evaluation = self
+                        .inner
+                        .scripts
+                        .eval(script, &ScriptVars { allow_effects: true, ..vars.clone() })
+                        .map_err(|err| err.message())?;
+                    run.output.extend(evaluation.output);
+                    for requested in evaluation.effects {
+                        let summary = serde_json::to_value(&requested).unwrap_or(Value::Null);
+                        self.apply_script_effect(requested, event, workflow, run.id, effects, &cause, &actor, &vars)?;
+                        run.effects.push(json!({ "script": summary }));
+                    }
+                    continue;
                 }
                 CompiledAction::Create { form, data } => {
                     let values = self.evaluate_all(data, &vars, run)?;
@@ -258,24 +299,91 @@ impl Engine {
                         Some(script) => self.eval(script, &vars, run)?,
                         None => vars.record.clone(),
                     };
-                    let delivery = Delivery {
-                        id: self.new_record_id(self.now()),
-                        space: event.space.to_string(),
-                        workflow: workflow.stored.name.clone(),
-                        run: run.id,
-                        target: target.clone(),
-                        body: payload,
-                        status: "pending".into(),
-                        created_at: self.now(),
-                    };
-                    let summary = json!({ "notify": { "target": target, "delivery": delivery.id } });
-                    effects.deliveries.push(delivery);
-                    summary
+                    let id = self.queue_delivery(event, workflow, run.id, effects, target.clone(), payload);
+                    json!({ "notify": { "target": target, "delivery": id } })
                 }
             };
             run.effects.push(effect);
         }
         run.status = RunStatus::Succeeded;
+        Ok(())
+    }
+
+    /// Writes a delivery to the run's outbox rows; returns its id.
+    fn queue_delivery(
+        &self,
+        event: &Event,
+        workflow: &CompiledWorkflow,
+        run: Uuid,
+        effects: &mut Effects,
+        target: Value,
+        body: Value,
+    ) -> Uuid {
+        let delivery = Delivery {
+            id: self.new_record_id(self.now()),
+            space: event.space.to_string(),
+            workflow: workflow.stored.name.clone(),
+            run,
+            target,
+            body,
+            status: "pending".into(),
+            created_at: self.now(),
+        };
+        let id = delivery.id;
+        effects.deliveries.push(delivery);
+        id
+    }
+
+    /// Applies one effect a workflow script asked for.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_script_effect(
+        &self,
+        requested: ScriptEffect,
+        event: &Event,
+        workflow: &CompiledWorkflow,
+        run: Uuid,
+        effects: &mut Effects,
+        cause: &Cause,
+        actor: &Actor,
+        vars: &ScriptVars,
+    ) -> std::result::Result<(), String> {
+        let triggering = (&event.space, event.form.as_str(), event.record);
+        match requested {
+            ScriptEffect::Create { form, data } => {
+                let record = self.plan_create(&event.space, &form, data, actor)?;
+                let id = record.after.id;
+                effects.order.push(id);
+                effects.touched.insert(id, Touched { cause: cause.clone(), ..record });
+            }
+            ScriptEffect::Update { data } => {
+                let values = data.as_object().cloned().unwrap_or_default();
+                self.change_record(triggering, effects, cause, actor, |d, _| {
+                    merge_into(d, &values);
+                    Ok(())
+                })?;
+            }
+            ScriptEffect::UpdateRecord { form, id, data } => {
+                let id = Uuid::parse_str(&id).map_err(|_| format!("`{id}` is not a record id"))?;
+                let values = data.as_object().cloned().unwrap_or_default();
+                self.change_record((&event.space, &form, id), effects, cause, actor, |d, _| {
+                    merge_into(d, &values);
+                    Ok(())
+                })?;
+            }
+            ScriptEffect::Transition { to } => {
+                self.change_record(triggering, effects, cause, actor, |d, loaded| move_to_stage(d, loaded, &to))?;
+            }
+            ScriptEffect::Notify { webhook, url, email, body } => {
+                let target = match (webhook, url, email) {
+                    (Some(name), _, _) => json!({ "webhook": name }),
+                    (_, Some(url), _) => json!({ "url": url }),
+                    (_, _, Some(email)) => json!({ "email": email }),
+                    _ => return Err("`notify` needs a webhook, url or email".into()),
+                };
+                let body = if body.is_null() { vars.record.clone() } else { body };
+                self.queue_delivery(event, workflow, run, effects, target, body);
+            }
+        }
         Ok(())
     }
 
@@ -295,7 +403,7 @@ impl Engine {
     }
 
     /// What scripts see of an event: the record after it (before it, for a deletion).
-    fn event_vars(&self, event: &Event) -> ScriptVars {
+    pub(super) fn event_vars(&self, event: &Event) -> ScriptVars {
         let with_id = |data: &Value| {
             let mut data = data.clone();
             if let Some(object) = data.as_object_mut() {
@@ -310,37 +418,39 @@ impl Engine {
             event: Some(json!({ "kind": event.kind, "seq": event.seq, "actor": event.actor, "at": event.at,
                                 "form": event.form, "record": event.record })),
             space: Some(event.space.to_string()),
-            timezone: None,
+            ..ScriptVars::default()
         }
     }
 
     /// Applies `change` to the triggering record as this event's runs leave it.
     fn change_record(
         &self,
-        event: &Event,
+        target: (&SpaceName, &str, Uuid),
         effects: &mut Effects,
         cause: &Cause,
         actor: &Actor,
         change: impl FnOnce(&mut Value, &LoadedForm) -> std::result::Result<(), String>,
     ) -> std::result::Result<(), String> {
-        let space = event.space.as_str();
-        if !effects.touched.contains_key(&event.record) {
-            let loaded = self.loaded_form(space, event.form.as_str()).map_err(|e| e.to_string())?;
+        let (space, form, id) = (target.0.as_str(), target.1, target.2);
+        if !effects.touched.contains_key(&id) {
+            let loaded = self.loaded_form(space, form).map_err(|e| e.to_string())?;
             let current = self
                 .store()
-                .record(space, event.form.as_str(), &event.record)
+                .record(space, form, &id)
                 .map_err(|e| e.to_string())?
-                .ok_or("the record no longer exists")?;
-            effects.order.push(event.record);
-            effects.touched.insert(
-                event.record,
-                Touched { loaded, before: Some(current.clone()), after: current, cause: cause.clone() },
-            );
+                .ok_or_else(|| format!("no `{form}` record {id} (any more)"))?;
+            effects.order.push(id);
+            effects
+                .touched
+                .insert(id, Touched { loaded, before: Some(current.clone()), after: current, cause: cause.clone() });
         }
-        let touched = effects.touched.get_mut(&event.record).ok_or("the record no longer exists")?;
+        let touched = effects.touched.get_mut(&id).ok_or("the record no longer exists")?;
+        if touched.after.form.as_str() != form {
+            return Err(format!("record {id} is not a `{form}` record"));
+        }
         let mut data = touched.after.data.clone();
         change(&mut data, &touched.loaded)?;
-        self.prepare_data(space, &touched.loaded, &event.record, &mut data).map_err(describe)?;
+        self.prepare_data(space, &touched.loaded, &id, &mut data).map_err(describe)?;
         touched.after.stage = stage_of(&touched.loaded, &data);
         touched.after.data = data;
         touched.after.updated_at = self.now();
@@ -377,7 +487,7 @@ impl Engine {
 
     /// The record writes of an event's effects: one per touched record, whatever number of
     /// runs changed it.
-    fn writes_of(&self, space: &SpaceName, effects: &Effects) -> Vec<RecordWrite> {
+    pub(super) fn writes_of(&self, space: &SpaceName, effects: &Effects) -> Vec<RecordWrite> {
         let mut writes = Vec::new();
         for id in &effects.order {
             let Some(touched) = effects.touched.get(id) else { continue };
@@ -413,6 +523,24 @@ impl Engine {
         }
         writes
     }
+}
+
+/// Moves `data` to pipeline stage `to`, if the pipeline allows it from where it is.
+fn move_to_stage(data: &mut Value, loaded: &LoadedForm, to: &str) -> std::result::Result<(), String> {
+    let pipeline = loaded.compiled.def().pipeline.as_ref().ok_or("the form has no pipeline")?;
+    if pipeline.stage(to).is_none() {
+        return Err(format!("`{to}` is not a stage"));
+    }
+    let from = data.get(&pipeline.field).and_then(Value::as_str).unwrap_or("").to_owned();
+    if !from.is_empty() && !pipeline.allows(&from, to) {
+        return Err(format!("the pipeline does not allow moving from `{from}` to `{to}`"));
+    }
+    let unchecked = pipeline.unchecked_items(&from, data);
+    if !unchecked.is_empty() {
+        return Err(format!("checklist items of `{from}` not done: {unchecked:?}"));
+    }
+    merge_into(data, &Map::from_iter([(pipeline.field.clone(), Value::String(to.to_owned()))]));
+    Ok(())
 }
 
 /// For `updated` events with trigger `fields`, whether one of them changed.

@@ -189,6 +189,46 @@ fn generic_paths() -> Map<String, Value> {
                    conditional_params(), Some(json!({ "type": "object", "required": ["to"], "properties": { "to": { "type": "string" } } })),
                    vec![("200", ok("Moved", schema_ref("Record")))]),
     }));
+    let workflow_params = || vec![path_param("space", "Space name"), path_param("name", "Workflow name")];
+    let workflow = json!({ "type": "object", "description": "A workflow definition: trigger, when, actions" });
+    paths.insert("/api/v1/spaces/{space}/workflows".into(), json!({
+        "get": op("List the latest version of each workflow, in run order", space_params(), None, vec![("200", ok("Workflows", page_of(json!({"type": "object"}))))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/workflows/{name}".into(), json!({
+        "get": op("Get a workflow definition (`?version=N`)", workflow_params(), None, vec![("200", ok("The workflow version", json!({"type": "object"})))]),
+        "put": op("Store a definition as the workflow's next version", workflow_params(), Some(workflow), vec![("200", ok("Stored (or unchanged)", json!({"type": "object"}))), ("201", ok("First version stored", json!({"type": "object"})))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/workflows/{name}/run".into(), json!({
+        "post": op("Run the workflow now, for one record (`{record}`) or none", workflow_params(), Some(json!({"type": "object", "properties": {"record": {"type": "string"}}})), vec![("201", ok("The run", schema_ref("Run")))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/workflows/{name}/test".into(), json!({
+        "post": op("Dry run: what the workflow would do with a sample record; stores nothing", workflow_params(),
+                   Some(json!({"type": "object", "properties": {"record_id": {"type": "string"}, "record": {"type": "object"}, "old": {"type": "object"}, "event": {"type": "string"}, "now": {"type": "string", "format": "date-time"}}})),
+                   vec![("200", ok("The run it would be, the records and deliveries it would write", json!({"type": "object"})))]),
+    }));
+    let mut run_list_params = space_params();
+    for (name, description) in [
+        ("workflow", "Only this workflow's runs"),
+        ("status", "succeeded, skipped or failed"),
+        ("record", "Only runs triggered by this record"),
+        ("cursor", "`next_cursor` of the previous page"),
+    ] {
+        run_list_params.push(query_param(name, description, json!({ "type": "string" })));
+    }
+    run_list_params.push(query_param("limit", "Page size (default 50, max 1000)", json!({ "type": "integer" })));
+    paths.insert("/api/v1/spaces/{space}/runs".into(), json!({
+        "get": op("Workflow runs, newest first", run_list_params, None, vec![("200", ok("Runs", page_of(schema_ref("Run"))))]),
+    }));
+    let run_params = || vec![path_param("space", "Space name"), path_param("id", "Run id")];
+    paths.insert(
+        "/api/v1/spaces/{space}/runs/{id}".into(),
+        json!({
+            "get": op("One run", run_params(), None, vec![("200", ok("The run", schema_ref("Run")))]),
+        }),
+    );
+    paths.insert("/api/v1/spaces/{space}/runs/{id}/retry".into(), json!({
+        "post": op("Run the run's workflow again, at its current version, on the same event", run_params(), None, vec![("201", ok("The new run", schema_ref("Run")))]),
+    }));
     let mut history_params = record_params();
     history_params.push(query_param("limit", "Page size (default 100, max 1000)", json!({ "type": "integer" })));
     history_params.push(query_param("cursor", "`next_cursor` of the previous page", json!({ "type": "string" })));
@@ -244,6 +284,13 @@ fn common_schemas() -> Map<String, Value> {
             "data": { "type": "object" }, "stage": { "type": "string" },
             "created_at": timestamp, "created_by": { "type": "string" },
             "updated_at": timestamp, "updated_by": { "type": "string" } } },
+        "Run": { "type": "object", "properties": {
+            "id": { "type": "string", "format": "uuid" }, "workflow": { "type": "string" }, "workflow_version": { "type": "integer" },
+            "event": { "type": "integer" }, "record": { "type": "string", "format": "uuid" }, "when": { "type": ["boolean", "null"] },
+            "status": { "type": "string", "enum": ["succeeded", "skipped", "failed"] },
+            "effects": { "type": "array" }, "output": { "type": "array", "items": { "type": "string" } },
+            "error": { "type": "string" }, "retry_of": { "type": "string", "format": "uuid" },
+            "started_at": timestamp, "duration_us": { "type": "integer" } } },
         "Event": { "type": "object", "properties": {
             "seq": { "type": "integer" }, "space": { "type": "string" }, "form": { "type": "string" },
             "record": { "type": "string", "format": "uuid" },

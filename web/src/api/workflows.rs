@@ -4,9 +4,9 @@
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use engine::workflows::{RunFilter, RunStatus};
+use engine::workflows::{DryRunInput, RunFilter, RunStatus};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -18,8 +18,11 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/spaces/{space}/workflows", get(list))
         .route("/api/v1/spaces/{space}/workflows/{name}", get(show).put(put))
+        .route("/api/v1/spaces/{space}/workflows/{name}/run", post(run_now))
+        .route("/api/v1/spaces/{space}/workflows/{name}/test", post(dry_run))
         .route("/api/v1/spaces/{space}/runs", get(runs))
         .route("/api/v1/spaces/{space}/runs/{id}", get(run))
+        .route("/api/v1/spaces/{space}/runs/{id}/retry", post(retry))
 }
 
 #[derive(Deserialize)]
@@ -82,4 +85,46 @@ async fn run(
     Path((space, id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.engine.run(&space, &id)?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RunNow {
+    record: Option<String>,
+}
+
+/// The body as `T`, or a 422 naming what is wrong with it.
+fn parse_body<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(body).map_err(|err| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", format!("invalid request body: {err}"))
+            .with_errors(vec![forms::FieldError::new("", err.to_string())])
+    })
+}
+
+async fn run_now(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((space, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<impl IntoResponse, ApiError> {
+    let RunNow { record } = parse_body(body)?;
+    let run = state.engine.run_workflow_now(&caller.actor(), &space, &name, record.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+async fn dry_run(
+    State(state): State<AppState>,
+    Path((space, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<impl IntoResponse, ApiError> {
+    let input: DryRunInput = parse_body(body)?;
+    Ok(Json(state.engine.test_workflow(&space, &name, &input)?))
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((space, id)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok((StatusCode::CREATED, Json(state.engine.retry_run(&caller.actor(), &space, &id).await?)))
 }

@@ -1,0 +1,190 @@
+//! Runs started by hand: a manual run of a workflow, the retry of a run, and the dry run that
+//! shows what a workflow would do and stores nothing.
+
+use chrono::{DateTime, Utc};
+use forms::{FormName, SpaceName};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::processor::{Effects, Touched};
+use super::{CompiledWorkflow, Run};
+use crate::error::{EngineError, Result};
+use crate::model::{Actor, Cause, Event, EventKind, Record};
+use crate::store::{Extras, StoreError};
+use crate::Engine;
+
+/// How often a manual run is re-planned when a client keeps changing its record.
+const CONFLICT_RETRIES: usize = 16;
+
+/// What a dry run is given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunInput {
+    /// A stored record of the trigger form to run against.
+    pub record_id: Option<String>,
+    /// Or a hypothetical record's data.
+    pub record: Option<Value>,
+    /// The record before the change (`old`), for `updated` triggers.
+    pub old: Option<Value>,
+    /// The event kind to pretend (default `updated`).
+    pub event: Option<EventKind>,
+    /// The instant to pretend it is.
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// What a dry run found: what the run would be and what it would write. Nothing was stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct DryRun {
+    /// The run as it would be recorded.
+    pub run: Run,
+    /// Records that would be written, as they would be stored.
+    pub records: Vec<Record>,
+    /// Deliveries that would be written to the outbox.
+    pub deliveries: Vec<super::Delivery>,
+}
+
+impl Engine {
+    /// Runs a workflow now, for one record of its trigger form or for none, and commits its
+    /// effects and its run together.
+    pub async fn run_workflow_now(&self, actor: &Actor, space: &str, name: &str, record: Option<&str>) -> Result<Run> {
+        let stored = self.workflow(space, name, None)?;
+        let space = self.space(space)?.name;
+        let workflow = self.compiled_workflow(&space, stored.name.as_str(), stored.version)?;
+        let record = match record {
+            Some(id) => Some(self.record(space.as_str(), workflow.stored.definition.trigger.form.as_str(), id)?),
+            None => None,
+        };
+        let event = manual_event(&space, &workflow, record.as_ref(), actor, self.now());
+        self.commit_run(&space, &workflow, &event, None).await
+    }
+
+    /// Runs a run's workflow again, at its current version, on the same triggering event.
+    pub async fn retry_run(&self, actor: &Actor, space: &str, id: &str) -> Result<Run> {
+        let original = self.run(space, id)?;
+        let space = self.space(space)?.name;
+        let stored = self.workflow(space.as_str(), original.workflow.as_str(), None)?;
+        let workflow = self.compiled_workflow(&space, stored.name.as_str(), stored.version)?;
+        let event = if original.event == 0 {
+            let form = workflow.stored.definition.trigger.form.as_str();
+            let record = match original.record.is_nil() {
+                true => None,
+                false => Some(self.record(space.as_str(), form, &original.record.to_string())?),
+            };
+            manual_event(&space, &workflow, record.as_ref(), actor, self.now())
+        } else {
+            self.store()
+                .event(original.event)?
+                .ok_or_else(|| EngineError::not_found("event", original.event.to_string()))?
+        };
+        self.commit_run(&space, &workflow, &event, Some(original.id)).await
+    }
+
+    async fn commit_run(
+        &self,
+        space: &SpaceName,
+        workflow: &CompiledWorkflow,
+        event: &Event,
+        retry_of: Option<Uuid>,
+    ) -> Result<Run> {
+        for _ in 0..CONFLICT_RETRIES {
+            let _shared = self.inner.schema_lock.read().await;
+            let mut effects = Effects::default();
+            let mut run = self.execute(workflow, event, &mut effects, None);
+            run.retry_of = retry_of;
+            let writes = self.writes_of(space, &effects);
+            let extras =
+                Extras { runs: vec![(space.to_string(), run.clone())], deliveries: effects.deliveries, cursor: None };
+            match self.store().commit_with(writes, extras).await {
+                Ok(_) => {
+                    self.inner.processor_wake.notify_one();
+                    return Ok(run);
+                }
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(StoreError::Backend("the run's records kept changing; try again".into()).into())
+    }
+
+    /// What a workflow would do with a sample record; stores nothing.
+    pub fn test_workflow(&self, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
+        let stored = self.workflow(space, name, None)?;
+        let space = self.space(space)?.name;
+        let workflow = self.compiled_workflow(&space, stored.name.as_str(), stored.version)?;
+        let form = workflow.stored.definition.trigger.form.clone();
+        let loaded = self.loaded_form(space.as_str(), form.as_str())?;
+        let now = input.now.unwrap_or_else(|| self.now());
+        let record = match (&input.record_id, &input.record) {
+            (Some(id), None) => self.record(space.as_str(), form.as_str(), id)?,
+            (None, Some(data)) => sample_record(&form, data.clone(), loaded.stored.version, now),
+            _ => {
+                return Err(forms::ValidationErrors(vec![forms::FieldError::new(
+                    "",
+                    "give either `record_id` (a stored record) or `record` (sample data)",
+                )])
+                .into())
+            }
+        };
+        let kind = input.event.unwrap_or(EventKind::Updated);
+        let before = input.old.clone().or_else(|| (kind != EventKind::Created).then(|| record.data.clone()));
+        let event = Event {
+            seq: 0,
+            space: space.clone(),
+            form: form.clone(),
+            record: record.id,
+            kind,
+            version: record.version,
+            before: before.clone(),
+            after: (kind != EventKind::Deleted).then(|| record.data.clone()),
+            actor: Actor("dry-run".into()),
+            at: now,
+            cause: None,
+        };
+        // The sample is the record the run changes; it is never read from or written to the store.
+        let mut effects = Effects::default();
+        let cause = Cause { run: Uuid::nil(), chain: Vec::new() };
+        effects.seed(record.id, Touched { loaded, before: Some(record.clone()), after: record, cause });
+        let run = self.execute(&workflow, &event, &mut effects, Some(now));
+        let records = self.writes_of(&space, &effects).into_iter().filter_map(|write| write.record).collect();
+        Ok(DryRun { run, records, deliveries: effects.deliveries })
+    }
+}
+
+fn manual_event(
+    space: &SpaceName,
+    workflow: &CompiledWorkflow,
+    record: Option<&Record>,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> Event {
+    Event {
+        seq: 0,
+        space: space.clone(),
+        form: workflow.stored.definition.trigger.form.clone(),
+        record: record.map_or(Uuid::nil(), |r| r.id),
+        kind: EventKind::Manual,
+        version: record.map_or(0, |r| r.version),
+        before: record.map(|r| r.data.clone()),
+        after: record.map(|r| r.data.clone()),
+        actor: actor.clone(),
+        at,
+        cause: None,
+    }
+}
+
+fn sample_record(form: &FormName, data: Value, form_version: u32, now: DateTime<Utc>) -> Record {
+    let actor = Actor("dry-run".into());
+    Record {
+        id: Uuid::nil(),
+        form: form.clone(),
+        version: 1,
+        form_version,
+        data,
+        stage: None,
+        created_at: now,
+        created_by: actor.clone(),
+        updated_at: now,
+        updated_by: actor,
+    }
+}
