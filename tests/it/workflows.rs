@@ -352,3 +352,65 @@ async fn a_script_applies_its_effects_only_when_it_all_succeeds() {
     assert_eq!(expect_json(app.get(&path(&fine)).await, StatusCode::OK).await["data"]["tags"], json!(["triaged"]));
     assert_eq!(app.engine.deliveries().unwrap().len(), 1);
 }
+
+fn ticket_form() -> Value {
+    json!({ "schema": { "type": "object", "required": ["subject"], "properties": {
+        "subject": { "type": "string" }, "assignee": { "type": "string" },
+        "status": { "type": "string", "enum": ["open", "closed"] } } }, "indexes": ["assignee"] })
+}
+
+async fn assignees(app: &TestApp) -> Vec<String> {
+    let page = expect_json(app.get(&records_path("support", "ticket")).await, StatusCode::OK).await;
+    page["items"].as_array().unwrap().iter().map(|t| t["data"]["assignee"].as_str().unwrap_or("").to_owned()).collect()
+}
+
+#[tokio::test]
+async fn round_robin_assignment_rotates_durably() {
+    let app = TestApp::spawn().await;
+    app.create_space("support").await;
+    app.put_form("support", "ticket", &ticket_form()).await;
+    let workflow = json!({ "trigger": { "form": "ticket", "on": ["created"] },
+        "actions": [ { "assign": { "field": "assignee", "pool": ["ana", "ben", "cy"], "strategy": "round_robin" } } ] });
+    app.put("/api/v1/spaces/support/workflows/auto-assign", &workflow).await;
+    for i in 0..4 {
+        app.create_record("support", "ticket", &json!({ "subject": format!("T{i}") })).await;
+        wait_for_runs(&app, "support", i + 1).await;
+    }
+    assert_eq!(assignees(&app).await, ["ana", "ben", "cy", "ana"]);
+
+    // The rotation survives a restart.
+    let (data_dir, token) = app.stop().await;
+    let app = TestApp::spawn_with(data_dir, Some(token), |_| {}).await;
+    app.create_record("support", "ticket", &json!({ "subject": "T4" })).await;
+    wait_for_runs(&app, "support", 5).await;
+    assert_eq!(assignees(&app).await, ["ana", "ben", "cy", "ana", "ben"]);
+}
+
+#[tokio::test]
+async fn least_open_assignment_picks_the_least_loaded() {
+    let app = TestApp::spawn().await;
+    app.create_space("support").await;
+    app.put_form("support", "ticket", &ticket_form()).await;
+    // Ana has two open tickets, Ben one open and three closed, Cy two open.
+    for (who, status) in [
+        ("ana", "open"),
+        ("ana", "open"),
+        ("ben", "open"),
+        ("ben", "closed"),
+        ("ben", "closed"),
+        ("ben", "closed"),
+        ("cy", "open"),
+        ("cy", "open"),
+    ] {
+        app.create_record("support", "ticket", &json!({ "subject": "old", "assignee": who, "status": status })).await;
+    }
+    let workflow = json!({ "trigger": { "form": "ticket", "on": ["created"] }, "when": "record.assignee == ()",
+        "actions": [ { "assign": { "field": "assignee", "pool": ["ana", "ben", "cy"], "strategy": "least_open", "open": "status != \"closed\"" } } ] });
+    app.put("/api/v1/spaces/support/workflows/balance", &workflow).await;
+    app.create_record("support", "ticket", &json!({ "subject": "new", "status": "open" })).await;
+    wait_for_runs(&app, "support", 1).await;
+    app.create_record("support", "ticket", &json!({ "subject": "newer", "status": "open" })).await;
+    wait_for_runs(&app, "support", 2).await;
+    let all = assignees(&app).await;
+    assert_eq!(&all[8..], ["ben", "ana"], "ben had 1 open; then ana and ben have 2 and ana comes first in the pool");
+}

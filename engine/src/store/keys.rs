@@ -18,6 +18,7 @@ const HISTORY: u8 = b'h';
 const RUN: u8 = b'u';
 const OUTBOX: u8 = b'o';
 const CURSOR: u8 = b'c';
+const ASSIGNMENT: u8 = b'a';
 
 /// `prefix` with a kind byte in front.
 fn kind(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -173,6 +174,13 @@ pub(super) fn delivery(id: &Uuid) -> Vec<u8> {
 /// `data`: the whole outbox.
 pub(super) fn delivery_prefix() -> [u8; 1] {
     [OUTBOX]
+}
+
+/// `data`: `a{space}\0{workflow}\0{action index u32 BE}` → the next round-robin position (u64 BE).
+pub(super) fn assignment(space: &str, workflow: &str, action: u32) -> Vec<u8> {
+    let mut key = kind(ASSIGNMENT, &[space.as_bytes(), workflow.as_bytes()]);
+    key.extend_from_slice(&action.to_be_bytes());
+    key
 }
 
 /// `data`: `c{name}` → the position (u64 BE) a log reader has processed up to.

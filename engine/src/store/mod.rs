@@ -99,6 +99,8 @@ pub struct Extras {
     pub deliveries: Vec<Delivery>,
     /// A log reader's new position: (reader name, last processed sequence number).
     pub cursor: Option<(&'static str, u64)>,
+    /// New round-robin positions: (space, workflow, action index, next position).
+    pub assignments: Vec<(String, String, u32, u64)>,
 }
 
 /// The sled database and its trees.
@@ -158,6 +160,9 @@ impl Store {
         }
         for delivery in &extras.deliveries {
             entries.push((keys::delivery(&delivery.id), Some(encode(delivery)?)));
+        }
+        for (space, workflow, action, next) in &extras.assignments {
+            entries.push((keys::assignment(space, workflow, *action), Some(next.to_be_bytes().to_vec())));
         }
         if let Some((name, position)) = &extras.cursor {
             entries.push((keys::cursor(name), Some(position.to_be_bytes().to_vec())));
@@ -537,6 +542,17 @@ impl Store {
                 let bytes: [u8; 8] =
                     bytes.as_ref().try_into().map_err(|_| corrupt(&keys::cursor(name), "bad cursor"))?;
                 Ok(u64::from_be_bytes(bytes))
+            }
+            None => Ok(0),
+        }
+    }
+
+    /// The next round-robin position of an `assign` action.
+    pub fn assignment_position(&self, space: &str, workflow: &str, action: u32) -> Result<u64, StoreError> {
+        let key = keys::assignment(space, workflow, action);
+        match self.data.get(&key)? {
+            Some(bytes) => {
+                Ok(u64::from_be_bytes(bytes.as_ref().try_into().map_err(|_| corrupt(&key, "bad position"))?))
             }
             None => Ok(0),
         }

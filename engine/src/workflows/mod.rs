@@ -40,6 +40,7 @@ pub(crate) enum CompiledAction {
     Transition(String),
     Notify { target: Value, body: Option<Arc<Script>>, email: Option<[Arc<Script>; 3]> },
     Script(Arc<Script>),
+    Assign(Assign),
 }
 
 /// Compiled workflow versions; a version never changes, so entries never go stale.
@@ -243,6 +244,27 @@ impl Engine {
                         )),
                     }
                     actions.push(CompiledAction::Transition(to.clone()));
+                }
+                Action::Assign(assign) => {
+                    if assign.pool.is_empty() || assign.pool.iter().any(|p| p.trim().is_empty()) {
+                        problems
+                            .push(FieldError::new(format!("{at}/assign/pool"), "list at least one person, none empty"));
+                    }
+                    if let Some(form) = &trigger_form {
+                        if form.compiled.field_type(&assign.field) != Some(forms::FieldType::String) {
+                            problems.push(FieldError::new(
+                                format!("{at}/assign/field"),
+                                format!("`{}` is not a string field of `{}`", assign.field, definition.trigger.form),
+                            ));
+                        }
+                        if let Some(open) = &assign.open {
+                            let resolve = |field: &str| crate::listing::field_type(&form.compiled, field);
+                            if let Err(err) = crate::query::Filter::parse(open, &resolve) {
+                                problems.push(FieldError::new(format!("{at}/assign/open"), err.message));
+                            }
+                        }
+                    }
+                    actions.push(CompiledAction::Assign(assign.clone()));
                 }
                 Action::Script(source) => {
                     if let Some(script) = compile(&format!("action {i} script"), format!("{at}/script"), source) {

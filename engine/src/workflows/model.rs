@@ -77,6 +77,36 @@ pub enum Action {
     /// A rhai script that may call `create`, `update`, `transition` and `notify`; what it asks
     /// for is applied only if the whole script succeeds.
     Script(String),
+    /// Set a field of the triggering record to a person from a pool.
+    Assign(Assign),
+}
+
+/// Assignment rules, as CRMs have them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    /// The field that holds the assignee.
+    pub field: String,
+    /// Who can be assigned, in rotation order.
+    pub pool: Vec<String>,
+    /// How to choose.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// For `least_open`: a filter telling which records of the form count as open
+    /// (e.g. `status != "closed"`); all of them when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open: Option<String>,
+}
+
+/// How `assign` chooses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Each in turn; the position is kept durably, per workflow and action.
+    #[default]
+    RoundRobin,
+    /// The one with the fewest open records of the form (ties: pool order).
+    LeastOpen,
 }
 
 /// Where and what to deliver.

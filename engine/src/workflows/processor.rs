@@ -62,9 +62,19 @@ pub(super) struct Effects {
     touched: BTreeMap<Uuid, Touched>,
     order: Vec<Uuid>,
     pub(super) deliveries: Vec<Delivery>,
+    /// Round-robin positions moved by `assign`: (workflow, action index) → next position.
+    assignments: BTreeMap<(String, u32), u64>,
 }
 
 impl Effects {
+    /// The moved round-robin positions, as the store takes them.
+    pub(super) fn assignments(&self, space: &SpaceName) -> Vec<(String, String, u32, u64)> {
+        self.assignments
+            .iter()
+            .map(|((workflow, action), next)| (space.to_string(), workflow.clone(), *action, *next))
+            .collect()
+    }
+
     /// Starts from `touched` for record `id` instead of reading it from the store (dry runs).
     pub(super) fn seed(&mut self, id: Uuid, touched: Touched) {
         self.order.push(id);
@@ -164,7 +174,12 @@ impl Engine {
             runs.push((event.space.to_string(), run));
         }
         let writes = self.writes_of(&event.space, &effects);
-        let extras = Extras { runs, deliveries: effects.deliveries, cursor: Some((PROCESSOR_CURSOR, event.seq)) };
+        let extras = Extras {
+            runs,
+            assignments: effects.assignments(&event.space),
+            deliveries: effects.deliveries,
+            cursor: Some((PROCESSOR_CURSOR, event.seq)),
+        };
         Ok((writes, extras))
     }
 
@@ -248,8 +263,17 @@ impl Engine {
         let cause = Cause { run: run.id, chain: cause_chain };
         let actor = Actor(format!("workflow:{name}"));
         let triggering = (&event.space, event.form.as_str(), event.record);
-        for action in &workflow.actions {
+        for (index, action) in workflow.actions.iter().enumerate() {
             let effect = match action {
+                CompiledAction::Assign(assign) => {
+                    let person = self.choose_assignee(assign, event, &name, index as u32, effects)?;
+                    let values = Map::from_iter([(assign.field.clone(), Value::String(person.clone()))]);
+                    self.change_record(triggering, effects, &cause, &actor, |data, _| {
+                        merge_into(data, &values);
+                        Ok(())
+                    })?;
+                    json!({ "assign": { "field": assign.field, "to": person } })
+                }
                 CompiledAction::Set(assignments) => {
                     let values = self.evaluate_all(assignments, &vars, run)?;
                     self.change_record(triggering, effects, &cause, &actor, |data, _| {
@@ -307,6 +331,69 @@ impl Engine {
         }
         run.status = RunStatus::Succeeded;
         Ok(())
+    }
+
+    /// The person an `assign` action picks.
+    fn choose_assignee(
+        &self,
+        assign: &super::Assign,
+        event: &Event,
+        workflow: &str,
+        action: u32,
+        effects: &mut Effects,
+    ) -> std::result::Result<String, String> {
+        match assign.strategy {
+            super::Strategy::RoundRobin => {
+                let key = (workflow.to_owned(), action);
+                let position = match effects.assignments.get(&key) {
+                    Some(position) => *position,
+                    None => self
+                        .store()
+                        .assignment_position(event.space.as_str(), workflow, action)
+                        .map_err(|e| e.to_string())?,
+                };
+                let person = assign.pool[(position % assign.pool.len() as u64) as usize].clone();
+                effects.assignments.insert(key, position + 1);
+                Ok(person)
+            }
+            super::Strategy::LeastOpen => {
+                let mut best: Option<(usize, &String)> = None;
+                for person in &assign.pool {
+                    let mut filter =
+                        format!("{} = {}", assign.field, serde_json::to_string(person).unwrap_or_default());
+                    if let Some(open) = &assign.open {
+                        filter = format!("{filter} and ({open})");
+                    }
+                    let open = self
+                        .count_records(event.space.as_str(), event.form.as_str(), &filter)
+                        .map_err(|e| e.to_string())?;
+                    if best.is_none_or(|(fewest, _)| open < fewest) {
+                        best = Some((open, person));
+                    }
+                }
+                best.map(|(_, person)| person.clone()).ok_or_else(|| "the pool is empty".into())
+            }
+        }
+    }
+
+    /// How many records of a form match a filter.
+    fn count_records(&self, space: &str, form: &str, filter: &str) -> Result<usize> {
+        let mut count = 0;
+        let mut cursor = None;
+        loop {
+            let query = crate::ListQuery {
+                filter: Some(filter.to_owned()),
+                limit: Some(crate::MAX_LIMIT),
+                cursor,
+                ..Default::default()
+            };
+            let page = self.list_records(space, form, &query)?;
+            count += page.items.len();
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(count),
+            }
+        }
     }
 
     /// Writes a delivery to the run's outbox rows; returns its id.

@@ -93,8 +93,12 @@ impl Engine {
             let mut run = self.execute(workflow, event, &mut effects, None);
             run.retry_of = retry_of;
             let writes = self.writes_of(space, &effects);
-            let extras =
-                Extras { runs: vec![(space.to_string(), run.clone())], deliveries: effects.deliveries, cursor: None };
+            let extras = Extras {
+                runs: vec![(space.to_string(), run.clone())],
+                assignments: effects.assignments(space),
+                deliveries: effects.deliveries,
+                cursor: None,
+            };
             match self.store().commit_with(writes, extras).await {
                 Ok(_) => {
                     self.inner.processor_wake.notify_one();
