@@ -21,6 +21,7 @@ const ENV_KEYS: &[&str] = &[
     "scripts.max_operations",
     "scripts.timeout_ms",
     "workflows.max_cascade_depth",
+    "workflows.run_retention_days",
 ];
 
 /// Everything `tend serve` can be told.

@@ -573,6 +573,24 @@ impl Store {
         self.data.range(prefix..upper).rev().map(|item| decode_pair(item?))
     }
 
+    /// Deletes a space's runs that started before `cutoff`. Run ids are UUIDv7, so the oldest
+    /// come first and the walk stops at the first run to keep.
+    pub fn prune_runs(&self, space: &str, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut pruned = 0;
+        for item in self.data.scan_prefix(keys::runs_of(space)) {
+            let (key, value) = item?;
+            let run: Run = serde_json::from_slice(&value).map_err(|err| corrupt(&key, &err.to_string()))?;
+            if run.started_at >= cutoff {
+                break;
+            }
+            batch.remove(key);
+            pruned += 1;
+        }
+        self.data.apply_batch(batch)?;
+        Ok(pruned)
+    }
+
     /// The outbox, oldest first.
     pub fn deliveries(&self) -> impl Iterator<Item = Result<Delivery, StoreError>> + '_ {
         self.data.scan_prefix(keys::delivery_prefix()).map(|item| decode_pair(item?))

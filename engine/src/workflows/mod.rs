@@ -377,3 +377,42 @@ impl Engine {
         Ok(self.store().deliveries().collect::<std::result::Result<_, _>>()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+    use serde_json::json;
+
+    use super::*;
+    use crate::{EngineConfig, ManualClock};
+
+    /// Runs older than the retention are pruned; newer ones stay, however many there are.
+    #[tokio::test]
+    async fn runs_are_pruned_by_age_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 1, 9, 0, 0).single().expect("a valid instant"));
+        let config = EngineConfig { clock: Arc::new(clock.clone()), ..EngineConfig::new(dir.path()) };
+        let engine = Engine::open(config).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "s", None).await.expect("space");
+        let form = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
+        engine.put_form(&actor, "s", "f", &form, false).await.expect("form");
+        let workflow = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 100" });
+        engine.put_workflow(&actor, "s", "w", &workflow).await.expect("workflow");
+        let mut write_and_process = async |count: i64| {
+            for n in 0..count {
+                engine.create_record(&actor, "s", "f", json!({ "n": n })).await.expect("record");
+            }
+            engine.process_pending().await.expect("processed");
+        };
+        write_and_process(3).await;
+        clock.advance(Duration::days(80));
+        write_and_process(50).await;
+        clock.advance(Duration::days(20));
+        assert_eq!(engine.prune_runs().expect("pruned"), 3, "only the runs older than 90 days");
+        let (runs, _) = engine.runs("s", &RunFilter::default(), 1000, None).expect("runs");
+        assert_eq!(runs.len(), 50);
+        assert_eq!(engine.prune_runs().expect("pruned"), 0);
+        engine.close().expect("close");
+    }
+}

@@ -39,13 +39,19 @@ pub struct ProcessorConfig {
     /// Writes made by workflows trigger workflows; a chain longer than this stops with a
     /// failed run that shows it.
     pub max_cascade_depth: usize,
+    /// Runs are kept this many days, then pruned in the background; only age prunes them, so
+    /// a flood of new runs never erases recent history.
+    pub run_retention_days: u32,
 }
 
 impl Default for ProcessorConfig {
     fn default() -> Self {
-        Self { max_cascade_depth: 8 }
+        Self { max_cascade_depth: 8, run_retention_days: 90 }
     }
 }
+
+/// How often the processor prunes old runs.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// A record one event's runs change: as stored before, and as it will be.
 #[derive(Clone)]
@@ -86,7 +92,16 @@ impl Engine {
     /// Runs the processor until `stop` turns true: processes what is pending, then sleeps until
     /// a write wakes it.
     pub async fn run_processor(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut pruned_at: Option<Instant> = None;
         loop {
+            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                match self.prune_runs() {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "pruned workflow runs past their retention"),
+                    Err(err) => tracing::error!(error = %err, "pruning workflow runs failed"),
+                }
+                pruned_at = Some(Instant::now());
+            }
             if let Err(err) = self.process_pending().await {
                 tracing::error!(error = %err, "workflow processor pass failed; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -100,6 +115,16 @@ impl Engine {
                 return;
             }
         }
+    }
+
+    /// Deletes runs that started more than `run_retention_days` ago; returns how many.
+    pub fn prune_runs(&self) -> Result<usize> {
+        let cutoff = self.now() - chrono::Duration::days(i64::from(self.inner.processor.run_retention_days));
+        let mut pruned = 0;
+        for space in self.spaces()? {
+            pruned += self.store().prune_runs(space.name.as_str(), cutoff)?;
+        }
+        Ok(pruned)
     }
 
     /// The last event the processor has finished with.
