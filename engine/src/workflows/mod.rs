@@ -399,7 +399,7 @@ mod tests {
         engine.put_form(&actor, "s", "f", &form, false).await.expect("form");
         let workflow = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 100" });
         engine.put_workflow(&actor, "s", "w", &workflow).await.expect("workflow");
-        let mut write_and_process = async |count: i64| {
+        let write_and_process = async |count: i64| {
             for n in 0..count {
                 engine.create_record(&actor, "s", "f", json!({ "n": n })).await.expect("record");
             }
