@@ -124,29 +124,7 @@ impl Engine {
                 return Err(ValidationErrors(vec![FieldError::new(format!("/{}", pipeline.field), message)]).into());
             }
         }
-        let now = self.now();
-        let record = Record {
-            version: current.version + 1,
-            form_version: loaded.stored.version,
-            stage: stage_of(&loaded, &data),
-            data,
-            updated_at: now,
-            updated_by: actor.clone(),
-            ..current.clone()
-        };
-        let (index_remove, index_add) =
-            index_diff(index_entries(&loaded.compiled, &current), index_entries(&loaded.compiled, &record));
-        let event = record_event(&space_name, &record, EventKind::Updated, Some(current.data.clone()), actor, now);
-        let write = RecordWrite {
-            space: space.to_owned(),
-            form: form.to_owned(),
-            id: *id,
-            expected_version: Some(current.version),
-            record: Some(record.clone()),
-            index_remove,
-            index_add,
-            event,
-        };
+        let (record, write) = update_write(&space_name, &loaded, &current, data, EventKind::Updated, actor, self.now());
         Ok((record, Some(write)))
     }
 
@@ -184,64 +162,16 @@ impl Engine {
                 return Err(EngineError::PreconditionFailed { current: current.version });
             }
         }
-        let from = stage_of(&loaded, &current.data);
-        let refuse = |reason: String, unchecked: Vec<String>| EngineError::TransitionRefused {
-            from: from.clone(),
+        let mut data = current.data.clone();
+        move_to_stage(&loaded, &mut data, to).map_err(|(reason, unchecked)| EngineError::TransitionRefused {
+            from: stage_of(&loaded, &current.data),
             to: to.to_owned(),
             reason,
             unchecked,
-        };
-        let Some(pipeline) = &loaded.compiled.def().pipeline else {
-            return Err(refuse(format!("form `{form}` has no pipeline"), Vec::new()));
-        };
-        if pipeline.stage(to).is_none() {
-            let stages: Vec<&str> = pipeline.stages.iter().map(|s| s.name.as_str()).collect();
-            return Err(refuse(format!("`{to}` is not a stage; the stages are {stages:?}"), Vec::new()));
-        }
-        let from_name = from.as_deref().unwrap_or("");
-        if from_name == to {
-            return Err(refuse(format!("the record is already in `{to}`"), Vec::new()));
-        }
-        if !from_name.is_empty() && !pipeline.allows(from_name, to) {
-            let allowed = pipeline.transitions.get(from_name).cloned().unwrap_or_default();
-            return Err(refuse(
-                format!("the pipeline allows moving from `{from_name}` only to {allowed:?}"),
-                Vec::new(),
-            ));
-        }
-        let unchecked: Vec<String> =
-            pipeline.unchecked_items(from_name, &current.data).into_iter().map(str::to_owned).collect();
-        if !unchecked.is_empty() {
-            return Err(refuse(format!("checklist items of `{from_name}` not done: {unchecked:?}"), unchecked));
-        }
-        let mut data = current.data.clone();
-        if let Some(object) = data.as_object_mut() {
-            object.insert(pipeline.field.clone(), Value::String(to.to_owned()));
-        }
+        })?;
         self.prepare_data(space, &loaded, id, &mut data)?;
-        let now = self.now();
-        let record = Record {
-            version: current.version + 1,
-            form_version: loaded.stored.version,
-            stage: Some(to.to_owned()),
-            data,
-            updated_at: now,
-            updated_by: actor.clone(),
-            ..current.clone()
-        };
-        let (index_remove, index_add) =
-            index_diff(index_entries(&loaded.compiled, &current), index_entries(&loaded.compiled, &record));
-        let event = record_event(&space_name, &record, EventKind::StageChanged, Some(current.data.clone()), actor, now);
-        let write = RecordWrite {
-            space: space.to_owned(),
-            form: form.to_owned(),
-            id: *id,
-            expected_version: Some(current.version),
-            record: Some(record.clone()),
-            index_remove,
-            index_add,
-            event,
-        };
+        let (record, write) =
+            update_write(&space_name, &loaded, &current, data, EventKind::StageChanged, actor, self.now());
         Ok((record, Some(write)))
     }
 
@@ -453,6 +383,69 @@ fn reject_computed(loaded: &LoadedForm, data: &Value) -> Result<()> {
     } else {
         Err(ValidationErrors(errors).into())
     }
+}
+
+/// The next version of `current` with `data`, and the write that stores it.
+fn update_write(
+    space: &SpaceName,
+    loaded: &LoadedForm,
+    current: &Record,
+    data: Value,
+    kind: EventKind,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> (Record, RecordWrite) {
+    let record = Record {
+        version: current.version + 1,
+        form_version: loaded.stored.version,
+        stage: stage_of(loaded, &data),
+        data,
+        updated_at: now,
+        updated_by: actor.clone(),
+        ..current.clone()
+    };
+    let (index_remove, index_add) =
+        index_diff(index_entries(&loaded.compiled, current), index_entries(&loaded.compiled, &record));
+    let event = record_event(space, &record, kind, Some(current.data.clone()), actor, now);
+    let write = RecordWrite {
+        space: space.to_string(),
+        form: record.form.to_string(),
+        id: record.id,
+        expected_version: Some(current.version),
+        record: Some(record.clone()),
+        index_remove,
+        index_add,
+        event,
+    };
+    (record, write)
+}
+
+/// Moves `data` to pipeline stage `to` if the form's pipeline allows the move from the stage
+/// it is in and that stage's checklist is done; else why not, and the items not done.
+pub(crate) fn move_to_stage(loaded: &LoadedForm, data: &mut Value, to: &str) -> Result<(), (String, Vec<String>)> {
+    let Some(pipeline) = &loaded.compiled.def().pipeline else {
+        return Err((format!("form `{}` has no pipeline", loaded.stored.name), Vec::new()));
+    };
+    if pipeline.stage(to).is_none() {
+        let stages: Vec<&str> = pipeline.stages.iter().map(|s| s.name.as_str()).collect();
+        return Err((format!("`{to}` is not a stage; the stages are {stages:?}"), Vec::new()));
+    }
+    let from = data.get(&pipeline.field).and_then(Value::as_str).unwrap_or("").to_owned();
+    if from == to {
+        return Err((format!("the record is already in `{to}`"), Vec::new()));
+    }
+    if !from.is_empty() && !pipeline.allows(&from, to) {
+        let allowed = pipeline.transitions.get(&from).cloned().unwrap_or_default();
+        return Err((format!("the pipeline allows moving from `{from}` only to {allowed:?}"), Vec::new()));
+    }
+    let unchecked: Vec<String> = pipeline.unchecked_items(&from, data).into_iter().map(str::to_owned).collect();
+    if !unchecked.is_empty() {
+        return Err((format!("checklist items of `{from}` not done: {unchecked:?}"), unchecked));
+    }
+    if let Some(object) = data.as_object_mut() {
+        object.insert(pipeline.field.clone(), Value::String(to.to_owned()));
+    }
+    Ok(())
 }
 
 /// A new record of a form with a pipeline starts in the initial stage unless it names one.

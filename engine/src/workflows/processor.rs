@@ -637,22 +637,9 @@ impl Engine {
     }
 }
 
-/// Moves `data` to pipeline stage `to`, if the pipeline allows it from where it is.
+/// Moves `data` to pipeline stage `to`, as a run's error if the pipeline refuses.
 fn move_to_stage(data: &mut Value, loaded: &LoadedForm, to: &str) -> std::result::Result<(), String> {
-    let pipeline = loaded.compiled.def().pipeline.as_ref().ok_or("the form has no pipeline")?;
-    if pipeline.stage(to).is_none() {
-        return Err(format!("`{to}` is not a stage"));
-    }
-    let from = data.get(&pipeline.field).and_then(Value::as_str).unwrap_or("").to_owned();
-    if !from.is_empty() && !pipeline.allows(&from, to) {
-        return Err(format!("the pipeline does not allow moving from `{from}` to `{to}`"));
-    }
-    let unchecked = pipeline.unchecked_items(&from, data);
-    if !unchecked.is_empty() {
-        return Err(format!("checklist items of `{from}` not done: {unchecked:?}"));
-    }
-    merge_into(data, &Map::from_iter([(pipeline.field.clone(), Value::String(to.to_owned()))]));
-    Ok(())
+    crate::records::move_to_stage(loaded, data, to).map_err(|(reason, _)| reason)
 }
 
 /// For `updated` events with trigger `fields`, whether one of them changed.
