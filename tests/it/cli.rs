@@ -84,3 +84,38 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[tokio::test]
+async fn sigterm_stops_gracefully_and_keeps_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::start(dir.path());
+    let token = server.token.clone().unwrap();
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.base);
+    client
+        .post(url("/api/v1/spaces"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "name": "cs" }))
+        .send()
+        .await
+        .unwrap();
+    client.put(url("/api/v1/spaces/cs/forms/account")).bearer_auth(&token).json(&account_form()).send().await.unwrap();
+    let created = client
+        .post(url(&records_path("cs", "account")))
+        .bearer_auth(&token)
+        .json(&account("Acme", "growth", 70))
+        .send()
+        .await
+        .unwrap();
+    let created = expect_json(created, StatusCode::CREATED).await;
+
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "a graceful stop exits 0: {status}");
+
+    let again = ServerProcess::start(dir.path());
+    let path = format!("{}{}/{}", again.base, records_path("cs", "account"), created["id"].as_str().unwrap());
+    let fetched = expect_json(client.get(path).bearer_auth(&token).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(fetched, created);
+}
