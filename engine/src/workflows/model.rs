@@ -166,6 +166,17 @@ pub enum RunStatus {
     Failed,
 }
 
+impl RunStatus {
+    /// The status as a word (metrics labels).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 /// One execution of a workflow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {

@@ -7,7 +7,7 @@
 //! from scratch); after it, the cursor is past the event, so nothing is repeated. A failed run
 //! applies no effect, is recorded, and never blocks later events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,8 +29,10 @@ use crate::{definitions::index_entries, Engine, LoadedForm};
 pub const PROCESSOR_CURSOR: &str = "workflows";
 /// Events read per pass.
 const BATCH: usize = 256;
-/// Attempts at one event when concurrent writes keep changing the records it touches.
+/// Attempts at one batch when concurrent writes keep changing the records it touches.
 const CONFLICT_RETRIES: usize = 16;
+/// A batch stops growing past this many record writes.
+const MAX_BATCH_WRITES: usize = 2_000;
 
 /// Processor settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -138,57 +140,87 @@ impl Engine {
         loop {
             let cursor = self.store().cursor(PROCESSOR_CURSOR)?;
             let events = self.store().events_after(cursor, BATCH)?;
-            let Some(last) = events.last().map(|e| e.seq) else {
+            if events.is_empty() {
                 metrics::gauge!("tend_workflow_processor_lag_events").set(0.0);
                 return Ok(processed);
-            };
+            }
             metrics::gauge!("tend_workflow_processor_lag_events")
                 .set(self.last_event_seq().saturating_sub(cursor) as f64);
-            let mut committed_up_to = cursor;
-            for event in &events {
-                if !self.store().triggered(event.space.as_str(), event.form.as_str(), event.kind)?.is_empty() {
-                    self.process_event(event).await?;
-                    committed_up_to = event.seq;
-                }
-            }
-            // Events that trigger nothing only move the cursor, once per batch.
-            if committed_up_to < last {
-                let extras = Extras { cursor: Some((PROCESSOR_CURSOR, last)), ..Extras::default() };
-                self.store().commit_with(Vec::new(), extras).await?;
-            }
+            self.process_events(&events).await?;
             processed += events.len();
         }
     }
 
-    async fn process_event(&self, event: &Event) -> Result<()> {
-        for _ in 0..CONFLICT_RETRIES {
+    /// Commits the events' runs in as few batches as possible: one batch carries the effects
+    /// and runs of many events and the cursor past the last of them. An event whose runs change
+    /// a record that an earlier event of the batch changes starts the next batch, so that every
+    /// plan reads what it changes as committed.
+    async fn process_events(&self, events: &[Event]) -> Result<()> {
+        let mut start = 0;
+        let mut conflicts = 0;
+        while start < events.len() {
             let _shared = self.inner.schema_lock.read().await;
-            let (writes, extras) = self.plan_event(event)?;
+            let (writes, extras, planned) = self.plan_batch(&events[start..])?;
+            let statuses: Vec<RunStatus> = extras.runs.iter().map(|(_, run)| run.status).collect();
             match self.store().commit_with(writes, extras).await {
-                Ok(events) => {
-                    if !events.is_empty() {
+                Ok(written) => {
+                    for status in statuses {
+                        metrics::counter!("tend_workflow_runs_total", "status" => status.as_str()).increment(1);
+                    }
+                    if !written.is_empty() {
                         self.inner.processor_wake.notify_one();
                     }
-                    return Ok(());
+                    start += planned;
+                    conflicts = 0;
                 }
-                // A client changed a record this event's runs write: plan again on fresh data.
-                Err(StoreError::VersionConflict { .. }) => continue,
+                // A client changed a record these runs write: plan again on fresh data.
+                Err(StoreError::VersionConflict { .. }) if conflicts < CONFLICT_RETRIES => conflicts += 1,
                 Err(err) => return Err(err.into()),
             }
         }
-        Err(StoreError::Backend(format!("event {} kept conflicting with concurrent writes", event.seq)).into())
+        Ok(())
     }
 
-    /// Runs every workflow the event triggers, in order, against the event's snapshot, and
-    /// gathers what they write.
-    fn plan_event(&self, event: &Event) -> Result<(Vec<RecordWrite>, Extras)> {
-        let candidates = self.store().triggered(event.space.as_str(), event.form.as_str(), event.kind)?;
-        let mut effects = Effects::default();
+    /// Plans events from the front of `events` into one batch; returns it and how many events
+    /// it covers (at least one).
+    fn plan_batch(&self, events: &[Event]) -> Result<(Vec<RecordWrite>, Extras, usize)> {
+        let mut writes = Vec::new();
+        let mut extras = Extras::default();
+        let mut assignments = BTreeMap::new();
+        let mut changed: HashSet<Uuid> = HashSet::new();
+        let mut planned = 0;
+        for event in events {
+            let candidates = self.store().triggered(event.space.as_str(), event.form.as_str(), event.kind)?;
+            if !candidates.is_empty() {
+                let mut effects = Effects { assignments: assignments.clone(), ..Effects::default() };
+                let runs = self.plan_event(event, candidates, &mut effects)?;
+                if planned > 0 && effects.order.iter().any(|id| changed.contains(id)) {
+                    break;
+                }
+                changed.extend(effects.order.iter().copied());
+                writes.extend(self.writes_of(&event.space, &effects));
+                extras.runs.extend(runs.into_iter().map(|run| (event.space.to_string(), run)));
+                extras.assignments.extend(effects.assignments(&event.space));
+                extras.deliveries.extend(effects.deliveries);
+                assignments = effects.assignments;
+            }
+            extras.cursor = Some((PROCESSOR_CURSOR, event.seq));
+            planned += 1;
+            if writes.len() >= MAX_BATCH_WRITES {
+                break;
+            }
+        }
+        Ok((writes, extras, planned))
+    }
+
+    /// Runs every workflow the event triggers, in order, against the event's snapshot; their
+    /// effects go to `effects`.
+    fn plan_event(&self, event: &Event, candidates: Vec<(String, u32)>, effects: &mut Effects) -> Result<Vec<Run>> {
         let mut runs = Vec::new();
         for (name, version) in candidates {
             let run = match self.compiled_workflow(&event.space, &name, version) {
                 Ok(workflow) if !fields_changed(&workflow, event) => continue,
-                Ok(workflow) => self.execute(&workflow, event, &mut effects, None),
+                Ok(workflow) => self.execute(&workflow, event, effects, None),
                 Err(err) => {
                     let mut run = self.new_run(forms::WorkflowName::parse(&name)?, version, event, None);
                     run.status = RunStatus::Failed;
@@ -196,16 +228,9 @@ impl Engine {
                     run
                 }
             };
-            runs.push((event.space.to_string(), run));
+            runs.push(run);
         }
-        let writes = self.writes_of(&event.space, &effects);
-        let extras = Extras {
-            runs,
-            assignments: effects.assignments(&event.space),
-            deliveries: effects.deliveries,
-            cursor: Some((PROCESSOR_CURSOR, event.seq)),
-        };
-        Ok((writes, extras))
+        Ok(runs)
     }
 
     /// One run of `workflow` for `event`: its effects are added to `effects`, or, if it fails,
@@ -226,8 +251,6 @@ impl Engine {
             run.error = Some(message);
         }
         run.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        metrics::counter!("tend_workflow_runs_total", "status" => format!("{:?}", run.status).to_lowercase())
-            .increment(1);
         run
     }
 
