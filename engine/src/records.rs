@@ -50,17 +50,7 @@ impl Engine {
             updated_at: now,
             updated_by: actor.clone(),
         };
-        let event = record_event(&space_name, &record, EventKind::Created, None, actor, now);
-        let write = RecordWrite {
-            space: space.to_owned(),
-            form: form.to_owned(),
-            id: record.id,
-            expected_version: None,
-            record: Some(record.clone()),
-            index_remove: Vec::new(),
-            index_add: index_entries(&loaded.compiled, &record),
-            event,
-        };
+        let write = create_write(&space_name, &loaded, &record);
         Ok((record, write))
     }
 
@@ -386,7 +376,7 @@ fn reject_computed(loaded: &LoadedForm, data: &Value) -> Result<()> {
 }
 
 /// The next version of `current` with `data`, and the write that stores it.
-fn update_write(
+pub(crate) fn update_write(
     space: &SpaceName,
     loaded: &LoadedForm,
     current: &Record,
@@ -418,6 +408,20 @@ fn update_write(
         event,
     };
     (record, write)
+}
+
+/// The write that stores a new record.
+pub(crate) fn create_write(space: &SpaceName, loaded: &LoadedForm, record: &Record) -> RecordWrite {
+    RecordWrite {
+        space: space.to_string(),
+        form: record.form.to_string(),
+        id: record.id,
+        expected_version: None,
+        record: Some(record.clone()),
+        index_remove: Vec::new(),
+        index_add: index_entries(&loaded.compiled, record),
+        event: record_event(space, record, EventKind::Created, None, &record.created_by, record.created_at),
+    }
 }
 
 /// Moves `data` to pipeline stage `to` if the form's pipeline allows the move from the stage

@@ -20,10 +20,10 @@ use uuid::Uuid;
 use super::{CompiledAction, CompiledWorkflow, Delivery, Run, RunStatus};
 use crate::error::{EngineError, Result};
 use crate::model::{Actor, Cause, Event, EventKind, Record};
-use crate::records::{index_diff, record_event, stage_of};
+use crate::records::{create_write, stage_of, update_write};
 use crate::rules::{Script, ScriptEffect, ScriptVars};
 use crate::store::{Extras, RecordWrite, StoreError};
-use crate::{definitions::index_entries, Engine, LoadedForm};
+use crate::{Engine, LoadedForm};
 
 /// The name of the processor's cursor.
 pub const PROCESSOR_CURSOR: &str = "workflows";
@@ -626,35 +626,18 @@ impl Engine {
         let mut writes = Vec::new();
         for id in &effects.order {
             let Some(touched) = effects.touched.get(id) else { continue };
-            let mut after = touched.after.clone();
-            let (kind, before_data, expected, index_remove, index_add) = match &touched.before {
+            let after = &touched.after;
+            let mut write = match &touched.before {
+                Some(before) if before.data == after.data => continue,
                 Some(before) => {
-                    if before.data == after.data {
-                        continue;
-                    }
-                    after.version = before.version + 1;
-                    after.form_version = touched.loaded.stored.version;
                     let kind = if before.stage != after.stage { EventKind::StageChanged } else { EventKind::Updated };
-                    let (remove, add) = index_diff(
-                        index_entries(&touched.loaded.compiled, before),
-                        index_entries(&touched.loaded.compiled, &after),
-                    );
-                    (kind, Some(before.data.clone()), Some(before.version), remove, add)
+                    let data = after.data.clone();
+                    update_write(space, &touched.loaded, before, data, kind, &after.updated_by, after.updated_at).1
                 }
-                None => (EventKind::Created, None, None, Vec::new(), index_entries(&touched.loaded.compiled, &after)),
+                None => create_write(space, &touched.loaded, after),
             };
-            let mut event = record_event(space, &after, kind, before_data, &after.updated_by, after.updated_at);
-            event.cause = Some(touched.cause.clone());
-            writes.push(RecordWrite {
-                space: space.to_string(),
-                form: after.form.to_string(),
-                id: after.id,
-                expected_version: expected,
-                record: Some(after),
-                index_remove,
-                index_add,
-                event,
-            });
+            write.event.cause = Some(touched.cause.clone());
+            writes.push(write);
         }
         writes
     }
