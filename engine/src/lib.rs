@@ -101,6 +101,8 @@ struct Inner {
     schema_lock: tokio::sync::RwLock<()>,
     /// Compiled workflow versions.
     workflows: workflows::WorkflowCache,
+    /// The trigger index, as read from the store; cleared whenever a workflow is stored.
+    triggers: workflows::TriggerCache,
     /// Woken by every commit, so the processor picks up new events at once.
     processor_wake: tokio::sync::Notify,
     processor: workflows::ProcessorConfig,
@@ -132,6 +134,7 @@ impl Engine {
                 schema_lock: tokio::sync::RwLock::new(()),
                 tokens: RwLock::new(HashMap::new()),
                 workflows: RwLock::new(HashMap::new()),
+                triggers: RwLock::new(HashMap::new()),
                 processor_wake: tokio::sync::Notify::new(),
                 processor: config.processor,
                 ids: Mutex::new(uuid::ContextV7::new()),
@@ -167,6 +170,20 @@ impl Engine {
 
     fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Commits record writes (and what a run writes besides) through the store, then wakes the
+    /// workflow processor for the events they appended. Every record write goes through here.
+    async fn commit(
+        &self,
+        writes: Vec<store::RecordWrite>,
+        extras: store::Extras,
+    ) -> Result<Vec<Event>, store::StoreError> {
+        let events = self.store().commit(writes, extras).await?;
+        if !events.is_empty() {
+            self.inner.processor_wake.notify_one();
+        }
+        Ok(events)
     }
 
     fn new_record_id(&self, at: DateTime<Utc>) -> Uuid {

@@ -12,7 +12,7 @@ use crate::definitions::index_entries;
 use crate::error::{EngineError, Result};
 use crate::model::{Actor, Event, EventKind, Record};
 use crate::rules::ScriptVars;
-use crate::store::{IndexEntry, RecordWrite, StoreError};
+use crate::store::{Extras, IndexEntry, RecordWrite, StoreError};
 use crate::{Engine, LoadedForm};
 
 /// How often an update without `If-Match` retries when another write got in first.
@@ -24,8 +24,7 @@ impl Engine {
         // Held until the write is committed, so a form change never sees it half-done.
         let _shared = self.inner.schema_lock.read().await;
         let (record, write) = self.prepare_create(actor, space, form, data)?;
-        self.store().commit(vec![write]).await?;
-        self.inner.processor_wake.notify_one();
+        self.commit(vec![write], Extras::default()).await?;
         Ok(record)
     }
 
@@ -195,7 +194,7 @@ impl Engine {
             let _shared = self.inner.schema_lock.read().await;
             let committed = match attempt() {
                 Ok((value, Some(write))) => {
-                    self.store().commit(vec![write]).await.map(|_| value).map_err(EngineError::from)
+                    self.commit(vec![write], Extras::default()).await.map(|_| value).map_err(EngineError::from)
                 }
                 Ok((value, None)) => Ok(value),
                 Err(err) => Err(err),

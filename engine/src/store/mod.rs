@@ -145,15 +145,9 @@ impl Store {
         })
     }
 
-    /// Applies record writes atomically (all or none) and returns their events, with sequence
-    /// numbers, once they are on disk.
-    pub async fn commit(&self, writes: Vec<RecordWrite>) -> Result<Vec<Event>, StoreError> {
-        self.commit_with(writes, Extras::default()).await
-    }
-
-    /// Like [`Store::commit`], with what a workflow run writes besides records, in the same
-    /// atomic batch.
-    pub async fn commit_with(&self, writes: Vec<RecordWrite>, extras: Extras) -> Result<Vec<Event>, StoreError> {
+    /// Applies record writes, and what workflow runs write besides, atomically (all or none),
+    /// and returns the writes' events, with sequence numbers, once they are on disk.
+    pub async fn commit(&self, writes: Vec<RecordWrite>, extras: Extras) -> Result<Vec<Event>, StoreError> {
         let mut entries = Vec::new();
         for (space, run) in &extras.runs {
             entries.push((keys::run(space, &run.id), Some(encode(run)?)));

@@ -18,7 +18,7 @@ pub use self::model::*;
 pub use self::processor::{ProcessorConfig, PROCESSOR_CURSOR};
 pub use self::runs::{DryRun, DryRunInput};
 use crate::error::{EngineError, Result};
-use crate::model::Actor;
+use crate::model::{Actor, EventKind};
 use crate::rules::{Script, ScriptOrigin};
 use crate::Engine;
 
@@ -45,6 +45,9 @@ pub(crate) enum CompiledAction {
 
 /// Compiled workflow versions; a version never changes, so entries never go stale.
 pub(crate) type WorkflowCache = RwLock<HashMap<(String, String, u32), Arc<CompiledWorkflow>>>;
+
+/// Workflows triggered by (space, form, event kind), in run order: (name, version).
+pub(crate) type TriggerCache = RwLock<HashMap<(String, String, EventKind), Arc<Vec<(String, u32)>>>>;
 
 /// The result of storing a workflow definition.
 #[derive(Debug, Clone)]
@@ -95,6 +98,7 @@ impl Engine {
                 Vec::new()
             };
             self.store().insert_workflow_version(space.as_str(), &stored, previous.as_ref(), &triggers)?;
+            self.inner.triggers.write().unwrap_or_else(|p| p.into_inner()).clear();
             PutWorkflowOutcome { workflow: stored, changed: true }
         };
         self.store().barrier().await?;
@@ -118,6 +122,17 @@ impl Engine {
         let mut workflows = self.store().latest_workflows(space.as_str())?;
         workflows.sort_by(|a, b| (a.definition.order, &a.name).cmp(&(b.definition.order, &b.name)));
         Ok(workflows)
+    }
+
+    /// The workflows an event of `kind` on `form` triggers, in run order (cached index reads).
+    pub(crate) fn triggered(&self, space: &str, form: &str, kind: EventKind) -> Result<Arc<Vec<(String, u32)>>> {
+        let key = (space.to_owned(), form.to_owned(), kind);
+        if let Some(found) = self.inner.triggers.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(Arc::clone(found));
+        }
+        let found = Arc::new(self.store().triggered(space, form, kind)?);
+        self.inner.triggers.write().unwrap_or_else(|p| p.into_inner()).insert(key, Arc::clone(&found));
+        Ok(found)
     }
 
     /// A compiled workflow version (cached).

@@ -162,13 +162,10 @@ impl Engine {
             let _shared = self.inner.schema_lock.read().await;
             let (writes, extras, planned) = self.plan_batch(&events[start..])?;
             let statuses: Vec<RunStatus> = extras.runs.iter().map(|(_, run)| run.status).collect();
-            match self.store().commit_with(writes, extras).await {
-                Ok(written) => {
+            match self.commit(writes, extras).await {
+                Ok(_) => {
                     for status in statuses {
                         metrics::counter!("tend_workflow_runs_total", "status" => status.as_str()).increment(1);
-                    }
-                    if !written.is_empty() {
-                        self.inner.processor_wake.notify_one();
                     }
                     start += planned;
                     conflicts = 0;
@@ -190,10 +187,10 @@ impl Engine {
         let mut changed: HashSet<Uuid> = HashSet::new();
         let mut planned = 0;
         for event in events {
-            let candidates = self.store().triggered(event.space.as_str(), event.form.as_str(), event.kind)?;
+            let candidates = self.triggered(event.space.as_str(), event.form.as_str(), event.kind)?;
             if !candidates.is_empty() {
                 let mut effects = Effects { assignments: assignments.clone(), ..Effects::default() };
-                let runs = self.plan_event(event, candidates, &mut effects)?;
+                let runs = self.plan_event(event, &candidates, &mut effects)?;
                 if planned > 0 && effects.order.iter().any(|id| changed.contains(id)) {
                     break;
                 }
@@ -215,14 +212,16 @@ impl Engine {
 
     /// Runs every workflow the event triggers, in order, against the event's snapshot; their
     /// effects go to `effects`.
-    fn plan_event(&self, event: &Event, candidates: Vec<(String, u32)>, effects: &mut Effects) -> Result<Vec<Run>> {
+    fn plan_event(&self, event: &Event, candidates: &[(String, u32)], effects: &mut Effects) -> Result<Vec<Run>> {
         let mut runs = Vec::new();
+        // Built once: every workflow of the event sees the same snapshot.
+        let vars = self.event_vars(event, None);
         for (name, version) in candidates {
-            let run = match self.compiled_workflow(&event.space, &name, version) {
+            let run = match self.compiled_workflow(&event.space, name, *version) {
                 Ok(workflow) if !fields_changed(&workflow, event) => continue,
-                Ok(workflow) => self.execute(&workflow, event, effects, None),
+                Ok(workflow) => self.execute(&workflow, event, &vars, effects),
                 Err(err) => {
-                    let mut run = self.new_run(forms::WorkflowName::parse(&name)?, version, event, None);
+                    let mut run = self.new_run(forms::WorkflowName::parse(name)?, *version, event, None);
                     run.status = RunStatus::Failed;
                     run.error = Some(format!("the workflow no longer fits its forms: {err}"));
                     run
@@ -239,13 +238,13 @@ impl Engine {
         &self,
         workflow: &CompiledWorkflow,
         event: &Event,
+        vars: &ScriptVars,
         effects: &mut Effects,
-        now: Option<DateTime<Utc>>,
     ) -> Run {
         let started = Instant::now();
-        let mut run = self.new_run(workflow.stored.name.clone(), workflow.stored.version, event, now);
+        let mut run = self.new_run(workflow.stored.name.clone(), workflow.stored.version, event, vars.now);
         let snapshot = effects.clone();
-        if let Err(message) = self.run_workflow(workflow, event, &mut run, effects, now) {
+        if let Err(message) = self.run_workflow(workflow, event, vars, &mut run, effects) {
             *effects = snapshot;
             run.status = RunStatus::Failed;
             run.error = Some(message);
@@ -278,9 +277,9 @@ impl Engine {
         &self,
         workflow: &CompiledWorkflow,
         event: &Event,
+        vars: &ScriptVars,
         run: &mut Run,
         effects: &mut Effects,
-        now: Option<DateTime<Utc>>,
     ) -> std::result::Result<(), String> {
         let name = workflow.stored.name.to_string();
         let chain: Vec<String> = event.cause.as_ref().map(|c| c.chain.clone()).unwrap_or_default();
@@ -294,9 +293,8 @@ impl Engine {
                 shown.join(" → ")
             ));
         }
-        let vars = ScriptVars { now, ..self.event_vars(event) };
         if let Some(when) = &workflow.when {
-            let value = self.eval(when, &vars, run)?;
+            let value = self.eval(when, vars, run)?;
             let holds = value.as_bool().ok_or_else(|| format!("`when` gave {value}, not true or false"))?;
             run.when = Some(holds);
             if !holds {
@@ -323,7 +321,7 @@ impl Engine {
                     json!({ "assign": { "field": assign.field, "to": person } })
                 }
                 CompiledAction::Set(assignments) => {
-                    let values = self.evaluate_all(assignments, &vars, run)?;
+                    let values = self.evaluate_all(assignments, vars, run)?;
                     self.change_record(triggering, effects, &cause, &actor, |data, _| {
                         merge_into(data, &values);
                         Ok(())
@@ -345,13 +343,13 @@ impl Engine {
                     run.output.extend(evaluation.output);
                     for requested in evaluation.effects {
                         let summary = serde_json::to_value(&requested).unwrap_or(Value::Null);
-                        self.apply_script_effect(requested, event, workflow, run.id, effects, &cause, &actor, &vars)?;
+                        self.apply_script_effect(requested, event, workflow, run.id, effects, &cause, &actor, vars)?;
                         run.effects.push(json!({ "script": summary }));
                     }
                     continue;
                 }
                 CompiledAction::Create { form, data } => {
-                    let values = self.evaluate_all(data, &vars, run)?;
+                    let values = self.evaluate_all(data, vars, run)?;
                     let record = self.plan_create(&event.space, form.as_str(), Value::Object(values), &actor)?;
                     let id = record.after.id;
                     effects.order.push(id);
@@ -363,12 +361,12 @@ impl Engine {
                     if let Some([to, subject, body]) = email {
                         let parts = [("to", to), ("subject", subject), ("body", body)]
                             .into_iter()
-                            .map(|(key, script)| Ok((key.to_owned(), self.eval(script, &vars, run)?)))
+                            .map(|(key, script)| Ok((key.to_owned(), self.eval(script, vars, run)?)))
                             .collect::<std::result::Result<Map<String, Value>, String>>()?;
                         target = json!({ "email": parts });
                     }
                     let payload = match body {
-                        Some(script) => self.eval(script, &vars, run)?,
+                        Some(script) => self.eval(script, vars, run)?,
                         None => vars.record.clone(),
                     };
                     let id = self.queue_delivery(event, workflow, run.id, effects, target.clone(), payload);
@@ -538,7 +536,7 @@ impl Engine {
     }
 
     /// What scripts see of an event: the record after it (before it, for a deletion).
-    pub(super) fn event_vars(&self, event: &Event) -> ScriptVars {
+    pub(super) fn event_vars(&self, event: &Event, now: Option<DateTime<Utc>>) -> ScriptVars {
         let with_id = |data: &Value| {
             let mut data = data.clone();
             if let Some(object) = data.as_object_mut() {
@@ -553,6 +551,7 @@ impl Engine {
             event: Some(json!({ "kind": event.kind, "seq": event.seq, "actor": event.actor, "at": event.at,
                                 "form": event.form, "record": event.record })),
             space: Some(event.space.to_string()),
+            now,
             ..ScriptVars::default()
         }
     }

@@ -90,7 +90,7 @@ impl Engine {
         for _ in 0..CONFLICT_RETRIES {
             let _shared = self.inner.schema_lock.read().await;
             let mut effects = Effects::default();
-            let mut run = self.execute(workflow, event, &mut effects, None);
+            let mut run = self.execute(workflow, event, &self.event_vars(event, None), &mut effects);
             run.retry_of = retry_of;
             let writes = self.writes_of(space, &effects);
             let extras = Extras {
@@ -99,11 +99,8 @@ impl Engine {
                 deliveries: effects.deliveries,
                 cursor: None,
             };
-            match self.store().commit_with(writes, extras).await {
-                Ok(_) => {
-                    self.inner.processor_wake.notify_one();
-                    return Ok(run);
-                }
+            match self.commit(writes, extras).await {
+                Ok(_) => return Ok(run),
                 Err(StoreError::VersionConflict { .. }) => continue,
                 Err(err) => return Err(err.into()),
             }
@@ -149,7 +146,7 @@ impl Engine {
         let mut effects = Effects::default();
         let cause = Cause { run: Uuid::nil(), chain: Vec::new() };
         effects.seed(record.id, Touched { loaded, before: Some(record.clone()), after: record, cause });
-        let run = self.execute(&workflow, &event, &mut effects, Some(now));
+        let run = self.execute(&workflow, &event, &self.event_vars(&event, Some(now)), &mut effects);
         let records = self.writes_of(&space, &effects).into_iter().filter_map(|write| write.record).collect();
         Ok(DryRun { run, records, deliveries: effects.deliveries })
     }
