@@ -186,14 +186,22 @@ async fn kill_9_during_workflow_runs_repeats_and_loses_no_effect() {
                 ))
             })
             .collect();
-        let delay = rand::thread_rng().gen_range(400..1200);
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+        // Each round runs until its share of the 1,000 updates is acknowledged, then a little
+        // longer by chance, so the kill lands mid-stream however fast the machine is.
+        let target = 350 * (round + 1);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while acked.lock().unwrap().len() < target {
+            assert!(Instant::now() < deadline, "updates stalled before the kill");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rand::thread_rng().gen_range(0..200))).await;
         running.kill9();
         for writer in writers {
             writer.await.unwrap();
         }
     }
-    assert!(acked.lock().unwrap().len() >= 300, "too few updates got through to prove much");
+    let acknowledged = acked.lock().unwrap().len();
+    assert!(acknowledged >= 1_000, "{acknowledged} acknowledged updates");
 
     // The restarted server's processor catches up by itself.
     let restarted = ServerProcess::start(dir.path());
