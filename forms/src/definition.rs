@@ -61,11 +61,17 @@ impl FormDef {
     /// Serde stops at the first shape problem, so the list holds exactly one error; the
     /// cross-checks of [`CompiledForm::compile`](crate::CompiledForm::compile) gather all.
     pub fn from_json(value: &Value) -> Result<FormDef, DefinitionErrors> {
-        if !value.is_object() {
-            return Err(DefinitionErrors(vec![FieldError::new("", "a form definition must be a JSON object")]));
-        }
-        serde_path_to_error::deserialize(value).map_err(|err| DefinitionErrors(vec![shape_error(&err)]))
+        parse_definition(value, "a form definition")
     }
+}
+
+/// Reads a definition (`what`, e.g. "a workflow definition") of shape `T` from JSON; a shape
+/// error names the pointer where it is.
+pub fn parse_definition<T: de::DeserializeOwned>(value: &Value, what: &str) -> Result<T, DefinitionErrors> {
+    if !value.is_object() {
+        return Err(DefinitionErrors(vec![FieldError::new("", format!("{what} must be a JSON object"))]));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| DefinitionErrors(vec![shape_error(&err)]))
 }
 
 /// Turns a serde error into a pointer and message. The path tracker already includes an

@@ -186,6 +186,14 @@ async fn definitions_are_checked_versioned_and_listed_in_run_order() {
         ["/actions/0/create/form", "/actions/1/set/nope", "/actions/2/notify/url", "/trigger/fields/0", "/when"],
         "{problem}"
     );
+    let misspelt = json!({ "trigger": { "form": "account", "on": ["updatd"] } });
+    let problem = expect_problem(
+        app.put("/api/v1/spaces/cs/workflows/typo", &misspelt).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(error_paths(&problem), ["/trigger/on/0"], "{problem}");
     let unknown_form = json!({ "trigger": { "form": "ghost", "on": ["created"] } });
     let problem = expect_problem(
         app.put("/api/v1/spaces/cs/workflows/ghost", &unknown_form).await,

@@ -70,8 +70,7 @@ impl Engine {
     ) -> Result<PutWorkflowOutcome> {
         let space = self.space(space)?.name;
         let name = WorkflowName::parse(name)?;
-        let definition: WorkflowDef = serde_json::from_value(definition.clone())
-            .map_err(|err| DefinitionErrors(vec![FieldError::new("", format!("invalid workflow: {err}"))]))?;
+        let definition: WorkflowDef = forms::parse_definition(definition, "a workflow definition")?;
         let outcome = {
             let _exclusive = self.inner.schema_lock.write().await;
             let previous = self.store().workflow_version(space.as_str(), name.as_str(), None)?;
