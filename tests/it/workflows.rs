@@ -422,3 +422,56 @@ async fn least_open_assignment_picks_the_least_loaded() {
     let all = assignees(&app).await;
     assert_eq!(&all[8..], ["ben", "ana"], "ben had 1 open; then ana and ben have 2 and ana comes first in the pool");
 }
+
+#[tokio::test]
+async fn stage_changes_and_deletions_trigger_workflows_and_actions_move_pipelines() {
+    let app = TestApp::spawn().await;
+    cs_space(&app).await;
+    app.put_form(
+        "cs",
+        "onboarding",
+        &json!({
+            "schema": { "type": "object", "required": ["account_name"], "properties": {
+                "account_name": { "type": "string" },
+                "stage": { "type": "string" },
+                "checklist": { "type": "object", "additionalProperties": { "type": "boolean" } } } },
+            "pipeline": { "field": "stage", "stages": [
+                { "name": "kickoff", "checklist": ["kickoff_call"] }, { "name": "setup" }, { "name": "live" } ],
+                "transitions": { "kickoff": ["setup"], "setup": ["live"] } }
+        }),
+    )
+    .await;
+    // A fast-track: enterprise onboardings tick the kickoff call and move straight to setup.
+    let fast_track = json!({ "trigger": { "form": "onboarding", "on": ["created"] },
+        "when": "record.account_name.starts_with(\"VIP\")",
+        "actions": [ { "set": { "checklist": "#{ kickoff_call: true }" } }, { "transition": { "to": "setup" } } ] });
+    app.put("/api/v1/spaces/cs/workflows/fast-track", &fast_track).await;
+    let on_setup = json!({ "trigger": { "form": "onboarding", "on": ["stage_changed"] }, "when": "record.stage == \"setup\"",
+        "actions": [ { "create": { "form": "task", "data": { "title": "`Configure SSO for ${record.account_name}`" } } } ] });
+    app.put("/api/v1/spaces/cs/workflows/on-setup", &on_setup).await;
+    let on_delete = json!({ "trigger": { "form": "account", "on": ["deleted"] },
+        "actions": [ { "create": { "form": "task", "data": { "title": "`Archive files of ${record.name}`" } } } ] });
+    app.put("/api/v1/spaces/cs/workflows/on-delete", &on_delete).await;
+
+    let vip = app.create_record("cs", "onboarding", &json!({ "account_name": "VIP Corp" })).await;
+    app.create_record("cs", "onboarding", &json!({ "account_name": "Small Co" })).await;
+    // created ×2 (fast-track: one succeeds, one skipped), then the VIP's stage change (on-setup).
+    let runs = wait_for_runs(&app, "cs", 3).await;
+    assert!(runs.iter().all(|r| r["status"] != "failed"), "{runs:#?}");
+    let path = format!("{}/{}", records_path("cs", "onboarding"), vip["id"].as_str().unwrap());
+    let moved = expect_json(app.get(&path).await, StatusCode::OK).await;
+    assert_eq!(moved["stage"], "setup");
+    assert_eq!(moved["version"], 2, "set and transition of one run are one write");
+    let history = expect_json(app.get(&format!("{path}/history")).await, StatusCode::OK).await;
+    assert_eq!(history["items"][1]["kind"], "stage_changed");
+    assert_eq!(history["items"][1]["cause"]["chain"], json!(["fast-track"]));
+
+    let acme = app.create_record("cs", "account", &account("Acme", "growth", 50)).await;
+    let account_path = format!("{}/{}", records_path("cs", "account"), acme["id"].as_str().unwrap());
+    assert_eq!(app.delete(&account_path, None).await.status(), StatusCode::NO_CONTENT);
+    wait_for_runs(&app, "cs", 4).await;
+    let tasks = expect_json(app.get(&records_path("cs", "task")).await, StatusCode::OK).await;
+    let titles: Vec<&str> =
+        tasks["items"].as_array().unwrap().iter().map(|t| t["data"]["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Configure SSO for VIP Corp", "Archive files of Acme"]);
+}
