@@ -18,7 +18,8 @@
 //!
 //! Beside each write figure, two diagnostics say what limited it: the CPU the whole process
 //! used during the run (cores busy) and the group-commit flushes (how many, writes per flush,
-//! mean flush time, how busy the flusher was).
+//! mean flush time, how busy the flusher was; for the engine, a "flush" is one committer batch:
+//! apply and fsync).
 //!
 //! Every request is checked: a failed create, a non-2xx answer or an empty result page panics
 //! with the reason instead of producing figures over errors.
@@ -513,8 +514,8 @@ async fn engine_creates(settings: &Settings) -> f64 {
     let warmup = accounts.take(settings.warmup);
     let measured = accounts.take(settings.writes);
     println!(
-        "  {CONCURRENCY} tasks; JSON Schema validation with formats; per record one sled transaction over 4 trees \
-         (record, 4 index entries, event, history entry); group commit; mean payload {} bytes",
+        "  {CONCURRENCY} tasks; JSON Schema validation with formats; per record 7 keys (record, 4 index entries, \
+         event, history entry) in the committer's atomic batch; one flush per batch; mean payload {} bytes",
         mean_size(&to_bytes(&measured))
     );
     let before = engine.last_event_seq();
