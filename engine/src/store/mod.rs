@@ -231,24 +231,43 @@ impl Store {
         form: &str,
         version: Option<u32>,
     ) -> Result<Option<StoredForm>, StoreError> {
-        match version {
-            Some(version) => get(&self.defs, &keys::form_version(space, form, version)),
-            None => match self.defs.scan_prefix(keys::form_versions(space, form)).next_back() {
+        let exact = version.map(|version| keys::form_version(space, form, version));
+        self.definition_version(exact, keys::form_versions(space, form))
+    }
+
+    /// The latest version of every form of a space, in name order.
+    pub fn latest_forms(&self, space: &str) -> Result<Vec<StoredForm>, StoreError> {
+        self.latest_definitions(keys::forms_of(space), |form: &StoredForm| form.name.clone())
+    }
+
+    /// The definition under `exact`, or the last one under `versions` (its latest version).
+    fn definition_version<T: DeserializeOwned>(
+        &self,
+        exact: Option<Vec<u8>>,
+        versions: Vec<u8>,
+    ) -> Result<Option<T>, StoreError> {
+        match exact {
+            Some(key) => get(&self.defs, &key),
+            None => match self.defs.scan_prefix(versions).next_back() {
                 Some(item) => decode_pair(item?).map(Some),
                 None => Ok(None),
             },
         }
     }
 
-    /// The latest version of every form of a space, in name order.
-    pub fn latest_forms(&self, space: &str) -> Result<Vec<StoredForm>, StoreError> {
-        let mut latest: Vec<StoredForm> = Vec::new();
-        for item in self.defs.scan_prefix(keys::forms_of(space)) {
-            let form: StoredForm = decode_pair(item?)?;
+    /// The latest version of every definition under `prefix`, in name order.
+    fn latest_definitions<T: DeserializeOwned, N: PartialEq>(
+        &self,
+        prefix: Vec<u8>,
+        name: impl Fn(&T) -> N,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut latest: Vec<T> = Vec::new();
+        for item in self.defs.scan_prefix(prefix) {
+            let definition: T = decode_pair(item?)?;
             match latest.last_mut() {
-                // Versions of one form are adjacent and ascending, so the last one wins.
-                Some(last) if last.name == form.name => *last = form,
-                _ => latest.push(form),
+                // Versions of one definition are adjacent and ascending, so the last one wins.
+                Some(last) if name(last) == name(&definition) => *last = definition,
+                _ => latest.push(definition),
             }
         }
         Ok(latest)
@@ -494,26 +513,13 @@ impl Store {
         workflow: &str,
         version: Option<u32>,
     ) -> Result<Option<StoredWorkflow>, StoreError> {
-        match version {
-            Some(version) => get(&self.defs, &keys::workflow_version(space, workflow, version)),
-            None => match self.defs.scan_prefix(keys::workflow_versions(space, workflow)).next_back() {
-                Some(item) => decode_pair(item?).map(Some),
-                None => Ok(None),
-            },
-        }
+        let exact = version.map(|version| keys::workflow_version(space, workflow, version));
+        self.definition_version(exact, keys::workflow_versions(space, workflow))
     }
 
     /// The latest version of every workflow of a space, in name order.
     pub fn latest_workflows(&self, space: &str) -> Result<Vec<StoredWorkflow>, StoreError> {
-        let mut latest: Vec<StoredWorkflow> = Vec::new();
-        for item in self.defs.scan_prefix(keys::workflows_of(space)) {
-            let workflow: StoredWorkflow = decode_pair(item?)?;
-            match latest.last_mut() {
-                Some(last) if last.name == workflow.name => *last = workflow,
-                _ => latest.push(workflow),
-            }
-        }
-        Ok(latest)
+        self.latest_definitions(keys::workflows_of(space), |workflow: &StoredWorkflow| workflow.name.clone())
     }
 
     /// The workflows an event of `kind` on `form` triggers, in run order: (name, version).
