@@ -15,6 +15,7 @@ mod bad_input;
 mod cli;
 mod crash;
 mod observability;
+mod packs;
 mod restart;
 mod tidy;
 mod workflows;
