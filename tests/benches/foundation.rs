@@ -41,17 +41,21 @@
 //! Data directories are temporary directories under `$TMPDIR` (default `/tmp`), so the disk
 //! behind it is what the flush figures measure.
 
+#[path = "support.rs"]
+mod support;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
-use engine::{Actor, Engine, EngineConfig, ListQuery, Page, Record};
+use engine::{Engine, EngineConfig, ListQuery, Page, Record};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use support::*;
 use tempfile::TempDir;
 use tokio::sync::{oneshot, watch};
 use web::config::{Config, LogFormat};
@@ -132,16 +136,6 @@ impl Settings {
             self.records, self.writes, self.http_writes, self.warmup, self.query_iters, self.scan_iters
         );
         println!("  tokio multi-thread runtime with {cores} workers; metrics recorder installed as in `tend serve`");
-    }
-}
-
-fn env_count(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(text) => match text.trim().replace('_', "").parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => panic!("{name}={text:?}: expected a positive integer"),
-        },
-        Err(_) => default,
     }
 }
 
@@ -323,16 +317,6 @@ impl Run {
     }
 }
 
-/// User + system CPU time of the whole process so far (all threads: tokio workers, sled's IO
-/// threads, the flusher), from /proc/self/stat in USER_HZ ticks, which Linux fixes at 100/s.
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name: state is the first, utime the 12th, stime the 13th.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
-    Duration::from_millis(ticks * 10)
-}
-
 /// Group-commit flushes: how many ran and how long they took in total. With a fixed number of
 /// writers, throughput is bounded by writers / (commit time + wait for a flush), so these
 /// figures tell whether the disk or the CPU limits a write run.
@@ -411,32 +395,6 @@ where
     Run { elapsed: started.elapsed(), latencies, cpu: process_cpu().saturating_sub(cpu_before) }
 }
 
-struct Percentiles {
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-}
-
-/// Nearest-rank percentiles (sorts `samples`).
-fn percentiles(samples: &mut [Duration]) -> Percentiles {
-    assert!(!samples.is_empty(), "no samples to summarise");
-    samples.sort_unstable();
-    let rank = |p: f64| samples[((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
-    Percentiles { p50: rank(0.50), p99: rank(0.99), max: samples[samples.len() - 1] }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "MISSED"
-    }
-}
-
 /// Prints a write run and the flushes that made it durable; returns its rate.
 fn report_writes(label: &str, mut run: Run, flushes: Flushes) -> f64 {
     let rate = run.rate();
@@ -472,10 +430,6 @@ fn print_rss(when: &str) {
 
 // ---------------------------------------------------------------------------------------------
 // 1. Engine creates
-
-fn actor() -> Actor {
-    Actor("bench".into())
-}
 
 fn open_engine(dir: &TempDir) -> Engine {
     Engine::open(EngineConfig::new(dir.path())).unwrap_or_else(|err| panic!("opening the engine: {err}"))

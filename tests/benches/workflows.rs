@@ -53,6 +53,9 @@
 //!
 //! Data directories are temporary directories under `$TMPDIR` (default `/tmp`).
 
+#[path = "support.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::hint::black_box;
@@ -62,11 +65,12 @@ use std::time::{Duration, Instant};
 
 use engine::rules::{ScriptLimits, ScriptOrigin, ScriptVars, Scripts};
 use engine::workflows::{Run, RunFilter, RunStatus};
-use engine::{Actor, Engine, EngineConfig, EventKind, ListQuery, SystemClock};
+use engine::{Engine, EngineConfig, EventKind, ListQuery, SystemClock};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use support::*;
 use tempfile::TempDir;
 use uuid::Uuid;
 use web::config::{Config, LogFormat};
@@ -159,16 +163,6 @@ impl Settings {
     }
 }
 
-fn env_count(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(text) => match text.trim().replace('_', "").parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => panic!("{name}={text:?}: expected a positive integer"),
-        },
-        Err(_) => default,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The workload: accounts, tasks, and workflows that create a task when an account's health is low
 
@@ -257,10 +251,6 @@ fn form_name(index: usize) -> String {
     } else {
         format!("other-{index}")
     }
-}
-
-fn actor() -> Actor {
-    Actor("bench".into())
 }
 
 /// A space with `forms` account-shaped forms (`account` first), `task`, and `per_form`
@@ -391,44 +381,6 @@ fn check_runs_and_tasks(engine: &Engine, events: usize, per_form: usize, matches
 
 // ---------------------------------------------------------------------------------------------
 // Measuring
-
-struct Percentiles {
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-}
-
-/// Nearest-rank percentiles (sorts `samples`).
-fn percentiles(samples: &mut [Duration]) -> Percentiles {
-    assert!(!samples.is_empty(), "no samples to summarise");
-    samples.sort_unstable();
-    let rank = |p: f64| samples[((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
-    Percentiles { p50: rank(0.50), p99: rank(0.99), max: samples[samples.len() - 1] }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn us(d: Duration) -> String {
-    format!("{:.2} µs", d.as_secs_f64() * 1e6)
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "MISSED"
-    }
-}
-
-/// User + system CPU time of the whole process so far, from /proc/self/stat (USER_HZ = 100).
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
-    Duration::from_millis(ticks * 10)
-}
 
 /// The engine's flushes so far (count, total time), from its `tend_store_flush_seconds`
 /// histogram: the recorder is process-wide and the sections run one after the other.

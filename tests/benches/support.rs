@@ -1,0 +1,66 @@
+//! What both benchmarks share: settings from the environment, percentiles, CPU time, and the
+//! way figures and verdicts are printed.
+
+// Each benchmark is its own crate and uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use engine::Actor;
+
+/// A positive count from the environment variable `name`, or `default`.
+pub fn env_count(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(text) => match text.trim().replace('_', "").parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => panic!("{name}={text:?}: expected a positive integer"),
+        },
+        Err(_) => default,
+    }
+}
+
+/// The writer benchmarks' records and runs are attributed to.
+pub fn actor() -> Actor {
+    Actor("bench".into())
+}
+
+/// Nearest-rank percentiles of a set of latencies.
+pub struct Percentiles {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+/// Nearest-rank percentiles (sorts `samples`).
+pub fn percentiles(samples: &mut [Duration]) -> Percentiles {
+    assert!(!samples.is_empty(), "no samples to summarise");
+    samples.sort_unstable();
+    let rank = |p: f64| samples[((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
+    Percentiles { p50: rank(0.50), p99: rank(0.99), max: samples[samples.len() - 1] }
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+pub fn us(d: Duration) -> String {
+    format!("{:.2} µs", d.as_secs_f64() * 1e6)
+}
+
+pub fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+/// User + system CPU time of the whole process so far (all threads: tokio workers, sled's IO
+/// threads, the committer), from /proc/self/stat in USER_HZ ticks, which Linux fixes at 100/s.
+pub fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name: state is the first, utime the 12th, stime the 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
+    Duration::from_millis(ticks * 10)
+}
