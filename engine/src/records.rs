@@ -31,26 +31,37 @@ impl Engine {
     fn prepare_create(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<(Record, RecordWrite)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
-        let mut data = data;
-        apply_initial_stage(&loaded, &mut data);
         reject_computed(&loaded, &data)?;
+        let record = self.new_record(space, &loaded, data, actor)?;
+        let write = create_write(&space_name, &loaded, &record);
+        Ok((record, write))
+    }
+
+    /// A new record of `loaded` from `data` (version 1, initial pipeline stage, computed
+    /// fields), checked like every write; shared by the API and workflow runs.
+    pub(crate) fn new_record(
+        &self,
+        space: &str,
+        loaded: &LoadedForm,
+        mut data: Value,
+        actor: &Actor,
+    ) -> Result<Record> {
+        apply_initial_stage(loaded, &mut data);
         let now = self.now();
         let id = self.new_record_id(now);
-        self.prepare_data(space, &loaded, &id, &mut data)?;
-        let record = Record {
+        self.prepare_data(space, loaded, &id, &mut data)?;
+        Ok(Record {
             id,
             form: loaded.stored.name.clone(),
             version: 1,
             form_version: loaded.stored.version,
-            stage: stage_of(&loaded, &data),
+            stage: stage_of(loaded, &data),
             data,
             created_at: now,
             created_by: actor.clone(),
             updated_at: now,
             updated_by: actor.clone(),
-        };
-        let write = create_write(&space_name, &loaded, &record);
-        Ok((record, write))
+        })
     }
 
     /// A record by id.
@@ -452,7 +463,7 @@ pub(crate) fn move_to_stage(loaded: &LoadedForm, data: &mut Value, to: &str) -> 
 }
 
 /// A new record of a form with a pipeline starts in the initial stage unless it names one.
-pub(crate) fn apply_initial_stage(loaded: &LoadedForm, data: &mut Value) {
+fn apply_initial_stage(loaded: &LoadedForm, data: &mut Value) {
     if let (Some(pipeline), Some(object)) = (loaded.compiled.def().pipeline.as_ref(), data.as_object_mut()) {
         if object.get(&pipeline.field).is_none_or(Value::is_null) {
             if let Some(initial) = pipeline.initial_stage() {

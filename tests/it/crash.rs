@@ -106,21 +106,9 @@ async fn write_until_refused(base: String, token: String, writer: usize, round: 
     for n in 0.. {
         if n % 4 == 3 && !mine.is_empty() {
             let id = &mine[n % mine.len()];
-            let patch = json!({ "health": n % 101 });
-            let Ok(response) = client
-                .patch(format!("{records}/{id}"))
-                .bearer_auth(&token)
-                .header("content-type", "application/merge-patch+json")
-                .body(patch.to_string())
-                .send()
-                .await
-            else {
+            let Some(record) = patch_acknowledged(&client, &format!("{records}/{id}"), &token, n % 101).await else {
                 return;
             };
-            if response.status() != StatusCode::OK {
-                return;
-            }
-            let Ok(record) = response.json::<Value>().await else { return };
             acked.lock().unwrap().insert(id.clone(), (record["version"].as_u64().unwrap(), record["data"].clone()));
         } else {
             let data = account(&format!("w{writer}-r{round}-{n}"), "growth", (n % 101) as i64);
@@ -261,21 +249,25 @@ async fn patch_until_refused(base: String, token: String, ids: Vec<String>, writ
     for n in 0.. {
         let id = &ids[(writer * 7 + n) % ids.len()];
         let url = format!("{base}{}/{id}", records_path("cs", "account"));
-        let patch = json!({ "health": (writer * 13 + n) % 101 });
-        let Ok(response) = client
-            .patch(&url)
-            .bearer_auth(&token)
-            .header("content-type", "application/merge-patch+json")
-            .body(patch.to_string())
-            .send()
-            .await
-        else {
+        let Some(record) = patch_acknowledged(&client, &url, &token, (writer * 13 + n) % 101).await else {
             return;
         };
-        if response.status() != StatusCode::OK {
-            return;
-        }
-        let Ok(record) = response.json::<Value>().await else { return };
         acked.lock().unwrap().insert(format!("{id}@{}", record["version"]), (0, Value::Null));
     }
+}
+
+/// Sets a record's health; the record as answered, or `None` once the server stops answering.
+async fn patch_acknowledged(client: &reqwest::Client, url: &str, token: &str, health: usize) -> Option<Value> {
+    let response = client
+        .patch(url)
+        .bearer_auth(token)
+        .header("content-type", "application/merge-patch+json")
+        .body(json!({ "health": health }).to_string())
+        .send()
+        .await
+        .ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    response.json::<Value>().await.ok()
 }

@@ -596,26 +596,11 @@ impl Engine {
         &self,
         space: &SpaceName,
         form: &str,
-        mut data: Value,
+        data: Value,
         actor: &Actor,
     ) -> std::result::Result<Touched, String> {
         let loaded = self.loaded_form(space.as_str(), form).map_err(|e| e.to_string())?;
-        crate::records::apply_initial_stage(&loaded, &mut data);
-        let now = self.now();
-        let id = self.new_record_id(now);
-        self.prepare_data(space.as_str(), &loaded, &id, &mut data).map_err(describe)?;
-        let after = Record {
-            id,
-            form: loaded.stored.name.clone(),
-            version: 1,
-            form_version: loaded.stored.version,
-            stage: stage_of(&loaded, &data),
-            data,
-            created_at: now,
-            created_by: actor.clone(),
-            updated_at: now,
-            updated_by: actor.clone(),
-        };
+        let after = self.new_record(space.as_str(), &loaded, data, actor).map_err(describe)?;
         Ok(Touched { loaded, before: None, after, cause: Cause { run: Uuid::nil(), chain: Vec::new() } })
     }
 
