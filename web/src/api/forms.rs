@@ -1,7 +1,6 @@
 //! `/api/v1/spaces/{space}/forms[/{form}]`: versioned form definitions.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,7 +9,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::extract::{ApiQuery, Caller, JsonBody};
-use super::AppState;
+use super::{stored_definition, AppState, VersionParam};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -25,12 +24,6 @@ struct PutParams {
     force: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShowParams {
-    version: Option<u32>,
-}
-
 async fn put(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -39,18 +32,14 @@ async fn put(
     JsonBody(definition): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let outcome = state.engine.put_form(&caller.actor(), &space, &form, &definition, params.force).await?;
-    let status = match (outcome.changed, outcome.form.version) {
-        (true, 1) => StatusCode::CREATED,
-        _ => StatusCode::OK,
-    };
     let location = format!("/api/v1/spaces/{space}/forms/{form}?version={}", outcome.form.version);
-    Ok((status, [(header::LOCATION, location)], Json(outcome.form)))
+    Ok(stored_definition(outcome.changed && outcome.form.version == 1, location, outcome.form))
 }
 
 async fn show(
     State(state): State<AppState>,
     Path((space, form)): Path<(String, String)>,
-    ApiQuery(params): ApiQuery<ShowParams>,
+    ApiQuery(params): ApiQuery<VersionParam>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.engine.form(&space, &form, params.version)?))
 }

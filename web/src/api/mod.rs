@@ -73,6 +73,20 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .with_state(state)
 }
 
+/// `?version=N` on reads of versioned definitions (forms, workflows).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionParam {
+    version: Option<u32>,
+}
+
+/// The answer to a PUT of a versioned definition: 201 when it stored the first version, else
+/// 200, with the location of the version now current.
+fn stored_definition<T: serde::Serialize>(first_version: bool, location: String, body: T) -> impl IntoResponse {
+    let status = if first_version { StatusCode::CREATED } else { StatusCode::OK };
+    (status, [(header::LOCATION, location)], axum::Json(body))
+}
+
 /// Every `/api/` request needs `Authorization: Bearer <token>`; the caller is put in the
 /// request's extensions for the `Caller` extractor.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {

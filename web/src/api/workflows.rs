@@ -2,7 +2,7 @@
 //! `/api/v1/spaces/{space}/runs[/{id}]` (what they did).
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::extract::{ApiQuery, Caller, JsonBody};
-use super::AppState;
+use super::{stored_definition, AppState, VersionParam};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -25,12 +25,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/spaces/{space}/runs/{id}/retry", post(retry))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShowParams {
-    version: Option<u32>,
-}
-
 async fn put(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -38,15 +32,14 @@ async fn put(
     JsonBody(definition): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let outcome = state.engine.put_workflow(&caller.actor(), &space, &name, &definition).await?;
-    let status = if outcome.changed && outcome.workflow.version == 1 { StatusCode::CREATED } else { StatusCode::OK };
     let location = format!("/api/v1/spaces/{space}/workflows/{name}?version={}", outcome.workflow.version);
-    Ok((status, [(header::LOCATION, location)], Json(outcome.workflow)))
+    Ok(stored_definition(outcome.changed && outcome.workflow.version == 1, location, outcome.workflow))
 }
 
 async fn show(
     State(state): State<AppState>,
     Path((space, name)): Path<(String, String)>,
-    ApiQuery(params): ApiQuery<ShowParams>,
+    ApiQuery(params): ApiQuery<VersionParam>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.engine.workflow(&space, &name, params.version)?))
 }
