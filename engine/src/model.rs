@@ -129,6 +129,12 @@ pub enum EventKind {
     StageChanged,
     /// Someone ran a workflow by hand (never in the log: manual runs commit directly).
     Manual,
+    /// A timer fell due: a date offset, a delay or a cron occurrence of one workflow.
+    TimerFired,
+    /// A record stayed in a pipeline stage past the stage's SLA.
+    SlaBreached,
+    /// An outside system posted to an inbound webhook of the space.
+    Inbound,
 }
 
 /// One entry of the durable, ordered event log.
@@ -138,9 +144,10 @@ pub struct Event {
     pub seq: u64,
     /// Space of the record.
     pub space: SpaceName,
-    /// Form of the record.
-    pub form: FormName,
-    /// The record concerned.
+    /// Form of the record; none for events about no record (cron occurrences, inbound hooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<FormName>,
+    /// The record concerned (the nil UUID for none).
     pub record: Uuid,
     /// What happened.
     pub kind: EventKind,
@@ -157,6 +164,68 @@ pub struct Event {
     /// The workflow run that made the change, when one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause>,
+    /// For `timer_fired` and `sla_breached`: the timer that fell due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer: Option<FiredTimer>,
+    /// For `inbound`: the hook posted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<String>,
+    /// For `inbound`: the body posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
+}
+
+impl Event {
+    /// An event about no record yet: kind, space, actor and instant; callers fill in the rest.
+    pub fn bare(space: SpaceName, kind: EventKind, actor: Actor, at: DateTime<Utc>) -> Self {
+        Event {
+            seq: 0,
+            space,
+            form: None,
+            record: Uuid::nil(),
+            kind,
+            version: 0,
+            before: None,
+            after: None,
+            actor,
+            at,
+            cause: None,
+            timer: None,
+            hook: None,
+            payload: None,
+        }
+    }
+
+    /// The form of the event's record, or `""` for events about no record.
+    pub fn form_name(&self) -> &str {
+        self.form.as_ref().map_or("", FormName::as_str)
+    }
+
+    /// What the trigger index is searched by, with the event kind: the hook of an inbound
+    /// event, the form of any other.
+    pub fn trigger_source(&self) -> &str {
+        self.hook.as_deref().unwrap_or_else(|| self.form_name())
+    }
+}
+
+/// The timer behind a `timer_fired` or `sla_breached` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FiredTimer {
+    /// The timer's id.
+    pub id: Uuid,
+    /// The workflow it belongs to (none for a pipeline SLA, which belongs to the form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<forms::WorkflowName>,
+    /// The workflow version that scheduled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_version: Option<u32>,
+    /// When it was due.
+    pub due: DateTime<Utc>,
+    /// The offset (`-30d`), delay (`7d`) or cron expression it came from; the stage, for an SLA.
+    pub spec: String,
+    /// Whether it fired later than due (the server was down or behind).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
 }
 
 /// Why a workflow wrote: the run, and the chain of workflows that led to it.

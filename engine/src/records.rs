@@ -347,17 +347,13 @@ pub(crate) fn record_event(
     at: DateTime<Utc>,
 ) -> Event {
     Event {
-        seq: 0,
-        space: space.clone(),
-        form: record.form.clone(),
+        form: Some(record.form.clone()),
         record: record.id,
         kind,
         version: record.version,
         before,
         after: (kind != EventKind::Deleted).then(|| record.data.clone()),
-        actor: actor.clone(),
-        at,
-        cause: None,
+        ..Event::bare(space.clone(), kind, actor.clone(), at)
     }
 }
 

@@ -211,7 +211,7 @@ async fn kill_9_during_workflow_runs_repeats_and_loses_no_effect() {
         .events_after(0, usize::MAX)
         .unwrap()
         .into_iter()
-        .filter(|e| e.form.as_str() == "account" && e.kind == engine::EventKind::Updated)
+        .filter(|e| e.form_name() == "account" && e.kind == engine::EventKind::Updated)
         .map(|e| e.seq)
         .collect();
     assert!(updates.len() >= acked.lock().unwrap().len(), "every acknowledged update is in the log");

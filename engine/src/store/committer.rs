@@ -26,6 +26,8 @@ pub(super) enum Request {
     /// Record writes, applied together or not at all; answered with their events once durable.
     Write {
         writes: Vec<RecordWrite>,
+        /// Events without a record write.
+        events: Vec<Event>,
         /// Other keys written (or removed, for `None`) with them: runs, outbox rows, cursors.
         entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         reply: oneshot::Sender<Result<Vec<Event>, StoreError>>,
@@ -111,8 +113,8 @@ impl Worker {
         for request in requests {
             match request {
                 Request::Barrier { reply } => pending.push(Pending::Barrier(reply)),
-                Request::Write { writes, entries, reply } => {
-                    let result = self.stage(writes, entries, &mut batch, &mut overlay, &mut seq);
+                Request::Write { writes, events, entries, reply } => {
+                    let result = self.stage(writes, events, entries, &mut batch, &mut overlay, &mut seq);
                     if let Ok(events) = &result {
                         written += events.len() as u64;
                     }
@@ -153,6 +155,7 @@ impl Worker {
     fn stage(
         &self,
         writes: Vec<RecordWrite>,
+        standalone: Vec<Event>,
         entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         batch: &mut sled::Batch,
         overlay: &mut HashMap<Vec<u8>, Option<u64>>,
@@ -189,6 +192,18 @@ impl Worker {
             staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
             staged.push((keys::history_entry(space, form, &id, event.seq), Some(Vec::new())));
             staged_versions.push((record_key, write.record.as_ref().map(|r| r.version)));
+            events.push(event);
+        }
+        for mut event in standalone {
+            next_seq += 1;
+            event.seq = next_seq;
+            staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
+            if let (Some(form), false) = (&event.form, event.record.is_nil()) {
+                staged.push((
+                    keys::history_entry(event.space.as_str(), form.as_str(), &event.record, event.seq),
+                    Some(Vec::new()),
+                ));
+            }
             events.push(event);
         }
         // A request's keys join the shared batch only when all its checks passed.

@@ -101,6 +101,9 @@ pub struct Extras {
     pub cursor: Option<(&'static str, u64)>,
     /// New round-robin positions: (space, workflow, action index, next position).
     pub assignments: Vec<(String, String, u32, u64)>,
+    /// Events that come with no record write (a timer fell due, an inbound hook was posted),
+    /// appended after the writes' events; those about a record join its history.
+    pub events: Vec<Event>,
 }
 
 /// The sled database and its trees.
@@ -162,7 +165,7 @@ impl Store {
             entries.push((keys::cursor(name), Some(position.to_be_bytes().to_vec())));
         }
         let (reply, answer) = oneshot::channel();
-        self.committer.send(committer::Request::Write { writes, entries, reply })?;
+        self.committer.send(committer::Request::Write { writes, events: extras.events, entries, reply })?;
         answer.await.map_err(|_| StoreError::Durability("the committer stopped".into()))?
     }
 
@@ -474,13 +477,14 @@ impl Store {
 
     // ---- workflows ----
 
-    /// Stores a workflow version and replaces the previous version's trigger entries with
-    /// `triggers` (form, event kind, order), atomically. Durable after [`Store::barrier`].
+    /// Stores a workflow version and replaces the previous version's trigger entries
+    /// (`retired`) with `triggers`, each (form or hook, event kind, order), atomically. Durable
+    /// after [`Store::barrier`].
     pub fn insert_workflow_version(
         &self,
         space: &str,
         workflow: &StoredWorkflow,
-        previous: Option<&StoredWorkflow>,
+        retired: &[(String, String, i64)],
         triggers: &[(String, String, i64)],
     ) -> Result<(), StoreError> {
         let key = keys::workflow_version(space, workflow.name.as_str(), workflow.version);
@@ -488,12 +492,8 @@ impl Store {
             return Err(StoreError::AlreadyExists);
         }
         let mut batch = sled::Batch::default();
-        if let Some(previous) = previous {
-            for kind in &previous.definition.trigger.on {
-                let form = previous.definition.trigger.form.as_str();
-                let kind = kind_name(*kind);
-                batch.remove(keys::trigger(space, form, &kind, previous.definition.order, previous.name.as_str()));
-            }
+        for (source, kind, order) in retired {
+            batch.remove(keys::trigger(space, source, kind, *order, workflow.name.as_str()));
         }
         for (form, kind, order) in triggers {
             batch.insert(

@@ -6,6 +6,7 @@
 mod model;
 mod processor;
 mod runs;
+mod triggers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -86,17 +87,9 @@ impl Engine {
                 created_by: actor.clone(),
             };
             self.compile_workflow(&space, stored.clone())?;
-            let triggers: Vec<(String, String, i64)> = if stored.definition.enabled {
-                let trigger = &stored.definition.trigger;
-                trigger
-                    .on
-                    .iter()
-                    .map(|kind| (trigger.form.to_string(), kind_name(*kind), stored.definition.order))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            self.store().insert_workflow_version(space.as_str(), &stored, previous.as_ref(), &triggers)?;
+            let retired = previous.as_ref().map(|p| trigger_entries(&p.definition)).unwrap_or_default();
+            let triggers = trigger_entries(&stored.definition);
+            self.store().insert_workflow_version(space.as_str(), &stored, &retired, &triggers)?;
             self.inner.triggers.write().unwrap_or_else(|p| p.into_inner()).clear();
             PutWorkflowOutcome { workflow: stored, changed: true }
         };
@@ -168,38 +161,8 @@ impl Engine {
                 .ok()
         };
         let mut problems = Vec::new();
-        let trigger_form = match self.loaded_form(space.as_str(), definition.trigger.form.as_str()) {
-            Ok(form) => Some(form),
-            Err(_) => {
-                problems.push(FieldError::new(
-                    "/trigger/form",
-                    format!("no form `{}` in this space", definition.trigger.form),
-                ));
-                None
-            }
-        };
-        if definition.trigger.on.contains(&crate::model::EventKind::Manual) {
-            problems.push(FieldError::new(
-                "/trigger/on",
-                "`manual` is not an event: any workflow can be run with POST .../run",
-            ));
-        }
-        if definition.trigger.on.is_empty() {
-            problems.push(FieldError::new(
-                "/trigger/on",
-                "list at least one event: created, updated, deleted, stage_changed",
-            ));
-        }
-        if let Some(form) = &trigger_form {
-            for (i, field) in definition.trigger.fields.iter().enumerate() {
-                if form.compiled.field_type(field).is_none() {
-                    problems.push(FieldError::new(
-                        format!("/trigger/fields/{i}"),
-                        format!("`{field}` is not a field of `{}`", definition.trigger.form),
-                    ));
-                }
-            }
-        }
+        let trigger_form = self.check_trigger(space, &definition.trigger, &mut problems);
+        let form_label = definition.trigger.form.as_ref().map_or("", FormName::as_str);
         let when = definition.when.as_deref().and_then(|source| compile("when", "/when".into(), source));
         let mut actions = Vec::new();
         for (i, action) in definition.actions.iter().enumerate() {
@@ -213,7 +176,7 @@ impl Engine {
                             if form.compiled.field_type(field).is_none() {
                                 problems.push(FieldError::new(
                                     path.clone(),
-                                    format!("`{field}` is not a field of `{}`", definition.trigger.form),
+                                    format!("`{field}` is not a field of `{}`", form_label),
                                 ));
                             } else if form.computed.iter().any(|(name, _)| name == field) {
                                 problems.push(FieldError::new(path.clone(), format!("`{field}` is computed")));
@@ -254,7 +217,7 @@ impl Engine {
                             .push(FieldError::new(format!("{at}/transition/to"), format!("`{to}` is not a stage"))),
                         None => problems.push(FieldError::new(
                             format!("{at}/transition"),
-                            format!("form `{}` has no pipeline", definition.trigger.form),
+                            format!("form `{}` has no pipeline", form_label),
                         )),
                     }
                     actions.push(CompiledAction::Transition(to.clone()));
@@ -268,7 +231,7 @@ impl Engine {
                         if form.compiled.field_type(&assign.field) != Some(forms::FieldType::String) {
                             problems.push(FieldError::new(
                                 format!("{at}/assign/field"),
-                                format!("`{}` is not a string field of `{}`", assign.field, definition.trigger.form),
+                                format!("`{}` is not a string field of `{}`", assign.field, form_label),
                             ));
                         }
                         if let Some(open) = &assign.open {
@@ -334,6 +297,28 @@ impl Engine {
         }
         Ok(CompiledWorkflow { stored, when, actions })
     }
+}
+
+/// The trigger index entries of a definition: (form or hook, event kind, order). The events
+/// listed are those the processor must see for the workflow: the events that run it, those
+/// that start its delay, those that move its date timers; none for a disabled workflow.
+pub(crate) fn trigger_entries(definition: &WorkflowDef) -> Vec<(String, String, i64)> {
+    let trigger = &definition.trigger;
+    if !definition.enabled {
+        return Vec::new();
+    }
+    let entry = |source: &str, kind: EventKind| (source.to_owned(), kind_name(kind), definition.order);
+    if let Some(hook) = &trigger.hook {
+        return vec![entry(hook, EventKind::Inbound)];
+    }
+    let Some(form) = &trigger.form else { return Vec::new() };
+    if trigger.at.is_some() {
+        return [EventKind::Created, EventKind::Updated, EventKind::Deleted]
+            .into_iter()
+            .map(|kind| entry(form.as_str(), kind))
+            .collect();
+    }
+    trigger.on.iter().map(|kind| entry(form.as_str(), *kind)).collect()
 }
 
 /// The serde name of an event kind (`stage_changed`), used in trigger keys.

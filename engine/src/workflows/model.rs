@@ -41,17 +41,83 @@ fn enabled() -> bool {
     true
 }
 
-/// Record events that start a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What starts a run. One shape for every kind, told apart by which keys are present:
+/// - record events: `{form, on, fields?}`;
+/// - a delay after record events: `{form, on, delay, business_days?}`;
+/// - a date field with offsets: `{form, at, offsets, time?, timezone?, business_days?}`;
+/// - a cron schedule: `{cron, timezone?}`;
+/// - an inbound webhook: `{hook}`.
+///
+/// Timer triggers also take `misfire` and `catch_up` (what to do with occurrences missed
+/// while the server was down).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trigger {
     /// The form whose records are watched.
-    pub form: FormName,
-    /// Which events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<FormName>,
+    /// Which record events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub on: Vec<EventKind>,
     /// For `updated`: run only when one of these fields changed (empty: any change).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// A date or date-time field: the run happens at offsets from its value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Offsets from the `at` field's date: `-90d`, `-2w`, `1d`, `0d`, `-4h`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offsets: Vec<String>,
+    /// Local time of day (`09:00`) for date offsets; default 09:00.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// The time zone of `time` and `cron`: an IANA name, or `{"field": "timezone"}` to read it
+    /// from the record; default: the space's zone (UTC unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<Zone>,
+    /// Run this long after the event (`7d`, `4h`, `30m`), re-checking `when` then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<String>,
+    /// Count days of offsets and delays as business days (Monday to Friday).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub business_days: bool,
+    /// A crontab schedule (5 fields; 6 or 7 with seconds and years).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// What to do with a timer that fell due while the server was down; default `fire`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misfire: Option<Misfire>,
+    /// How far back missed timers still fire (`7d` by default); older ones are recorded as
+    /// skipped runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up: Option<String>,
+    /// An inbound webhook of the space, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<String>,
+}
+
+/// A time zone: fixed, or read from a field of the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Zone {
+    /// An IANA name such as `Asia/Shanghai`.
+    Named(String),
+    /// The record field holding an IANA name.
+    Field {
+        /// The field.
+        field: String,
+    },
+}
+
+/// What a timer that fell due during downtime does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Misfire {
+    /// Fire late (the run says so).
+    #[default]
+    Fire,
+    /// Record a skipped run instead.
+    Skip,
 }
 
 /// One step of a run.

@@ -187,7 +187,7 @@ impl Engine {
         let mut changed: HashSet<Uuid> = HashSet::new();
         let mut planned = 0;
         for event in events {
-            let candidates = self.triggered(event.space.as_str(), event.form.as_str(), event.kind)?;
+            let candidates = self.triggered(event.space.as_str(), event.trigger_source(), event.kind)?;
             if !candidates.is_empty() {
                 let mut effects = Effects { assignments: assignments.clone(), ..Effects::default() };
                 let runs = self.plan_event(event, &candidates, &mut effects)?;
@@ -308,7 +308,7 @@ impl Engine {
         cause_chain.push(name.clone());
         let cause = Cause { run: run.id, chain: cause_chain };
         let actor = Actor(format!("workflow:{name}"));
-        let triggering = (&event.space, event.form.as_str(), event.record);
+        let triggering = (&event.space, event.form_name(), event.record);
         for (index, action) in workflow.actions.iter().enumerate() {
             let effect = match action {
                 CompiledAction::Assign(assign) => {
@@ -411,7 +411,7 @@ impl Engine {
                         filter = format!("{filter} and ({open})");
                     }
                     let open = self
-                        .count_records(event.space.as_str(), event.form.as_str(), &filter)
+                        .count_records(event.space.as_str(), event.form_name(), &filter)
                         .map_err(|e| e.to_string())?;
                     if best.is_none_or(|(fewest, _)| open < fewest) {
                         best = Some((open, person));
@@ -480,7 +480,7 @@ impl Engine {
         actor: &Actor,
         vars: &ScriptVars,
     ) -> std::result::Result<(), String> {
-        let triggering = (&event.space, event.form.as_str(), event.record);
+        let triggering = (&event.space, event.form_name(), event.record);
         match requested {
             ScriptEffect::Create { form, data } => {
                 let record = self.plan_create(&event.space, &form, data, actor)?;

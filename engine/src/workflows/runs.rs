@@ -52,7 +52,7 @@ impl Engine {
         let space = self.space(space)?.name;
         let workflow = self.compiled_workflow(&space, stored.name.as_str(), stored.version)?;
         let record = match record {
-            Some(id) => Some(self.record(space.as_str(), workflow.stored.definition.trigger.form.as_str(), id)?),
+            Some(id) => Some(self.record(space.as_str(), trigger_form(&workflow)?.as_str(), id)?),
             None => None,
         };
         let event = manual_event(&space, &workflow, record.as_ref(), actor, self.now());
@@ -66,10 +66,13 @@ impl Engine {
         let stored = self.workflow(space.as_str(), original.workflow.as_str(), None)?;
         let workflow = self.compiled_workflow(&space, stored.name.as_str(), stored.version)?;
         let event = if original.event == 0 {
-            let form = workflow.stored.definition.trigger.form.as_str();
             let record = match original.record.is_nil() {
                 true => None,
-                false => Some(self.record(space.as_str(), form, &original.record.to_string())?),
+                false => Some(self.record(
+                    space.as_str(),
+                    trigger_form(&workflow)?.as_str(),
+                    &original.record.to_string(),
+                )?),
             };
             manual_event(&space, &workflow, record.as_ref(), actor, self.now())
         } else {
@@ -98,6 +101,7 @@ impl Engine {
                 assignments: effects.assignments(space),
                 deliveries: effects.deliveries,
                 cursor: None,
+                events: Vec::new(),
             };
             match self.commit(writes, extras).await {
                 Ok(_) => return Ok(run),
@@ -113,7 +117,7 @@ impl Engine {
         let stored = self.workflow(space, name, None)?;
         let space = self.space(space)?.name;
         let workflow = self.compiled_workflow(&space, stored.name.as_str(), stored.version)?;
-        let form = workflow.stored.definition.trigger.form.clone();
+        let form = trigger_form(&workflow)?.clone();
         let loaded = self.loaded_form(space.as_str(), form.as_str())?;
         let now = input.now.unwrap_or_else(|| self.now());
         let record = match (&input.record_id, &input.record) {
@@ -130,17 +134,12 @@ impl Engine {
         let kind = input.event.unwrap_or(EventKind::Updated);
         let before = input.old.clone().or_else(|| (kind != EventKind::Created).then(|| record.data.clone()));
         let event = Event {
-            seq: 0,
-            space: space.clone(),
-            form: form.clone(),
+            form: Some(form.clone()),
             record: record.id,
-            kind,
             version: record.version,
             before: before.clone(),
             after: (kind != EventKind::Deleted).then(|| record.data.clone()),
-            actor: Actor("dry-run".into()),
-            at: now,
-            cause: None,
+            ..Event::bare(space.clone(), kind, Actor("dry-run".into()), now)
         };
         // The sample is the record the run changes; it is never read from or written to the store.
         let mut effects = Effects::default();
@@ -160,18 +159,25 @@ fn manual_event(
     at: DateTime<Utc>,
 ) -> Event {
     Event {
-        seq: 0,
-        space: space.clone(),
         form: workflow.stored.definition.trigger.form.clone(),
         record: record.map_or(Uuid::nil(), |r| r.id),
-        kind: EventKind::Manual,
         version: record.map_or(0, |r| r.version),
         before: record.map(|r| r.data.clone()),
         after: record.map(|r| r.data.clone()),
-        actor: actor.clone(),
-        at,
-        cause: None,
+        ..Event::bare(space.clone(), EventKind::Manual, actor.clone(), at)
     }
+}
+
+/// The form a workflow's trigger watches; an error for triggers about no form (cron, hooks),
+/// which have no record to run against.
+fn trigger_form(workflow: &CompiledWorkflow) -> Result<&FormName> {
+    workflow.stored.definition.trigger.form.as_ref().ok_or_else(|| {
+        forms::ValidationErrors(vec![forms::FieldError::new(
+            "/record_id",
+            format!("workflow `{}` watches no form, so it runs without a record", workflow.stored.name),
+        )])
+        .into()
+    })
 }
 
 fn sample_record(form: &FormName, data: Value, form_version: u32, now: DateTime<Utc>) -> Record {
