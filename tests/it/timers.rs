@@ -45,7 +45,8 @@ async fn reminders_space(app: &TestApp) {
 async fn wait_for_runs(app: &TestApp, count: usize, within: Duration) -> Vec<Value> {
     let deadline = Instant::now() + within;
     loop {
-        let runs = expect_json(app.get("/api/v1/spaces/cs/runs?workflow=remind&limit=1000").await, StatusCode::OK).await;
+        let runs =
+            expect_json(app.get("/api/v1/spaces/cs/runs?workflow=remind&limit=1000").await, StatusCode::OK).await;
         let items = runs["items"].as_array().cloned().unwrap_or_default();
         if items.len() >= count {
             return items;
@@ -110,7 +111,10 @@ async fn timers_are_listed_by_workflow_and_record_with_local_times() {
     app.put_form("cs", "task", &task_form()).await;
     let reminders = json!({ "trigger": { "form": "account", "at": "renewal_date", "offsets": ["-90d", "-60d", "-30d"] },
                             "actions": [ { "create": { "form": "task", "data": { "title": "\"renewal\"" } } } ] });
-    assert_eq!(app.put("/api/v1/spaces/cs/workflows/renewal-reminders", &reminders).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.put("/api/v1/spaces/cs/workflows/renewal-reminders", &reminders).await.status(),
+        StatusCode::CREATED
+    );
     let renewal = (Utc::now() + chrono::Duration::days(200)).format("%Y-%m-%d").to_string();
     let mut ids = Vec::new();
     for name in ["Acme", "Globex"] {
@@ -134,7 +138,8 @@ async fn timers_are_listed_by_workflow_and_record_with_local_times() {
     assert!(dues.windows(2).all(|w| w[0] <= w[1]), "in due order: {dues:?}");
 
     let one = expect_json(app.get(&format!("/api/v1/spaces/cs/timers?record={}", ids[0])).await, StatusCode::OK).await;
-    let offsets: Vec<&str> = one["items"].as_array().expect("items").iter().filter_map(|i| i["offset"].as_str()).collect();
+    let offsets: Vec<&str> =
+        one["items"].as_array().expect("items").iter().filter_map(|i| i["offset"].as_str()).collect();
     assert_eq!(offsets, ["-90d", "-60d", "-30d"]);
 
     let mut seen = HashSet::new();
@@ -274,4 +279,53 @@ async fn prepare_burst(dir: &std::path::Path, count: usize, due: DateTime<Utc>) 
     assert_eq!(engine.pending_timers(), count);
     engine.close().expect("close");
     ids
+}
+
+/// `tend simulate` prints the runs of the next days from a stopped server's data, in order, and
+/// leaves the data as it was; it refuses a data dir a server is using.
+#[tokio::test]
+async fn simulate_prints_the_coming_runs_and_touches_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        engine.update_space("cs", None, Some("Asia/Shanghai".into())).await.expect("zone");
+        let account = json!({ "schema": { "type": "object", "properties": {
+            "name": { "type": "string" }, "renewal_date": { "type": "string", "format": "date" } } } });
+        engine.put_form(&actor, "cs", "account", &account, false).await.expect("form");
+        engine.put_form(&actor, "cs", "task", &task_form(), false).await.expect("form");
+        let reminders = json!({ "trigger": { "form": "account", "at": "renewal_date", "offsets": ["-60d", "-30d"] },
+            "actions": [ { "create": { "form": "task", "data": { "title": "`Renewal of ${record.name} in ${days_until(record.renewal_date)} days`" } } } ] });
+        engine.put_workflow(&actor, "cs", "renewal-reminders", &reminders).await.expect("workflow");
+        let renewal = (Utc::now() + chrono::Duration::days(45)).format("%Y-%m-%d").to_string();
+        engine
+            .create_record(&actor, "cs", "account", json!({ "name": "Acme", "renewal_date": renewal }))
+            .await
+            .expect("acme");
+        engine.process_pending().await.expect("processed");
+        assert_eq!(engine.pending_timers(), 1, "−60d is already past");
+        engine.close().expect("close");
+    }
+    let output = tend().args(["simulate", "--days", "30", "--data-dir"]).arg(dir.path()).output().expect("simulate");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].contains("09:00 CST  cs/renewal-reminders  succeeded  on account \"Acme\""), "{stdout}");
+    assert!(lines[1].contains("→ create task \"Renewal of Acme in 30 days\""), "{stdout}");
+    assert!(lines.last().is_some_and(|l| l.starts_with("1 runs over 30 days")), "{stdout}");
+
+    let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+    assert_eq!(engine.pending_timers(), 1, "the real timer is still pending");
+    assert_eq!(engine.runs("cs", &RunFilter::default(), 10, None).expect("runs").0.len(), 0);
+    engine.close().expect("close");
+    drop(engine);
+
+    let server = ServerProcess::start(dir.path());
+    let output = tend().args(["simulate", "--data-dir"]).arg(dir.path()).output().expect("simulate");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.starts_with("error: ") && stderr.contains("in use by a running Tend server"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    server.kill9();
 }
