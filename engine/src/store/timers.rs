@@ -33,6 +33,9 @@ pub enum TimerOp {
         /// The new timers.
         timers: Vec<Timer>,
     },
+    /// Schedules one timer, replacing the pending timer of its owner (space, record, workflow,
+    /// spec) if there is one.
+    Put(Box<Timer>),
     /// Cancels every pending timer of a record (it was deleted).
     CancelRecord {
         /// The space.
@@ -83,6 +86,7 @@ pub(super) fn stage_ops(
                     view.put(timer)?;
                 }
             }
+            TimerOp::Put(timer) => view.put(&timer)?,
             TimerOp::CancelRecord { space, record } => view.cancel_prefix(&keys::timers_of_record(&space, &record))?,
             TimerOp::CancelWorkflow { space, workflow } => {
                 let prefix = keys::timers_of_workflow(&space, &workflow);

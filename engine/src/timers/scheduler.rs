@@ -173,15 +173,7 @@ impl Engine {
 
     /// Schedules arbitrary timers (benchmarks and tests build queues with it).
     pub async fn schedule_timers(&self, timers: Vec<Timer>) -> Result<()> {
-        let ops = timers
-            .into_iter()
-            .map(|timer| TimerOp::Replace {
-                space: timer.space.to_string(),
-                record: timer.record,
-                workflow: timer.owner_workflow().to_owned(),
-                timers: vec![timer],
-            })
-            .collect();
+        let ops = timers.into_iter().map(|timer| TimerOp::Put(Box::new(timer))).collect();
         self.commit(Vec::new(), Extras { timers: ops, ..Extras::default() }).await?;
         Ok(())
     }
