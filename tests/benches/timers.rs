@@ -53,6 +53,20 @@ fn rss_mb() -> f64 {
     kb / 1024.0
 }
 
+fn dir_size(path: &std::path::Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => dir_size(&entry.path()),
+                    _ => entry.metadata().map(|m| m.len()).unwrap_or(0),
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn delay_timer(engine: &Engine, version: u32, due: DateTime<Utc>) -> Timer {
     let now = Utc::now();
     Timer {
@@ -120,6 +134,7 @@ async fn run(count: usize, burst: usize) {
     );
     engine.close().expect("close");
     drop(engine);
+    println!("   database on disk: {:.0} MB", dir_size(dir.path()) as f64 / 1e6);
 
     // 2. Start with them present.
     let config = Config { data_dir: dir.path().to_path_buf(), bind: "127.0.0.1:0".into(), ..Config::default() };

@@ -116,9 +116,15 @@ impl Engine {
         let stored = self.workflow(space, name, None)?;
         let space = self.space(space)?.name;
         let workflow = self.compiled_workflow(&space, stored.name.as_str(), stored.version)?;
+        let now = input.now.unwrap_or_else(|| self.now());
+        if workflow.stored.definition.trigger.form.is_none() && input.record_id.is_none() && input.record.is_none() {
+            // A cron schedule (or hook) runs about no record: pretend its timer fired now.
+            let kind = input.event.unwrap_or(EventKind::TimerFired);
+            let event = Event::bare(space.clone(), kind, Actor("dry-run".into()), now);
+            return Ok(self.dry_run(&space, &workflow, &event, now, Effects::default()));
+        }
         let form = trigger_form(&workflow)?.clone();
         let loaded = self.loaded_form(space.as_str(), form.as_str())?;
-        let now = input.now.unwrap_or_else(|| self.now());
         let record = match (&input.record_id, &input.record) {
             (Some(id), None) => self.record(space.as_str(), form.as_str(), id)?,
             (None, Some(data)) => sample_record(&form, data.clone(), loaded.stored.version, now),
@@ -144,9 +150,20 @@ impl Engine {
         let mut effects = Effects::default();
         let cause = Cause { run: Uuid::nil(), chain: Vec::new() };
         effects.seed(record.id, Touched { loaded, before: Some(record.clone()), after: record, cause });
-        let run = self.execute(&workflow, &event, &self.event_vars(&event, Some(now)), &mut effects);
-        let records = self.writes_of(&space, &effects).into_iter().filter_map(|write| write.record).collect();
-        Ok(DryRun { run, records, deliveries: effects.deliveries })
+        Ok(self.dry_run(&space, &workflow, &event, now, effects))
+    }
+
+    fn dry_run(
+        &self,
+        space: &SpaceName,
+        workflow: &CompiledWorkflow,
+        event: &Event,
+        now: DateTime<Utc>,
+        mut effects: Effects,
+    ) -> DryRun {
+        let run = self.execute(workflow, event, &self.event_vars(event, Some(now)), &mut effects);
+        let records = self.writes_of(space, &effects).into_iter().filter_map(|write| write.record).collect();
+        DryRun { run, records, deliveries: effects.deliveries }
     }
 }
 
