@@ -2,6 +2,7 @@
 //!
 //! - [`cli`]: argument parsing and the commands (`serve`, `token create`);
 //! - [`config`]: `tend.toml` < `TEND_*` environment < flags;
+//! - [`packs`]: template packs: reading, checking, testing, installing; the demo data;
 //! - [`startup`]: [`startup::Application`] builds the engine and the HTTP server and runs them until shutdown;
 //! - `api`: the routes, one module per resource, thin handlers over the engine;
 //! - [`telemetry`]: tracing and Prometheus metrics.
@@ -12,5 +13,6 @@
 mod api;
 pub mod cli;
 pub mod config;
+pub mod packs;
 pub mod startup;
 pub mod telemetry;
