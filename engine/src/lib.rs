@@ -28,6 +28,7 @@ mod records;
 pub mod rules;
 mod spaces;
 pub mod store;
+pub mod timers;
 pub mod workflows;
 
 use std::collections::HashMap;
@@ -107,6 +108,11 @@ struct Inner {
     triggers: workflows::TriggerCache,
     /// Woken by every commit, so the processor picks up new events at once.
     processor_wake: tokio::sync::Notify,
+    /// Woken by every commit that changes timers, so the scheduler sees an earlier one at once.
+    scheduler_wake: tokio::sync::Notify,
+    /// When the last run of each cron workflow ended, by (space, workflow): a run that starts
+    /// after its occurrence because the previous one was still going says so.
+    cron_runs: Mutex<HashMap<(String, String), DateTime<Utc>>>,
     processor: workflows::ProcessorConfig,
     /// Tokens seen, by hash: every request authenticates, and tokens are never changed in
     /// place, so a hit needs no storage read.
@@ -138,6 +144,8 @@ impl Engine {
                 workflows: RwLock::new(HashMap::new()),
                 triggers: RwLock::new(HashMap::new()),
                 processor_wake: tokio::sync::Notify::new(),
+                scheduler_wake: tokio::sync::Notify::new(),
+                cron_runs: Mutex::new(HashMap::new()),
                 processor: config.processor,
                 ids: Mutex::new(uuid::ContextV7::new()),
             }),
@@ -181,9 +189,13 @@ impl Engine {
         writes: Vec<store::RecordWrite>,
         extras: store::Extras,
     ) -> Result<Vec<Event>, store::StoreError> {
+        let changes_timers = !extras.timers.is_empty() || writes.iter().any(|write| !write.timers.is_empty());
         let events = self.store().commit(writes, extras).await?;
         if !events.is_empty() {
             self.inner.processor_wake.notify_one();
+        }
+        if changes_timers {
+            self.inner.scheduler_wake.notify_one();
         }
         Ok(events)
     }
@@ -208,6 +220,7 @@ impl Engine {
         Ok(Space {
             title: title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.to_string()),
             name,
+            timezone: None,
             created_at: self.now(),
             created_by: actor.clone(),
             copied_from: None,
@@ -222,6 +235,29 @@ impl Engine {
             }
             other => other.into(),
         })?;
+        self.store().barrier().await?;
+        Ok(space)
+    }
+
+    /// Changes a space's title or default time zone (`Some("")` clears the zone).
+    pub async fn update_space(&self, name: &str, title: Option<String>, timezone: Option<String>) -> Result<Space> {
+        let mut space = self.space(name)?;
+        if let Some(title) = title {
+            if title.trim().is_empty() {
+                return Err(forms::ValidationErrors(vec![forms::FieldError::new("/title", "must not be empty")]).into());
+            }
+            space.title = title;
+        }
+        if let Some(zone) = timezone {
+            if zone.is_empty() {
+                space.timezone = None;
+            } else {
+                timers::calendar::parse_zone(&zone)
+                    .map_err(|message| forms::ValidationErrors(vec![forms::FieldError::new("/timezone", message)]))?;
+                space.timezone = Some(zone);
+            }
+        }
+        self.store().put_space(&space)?;
         self.store().barrier().await?;
         Ok(space)
     }

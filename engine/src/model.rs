@@ -31,6 +31,9 @@ pub struct Space {
     pub name: SpaceName,
     /// Human title; defaults to the name.
     pub title: String,
+    /// The IANA zone timers use when a workflow names none; UTC when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Who created it.

@@ -1,6 +1,8 @@
 //! The write path of records: validate, compute index entries, commit the record, its index
 //! entries and its event in one transaction, then wait for the group-commit flush.
 
+use crate::store::TimerOp;
+use crate::timers::sla_op;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
@@ -251,6 +253,8 @@ impl Engine {
             index_remove: index_entries(&loaded.compiled, &current),
             index_add: Vec::new(),
             event,
+            // A deleted record's timers (its SLA, its reminders) die with it.
+            timers: vec![TimerOp::CancelRecord { space: space.to_owned(), record: *id }],
         };
         Ok(write)
     }
@@ -412,6 +416,7 @@ pub(crate) fn update_write(
         index_remove,
         index_add,
         event,
+        timers: sla_op(space, loaded, Some(current), Some(&record)).into_iter().collect(),
     };
     (record, write)
 }
@@ -427,6 +432,7 @@ pub(crate) fn create_write(space: &SpaceName, loaded: &LoadedForm, record: &Reco
         index_remove: Vec::new(),
         index_add: index_entries(&loaded.compiled, record),
         event: record_event(space, record, EventKind::Created, None, &record.created_by, record.created_at),
+        timers: sla_op(space, loaded, None, Some(record)).into_iter().collect(),
     }
 }
 

@@ -66,9 +66,12 @@ impl Application {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let engine = self.engine.clone();
         let processor = tokio::spawn(async move { engine.run_processor(stopped).await });
+        let (engine, stopped) = (self.engine.clone(), stop.subscribe());
+        let scheduler = tokio::spawn(async move { engine.run_scheduler(stopped).await });
         let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
         let _ = stop.send(true);
         let _ = processor.await;
+        let _ = scheduler.await;
         let closed = self.engine.close();
         served.context("serving HTTP")?;
         closed.context("flushing the database")?;

@@ -11,6 +11,8 @@
 //! - `update(data)`: merge `data` into the triggering record.
 //! - `update(form, id, data)`: merge `data` into record `id` of `form`.
 //! - `transition(to)`: move the triggering record to stage `to`.
+//! - `query(form, filter)`: the records of `form` matching `filter` (the listing filter
+//!   language), at most [`QUERY_LIMIT`](crate::workflows::QUERY_LIMIT); reads, changes nothing.
 //! - `notify(spec)`: a delivery; `spec` has exactly one of `webhook` (an endpoint's name),
 //!   `url` (an http:// or https:// URL) or `email` (a map of `to`: a string or an array of
 //!   strings, `subject` and `body`: strings), plus an optional `body` (any value; the record
@@ -64,6 +66,11 @@ pub(crate) fn register(engine: &mut Engine) {
         sandbox::check_effects_allowed("transition")?;
         let to = non_empty("transition", "the stage", &to)?;
         sandbox::push_effect("transition", ScriptEffect::Transition { to })
+    });
+    engine.register_fn("query", |form: ImmutableString, filter: ImmutableString| -> Fallible<rhai::Array> {
+        let query = sandbox::record_query().ok_or("`query` is only available in workflow scripts")?;
+        let records = (query.0)(&form, &filter).map_err(|message| format!("`query`: {message}"))?;
+        Ok(records.iter().map(convert::to_dynamic).collect())
     });
     engine.register_fn("notify", |spec: Map| -> Fallible<()> {
         sandbox::check_effects_allowed("notify")?;

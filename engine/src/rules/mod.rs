@@ -148,6 +148,20 @@ impl fmt::Debug for Script {
     }
 }
 
+/// Answers `query(form, filter)` in workflow scripts: the records of a form of the space that
+/// match a filter, as JSON objects (with their `id`), or an error message.
+#[derive(Clone)]
+pub struct RecordQuery(pub Arc<QueryFn>);
+
+/// The function behind a [`RecordQuery`]: (form, filter) → matching records.
+pub type QueryFn = dyn Fn(&str, &str) -> Result<Vec<serde_json::Value>, String> + Send + Sync;
+
+impl fmt::Debug for RecordQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecordQuery")
+    }
+}
+
 /// What a script can see: bound as the constants `record`, `old`, `event` and `space`.
 #[derive(Debug, Default, Clone)]
 pub struct ScriptVars {
@@ -167,6 +181,8 @@ pub struct ScriptVars {
     /// Whether `create`, `update`, `transition` and `notify` may be called (workflow scripts);
     /// when false, calling one is a runtime error.
     pub allow_effects: bool,
+    /// What `query(form, filter)` reads; calling it without one is a runtime error.
+    pub query: Option<RecordQuery>,
 }
 
 /// The outcome of one evaluation.

@@ -123,6 +123,7 @@ struct EvalState {
     effects_record: Option<serde_json::Value>,
     effects: Vec<ScriptEffect>,
     effect_bytes: usize,
+    query: Option<super::RecordQuery>,
 }
 
 /// What one evaluation left behind.
@@ -158,6 +159,7 @@ impl EvalRun {
             effects_record: vars.allow_effects.then(|| vars.record.clone()),
             effects: Vec::new(),
             effect_bytes: 0,
+            query: vars.query.clone(),
         };
         let previous = CURRENT.with(|current| current.replace(Some(state)));
         EvalRun { previous, finished: false }
@@ -252,6 +254,11 @@ pub(crate) fn effects_record() -> serde_json::Value {
 }
 
 /// Records an effect, after [`check_effects_allowed`] and the size cap.
+/// The record reader of the running evaluation, if it has one.
+pub(crate) fn record_query() -> Option<super::RecordQuery> {
+    CURRENT.with(|current| current.borrow().as_ref().and_then(|state| state.query.clone()))
+}
+
 pub(crate) fn push_effect(function: &str, effect: ScriptEffect) -> Result<(), Box<EvalAltResult>> {
     check_effects_allowed(function)?;
     let size = json_size(&effect);

@@ -28,6 +28,8 @@ pub(super) enum Request {
         writes: Vec<RecordWrite>,
         /// Events without a record write.
         events: Vec<Event>,
+        /// Timer changes.
+        timers: Vec<super::TimerOp>,
         /// Other keys written (or removed, for `None`) with them: runs, outbox rows, cursors.
         entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         reply: oneshot::Sender<Result<Vec<Event>, StoreError>>,
@@ -107,14 +109,21 @@ impl Worker {
         let mut pending = Vec::with_capacity(requests.len());
         // Versions written earlier in this batch, which the tree doesn't show yet.
         let mut overlay: HashMap<Vec<u8>, Option<u64>> = HashMap::new();
+        let mut timer_overlay = super::timers::Overlay::new();
         let mut last_seq = lock(&self.last_seq);
         let mut seq = *last_seq;
         let mut written = 0u64;
         for request in requests {
             match request {
                 Request::Barrier { reply } => pending.push(Pending::Barrier(reply)),
-                Request::Write { writes, events, entries, reply } => {
-                    let result = self.stage(writes, events, entries, &mut batch, &mut overlay, &mut seq);
+                Request::Write { writes, events, timers, entries, reply } => {
+                    let result = self.stage(
+                        Staging { writes, standalone: events, timers, entries },
+                        &mut batch,
+                        &mut overlay,
+                        &mut timer_overlay,
+                        &mut seq,
+                    );
                     if let Ok(events) = &result {
                         written += events.len() as u64;
                     }
@@ -154,17 +163,18 @@ impl Worker {
     /// adds nothing.
     fn stage(
         &self,
-        writes: Vec<RecordWrite>,
-        standalone: Vec<Event>,
-        entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        request: Staging,
         batch: &mut sled::Batch,
         overlay: &mut HashMap<Vec<u8>, Option<u64>>,
+        timer_overlay: &mut super::timers::Overlay,
         seq: &mut u64,
     ) -> Result<Vec<Event>, StoreError> {
+        let Staging { writes, standalone, mut timers, entries } = request;
         let mut staged: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
         let mut staged_versions = Vec::new();
         let mut events = Vec::with_capacity(writes.len());
         let mut next_seq = *seq;
+        let mut write_timers = Vec::new();
         for write in writes {
             let (space, form, id) = (write.space.as_str(), write.form.as_str(), write.id);
             let record_key = keys::record(space, form, &id);
@@ -193,8 +203,13 @@ impl Worker {
             staged.push((keys::history_entry(space, form, &id, event.seq), Some(Vec::new())));
             staged_versions.push((record_key, write.record.as_ref().map(|r| r.version)));
             events.push(event);
+            write_timers.extend(write.timers);
         }
-        for mut event in standalone {
+        // Timer ops come last: they can't conflict, so a request that gets here is accepted
+        // (only a storage error could still fail it, leaving the timer overlay ahead of the batch).
+        write_timers.append(&mut timers);
+        let fired = super::timers::stage_ops(&self.data, write_timers, timer_overlay, &mut staged)?;
+        for mut event in standalone.into_iter().chain(fired) {
             next_seq += 1;
             event.seq = next_seq;
             staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
@@ -217,6 +232,14 @@ impl Worker {
         *seq = next_seq;
         Ok(events)
     }
+}
+
+/// One write request's parts.
+struct Staging {
+    writes: Vec<RecordWrite>,
+    standalone: Vec<Event>,
+    timers: Vec<super::TimerOp>,
+    entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -19,6 +19,9 @@ const RUN: u8 = b'u';
 const OUTBOX: u8 = b'o';
 const CURSOR: u8 = b'c';
 const ASSIGNMENT: u8 = b'a';
+const TIMER: u8 = b't';
+const TIMER_BY_WORKFLOW: u8 = b'v';
+const TIMER_BY_OWNER: u8 = b'w';
 
 /// `prefix` with a kind byte in front.
 fn kind(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -186,6 +189,67 @@ pub(super) fn assignment(space: &str, workflow: &str, action: u32) -> Vec<u8> {
 /// `data`: `c{name}` → the position (u64 BE) a log reader has processed up to.
 pub(super) fn cursor(name: &str) -> Vec<u8> {
     kind(CURSOR, &[name.as_bytes()])
+}
+
+/// A timer's place in due order: due instant (microseconds, sign-flipped BE) ++ id.
+pub(super) fn timer_position(due_micros: i64, id: &Uuid) -> [u8; 24] {
+    let mut position = [0; 24];
+    position[..8].copy_from_slice(&((due_micros as u64) ^ (1 << 63)).to_be_bytes());
+    position[8..].copy_from_slice(id.as_bytes());
+    position
+}
+
+/// The due instant (microseconds) of a timer position.
+pub(super) fn position_due(position: &[u8]) -> Option<i64> {
+    let bytes: [u8; 8] = position.get(..8)?.try_into().ok()?;
+    Some((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
+}
+
+/// `data`: `t{position}` → Timer: every pending timer, in due order (the scheduler's queue).
+pub(super) fn timer(position: &[u8]) -> Vec<u8> {
+    let mut key = vec![TIMER];
+    key.extend_from_slice(position);
+    key
+}
+
+/// `data`: every pending timer.
+pub(super) fn timers() -> [u8; 1] {
+    [TIMER]
+}
+
+/// `data`: `v{space}\0{workflow}\0` → the pending timers of one workflow ("" for pipeline SLAs).
+pub(super) fn timers_of_workflow(space: &str, workflow: &str) -> Vec<u8> {
+    kind(TIMER_BY_WORKFLOW, &[space.as_bytes(), workflow.as_bytes()])
+}
+
+/// `data`: `v{space}\0{workflow}\0{position}` → empty.
+pub(super) fn timer_of_workflow(space: &str, workflow: &str, position: &[u8]) -> Vec<u8> {
+    let mut key = timers_of_workflow(space, workflow);
+    key.extend_from_slice(position);
+    key
+}
+
+/// `data`: `w{space}\0{record: 16 bytes}` → the pending timers of one record (the nil id for
+/// timers about no record, such as cron schedules).
+pub(super) fn timers_of_record(space: &str, record: &Uuid) -> Vec<u8> {
+    let mut key = kind(TIMER_BY_OWNER, &[space.as_bytes()]);
+    key.extend_from_slice(record.as_bytes());
+    key
+}
+
+/// `data`: `w{space}\0{record}{workflow}\0` → one workflow's timers of one record.
+pub(super) fn timers_of_owner(space: &str, record: &Uuid, workflow: &str) -> Vec<u8> {
+    let mut key = timers_of_record(space, record);
+    key.extend_from_slice(&prefix(&[workflow.as_bytes()]));
+    key
+}
+
+/// `data`: `w{space}\0{record}{workflow}\0{spec}` → the timer's position. One pending timer
+/// per owner: scheduling again replaces it.
+pub(super) fn timer_owner(space: &str, record: &Uuid, workflow: &str, spec: &str) -> Vec<u8> {
+    let mut key = timers_of_owner(space, record, workflow);
+    key.extend_from_slice(spec.as_bytes());
+    key
 }
 
 /// `auth`: `T\0{sha256 of the token, hex}` → TokenInfo.

@@ -12,6 +12,7 @@
 
 mod committer;
 mod keys;
+mod timers;
 
 use std::ops::Bound;
 use std::path::Path;
@@ -24,6 +25,8 @@ use uuid::Uuid;
 use crate::auth::TokenInfo;
 use crate::model::{Event, EventKind, Record, Space, StoredForm};
 use crate::workflows::{kind_name, Delivery, Run, StoredWorkflow};
+
+pub use self::timers::TimerOp;
 
 /// Failures of the storage layer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -88,6 +91,8 @@ pub struct RecordWrite {
     pub index_add: Vec<IndexEntry>,
     /// The event to append; its `seq` is assigned here.
     pub event: Event,
+    /// Timer changes that come with the write (a pipeline SLA; cancelling a deleted record's timers).
+    pub timers: Vec<TimerOp>,
 }
 
 /// What a workflow run commits besides record writes.
@@ -104,6 +109,8 @@ pub struct Extras {
     /// Events that come with no record write (a timer fell due, an inbound hook was posted),
     /// appended after the writes' events; those about a record join its history.
     pub events: Vec<Event>,
+    /// Timers scheduled, replaced, cancelled or fired.
+    pub timers: Vec<TimerOp>,
 }
 
 /// The sled database and its trees.
@@ -165,7 +172,9 @@ impl Store {
             entries.push((keys::cursor(name), Some(position.to_be_bytes().to_vec())));
         }
         let (reply, answer) = oneshot::channel();
-        self.committer.send(committer::Request::Write { writes, events: extras.events, entries, reply })?;
+        let request =
+            committer::Request::Write { writes, events: extras.events, timers: extras.timers, entries, reply };
+        self.committer.send(request)?;
         answer.await.map_err(|_| StoreError::Durability("the committer stopped".into()))?
     }
 
@@ -204,6 +213,12 @@ impl Store {
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
+        Ok(())
+    }
+
+    /// Overwrites a space. Durable after [`Store::barrier`].
+    pub fn put_space(&self, space: &Space) -> Result<(), StoreError> {
+        self.defs.insert(keys::space(space.name.as_str()), encode(space)?)?;
         Ok(())
     }
 

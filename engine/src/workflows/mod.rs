@@ -16,11 +16,13 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use self::model::*;
-pub use self::processor::{ProcessorConfig, PROCESSOR_CURSOR};
+pub use self::processor::{ProcessorConfig, PROCESSOR_CURSOR, QUERY_LIMIT};
 pub use self::runs::{DryRun, DryRunInput};
+pub(crate) use self::triggers::{CompiledTrigger, TriggerKind, ZoneSource};
 use crate::error::{EngineError, Result};
 use crate::model::{Actor, EventKind};
 use crate::rules::{Script, ScriptOrigin};
+use crate::store::TimerOp;
 use crate::Engine;
 
 /// A workflow version ready to run: every expression compiled.
@@ -29,6 +31,7 @@ pub(crate) struct CompiledWorkflow {
     pub(crate) stored: StoredWorkflow,
     pub(crate) when: Option<Arc<Script>>,
     pub(crate) actions: Vec<CompiledAction>,
+    pub(crate) trigger: CompiledTrigger,
 }
 
 /// Field → compiled expression.
@@ -86,16 +89,32 @@ impl Engine {
                 created_at: self.now(),
                 created_by: actor.clone(),
             };
-            self.compile_workflow(&space, stored.clone())?;
+            let compiled = self.compile_workflow(&space, stored.clone())?;
             let retired = previous.as_ref().map(|p| trigger_entries(&p.definition)).unwrap_or_default();
             let triggers = trigger_entries(&stored.definition);
             self.store().insert_workflow_version(space.as_str(), &stored, &retired, &triggers)?;
             self.inner.triggers.write().unwrap_or_else(|p| p.into_inner()).clear();
+            self.reschedule(&space, &compiled).await?;
             PutWorkflowOutcome { workflow: stored, changed: true }
         };
         self.store().barrier().await?;
         self.inner.processor_wake.notify_one();
         Ok(outcome)
+    }
+
+    /// Replaces a workflow's pending timers with those its new version wants: a changed or
+    /// disabled workflow's old timers never fire.
+    async fn reschedule(&self, space: &SpaceName, workflow: &CompiledWorkflow) -> Result<()> {
+        const OPS_PER_COMMIT: usize = 5_000;
+        let cancel = TimerOp::CancelWorkflow { space: space.to_string(), workflow: workflow.stored.name.to_string() };
+        let mut ops = vec![cancel];
+        ops.extend(self.backfill_timers(workflow, space)?);
+        while !ops.is_empty() {
+            let rest = ops.split_off(ops.len().min(OPS_PER_COMMIT));
+            self.commit(Vec::new(), crate::store::Extras { timers: ops, ..Default::default() }).await?;
+            ops = rest;
+        }
+        Ok(())
     }
 
     /// One version of a workflow, or its latest.
@@ -161,12 +180,19 @@ impl Engine {
                 .ok()
         };
         let mut problems = Vec::new();
-        let trigger_form = self.check_trigger(space, &definition.trigger, &mut problems);
+        let (trigger_form, trigger) = self.check_trigger(space, &definition.trigger, &mut problems);
+        let about_no_record = matches!(trigger.kind, TriggerKind::Cron | TriggerKind::Hook);
         let form_label = definition.trigger.form.as_ref().map_or("", FormName::as_str);
         let when = definition.when.as_deref().and_then(|source| compile("when", "/when".into(), source));
         let mut actions = Vec::new();
         for (i, action) in definition.actions.iter().enumerate() {
             let at = format!("/actions/{i}");
+            if about_no_record && matches!(action, Action::Set(_) | Action::Transition { .. } | Action::Assign(_)) {
+                problems.push(FieldError::new(
+                    at.clone(),
+                    "this trigger has no triggering record to change: use `create`, `notify` or a `script`",
+                ));
+            }
             match action {
                 Action::Set(fields) => {
                     let mut assignments = Vec::new();
@@ -295,7 +321,7 @@ impl Engine {
         if !errors.is_empty() {
             return Err(DefinitionErrors(errors).into());
         }
-        Ok(CompiledWorkflow { stored, when, actions })
+        Ok(CompiledWorkflow { stored, when, actions, trigger })
     }
 }
 

@@ -270,6 +270,13 @@ pub struct Run {
     /// The failed run this one retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_of: Option<Uuid>,
+    /// Whether its timer fired late (the server was down or behind when it fell due).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
+    /// Why it ran as it did, when that is not obvious: a missed timer skipped by the misfire
+    /// policy, a cron run that waited for the previous one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// How long evaluating it took, in microseconds.

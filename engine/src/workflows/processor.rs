@@ -17,16 +17,18 @@ use forms::{FieldError, SpaceName, ValidationErrors};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{CompiledAction, CompiledWorkflow, Delivery, Run, RunStatus};
+use super::{CompiledAction, CompiledWorkflow, Delivery, Run, RunStatus, TriggerKind};
 use crate::error::{EngineError, Result};
-use crate::model::{Actor, Cause, Event, EventKind, Record};
+use crate::model::{timestamp, Actor, Cause, Event, EventKind, Record};
 use crate::records::{create_write, stage_of, update_write};
-use crate::rules::{Script, ScriptEffect, ScriptVars};
-use crate::store::{Extras, RecordWrite, StoreError};
+use crate::rules::{RecordQuery, Script, ScriptEffect, ScriptVars};
+use crate::store::{Extras, RecordWrite, StoreError, TimerOp};
 use crate::{Engine, LoadedForm};
 
 /// The name of the processor's cursor.
 pub const PROCESSOR_CURSOR: &str = "workflows";
+/// The most records one `query(form, filter)` returns.
+pub const QUERY_LIMIT: usize = 1_000;
 /// Events read per pass.
 const BATCH: usize = 256;
 /// Attempts at one batch when concurrent writes keep changing the records it touches.
@@ -72,6 +74,8 @@ pub(super) struct Effects {
     pub(super) deliveries: Vec<Delivery>,
     /// Round-robin positions moved by `assign`: (workflow, action index) → next position.
     assignments: BTreeMap<(String, u32), u64>,
+    /// Timers scheduled or moved by date and delay workflows.
+    pub(super) timers: Vec<TimerOp>,
 }
 
 impl Effects {
@@ -187,7 +191,13 @@ impl Engine {
         let mut changed: HashSet<Uuid> = HashSet::new();
         let mut planned = 0;
         for event in events {
-            let candidates = self.triggered(event.space.as_str(), event.trigger_source(), event.kind)?;
+            let candidates = match (&event.kind, &event.timer) {
+                (EventKind::TimerFired, Some(timer)) => match (&timer.workflow, timer.workflow_version) {
+                    (Some(name), Some(version)) => Arc::new(vec![(name.to_string(), version)]),
+                    _ => Arc::new(Vec::new()),
+                },
+                _ => self.triggered(event.space.as_str(), event.trigger_source(), event.kind)?,
+            };
             if !candidates.is_empty() {
                 let mut effects = Effects { assignments: assignments.clone(), ..Effects::default() };
                 let runs = self.plan_event(event, &candidates, &mut effects)?;
@@ -199,6 +209,7 @@ impl Engine {
                 extras.runs.extend(runs.into_iter().map(|run| (event.space.to_string(), run)));
                 extras.assignments.extend(effects.assignments(&event.space));
                 extras.deliveries.extend(effects.deliveries);
+                extras.timers.extend(effects.timers);
                 assignments = effects.assignments;
             }
             extras.cursor = Some((PROCESSOR_CURSOR, event.seq));
@@ -219,6 +230,14 @@ impl Engine {
         for (name, version) in candidates {
             let run = match self.compiled_workflow(&event.space, name, *version) {
                 Ok(workflow) if !fields_changed(&workflow, event) => continue,
+                Ok(workflow) if event.kind == EventKind::TimerFired => {
+                    self.execute_timer(&workflow, event, &vars, effects)
+                }
+                Ok(workflow) if matches!(workflow.trigger.kind, TriggerKind::DateOffsets | TriggerKind::Delay) => {
+                    // The event moves the workflow's timers; the run happens when one fires.
+                    effects.timers.extend(self.timer_ops_for_event(&workflow, event));
+                    continue;
+                }
                 Ok(workflow) => self.execute(&workflow, event, &vars, effects),
                 Err(err) => {
                     let mut run = self.new_run(forms::WorkflowName::parse(name)?, *version, event, None);
@@ -253,6 +272,58 @@ impl Engine {
         run
     }
 
+    /// The run of a fired timer: late timers follow the workflow's misfire policy and catch-up
+    /// window (a skipped run says why), and a cron run says if it waited for the previous one.
+    fn execute_timer(
+        &self,
+        workflow: &CompiledWorkflow,
+        event: &Event,
+        vars: &ScriptVars,
+        effects: &mut Effects,
+    ) -> Run {
+        let Some(timer) = &event.timer else { return self.execute(workflow, event, vars, effects) };
+        let lateness = event.at - timer.due;
+        let late = lateness > crate::timers::LATE_AFTER;
+        let trigger = &workflow.trigger;
+        let missed = |why: &str| {
+            format!(
+                "due {} but fired {} ({} late): {why}",
+                timestamp(&timer.due),
+                timestamp(&event.at),
+                humanize(lateness)
+            )
+        };
+        let skip_because = if late && trigger.misfire == super::Misfire::Skip {
+            Some(missed("the workflow's misfire policy is `skip`"))
+        } else if late && lateness > trigger.catch_up {
+            Some(missed(&format!("older than the catch-up window of {}", humanize(trigger.catch_up))))
+        } else {
+            None
+        };
+        let mut run = match skip_because {
+            Some(note) => {
+                let mut run = self.new_run(workflow.stored.name.clone(), workflow.stored.version, event, vars.now);
+                run.note = Some(note);
+                run
+            }
+            None => self.execute(workflow, event, vars, effects),
+        };
+        run.late = late;
+        if trigger.kind == TriggerKind::Cron && run.note.is_none() {
+            let key = (event.space.to_string(), workflow.stored.name.to_string());
+            let mut last_ends = self.inner.cron_runs.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(previous_end) = last_ends.get(&key).filter(|end| **end > timer.due) {
+                run.note = Some(format!(
+                    "waited for the previous run of this schedule, which ended at {}",
+                    timestamp(previous_end)
+                ));
+            }
+            let ended = run.started_at + chrono::Duration::microseconds(run.duration_us as i64);
+            last_ends.insert(key, ended);
+        }
+        run
+    }
+
     fn new_run(&self, workflow: forms::WorkflowName, version: u32, event: &Event, now: Option<DateTime<Utc>>) -> Run {
         let now = now.unwrap_or_else(|| self.now());
         Run {
@@ -267,6 +338,8 @@ impl Engine {
             output: Vec::new(),
             error: None,
             retry_of: None,
+            late: false,
+            note: None,
             started_at: now,
             duration_us: 0,
         }
@@ -545,15 +618,46 @@ impl Engine {
             data
         };
         let record = event.after.as_ref().or(event.before.as_ref()).map(with_id).unwrap_or(Value::Null);
+        let mut described = json!({ "kind": event.kind, "seq": event.seq, "actor": event.actor, "at": event.at,
+                                    "form": event.form, "record": event.record });
+        if let (Some(timer), Some(object)) = (&event.timer, described.as_object_mut()) {
+            object.insert("timer".into(), json!({ "due": timer.due, "spec": timer.spec, "late": timer.late }));
+        }
         ScriptVars {
             record,
+            // A fired timer's record is read as it is when the timer fires; there is no "before".
             old: event.before.as_ref().map(with_id),
-            event: Some(json!({ "kind": event.kind, "seq": event.seq, "actor": event.actor, "at": event.at,
-                                "form": event.form, "record": event.record })),
+            event: Some(described),
             space: Some(event.space.to_string()),
             now,
+            query: Some(self.record_query(&event.space)),
             ..ScriptVars::default()
         }
+    }
+
+    /// What `query(form, filter)` reads in this space's workflow scripts.
+    fn record_query(&self, space: &SpaceName) -> RecordQuery {
+        let engine = self.clone();
+        let space = space.to_string();
+        RecordQuery(Arc::new(move |form: &str, filter: &str| {
+            let query =
+                crate::ListQuery { filter: Some(filter.to_owned()), limit: Some(QUERY_LIMIT), ..Default::default() };
+            let page = engine.list_records(&space, form, &query).map_err(|err| err.to_string())?;
+            if page.next_cursor.is_some() {
+                return Err(format!("more than {QUERY_LIMIT} `{form}` records match `{filter}`: narrow the filter"));
+            }
+            Ok(page
+                .items
+                .into_iter()
+                .map(|record| {
+                    let mut data = record.data;
+                    if let Some(object) = data.as_object_mut() {
+                        object.insert("id".into(), Value::String(record.id.to_string()));
+                    }
+                    data
+                })
+                .collect())
+        }))
     }
 
     /// Applies `change` to the triggering record as this event's runs leave it.
@@ -624,6 +728,17 @@ impl Engine {
             writes.push(write);
         }
         writes
+    }
+}
+
+/// A duration in the largest whole unit that fits, for run notes.
+fn humanize(duration: chrono::Duration) -> String {
+    let seconds = duration.num_seconds();
+    match seconds {
+        s if s >= 86_400 => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+        s if s >= 3600 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{}m {}s", s / 60, s % 60),
+        s => format!("{s}s"),
     }
 }
 

@@ -100,8 +100,7 @@ impl Engine {
                 runs: vec![(space.to_string(), run.clone())],
                 assignments: effects.assignments(space),
                 deliveries: effects.deliveries,
-                cursor: None,
-                events: Vec::new(),
+                ..Extras::default()
             };
             match self.commit(writes, extras).await {
                 Ok(_) => return Ok(run),

@@ -9,6 +9,7 @@ mod openapi;
 mod records;
 mod spaces;
 mod system;
+mod timers;
 mod workflows;
 
 use std::time::{Duration, Instant};
@@ -55,6 +56,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(forms::router())
         .merge(records::router())
         .merge(workflows::router())
+        .merge(timers::router())
         .fallback(|| async { ApiError::for_status(StatusCode::NOT_FOUND, "no such route") })
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         // Each `layer` call wraps the ones before it: the body limit is innermost, panics are

@@ -15,7 +15,9 @@ use super::AppState;
 use crate::packs;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/spaces", get(list).post(create)).route("/api/v1/spaces/{space}", get(show))
+    Router::new()
+        .route("/api/v1/spaces", get(list).post(create))
+        .route("/api/v1/spaces/{space}", get(show).patch(update))
 }
 
 #[derive(Deserialize)]
@@ -78,6 +80,25 @@ async fn create(
     };
     let location = format!("/api/v1/spaces/{}", space.name);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(space)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpaceChange {
+    title: Option<String>,
+    timezone: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(space): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<impl IntoResponse, ApiError> {
+    let change: SpaceChange = serde_json::from_value(body).map_err(|err| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", format!("invalid space change: {err}"))
+            .with_errors(vec![forms::FieldError::new("", err.to_string())])
+    })?;
+    Ok(Json(state.engine.update_space(&space, change.title, change.timezone).await?))
 }
 
 async fn list(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
