@@ -291,8 +291,7 @@ pub async fn run_tests(pack: &Pack, only: Option<&str>) -> anyhow::Result<Vec<Te
 /// Moves the clock to `until`, firing on the way every timer that falls due and running the
 /// workflows they trigger. This is the one place that moves time in pack tests.
 async fn advance_to(engine: &Engine, clock: &ManualClock, until: DateTime<Utc>) -> anyhow::Result<()> {
-    clock.set(until);
-    engine.process_pending().await?;
+    engine.simulate_until(clock, until).await?;
     Ok(())
 }
 
