@@ -18,4 +18,5 @@ mod observability;
 mod packs;
 mod restart;
 mod tidy;
+mod timers;
 mod workflows;

@@ -1,5 +1,5 @@
-//! The command line: `tend serve [--demo]`, `tend token create`, `tend pack check|test|install`
-//! and `tend space copy`.
+//! The command line: `tend serve [--demo]`, `tend token create`, `tend simulate`,
+//! `tend pack check|test|install|list` and `tend space copy`.
 //!
 //! Commands print their result on stdout (a token alone on its line, so scripts can capture
 //! it) and logs on stderr. Any failure is one line on stderr and a non-zero exit.
@@ -13,6 +13,7 @@ use engine::{Actor, Engine, EngineConfig, Role};
 
 use crate::config::{Config, LogFormat, Overrides};
 use crate::packs;
+use crate::simulate::Simulation;
 use crate::startup::{self, Application};
 use crate::telemetry;
 
@@ -43,6 +44,24 @@ enum Command {
         #[command(subcommand)]
         command: SpaceCommand,
     },
+    /// Print every workflow run the next days would bring, on a copy of a stopped server's
+    /// data with a simulated clock (nothing is changed or sent).
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+struct SimulateArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// How many days ahead.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Print only this space's runs.
+    #[arg(long)]
+    space: Option<String>,
+    /// Start at this instant (RFC 3339) instead of now.
+    #[arg(long)]
+    start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Where the data and the config are (shared by every command).
@@ -156,6 +175,12 @@ fn fail(err: &anyhow::Error) -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Simulate(args) => {
+            let overrides = Overrides { data_dir: args.data.data_dir, ..Default::default() };
+            let config = Config::load(args.data.config.as_deref(), &overrides)?;
+            let simulation = Simulation { config: &config, days: args.days, space: args.space, start: args.start };
+            simulation.run().await.map(|_| ())
+        }
         Command::Token { command: TokenCommand::Create { admin, label, data } } => {
             debug_assert!(admin, "clap requires --admin");
             let config =
