@@ -11,6 +11,7 @@
 //! - `listing` plans and runs filtered, sorted, paginated queries;
 //! - [`query`] is the filter/sort language, the index key encoding and cursors;
 //! - [`rules`] is the sandboxed rhai layer behind computed fields and rules;
+//! - `spaces` makes spaces from template packs and copies of other spaces;
 //! - [`workflows`] stores workflow definitions and runs them from the event log, exactly once;
 //! - [`clock`] is the one source of time.
 //!
@@ -25,6 +26,7 @@ pub mod model;
 pub mod query;
 mod records;
 pub mod rules;
+mod spaces;
 pub mod store;
 pub mod timers;
 pub mod workflows;
@@ -42,7 +44,7 @@ pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::definitions::PutFormOutcome;
 pub use crate::error::{EngineError, ErrorCode, FailingRecord, Result};
 pub use crate::listing::{ListQuery, Page, QueryPlan, MAX_LIMIT};
-pub use crate::model::{Actor, Event, EventKind, Record, Space, StoredForm};
+pub use crate::model::{Actor, CopiedFrom, Event, EventKind, Record, Space, StoredForm, TemplateRef};
 use crate::store::Store;
 
 /// How to open an engine.
@@ -208,14 +210,25 @@ impl Engine {
 
     /// Creates an empty space.
     pub async fn create_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
+        let space = self.new_space(actor, name, title)?;
+        self.insert_space(space).await
+    }
+
+    /// A space not stored yet; callers fill in where it comes from.
+    fn new_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
         let name = SpaceName::parse(name)?;
-        let space = Space {
+        Ok(Space {
             title: title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.to_string()),
             name,
             timezone: None,
             created_at: self.now(),
             created_by: actor.clone(),
-        };
+            copied_from: None,
+            template: None,
+        })
+    }
+
+    async fn insert_space(&self, space: Space) -> Result<Space> {
         self.store().insert_space(&space).map_err(|err| match err {
             store::StoreError::AlreadyExists => {
                 EngineError::AlreadyExists { what: "space", name: space.name.to_string() }

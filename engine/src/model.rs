@@ -38,6 +38,33 @@ pub struct Space {
     pub created_at: DateTime<Utc>,
     /// Who created it.
     pub created_by: Actor,
+    /// For a space made as a copy of another: which, and the definition versions copied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<CopiedFrom>,
+    /// For a space made from a template pack: which pack, at which version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateRef>,
+}
+
+/// Where a copied space's definitions came from, so a department can tell what it started
+/// from after both spaces have moved on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopiedFrom {
+    /// The space copied.
+    pub space: SpaceName,
+    /// Form name → the version copied.
+    pub forms: std::collections::BTreeMap<String, u32>,
+    /// Workflow name → the version copied.
+    pub workflows: std::collections::BTreeMap<String, u32>,
+}
+
+/// The template pack a space was made from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateRef {
+    /// The pack's name (`customer-success`).
+    pub name: String,
+    /// The pack's version, as its `pack.json` says.
+    pub version: String,
 }
 
 /// One version of a form definition as stored.

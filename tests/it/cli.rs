@@ -119,3 +119,131 @@ async fn sigterm_stops_gracefully_and_keeps_every_write() {
     let fetched = expect_json(client.get(path).bearer_auth(&token).send().await.unwrap(), StatusCode::OK).await;
     assert_eq!(fetched, created);
 }
+
+/// What CI relies on: every pack under `examples/` passes `tend pack check` and `tend pack test`.
+#[test]
+fn every_example_pack_passes_check_and_test() {
+    let examples = workspace_root().join("examples");
+    let mut packs = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let pack = entry.unwrap().path();
+        if !pack.join("pack.json").is_file() {
+            continue;
+        }
+        packs += 1;
+        for verb in ["check", "test"] {
+            let output = tend().args(["pack", verb]).arg(&pack).output().unwrap();
+            assert!(
+                output.status.success(),
+                "tend pack {verb} {}:\n{}{}",
+                pack.display(),
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+    assert!(packs >= 3);
+}
+
+#[test]
+fn a_failing_pack_test_shows_expected_and_got() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("pack");
+    std::fs::create_dir_all(pack.join("forms")).unwrap();
+    std::fs::create_dir_all(pack.join("workflows")).unwrap();
+    std::fs::create_dir_all(pack.join("tests")).unwrap();
+    std::fs::write(
+        pack.join("pack.json"),
+        r#"{"name": "tiny", "title": "Tiny", "description": "A test pack", "version": "0.1.0"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        pack.join("forms/task.json"),
+        r#"{"schema": {"type": "object", "properties": {"title": {"type": "string"}, "status": {"type": "string"}}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        pack.join("workflows/close.json"),
+        r#"{"trigger": {"form": "task", "on": ["created"]}, "when": "record.title == \"done\"", "actions": [{"set": {"status": "\"closed\""}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        pack.join("tests/close.json"),
+        r#"{"name": "closes done tasks", "start": "2027-01-04T08:00:00Z",
+            "steps": [{"create": {"form": "task", "as": "t", "data": {"title": "done"}}}],
+            "expect": {"runs": [{"workflow": "close", "count": 2}], "values": [{"ref": "t", "data": {"status": "open"}}]}}"#,
+    )
+    .unwrap();
+    let output = tend().args(["pack", "test"]).arg(&pack).output().unwrap();
+    assert!(!output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("FAIL tests/close.json: closes done tasks"), "{stdout}");
+    assert!(stdout.contains("runs of `close` that succeeded: expected 2, got 1"), "{stdout}");
+    assert!(stdout.contains("`t`.status: expected \"open\", got \"closed\""), "{stdout}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{stderr}");
+}
+
+#[tokio::test]
+async fn pack_install_and_space_copy_work_on_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = tend().args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
+        (output.status.success(), String::from_utf8(output.stdout).unwrap(), String::from_utf8(output.stderr).unwrap())
+    };
+    let (ok, stdout, stderr) = run(&["pack", "install", "support-desk", "--space", "support", "--sample-data"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("Installed support-desk 1.0.0 into space `support`"), "{stdout}");
+    let (ok, stdout, stderr) = run(&["space", "copy", "support", "support-emea", "--title", "Support EMEA"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("Copied space `support` to `support-emea`: 2 form(s), 5 workflow(s), no records"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = run(&["space", "copy", "nowhere", "other"]);
+    assert!(!ok);
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{stderr}");
+    assert!(stderr.contains("`nowhere` does not exist"), "{stderr}");
+
+    let (ok, token, stderr) = run(&["token", "create", "--admin"]);
+    assert!(ok, "{stderr}");
+    let app = TestApp::spawn_with(std::sync::Arc::new(dir), Some(token.trim().to_owned()), |_| {}).await;
+    let copy = expect_json(app.get("/api/v1/spaces/support-emea").await, StatusCode::OK).await;
+    assert_eq!(copy["copied_from"]["space"], "support");
+    let original = expect_json(app.get("/api/v1/spaces/support").await, StatusCode::OK).await;
+    assert_eq!(original["template"]["name"], "support-desk");
+    let tickets = expect_json(app.get(&records_path("support", "ticket")).await, StatusCode::OK).await;
+    assert_eq!(tickets["items"].as_array().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn serve_demo_installs_the_customer_success_pack_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, banner) = ServerProcess::start_with(dir.path(), &["--demo"]);
+    let token = server.token.clone().expect("a first admin token");
+    assert!(banner.iter().any(|l| l.contains("sample records in space `demo`")), "{banner:?}");
+    let client = reqwest::Client::new();
+    let get = |path: String| client.get(format!("{}{path}", server.base)).bearer_auth(&token).send();
+    let at_risk = expect_json(
+        get(format!("{}?filter=health%20%3C%2050&limit=1000", records_path("demo", "account"))).await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let at_risk = at_risk["items"].as_array().unwrap().len();
+    let all =
+        expect_json(get(format!("{}?limit=1000", records_path("demo", "account"))).await.unwrap(), StatusCode::OK)
+            .await;
+    let all = all["items"].as_array().unwrap().len();
+    assert_eq!(all, 300);
+    assert!(at_risk > 10 && at_risk < 150, "health is varied: {at_risk} of {all} at risk");
+    for stage in ["kickoff", "setup", "training", "live"] {
+        let path = format!("{}?filter=stage%20%3D%20%22{stage}%22", records_path("demo", "onboarding"));
+        let page = expect_json(get(path).await.unwrap(), StatusCode::OK).await;
+        assert!(!page["items"].as_array().unwrap().is_empty(), "onboardings in {stage}");
+    }
+    server.kill9();
+
+    let (again, banner) = ServerProcess::start_with(dir.path(), &["--demo"]);
+    assert!(again.token.is_none());
+    assert!(banner.iter().any(|l| l.contains("already installed")), "{banner:?}");
+}

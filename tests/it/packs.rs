@@ -1,5 +1,7 @@
-//! The example packs under `examples/` install into a fresh server through the API and work:
-//! every form and workflow is accepted, and a scenario runs through the starter pack.
+//! Template packs: every pack under `examples/` installs through the API with its sample data
+//! and runs it through its workflows without a failed run; `tend pack check` names every
+//! problem of a broken pack at its file and line; a copied space adapts its workflows without
+//! touching the original.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -9,108 +11,229 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-/// The `*.json` files of a pack's subfolder, sorted, as (name, definition).
-fn definitions(pack: &Path, folder: &str) -> Vec<(String, Value)> {
-    let Ok(entries) = std::fs::read_dir(pack.join(folder)) else { return Vec::new() };
-    let mut files: Vec<_> =
-        entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|path| {
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(&path).unwrap();
-            (name, serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display())))
-        })
-        .collect()
+/// The packs under `examples/`, by folder name.
+fn example_packs() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("pack.json").is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
-/// Installs a pack into a new space named after it: forms first, then workflows.
-async fn install(app: &TestApp, pack: &Path, space: &str) {
-    app.create_space(space).await;
-    for (name, definition) in definitions(pack, "forms") {
-        let response = app.put(&format!("/api/v1/spaces/{space}/forms/{name}"), &definition).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::CREATED,
-            "{}/forms/{name}: {}",
-            pack.display(),
-            response.text().await.unwrap()
-        );
-    }
-    for (name, definition) in definitions(pack, "workflows") {
-        let response = app.put(&format!("/api/v1/spaces/{space}/workflows/{name}"), &definition).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::CREATED,
-            "{}/workflows/{name}: {}",
-            pack.display(),
-            response.text().await.unwrap()
-        );
-    }
+/// Non-empty lines of a pack's data files.
+fn sample_rows(pack: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir(workspace_root().join("examples").join(pack).join("data")) else { return 0 };
+    entries
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|text| text.lines().filter(|l| !l.trim().is_empty()).count())
+        .sum()
 }
 
-#[tokio::test]
-async fn every_example_pack_installs() {
-    let app = TestApp::spawn().await;
-    let mut packs = 0;
-    for entry in std::fs::read_dir(workspace_root().join("examples")).unwrap() {
-        let pack = entry.unwrap().path();
-        if pack.join("pack.json").is_file() {
-            let meta: Value = serde_json::from_str(&std::fs::read_to_string(pack.join("pack.json")).unwrap()).unwrap();
-            let name = meta["name"].as_str().expect("pack.json names the pack");
-            assert_eq!(pack.file_name().unwrap().to_string_lossy(), name, "the folder is named after the pack");
-            install(&app, &pack, name).await;
-            packs += 1;
-        }
+/// Waits until the workflow processor has handled every event in the log.
+async fn settle(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.engine.processor_position().unwrap() < app.last_event_seq() {
+        assert!(Instant::now() < deadline, "the workflows did not catch up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(packs >= 1);
 }
 
 async fn items(app: &TestApp, path: &str) -> Vec<Value> {
     expect_json(app.get(path).await, StatusCode::OK).await["items"].as_array().unwrap().clone()
 }
 
+async fn count(app: &TestApp, space: &str, form: &str) -> usize {
+    let path = format!("{}?limit=1000", records_path(space, form));
+    items(app, &path).await.len()
+}
+
 #[tokio::test]
-async fn the_starter_pack_scores_alerts_and_onboards() {
+async fn every_pack_installs_through_the_api_and_runs_its_sample_data_without_failed_runs() {
     let app = TestApp::spawn().await;
-    install(&app, &workspace_root().join("examples/cs-starter"), "cs").await;
-    let account = app
-        .create_record(
-            "cs",
-            "account",
-            &json!({ "name": "Acme", "tier": "growth", "owner": "ana@example.com",
-            "usage_score": 90, "nps": 9, "open_tickets": 1, "renewal_date": "2027-06-30" }),
+    let packs = example_packs();
+    assert!(packs.len() >= 3, "{packs:?}");
+    for pack in &packs {
+        let meta: Value = serde_json::from_str(
+            &std::fs::read_to_string(workspace_root().join("examples").join(pack).join("pack.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(meta["name"], pack.as_str(), "the folder is named after the pack");
+        let space = format!("{pack}-space");
+        let created = expect_json(
+            app.post("/api/v1/spaces", &json!({ "name": space, "template": pack, "sample_data": true })).await,
+            StatusCode::CREATED,
         )
         .await;
-    assert_eq!(account["data"]["health"], 88, "0.5 * 90 + 0.3 * 90 + 0.2 * 80");
-    let path = format!("{}/{}", records_path("cs", "account"), account["id"].as_str().unwrap());
-    let dropped =
-        expect_json(app.patch(&path, &json!({ "usage_score": 10, "open_tickets": 4 }), None).await, StatusCode::OK)
-            .await;
-    assert_eq!(dropped["data"]["health"], 36);
+        assert_eq!(created["template"], json!({ "name": pack, "version": meta["version"] }));
+        let forms = items(&app, &format!("/api/v1/spaces/{space}/forms")).await;
+        let workflows = items(&app, &format!("/api/v1/spaces/{space}/workflows")).await;
+        let on_disk = |folder: &str| {
+            std::fs::read_dir(workspace_root().join("examples").join(pack).join(folder)).unwrap().count()
+        };
+        assert_eq!(forms.len(), on_disk("forms"), "{pack}");
+        assert_eq!(workflows.len(), on_disk("workflows"), "{pack}");
 
-    let onboarding =
-        app.create_record("cs", "onboarding", &json!({ "account": account["id"], "stage": "kickoff" })).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while items(&app, &records_path("cs", "task")).await.len() < 2 {
-        assert!(Instant::now() < deadline, "the workflows did not run");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        settle(&app).await;
+        let mut written = 0;
+        for form in &forms {
+            written += count(&app, &space, form["name"].as_str().unwrap()).await;
+        }
+        assert!(written >= sample_rows(pack), "{pack}: {written} records for {} sample rows", sample_rows(pack));
+        let runs = items(&app, &format!("/api/v1/spaces/{space}/runs?limit=1000")).await;
+        assert!(!runs.is_empty(), "{pack}: the sample data triggers workflows");
+        let failed: Vec<&Value> = runs.iter().filter(|r| r["status"] == "failed").collect();
+        assert!(failed.is_empty(), "{pack}: {failed:#?}");
     }
-    let tasks = items(&app, &records_path("cs", "task")).await;
-    let titles: Vec<&str> = tasks.iter().map(|t| t["data"]["title"].as_str().unwrap()).collect();
-    assert!(titles.contains(&"Health dropped to 36 for Acme"), "{titles:?}");
-    assert!(titles.contains(&"Hold the kickoff call"), "{titles:?}");
-    let current = expect_json(app.get(&path).await, StatusCode::OK).await;
-    assert_eq!(current["data"]["status"], "at_risk");
-    assert_eq!(app.engine.deliveries().unwrap().len(), 1);
+}
 
-    let transition = format!("{}/{}/transition", records_path("cs", "onboarding"), onboarding["id"].as_str().unwrap());
-    expect_problem(app.post(&transition, &json!({ "to": "setup" })).await, StatusCode::CONFLICT, "conflict").await;
-    let record = format!("{}/{}", records_path("cs", "onboarding"), onboarding["id"].as_str().unwrap());
-    app.patch(&record, &json!({ "checklist": { "kickoff_call": true, "success_plan": true } }), None).await;
-    let moved = expect_json(app.post(&transition, &json!({ "to": "setup" })).await, StatusCode::OK).await;
-    assert_eq!(moved["stage"], "setup");
-    let runs = items(&app, "/api/v1/spaces/cs/runs").await;
-    assert!(runs.iter().all(|r| r["status"] != "failed"), "{runs:#?}");
+#[tokio::test]
+async fn space_creation_refuses_bad_template_and_copy_requests() {
+    let app = TestApp::spawn().await;
+    let problem = expect_problem(
+        app.post("/api/v1/spaces", &json!({ "name": "cs", "template": "crm-deluxe" })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(error_paths(&problem), ["/template"]);
+    assert!(problem["errors"][0]["message"].as_str().unwrap().contains("customer-success"), "{problem}");
+    let problem = expect_problem(
+        app.post("/api/v1/spaces", &json!({ "name": "cs", "template": "customer-success", "from_space": "x" })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(error_paths(&problem), ["/from_space"]);
+    expect_problem(
+        app.post("/api/v1/spaces", &json!({ "name": "cs", "from_space": "nowhere" })).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    expect_problem(
+        app.post("/api/v1/spaces", &json!({ "name": "cs", "sample_data": true })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    app.create_space("taken").await;
+    expect_problem(
+        app.post("/api/v1/spaces", &json!({ "name": "taken", "template": "support-desk" })).await,
+        StatusCode::CONFLICT,
+        "already-exists",
+    )
+    .await;
+    assert_eq!(items(&app, "/api/v1/spaces").await.len(), 1, "nothing was half made");
+}
+
+#[tokio::test]
+async fn a_copied_space_changes_a_reminder_offset_without_touching_the_original() {
+    let app = TestApp::spawn().await;
+    expect_json(
+        app.post("/api/v1/spaces", &json!({ "name": "cs", "template": "customer-success", "sample_data": true })).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let copy = expect_json(
+        app.post("/api/v1/spaces", &json!({ "name": "cs-emea", "title": "CS EMEA", "from_space": "cs" })).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(copy["copied_from"]["space"], "cs");
+    assert_eq!(copy["copied_from"]["workflows"]["renewal-reminders"], 1);
+    assert_eq!(copy["copied_from"]["forms"]["account"], 1);
+    assert_eq!(count(&app, "cs-emea", "account").await, 0, "records are not copied");
+    assert!(count(&app, "cs", "account").await > 0);
+
+    let path = "/api/v1/spaces/cs-emea/workflows/renewal-reminders";
+    let mut definition = expect_json(app.get(path).await, StatusCode::OK).await["definition"].clone();
+    definition["trigger"]["offsets"] = json!(["-120d", "-60d", "-30d"]);
+    expect_json(app.put(path, &definition).await, StatusCode::OK).await;
+
+    let original = expect_json(app.get("/api/v1/spaces/cs/workflows/renewal-reminders").await, StatusCode::OK).await;
+    assert_eq!(original["version"], 1);
+    assert_eq!(original["definition"]["trigger"]["offsets"], json!(["-90d", "-60d", "-30d"]));
+    let adapted = expect_json(app.get(path).await, StatusCode::OK).await;
+    assert_eq!(adapted["version"], 2);
+    assert_eq!(adapted["definition"]["trigger"]["offsets"], json!(["-120d", "-60d", "-30d"]));
+    let space = expect_json(app.get("/api/v1/spaces/cs-emea").await, StatusCode::OK).await;
+    assert_eq!(space["copied_from"]["workflows"]["renewal-reminders"], 1, "the copy remembers what it started from");
+}
+
+/// Copies a pack folder.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// Replaces `from` by `to` in a file and returns the 1-based line where it now is.
+fn break_file(path: &Path, from: &str, to: &str) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let at = text.find(from).unwrap_or_else(|| panic!("{from} in {}", path.display()));
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+    text[..at].matches('\n').count() + 1
+}
+
+#[test]
+fn check_names_every_problem_of_a_broken_pack_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("customer-success");
+    copy_dir(&workspace_root().join("examples/customer-success"), &pack);
+
+    // A syntax error in a script file is placed at its line in that file.
+    let script_line = break_file(&pack.join("scripts/renewal-reminder.rhai"), "let arr = ", "let arr = = ");
+    // A workflow that sets a field the form lacks.
+    let field_line = break_file(
+        &pack.join("workflows/health-drop-alert.json"),
+        "{ \"status\": \"\\\"at_risk\\\"\" }",
+        "{ \"stauts\": \"\\\"at_risk\\\"\" }",
+    );
+    // A cron with an impossible minute.
+    let cron_line =
+        break_file(&pack.join("workflows/weekly-at-risk-digest.json"), "\"0 8 * * MON\"", "\"61 8 * * MON\"");
+    // A sample record with a field the schema forbids, on line 3.
+    let data = pack.join("data/account.ndjson");
+    let mut lines: Vec<String> = std::fs::read_to_string(&data).unwrap().lines().map(str::to_owned).collect();
+    lines[2] = lines[2].replacen("\"tier\": \"starter\"", "\"tier\": \"platinum\"", 1);
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    // A test that names a workflow the pack does not have.
+    let test_line = break_file(
+        &pack.join("tests/nps-to-account.json"),
+        "\"workflow\": \"nps-to-account\"",
+        "\"workflow\": \"nps-to-crm\"",
+    );
+
+    let output = tend().args(["pack", "check"]).arg(&pack).output().unwrap();
+    assert!(!output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let root = pack.display().to_string();
+    let expected = [
+        (format!("{root}/scripts/renewal-reminder.rhai:{script_line}:"), "syntax error"),
+        (format!("{root}/workflows/health-drop-alert.json:{field_line}:"), "`stauts` is not a field of `account`"),
+        (format!("{root}/workflows/weekly-at-risk-digest.json:{cron_line}:"), "61"),
+        (format!("{root}/data/account.ndjson:3:"), "/tier"),
+        (format!("{root}/tests/nps-to-account.json:{test_line}:"), "no workflow `nps-to-crm`"),
+    ];
+    for (location, words) in &expected {
+        assert!(
+            stdout.lines().any(|line| line.starts_with(location.as_str()) && line.contains(words)),
+            "missing {location} … {words} in:\n{stdout}"
+        );
+    }
+    let problems = stdout.lines().count();
+    assert!(problems >= expected.len(), "{stdout}");
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("{problems} problem(s)")), "{stderr}");
 }

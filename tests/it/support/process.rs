@@ -24,9 +24,15 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `tend serve` on a free port and waits until it says where it listens.
     pub fn start(data_dir: &Path) -> ServerProcess {
+        Self::start_with(data_dir, &[]).0
+    }
+
+    /// Like [`ServerProcess::start`] with more `serve` arguments; also returns the banner lines.
+    pub fn start_with(data_dir: &Path, args: &[&str]) -> (ServerProcess, Vec<String>) {
         let mut child = tend()
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(args)
             .current_dir(data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -37,9 +43,11 @@ impl ServerProcess {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut base = None;
         let mut token = None;
+        let mut banner = Vec::new();
         // The banner ends with the address line; a first admin token comes before it.
         while Instant::now() < deadline {
             let Some(Ok(line)) = lines.next() else { break };
+            banner.push(line.clone());
             if line.starts_with("tend_") {
                 token = Some(line.trim().to_owned());
             } else if let Some(url) = line.strip_prefix("Tend is listening on ") {
@@ -50,7 +58,7 @@ impl ServerProcess {
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         let base = base.expect("tend serve printed its address");
-        ServerProcess { child, base, token }
+        (ServerProcess { child, base, token }, banner)
     }
 
     /// SIGKILL: no shutdown, no flush.

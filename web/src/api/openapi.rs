@@ -266,9 +266,15 @@ fn common_schemas() -> Map<String, Value> {
             "errors": { "type": "array", "items": { "type": "object", "required": ["path", "message"], "properties": {
                 "path": { "type": "string", "description": "JSON pointer" }, "message": { "type": "string" } } } } } },
         "NewSpace": { "type": "object", "required": ["name"], "properties": {
-            "name": { "type": "string", "pattern": "^[a-z][a-z0-9_-]{0,62}$" }, "title": { "type": "string" } } },
+            "name": { "type": "string", "pattern": "^[a-z][a-z0-9_-]{0,62}$" }, "title": { "type": "string" },
+            "template": { "type": "string", "description": "A built-in template pack to install, e.g. customer-success" },
+            "sample_data": { "type": "boolean", "description": "With template: also write the pack's sample records" },
+            "from_space": { "type": "string", "description": "Copy this space's forms and workflows (not its records)" } } },
         "Space": { "type": "object", "properties": {
-            "name": { "type": "string" }, "title": { "type": "string" }, "created_at": timestamp, "created_by": { "type": "string" } } },
+            "name": { "type": "string" }, "title": { "type": "string" }, "created_at": timestamp, "created_by": { "type": "string" },
+            "copied_from": { "type": "object", "description": "The space copied and the definition versions taken", "properties": {
+                "space": { "type": "string" }, "forms": { "type": "object" }, "workflows": { "type": "object" } } },
+            "template": { "type": "object", "properties": { "name": { "type": "string" }, "version": { "type": "string" } } } } },
         "FormDefinition": { "type": "object", "required": ["schema"], "properties": {
             "title": { "type": "string" }, "description": { "type": "string" },
             "schema": { "type": "object", "description": "JSON Schema 2020-12 of the record data" },

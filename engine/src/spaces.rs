@@ -1,0 +1,115 @@
+//! Spaces made from something: a copy of another space's definitions (a department adapting
+//! another's pipelines), or a space marked as installed from a template pack.
+//!
+//! A copy takes the latest version of every form and workflow, never records, runs or
+//! outbox entries: the copy starts empty and diverges freely. It remembers the space and the
+//! definition versions it started from (`Space::copied_from`), so an admin can later tell what
+//! changed on either side.
+
+use std::collections::BTreeMap;
+
+use crate::error::Result;
+use crate::model::{Actor, CopiedFrom, Space, TemplateRef};
+use crate::store::StoreError;
+use crate::Engine;
+
+impl Engine {
+    /// Creates space `name` with the latest definitions of space `from` (forms first, since
+    /// workflows are checked against them). Records are not copied.
+    pub async fn copy_space(&self, actor: &Actor, from: &str, name: &str, title: Option<String>) -> Result<Space> {
+        let source = self.space(from)?;
+        let forms = self.forms(source.name.as_str())?;
+        let workflows = self.workflows(source.name.as_str())?;
+        let mut space = self.new_space(actor, name, title)?;
+        space.copied_from = Some(CopiedFrom {
+            space: source.name.clone(),
+            forms: forms.iter().map(|f| (f.name.to_string(), f.version)).collect::<BTreeMap<_, _>>(),
+            workflows: workflows.iter().map(|w| (w.name.to_string(), w.version)).collect::<BTreeMap<_, _>>(),
+        });
+        let space = self.insert_space(space).await?;
+        for form in &forms {
+            let definition = as_json(&form.definition)?;
+            self.put_form(actor, space.name.as_str(), form.name.as_str(), &definition, false).await?;
+        }
+        for workflow in &workflows {
+            let definition = as_json(&workflow.definition)?;
+            self.put_workflow(actor, space.name.as_str(), workflow.name.as_str(), &definition).await?;
+        }
+        Ok(space)
+    }
+
+    /// Creates an empty space that says it was made from `template`; the caller installs the
+    /// pack's definitions into it.
+    pub async fn create_space_from_template(
+        &self,
+        actor: &Actor,
+        name: &str,
+        title: Option<String>,
+        template: TemplateRef,
+    ) -> Result<Space> {
+        let mut space = self.new_space(actor, name, title)?;
+        space.template = Some(template);
+        self.insert_space(space).await
+    }
+}
+
+/// A stored definition back as the JSON an admin would PUT (serializing plain data can't fail
+/// in practice; if it did, it would be a bug, reported as internal).
+fn as_json(definition: &impl serde::Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(definition)
+        .map_err(|err| StoreError::Backend(format!("encoding a definition to copy: {err}")).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+
+    use super::*;
+    use crate::{EngineConfig, ManualClock};
+
+    /// A copy has the source's definitions, none of its records, remembers the versions it
+    /// copied, and changing it leaves the source alone.
+    #[tokio::test]
+    async fn a_copy_takes_definitions_not_records_and_diverges() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 4, 9, 0, 0).single().expect("instant"));
+        let engine = Engine::open(EngineConfig { clock: std::sync::Arc::new(clock), ..EngineConfig::new(dir.path()) })
+            .expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let form = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
+        engine.put_form(&actor, "cs", "f", &form, false).await.expect("form");
+        let changed = json!({ "schema": { "type": "object", "properties": { "n": { "type": "number" } } } });
+        engine.put_form(&actor, "cs", "f", &changed, false).await.expect("form v2");
+        let workflow = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 1" });
+        engine.put_workflow(&actor, "cs", "w", &workflow).await.expect("workflow");
+        engine.create_record(&actor, "cs", "f", json!({ "n": 3 })).await.expect("record");
+
+        let copy = engine.copy_space(&actor, "cs", "emea", Some("EMEA".into())).await.expect("copy");
+        let origin = copy.copied_from.clone().expect("copied_from");
+        assert_eq!(origin.space.as_str(), "cs");
+        assert_eq!(origin.forms.get("f"), Some(&2));
+        assert_eq!(origin.workflows.get("w"), Some(&1));
+        assert_eq!(engine.space("emea").expect("stored").copied_from, Some(origin));
+        assert_eq!(
+            engine.form("emea", "f", None).expect("form").definition,
+            engine.form("cs", "f", None).expect("f").definition
+        );
+        let page = engine.list_records("emea", "f", &crate::ListQuery::default()).expect("list");
+        assert!(page.items.is_empty(), "records are not copied");
+
+        let adapted = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 10" });
+        engine.put_workflow(&actor, "emea", "w", &adapted).await.expect("adapted");
+        assert_eq!(
+            engine.workflow("cs", "w", None).expect("original").definition.when.as_deref(),
+            Some("record.n > 1")
+        );
+
+        let err = engine.copy_space(&actor, "nope", "other", None).await.expect_err("unknown source");
+        assert_eq!(err.code(), crate::ErrorCode::NotFound);
+        let err = engine.copy_space(&actor, "cs", "emea", None).await.expect_err("taken");
+        assert_eq!(err.code(), crate::ErrorCode::AlreadyExists);
+        engine.close().expect("close");
+    }
+}

@@ -1,0 +1,117 @@
+//! `tend pack check`: everything that would stop a pack from installing and working, found
+//! at once and each placed at its file and line.
+//!
+//! The definitions are stored, in order, in a throwaway database: the engine's own checks
+//! (schemas, scripts compiled, workflows against forms and fields, triggers, cron and zones)
+//! are the pack's checks, so a pack that passes installs. Sample data is written there too,
+//! and the tests are parsed and checked against the pack's workflows and forms.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+use engine::{Actor, Engine, EngineConfig};
+
+use super::{data, runner, DefinitionKind, Pack, PackMeta, Problem};
+
+/// What `check` found.
+#[derive(Debug)]
+pub struct CheckReport {
+    /// The pack's `pack.json`.
+    pub meta: PackMeta,
+    /// Forms stored.
+    pub forms: usize,
+    /// Workflows stored.
+    pub workflows: usize,
+    /// Script files.
+    pub scripts: usize,
+    /// Sample records written.
+    pub records: usize,
+    /// Workflow tests read.
+    pub tests: usize,
+    /// Every problem, in file and line order.
+    pub problems: Vec<Problem>,
+}
+
+/// Checks `pack`; `Err` only when the throwaway database can't be made.
+pub async fn check(pack: &Pack) -> anyhow::Result<CheckReport> {
+    let dir = tempfile::tempdir().context("creating a temporary database")?;
+    let engine = Engine::open(EngineConfig::new(dir.path())).context("opening a temporary database")?;
+    let report = check_with(&engine, pack).await;
+    engine.close().context("closing the temporary database")?;
+    report
+}
+
+async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport> {
+    let actor = Actor("pack-check".into());
+    let space = "check";
+    engine.create_space(&actor, space, None).await.context("creating a space to check in")?;
+    let mut problems = pack.stray_files();
+    let (definitions, definition_problems) = pack.definitions();
+    problems.extend(definition_problems);
+
+    let (mut forms, mut workflows) = (0, 0);
+    let mut workflow_names = BTreeSet::new();
+    for definition in &definitions {
+        let stored = match definition.kind {
+            DefinitionKind::Form => {
+                engine.put_form(&actor, space, &definition.name, &definition.value, false).await.map(|_| ())
+            }
+            DefinitionKind::Workflow => {
+                workflow_names.insert(definition.name.clone());
+                engine.put_workflow(&actor, space, &definition.name, &definition.value).await.map(|_| ())
+            }
+        };
+        match stored {
+            Ok(()) if definition.kind == DefinitionKind::Form => forms += 1,
+            Ok(()) => workflows += 1,
+            Err(err) => {
+                let errors = err.field_errors();
+                if errors.is_empty() {
+                    problems.push(Problem { file: definition.file.clone(), line: Some(1), message: err.to_string() });
+                }
+                problems.extend(errors.iter().map(|e| definition.problem(e)));
+            }
+        }
+    }
+
+    let referenced: BTreeSet<&str> =
+        definitions.iter().flat_map(|d| d.scripts.iter().map(|(_, f)| f.as_str())).collect();
+    let mut scripts = 0;
+    for (path, _) in pack.scripts() {
+        scripts += 1;
+        if !referenced.contains(path) {
+            problems.push(Problem {
+                file: path.into(),
+                line: None,
+                message: "no definition uses this script (reference it as {\"file\": \"".to_owned() + path + "\"})",
+            });
+        }
+    }
+
+    let files: Vec<(String, String, String)> =
+        pack.data_files().map(|(path, form, text)| (path.to_owned(), form.to_owned(), text.to_owned())).collect();
+    for (path, form, _) in &files {
+        if !definitions.iter().any(|d| d.kind == DefinitionKind::Form && &d.name == form) {
+            problems.push(Problem {
+                file: path.clone(),
+                line: None,
+                message: format!("the pack has no form `{form}`"),
+            });
+        }
+    }
+    let files: Vec<_> = files.into_iter().filter(|(_, form, _)| engine.form(space, form, None).is_ok()).collect();
+    let (records, data_problems) = data::load(engine, &actor, space, &files).await;
+    problems.extend(data_problems);
+
+    let mut tests = 0;
+    let form_names: BTreeSet<String> =
+        definitions.iter().filter(|d| d.kind == DefinitionKind::Form).map(|d| d.name.clone()).collect();
+    for (path, text) in pack.test_files() {
+        tests += 1;
+        problems.extend(runner::check_test(path, text, &form_names, &workflow_names));
+    }
+
+    problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    problems.dedup();
+    Ok(CheckReport { meta: pack.meta.clone(), forms, workflows, scripts, records, tests, problems })
+}

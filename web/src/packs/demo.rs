@@ -1,0 +1,308 @@
+//! `tend serve --demo`: the customer-success pack in a space `demo`, with generated sample
+//! data shaped like a real CS team's book (see the pack's README for the numbers).
+//!
+//! Generation is seeded, so every demo has the same accounts: a few hundred accounts across
+//! tiers and ARR bands with health spread over every band, renewal dates over the next year,
+//! contacts, onboardings in every stage, renewals in progress, NPS answers and open tasks.
+
+use anyhow::Context;
+use engine::{Actor, Engine};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use super::{embedded, install_new, Installed};
+
+/// The space the demo lives in.
+pub const DEMO_SPACE: &str = "demo";
+/// The pack it installs.
+pub const DEMO_PACK: &str = "customer-success";
+/// How many accounts it generates.
+pub const DEMO_ACCOUNTS: usize = 300;
+/// Records written concurrently, so one flush serves many writes.
+const CONCURRENCY: usize = 64;
+
+const CSMS: &[&str] = &[
+    "ana.silva@example.com",
+    "ben.okafor@example.com",
+    "chen.wei@example.com",
+    "dara.murphy@example.com",
+    "elif.yilmaz@example.com",
+    "felix.wagner@example.com",
+    "grace.kim@example.com",
+    "hugo.martin@example.com",
+];
+const PREFIXES: &[&str] = &[
+    "Northwind",
+    "Bluepeak",
+    "Ironbridge",
+    "Suncrest",
+    "Lumen",
+    "Harbor",
+    "Cobalt",
+    "Evergreen",
+    "Redwood",
+    "Quantum",
+    "Silverline",
+    "Brightpath",
+    "Oakridge",
+    "Nimbus",
+    "Granite",
+    "Vertex",
+    "Atlas",
+    "Meridian",
+    "Pioneer",
+    "Helix",
+];
+const SUFFIXES: &[&str] = &[
+    "Logistics",
+    "Health",
+    "Retail",
+    "Analytics",
+    "Foods",
+    "Energy",
+    "Labs",
+    "Media",
+    "Bank",
+    "Learning",
+    "Robotics",
+    "Travel",
+    "Insurance",
+    "Studios",
+    "Systems",
+];
+const INDUSTRIES: &[&str] =
+    &["saas", "fintech", "retail", "healthcare", "manufacturing", "logistics", "education", "media"];
+const ZONES: &[(&str, &str)] = &[
+    ("emea", "Europe/Berlin"),
+    ("emea", "Europe/London"),
+    ("emea", "Europe/Paris"),
+    ("amer", "America/New_York"),
+    ("amer", "America/Chicago"),
+    ("amer", "America/Los_Angeles"),
+    ("amer", "America/Sao_Paulo"),
+    ("apac", "Asia/Shanghai"),
+    ("apac", "Asia/Singapore"),
+    ("apac", "Asia/Tokyo"),
+    ("apac", "Australia/Sydney"),
+];
+const FIRST_NAMES: &[&str] =
+    &["Maria", "James", "Aiko", "Lukas", "Priya", "Omar", "Sofia", "Tom", "Mei", "Jonas", "Lea", "Carlos"];
+const LAST_NAMES: &[&str] =
+    &["Garcia", "Smith", "Tanaka", "Becker", "Sharma", "Haddad", "Rossi", "Brown", "Lin", "Nilsson", "Dubois", "Costa"];
+
+/// Installs the demo into an engine that has no `demo` space yet; returns what was written.
+pub async fn install_demo(engine: &Engine) -> anyhow::Result<Installed> {
+    let pack = embedded(DEMO_PACK).with_context(|| format!("the built-in pack `{DEMO_PACK}` is missing"))?;
+    let actor = Actor("demo".into());
+    let mut installed = install_new(engine, &actor, &pack, DEMO_SPACE, Some("Customer Success (demo)".into()), false)
+        .await
+        .context("installing the customer-success pack")?;
+    installed.records = generate(engine, &actor).await?;
+    Ok(installed)
+}
+
+/// Writes records concurrently; any refusal is a bug in the generator and stops the demo.
+async fn write_all(engine: &Engine, actor: &Actor, form: &str, rows: Vec<Value>) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(CONCURRENCY) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, data) in chunk.iter().cloned().enumerate() {
+            let (engine, actor, form) = (engine.clone(), actor.clone(), form.to_owned());
+            tasks.spawn(async move { (i, engine.create_record(&actor, DEMO_SPACE, &form, data).await) });
+        }
+        let mut written = vec![String::new(); chunk.len()];
+        while let Some(joined) = tasks.join_next().await {
+            let (i, record) = joined.context("a demo write task")?;
+            let record =
+                record.map_err(|err| anyhow::anyhow!("writing demo `{form}`: {err} {:?}", err.field_errors()))?;
+            written[i] = record.id.to_string();
+        }
+        ids.extend(written);
+    }
+    Ok(ids)
+}
+
+fn pick<'a>(rng: &mut StdRng, items: &'a [&'a str]) -> &'a str {
+    items.choose(rng).copied().unwrap_or_default()
+}
+
+/// Generates and writes the sample data; returns how many records.
+async fn generate(engine: &Engine, actor: &Actor) -> anyhow::Result<usize> {
+    let mut rng = StdRng::seed_from_u64(20_270_104);
+    let today = engine.now().date_naive();
+    let date = |days: i64| (today + chrono::Duration::days(days)).to_string();
+
+    // Accounts: half starter, a third growth, the rest enterprise; health from healthy to
+    // at risk, driven by the inputs the pack's health score weighs.
+    let mut accounts = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    while accounts.len() < DEMO_ACCOUNTS {
+        let name = format!("{} {}", pick(&mut rng, PREFIXES), pick(&mut rng, SUFFIXES));
+        let name = if names.insert(name.clone()) { name } else { format!("{name} {}", names.len()) };
+        let roll: f64 = rng.gen();
+        let (tier, arr) = if roll < 0.5 {
+            ("starter", rng.gen_range(6..25) * 1000)
+        } else if roll < 0.85 {
+            ("growth", rng.gen_range(25..100) * 1000)
+        } else {
+            ("enterprise", rng.gen_range(100..600) * 1000)
+        };
+        // One account in five struggles: low usage, tickets, a poor NPS, late invoices.
+        let struggling = rng.gen_bool(0.2);
+        let (region, zone) = *ZONES.choose(&mut rng).unwrap_or(&("emea", "Europe/Berlin"));
+        let churned = rng.gen_bool(0.03);
+        let payment = if struggling && rng.gen_bool(0.3) {
+            "late"
+        } else if rng.gen_bool(0.03) {
+            "overdue"
+        } else {
+            "current"
+        };
+        accounts.push(json!({
+            "name": name,
+            "tier": tier,
+            "arr": arr,
+            "owner": pick(&mut rng, CSMS),
+            "status": if churned { "churned" } else if struggling { "at_risk" } else { "active" },
+            "renewal_date": date(rng.gen_range(7..365)),
+            "timezone": zone,
+            "region": region,
+            "industry": pick(&mut rng, INDUSTRIES),
+            "usage_score": if struggling { rng.gen_range(5..45) } else { rng.gen_range(45..100) },
+            "feature_adoption": if struggling { rng.gen_range(5..40) } else { rng.gen_range(35..95) },
+            "open_tickets": if struggling { rng.gen_range(2..8) } else { rng.gen_range(0..3) },
+            "sev1_tickets": if struggling && rng.gen_bool(0.4) { 1 } else { 0 },
+            "nps": if struggling { rng.gen_range(0..7) } else { rng.gen_range(6..11) },
+            "payment_status": payment,
+            "last_contact_date": date(-rng.gen_range(if struggling { 30..120 } else { 1..45 })),
+        }));
+    }
+    let account_ids = write_all(engine, actor, "account", accounts.clone()).await?;
+    let mut total = account_ids.len();
+
+    // Contacts: a champion per account, a decision maker for most, admins for some.
+    let mut contacts = Vec::new();
+    for (id, account) in account_ids.iter().zip(&accounts) {
+        let domain = account["name"].as_str().unwrap_or("customer").to_lowercase().replace(' ', "-");
+        for role in ["champion", "decision_maker", "admin"] {
+            if role != "champion" && rng.gen_bool(0.35) {
+                continue;
+            }
+            let (first, last) = (pick(&mut rng, FIRST_NAMES), pick(&mut rng, LAST_NAMES));
+            contacts.push(json!({
+                "name": format!("{first} {last}"),
+                "email": format!("{}.{}@{domain}.example", first.to_lowercase(), last.to_lowercase()),
+                "role": role,
+                "account": id,
+            }));
+        }
+    }
+    total += write_all(engine, actor, "contact", contacts).await?.len();
+
+    // Onboardings: the newest 40 accounts, spread over every stage, a few stalled.
+    let stages = ["kickoff", "setup", "training", "live"];
+    let mut onboardings = Vec::new();
+    for (i, (id, account)) in account_ids.iter().zip(&accounts).rev().take(40).enumerate() {
+        let stage = stages[i % stages.len()];
+        let started = -rng.gen_range(3..60);
+        onboardings.push(json!({
+            "account": id,
+            "owner": account["owner"],
+            "stage": stage,
+            "kickoff_date": date(started),
+            "target_live_date": date(started + 45),
+            "checklist": match stage {
+                "setup" => json!({ "kickoff_call": true, "success_plan": true, "stakeholders": true, "sso": rng.gen_bool(0.5) }),
+                "training" => json!({ "kickoff_call": true, "success_plan": true, "stakeholders": true, "sso": true, "data_import": true, "integrations": true }),
+                "live" => json!({ "kickoff_call": true, "success_plan": true, "stakeholders": true, "sso": true, "data_import": true, "integrations": true, "admin_training": true, "user_training": true }),
+                _ => json!({ "kickoff_call": rng.gen_bool(0.5) }),
+            },
+        }));
+    }
+    total += write_all(engine, actor, "onboarding", onboardings).await?.len();
+
+    // Renewals: every live account renewing within 90 days has one, at a stage that fits.
+    let mut renewals = Vec::new();
+    for (id, account) in account_ids.iter().zip(&accounts) {
+        let renewal_date = account["renewal_date"].as_str().unwrap_or_default();
+        let days =
+            chrono::NaiveDate::parse_from_str(renewal_date, "%Y-%m-%d").map(|d| (d - today).num_days()).unwrap_or(999);
+        if days > 90 || account["status"] == "churned" {
+            continue;
+        }
+        let arr = account["arr"].as_i64().unwrap_or(0);
+        let stage = if days > 60 {
+            "not_started"
+        } else if days > 30 {
+            "in_discussion"
+        } else {
+            "committed"
+        };
+        let change: f64 =
+            if account["status"] == "at_risk" { rng.gen_range(-0.3..0.0) } else { rng.gen_range(-0.05..0.25) };
+        renewals.push(json!({
+            "account": id,
+            "owner": account["owner"],
+            "stage": stage,
+            "renewal_date": renewal_date,
+            "current_arr": arr,
+            "proposed_arr": ((arr as f64) * (1.0 + change) / 100.0).round() * 100.0,
+        }));
+    }
+    total += write_all(engine, actor, "renewal", renewals).await?.len();
+
+    // NPS answers from the last quarter, mostly promoters and passives.
+    let mut answers = Vec::new();
+    for _ in 0..150 {
+        let i = rng.gen_range(0..account_ids.len());
+        let struggling = accounts[i]["status"] == "at_risk";
+        let score = if struggling {
+            rng.gen_range(0..8)
+        } else {
+            *[6, 7, 8, 8, 9, 9, 9, 10, 10].choose(&mut rng).unwrap_or(&9)
+        };
+        let comments = [
+            "Great support team",
+            "Reporting is slow",
+            "Onboarding took too long",
+            "Love the new dashboard",
+            "Too expensive for what we use",
+            "",
+        ];
+        answers.push(json!({
+            "account": account_ids[i],
+            "csm": accounts[i]["owner"],
+            "score": score,
+            "comment": pick(&mut rng, &comments),
+            "received_on": date(-rng.gen_range(1..90)),
+        }));
+    }
+    total += write_all(engine, actor, "nps_response", answers).await?.len();
+
+    // Tasks: check-ins and follow-ups, some done, some due this week, some overdue.
+    let mut tasks = Vec::new();
+    let titles = [
+        "Quarterly business review",
+        "Monthly check-in",
+        "Send usage report",
+        "Plan expansion call",
+        "Confirm executive sponsor",
+    ];
+    for _ in 0..120 {
+        let i = rng.gen_range(0..account_ids.len());
+        let due = rng.gen_range(-10..21);
+        tasks.push(json!({
+            "title": format!("{}: {}", pick(&mut rng, &titles), accounts[i]["name"].as_str().unwrap_or_default()),
+            "account": account_ids[i],
+            "assignee": accounts[i]["owner"],
+            "due": date(due),
+            "status": if due < -3 && rng.gen_bool(0.7) { "done" } else { "open" },
+            "priority": if rng.gen_bool(0.2) { "high" } else { "normal" },
+            "source": "demo",
+        }));
+    }
+    total += write_all(engine, actor, "task", tasks).await?.len();
+    Ok(total)
+}

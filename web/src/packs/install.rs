@@ -1,0 +1,112 @@
+//! Installing a pack into a space: forms, then workflows (checked against the forms), then,
+//! when asked, the sample data.
+
+use engine::{Actor, Engine, EngineError, Space, TemplateRef};
+
+use super::{data, DefinitionKind, Pack, Problem};
+
+/// What an install wrote.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    /// The space.
+    pub space: Space,
+    /// Form definitions stored (new versions; identical ones are not stored again).
+    pub forms: usize,
+    /// Workflow definitions stored.
+    pub workflows: usize,
+    /// Sample records written.
+    pub records: usize,
+}
+
+/// Why an install stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// The pack has problems; each names its file and line.
+    #[error("{} problem(s): {}", problems.len(), problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Problems {
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+    /// The engine refused something that is not about a pack file (the space's name, say).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// Creates space `name` from `pack` (the space records the pack's name and version), installs
+/// its definitions and, if `sample_data`, its sample records.
+pub async fn install_new(
+    engine: &Engine,
+    actor: &Actor,
+    pack: &Pack,
+    name: &str,
+    title: Option<String>,
+    sample_data: bool,
+) -> Result<Installed, InstallError> {
+    // Problems with the files are found before the space is made.
+    let (_, problems) = pack.definitions();
+    if !problems.is_empty() {
+        return Err(InstallError::Problems { problems });
+    }
+    let template = TemplateRef { name: pack.meta.name.clone(), version: pack.meta.version.clone() };
+    let title = title.or_else(|| Some(pack.meta.title.clone()));
+    let space = engine.create_space_from_template(actor, name, title, template).await?;
+    let mut installed = install(engine, actor, pack, space.name.as_str()).await?;
+    if sample_data {
+        installed.records = install_data(engine, actor, pack, space.name.as_str()).await?;
+    }
+    installed.space = engine.space(space.name.as_str())?;
+    Ok(installed)
+}
+
+/// Stores every definition of `pack` in the existing space `space`, forms first.
+pub async fn install(engine: &Engine, actor: &Actor, pack: &Pack, space: &str) -> Result<Installed, InstallError> {
+    let space = engine.space(space)?;
+    let (definitions, problems) = pack.definitions();
+    if !problems.is_empty() {
+        return Err(InstallError::Problems { problems });
+    }
+    let mut installed = Installed { space: space.clone(), forms: 0, workflows: 0, records: 0 };
+    for definition in &definitions {
+        let stored = match definition.kind {
+            DefinitionKind::Form => engine
+                .put_form(actor, space.name.as_str(), &definition.name, &definition.value, false)
+                .await
+                .map(|outcome| outcome.changed),
+            DefinitionKind::Workflow => engine
+                .put_workflow(actor, space.name.as_str(), &definition.name, &definition.value)
+                .await
+                .map(|outcome| outcome.changed),
+        };
+        match stored {
+            Ok(changed) => {
+                let count = match definition.kind {
+                    DefinitionKind::Form => &mut installed.forms,
+                    DefinitionKind::Workflow => &mut installed.workflows,
+                };
+                *count += usize::from(changed);
+            }
+            Err(err) => {
+                let errors = err.field_errors();
+                let problems = if errors.is_empty() {
+                    vec![Problem { file: definition.file.clone(), line: None, message: err.to_string() }]
+                } else {
+                    errors.iter().map(|e| definition.problem(e)).collect()
+                };
+                return Err(InstallError::Problems { problems });
+            }
+        }
+    }
+    Ok(installed)
+}
+
+/// Writes the pack's sample records into `space`; returns how many.
+pub async fn install_data(engine: &Engine, actor: &Actor, pack: &Pack, space: &str) -> Result<usize, InstallError> {
+    let files: Vec<(String, String, String)> =
+        pack.data_files().map(|(path, form, text)| (path.to_owned(), form.to_owned(), text.to_owned())).collect();
+    let (written, problems) = data::load(engine, actor, space, &files).await;
+    if problems.is_empty() {
+        Ok(written)
+    } else {
+        Err(InstallError::Problems { problems })
+    }
+}
