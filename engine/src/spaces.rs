@@ -21,6 +21,8 @@ impl Engine {
         let forms = self.forms(source.name.as_str())?;
         let workflows = self.workflows(source.name.as_str())?;
         let mut space = self.new_space(actor, name, title)?;
+        // A department copy keeps the source's zone until it sets its own.
+        space.timezone = source.timezone.clone();
         space.copied_from = Some(CopiedFrom {
             space: source.name.clone(),
             forms: forms.iter().map(|f| (f.name.to_string(), f.version)).collect::<BTreeMap<_, _>>(),

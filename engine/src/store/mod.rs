@@ -136,8 +136,10 @@ impl Store {
             .path(dir)
             .cache_capacity(256 * 1024 * 1024)
             .mode(sled::Mode::HighThroughput)
-            // Durability comes from group commit; sled's own timer would only add flushes.
-            .flush_every_ms(None)
+            // Durability comes from the committer's group commit; sled's own periodic flush is
+            // kept because without it sled 0.34 does not trim its in-memory state and memory
+            // grows with the data (a million small keys took 1.7 GB instead of 0.4 GB).
+            .flush_every_ms(Some(500))
             .open()
             .map_err(|err| StoreError::Backend(format!("opening {}: {err}", dir.display())))?;
         let tree = |name: &str| db.open_tree(name).map_err(StoreError::from);
