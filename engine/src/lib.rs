@@ -12,6 +12,8 @@
 //! - [`query`] is the filter/sort language, the index key encoding and cursors;
 //! - [`rules`] is the sandboxed rhai layer behind computed fields and rules;
 //! - [`workflows`] stores workflow definitions and runs them from the event log, exactly once;
+//! - [`outbox`] delivers what workflows send (through a [`outbox::Transport`] the caller
+//!   implements) and turns posts to inbound hooks into events;
 //! - [`clock`] is the one source of time.
 //!
 //! Architecture invariant: the engine knows no HTTP (no axum, hyper, tower, reqwest, lettre).
@@ -22,6 +24,7 @@ mod definitions;
 mod error;
 mod listing;
 pub mod model;
+pub mod outbox;
 pub mod query;
 mod records;
 pub mod rules;
@@ -106,6 +109,8 @@ struct Inner {
     /// Woken by every commit, so the processor picks up new events at once.
     processor_wake: tokio::sync::Notify,
     processor: workflows::ProcessorConfig,
+    /// Deliveries being attempted, and the delivery worker's bell.
+    outbox: outbox::OutboxState,
     /// Tokens seen, by hash: every request authenticates, and tokens are never changed in
     /// place, so a hit needs no storage read.
     tokens: RwLock<HashMap<String, Principal>>,
@@ -137,6 +142,7 @@ impl Engine {
                 triggers: RwLock::new(HashMap::new()),
                 processor_wake: tokio::sync::Notify::new(),
                 processor: config.processor,
+                outbox: outbox::OutboxState::default(),
                 ids: Mutex::new(uuid::ContextV7::new()),
             }),
         })
@@ -179,9 +185,13 @@ impl Engine {
         writes: Vec<store::RecordWrite>,
         extras: store::Extras,
     ) -> Result<Vec<Event>, store::StoreError> {
+        let delivers = !extras.deliveries.is_empty();
         let events = self.store().commit(writes, extras).await?;
         if !events.is_empty() {
             self.inner.processor_wake.notify_one();
+        }
+        if delivers {
+            self.inner.outbox.wake.notify_one();
         }
         Ok(events)
     }

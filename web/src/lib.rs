@@ -4,6 +4,7 @@
 //! - [`config`]: `tend.toml` < `TEND_*` environment < flags;
 //! - [`startup`]: [`startup::Application`] builds the engine and the HTTP server and runs them until shutdown;
 //! - `api`: the routes, one module per resource, thin handlers over the engine;
+//! - [`delivery`]: the outbox's transport: signed webhooks over HTTP, email over SMTP;
 //! - [`telemetry`]: tracing and Prometheus metrics.
 //!
 //! Architecture invariant: handlers parse, authorize, make one engine call and map its
@@ -12,5 +13,6 @@
 mod api;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod startup;
 pub mod telemetry;

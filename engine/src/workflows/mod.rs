@@ -164,6 +164,17 @@ impl Engine {
         let trigger_form = self.check_trigger(space, &definition.trigger, &mut problems);
         let form_label = definition.trigger.form.as_ref().map_or("", FormName::as_str);
         let when = definition.when.as_deref().and_then(|source| compile("when", "/when".into(), source));
+        if definition.trigger.hook.is_some() {
+            for (i, action) in definition.actions.iter().enumerate() {
+                if matches!(action, Action::Set(_) | Action::Assign(_)) {
+                    problems.push(FieldError::new(
+                        format!("/actions/{i}"),
+                        "a run triggered by a hook has no record to change: use a `script` that calls \
+                         `update(form, id, data)`",
+                    ));
+                }
+            }
+        }
         let mut actions = Vec::new();
         for (i, action) in definition.actions.iter().enumerate() {
             let at = format!("/actions/{i}");

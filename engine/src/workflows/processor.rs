@@ -452,16 +452,9 @@ impl Engine {
         target: Value,
         body: Value,
     ) -> Uuid {
-        let delivery = Delivery {
-            id: self.new_record_id(self.now()),
-            space: event.space.to_string(),
-            workflow: workflow.stored.name.clone(),
-            run,
-            target,
-            body,
-            status: "pending".into(),
-            created_at: self.now(),
-        };
+        let now = self.now();
+        let (space, name) = (event.space.to_string(), workflow.stored.name.clone());
+        let delivery = Delivery::queued(self.new_record_id(now), space, name, run, target, body, now);
         let id = delivery.id;
         effects.deliveries.push(delivery);
         id
@@ -549,8 +542,9 @@ impl Engine {
             record,
             old: event.before.as_ref().map(with_id),
             event: Some(json!({ "kind": event.kind, "seq": event.seq, "actor": event.actor, "at": event.at,
-                                "form": event.form, "record": event.record })),
+                                "form": event.form, "record": event.record, "hook": event.hook })),
             space: Some(event.space.to_string()),
+            payload: event.payload.clone(),
             now,
             ..ScriptVars::default()
         }

@@ -50,6 +50,10 @@ impl Engine {
         problems: &mut Vec<FieldError>,
     ) -> Option<Arc<LoadedForm>> {
         let kind = trigger.kind();
+        if kind == TriggerKind::Hook {
+            self.check_hook_trigger(space, trigger, problems);
+            return None;
+        }
         if matches!(kind, TriggerKind::Hook | TriggerKind::Cron | TriggerKind::DateOffsets | TriggerKind::Delay) {
             problems.push(FieldError::new("/trigger", "this kind of trigger is not available yet"));
             return None;
@@ -88,5 +92,36 @@ impl Engine {
             }
         }
         form
+    }
+
+    /// `{hook}`: the hook must exist in the space, and nothing about records or time goes with
+    /// it. An inbound run has no triggering record; its scripts see the body as `payload`.
+    fn check_hook_trigger(&self, space: &SpaceName, trigger: &Trigger, problems: &mut Vec<FieldError>) {
+        let hook = trigger.hook.as_deref().unwrap_or_default();
+        if !self.hook_exists(space, hook) {
+            problems.push(FieldError::new(
+                "/trigger/hook",
+                format!("no inbound hook `{hook}` in this space (PUT .../hooks/{hook} first)"),
+            ));
+        }
+        let extra = [
+            ("form", trigger.form.is_some()),
+            ("on", !trigger.on.is_empty()),
+            ("fields", !trigger.fields.is_empty()),
+            ("at", trigger.at.is_some()),
+            ("offsets", !trigger.offsets.is_empty()),
+            ("time", trigger.time.is_some()),
+            ("timezone", trigger.timezone.is_some()),
+            ("delay", trigger.delay.is_some()),
+            ("business_days", trigger.business_days),
+            ("cron", trigger.cron.is_some()),
+            ("misfire", trigger.misfire.is_some()),
+            ("catch_up", trigger.catch_up.is_some()),
+        ];
+        for (key, present) in extra {
+            if present {
+                problems.push(FieldError::new(format!("/trigger/{key}"), "a `hook` trigger takes no other keys"));
+            }
+        }
     }
 }
