@@ -72,6 +72,9 @@ pub enum EngineError {
         /// Checklist items of the current stage not yet done.
         unchecked: Vec<String>,
     },
+    /// The thing is busy (a delivery being attempted): try again shortly.
+    #[error("{0}")]
+    Busy(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -123,7 +126,7 @@ impl EngineError {
             Self::InvalidName(_) | Self::InvalidDefinition(_) | Self::Validation(_) => ErrorCode::Invalid,
             Self::InvalidQuery(_) => ErrorCode::BadQuery,
             Self::PreconditionFailed { .. } => ErrorCode::PreconditionFailed,
-            Self::SchemaChangeRefused { .. } | Self::TransitionRefused { .. } => ErrorCode::Conflict,
+            Self::SchemaChangeRefused { .. } | Self::TransitionRefused { .. } | Self::Busy(_) => ErrorCode::Conflict,
             Self::Store(StoreError::Durability(_)) => ErrorCode::Unavailable,
             Self::Store(_) => ErrorCode::Internal,
         }

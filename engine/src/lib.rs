@@ -13,6 +13,8 @@
 //! - [`rules`] is the sandboxed rhai layer behind computed fields and rules;
 //! - `spaces` makes spaces from template packs and copies of other spaces;
 //! - [`workflows`] stores workflow definitions and runs them from the event log, exactly once;
+//! - [`outbox`] delivers what workflows send (through a [`outbox::Transport`] the caller
+//!   implements) and turns posts to inbound hooks into events;
 //! - [`clock`] is the one source of time.
 //!
 //! Architecture invariant: the engine knows no HTTP (no axum, hyper, tower, reqwest, lettre).
@@ -23,6 +25,7 @@ mod definitions;
 mod error;
 mod listing;
 pub mod model;
+pub mod outbox;
 pub mod query;
 mod records;
 pub mod rules;
@@ -114,6 +117,8 @@ struct Inner {
     /// after its occurrence because the previous one was still going says so.
     cron_runs: Mutex<HashMap<(String, String), DateTime<Utc>>>,
     processor: workflows::ProcessorConfig,
+    /// Deliveries being attempted, and the delivery worker's bell.
+    outbox: outbox::OutboxState,
     /// Tokens seen, by hash: every request authenticates, and tokens are never changed in
     /// place, so a hit needs no storage read.
     tokens: RwLock<HashMap<String, Principal>>,
@@ -147,6 +152,7 @@ impl Engine {
                 scheduler_wake: tokio::sync::Notify::new(),
                 cron_runs: Mutex::new(HashMap::new()),
                 processor: config.processor,
+                outbox: outbox::OutboxState::default(),
                 ids: Mutex::new(uuid::ContextV7::new()),
             }),
         })
@@ -190,12 +196,16 @@ impl Engine {
         extras: store::Extras,
     ) -> Result<Vec<Event>, store::StoreError> {
         let changes_timers = !extras.timers.is_empty() || writes.iter().any(|write| !write.timers.is_empty());
+        let delivers = !extras.deliveries.is_empty();
         let events = self.store().commit(writes, extras).await?;
         if !events.is_empty() {
             self.inner.processor_wake.notify_one();
         }
         if changes_timers {
             self.inner.scheduler_wake.notify_one();
+        }
+        if delivers {
+            self.inner.outbox.wake.notify_one();
         }
         Ok(events)
     }

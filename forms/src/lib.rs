@@ -12,6 +12,7 @@ mod error;
 mod field;
 mod names;
 mod openapi;
+mod payload;
 mod schema;
 
 pub use definition::*;
@@ -19,4 +20,5 @@ pub use error::*;
 pub use field::FieldType;
 pub use names::*;
 pub use openapi::*;
+pub use payload::PayloadSchema;
 pub use schema::*;

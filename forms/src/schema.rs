@@ -452,7 +452,7 @@ fn meta_message(err: &ValidationError<'_>) -> String {
     err.to_string()
 }
 
-fn build_validator(schema: &Value) -> Result<Validator, ValidationError<'static>> {
+pub(crate) fn build_validator(schema: &Value) -> Result<Validator, ValidationError<'static>> {
     jsonschema::draft202012::options()
         .should_validate_formats(true)
         // A misspelt format would otherwise be silently unenforced.
@@ -466,7 +466,7 @@ fn build_validator(schema: &Value) -> Result<Validator, ValidationError<'static>
 const KNOWN_FORMATS: &str = "date, date-time, time, duration, email, hostname, ipv4, ipv6, uri, \
     uri-reference, uri-template, iri, iri-reference, uuid, json-pointer, relative-json-pointer, regex";
 
-fn build_error(schema: &Value, err: &ValidationError<'_>) -> FieldError {
+pub(crate) fn build_error(schema: &Value, err: &ValidationError<'_>) -> FieldError {
     let at = err.instance_path().as_str();
     let path = format!("/schema{at}");
     let message = err.to_string();
@@ -662,7 +662,7 @@ fn check_stages_allowed_by_enum(pipeline: &Pipeline, allowed: Option<&Value>, er
 
 /// One jsonschema failure as field errors: `required` and `additionalProperties` name the
 /// property itself rather than the object holding it, since that is what a form highlights.
-fn describe(err: &ValidationError<'_>) -> Vec<FieldError> {
+pub(crate) fn describe(err: &ValidationError<'_>) -> Vec<FieldError> {
     let at = err.instance_path().as_str();
     let here = |message: String| vec![FieldError::new(at, message)];
     match err.kind() {

@@ -14,6 +14,8 @@ mod api_scripts;
 mod bad_input;
 mod cli;
 mod crash;
+mod delivery_crash;
+mod integrations;
 mod observability;
 mod packs;
 mod restart;

@@ -22,6 +22,20 @@ const ENV_KEYS: &[&str] = &[
     "scripts.timeout_ms",
     "workflows.max_cascade_depth",
     "workflows.run_retention_days",
+    "webhooks.allow_private_targets",
+    "webhooks.timeout_ms",
+    "webhooks.max_attempts",
+    "webhooks.backoff_base_ms",
+    "webhooks.backoff_max_ms",
+    "webhooks.per_endpoint_concurrency",
+    "webhooks.max_in_flight",
+    "smtp.host",
+    "smtp.port",
+    "smtp.security",
+    "smtp.username",
+    "smtp.password",
+    "smtp.from",
+    "smtp.timeout_ms",
 ];
 
 /// Everything `tend serve` can be told.
@@ -42,6 +56,112 @@ pub struct Config {
     pub scripts: engine::rules::ScriptLimits,
     /// The workflow processor.
     pub workflows: engine::workflows::ProcessorConfig,
+    /// Outgoing webhooks: delivery, retries, which targets are allowed.
+    pub webhooks: WebhooksConfig,
+    /// The mail server email deliveries go through.
+    pub smtp: SmtpConfig,
+}
+
+/// How deliveries are sent and retried (`[webhooks]`; email deliveries share the retry
+/// settings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Allow targets that resolve to loopback, private, link-local or metadata addresses.
+    pub allow_private_targets: bool,
+    /// An attempt not answered within this many milliseconds fails.
+    pub timeout_ms: u64,
+    /// Attempts before a delivery is dead.
+    pub max_attempts: u32,
+    /// Delay after the first failure, doubled after each one (with jitter).
+    pub backoff_base_ms: u64,
+    /// The longest delay between attempts.
+    pub backoff_max_ms: u64,
+    /// Attempts in flight at once per endpoint (a bare URL: per host; email: in all).
+    pub per_endpoint_concurrency: usize,
+    /// Attempts in flight at once in all; also the most deliveries a crash can make the
+    /// worker send twice.
+    pub max_in_flight: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        let policy = engine::outbox::DeliveryPolicy::default();
+        Self {
+            allow_private_targets: false,
+            timeout_ms: millis(policy.timeout),
+            max_attempts: policy.max_attempts,
+            backoff_base_ms: millis(policy.backoff_base),
+            backoff_max_ms: millis(policy.backoff_max),
+            per_endpoint_concurrency: policy.per_target_concurrency,
+            max_in_flight: policy.max_in_flight,
+        }
+    }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl WebhooksConfig {
+    /// The delivery worker's settings.
+    pub fn policy(&self) -> engine::outbox::DeliveryPolicy {
+        use std::time::Duration;
+        engine::outbox::DeliveryPolicy {
+            max_attempts: self.max_attempts,
+            backoff_base: Duration::from_millis(self.backoff_base_ms),
+            backoff_max: Duration::from_millis(self.backoff_max_ms),
+            per_target_concurrency: self.per_endpoint_concurrency,
+            max_in_flight: self.max_in_flight,
+            timeout: Duration::from_millis(self.timeout_ms),
+        }
+    }
+}
+
+/// The SMTP server (`[smtp]`); without a `host`, email deliveries fail their attempts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The server's host name.
+    pub host: Option<String>,
+    /// Default: 587 for STARTTLS, 465 for TLS, 25 for none.
+    pub port: Option<u16>,
+    /// How the connection is secured.
+    pub security: SmtpSecurity,
+    /// Login, when the server wants one (`TEND_SMTP__USERNAME`).
+    pub username: Option<String>,
+    /// Password (`TEND_SMTP__PASSWORD`, to keep it out of files).
+    pub password: Option<String>,
+    /// The sender, e.g. `Tend <tend@example.com>`.
+    pub from: String,
+    /// A conversation with the server that takes longer fails.
+    pub timeout_ms: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: None,
+            security: SmtpSecurity::Starttls,
+            username: None,
+            password: None,
+            from: "Tend <tend@localhost>".into(),
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+/// How an SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+    /// No encryption: only for a relay on the same host or a test server.
+    None,
 }
 
 /// Limits that protect the server from oversized or stalled requests.
@@ -74,6 +194,8 @@ impl Default for Config {
             http: HttpConfig::default(),
             scripts: engine::rules::ScriptLimits::default(),
             workflows: engine::workflows::ProcessorConfig::default(),
+            webhooks: WebhooksConfig::default(),
+            smtp: SmtpConfig::default(),
         }
     }
 }
@@ -125,6 +247,12 @@ impl Config {
             .context("invalid configuration")?;
         anyhow::ensure!(config.http.body_limit > 0, "http.body_limit must be positive");
         anyhow::ensure!(config.http.request_timeout_secs > 0, "http.request_timeout_secs must be positive");
+        anyhow::ensure!(config.webhooks.max_attempts > 0, "webhooks.max_attempts must be positive");
+        anyhow::ensure!(config.webhooks.timeout_ms > 0, "webhooks.timeout_ms must be positive");
+        anyhow::ensure!(
+            config.webhooks.per_endpoint_concurrency > 0 && config.webhooks.max_in_flight > 0,
+            "webhooks.per_endpoint_concurrency and webhooks.max_in_flight must be positive"
+        );
         Ok(config)
     }
 }
@@ -145,12 +273,16 @@ mod tests {
             jail.set_env("TEND_BIND", "127.0.0.1:2");
             jail.set_env("TEND_HTTP__REQUEST_TIMEOUT_SECS", "7");
             jail.set_env("TEND_UNRELATED", "ignored");
+            jail.set_env("TEND_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true");
+            jail.set_env("TEND_SMTP__PASSWORD", "from-env");
             let flags = Overrides { data_dir: Some("from-flag".into()), ..Overrides::default() };
             let config = Config::load(Some(Path::new("custom.toml")), &flags).map_err(|e| e.to_string())?;
             assert_eq!(config.bind, "127.0.0.1:2", "env beats file");
             assert_eq!(config.data_dir, PathBuf::from("from-flag"), "flag beats file");
             assert_eq!(config.http.body_limit, 10, "file beats default");
             assert_eq!(config.http.request_timeout_secs, 7);
+            assert!(config.webhooks.allow_private_targets);
+            assert_eq!(config.smtp.password.as_deref(), Some("from-env"));
             Ok(())
         });
     }

@@ -6,6 +6,7 @@
 //! - [`packs`]: template packs: reading, checking, testing, installing; the demo data;
 //! - [`startup`]: [`startup::Application`] builds the engine and the HTTP server and runs them until shutdown;
 //! - `api`: the routes, one module per resource, thin handlers over the engine;
+//! - [`delivery`]: the outbox's transport: signed webhooks over HTTP, email over SMTP;
 //! - [`telemetry`]: tracing and Prometheus metrics.
 //!
 //! Architecture invariant: handlers parse, authorize, make one engine call and map its
@@ -14,6 +15,7 @@
 mod api;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod packs;
 pub mod simulate;
 pub mod startup;

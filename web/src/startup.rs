@@ -1,8 +1,10 @@
 //! Building and running the server: open the engine, make sure an admin can log in, bind the
-//! listener, serve until told to stop, then flush.
+//! listener, serve (with the workflow processor and the delivery worker beside it) until told
+//! to stop, then flush.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use engine::{Engine, EngineConfig, Role};
@@ -10,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::api;
 use crate::config::Config;
+use crate::delivery::NetTransport;
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -17,6 +20,7 @@ pub struct Application {
     engine: Engine,
     config: Config,
     first_admin_token: Option<String>,
+    transport: Arc<NetTransport>,
 }
 
 impl Application {
@@ -32,6 +36,7 @@ impl Application {
 
     /// Like [`Application::build`] with explicit engine settings (tests use a manual clock).
     pub async fn build_with(config: Config, engine_config: EngineConfig) -> anyhow::Result<Application> {
+        let transport = Arc::new(NetTransport::new(&config.webhooks, &config.smtp)?);
         let engine = open_engine(engine_config)?;
         let first_admin_token = if engine.has_tokens()? {
             None
@@ -40,7 +45,7 @@ impl Application {
             Some(secret)
         };
         let listener = TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        Ok(Application { listener, engine, config, first_admin_token })
+        Ok(Application { listener, engine, config, first_admin_token, transport })
     }
 
     /// The address the server listens on.
@@ -68,10 +73,14 @@ impl Application {
         let processor = tokio::spawn(async move { engine.run_processor(stopped).await });
         let (engine, stopped) = (self.engine.clone(), stop.subscribe());
         let scheduler = tokio::spawn(async move { engine.run_scheduler(stopped).await });
+        let (engine, stopped, policy) = (self.engine.clone(), stop.subscribe(), self.config.webhooks.policy());
+        let transport: Arc<dyn engine::outbox::Transport> = self.transport;
+        let deliveries = tokio::spawn(async move { engine.run_delivery_worker(transport, policy, stopped).await });
         let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
         let _ = stop.send(true);
         let _ = processor.await;
         let _ = scheduler.await;
+        let _ = deliveries.await;
         let closed = self.engine.close();
         served.context("serving HTTP")?;
         closed.context("flushing the database")?;

@@ -11,7 +11,8 @@
 //! checks a per-evaluation deadline from rhai's progress callback.
 //!
 //! Variables in scope, all constants: `record` (a map), `old` (a map or `()`), `event` (a map
-//! or `()`), `space` (a string or `()`). JSON comes in as rhai values (objects → maps, arrays →
+//! or `()`), `space` (a string or `()`), `payload` (what was posted to an inbound hook, or
+//! `()`). JSON comes in as rhai values (objects → maps, arrays →
 //! arrays, integral numbers → `INT`, other numbers → `FLOAT`, null → `()`) and goes back the
 //! same way; see `convert`.
 //!
@@ -173,6 +174,8 @@ pub struct ScriptVars {
     pub event: Option<serde_json::Value>,
     /// The space's name.
     pub space: Option<String>,
+    /// The body posted to an inbound hook, for runs it triggered.
+    pub payload: Option<serde_json::Value>,
     /// The zone for `today()` and for calendar questions about instants; UTC if `None`.
     pub timezone: Option<chrono_tz::Tz>,
     /// The instant `now()`, `today()` and everything else reading the clock see in this
@@ -289,6 +292,7 @@ impl Scripts {
             "space",
             vars.space.as_deref().map_or(Dynamic::UNIT, |s| ImmutableString::from(s).into()),
         );
+        scope.push_constant_dynamic("payload", vars.payload.as_ref().map_or(Dynamic::UNIT, convert::to_dynamic));
 
         let run = sandbox::EvalRun::enter(&self.limits, vars);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast);
@@ -303,4 +307,4 @@ impl Scripts {
 }
 
 /// The variables every script sees, in scope order.
-const VARIABLES: [&str; 4] = ["record", "old", "event", "space"];
+const VARIABLES: [&str; 5] = ["record", "old", "event", "space", "payload"];

@@ -22,6 +22,7 @@ const ASSIGNMENT: u8 = b'a';
 const TIMER: u8 = b't';
 const TIMER_BY_WORKFLOW: u8 = b'v';
 const TIMER_BY_OWNER: u8 = b'w';
+const DUE: u8 = b'q';
 
 /// `prefix` with a kind byte in front.
 fn kind(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -177,6 +178,58 @@ pub(super) fn delivery(id: &Uuid) -> Vec<u8> {
 /// `data`: the whole outbox.
 pub(super) fn delivery_prefix() -> [u8; 1] {
     [OUTBOX]
+}
+
+/// `data`: `q{group}\0{next attempt, µs since the epoch: u64 BE}{delivery id: 16 bytes}` →
+/// empty. Only deliveries still to be sent have one; keyed by concurrency group (an endpoint,
+/// a URL's host, email), then due time, so the delivery worker reads what is due for a group
+/// with free capacity in time order and never reads a delivered row.
+pub(super) fn due(group: &str, at_micros: u64, id: &Uuid) -> Vec<u8> {
+    let mut key = due_of(group);
+    key.extend_from_slice(&at_micros.to_be_bytes());
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `data`: the due entries of one concurrency group.
+pub(super) fn due_of(group: &str) -> Vec<u8> {
+    kind(DUE, &[group.as_bytes()])
+}
+
+/// `data`: every due entry.
+pub(super) fn due_prefix() -> [u8; 1] {
+    [DUE]
+}
+
+/// The (group, time, id) of a `due` key.
+pub(super) fn parse_due(key: &[u8]) -> Option<(&str, u64, Uuid)> {
+    let rest = key.get(1..)?;
+    let sep = rest.iter().position(|b| *b == SEP)?;
+    let group = std::str::from_utf8(&rest[..sep]).ok()?;
+    let tail = rest.get(sep + 1..)?;
+    let at: [u8; 8] = tail.get(..8)?.try_into().ok()?;
+    let id = Uuid::from_slice(tail.get(8..24)?).ok()?;
+    Some((group, u64::from_be_bytes(at), id))
+}
+
+/// `defs`: `E\0{space}\0{name}` → an outgoing webhook endpoint.
+pub(super) fn endpoint(space: &str, name: &str) -> Vec<u8> {
+    prefix(&[b"E", space.as_bytes(), name.as_bytes()])
+}
+
+/// `defs`: every endpoint of a space.
+pub(super) fn endpoints_of(space: &str) -> Vec<u8> {
+    prefix(&[b"E", space.as_bytes()])
+}
+
+/// `defs`: `I\0{space}\0{name}` → an inbound hook.
+pub(super) fn hook(space: &str, name: &str) -> Vec<u8> {
+    prefix(&[b"I", space.as_bytes(), name.as_bytes()])
+}
+
+/// `defs`: every inbound hook of a space.
+pub(super) fn hooks_of(space: &str) -> Vec<u8> {
+    prefix(&[b"I", space.as_bytes()])
 }
 
 /// `data`: `a{space}\0{workflow}\0{action index u32 BE}` → the next round-robin position (u64 BE).

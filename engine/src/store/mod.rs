@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::auth::TokenInfo;
 use crate::model::{Event, EventKind, Record, Space, StoredForm};
+use crate::outbox::{Endpoint, Hook};
 use crate::workflows::{kind_name, Delivery, Run, StoredWorkflow};
 
 pub use self::timers::TimerOp;
@@ -166,6 +167,9 @@ impl Store {
         }
         for delivery in &extras.deliveries {
             entries.push((keys::delivery(&delivery.id), Some(encode(delivery)?)));
+            if let Some(due) = delivery.next_attempt_at {
+                entries.push((keys::due(&delivery.group(), micros(due), &delivery.id), Some(Vec::new())));
+            }
         }
         for (space, workflow, action, next) in &extras.assignments {
             entries.push((keys::assignment(space, workflow, *action), Some(next.to_be_bytes().to_vec())));
@@ -613,6 +617,136 @@ impl Store {
         self.data.scan_prefix(keys::delivery_prefix()).map(|item| decode_pair(item?))
     }
 
+    /// One delivery.
+    pub fn delivery(&self, id: &Uuid) -> Result<Option<Delivery>, StoreError> {
+        get(&self.data, &keys::delivery(id))
+    }
+
+    /// The outbox, newest first, older than `before` when given.
+    pub fn deliveries_newest_first(
+        &self,
+        before: Option<Uuid>,
+    ) -> impl Iterator<Item = Result<Delivery, StoreError>> + '_ {
+        let prefix = keys::delivery_prefix().to_vec();
+        let upper = match before {
+            Some(id) => keys::delivery(&id),
+            None => keys::prefix_end(&prefix),
+        };
+        self.data.range(prefix..upper).rev().map(|item| decode_pair(item?))
+    }
+
+    /// The concurrency groups that have deliveries to send (now or later), in name order.
+    /// One seek per group: the walk jumps over each group's entries.
+    pub fn due_groups(&self) -> Result<Vec<String>, StoreError> {
+        let mut groups = Vec::new();
+        let mut from = keys::due_prefix().to_vec();
+        let end = keys::prefix_end(&keys::due_prefix());
+        while let Some(item) = self.data.range(from..end.clone()).keys().next() {
+            let key = item?;
+            let (group, _, _) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
+            from = keys::prefix_end(&keys::due_of(group));
+            groups.push(group.to_owned());
+        }
+        Ok(groups)
+    }
+
+    /// A group's deliveries due at or before `until`, in due order: (due, id); at most `limit`.
+    pub fn due_in_group(
+        &self,
+        group: &str,
+        until: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, Uuid)>, StoreError> {
+        let start = keys::due_of(group);
+        let end = keys::due(group, micros(until).saturating_add(1), &Uuid::nil());
+        let mut due = Vec::new();
+        for key in self.data.range(start..end).keys().take(limit) {
+            let key = key?;
+            let (_, at, id) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
+            due.push((from_micros(at), id));
+        }
+        Ok(due)
+    }
+
+    /// When a group's first delivery due after `after` is due.
+    pub fn next_due_in_group(
+        &self,
+        group: &str,
+        after: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let start = keys::due(group, micros(after).saturating_add(1), &Uuid::nil());
+        let end = keys::prefix_end(&keys::due_of(group));
+        match self.data.range(start..end).keys().next().transpose()? {
+            Some(key) => Ok(Some(from_micros(keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?.1))),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores new states of deliveries (attempt recorded, rescheduled, delivered, dead) with
+    /// their due entries moved, atomically and durably. `previous_due` is each delivery's
+    /// due time as stored before this change.
+    pub async fn update_deliveries(
+        &self,
+        updates: Vec<(Delivery, Option<chrono::DateTime<chrono::Utc>>)>,
+    ) -> Result<(), StoreError> {
+        let mut entries = Vec::with_capacity(updates.len() * 3);
+        for (delivery, previous_due) in &updates {
+            let group = delivery.group();
+            if let Some(previous) = previous_due {
+                entries.push((keys::due(&group, micros(*previous), &delivery.id), None));
+            }
+            entries.push((keys::delivery(&delivery.id), Some(encode(delivery)?)));
+            if let Some(due) = delivery.next_attempt_at {
+                entries.push((keys::due(&group, micros(due), &delivery.id), Some(Vec::new())));
+            }
+        }
+        let (reply, answer) = oneshot::channel();
+        self.committer.send(committer::Request::Write {
+            writes: Vec::new(),
+            events: Vec::new(),
+            timers: Vec::new(),
+            entries,
+            reply,
+        })?;
+        answer.await.map_err(|_| StoreError::Durability("the committer stopped".into()))??;
+        Ok(())
+    }
+
+    // ---- integrations ----
+
+    /// Stores an outgoing webhook endpoint (replacing one of that name). Durable after
+    /// [`Store::barrier`].
+    pub fn put_endpoint(&self, space: &str, endpoint: &Endpoint) -> Result<(), StoreError> {
+        self.defs.insert(keys::endpoint(space, endpoint.name.as_str()), encode(endpoint)?)?;
+        Ok(())
+    }
+
+    /// An outgoing webhook endpoint by name.
+    pub fn endpoint(&self, space: &str, name: &str) -> Result<Option<Endpoint>, StoreError> {
+        get(&self.defs, &keys::endpoint(space, name))
+    }
+
+    /// Every outgoing webhook endpoint of a space, in name order.
+    pub fn endpoints(&self, space: &str) -> Result<Vec<Endpoint>, StoreError> {
+        self.defs.scan_prefix(keys::endpoints_of(space)).map(|item| decode_pair(item?)).collect()
+    }
+
+    /// Stores an inbound hook (replacing one of that name). Durable after [`Store::barrier`].
+    pub fn put_hook(&self, space: &str, hook: &Hook) -> Result<(), StoreError> {
+        self.defs.insert(keys::hook(space, hook.name.as_str()), encode(hook)?)?;
+        Ok(())
+    }
+
+    /// An inbound hook by name.
+    pub fn hook(&self, space: &str, name: &str) -> Result<Option<Hook>, StoreError> {
+        get(&self.defs, &keys::hook(space, name))
+    }
+
+    /// Every inbound hook of a space, in name order.
+    pub fn hooks(&self, space: &str) -> Result<Vec<Hook>, StoreError> {
+        self.defs.scan_prefix(keys::hooks_of(space)).map(|item| decode_pair(item?)).collect()
+    }
+
     // ---- auth ----
 
     /// Stores a token by the hash of its secret. Durable after [`Store::barrier`].
@@ -644,6 +778,15 @@ fn bound_after(bound: &Bound<Vec<u8>>, position: &[u8]) -> bool {
         Bound::Included(key) | Bound::Excluded(key) => key.as_slice() >= position,
         Bound::Unbounded => true,
     }
+}
+
+/// Microseconds since the epoch, for time-ordered keys (instants before 1970 sort first).
+fn micros(at: chrono::DateTime<chrono::Utc>) -> u64 {
+    u64::try_from(at.timestamp_micros()).unwrap_or(0)
+}
+
+fn from_micros(micros: u64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(i64::try_from(micros).unwrap_or(i64::MAX)).unwrap_or_default()
 }
 
 /// Records are stored as `version: u64 BE ++ JSON`, so the optimistic-concurrency check inside

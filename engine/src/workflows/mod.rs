@@ -190,7 +190,8 @@ impl Engine {
             if about_no_record && matches!(action, Action::Set(_) | Action::Transition { .. } | Action::Assign(_)) {
                 problems.push(FieldError::new(
                     at.clone(),
-                    "this trigger has no triggering record to change: use `create`, `notify` or a `script`",
+                    "this trigger has no triggering record to change: use `create`, `notify`, or a `script` \
+                     that calls `update(form, id, data)`",
                 ));
             }
             match action {

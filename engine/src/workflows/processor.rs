@@ -525,16 +525,9 @@ impl Engine {
         target: Value,
         body: Value,
     ) -> Uuid {
-        let delivery = Delivery {
-            id: self.new_record_id(self.now()),
-            space: event.space.to_string(),
-            workflow: workflow.stored.name.clone(),
-            run,
-            target,
-            body,
-            status: "pending".into(),
-            created_at: self.now(),
-        };
+        let now = self.now();
+        let (space, name) = (event.space.to_string(), workflow.stored.name.clone());
+        let delivery = Delivery::queued(self.new_record_id(now), space, name, run, target, body, now);
         let id = delivery.id;
         effects.deliveries.push(delivery);
         id
@@ -619,7 +612,7 @@ impl Engine {
         };
         let record = event.after.as_ref().or(event.before.as_ref()).map(with_id).unwrap_or(Value::Null);
         let mut described = json!({ "kind": event.kind, "seq": event.seq, "actor": event.actor, "at": event.at,
-                                    "form": event.form, "record": event.record });
+                                    "form": event.form, "record": event.record, "hook": event.hook });
         if let (Some(timer), Some(object)) = (&event.timer, described.as_object_mut()) {
             object.insert("timer".into(), json!({ "due": timer.due, "spec": timer.spec, "late": timer.late }));
         }
@@ -629,6 +622,7 @@ impl Engine {
             old: event.before.as_ref().map(with_id),
             event: Some(described),
             space: Some(event.space.to_string()),
+            payload: event.payload.clone(),
             now,
             query: Some(self.record_query(&event.space)),
             ..ScriptVars::default()

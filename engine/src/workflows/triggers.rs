@@ -148,7 +148,7 @@ impl Engine {
             problems.push(FieldError::new(format!("/trigger/{key}"), format!("not allowed in {}", kind_label(kind))));
         }
         if kind == TriggerKind::Hook {
-            problems.push(FieldError::new("/trigger/hook", "inbound hooks are not available yet"));
+            self.check_hook_trigger(space, trigger, problems);
             return (None, compiled);
         }
         compiled.business_days = trigger.business_days;
@@ -296,5 +296,15 @@ impl Engine {
             }
         }
         (form, compiled)
+    }
+
+    fn check_hook_trigger(&self, space: &SpaceName, trigger: &Trigger, problems: &mut Vec<FieldError>) {
+        let hook = trigger.hook.as_deref().unwrap_or_default();
+        if !self.hook_exists(space, hook) {
+            problems.push(FieldError::new(
+                "/trigger/hook",
+                format!("no inbound hook `{hook}` in this space (PUT .../hooks/{hook} first)"),
+            ));
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod fixtures;
 mod process;
+mod receiver;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use web::startup::Application;
 
 pub use fixtures::*;
 pub use process::*;
+pub use receiver::*;
 
 /// A server running in this process on 127.0.0.1:0 with its own data directory.
 pub struct TestApp {

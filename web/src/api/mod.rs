@@ -5,6 +5,7 @@
 mod error;
 mod extract;
 mod forms;
+mod integrations;
 mod openapi;
 mod records;
 mod spaces;
@@ -57,6 +58,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(records::router())
         .merge(workflows::router())
         .merge(timers::router())
+        .merge(integrations::router())
         .fallback(|| async { ApiError::for_status(StatusCode::NOT_FOUND, "no such route") })
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         // Each `layer` call wraps the ones before it: the body limit is innermost, panics are
@@ -93,6 +95,10 @@ fn stored_definition<T: serde::Serialize>(first_version: bool, location: String,
 /// request's extensions for the `Caller` extractor.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    // Outside systems posting to an inbound hook authenticate with the hook's own secret.
+    if integrations::is_inbound_post(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
     let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());

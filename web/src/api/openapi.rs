@@ -235,7 +235,49 @@ fn generic_paths() -> Map<String, Value> {
     paths.insert("/api/v1/spaces/{space}/forms/{form}/records/{id}/history".into(), json!({
         "get": op("A record's events, oldest first", history_params, None, vec![("200", ok("Events", page_of(schema_ref("Event"))))]),
     }));
+    integration_paths(&mut paths);
     paths
+}
+
+/// Webhook endpoints, inbound hooks and the outbox.
+#[rustfmt::skip]
+fn integration_paths(paths: &mut Map<String, Value>) {
+    let named = |what: &str| vec![path_param("space", "Space name"), path_param("name", what)];
+    let object = || json!({ "type": "object" });
+    paths.insert("/api/v1/spaces/{space}/webhooks".into(), json!({
+        "get": op("Outgoing webhook endpoints (secrets are never shown)", space_params(), None, vec![("200", ok("Endpoints", page_of(object())))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/webhooks/{name}".into(), json!({
+        "get": op("One endpoint", named("Endpoint name"), None, vec![("200", ok("The endpoint", object()))]),
+        "put": op("Store an endpoint `{url, secret?, headers?, enabled?, title?}`; a generated secret is in this answer only", named("Endpoint name"),
+                  Some(json!({ "type": "object", "required": ["url"], "properties": { "url": { "type": "string" }, "secret": { "type": "string" }, "headers": { "type": "object" }, "enabled": { "type": "boolean" }, "title": { "type": "string" } } })),
+                  vec![("200", ok("Updated", object())), ("201", ok("Created", object()))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/hooks".into(), json!({
+        "get": op("Inbound hooks (secrets are never shown)", space_params(), None, vec![("200", ok("Hooks", page_of(object())))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/hooks/{name}".into(), json!({
+        "get": op("One inbound hook", named("Hook name"), None, vec![("200", ok("The hook", object()))]),
+        "put": op("Store a hook `{auth?: signature|bearer, secret?, schema?, enabled?, title?}`; a generated secret is in this answer only", named("Hook name"),
+                  Some(object()), vec![("200", ok("Updated", object())), ("201", ok("Created", object()))]),
+        "post": op("An outside system's event: authenticated by the hook's Standard Webhooks signature or bearer secret (not a Tend token), body checked against the hook's schema", named("Hook name"),
+                   Some(object()), vec![("202", ok("Appended as an `inbound` event", object()))]),
+    }));
+    let mut list = space_params();
+    list.push(query_param("status", "pending, delivering, delivered or dead", json!({ "type": "string" })));
+    list.push(query_param("workflow", "Only this workflow's deliveries", json!({ "type": "string" })));
+    list.push(query_param("cursor", "`next_cursor` of the previous page", json!({ "type": "string" })));
+    list.push(query_param("limit", "Page size (default 50, max 1000)", json!({ "type": "integer" })));
+    paths.insert("/api/v1/spaces/{space}/deliveries".into(), json!({
+        "get": op("The outbox, newest first, with every attempt", list, None, vec![("200", ok("Deliveries", page_of(object())))]),
+    }));
+    let one = || vec![path_param("space", "Space name"), path_param("id", "Delivery id")];
+    paths.insert("/api/v1/spaces/{space}/deliveries/{id}".into(), json!({
+        "get": op("One delivery", one(), None, vec![("200", ok("The delivery", object()))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/deliveries/{id}/redeliver".into(), json!({
+        "post": op("Send it again (same `webhook-id`), with a fresh budget of attempts", one(), None, vec![("202", ok("Pending again", object()))]),
+    }));
 }
 
 fn typed_collection(title: &str, data: &str, record: &str) -> Value {

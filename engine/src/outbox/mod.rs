@@ -1,0 +1,647 @@
+//! Integrations: the outbox that workflows write deliveries to, the worker that delivers them,
+//! outgoing webhook endpoints, and inbound hooks that turn outside posts into events.
+//!
+//! The engine speaks no network protocol. It keeps the outbox (rows, retry schedule, state)
+//! and hands each attempt to a [`Transport`], which the caller implements (the `web` crate:
+//! HTTP with Standard Webhooks signatures, SMTP). What the transport answers decides the next
+//! state: accepted → `delivered`; refused for good (a private address, say) → `dead`;
+//! anything else → another attempt after an exponential backoff with jitter, until
+//! `max_attempts`, then `dead`. Every attempt is recorded on the delivery.
+//!
+//! Endpoints and hooks are definitions (the `defs` tree, durable after a barrier); their
+//! secrets are stored, because signing and verifying need them, and never shown again by the
+//! API (see [`EndpointInfo`], [`HookInfo`]).
+
+mod worker;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use forms::{DefinitionErrors, FieldError, PayloadSchema, SpaceName, ValidationErrors};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use self::worker::{DeliveryPolicy, RESPONSE_SLICE};
+use crate::error::{EngineError, Result};
+use crate::model::{Actor, Event, EventKind};
+use crate::store::Extras;
+use crate::workflows::{Delivery, DeliveryStatus};
+use crate::Engine;
+
+/// The prefix of Standard Webhooks secrets.
+pub const SECRET_PREFIX: &str = "whsec_";
+
+/// An outgoing webhook endpoint as stored, secret included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Its name in the space (what `notify.webhook` names).
+    pub name: String,
+    /// Human title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Where to post.
+    pub url: String,
+    /// `whsec_` + base64 of the signing key.
+    pub secret: String,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A disabled endpoint's deliveries fail their attempts (and end dead) until it is enabled.
+    pub enabled: bool,
+    /// When it was first stored.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an admin PUTs to define an endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointDef {
+    /// Human title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// An http:// or https:// URL.
+    pub url: String,
+    /// `whsec_` + base64 (24 to 64 bytes); generated for a new endpoint when absent, kept for
+    /// an existing one.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Default true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// An endpoint as the API shows it: the secret is write-only.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointInfo {
+    /// Its name.
+    pub name: String,
+    /// Human title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Where deliveries go.
+    pub url: String,
+    /// Extra request headers.
+    pub headers: BTreeMap<String, String>,
+    /// Whether deliveries are attempted.
+    pub enabled: bool,
+    /// Always true: every endpoint signs.
+    pub has_secret: bool,
+    /// The secret, only in the answer to the PUT that generated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// When it was first stored.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Endpoint {
+    /// The endpoint without its secret.
+    pub fn info(&self) -> EndpointInfo {
+        EndpointInfo {
+            name: self.name.clone(),
+            title: self.title.clone(),
+            url: self.url.clone(),
+            headers: self.headers.clone(),
+            enabled: self.enabled,
+            has_secret: !self.secret.is_empty(),
+            secret: None,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// How an inbound hook authenticates its caller.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookAuth {
+    /// A Standard Webhooks signature (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
+    /// made with the hook's secret.
+    #[default]
+    Signature,
+    /// `Authorization: Bearer <the hook's secret>`, for senders that can't sign.
+    Bearer,
+}
+
+/// An inbound hook as stored, secret included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hook {
+    /// Its name in the space (what a `{"hook": ...}` trigger names).
+    pub name: String,
+    /// Human title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `whsec_` + base64.
+    pub secret: String,
+    /// How callers authenticate.
+    pub auth: HookAuth,
+    /// A JSON Schema (2020-12) bodies must satisfy; any JSON when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// A disabled hook answers 404.
+    pub enabled: bool,
+    /// When it was first stored.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an admin PUTs to define an inbound hook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookDef {
+    /// Human title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// `whsec_` + base64; generated for a new hook when absent, kept for an existing one.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Default `signature`.
+    #[serde(default)]
+    pub auth: HookAuth,
+    /// A JSON Schema for bodies.
+    #[serde(default)]
+    pub schema: Option<Value>,
+    /// Default true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// A hook as the API shows it: the secret is write-only.
+#[derive(Debug, Clone, Serialize)]
+pub struct HookInfo {
+    /// Its name.
+    pub name: String,
+    /// Human title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// How callers authenticate.
+    pub auth: HookAuth,
+    /// The body schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// Whether posts are accepted.
+    pub enabled: bool,
+    /// Always true.
+    pub has_secret: bool,
+    /// The secret, only in the answer to the PUT that generated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// When it was first stored.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Hook {
+    /// The hook without its secret.
+    pub fn info(&self) -> HookInfo {
+        HookInfo {
+            name: self.name.clone(),
+            title: self.title.clone(),
+            auth: self.auth,
+            schema: self.schema.clone(),
+            enabled: self.enabled,
+            has_secret: !self.secret.is_empty(),
+            secret: None,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One attempt, as the engine hands it to the [`Transport`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outgoing {
+    /// An HTTP POST of a JSON body.
+    Webhook {
+        /// The URL.
+        url: String,
+        /// The signing secret (`whsec_…`); none for a bare `url` target, which is not signed.
+        secret: Option<String>,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+        /// `webhook-id`: the delivery's id, the same on every attempt.
+        id: String,
+        /// `webhook-timestamp`: this attempt's instant, seconds since the epoch.
+        timestamp: i64,
+        /// The JSON payload.
+        body: Vec<u8>,
+    },
+    /// An email.
+    Email {
+        /// The delivery's id (the message's `Message-ID`, the same on every attempt).
+        id: String,
+        /// Recipients.
+        to: Vec<String>,
+        /// Rendered subject.
+        subject: String,
+        /// Rendered plain-text body.
+        body: String,
+    },
+}
+
+/// What a transport says about one attempt.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attempted {
+    /// The receiver accepted it (a 2xx; a mail server's acceptance).
+    pub accepted: bool,
+    /// Retrying can't help (the target is refused by policy, malformed): dead at once.
+    pub permanent: bool,
+    /// The answer's status code.
+    pub status: Option<u16>,
+    /// The start of the answer's body.
+    pub response: Option<String>,
+    /// Why there was no usable answer.
+    pub error: Option<String>,
+}
+
+/// A boxed future, as [`Transport::send`] returns (keeps the trait object-safe).
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Attempted> + Send + 'a>>;
+
+/// Sends one attempt over the network; implemented outside the engine. It must give up on
+/// its own after its timeout (the worker also stops waiting after the policy's timeout).
+pub trait Transport: Send + Sync + 'static {
+    /// Makes one attempt.
+    fn send<'a>(&'a self, outgoing: &'a Outgoing) -> SendFuture<'a>;
+}
+
+/// The outbox's in-memory state: deliveries being attempted right now, and the worker's bell.
+#[derive(Debug, Default)]
+pub(crate) struct OutboxState {
+    pub(crate) in_flight: Mutex<HashSet<Uuid>>,
+    pub(crate) wake: tokio::sync::Notify,
+}
+
+impl OutboxState {
+    fn is_in_flight(&self, id: &Uuid) -> bool {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
+    }
+}
+
+impl Delivery {
+    /// The concurrency group: deliveries of one group share a concurrency limit, so a slow
+    /// receiver holds up only its own group. An endpoint is a group; a bare URL is grouped by
+    /// host; all email goes through the one mail server.
+    pub fn group(&self) -> String {
+        let group = if let Some(name) = self.target.get("webhook").and_then(Value::as_str) {
+            format!("webhook/{}/{name}", self.space)
+        } else if let Some(url) = self.target.get("url").and_then(Value::as_str) {
+            format!("url/{}", url_authority(url))
+        } else {
+            "email".to_owned()
+        };
+        // Groups are key parts, which a NUL would end early.
+        group.replace('\0', "")
+    }
+}
+
+/// The `host:port` part of an http(s) URL (what follows `://` up to the path).
+fn url_authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    authority.rsplit_once('@').map_or(authority, |(_, host)| host)
+}
+
+/// A new random secret in the Standard Webhooks format.
+pub fn new_secret() -> String {
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    format!("{SECRET_PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(key))
+}
+
+/// Checks a given secret: `whsec_` + standard base64 of 24 to 64 bytes.
+fn check_secret(secret: &str, path: &str, problems: &mut Vec<FieldError>) {
+    let key = secret.strip_prefix(SECRET_PREFIX).map(|b64| base64::engine::general_purpose::STANDARD.decode(b64));
+    match key {
+        Some(Ok(key)) if (24..=64).contains(&key.len()) => {}
+        _ => problems.push(FieldError::new(path, "must be `whsec_` followed by the base64 of 24 to 64 random bytes")),
+    }
+}
+
+/// Header names and values that an HTTP request can carry and that don't clash with the
+/// ones deliveries set themselves.
+fn check_headers(headers: &BTreeMap<String, String>, problems: &mut Vec<FieldError>) {
+    for (name, value) in headers {
+        let path = format!("/headers/{}", forms::escape_pointer_token(name));
+        let token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !token {
+            problems.push(FieldError::new(path, "a header name is letters, digits, `-`, `_` and `.`"));
+        } else if name.to_ascii_lowercase().starts_with("webhook-")
+            || ["content-type", "content-length", "host"].contains(&name.to_ascii_lowercase().as_str())
+        {
+            problems.push(FieldError::new(path, "this header is set by Tend itself"));
+        } else if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            problems.push(FieldError::new(path, "header values can't contain control characters"));
+        }
+    }
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    /// Only those in this state.
+    pub status: Option<DeliveryStatus>,
+    /// Only those this workflow asked for.
+    pub workflow: Option<String>,
+}
+
+impl Engine {
+    /// Stores an outgoing webhook endpoint; returns it and, when this call generated the
+    /// secret, the secret (the only time it is shown).
+    pub async fn put_endpoint(&self, space: &str, name: &str, definition: &Value) -> Result<EndpointInfo> {
+        let space = self.space(space)?.name;
+        let name = forms::WorkflowName::parse(name)?.into_string();
+        let definition: EndpointDef = forms::parse_definition(definition, "a webhook endpoint")?;
+        let mut problems = Vec::new();
+        if !(definition.url.starts_with("https://") || definition.url.starts_with("http://"))
+            || url_authority(&definition.url).is_empty()
+        {
+            problems.push(FieldError::new("/url", "must be an http:// or https:// URL"));
+        }
+        if let Some(secret) = &definition.secret {
+            check_secret(secret, "/secret", &mut problems);
+        }
+        check_headers(&definition.headers, &mut problems);
+        if !problems.is_empty() {
+            return Err(DefinitionErrors(problems).into());
+        }
+        let previous = self.store().endpoint(space.as_str(), &name)?;
+        let now = self.now();
+        let generated = match (&definition.secret, &previous) {
+            (Some(_), _) | (None, Some(_)) => None,
+            (None, None) => Some(new_secret()),
+        };
+        let secret = definition
+            .secret
+            .clone()
+            .or_else(|| generated.clone())
+            .or_else(|| previous.as_ref().map(|p| p.secret.clone()))
+            .unwrap_or_default();
+        let endpoint = Endpoint {
+            name,
+            title: definition.title,
+            url: definition.url,
+            secret,
+            headers: definition.headers,
+            enabled: definition.enabled,
+            created_at: previous.as_ref().map_or(now, |p| p.created_at),
+            updated_at: now,
+        };
+        self.store().put_endpoint(space.as_str(), &endpoint)?;
+        self.store().barrier().await?;
+        Ok(EndpointInfo { secret: generated, ..endpoint.info() })
+    }
+
+    /// An endpoint, secret included (for the transport and for callers that sign).
+    pub fn endpoint(&self, space: &str, name: &str) -> Result<Endpoint> {
+        let space = self.space(space)?.name;
+        self.store().endpoint(space.as_str(), name)?.ok_or_else(|| EngineError::not_found("webhook endpoint", name))
+    }
+
+    /// Every endpoint of a space, in name order, without secrets.
+    pub fn endpoints(&self, space: &str) -> Result<Vec<EndpointInfo>> {
+        let space = self.space(space)?.name;
+        Ok(self.store().endpoints(space.as_str())?.iter().map(Endpoint::info).collect())
+    }
+
+    /// Stores an inbound hook; returns it and, when this call generated the secret, the secret.
+    pub async fn put_hook(&self, space: &str, name: &str, definition: &Value) -> Result<HookInfo> {
+        let space = self.space(space)?.name;
+        let name = forms::WorkflowName::parse(name)?.into_string();
+        let definition: HookDef = forms::parse_definition(definition, "an inbound hook")?;
+        let mut problems = Vec::new();
+        if let Some(secret) = &definition.secret {
+            check_secret(secret, "/secret", &mut problems);
+        }
+        if let Some(schema) = &definition.schema {
+            if let Err(DefinitionErrors(errors)) = PayloadSchema::compile(schema) {
+                problems.extend(errors);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(DefinitionErrors(problems).into());
+        }
+        let previous = self.store().hook(space.as_str(), &name)?;
+        let now = self.now();
+        let generated = (definition.secret.is_none() && previous.is_none()).then(new_secret);
+        let secret = definition
+            .secret
+            .clone()
+            .or_else(|| generated.clone())
+            .or_else(|| previous.as_ref().map(|p| p.secret.clone()))
+            .unwrap_or_default();
+        let hook = Hook {
+            name,
+            title: definition.title,
+            secret,
+            auth: definition.auth,
+            schema: definition.schema,
+            enabled: definition.enabled,
+            created_at: previous.as_ref().map_or(now, |p| p.created_at),
+            updated_at: now,
+        };
+        self.store().put_hook(space.as_str(), &hook)?;
+        self.store().barrier().await?;
+        Ok(HookInfo { secret: generated, ..hook.info() })
+    }
+
+    /// An inbound hook, secret included (to authenticate a post).
+    pub fn hook(&self, space: &str, name: &str) -> Result<Hook> {
+        let space = self.space(space)?.name;
+        self.store().hook(space.as_str(), name)?.ok_or_else(|| EngineError::not_found("inbound hook", name))
+    }
+
+    /// Every inbound hook of a space, in name order, without secrets.
+    pub fn hooks(&self, space: &str) -> Result<Vec<HookInfo>> {
+        let space = self.space(space)?.name;
+        Ok(self.store().hooks(space.as_str())?.iter().map(Hook::info).collect())
+    }
+
+    /// Whether hook `name` exists in `space` (trigger checks).
+    pub(crate) fn hook_exists(&self, space: &SpaceName, name: &str) -> bool {
+        matches!(self.store().hook(space.as_str(), name), Ok(Some(_)))
+    }
+
+    /// Appends an `inbound` event for a post to hook `name`, after checking the body against
+    /// the hook's schema (every failing field, nothing stored when one fails); returns the
+    /// event. The caller has authenticated the post.
+    pub async fn receive_inbound(&self, actor: &Actor, space: &str, name: &str, payload: Value) -> Result<Event> {
+        let hook = self.hook(space, name)?;
+        if !hook.enabled {
+            return Err(EngineError::not_found("inbound hook", name));
+        }
+        if let Some(schema) = &hook.schema {
+            let schema = PayloadSchema::compile(schema).map_err(|errors| {
+                ValidationErrors(
+                    errors
+                        .0
+                        .into_iter()
+                        .map(|e| FieldError::new("", format!("the hook's schema: {}", e.message)))
+                        .collect(),
+                )
+            })?;
+            schema.validate(&payload)?;
+        }
+        let space = self.space(space)?.name;
+        let event = Event {
+            hook: Some(hook.name.clone()),
+            payload: Some(payload),
+            ..Event::bare(space, EventKind::Inbound, actor.clone(), self.now())
+        };
+        let extras = Extras { events: vec![event], ..Extras::default() };
+        let mut events = self.commit(Vec::new(), extras).await?;
+        events.pop().ok_or_else(|| crate::store::StoreError::Backend("the commit returned no event".into()).into())
+    }
+
+    /// A space's deliveries, newest first, matching `filter`; `before` is the last one of the
+    /// previous page. Returns up to `limit` of them and whether there are more.
+    pub fn list_deliveries(
+        &self,
+        space: &str,
+        filter: &DeliveryFilter,
+        limit: usize,
+        before: Option<Uuid>,
+    ) -> Result<(Vec<Delivery>, bool)> {
+        let space = self.space(space)?.name;
+        let mut found = Vec::new();
+        for delivery in self.store().deliveries_newest_first(before) {
+            let delivery = self.with_live_status(delivery?);
+            let keep = delivery.space == space.as_str()
+                && filter.status.is_none_or(|s| delivery.status == s)
+                && filter.workflow.as_deref().is_none_or(|w| delivery.workflow.as_str() == w);
+            if keep {
+                if found.len() == limit {
+                    return Ok((found, true));
+                }
+                found.push(delivery);
+            }
+        }
+        Ok((found, false))
+    }
+
+    /// One delivery of a space.
+    pub fn delivery(&self, space: &str, id: &str) -> Result<Delivery> {
+        let space = self.space(space)?.name;
+        let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("delivery", id))?;
+        match self.store().delivery(&id)? {
+            Some(delivery) if delivery.space == space.as_str() => Ok(self.with_live_status(delivery)),
+            _ => Err(EngineError::not_found("delivery", id.to_string())),
+        }
+    }
+
+    /// Sends a delivery again, whatever its state, with a fresh budget of attempts and the same
+    /// `webhook-id`; refused while an attempt is under way.
+    pub async fn redeliver(&self, space: &str, id: &str) -> Result<Delivery> {
+        let current = self.delivery(space, id)?;
+        {
+            let mut in_flight = self.inner.outbox.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            if !in_flight.insert(current.id) {
+                return Err(EngineError::Busy(format!("delivery {} is being attempted right now", current.id)));
+            }
+        }
+        // Holding the in-flight mark keeps the worker off this delivery while it is rewritten.
+        let result = async {
+            let stored = self.store().delivery(&current.id)?.ok_or_else(|| EngineError::not_found("delivery", id))?;
+            let now = self.now();
+            let updated = Delivery {
+                status: DeliveryStatus::Pending,
+                next_attempt_at: Some(now),
+                round_attempts: 0,
+                ..stored.clone()
+            };
+            self.store().update_deliveries(vec![(updated.clone(), stored.next_attempt_at)]).await?;
+            Ok(updated)
+        }
+        .await;
+        self.inner.outbox.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&current.id);
+        self.inner.outbox.wake.notify_one();
+        result
+    }
+
+    /// The delivery with `delivering` for one being attempted right now.
+    fn with_live_status(&self, mut delivery: Delivery) -> Delivery {
+        if delivery.status == DeliveryStatus::Pending && self.inner.outbox.is_in_flight(&delivery.id) {
+            delivery.status = DeliveryStatus::Delivering;
+        }
+        delivery
+    }
+
+    /// How many deliveries of each status a space has (for dashboards and tests).
+    pub fn delivery_counts(&self, space: &str) -> Result<HashMap<&'static str, usize>> {
+        let space = self.space(space)?.name;
+        let mut counts = HashMap::new();
+        for delivery in self.store().deliveries_newest_first(None) {
+            let delivery = self.with_live_status(delivery?);
+            if delivery.space == space.as_str() {
+                *counts.entry(delivery.status.as_str()).or_insert(0) += 1;
+            }
+        }
+        Ok(counts)
+    }
+}
+
+/// Exponential backoff with jitter: about `base · 2^(n-1)` after the n-th failed attempt,
+/// capped at `max`, drawn from its upper half so retries of many deliveries spread out.
+pub(crate) fn backoff(policy: &DeliveryPolicy, failed_attempts: u32) -> Duration {
+    let exponent = failed_attempts.saturating_sub(1).min(30);
+    let full = policy.backoff_base.saturating_mul(1u32 << exponent).min(policy.backoff_max);
+    let half = full / 2;
+    let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX);
+    let extra = if jitter_ms == 0 { 0 } else { rand::random::<u64>() % (jitter_ms + 1) };
+    half + Duration::from_millis(extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_and_authorities() {
+        assert_eq!(url_authority("https://user:pw@hooks.example.com:8443/a?b"), "hooks.example.com:8443");
+        assert_eq!(url_authority("http://10.0.0.1"), "10.0.0.1");
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = DeliveryPolicy {
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            ..DeliveryPolicy::default()
+        };
+        for attempt in 1..=12 {
+            let delay = backoff(&policy, attempt);
+            let full = Duration::from_secs(1 << (attempt - 1).min(30)).min(Duration::from_secs(60));
+            assert!(delay >= full / 2 && delay <= full, "attempt {attempt}: {delay:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_checked() {
+        let mut problems = Vec::new();
+        check_secret(&new_secret(), "/secret", &mut problems);
+        assert!(problems.is_empty());
+        for bad in ["whsec_short", "nope", "whsec_!!!!"] {
+            check_secret(bad, "/secret", &mut problems);
+        }
+        assert_eq!(problems.len(), 3);
+    }
+}

@@ -1,0 +1,155 @@
+//! kill -9 while the outbox delivers: after a restart every delivery ends `delivered`, the
+//! receiver saw every `webhook-id`, and the duplicates stay within the documented window (at
+//! most `max_in_flight` per crash: sent, answered 2xx, not yet recorded).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::workflows::DeliveryStatus;
+use engine::{Engine, EngineConfig, EventKind};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const DELIVERIES: usize = 2_000;
+const MAX_IN_FLIGHT: usize = 64;
+
+async fn count_records(client: &reqwest::Client, base: &str, token: &str) -> usize {
+    let mut count = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}{}?limit=1000", records_path("cs", "account"));
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page: Value = client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        count += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return count,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_2000_deliveries_loses_none_and_bounds_duplicates() {
+    let receiver = Receiver::start(Behaviour::Succeed).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tend.toml"),
+        format!("[webhooks]\nallow_private_targets = true\nbackoff_base_ms = 50\nbackoff_max_ms = 500\nmax_in_flight = {MAX_IN_FLIGHT}\n"),
+    )
+    .unwrap();
+    let server = ServerProcess::start(dir.path());
+    let token = server.token.clone().expect("first admin token");
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let put = |path: &str, body: Value| client.put(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
+    let created = client.post(format!("{base}/api/v1/spaces")).bearer_auth(&token).json(&json!({ "name": "cs" }));
+    assert_eq!(created.send().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(put("/api/v1/spaces/cs/forms/account", account_form()).await.unwrap().status(), StatusCode::CREATED);
+    let endpoint = put("/api/v1/spaces/cs/webhooks/counter", json!({ "url": receiver.url("/count") })).await.unwrap();
+    assert_eq!(endpoint.status(), StatusCode::CREATED);
+    let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
+                           "actions": [ { "notify": { "webhook": "counter", "body": "#{ name: record.name }" } } ] });
+    assert_eq!(put("/api/v1/spaces/cs/workflows/tell", workflow).await.unwrap().status(), StatusCode::CREATED);
+
+    // Writers create the accounts (one delivery each) while the worker delivers; the server is
+    // killed once deliveries are flowing.
+    let next = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let (base, token, next) = (base.clone(), token.clone(), Arc::clone(&next));
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+                loop {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    if n >= DELIVERIES {
+                        return;
+                    }
+                    let request = client.post(format!("{base}{}", records_path("cs", "account")));
+                    let sent = request.bearer_auth(&token).json(&account(&format!("a{n}"), "growth", 50)).send().await;
+                    if !sent.is_ok_and(|r| r.status() == StatusCode::CREATED) {
+                        // The server is gone: put the number back for after the restart.
+                        next.fetch_sub(1, Ordering::SeqCst);
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while receiver.hits().len() < DELIVERIES / 4 {
+        assert!(Instant::now() < deadline, "deliveries did not start: {} hits", receiver.hits().len());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill9();
+    let hits_at_crash = receiver.hits().len();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    // After the restart the rest of the accounts are written and everything is delivered.
+    let restarted = ServerProcess::start(dir.path());
+    let base = restarted.base.clone();
+    let client = reqwest::Client::new();
+    let records = count_records(&client, &base, &token).await;
+    for n in records..DELIVERIES {
+        let response = client
+            .post(format!("{base}{}", records_path("cs", "account")))
+            .bearer_auth(&token)
+            .json(&account(&format!("b{n}"), "growth", 50))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let seen = loop {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for hit in receiver.hits() {
+            *seen.entry(hit.header("webhook-id")).or_default() += 1;
+        }
+        if seen.len() >= DELIVERIES {
+            break seen;
+        }
+        assert!(Instant::now() < deadline, "the receiver saw {} of {DELIVERIES} deliveries", seen.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Let the last outcomes be recorded, then look at the store itself.
+    let pending_deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = format!("{base}/api/v1/spaces/cs/deliveries?status=pending&limit=1");
+        let page: Value = client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let url = format!("{base}/api/v1/spaces/cs/deliveries?status=delivering&limit=1");
+        let busy: Value = client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if page["items"].as_array().unwrap().is_empty() && busy["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < pending_deadline, "deliveries still pending: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    restarted.kill9();
+
+    let engine = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    let accounts = engine
+        .events_after(0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::Created && e.form_name() == "account")
+        .count();
+    let deliveries = engine.deliveries().unwrap();
+    assert_eq!(accounts, DELIVERIES);
+    assert_eq!(deliveries.len(), DELIVERIES, "one delivery per account, none lost, none doubled");
+    for delivery in &deliveries {
+        assert_eq!(delivery.status, DeliveryStatus::Delivered, "{delivery:?}");
+        assert!(seen.contains_key(&delivery.id.to_string()), "the receiver never saw {}", delivery.id);
+    }
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    eprintln!("{DELIVERIES} deliveries; {hits_at_crash} hits before the kill; {duplicates} duplicates after it");
+    assert!(duplicates <= MAX_IN_FLIGHT, "{duplicates} duplicates, more than max_in_flight = {MAX_IN_FLIGHT}");
+    engine.close().unwrap();
+}
