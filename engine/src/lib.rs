@@ -61,6 +61,8 @@ pub struct EngineConfig {
     pub script_limits: rules::ScriptLimits,
     /// Workflow processor settings.
     pub processor: workflows::ProcessorConfig,
+    /// Database settings.
+    pub storage: store::StorageConfig,
 }
 
 impl EngineConfig {
@@ -71,6 +73,7 @@ impl EngineConfig {
             clock: Arc::new(SystemClock),
             script_limits: rules::ScriptLimits::default(),
             processor: workflows::ProcessorConfig::default(),
+            storage: store::StorageConfig::default(),
         }
     }
 }
@@ -137,7 +140,7 @@ impl Engine {
     pub fn open(config: EngineConfig) -> Result<Engine> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|err| store::StoreError::Backend(format!("creating {}: {err}", config.data_dir.display())))?;
-        let store = Store::open(&config.data_dir)?;
+        let store = Store::open(&config.data_dir, &config.storage)?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,

@@ -22,6 +22,7 @@ const ENV_KEYS: &[&str] = &[
     "scripts.timeout_ms",
     "workflows.max_cascade_depth",
     "workflows.run_retention_days",
+    "storage.cache_mb",
     "webhooks.allow_private_targets",
     "webhooks.timeout_ms",
     "webhooks.max_attempts",
@@ -60,6 +61,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// The mail server email deliveries go through.
     pub smtp: SmtpConfig,
+    /// The database.
+    pub storage: engine::store::StorageConfig,
 }
 
 /// How deliveries are sent and retried (`[webhooks]`; email deliveries share the retry
@@ -196,6 +199,7 @@ impl Default for Config {
             workflows: engine::workflows::ProcessorConfig::default(),
             webhooks: WebhooksConfig::default(),
             smtp: SmtpConfig::default(),
+            storage: engine::store::StorageConfig::default(),
         }
     }
 }

@@ -55,6 +55,7 @@ impl Simulation<'_> {
             clock: Arc::new(clock.clone()),
             script_limits: self.config.scripts.clone(),
             processor: self.config.workflows.clone(),
+            storage: self.config.storage.clone(),
             ..EngineConfig::new(copy.path())
         })
         .map_err(|err| anyhow::anyhow!("opening the copy: {err}"))?;

@@ -29,6 +29,7 @@ impl Application {
         let engine_config = EngineConfig {
             script_limits: config.scripts.clone(),
             processor: config.workflows.clone(),
+            storage: config.storage.clone(),
             ..EngineConfig::new(&config.data_dir)
         };
         Self::build_with(config, engine_config).await

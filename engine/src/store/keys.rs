@@ -20,7 +20,6 @@ const OUTBOX: u8 = b'o';
 const CURSOR: u8 = b'c';
 const ASSIGNMENT: u8 = b'a';
 const TIMER: u8 = b't';
-const TIMER_BY_WORKFLOW: u8 = b'v';
 const TIMER_BY_OWNER: u8 = b'w';
 const DUE: u8 = b'q';
 
@@ -258,7 +257,8 @@ pub(super) fn position_due(position: &[u8]) -> Option<i64> {
     Some((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
 }
 
-/// `data`: `t{position}` → Timer: every pending timer, in due order (the scheduler's queue).
+/// `data`: `t{position}` → the timer's owner key: every pending timer, in due order (the
+/// scheduler's queue).
 pub(super) fn timer(position: &[u8]) -> Vec<u8> {
     let mut key = vec![TIMER];
     key.extend_from_slice(position);
@@ -270,16 +270,17 @@ pub(super) fn timers() -> [u8; 1] {
     [TIMER]
 }
 
-/// `data`: `v{space}\0{workflow}\0` → the pending timers of one workflow ("" for pipeline SLAs).
-pub(super) fn timers_of_workflow(space: &str, workflow: &str) -> Vec<u8> {
-    kind(TIMER_BY_WORKFLOW, &[space.as_bytes(), workflow.as_bytes()])
+/// `data`: `w{space}\0` → the pending timers of a space, by owner.
+pub(super) fn timer_owners_of(space: &str) -> Vec<u8> {
+    kind(TIMER_BY_OWNER, &[space.as_bytes()])
 }
 
-/// `data`: `v{space}\0{workflow}\0{position}` → empty.
-pub(super) fn timer_of_workflow(space: &str, workflow: &str, position: &[u8]) -> Vec<u8> {
-    let mut key = timers_of_workflow(space, workflow);
-    key.extend_from_slice(position);
-    key
+/// The workflow part of an owner key under `timer_owners_of(space)` (whose length is
+/// `space_prefix_len`): after the 16-byte record id, up to the separator.
+pub(super) fn owner_workflow(owner_key: &[u8], space_prefix_len: usize) -> Option<&[u8]> {
+    let rest = owner_key.get(space_prefix_len + 16..)?;
+    let end = rest.iter().position(|b| *b == SEP)?;
+    Some(&rest[..end])
 }
 
 /// `data`: `w{space}\0{record: 16 bytes}` → the pending timers of one record (the nil id for
@@ -297,12 +298,26 @@ pub(super) fn timers_of_owner(space: &str, record: &Uuid, workflow: &str) -> Vec
     key
 }
 
-/// `data`: `w{space}\0{record}{workflow}\0{spec}` → the timer's position. One pending timer
-/// per owner: scheduling again replaces it.
+/// `data`: `w{space}\0{record}{workflow}\0{spec}` → the timer's position ++ the timer. One
+/// pending timer per owner: scheduling again replaces it.
 pub(super) fn timer_owner(space: &str, record: &Uuid, workflow: &str, spec: &str) -> Vec<u8> {
     let mut key = timers_of_owner(space, record, workflow);
     key.extend_from_slice(spec.as_bytes());
     key
+}
+
+/// The parts of an owner key: space, record, workflow ("" for none), spec.
+pub(super) fn parse_owner(owner: &[u8]) -> Option<(&str, Uuid, &str, &str)> {
+    let rest = owner.strip_prefix(&[TIMER_BY_OWNER])?;
+    let space_end = rest.iter().position(|b| *b == SEP)?;
+    let space = std::str::from_utf8(&rest[..space_end]).ok()?;
+    let rest = rest.get(space_end + 1..)?;
+    let record = Uuid::from_slice(rest.get(..16)?).ok()?;
+    let rest = &rest[16..];
+    let workflow_end = rest.iter().position(|b| *b == SEP)?;
+    let workflow = std::str::from_utf8(&rest[..workflow_end]).ok()?;
+    let spec = std::str::from_utf8(&rest[workflow_end + 1..]).ok()?;
+    Some((space, record, workflow, spec))
 }
 
 /// `auth`: `T\0{sha256 of the token, hex}` → TokenInfo.

@@ -1,10 +1,13 @@
-//! Timers in storage: three key families kept in step inside the committer's batches.
+//! Timers in storage: two key families kept in step inside the committer's batches.
 //!
-//! - `t{due}{id}` → Timer: the queue, in due order; the scheduler reads only its head;
-//! - `v{space}\0{workflow}\0{due}{id}`: a workflow's timers, in due order (listing, and
-//!   cancelling them all when the workflow changes);
-//! - `w{space}\0{record}{workflow}\0{spec}` → `{due}{id}`: the owner index, so a record's timers
-//!   can be found and replaced, with at most one pending timer per owner.
+//! - `t{due}{id}` → owner key: the queue, in due order; the scheduler reads only its head, and
+//!   listings filter on the owner key (space, workflow) without decoding timers;
+//! - `w{space}\0{record}{workflow}\0{spec}` → `{due}{id}` ++ timer: the owner index and the
+//!   timer itself, so a record's timers are found and replaced without a scan, with at most one
+//!   pending timer per owner.
+//!
+//! Two small keys per timer rather than three: with sled 0.34, memory and the log grow with
+//! the number of keys written in random order, and due instants come in random order.
 //!
 //! Timer changes ([`TimerOp`]) go through the committer like record writes, so they are atomic
 //! with the record writes, events, runs and cursor of the same commit, and ops of one batch see
@@ -12,11 +15,14 @@
 
 use std::collections::BTreeMap;
 
+use chrono::DateTime;
+use forms::{FormName, SpaceName, WorkflowName};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{corrupt, decode_pair, encode, keys, Store, StoreError};
+use super::{corrupt, keys, Store, StoreError};
 use crate::model::Event;
-use crate::timers::Timer;
+use crate::timers::{Timer, TimerKind};
 
 /// A change to the pending timers.
 #[derive(Debug, Clone)]
@@ -65,6 +71,65 @@ pub enum TimerOp {
 
 type KeyValue = (Vec<u8>, Vec<u8>);
 
+/// The length of a timer position (due ++ id) at the front of an owner entry.
+const POSITION: usize = 24;
+
+/// What an owner entry holds of a timer besides its position: everything the owner key and
+/// the position don't say, under short names (a million timers are a million of these).
+#[derive(Serialize, Deserialize)]
+struct StoredTimer {
+    #[serde(rename = "k")]
+    kind: TimerKind,
+    #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
+    workflow_version: Option<u32>,
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    form: Option<FormName>,
+    #[serde(rename = "z")]
+    timezone: String,
+    /// Microseconds since the epoch.
+    #[serde(rename = "c")]
+    created_at: i64,
+}
+
+fn encode_owner_entry(position: &[u8], timer: &Timer) -> Result<Vec<u8>, StoreError> {
+    let stored = StoredTimer {
+        kind: timer.kind,
+        workflow_version: timer.workflow_version,
+        form: timer.form.clone(),
+        timezone: timer.timezone.clone(),
+        created_at: timer.created_at.timestamp_micros(),
+    };
+    let mut value = position.to_vec();
+    serde_json::to_writer(&mut value, &stored).map_err(|err| StoreError::Backend(format!("encoding: {err}")))?;
+    Ok(value)
+}
+
+/// The timer of an owner entry: its owner key, position and stored remainder.
+fn decode_owner_entry(owner: &[u8], value: &[u8]) -> Result<Timer, StoreError> {
+    let bad = |reason: &str| corrupt(owner, reason);
+    let (space, record, workflow, spec) = keys::parse_owner(owner).ok_or_else(|| bad("bad timer owner key"))?;
+    let position = value.get(..POSITION).ok_or_else(|| bad("short timer"))?;
+    let due = keys::position_due(position).and_then(DateTime::from_timestamp_micros).ok_or_else(|| bad("bad due"))?;
+    let id = Uuid::from_slice(&position[8..]).map_err(|_| bad("bad timer id"))?;
+    let stored: StoredTimer = serde_json::from_slice(&value[POSITION..]).map_err(|err| bad(&err.to_string()))?;
+    Ok(Timer {
+        id,
+        space: SpaceName::parse(space).map_err(|_| bad("bad space"))?,
+        kind: stored.kind,
+        workflow: match workflow {
+            "" => None,
+            name => Some(WorkflowName::parse(name).map_err(|_| bad("bad workflow"))?),
+        },
+        workflow_version: stored.workflow_version,
+        form: stored.form,
+        record,
+        spec: spec.to_owned(),
+        due,
+        timezone: stored.timezone,
+        created_at: DateTime::from_timestamp_micros(stored.created_at).ok_or_else(|| bad("bad created_at"))?,
+    })
+}
+
 /// Timer keys changed by the batch being built, which the tree doesn't show yet.
 pub(super) type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
@@ -89,9 +154,11 @@ pub(super) fn stage_ops(
             TimerOp::Put(timer) => view.put(&timer)?,
             TimerOp::CancelRecord { space, record } => view.cancel_prefix(&keys::timers_of_record(&space, &record))?,
             TimerOp::CancelWorkflow { space, workflow } => {
-                let prefix = keys::timers_of_workflow(&space, &workflow);
-                for (key, _) in view.scan(&prefix)? {
-                    view.remove_at(&key[prefix.len()..])?;
+                let prefix = keys::timer_owners_of(&space);
+                for (owner, value) in view.scan(&prefix)? {
+                    if keys::owner_workflow(&owner, prefix.len()) == Some(workflow.as_bytes()) {
+                        view.remove_at(&value[..POSITION])?;
+                    }
                 }
             }
             TimerOp::Fire { timer, event, next } => {
@@ -149,33 +216,28 @@ impl View<'_> {
     fn put(&mut self, timer: &Timer) -> Result<(), StoreError> {
         let owner = keys::timer_owner(timer.space.as_str(), &timer.record, timer.owner_workflow(), &timer.spec);
         if let Some(previous) = self.get(&owner)? {
-            self.remove_at(&previous)?;
+            self.remove_at(previous.get(..POSITION).ok_or_else(|| corrupt(&owner, "short timer"))?)?;
         }
         let position = keys::timer_position(timer.due_micros(), &timer.id);
-        self.set(keys::timer(&position), Some(encode(timer)?));
-        self.set(keys::timer_of_workflow(timer.space.as_str(), timer.owner_workflow(), &position), Some(Vec::new()));
-        self.set(owner, Some(position.to_vec()));
+        self.set(keys::timer(&position), Some(owner.clone()));
+        self.set(owner, Some(encode_owner_entry(&position, timer)?));
         Ok(())
     }
 
-    /// Removes the timer at `position` and its index entries; its owner entry only if it still
-    /// points at this timer.
+    /// Removes the timer at `position` and its owner entry, if the owner still has this timer.
     fn remove_at(&mut self, position: &[u8]) -> Result<(), StoreError> {
         let key = keys::timer(position);
-        let Some(bytes) = self.get(&key)? else { return Ok(()) };
-        let timer: Timer = serde_json::from_slice(&bytes).map_err(|err| corrupt(&key, &err.to_string()))?;
+        let Some(owner) = self.get(&key)? else { return Ok(()) };
         self.set(key, None);
-        self.set(keys::timer_of_workflow(timer.space.as_str(), timer.owner_workflow(), position), None);
-        let owner = keys::timer_owner(timer.space.as_str(), &timer.record, timer.owner_workflow(), &timer.spec);
-        if self.get(&owner)?.as_deref() == Some(position) {
+        if self.get(&owner)?.as_deref().and_then(|value| value.get(..POSITION)) == Some(position) {
             self.set(owner, None);
         }
         Ok(())
     }
 
     fn cancel_prefix(&mut self, owners: &[u8]) -> Result<(), StoreError> {
-        for (_, position) in self.scan(owners)? {
-            self.remove_at(&position)?;
+        for (owner, value) in self.scan(owners)? {
+            self.remove_at(value.get(..POSITION).ok_or_else(|| corrupt(&owner, "short timer"))?)?;
         }
         Ok(())
     }
@@ -198,13 +260,16 @@ impl Store {
         let end = keys::timer(&keys::timer_position(until, &Uuid::max()));
         let mut timers = Vec::new();
         for item in self.data.range(keys::timers().to_vec()..=end).take(limit) {
-            timers.push(decode_pair(item?)?);
+            let (_, owner) = item?;
+            if let Some(value) = self.data.get(&owner)? {
+                timers.push(decode_owner_entry(&owner, &value)?);
+            }
         }
         Ok(timers)
     }
 
-    /// Pending timers in due order after `after` (a position), optionally only one
-    /// workflow's, while `keep` says so; at most `limit`.
+    /// A space's pending timers in due order after `after` (a position), optionally only one
+    /// workflow's, while `keep` says so; at most `limit`, each with its position.
     pub fn timers_in_due_order(
         &self,
         space: &str,
@@ -213,47 +278,28 @@ impl Store {
         limit: usize,
         mut keep: impl FnMut(&Timer) -> bool,
     ) -> Result<Vec<(Vec<u8>, Timer)>, StoreError> {
+        let space_prefix = keys::timer_owners_of(space);
+        let start = match after {
+            Some(position) => [keys::timer(position), vec![0]].concat(),
+            None => keys::timers().to_vec(),
+        };
         let mut found = Vec::new();
-        match workflow {
-            Some(workflow) => {
-                let prefix = keys::timers_of_workflow(space, workflow);
-                let start = match after {
-                    Some(position) => [keys::timer_of_workflow(space, workflow, position), vec![0]].concat(),
-                    None => prefix.clone(),
-                };
-                for item in self.data.range(start..keys::prefix_end(&prefix)).keys() {
-                    let key = item?;
-                    let position = key[prefix.len()..].to_vec();
-                    let Some(bytes) = self.data.get(keys::timer(&position))? else { continue };
-                    let timer: Timer = serde_json::from_slice(&bytes).map_err(|e| corrupt(&key, &e.to_string()))?;
-                    if !keep(&timer) {
-                        break;
-                    }
-                    found.push((position, timer));
-                    if found.len() == limit {
-                        break;
-                    }
-                }
+        for item in self.data.range(start..keys::prefix_end(&keys::timers())) {
+            let (key, owner) = item?;
+            // The owner key says whose timer it is: no decoding for the others.
+            let ours = owner.starts_with(&space_prefix)
+                && workflow.is_none_or(|w| keys::owner_workflow(&owner, space_prefix.len()) == Some(w.as_bytes()));
+            if !ours {
+                continue;
             }
-            None => {
-                let start = match after {
-                    Some(position) => [keys::timer(position), vec![0]].concat(),
-                    None => keys::timers().to_vec(),
-                };
-                for item in self.data.range(start..keys::prefix_end(&keys::timers())) {
-                    let (key, value) = item?;
-                    let timer: Timer = serde_json::from_slice(&value).map_err(|e| corrupt(&key, &e.to_string()))?;
-                    if timer.space.as_str() != space {
-                        continue;
-                    }
-                    if !keep(&timer) {
-                        break;
-                    }
-                    found.push((key[1..].to_vec(), timer));
-                    if found.len() == limit {
-                        break;
-                    }
-                }
+            let Some(value) = self.data.get(&owner)? else { continue };
+            let timer = decode_owner_entry(&owner, &value)?;
+            if !keep(&timer) {
+                break;
+            }
+            found.push((key[1..].to_vec(), timer));
+            if found.len() == limit {
+                break;
             }
         }
         Ok(found)
@@ -262,12 +308,10 @@ impl Store {
     /// The pending timers of one record, in due order.
     pub fn timers_of_record(&self, space: &str, record: &Uuid) -> Result<Vec<(Vec<u8>, Timer)>, StoreError> {
         let mut found = Vec::new();
-        for item in self.data.scan_prefix(keys::timers_of_record(space, record)).values() {
-            let position = item?.to_vec();
-            let key = keys::timer(&position);
-            if let Some(bytes) = self.data.get(&key)? {
-                found.push((position, serde_json::from_slice(&bytes).map_err(|e| corrupt(&key, &e.to_string()))?));
-            }
+        for item in self.data.scan_prefix(keys::timers_of_record(space, record)) {
+            let (owner, value) = item?;
+            let position = value.get(..POSITION).ok_or_else(|| corrupt(&owner, "short timer"))?.to_vec();
+            found.push((position, decode_owner_entry(&owner, &value)?));
         }
         found.sort_by(|a: &(Vec<u8>, Timer), b| a.0.cmp(&b.0));
         Ok(found)

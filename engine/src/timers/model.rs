@@ -44,8 +44,6 @@ pub struct Timer {
     pub spec: String,
     /// When it falls due.
     pub due: DateTime<Utc>,
-    /// The same instant on the wall clock of `timezone`.
-    pub local: NaiveDateTime,
     /// The IANA zone its local time is in.
     pub timezone: String,
     /// When it was scheduled.
@@ -56,6 +54,14 @@ impl Timer {
     /// The owner's workflow part: the workflow name, or "" for an SLA.
     pub fn owner_workflow(&self) -> &str {
         self.workflow.as_ref().map_or("", WorkflowName::as_str)
+    }
+
+    /// Its due instant on the wall clock of its zone.
+    pub fn local(&self) -> NaiveDateTime {
+        match crate::timers::calendar::parse_zone(&self.timezone) {
+            Ok(zone) => self.due.with_timezone(&zone).naive_local(),
+            Err(_) => self.due.naive_utc(),
+        }
     }
 
     /// Its due instant in microseconds since the epoch (the store's sort key).

@@ -48,7 +48,6 @@ fn new_timer(planned: Planned<'_>, now: DateTime<Utc>) -> Timer {
         record: planned.record,
         spec: planned.spec,
         due: planned.due,
-        local: planned.due.with_timezone(&planned.zone).naive_local(),
         timezone: planned.zone.name().to_owned(),
         created_at: now,
     }

@@ -94,7 +94,7 @@ async fn reminders_fire_once_each_at_nine_local() {
     sim.engine.process_pending().await.expect("processed");
     let (timers, _) = sim.engine.timers("cs", &Default::default(), 10, None).expect("timers");
     assert_eq!(timers.len(), 3);
-    assert!(timers.iter().all(|t| t.local.format("%H:%M").to_string() == "09:00" && t.timezone == "Asia/Shanghai"));
+    assert!(timers.iter().all(|t| t.local().format("%H:%M").to_string() == "09:00" && t.timezone == "Asia/Shanghai"));
     sim.run_until("2027-12-31T00:00:00Z").await;
     // 09:00 in Shanghai is 01:00 UTC.
     assert_eq!(

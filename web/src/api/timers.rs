@@ -52,7 +52,7 @@ fn describe(timer: &Timer) -> Value {
         "record": (!timer.record.is_nil()).then_some(timer.record),
         "offset": timer.spec,
         "due": timer.due,
-        "due_local": timer.local.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        "due_local": timer.local().format("%Y-%m-%dT%H:%M:%S").to_string(),
         "timezone": timer.timezone,
         "scheduled_at": timer.created_at,
     })
