@@ -177,5 +177,20 @@ fn effect_label(engine: &Engine, space: &str, effect: &Value) -> String {
     if let Some(notify) = effect.get("notify") {
         return format!("notify {}", notify.get("target").unwrap_or(&Value::Null));
     }
+    if let Some(Value::Object(fields)) = effect.get("set") {
+        let pairs: Vec<String> = fields.iter().map(|(field, value)| format!("{field} = {value}")).collect();
+        return format!("set {}", pairs.join(", "));
+    }
+    // What a script asked for: its kind and the record's name, rather than the whole request.
+    if let Some(script) = effect.get("script") {
+        let name = ["title", "name", "subject"].iter().find_map(|f| script.pointer(&format!("/data/{f}"))?.as_str());
+        let form = script.get("form").and_then(Value::as_str).unwrap_or("record");
+        match (script.get("effect").and_then(Value::as_str), name) {
+            (Some("create"), Some(name)) => return format!("create {form} \"{name}\""),
+            (Some("transition"), _) => return format!("transition to {}", script["to"]),
+            (Some(kind), _) => return format!("{kind} {}", script.get("data").unwrap_or(&Value::Null)),
+            (None, _) => {}
+        }
+    }
     effect.to_string()
 }

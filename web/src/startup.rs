@@ -37,8 +37,11 @@ impl Application {
 
     /// Like [`Application::build`] with explicit engine settings (tests use a manual clock).
     pub async fn build_with(config: Config, engine_config: EngineConfig) -> anyhow::Result<Application> {
+        // Opening the database (sled reads its log) and building the HTTP and SMTP clients
+        // (TLS roots) are independent: do them at once, so start-up waits for the slower one.
+        let opening = tokio::task::spawn_blocking(move || open_engine(engine_config));
         let transport = Arc::new(NetTransport::new(&config.webhooks, &config.smtp)?);
-        let engine = open_engine(engine_config)?;
+        let engine = opening.await.context("opening the database")??;
         let first_admin_token = if engine.has_tokens()? {
             None
         } else {
