@@ -227,16 +227,7 @@ async fn pack(command: PackCommand) -> anyhow::Result<()> {
         }
         PackCommand::Check { pack } => {
             let loaded = packs::load(&pack)?;
-            let report = packs::check(&loaded).await?;
-            for problem in &report.problems {
-                println!("{}", located(&loaded, problem));
-            }
-            anyhow::ensure!(
-                report.problems.is_empty(),
-                "{} problem(s) in pack `{}`",
-                report.problems.len(),
-                report.meta.name
-            );
+            let report = checked(&loaded, "").await?;
             println!(
                 "{} {}: ok ({} forms, {} workflows, {} scripts, {} sample records, {} tests)",
                 report.meta.name,
@@ -272,16 +263,7 @@ async fn pack(command: PackCommand) -> anyhow::Result<()> {
         }
         PackCommand::Install { pack, space, sample_data, data } => {
             let loaded = packs::load(&pack)?;
-            let report = packs::check(&loaded).await?;
-            for problem in &report.problems {
-                println!("{}", located(&loaded, problem));
-            }
-            anyhow::ensure!(
-                report.problems.is_empty(),
-                "{} problem(s) in pack `{}`; nothing installed",
-                report.problems.len(),
-                report.meta.name
-            );
+            checked(&loaded, "; nothing installed").await?;
             let engine = open_data_dir(&data)?;
             let installed = install_into(&engine, &loaded, &space, sample_data).await;
             engine.close().context("flushing the database")?;
@@ -351,6 +333,21 @@ async fn demo_banner(app: &Application, url: &str) -> anyhow::Result<()> {
 }
 
 /// A problem with the pack's folder in front of its file, so editors can jump to it.
+/// Checks a pack, printing every problem where it is; an error naming how many if any.
+async fn checked(loaded: &packs::Pack, consequence: &str) -> anyhow::Result<packs::CheckReport> {
+    let report = packs::check(loaded).await?;
+    for problem in &report.problems {
+        println!("{}", located(loaded, problem));
+    }
+    anyhow::ensure!(
+        report.problems.is_empty(),
+        "{} problem(s) in pack `{}`{consequence}",
+        report.problems.len(),
+        report.meta.name
+    );
+    Ok(report)
+}
+
 fn located(pack: &packs::Pack, problem: &packs::Problem) -> String {
     if std::path::Path::new(&pack.origin).is_dir() {
         format!("{}/{problem}", pack.origin.trim_end_matches('/'))

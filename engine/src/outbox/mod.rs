@@ -223,6 +223,18 @@ impl Hook {
     }
 }
 
+/// The secret an endpoint or hook keeps: the one given, else the one it had, else a new one;
+/// and the new one, if one was generated (shown once, in the answer to the PUT).
+fn resolve_secret(given: Option<String>, previous: Option<String>) -> (String, Option<String>) {
+    match (given, previous) {
+        (Some(secret), _) | (None, Some(secret)) => (secret, None),
+        (None, None) => {
+            let secret = new_secret();
+            (secret.clone(), Some(secret))
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -386,16 +398,8 @@ impl Engine {
         }
         let previous = self.store().endpoint(space.as_str(), &name)?;
         let now = self.now();
-        let generated = match (&definition.secret, &previous) {
-            (Some(_), _) | (None, Some(_)) => None,
-            (None, None) => Some(new_secret()),
-        };
-        let secret = definition
-            .secret
-            .clone()
-            .or_else(|| generated.clone())
-            .or_else(|| previous.as_ref().map(|p| p.secret.clone()))
-            .unwrap_or_default();
+        let (secret, generated) =
+            resolve_secret(definition.secret.clone(), previous.as_ref().map(|p| p.secret.clone()));
         let endpoint = Endpoint {
             name,
             title: definition.title,
@@ -442,13 +446,8 @@ impl Engine {
         }
         let previous = self.store().hook(space.as_str(), &name)?;
         let now = self.now();
-        let generated = (definition.secret.is_none() && previous.is_none()).then(new_secret);
-        let secret = definition
-            .secret
-            .clone()
-            .or_else(|| generated.clone())
-            .or_else(|| previous.as_ref().map(|p| p.secret.clone()))
-            .unwrap_or_default();
+        let (secret, generated) =
+            resolve_secret(definition.secret.clone(), previous.as_ref().map(|p| p.secret.clone()));
         let hook = Hook {
             name,
             title: definition.title,
