@@ -241,6 +241,26 @@ async fn a_daily_cron_at_a_time_that_repeats_fires_once() {
 }
 
 #[tokio::test]
+async fn a_daily_cron_at_a_time_that_does_not_exist_fires_at_the_end_of_the_gap() {
+    let sim = Sim::new("2027-03-26T12:00:00Z").await;
+    sim.workflow(
+        "night",
+        json!({ "trigger": { "cron": "30 2 * * *", "timezone": "Europe/Berlin" },
+                "actions": [ { "create": { "form": "task", "data": { "title": "\"night\"" } } } ] }),
+    )
+    .await;
+    sim.run_until("2027-03-30T00:00:00Z").await;
+    assert_eq!(
+        sim.started("night"),
+        vec![
+            utc("2027-03-27T01:30:00Z"), // 02:30 CET
+            utc("2027-03-28T01:00:00Z"), // 02:30 does not exist: 03:00 CEST, the end of the gap
+            utc("2027-03-29T00:30:00Z"), // 02:30 CEST
+        ]
+    );
+}
+
+#[tokio::test]
 async fn a_stage_sla_raises_sla_breached_if_the_record_is_still_there() {
     let sim = Sim::new("2027-01-04T10:00:00Z").await;
     sim.workflow(
