@@ -1,8 +1,8 @@
 //! Spaces made from something: a copy of another space's definitions (a department adapting
 //! another's pipelines), or a space marked as installed from a template pack.
 //!
-//! A copy takes the latest version of every form and workflow, never records, runs or
-//! outbox entries: the copy starts empty and diverges freely. It remembers the space and the
+//! A copy takes the latest version of every form and workflow, and the webhook endpoints and
+//! inbound hooks (with new secrets), never records, runs or outbox entries: the copy starts empty and diverges freely. It remembers the space and the
 //! definition versions it started from (`Space::copied_from`), so an admin can later tell what
 //! changed on either side.
 
@@ -32,6 +32,18 @@ impl Engine {
         for form in &forms {
             let definition = as_json(&form.definition)?;
             self.put_form(actor, space.name.as_str(), form.name.as_str(), &definition, false).await?;
+        }
+        // Webhook endpoints and inbound hooks come along (workflows name them), each with a
+        // secret of its own: a secret is one space's credential, never shared by a copy.
+        for endpoint in self.endpoints(source.name.as_str())? {
+            let definition = serde_json::json!({ "title": endpoint.title, "url": endpoint.url,
+                                                 "headers": endpoint.headers, "enabled": endpoint.enabled });
+            self.put_endpoint(space.name.as_str(), &endpoint.name, &definition).await?;
+        }
+        for hook in self.hooks(source.name.as_str())? {
+            let definition = serde_json::json!({ "title": hook.title, "auth": hook.auth, "schema": hook.schema,
+                                                 "enabled": hook.enabled });
+            self.put_hook(space.name.as_str(), &hook.name, &definition).await?;
         }
         for workflow in &workflows {
             let definition = as_json(&workflow.definition)?;
@@ -86,6 +98,11 @@ mod tests {
         engine.put_form(&actor, "cs", "f", &changed, false).await.expect("form v2");
         let workflow = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 1" });
         engine.put_workflow(&actor, "cs", "w", &workflow).await.expect("workflow");
+        let endpoint = json!({ "url": "https://hooks.example.com/cs" });
+        engine.put_endpoint("cs", "alerts", &endpoint).await.expect("endpoint");
+        engine.put_hook("cs", "usage", &json!({})).await.expect("hook");
+        let on_usage = json!({ "trigger": { "hook": "usage" }, "actions": [ { "script": "print(payload)" } ] });
+        engine.put_workflow(&actor, "cs", "on-usage", &on_usage).await.expect("hook workflow");
         engine.create_record(&actor, "cs", "f", json!({ "n": 3 })).await.expect("record");
 
         let copy = engine.copy_space(&actor, "cs", "emea", Some("EMEA".into())).await.expect("copy");
@@ -100,6 +117,16 @@ mod tests {
         );
         let page = engine.list_records("emea", "f", &crate::ListQuery::default()).expect("list");
         assert!(page.items.is_empty(), "records are not copied");
+        assert_eq!(engine.endpoint("emea", "alerts").expect("endpoint").url, "https://hooks.example.com/cs");
+        assert_ne!(
+            engine.endpoint("emea", "alerts").expect("e").secret,
+            engine.endpoint("cs", "alerts").expect("e").secret
+        );
+        assert_ne!(
+            engine.hook("emea", "usage").expect("hook").secret,
+            engine.hook("cs", "usage").expect("hook").secret
+        );
+        assert!(engine.workflow("emea", "on-usage", None).is_ok());
 
         let adapted = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 10" });
         engine.put_workflow(&actor, "emea", "w", &adapted).await.expect("adapted");
