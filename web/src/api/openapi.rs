@@ -149,6 +149,10 @@ fn generic_paths() -> Map<String, Value> {
         "/api/v1/spaces/{space}".into(),
         json!({
             "get": op("Get a space", space_params(), None, vec![("200", ok("The space", schema_ref("Space")))]),
+            "patch": op("Change a space's title or default time zone", space_params(),
+                        Some(json!({ "type": "object", "properties": { "title": { "type": "string" },
+                                     "timezone": { "type": "string", "description": "IANA zone timers use when a workflow names none; \"\" clears it" } } })),
+                        vec![("200", ok("The space", schema_ref("Space")))]),
         }),
     );
     paths.insert("/api/v1/spaces/{space}/openapi.json".into(), json!({
@@ -235,6 +239,19 @@ fn generic_paths() -> Map<String, Value> {
     paths.insert("/api/v1/spaces/{space}/forms/{form}/records/{id}/history".into(), json!({
         "get": op("A record's events, oldest first", history_params, None, vec![("200", ok("Events", page_of(schema_ref("Event"))))]),
     }));
+    let mut timer_params = space_params();
+    for (name, description, schema) in [
+        ("workflow", "Only this workflow's timers", json!({ "type": "string" })),
+        ("record", "Only this record's timers", json!({ "type": "string", "format": "uuid" })),
+        ("before", "Only timers due before this instant", json!({ "type": "string", "format": "date-time" })),
+        ("cursor", "`next_cursor` of the previous page", json!({ "type": "string" })),
+        ("limit", "Page size (default 50, max 1000)", json!({ "type": "integer" })),
+    ] {
+        timer_params.push(query_param(name, description, schema));
+    }
+    paths.insert("/api/v1/spaces/{space}/timers".into(), json!({
+        "get": op("Upcoming timers, in due order", timer_params, None, vec![("200", ok("Timers", page_of(schema_ref("Timer"))))]),
+    }));
     integration_paths(&mut paths);
     paths
 }
@@ -313,7 +330,8 @@ fn common_schemas() -> Map<String, Value> {
             "sample_data": { "type": "boolean", "description": "With template: also write the pack's sample records" },
             "from_space": { "type": "string", "description": "Copy this space's forms and workflows (not its records)" } } },
         "Space": { "type": "object", "properties": {
-            "name": { "type": "string" }, "title": { "type": "string" }, "created_at": timestamp, "created_by": { "type": "string" },
+            "name": { "type": "string" }, "title": { "type": "string" }, "timezone": { "type": "string" },
+            "created_at": timestamp, "created_by": { "type": "string" },
             "copied_from": { "type": "object", "description": "The space copied and the definition versions taken", "properties": {
                 "space": { "type": "string" }, "forms": { "type": "object" }, "workflows": { "type": "object" } } },
             "template": { "type": "object", "properties": { "name": { "type": "string" }, "version": { "type": "string" } } } } },
@@ -332,17 +350,26 @@ fn common_schemas() -> Map<String, Value> {
             "data": { "type": "object" }, "stage": { "type": "string" },
             "created_at": timestamp, "created_by": { "type": "string" },
             "updated_at": timestamp, "updated_by": { "type": "string" } } },
+        "Timer": { "type": "object", "properties": {
+            "id": { "type": "string", "format": "uuid" },
+            "kind": { "type": "string", "enum": ["date_offset", "delay", "cron", "sla"] },
+            "workflow": { "type": ["string", "null"] }, "form": { "type": ["string", "null"] },
+            "record": { "type": ["string", "null"], "format": "uuid" },
+            "offset": { "type": "string", "description": "The offset, delay, cron expression or pipeline stage" },
+            "due": timestamp, "due_local": { "type": "string", "description": "Due on the wall clock of `timezone`" },
+            "timezone": { "type": "string" }, "scheduled_at": timestamp } },
         "Run": { "type": "object", "properties": {
             "id": { "type": "string", "format": "uuid" }, "workflow": { "type": "string" }, "workflow_version": { "type": "integer" },
             "event": { "type": "integer" }, "record": { "type": "string", "format": "uuid" }, "when": { "type": ["boolean", "null"] },
             "status": { "type": "string", "enum": ["succeeded", "skipped", "failed"] },
             "effects": { "type": "array" }, "output": { "type": "array", "items": { "type": "string" } },
             "error": { "type": "string" }, "retry_of": { "type": "string", "format": "uuid" },
+            "late": { "type": "boolean" }, "note": { "type": "string" },
             "started_at": timestamp, "duration_us": { "type": "integer" } } },
         "Event": { "type": "object", "properties": {
             "seq": { "type": "integer" }, "space": { "type": "string" }, "form": { "type": "string" },
             "record": { "type": "string", "format": "uuid" },
-            "kind": { "type": "string", "enum": ["created", "updated", "deleted", "stage_changed"] },
+            "kind": { "type": "string", "enum": ["created", "updated", "deleted", "stage_changed", "timer_fired", "sla_breached", "inbound"] },
             "version": { "type": "integer" }, "before": { "type": ["object", "null"] }, "after": { "type": ["object", "null"] },
             "actor": { "type": "string" }, "at": timestamp } },
     });
