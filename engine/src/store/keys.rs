@@ -23,6 +23,16 @@ const TIMER: u8 = b't';
 const TIMER_BY_OWNER: u8 = b'w';
 const DUE: u8 = b'q';
 
+/// A signed number as 8 bytes whose byte order is numeric order (sign bit flipped, big-endian).
+fn ordered_i64(n: i64) -> [u8; 8] {
+    ((n as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The inverse of [`ordered_i64`].
+fn from_ordered_i64(bytes: [u8; 8]) -> i64 {
+    (u64::from_be_bytes(bytes) ^ (1 << 63)) as i64
+}
+
 /// `prefix` with a kind byte in front.
 fn kind(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut key = vec![kind];
@@ -145,7 +155,7 @@ pub(super) fn triggers_of(space: &str, form: &str, kind: &str) -> Vec<u8> {
 /// Keys sort by order, then name: the order in which workflows run on one event.
 pub(super) fn trigger(space: &str, form: &str, kind: &str, order: i64, workflow: &str) -> Vec<u8> {
     let mut key = triggers_of(space, form, kind);
-    key.extend_from_slice(&((order as u64) ^ (1 << 63)).to_be_bytes());
+    key.extend_from_slice(&ordered_i64(order));
     key.extend_from_slice(workflow.as_bytes());
     key
 }
@@ -246,15 +256,14 @@ pub(super) fn cursor(name: &str) -> Vec<u8> {
 /// A timer's place in due order: due instant (microseconds, sign-flipped BE) ++ id.
 pub(super) fn timer_position(due_micros: i64, id: &Uuid) -> [u8; 24] {
     let mut position = [0; 24];
-    position[..8].copy_from_slice(&((due_micros as u64) ^ (1 << 63)).to_be_bytes());
+    position[..8].copy_from_slice(&ordered_i64(due_micros));
     position[8..].copy_from_slice(id.as_bytes());
     position
 }
 
 /// The due instant (microseconds) of a timer position.
 pub(super) fn position_due(position: &[u8]) -> Option<i64> {
-    let bytes: [u8; 8] = position.get(..8)?.try_into().ok()?;
-    Some((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
+    Some(from_ordered_i64(position.get(..8)?.try_into().ok()?))
 }
 
 /// `data`: `t{position}` → the timer's owner key: every pending timer, in due order (the

@@ -228,18 +228,18 @@ fn weekday_at_same_local_time(at: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
     local_to_utc(zone, roll_to_weekday(local.date()).and_time(local.time()))
 }
 
-/// A cron schedule in a time zone.
+/// A cron schedule; the zone it runs in is given with each question, so one parsed schedule
+/// serves whatever zone the workflow or its space names.
 #[derive(Debug, Clone)]
 pub struct CronSchedule {
     schedule: cron::Schedule,
-    zone: Tz,
 }
 
 impl CronSchedule {
     /// Parses a crontab expression: 5 fields (minute hour day-of-month month day-of-week, days
     /// 0–7 with 0 and 7 Sunday, or names) or the `cron` crate's 6/7 fields (seconds first, an
     /// optional year last, days 1–7 with 1 Sunday, or names).
-    pub fn parse(expression: &str, zone: Tz) -> Result<CronSchedule, String> {
+    pub fn parse(expression: &str) -> Result<CronSchedule, String> {
         let fields: Vec<&str> = expression.split_whitespace().collect();
         let normalized = match fields.len() {
             5 => {
@@ -259,25 +259,20 @@ impl CronSchedule {
         if schedule.after(&DateTime::<Utc>::UNIX_EPOCH).next().is_none() {
             return Err(format!("`{expression}` never fires"));
         }
-        Ok(CronSchedule { schedule, zone })
+        Ok(CronSchedule { schedule })
     }
 
-    /// The zone.
-    pub fn zone(&self) -> Tz {
-        self.zone
-    }
-
-    /// The first occurrence strictly after `after`, with its local wall-clock time. Occurrences
-    /// are searched on the local calendar and mapped by the module's DST rules, so the result
-    /// is always strictly later than `after`.
-    pub fn next_after(&self, after: DateTime<Utc>) -> Option<(DateTime<Utc>, NaiveDateTime)> {
+    /// The first occurrence in `zone` strictly after `after`, with its local wall-clock time.
+    /// Occurrences are searched on the local calendar and mapped by the module's DST rules, so
+    /// the result is always strictly later than `after`.
+    pub fn next_after(&self, after: DateTime<Utc>, zone: Tz) -> Option<(DateTime<Utc>, NaiveDateTime)> {
         // The local wall time of `after`, minus the largest DST shift, so that an occurrence
         // that maps forward past `after` (a gap) is not missed.
-        let local_after = after.with_timezone(&self.zone).naive_local() - Duration::hours(3);
+        let local_after = after.with_timezone(&zone).naive_local() - Duration::hours(3);
         let stand_in = Utc.from_utc_datetime(&local_after);
         for occurrence in self.schedule.after(&stand_in).take(10_000) {
             let local = occurrence.naive_utc();
-            let at = local_to_utc(self.zone, local);
+            let at = local_to_utc(zone, local);
             if at > after {
                 return Some((at, local));
             }
@@ -440,19 +435,18 @@ mod tests {
     #[test]
     fn a_monday_cron_fires_on_mondays_at_local_time() {
         let berlin = parse_zone("Europe/Berlin").expect("zone");
-        let schedule = CronSchedule::parse("0 9 * * 1", berlin).expect("cron");
-        let (at, local) = schedule.next_after(utc("2027-03-24T12:00:00Z")).expect("next");
+        let schedule = CronSchedule::parse("0 9 * * 1").expect("cron");
+        let (at, local) = schedule.next_after(utc("2027-03-24T12:00:00Z"), berlin).expect("next");
         assert_eq!(local.weekday(), Weekday::Mon);
         assert_eq!(at, utc("2027-03-29T07:00:00Z"), "09:00 CEST, the day after the change");
-        let named = CronSchedule::parse("0 9 * * MON", berlin).expect("cron");
-        assert_eq!(named.next_after(utc("2027-03-24T12:00:00Z")).map(|(at, _)| at), Some(at));
+        let named = CronSchedule::parse("0 9 * * MON").expect("cron");
+        assert_eq!(named.next_after(utc("2027-03-24T12:00:00Z"), berlin).map(|(at, _)| at), Some(at));
     }
 
     #[test]
     fn bad_cron_expressions_are_refused() {
-        let zone = parse_zone("UTC").expect("zone");
         for bad in ["", "* * *", "61 * * * *", "0 9 * * 9", "0 9 31 2 *", "a b c d e"] {
-            assert!(CronSchedule::parse(bad, zone).is_err(), "{bad}");
+            assert!(CronSchedule::parse(bad).is_err(), "{bad}");
         }
         assert!(parse_zone("Mars/Olympus").is_err());
     }
@@ -460,11 +454,11 @@ mod tests {
     #[test]
     fn an_hourly_cron_fires_once_per_instant_across_both_changes() {
         let berlin = parse_zone("Europe/Berlin").expect("zone");
-        let schedule = CronSchedule::parse("30 * * * *", berlin).expect("cron");
+        let schedule = CronSchedule::parse("30 * * * *").expect("cron");
         let mut at = utc("2027-03-27T00:00:00Z");
         let mut fired = Vec::new();
         loop {
-            let (next, _) = schedule.next_after(at).expect("next");
+            let (next, _) = schedule.next_after(at, berlin).expect("next");
             if next >= utc("2027-03-29T00:00:00Z") {
                 break;
             }
@@ -487,12 +481,12 @@ mod tests {
                                              expression in prop::sample::select(vec![
                                                  "0 9 * * *", "30 2 * * *", "0 * * * *", "15 1 * * SUN", "0 0 1 * *"])) {
             let zone = chrono_tz::TZ_VARIANTS[zone];
-            let schedule = CronSchedule::parse(expression, zone).expect("cron");
+            let schedule = CronSchedule::parse(expression).expect("cron");
             let mut at = utc("2026-01-01T00:00:00Z") + Duration::days(start_day);
             let end = at + Duration::days(60);
             let mut count = 0;
             while at < end && count < 2_000 {
-                let (next, local) = schedule.next_after(at).expect("a next occurrence");
+                let (next, local) = schedule.next_after(at, zone).expect("a next occurrence");
                 prop_assert!(next > at);
                 let shown = next.with_timezone(&zone).naive_local();
                 prop_assert!(shown >= local, "{next} shows {shown}, before its local time {local}");

@@ -19,6 +19,19 @@ fn default_time() -> NaiveTime {
     NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN)
 }
 
+/// The zone a trigger's times are in, for a record with `data`, given the space's zone.
+fn trigger_zone(trigger: &CompiledTrigger, data: Option<&Value>, space_zone: Tz) -> Tz {
+    match &trigger.zone {
+        ZoneSource::Fixed(zone) => *zone,
+        ZoneSource::Field(field) => data
+            .and_then(|d| d.get(field))
+            .and_then(Value::as_str)
+            .and_then(|name| calendar::parse_zone(name).ok())
+            .unwrap_or(space_zone),
+        ZoneSource::Space => space_zone,
+    }
+}
+
 /// A timer id: UUIDv7 stamped with the instant it was scheduled at (not the wall clock).
 fn timer_id(at: DateTime<Utc>) -> Uuid {
     let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
@@ -65,25 +78,15 @@ impl Engine {
             .unwrap_or(Tz::UTC)
     }
 
-    /// The zone a trigger's times are in, for a record with `data`.
-    fn trigger_zone(&self, trigger: &CompiledTrigger, space: &str, data: Option<&Value>) -> Tz {
-        match &trigger.zone {
-            ZoneSource::Fixed(zone) => *zone,
-            ZoneSource::Field(field) => data
-                .and_then(|d| d.get(field))
-                .and_then(Value::as_str)
-                .and_then(|name| calendar::parse_zone(name).ok())
-                .unwrap_or_else(|| self.space_zone(space)),
-            ZoneSource::Space => self.space_zone(space),
-        }
-    }
-
     /// The date-offset timers of `workflow` for a record: one per offset that falls after
-    /// `now` (an offset already past when the record is written does not fire).
+    /// `now` (an offset already past when the record is written does not fire). `space_zone`
+    /// is read once by the caller, who may ask for many records.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn date_offset_timers(
         &self,
         workflow: &CompiledWorkflow,
         space: &SpaceName,
+        space_zone: Tz,
         form: &FormName,
         record: Uuid,
         data: &Value,
@@ -91,7 +94,7 @@ impl Engine {
     ) -> Vec<Timer> {
         let trigger = &workflow.trigger;
         let Some(at) = workflow.stored.definition.trigger.at.as_deref() else { return Vec::new() };
-        let zone = self.trigger_zone(trigger, space.as_str(), Some(data));
+        let zone = trigger_zone(trigger, Some(data), space_zone);
         let Some(text) = data.get(at).and_then(Value::as_str) else { return Vec::new() };
         let (date, time) = if trigger.at_is_instant {
             let Ok(instant) = DateTime::parse_from_rfc3339(text) else { return Vec::new() };
@@ -132,17 +135,8 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Option<Timer> {
         let schedule = workflow.trigger.cron.as_ref()?;
-        let zone = match workflow.trigger.zone {
-            ZoneSource::Fixed(zone) => zone,
-            _ => self.space_zone(space.as_str()),
-        };
-        // The schedule was parsed in the zone known at compile time; the space's zone may differ.
-        let schedule = if schedule.zone() == zone {
-            schedule.clone()
-        } else {
-            calendar::CronSchedule::parse(workflow.stored.definition.trigger.cron.as_deref()?, zone).ok()?
-        };
-        let (due, _) = schedule.next_after(after)?;
+        let zone = trigger_zone(&workflow.trigger, None, self.space_zone(space.as_str()));
+        let (due, _) = schedule.next_after(after, zone)?;
         let spec = workflow.stored.definition.trigger.cron.clone().unwrap_or_default();
         let planned = Planned {
             space,
@@ -186,7 +180,17 @@ impl Engine {
                         || definition.at.as_deref().is_some_and(changed)
                         || zone_field.is_some_and(changed);
                     moved.then(|| {
-                        replace(self.date_offset_timers(workflow, &event.space, form, event.record, after, event.at))
+                        let space_zone = self.space_zone(event.space.as_str());
+                        let timers = self.date_offset_timers(
+                            workflow,
+                            &event.space,
+                            space_zone,
+                            form,
+                            event.record,
+                            after,
+                            event.at,
+                        );
+                        replace(timers)
                     })
                 }
                 _ => None,
@@ -196,7 +200,7 @@ impl Engine {
                 if !definition.on.contains(&event.kind) {
                     return None;
                 }
-                let zone = self.trigger_zone(&workflow.trigger, event.space.as_str(), event.after.as_ref());
+                let zone = trigger_zone(&workflow.trigger, event.after.as_ref(), self.space_zone(event.space.as_str()));
                 let due = calendar::after_delay(event.at, *delay, zone, workflow.trigger.business_days);
                 let planned = Planned {
                     space: &event.space,
@@ -239,9 +243,11 @@ impl Engine {
             }
             TriggerKind::DateOffsets => {
                 let Some(form) = workflow.stored.definition.trigger.form.as_ref() else { return Ok(ops) };
+                let space_zone = self.space_zone(space.as_str());
                 for record in self.store().scan_records(space.as_str(), form.as_str(), None, false) {
                     let record = record?;
-                    let timers = self.date_offset_timers(workflow, space, form, record.id, &record.data, now);
+                    let timers =
+                        self.date_offset_timers(workflow, space, space_zone, form, record.id, &record.data, now);
                     if !timers.is_empty() {
                         ops.push(TimerOp::Replace {
                             space: space.to_string(),

@@ -338,6 +338,31 @@ async fn a_cron_schedule_fires_once_for_all_missed_occurrences_and_clock_jumps_r
     assert_eq!(timers.iter().map(|t| t.due).collect::<Vec<_>>(), vec![utc("2027-01-01T09:00:00Z")]);
 }
 
+/// The processor runs one thing at a time, so a cron run never overlaps the next occurrence:
+/// when the next one comes while the previous is still pending or running, it waits, and its
+/// run says so.
+#[tokio::test]
+async fn a_cron_occurrence_that_comes_while_the_previous_run_is_going_waits_and_says_so() {
+    let sim = Sim::new("2027-01-01T08:59:30Z").await;
+    sim.workflow(
+        "minutely",
+        json!({ "trigger": { "cron": "* * * * *" },
+                "actions": [ { "create": { "form": "task", "data": { "title": "\"tick\"" } } } ] }),
+    )
+    .await;
+    // 09:00 fires, but its run has not happened yet when 09:01 fires too.
+    sim.clock.set(utc("2027-01-01T09:00:00Z"));
+    assert_eq!(sim.engine.fire_due().await.expect("fired"), 1);
+    sim.clock.set(utc("2027-01-01T09:01:00Z"));
+    assert_eq!(sim.engine.fire_due().await.expect("fired"), 1);
+    sim.engine.process_pending().await.expect("processed");
+    let runs = sim.runs("minutely");
+    assert_eq!(runs.len(), 2);
+    assert!(runs.iter().all(|r| r.status == RunStatus::Succeeded));
+    assert_eq!(runs[0].note, None);
+    assert!(runs[1].note.as_deref().is_some_and(|n| n.contains("waited for the previous run")), "{:?}", runs[1].note);
+}
+
 #[tokio::test]
 async fn bad_time_triggers_are_refused_with_every_problem() {
     let sim = Sim::new("2027-01-01T00:00:00Z").await;

@@ -175,11 +175,7 @@ impl Engine {
                 problems
                     .push(FieldError::new("/trigger/timezone", "a cron schedule has no record to read a zone from"));
             }
-            let zone = match compiled.zone {
-                ZoneSource::Fixed(zone) => zone,
-                _ => Tz::UTC,
-            };
-            match CronSchedule::parse(trigger.cron.as_deref().unwrap_or_default(), zone) {
+            match CronSchedule::parse(trigger.cron.as_deref().unwrap_or_default()) {
                 Ok(schedule) => compiled.cron = Some(schedule),
                 Err(message) => problems.push(FieldError::new("/trigger/cron", message)),
             }
