@@ -7,6 +7,7 @@
 //! Architecture invariant: this crate depends on no workspace crate and on nothing that does
 //! I/O (no tokio, sled, rhai, axum). The `tidy` test checks it.
 
+mod coerce;
 mod definition;
 mod error;
 mod field;
@@ -15,6 +16,7 @@ mod openapi;
 mod payload;
 mod schema;
 
+pub use coerce::{CoerceOptions, ColumnMatch, FieldCoercer};
 pub use definition::*;
 pub use error::*;
 pub use field::FieldType;

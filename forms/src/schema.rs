@@ -170,6 +170,21 @@ impl CompiledForm {
     fn view(&self) -> SchemaView<'_> {
         SchemaView { root: &self.inner.def.schema }
     }
+
+    /// The schema of the top-level property `name`, as written (a `$ref` is not followed).
+    pub(crate) fn property_schema(&self, name: &str) -> Option<&Value> {
+        self.view().top_level(name)
+    }
+
+    /// `schema[key]` for a schema inside this form, following local `$ref`s.
+    pub(crate) fn schema_lookup<'a>(&'a self, schema: &'a Value, key: &str) -> Option<&'a Value> {
+        self.view().lookup(schema, key)
+    }
+
+    /// The field type a schema inside this form describes.
+    pub(crate) fn schema_type(&self, schema: &Value) -> FieldType {
+        SchemaView { root: &self.inner.def.schema }.field_type(schema)
+    }
 }
 
 fn under_reserved_field(path: &str) -> bool {
