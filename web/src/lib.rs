@@ -7,7 +7,8 @@
 //! - [`startup`]: [`startup::Application`] builds the engine and the HTTP server and runs them until shutdown;
 //! - `api`: the routes, one module per resource, thin handlers over the engine;
 //! - [`delivery`]: the outbox's transport: signed webhooks over HTTP, email over SMTP;
-//! - [`telemetry`]: tracing and Prometheus metrics.
+//! - [`telemetry`]: tracing and Prometheus metrics;
+//! - [`tabular`]: reading imported files (CSV in UTF-8 or GBK, NDJSON, XLSX).
 //!
 //! Architecture invariant: handlers parse, authorize, make one engine call and map its
 //! errors; domain logic lives in `engine` and `forms`.
@@ -19,4 +20,5 @@ pub mod delivery;
 pub mod packs;
 pub mod simulate;
 pub mod startup;
+pub mod tabular;
 pub mod telemetry;
