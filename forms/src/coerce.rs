@@ -192,7 +192,7 @@ impl FieldCoercer {
         }
         let value = match self.kind {
             Kind::Text if !self.options.is_empty() => self.option(&cell)?,
-            Kind::Text => Value::String(cell),
+            Kind::Text => Value::String(without_formula_guard(cell)),
             Kind::Number => Value::Number(parse_number(&cell, options)?),
             Kind::Integer => Value::Number(parse_integer(&cell, options)?),
             Kind::Boolean => Value::Bool(parse_bool(&cell)?),
@@ -244,6 +244,15 @@ impl FieldCoercer {
                 format!("must be one of: {}", allowed.join(", "))
             },
         )
+    }
+}
+
+/// Exports put a `'` before text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`:
+/// OWASP's advice against CSV injection); reading it back takes the guard off again.
+fn without_formula_guard(cell: String) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest.to_owned(),
+        _ => cell,
     }
 }
 

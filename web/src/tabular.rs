@@ -1,5 +1,5 @@
-//! Reading the files people import: CSV (UTF-8 with or without a byte-order mark, or GBK/GB18030
-//! as Chinese spreadsheet tools save it), NDJSON, and XLSX workbooks.
+//! The files people import and export: CSV (UTF-8 with or without a byte-order mark, or
+//! GBK/GB18030 as Chinese spreadsheet tools save it), NDJSON, and XLSX workbooks.
 //!
 //! A file becomes a header row and a stream of [`Row`]s, each remembering its row number in the
 //! file so a report can point at it. CSV and NDJSON are read as a stream from any `Read`, so
@@ -7,7 +7,8 @@
 //! is how the format is built), so it is bounded by [`MAX_XLSX_BYTES`].
 //!
 //! What the cells mean is not decided here: `forms::FieldCoercer` turns cell text into field
-//! values, and the engine stores them.
+//! values, and the engine stores them. Writing ([`TableWriter`], in `write`) goes the other way:
+//! typed values out, as a spreadsheet tool opens them.
 
 use std::io::{BufRead, BufReader, Cursor, Read};
 
@@ -292,6 +293,10 @@ fn cell_text(cell: &Data) -> String {
         Data::DateTimeIso(text) | Data::DurationIso(text) => text.clone(),
     }
 }
+
+mod write;
+
+pub use write::{ExportColumn, TableWriter};
 
 #[cfg(test)]
 mod tests;

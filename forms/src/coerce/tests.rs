@@ -172,3 +172,10 @@ fn references_are_marked_for_the_caller_to_resolve() {
     assert!(!form.coercer("name").expect("field").is_reference());
     assert!(form.coercer("missing").is_none());
 }
+
+#[test]
+fn the_formula_guard_of_an_export_comes_off_and_other_apostrophes_stay() {
+    assert_eq!(ok("name", "'=SUM(A1)"), json!("=SUM(A1)"));
+    assert_eq!(ok("name", "'-dash"), json!("-dash"));
+    assert_eq!(ok("name", "'quoted'"), json!("'quoted'"));
+}

@@ -134,3 +134,101 @@ fn formats_are_told_by_name_media_type_or_content() {
         "unknown file format `pdf`: use csv, ndjson or xlsx"
     );
 }
+
+fn columns() -> Vec<super::ExportColumn> {
+    use forms::FieldType;
+    [
+        ("id", FieldType::String),
+        ("name", FieldType::String),
+        ("arr", FieldType::Number),
+        ("active", FieldType::Boolean),
+        ("renewal_date", FieldType::Date),
+        ("updated_at", FieldType::DateTime),
+        ("tags", FieldType::Array),
+    ]
+    .into_iter()
+    .map(|(name, kind)| super::ExportColumn { name: name.to_owned(), kind })
+    .collect()
+}
+
+fn records() -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let rows = [
+        json!({"id": "r1", "name": "华为 Cloud, \"EMEA\"", "arr": 1200.5, "active": true, "renewal_date": "2026-03-01",
+               "updated_at": "2026-03-01T09:30:00Z", "tags": ["vip", "pilot"]}),
+        json!({"id": "r2", "name": "=HYPERLINK(\"x\")", "arr": null, "active": false}),
+    ];
+    rows.into_iter().map(|r| r.as_object().expect("object").clone()).collect()
+}
+
+fn write_all(format: FileFormat) -> Vec<u8> {
+    let mut writer = super::TableWriter::new(format, columns()).expect("writer");
+    let mut out = Vec::new();
+    for record in records() {
+        writer.write_row(&record).expect("row");
+        // Taken after every row, as an export streams page by page.
+        out.extend(writer.take_ready().expect("chunk"));
+    }
+    out.extend(writer.finish().expect("finish"));
+    out
+}
+
+#[test]
+fn a_csv_export_streams_reads_back_and_guards_formulas() {
+    let bytes = write_all(FileFormat::Csv);
+    assert!(bytes.starts_with(b"\xef\xbb\xbfid,name,arr"), "a BOM for Excel, then the header");
+    let (headers, rows) = read(FileFormat::Csv, bytes);
+    assert_eq!(headers, ["id", "name", "arr", "active", "renewal_date", "updated_at", "tags"]);
+    assert_eq!(
+        text_rows(rows),
+        [
+            (
+                2,
+                strings(&[
+                    "r1",
+                    "华为 Cloud, \"EMEA\"",
+                    "1200.5",
+                    "true",
+                    "2026-03-01",
+                    "2026-03-01T09:30:00Z",
+                    "vip, pilot"
+                ])
+            ),
+            (3, strings(&["r2", "'=HYPERLINK(\"x\")", "", "false", "", "", ""])),
+        ]
+    );
+}
+
+#[test]
+fn an_ndjson_export_leaves_out_empty_values() {
+    let bytes = write_all(FileFormat::Ndjson);
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(bytes).expect("utf-8").lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    assert_eq!(lines[1], json!({"id": "r2", "name": "=HYPERLINK(\"x\")", "active": false}));
+    assert_eq!(lines[0]["tags"], json!(["vip", "pilot"]));
+}
+
+#[test]
+fn an_xlsx_export_holds_typed_cells_and_reads_back() {
+    let bytes = write_all(FileFormat::Xlsx);
+    let (headers, rows) = read(FileFormat::Xlsx, bytes);
+    assert_eq!(headers[..3], ["id", "name", "arr"]);
+    assert_eq!(
+        text_rows(rows),
+        [
+            (
+                2,
+                strings(&[
+                    "r1",
+                    "华为 Cloud, \"EMEA\"",
+                    "1200.5",
+                    "true",
+                    "2026-03-01",
+                    "2026-03-01T09:30:00",
+                    "vip, pilot"
+                ])
+            ),
+            (3, strings(&["r2", "=HYPERLINK(\"x\")", "", "false", "", "", ""])),
+        ],
+        "numbers, booleans and dates come back as the values written, a formula-like string as text"
+    );
+}
