@@ -13,7 +13,8 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde_json::{Number, Value};
+use serde::Serialize;
+use serde_json::{Map, Number, Value};
 
 use crate::field::FieldType;
 use crate::schema::CompiledForm;
@@ -41,7 +42,7 @@ impl Default for CoerceOptions {
 }
 
 /// One column of a file, matched (or not) to a field of the form.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ColumnMatch {
     /// The header as it stands in the file.
     pub header: String,
@@ -105,6 +106,182 @@ impl CompiledForm {
     pub fn coercer(&self, field: &str) -> Option<FieldCoercer> {
         let schema = self.property_schema(field)?;
         Some(FieldCoercer::new(self, schema))
+    }
+}
+
+/// A column the file's author asked to map (`--map column=field`) that can't be: the header is
+/// not in the file, the field is not in the form, it is computed, or it is mapped twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MappingError {
+    /// The header the override names.
+    pub column: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// One cell that could not be read as its field's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CellError {
+    /// The column's header.
+    pub column: String,
+    /// The field it fills.
+    pub field: String,
+    /// Why, in one sentence that does not quote the cell.
+    pub message: String,
+}
+
+/// How the rows of one file become record data: each column's field and coercer.
+#[derive(Debug, Clone)]
+pub struct RowMapping {
+    plan: Vec<ColumnMatch>,
+    coercers: Vec<Option<FieldCoercer>>,
+    /// Every field a column may fill, for NDJSON keys first seen after the first line.
+    importable: Vec<(String, FieldCoercer)>,
+    options: CoerceOptions,
+}
+
+impl CompiledForm {
+    /// The mapping for a file with `headers`: [`column_plan`](Self::column_plan), then the
+    /// caller's `overrides` (header → field, or `None` to leave the column out). Every override
+    /// that can't apply is reported, not only the first.
+    pub fn row_mapping<S: AsRef<str>>(
+        &self,
+        headers: &[S],
+        overrides: &[(String, Option<String>)],
+        options: CoerceOptions,
+    ) -> Result<RowMapping, Vec<MappingError>> {
+        let mut plan = self.column_plan(headers);
+        let mut errors = Vec::new();
+        for (column, field) in overrides {
+            let Some(index) = plan.iter().position(|m| m.header == *column) else {
+                errors.push(MappingError { column: column.clone(), message: "no column has this header".into() });
+                continue;
+            };
+            if let Some(field) = field {
+                if self.property_schema(field).is_none() {
+                    errors.push(MappingError {
+                        column: column.clone(),
+                        message: format!("the form has no field `{field}`"),
+                    });
+                    continue;
+                }
+                if self.def().computed.contains_key(field) {
+                    errors.push(MappingError {
+                        column: column.clone(),
+                        message: format!("`{field}` is computed and can't be imported"),
+                    });
+                    continue;
+                }
+                // The override takes the field from whichever column the automatic plan gave it.
+                for other in plan.iter_mut() {
+                    if other.field.as_deref() == Some(field.as_str()) {
+                        other.field = None;
+                    }
+                }
+            }
+            plan[index].field = field.clone();
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (column, field) in overrides {
+            if let Some(field) = field {
+                if seen.contains(&field.as_str()) {
+                    errors.push(MappingError { column: column.clone(), message: format!("`{field}` is mapped twice") });
+                }
+                seen.push(field);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let coercers = plan.iter().map(|m| m.field.as_deref().and_then(|f| self.coercer(f))).collect();
+        let importable = self
+            .fields()
+            .into_iter()
+            .filter(|(name, _)| !self.def().computed.contains_key(name))
+            .filter_map(|(name, _)| self.coercer(&name).map(|c| (name, c)))
+            .collect();
+        Ok(RowMapping { plan, coercers, importable, options })
+    }
+}
+
+impl RowMapping {
+    /// Each column and the field it fills.
+    pub fn columns(&self) -> &[ColumnMatch] {
+        &self.plan
+    }
+
+    /// The fields that name records of other forms, with their columns: the caller turns
+    /// their cells (ids or natural keys) into ids.
+    pub fn reference_fields(&self) -> Vec<&str> {
+        self.plan
+            .iter()
+            .zip(&self.coercers)
+            .filter(|(_, coercer)| coercer.as_ref().is_some_and(FieldCoercer::is_reference))
+            .filter_map(|(m, _)| m.field.as_deref())
+            .collect()
+    }
+
+    /// Record data from a row of text cells (in header order). Unmapped columns and empty
+    /// cells are left out; every cell that can't be read is reported.
+    pub fn text_row(&self, cells: &[String]) -> Result<Map<String, Value>, Vec<CellError>> {
+        let mut data = Map::new();
+        let mut errors = Vec::new();
+        for ((column, coercer), cell) in self.plan.iter().zip(&self.coercers).zip(cells) {
+            let (Some(field), Some(coercer)) = (&column.field, coercer) else {
+                continue;
+            };
+            match coercer.coerce(cell, &self.options) {
+                Ok(Some(value)) => {
+                    data.insert(field.clone(), value);
+                }
+                Ok(None) => {}
+                Err(message) => errors.push(CellError { column: column.header.clone(), field: field.clone(), message }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(data)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Record data from a JSON object (an NDJSON line): keys are matched like headers (a key
+    /// not among the file's first headers counts when it is a field's exact name); typed
+    /// values are kept, and text in a field of another type is read like a cell.
+    pub fn json_row(&self, object: &Map<String, Value>) -> Result<Map<String, Value>, Vec<CellError>> {
+        let mut data = Map::new();
+        let mut errors = Vec::new();
+        for (key, value) in object {
+            let target = match self.plan.iter().position(|m| m.header == *key) {
+                Some(index) => self.plan[index].field.as_ref().zip(self.coercers[index].as_ref()),
+                // A key the first line did not have: its field when it names one exactly, and no
+                // column of the file fills that field already.
+                None if !self.plan.iter().any(|m| m.field.as_deref() == Some(key.as_str())) => {
+                    self.importable.iter().find(|(name, _)| name == key).map(|(name, coercer)| (name, coercer))
+                }
+                None => None,
+            };
+            let Some((field, coercer)) = target else {
+                continue;
+            };
+            let read = match value {
+                Value::Null => Ok(None),
+                Value::String(text) if coercer.kind != Kind::Text => coercer.coerce(text, &self.options),
+                other => Ok(Some(other.clone())),
+            };
+            match read {
+                Ok(Some(value)) => {
+                    data.insert(field.clone(), value);
+                }
+                Ok(None) => {}
+                Err(message) => errors.push(CellError { column: key.clone(), field: field.clone(), message }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(data)
+        } else {
+            Err(errors)
+        }
     }
 }
 

@@ -16,7 +16,7 @@ mod openapi;
 mod payload;
 mod schema;
 
-pub use coerce::{CoerceOptions, ColumnMatch, FieldCoercer};
+pub use coerce::{CellError, CoerceOptions, ColumnMatch, FieldCoercer, MappingError, RowMapping};
 pub use definition::*;
 pub use error::*;
 pub use field::FieldType;

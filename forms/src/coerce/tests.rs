@@ -179,3 +179,56 @@ fn the_formula_guard_of_an_export_comes_off_and_other_apostrophes_stay() {
     assert_eq!(ok("name", "'-dash"), json!("-dash"));
     assert_eq!(ok("name", "'quoted'"), json!("'quoted'"));
 }
+
+fn cells(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| (*v).to_owned()).collect()
+}
+
+#[test]
+fn a_row_becomes_data_and_every_bad_cell_is_named() {
+    let mapping = form()
+        .row_mapping(&["Account name", "ARR", "Renewal date", "notes"], &[], CoerceOptions::default())
+        .expect("mapping");
+    assert_eq!(
+        mapping.text_row(&cells(&["Acme", "1,200", "2026/3/1", "ignored"])),
+        Ok(json!({"name": "Acme", "arr": 1200.0, "renewal_date": "2026-03-01"}).as_object().expect("object").clone())
+    );
+    let errors = mapping.text_row(&cells(&["Acme", "lots", "someday", ""])).expect_err("two bad cells");
+    let described: Vec<(String, String)> = errors.into_iter().map(|e| (e.column, e.field)).collect();
+    assert_eq!(described, [("ARR".into(), "arr".into()), ("Renewal date".into(), "renewal_date".into())]);
+}
+
+#[test]
+fn overrides_remap_skip_and_are_checked() {
+    let form = form();
+    let overrides = [("notes".to_owned(), Some("name".to_owned())), ("ARR".to_owned(), None)];
+    let mapping =
+        form.row_mapping(&["Account name", "ARR", "notes"], &overrides, CoerceOptions::default()).expect("mapping");
+    let fields: Vec<Option<&str>> = mapping.columns().iter().map(|m| m.field.as_deref()).collect();
+    assert_eq!(fields, [None, None, Some("name")], "the override took `name` from the automatic match");
+
+    let bad = [
+        ("missing".to_owned(), Some("name".to_owned())),
+        ("ARR".to_owned(), Some("nope".to_owned())),
+        ("notes".to_owned(), Some("health".to_owned())),
+    ];
+    let errors = form.row_mapping(&["ARR", "notes"], &bad, CoerceOptions::default()).expect_err("three bad overrides");
+    let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+    assert_eq!(columns, ["missing", "ARR", "notes"]);
+    assert!(errors[2].message.contains("computed"));
+}
+
+#[test]
+fn json_rows_keep_typed_values_and_read_text_in_typed_fields() {
+    let mapping =
+        form().row_mapping(&["name", "arr", "active", "account"], &[], CoerceOptions::default()).expect("mapping");
+    assert_eq!(mapping.reference_fields(), ["account"]);
+    let row = json!({"name": "Acme", "arr": "1,200", "active": true, "account": "Globex", "extra": 1});
+    assert_eq!(
+        mapping.json_row(row.as_object().expect("object")),
+        Ok(json!({"name": "Acme", "arr": 1200.0, "active": true, "account": "Globex"})
+            .as_object()
+            .expect("object")
+            .clone())
+    );
+}
