@@ -15,6 +15,7 @@ mod bad_input;
 mod cli;
 mod crash;
 mod delivery_crash;
+mod export;
 mod integrations;
 mod observability;
 mod packs;

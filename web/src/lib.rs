@@ -8,7 +8,8 @@
 //! - `api`: the routes, one module per resource, thin handlers over the engine;
 //! - [`delivery`]: the outbox's transport: signed webhooks over HTTP, email over SMTP;
 //! - [`telemetry`]: tracing and Prometheus metrics;
-//! - [`tabular`]: reading imported files (CSV in UTF-8 or GBK, NDJSON, XLSX).
+//! - [`tabular`]: reading imported files and writing exported ones (CSV in UTF-8 or GBK, NDJSON, XLSX);
+//! - [`export`]: a form's records streamed out as a file.
 //!
 //! Architecture invariant: handlers parse, authorize, make one engine call and map its
 //! errors; domain logic lives in `engine` and `forms`.
@@ -17,6 +18,7 @@ mod api;
 pub mod cli;
 pub mod config;
 pub mod delivery;
+pub mod export;
 pub mod packs;
 pub mod simulate;
 pub mod startup;

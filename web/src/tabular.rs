@@ -296,7 +296,7 @@ fn cell_text(cell: &Data) -> String {
 
 mod write;
 
-pub use write::{ExportColumn, TableWriter};
+pub use write::{ExportColumn, TableWriter, WriteError};
 
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 //! error the router or a layer produces).
 
 mod error;
+mod export;
 mod extract;
 mod forms;
 mod integrations;
@@ -56,6 +57,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(spaces::router())
         .merge(forms::router())
         .merge(records::router())
+        .merge(export::router())
         .merge(workflows::router())
         .merge(timers::router())
         .merge(integrations::router())

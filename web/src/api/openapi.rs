@@ -239,6 +239,28 @@ fn generic_paths() -> Map<String, Value> {
     paths.insert("/api/v1/spaces/{space}/forms/{form}/records/{id}/history".into(), json!({
         "get": op("A record's events, oldest first", history_params, None, vec![("200", ok("Events", page_of(schema_ref("Event"))))]),
     }));
+    let mut export_params = form_params();
+    for (name, description, schema) in [
+        ("filter", "Filter expression, as for a list", json!({ "type": "string" })),
+        ("sort", "Sort, as for a list", json!({ "type": "string" })),
+        ("format", "File format (default csv)", json!({ "type": "string", "enum": ["csv", "ndjson", "xlsx"] })),
+        (
+            "fields",
+            "Comma-separated columns (default: id, every field, then version, created_at/by, updated_at/by)",
+            json!({ "type": "string" }),
+        ),
+    ] {
+        export_params.push(query_param(name, description, schema));
+    }
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/export".into(), json!({
+        "get": op("The records as a file, streamed; headers are field names, so it imports back", export_params, None, vec![("200", json!({
+            "description": "The file",
+            "content": {
+                "text/csv": { "schema": { "type": "string" } },
+                "application/x-ndjson": { "schema": { "type": "string" } },
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } }
+            } }))]),
+    }));
     let mut timer_params = space_params();
     for (name, description, schema) in [
         ("workflow", "Only this workflow's timers", json!({ "type": "string" })),
