@@ -1,0 +1,515 @@
+//! The write-path benchmark: HTTP creates as a client sees them, against the ceiling of the HTTP
+//! stack itself and against the previous release, with and without a workflow.
+//!
+//! Load comes from `wrk` (a separate process, as in the published comparisons; Debian's `wrk`
+//! package), 16 keep-alive connections by default, each POSTing the same ~1 KB `account` body.
+//! Every server runs as its own process or runtime on this machine's loopback. Sections:
+//! 1. **ceiling**: an axum server in this process answering the same route shape with a no-op
+//!    JSON handler (parse the body, answer 201 with an id and the data): what the stack itself
+//!    can do on this machine;
+//! 2. **tend**: the real `tend serve` (the binary Cargo built with this benchmark), a form with
+//!    validation (enums, ranges, formats), one computed field and 4 indexes; its ratio to the
+//!    ceiling;
+//! 3. **previous release** (optional): the same against a `tend` built from git at
+//!    `TEND_BENCH_BASELINE_REV` (built once under `target/bench-baseline/<rev>`), or an existing
+//!    binary at `TEND_BENCH_BASELINE_BIN`; the ratio new/old;
+//! 4. **with a workflow**: one record-triggered workflow that sets a field on every created
+//!    record; the ratio to section 2, the backlog (creates acknowledged minus runs done, from
+//!    `/metrics`) sampled every 5 s over a longer run, the time to drain it after the load stops,
+//!    and the lag from a record's creation to the workflow's write (its `updated_at` minus its
+//!    `created_at`), p50/p99/max over every record.
+//!
+//! Every response is checked: wrk's count of non-2xx answers must be zero, and the records the
+//! server holds afterwards must number the requests wrk completed.
+//!
+//! ```text
+//! cargo bench -p web --bench write_path
+//! TEND_BENCH_BASELINE_REV=v0.1.0 cargo bench -p web --bench write_path
+//! ```
+//!
+//! Knobs (defaults in brackets): `TEND_BENCH_SECONDS` [15] each measured run,
+//! `TEND_BENCH_CONNECTIONS` [16], `TEND_BENCH_BACKLOG_SECONDS` [60] the run of section 4.
+
+#[path = "support.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use support::*;
+use tempfile::TempDir;
+
+const SPACE: &str = "bench";
+const FORM: &str = "account";
+const RECORDS: &str = "/api/v1/spaces/bench/forms/account/records";
+
+fn main() {
+    let settings = Settings::from_env();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    runtime.block_on(run(&settings));
+}
+
+struct Settings {
+    seconds: usize,
+    connections: usize,
+    backlog_seconds: usize,
+    baseline: Option<Baseline>,
+}
+
+enum Baseline {
+    Rev(String),
+    Bin(PathBuf),
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        let baseline = match (std::env::var("TEND_BENCH_BASELINE_BIN"), std::env::var("TEND_BENCH_BASELINE_REV")) {
+            (Ok(bin), _) => Some(Baseline::Bin(PathBuf::from(bin))),
+            (_, Ok(rev)) => Some(Baseline::Rev(rev)),
+            _ => None,
+        };
+        Settings {
+            seconds: env_count("TEND_BENCH_SECONDS", 15),
+            connections: env_count("TEND_BENCH_CONNECTIONS", 16),
+            backlog_seconds: env_count("TEND_BENCH_BACKLOG_SECONDS", 60),
+            baseline,
+        }
+    }
+}
+
+async fn run(settings: &Settings) {
+    let wrk_found = Command::new("wrk").arg("--version").output().is_ok();
+    assert!(wrk_found, "the write-path benchmark drives load with wrk: apt-get install wrk");
+    println!(
+        "== write path: wrk, {} connections, {} s per run, ~1 KB account POSTs, loopback, {} cores",
+        settings.connections,
+        settings.seconds,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+
+    let ceiling = no_op_ceiling(settings).await;
+    ceiling.print("no-op JSON handler (the stack's ceiling)");
+
+    let tend = measure_tend(Path::new(env!("CARGO_BIN_EXE_tend")), settings, false).await;
+    tend.load.print("tend: validation + computed field + 4 indexes");
+    let ratio = tend.load.rate / ceiling.rate;
+    println!("  ratio to the ceiling: {ratio:.2} (target ≥ 0.5: {})", verdict(ratio >= 0.5));
+
+    match baseline_binary(settings) {
+        None => {
+            println!("previous release: skipped (set TEND_BENCH_BASELINE_REV=<git rev> or TEND_BENCH_BASELINE_BIN)")
+        }
+        Some((label, binary)) => {
+            let old = measure_tend(&binary, settings, false).await;
+            old.load.print(&format!("previous release ({label})"));
+            let speedup = tend.load.rate / old.load.rate;
+            println!("  this build / previous: {speedup:.2}× (target ≥ 2×: {})", verdict(speedup >= 2.0));
+        }
+    }
+
+    let with_workflow = measure_tend(Path::new(env!("CARGO_BIN_EXE_tend")), settings, true).await;
+    with_workflow.load.print("tend + one record-triggered workflow setting a field");
+    let ratio = with_workflow.load.rate / tend.load.rate;
+    println!("  ratio to no workflow: {ratio:.2} (target ≥ 0.8: {})", verdict(ratio >= 0.8));
+    if let Some(workflow) = with_workflow.workflow {
+        workflow.print(settings);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk
+
+/// What one wrk run measured.
+struct Load {
+    rate: f64,
+    requests: u64,
+    p50: String,
+    p99: String,
+}
+
+impl Load {
+    fn print(&self, label: &str) {
+        println!(
+            "{label:<56} {:>9.0} req/s   p50 {:>9}   p99 {:>9}   ({} requests)",
+            self.rate, self.p50, self.p99, self.requests
+        );
+    }
+}
+
+/// Runs wrk for `seconds` against `url` with the account body; panics on any non-2xx answer.
+fn wrk(url: &str, token: &str, seconds: usize, connections: usize) -> Load {
+    let script = tempfile::Builder::new().suffix(".lua").tempfile().expect("a temp file");
+    let body = account_body().to_string().replace('\\', "\\\\").replace('\'', "\\'");
+    let lua = format!(
+        "wrk.method = \"POST\"\nwrk.body = '{body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"
+    );
+    std::fs::write(script.path(), lua).expect("writing the wrk script");
+    let output = Command::new("wrk")
+        .args(["--latency", "-t", "2", "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "-s"])
+        .arg(script.path())
+        .arg(url)
+        .output()
+        .expect("running wrk");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "wrk failed: {text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!text.contains("Non-2xx or 3xx responses"), "the server refused requests:\n{text}");
+    assert!(!text.contains("Socket errors"), "connections failed:\n{text}");
+    let field = |prefix: &str| -> String {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(prefix).map(|rest| rest.trim().to_owned()))
+            .unwrap_or_else(|| panic!("wrk printed no `{prefix}`:\n{text}"))
+    };
+    let rate: f64 = field("Requests/sec:").parse().expect("a rate");
+    let requests = text
+        .lines()
+        .find(|line| line.contains("requests in"))
+        .and_then(|line| line.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("wrk printed no request count:\n{text}"));
+    Load { rate, requests, p50: field("50%"), p99: field("99%") }
+}
+
+fn account_body() -> Value {
+    json!({
+        "name": "Globex Industrial Holdings", "tier": "enterprise", "arr": 184000.5,
+        "owner": "li.wei@example.com", "website": "https://globex.example.com/accounts/emea",
+        "renewal_date": "2027-03-31", "last_contact_at": "2026-11-20T09:30:00Z", "region": "emea",
+        "employees": 4200, "usage_score": 72, "nps": 8,
+        "tags": ["strategic", "multi-region", "sso", "premium-support"],
+        "notes": "Renewal owner changed in Q3; procurement wants a three-year term with a price cap. Champion is the VP Ops; the CFO joined the last QBR and asked for usage figures by region. Expansion to the APAC subsidiary is likely if the SSO rollout finishes before the renewal. Open risk: two sev-2 tickets about exports."
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ceiling
+
+async fn no_op(Json(data): Json<Value>) -> (StatusCode, Json<Value>) {
+    let id = uuid::Uuid::now_v7();
+    (StatusCode::CREATED, Json(json!({ "id": id, "version": 1, "data": data })))
+}
+
+async fn no_op_ceiling(settings: &Settings) -> Load {
+    let app = Router::new().route("/api/v1/spaces/{space}/forms/{form}/records", post(no_op));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding the ceiling server");
+    let url = format!("http://{}{RECORDS}", listener.local_addr().expect("its address"));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (seconds, connections) = (settings.seconds, settings.connections);
+    let load = tokio::task::spawn_blocking(move || wrk(&url, "none", seconds, connections)).await.expect("wrk task");
+    server.abort();
+    load
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tend as a process
+
+struct TendProcess {
+    child: Child,
+    base: String,
+    token: String,
+    _data: TempDir,
+}
+
+impl Drop for TendProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_tend(binary: &Path) -> TendProcess {
+    let data = tempfile::tempdir().expect("a data dir");
+    let mut child = Command::new(binary)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .current_dir(data.path())
+        .env_remove("TEND_CONFIG")
+        .env("TEND_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|err| panic!("starting {}: {err}", binary.display()));
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let (mut base, mut token) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while base.is_none() && Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        // The token stands alone on its line; other lines quote it inside examples.
+        if token.is_none() && line.trim().starts_with("tend_") && !line.trim().contains(' ') {
+            token = Some(line.trim().to_owned());
+        }
+        if let Some((_, url)) = line.split_once("listening on ") {
+            base = Some(url.split_whitespace().next().unwrap_or(url).trim_end_matches('/').to_owned());
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let base = base.unwrap_or_else(|| panic!("{} printed no address", binary.display()));
+    let token = token.unwrap_or_else(|| panic!("{} printed no first admin token", binary.display()));
+    TendProcess { child, base, token, _data: data }
+}
+
+/// What a run against Tend measured.
+struct TendRun {
+    load: Load,
+    workflow: Option<WorkflowFigures>,
+}
+
+async fn measure_tend(binary: &Path, settings: &Settings, with_workflow: bool) -> TendRun {
+    let server = start_tend(binary);
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Value| {
+        client.request(method, format!("{}{path}", server.base)).bearer_auth(&server.token).json(&body).send()
+    };
+    let created = call(reqwest::Method::POST, "/api/v1/spaces", json!({ "name": SPACE })).await.expect("space");
+    assert!(created.status().is_success(), "creating the space: {}", created.status());
+    let form = call(reqwest::Method::PUT, &format!("/api/v1/spaces/{SPACE}/forms/{FORM}"), account_form())
+        .await
+        .expect("form");
+    assert!(
+        form.status().is_success(),
+        "storing the form: {} {}",
+        form.status(),
+        form.text().await.unwrap_or_default()
+    );
+    if with_workflow {
+        let path = format!("/api/v1/spaces/{SPACE}/workflows/segment");
+        let stored = call(reqwest::Method::PUT, &path, segment_workflow()).await.expect("workflow");
+        assert!(stored.status().is_success(), "storing the workflow: {}", stored.text().await.unwrap_or_default());
+    }
+    let url = format!("{}{RECORDS}", server.base);
+    let token = server.token.clone();
+    let (connections, warmup) = (settings.connections, 3);
+    {
+        let (url, token) = (url.clone(), token.clone());
+        tokio::task::spawn_blocking(move || wrk(&url, &token, warmup, connections)).await.expect("warm-up");
+    }
+    let seconds = if with_workflow { settings.backlog_seconds } else { settings.seconds };
+    let before = scrape(&client, &server).await;
+    let sampler = with_workflow.then(|| {
+        let (client, base) = (client.clone(), server.base.clone());
+        tokio::spawn(async move { sample_backlog(&client, &base, seconds).await })
+    });
+    let load = tokio::task::spawn_blocking(move || wrk(&url, &token, seconds, connections)).await.expect("wrk task");
+    let after = scrape(&client, &server).await;
+    // Requests still in flight when wrk stops are answered after it stopped counting.
+    let created = (after.creates - before.creates) as u64;
+    assert!(
+        (load.requests..=load.requests + connections as u64).contains(&created),
+        "every request wrk completed created one record: {} requests, {created} creates",
+        load.requests
+    );
+    let workflow = match sampler {
+        None => None,
+        Some(sampler) => {
+            let samples = sampler.await.expect("sampler");
+            let stopped = Instant::now();
+            let mut now = after;
+            while now.runs < now.creates {
+                assert!(stopped.elapsed() < Duration::from_secs(300), "the processor did not catch up in 5 minutes");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                now = scrape(&client, &server).await;
+            }
+            let drained = stopped.elapsed();
+            let lags = workflow_lags(&client, &server).await;
+            Some(WorkflowFigures { samples, drained, lags })
+        }
+    };
+    TendRun { load, workflow }
+}
+
+fn account_form() -> Value {
+    json!({
+        "title": "Account",
+        "schema": {
+            "type": "object",
+            "required": ["name", "tier"],
+            "additionalProperties": false,
+            "properties": {
+                "name": { "type": "string", "minLength": 1, "maxLength": 200 },
+                "tier": { "type": "string", "enum": ["starter", "growth", "enterprise"] },
+                "health": { "type": "integer", "minimum": 0, "maximum": 100 },
+                "arr": { "type": "number", "minimum": 0 },
+                "owner": { "type": "string", "format": "email" },
+                "website": { "type": "string", "format": "uri" },
+                "renewal_date": { "type": "string", "format": "date" },
+                "last_contact_at": { "type": "string", "format": "date-time" },
+                "region": { "type": "string", "enum": ["amer", "emea", "apac"] },
+                "employees": { "type": "integer", "minimum": 1 },
+                "usage_score": { "type": "integer", "minimum": 0, "maximum": 100 },
+                "nps": { "type": "integer", "minimum": 0, "maximum": 10 },
+                "segment": { "type": "string" },
+                "tags": { "type": "array", "maxItems": 10, "items": { "type": "string", "maxLength": 40 } },
+                "notes": { "type": "string", "maxLength": 2000 }
+            }
+        },
+        "computed": {
+            "health": { "expr": "let h = ((record.usage_score ?? 50) * 7 + (record.nps ?? 5) * 30) / 10; if h > 100 { 100 } else { h }" }
+        },
+        "indexes": ["health", "tier", "renewal_date", "name"]
+    })
+}
+
+fn segment_workflow() -> Value {
+    json!({
+        "trigger": { "form": FORM, "on": ["created"] },
+        "actions": [ { "set": { "segment": "if record.arr >= 100000.0 { \"strategic\" } else { \"scale\" }" } } ]
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The workflow's figures
+
+struct Counters {
+    creates: f64,
+    runs: f64,
+}
+
+/// Creates acknowledged (2xx answers to POST on the records route) and workflow runs done, from
+/// the server's own Prometheus counters.
+async fn scrape_base(client: &reqwest::Client, base: &str) -> Counters {
+    let text = client.get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("metrics text");
+    let mut counters = Counters { creates: 0.0, runs: 0.0 };
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else { continue };
+        let value: f64 = value.parse().unwrap_or(0.0);
+        if series.starts_with("tend_http_requests_total{")
+            && series.contains("method=\"POST\"")
+            && series.contains("/records\"")
+            && series.contains("status=\"2")
+        {
+            counters.creates += value;
+        } else if series.starts_with("tend_workflow_runs_total") {
+            counters.runs += value;
+        }
+    }
+    counters
+}
+
+async fn scrape(client: &reqwest::Client, server: &TendProcess) -> Counters {
+    scrape_base(client, &server.base).await
+}
+
+async fn sample_backlog(client: &reqwest::Client, base: &str, seconds: usize) -> Vec<(u64, f64)> {
+    let start = Instant::now();
+    let mut samples = Vec::new();
+    let mut next = Duration::from_secs(5);
+    while next <= Duration::from_secs(seconds as u64) {
+        tokio::time::sleep(next.saturating_sub(start.elapsed())).await;
+        let now = scrape_base(client, base).await;
+        samples.push((next.as_secs(), now.creates - now.runs));
+        next += Duration::from_secs(5);
+    }
+    samples
+}
+
+/// Every record's lag from its creation to the workflow's write.
+async fn workflow_lags(client: &reqwest::Client, server: &TendProcess) -> Vec<Duration> {
+    let mut lags = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = vec![("limit", "1000".to_owned())];
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor.clone()));
+        }
+        let page: Value = client
+            .get(format!("{}{RECORDS}", server.base))
+            .bearer_auth(&server.token)
+            .query(&query)
+            .send()
+            .await
+            .expect("listing records")
+            .json()
+            .await
+            .expect("a page");
+        for record in page["items"].as_array().expect("items") {
+            assert!(record["data"]["segment"].is_string(), "the workflow set every record's segment: {record}");
+            let at = |field: &str| {
+                record[field].as_str().and_then(|t| t.parse::<DateTime<Utc>>().ok()).expect("a timestamp")
+            };
+            lags.push((at("updated_at") - at("created_at")).to_std().unwrap_or_default());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return lags,
+        }
+    }
+}
+
+struct WorkflowFigures {
+    samples: Vec<(u64, f64)>,
+    drained: Duration,
+    lags: Vec<Duration>,
+}
+
+impl WorkflowFigures {
+    fn print(mut self, settings: &Settings) {
+        let backlog: Vec<String> = self.samples.iter().map(|(at, n)| format!("{at}s:{n:.0}")).collect();
+        println!(
+            "  backlog (creates acknowledged − runs done) over {} s: {}",
+            settings.backlog_seconds,
+            backlog.join(" ")
+        );
+        let half = self.samples.len() / 2;
+        let mean = |s: &[(u64, f64)]| s.iter().map(|(_, n)| n).sum::<f64>() / s.len().max(1) as f64;
+        let (first, second) = (mean(&self.samples[..half]), mean(&self.samples[half..]));
+        let growing = second > first * 1.5 + 100.0;
+        println!(
+            "  backlog mean, first half {first:.0}, second half {second:.0}: {}",
+            if growing { "GROWING" } else { "not growing" }
+        );
+        println!("  drained {} after the load stopped", ms(self.drained));
+        let p = percentiles(&mut self.lags);
+        let met = p.p99 < Duration::from_millis(100);
+        println!(
+            "  lag creation → workflow write over {} records: p50 {}, p99 {}, max {} (p99 < 100 ms: {})",
+            self.lags.len(),
+            ms(p.p50),
+            ms(p.p99),
+            ms(p.max),
+            verdict(met)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The previous release
+
+/// The baseline `tend` binary: a given one, or one built from git at a revision (once; the
+/// build is kept under `target/bench-baseline/<rev>`).
+fn baseline_binary(settings: &Settings) -> Option<(String, PathBuf)> {
+    match settings.baseline.as_ref()? {
+        Baseline::Bin(path) => Some((path.display().to_string(), path.clone())),
+        Baseline::Rev(rev) => {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root").to_path_buf();
+            let git = |args: &[&str]| {
+                let output = Command::new("git").args(args).current_dir(&root).output().expect("running git");
+                assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+                String::from_utf8_lossy(&output.stdout).trim().to_owned()
+            };
+            let commit = git(&["rev-parse", "--verify", &format!("{rev}^{{commit}}")]);
+            let dir = root.join("target/bench-baseline").join(&commit[..12]);
+            let binary = dir.join("target/release/tend");
+            if !binary.is_file() {
+                if !dir.join("Cargo.toml").is_file() {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    git(&["worktree", "add", "--detach", "--force", &dir.display().to_string(), &commit]);
+                }
+                println!("building the previous release ({rev} = {}) in {} ...", &commit[..12], dir.display());
+                let status = Command::new("cargo")
+                    .args(["build", "--release", "--locked", "--bin", "tend"])
+                    .current_dir(&dir)
+                    .env("TEND_UI", "skip")
+                    .status()
+                    .expect("running cargo");
+                assert!(status.success(), "building the previous release failed");
+            }
+            Some((format!("{rev} = {}", &commit[..12]), binary))
+        }
+    }
+}
