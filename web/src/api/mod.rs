@@ -25,7 +25,6 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::telemetry;
@@ -67,9 +66,8 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .layer(DefaultBodyLimit::max(limits.body))
         .layer(RequestBodyLimitLayer::new(limits.body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout))
-        .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(state.clone(), problem_for_bare_errors))
-        .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn(observe_request))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log")
                 .into_response()
@@ -145,19 +143,80 @@ async fn problem_for_bare_errors(State(state): State<AppState>, request: Request
     problem
 }
 
-/// Prometheus request counts and latencies, labelled by route template (not raw path, which
-/// would make a series per record id).
-async fn record_metrics(request: Request, next: Next) -> Response {
+/// Every request's outcome, once: Prometheus counts and latencies, one `info` log line, and an
+/// `x-request-id` on the answer (the caller's own when it sent a usable one).
+///
+/// Every metric label comes from a known set, so no client can add series: the method is one
+/// of the standard ones or `other`, the route is the matched template (never the raw path,
+/// which would make a series per record id) or `unmatched`, the status is its class (`2xx`).
+async fn observe_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
+    let method = method_label(request.method());
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |path| path.as_str()).to_owned();
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| is_usable_request_id(id))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    let mut response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status();
+    let labels = [("method", method), ("route", route.clone()), ("status", status_class(status).to_owned())];
     metrics::counter!("tend_http_requests_total", &labels).increment(1);
-    metrics::histogram!("tend_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("tend_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    tracing::info!(
+        target: "tend::http",
+        method = %labels[0].1,
+        route = %route,
+        status = status.as_u16(),
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        "request"
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     response
+}
+
+/// The header carrying a request's id, in both directions.
+const REQUEST_ID: &str = "x-request-id";
+
+/// A caller's request id is echoed only when it is short and printable, so it cannot forge
+/// log lines or bloat them.
+fn is_usable_request_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The method as a metric label: one of the standard methods, else `other`.
+fn method_label(method: &axum::http::Method) -> String {
+    use axum::http::Method;
+    let known = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    if known.contains(method) {
+        method.as_str().to_owned()
+    } else {
+        "other".to_owned()
+    }
+}
+
+/// `1xx` … `5xx`.
+fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
 }
