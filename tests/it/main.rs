@@ -13,6 +13,7 @@ mod api_records;
 mod api_scripts;
 mod bad_input;
 mod cli;
+mod connections;
 mod crash;
 mod delivery_crash;
 mod integrations;

@@ -16,6 +16,7 @@ mod api;
 pub mod cli;
 pub mod config;
 pub mod delivery;
+mod http_server;
 pub mod packs;
 pub mod simulate;
 pub mod startup;

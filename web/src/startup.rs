@@ -80,13 +80,12 @@ impl Application {
         let (engine, stopped, policy) = (self.engine.clone(), stop.subscribe(), self.config.webhooks.policy());
         let transport: Arc<dyn engine::outbox::Transport> = self.transport;
         let deliveries = tokio::spawn(async move { engine.run_delivery_worker(transport, policy, stopped).await });
-        let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        crate::http_server::serve(self.listener, router, &self.config.http, shutdown).await;
         let _ = stop.send(true);
         let _ = processor.await;
         let _ = scheduler.await;
         let _ = deliveries.await;
         let closed = self.engine.close();
-        served.context("serving HTTP")?;
         closed.context("flushing the database")?;
         tracing::info!("stopped; database flushed");
         Ok(())
