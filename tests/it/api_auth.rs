@@ -45,3 +45,21 @@ async fn probes_and_metrics_need_no_token() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
 }
+
+/// RFC 9110: the authentication scheme is case-insensitive.
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let response = app
+            .client
+            .get(app.url("/api/v1/spaces"))
+            .header("authorization", format!("{scheme} {}", app.token))
+            .send()
+            .await
+            .unwrap();
+        expect_json(response, StatusCode::OK).await;
+    }
+    let spaced = app.client.get(app.url("/api/v1/spaces")).header("authorization", "Bearer   ").send().await.unwrap();
+    expect_problem(spaced, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}

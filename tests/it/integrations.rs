@@ -125,6 +125,7 @@ async fn webhook_deliveries_are_signed_the_standard_webhooks_way() {
     let bad = app.put("/api/v1/spaces/cs/webhooks/bad", &json!({ "url": "ftp://x", "secret": "nope" })).await;
     let problem = expect_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     assert_eq!(error_paths(&problem), ["/secret", "/url"]);
+    assert!(problem["detail"].as_str().unwrap().starts_with("the webhook endpoint is invalid"), "{problem}");
 }
 
 #[tokio::test]
@@ -279,6 +280,7 @@ async fn inbound_hooks_verify_validate_and_trigger_workflows() {
     )
     .await;
     assert_eq!(error_paths(&problem), ["/actions/0", "/trigger/form"], "{problem}");
+    assert!(problem["detail"].as_str().unwrap().starts_with("the workflow definition is invalid"), "{problem}");
     let missing = json!({ "trigger": { "hook": "nope" } });
     let problem = expect_problem(
         app.put("/api/v1/spaces/cs/workflows/usage", &missing).await,
@@ -345,6 +347,42 @@ async fn inbound_hooks_verify_validate_and_trigger_workflows() {
     expect_problem(refused, StatusCode::UNAUTHORIZED, "unauthorized").await;
     let ok = app.client.post(&billing).bearer_auth(token).json(&json!({ "invoice": 7 })).send().await.unwrap();
     expect_json(ok, StatusCode::ACCEPTED).await;
-    let ghost = app.client.post(app.url("/api/v1/spaces/cs/hooks/ghost")).json(&json!({})).send().await.unwrap();
-    expect_problem(ghost, StatusCode::NOT_FOUND, "not-found").await;
+    let lowercase = app.client.post(&billing).header("authorization", format!("bearer {token}")).json(&json!({}));
+    expect_json(lowercase.send().await.unwrap(), StatusCode::ACCEPTED).await;
+}
+
+/// An unauthenticated caller learns nothing from a hook post: no such space, no such hook, a
+/// disabled hook, no signature and a wrong one all get the same answer.
+#[tokio::test]
+async fn inbound_hook_refusals_look_the_same_whatever_the_cause() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    let stored = expect_json(app.put("/api/v1/spaces/cs/hooks/usage", &json!({})).await, StatusCode::CREATED).await;
+    let secret = stored["secret"].as_str().unwrap().to_owned();
+    let off = json!({ "enabled": false });
+    let disabled = expect_json(app.put("/api/v1/spaces/cs/hooks/off", &off).await, StatusCode::CREATED).await;
+    let disabled_secret = disabled["secret"].as_str().unwrap().to_owned();
+    let other_secret = engine::outbox::new_secret();
+    let body = r#"{"score": 1}"#;
+    let attempts = [
+        ("no such space", signed_post(&app.client, &app.url("/api/v1/spaces/nope/hooks/usage"), &secret, body)),
+        ("no such hook", signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/ghost"), &secret, body)),
+        ("disabled hook", signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/off"), &disabled_secret, body)),
+        ("wrong signature", signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/usage"), &other_secret, body)),
+        ("no signature", app.client.post(app.url("/api/v1/spaces/cs/hooks/usage")).json(&json!({ "score": 1 }))),
+    ];
+    let mut answers = Vec::new();
+    for (cause, request) in attempts {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let authenticate = response.headers().get("www-authenticate").cloned();
+        answers.push((cause, status, authenticate, response.text().await.unwrap()));
+    }
+    let (_, status, authenticate, body) = &answers[0];
+    assert_eq!(*status, StatusCode::UNAUTHORIZED, "{body}");
+    for (cause, other_status, other_authenticate, other_body) in &answers {
+        assert_eq!((other_status, other_authenticate, other_body), (status, authenticate, body), "{cause}");
+    }
+    let accepted = signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/usage"), &secret, body).send().await;
+    expect_json(accepted.unwrap(), StatusCode::ACCEPTED).await;
 }

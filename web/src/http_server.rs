@@ -29,7 +29,12 @@ pub(crate) async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(config.header_read_timeout_secs))
-        .keep_alive(true);
+        .keep_alive(true)
+        // Above the API's own head limits (`api::MAX_HEADERS`, `api::MAX_HEADER_BYTES`), so
+        // that oversized heads reach the API and get a problem document: hyper's own refusal
+        // past these bounds has an empty body.
+        .max_headers(crate::api::MAX_HEADERS * 10)
+        .max_buf_size(crate::api::MAX_HEADER_BYTES * 16);
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let (closing, closing_seen) = watch::channel(false);
     let mut connections = JoinSet::new();

@@ -9,6 +9,7 @@ mod integrations;
 mod openapi;
 mod records;
 mod spaces;
+mod strict_json;
 mod system;
 mod timers;
 mod workflows;
@@ -67,6 +68,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .layer(RequestBodyLimitLayer::new(limits.body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout))
         .layer(middleware::from_fn_with_state(state.clone(), problem_for_bare_errors))
+        .layer(middleware::from_fn(refuse_oversized_heads))
         .layer(middleware::from_fn(observe_request))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log")
@@ -99,11 +101,10 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     if integrations::is_inbound_post(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
-    let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let Some(secret) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+    let Some(secret) = extract::bearer_token(request.headers()) else {
         return ApiError::unauthorized("missing `Authorization: Bearer <token>` header").into_response();
     };
-    match state.engine.authenticate(secret.trim()) {
+    match state.engine.authenticate(secret) {
         Ok(Some(principal)) => {
             request.extensions_mut().insert(principal);
             next.run(request).await
@@ -111,6 +112,35 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         Ok(None) => ApiError::unauthorized("unknown or revoked token").into_response(),
         Err(err) => ApiError::from(err).into_response(),
     }
+}
+
+/// The longest request target (path and query) accepted, in bytes.
+pub(crate) const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header fields a request may carry.
+pub(crate) const MAX_HEADERS: usize = 100;
+/// The most bytes a request's header fields may take in all.
+pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Oversized request heads get 414 and 431 as problem documents. hyper refuses heads past its
+/// own, larger bounds with an empty body before any of this code runs, so these limits sit
+/// below hyper's (see `http_server`) to answer every realistic case here.
+async fn refuse_oversized_heads(request: Request, next: Next) -> Response {
+    let uri_bytes = request.uri().path_and_query().map_or(0, |target| target.as_str().len());
+    if uri_bytes > MAX_URI_BYTES {
+        let detail = format!("the request target is {uri_bytes} bytes; at most {MAX_URI_BYTES} are accepted");
+        return ApiError::for_status(StatusCode::URI_TOO_LONG, detail).into_response();
+    }
+    let headers = request.headers();
+    let header_bytes: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        let detail = format!(
+            "the request has {} header fields of {header_bytes} bytes; at most {MAX_HEADERS} fields of \
+             {MAX_HEADER_BYTES} bytes in all are accepted",
+            headers.len()
+        );
+        return ApiError::for_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, detail).into_response();
+    }
+    next.run(request).await
 }
 
 /// Responses that left the router or a layer as a bare status (a 408 from the timeout, a 413

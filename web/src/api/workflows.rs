@@ -31,7 +31,11 @@ async fn put(
     Path((space, name)): Path<(String, String)>,
     JsonBody(definition): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    let outcome = state.engine.put_workflow(&caller.actor(), &space, &name, &definition).await?;
+    let outcome = state
+        .engine
+        .put_workflow(&caller.actor(), &space, &name, &definition)
+        .await
+        .map_err(ApiError::storing("workflow definition"))?;
     let location = format!("/api/v1/spaces/{space}/workflows/{name}?version={}", outcome.workflow.version);
     Ok(stored_definition(outcome.changed && outcome.workflow.version == 1, location, outcome.workflow))
 }
