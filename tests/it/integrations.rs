@@ -195,8 +195,9 @@ async fn private_targets_are_refused_by_default() {
     assert_eq!(dead["attempts"].as_array().unwrap().len(), 1, "a refused target is not retried");
 
     // A name that resolves to loopback is refused the same way.
-    put_endpoint(&app, "local", json!({ "url": format!("http://localhost:{}/hook", receiver.addr.port()) })).await;
-    let workflow = json!({ "trigger": { "form": "account", "on": ["updated"] }, "actions": [ { "notify": { "webhook": "local" } } ] });
+    let local = format!("http://localhost:{}/hook", receiver.addr.port());
+    let workflow =
+        json!({ "trigger": { "form": "account", "on": ["updated"] }, "actions": [ { "notify": { "url": local } } ] });
     app.put("/api/v1/spaces/cs/workflows/tell", &workflow).await;
     let page = expect_json(app.get(&records_path("cs", "account")).await, StatusCode::OK).await;
     let path = format!("{}/{}", records_path("cs", "account"), page["items"][0]["id"].as_str().unwrap());
@@ -213,6 +214,42 @@ async fn private_targets_are_refused_by_default() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(receiver.hits().is_empty(), "nothing reached the private address");
+}
+
+/// An endpoint pointing at this host or a private network is refused when it is saved, not
+/// only when a delivery would leave, unless private targets are allowed.
+#[tokio::test]
+async fn private_endpoint_urls_are_refused_when_saved() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    let urls = [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://10.0.0.8/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[fec0::1]/hook",
+        "http://198.18.0.1/hook",
+        "http://240.0.0.1/hook",
+        "http://192.0.0.8/hook",
+    ];
+    for url in urls {
+        let response = app.put("/api/v1/spaces/cs/webhooks/inside", &json!({ "url": url })).await;
+        let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_paths(&problem), ["/url"], "{url}: {problem}");
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("refused") && message.contains("allow_private_targets"), "{url}: {message}");
+    }
+    let endpoints = expect_json(app.get("/api/v1/spaces/cs/webhooks").await, StatusCode::OK).await;
+    assert_eq!(endpoints["items"], json!([]), "nothing stored");
+    put_endpoint(&app, "outside", json!({ "url": "https://93.184.216.34/hook" })).await;
+
+    let allowed = TestApp::spawn_configured(|config| config.webhooks.allow_private_targets = true).await;
+    allowed.create_space("cs").await;
+    put_endpoint(&allowed, "inside", json!({ "url": "http://127.0.0.1:9/hook" })).await;
 }
 
 #[tokio::test]

@@ -20,4 +20,5 @@ mod http_server;
 pub mod packs;
 pub mod simulate;
 pub mod startup;
+pub mod targets;
 pub mod telemetry;

@@ -56,6 +56,16 @@ async fn put_endpoint(
     Path((space, name)): Path<(String, String)>,
     JsonBody(definition): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
+    if let (Some(url), false) = (definition.get("url").and_then(|url| url.as_str()), state.allow_private_targets) {
+        crate::targets::check_saved_url(url).await.map_err(|reason| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                format!("the webhook endpoint is invalid: {reason}"),
+            )
+            .with_errors(vec![forms::FieldError::new("/url", reason)])
+        })?;
+    }
     let endpoint =
         state.engine.put_endpoint(&space, &name, &definition).await.map_err(ApiError::storing("webhook endpoint"))?;
     Ok((stored_status(endpoint.created_at, endpoint.updated_at), Json(endpoint)))

@@ -37,6 +37,8 @@ pub(crate) struct AppState {
     pub(crate) engine: Engine,
     pub(crate) metrics: PrometheusHandle,
     limits: Limits,
+    /// `[webhooks] allow_private_targets`: endpoints may point at private addresses.
+    pub(crate) allow_private_targets: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -49,7 +51,12 @@ struct Limits {
 pub(crate) fn router(engine: Engine, config: &Config) -> Router {
     let limits =
         Limits { body: config.http.body_limit, timeout: Duration::from_secs(config.http.request_timeout_secs) };
-    let state = AppState { engine, metrics: telemetry::metrics_handle(), limits };
+    let state = AppState {
+        engine,
+        metrics: telemetry::metrics_handle(),
+        limits,
+        allow_private_targets: config.webhooks.allow_private_targets,
+    };
     Router::new()
         .merge(system::router())
         .merge(openapi::router())
