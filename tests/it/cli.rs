@@ -42,6 +42,46 @@ async fn serve_prints_the_first_admin_token_once() {
     assert!(again.token.is_none(), "a second start prints no token");
 }
 
+/// Tokens are listed and revoked through the running server's API (the data dir stays
+/// locked by the server), and a revoked token is refused at once.
+#[tokio::test]
+async fn token_list_and_revoke_work_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = |label: &str| {
+        let output = tend()
+            .args(["token", "create", "--admin", "--label", label, "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let (operator, ci) = (create("operator"), create("ci"));
+    let server = ServerProcess::start(dir.path());
+    let client = reqwest::Client::new();
+    let spaces = format!("{}/api/v1/spaces", server.base);
+    assert_eq!(client.get(&spaces).bearer_auth(&ci).send().await.unwrap().status(), StatusCode::OK);
+
+    let remote = |args: &[&str]| {
+        tend().args(args).args(["--server", &server.base]).env("TEND_TOKEN", &operator).current_dir(dir.path()).output()
+    };
+    let listed = remote(&["token", "list"]).unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    let ci_line = listed.lines().find(|line| line.ends_with(" ci")).unwrap_or_else(|| panic!("{listed}"));
+    assert!(listed.lines().any(|line| line.ends_with(" operator")), "{listed}");
+    assert!(!listed.contains("tend_"), "no secrets listed: {listed}");
+    let ci_id = ci_line.split_whitespace().next().unwrap().to_owned();
+
+    let revoked = remote(&["token", "revoke", &ci_id]).unwrap();
+    assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
+    assert_eq!(client.get(&spaces).bearer_auth(&ci).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(client.get(&spaces).bearer_auth(&operator).send().await.unwrap().status(), StatusCode::OK);
+    let again = remote(&["token", "revoke", &ci_id]).unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8(again.stderr).unwrap().contains("404"), "an unknown id is an error");
+}
+
 #[test]
 fn errors_are_one_line_and_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,6 +13,7 @@ use engine::{Actor, Engine, EngineConfig, Role};
 
 use crate::config::{Config, LogFormat, Overrides};
 use crate::packs;
+use crate::remote::Remote;
 use crate::simulate::Simulation;
 use crate::startup::{self, Application};
 use crate::telemetry;
@@ -103,6 +104,48 @@ enum TokenCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// List the tokens of a running server (ids, roles, labels; never secrets).
+    ///
+    /// Talks to the server's API, so it works while the server runs.
+    ///
+    /// Example: TEND_TOKEN=tend_... tend token list --server http://127.0.0.1:8080
+    List {
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Revoke a token of a running server: it is refused from then on.
+    ///
+    /// Talks to the server's API, so it works while the server runs. Revoking the last admin
+    /// token locks the API until `tend token create --admin` is run with the server stopped.
+    ///
+    /// Example: TEND_TOKEN=tend_... tend token revoke 3f9a1c0b7d2e
+    Revoke {
+        /// The token's id, as `tend token list` shows it.
+        id: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+}
+
+/// How to reach a running server.
+#[derive(Debug, Args)]
+struct RemoteArgs {
+    /// The server's base URL [default: http://<bind from the config>].
+    #[arg(long, env = "TEND_SERVER")]
+    server: Option<String>,
+    /// An admin token of that server.
+    #[arg(long, env = "TEND_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Config file, read for the address the server binds to [default: ./tend.toml when present].
+    #[arg(long, env = "TEND_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+impl RemoteArgs {
+    fn remote(self) -> anyhow::Result<Remote> {
+        let config = Config::load(self.config.as_deref(), &Overrides::default())?;
+        Remote::new(self.server, self.token, &config)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,6 +234,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{secret}");
             Ok(())
         }
+        Command::Token { command: TokenCommand::List { remote } } => remote.remote()?.list_tokens().await,
+        Command::Token { command: TokenCommand::Revoke { id, remote } } => remote.remote()?.revoke_token(&id).await,
         Command::Pack { command } => pack(command).await,
         Command::Space { command: SpaceCommand::Copy { from, to, title, data } } => {
             let engine = open_data_dir(&data)?;

@@ -18,6 +18,7 @@ pub mod config;
 pub mod delivery;
 mod http_server;
 pub mod packs;
+pub mod remote;
 pub mod simulate;
 pub mod startup;
 pub mod targets;

@@ -12,6 +12,7 @@ mod spaces;
 mod strict_json;
 mod system;
 mod timers;
+mod tokens;
 mod workflows;
 
 use std::time::{Duration, Instant};
@@ -66,6 +67,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(workflows::router())
         .merge(timers::router())
         .merge(integrations::router())
+        .merge(tokens::router())
         .fallback(|| async { ApiError::for_status(StatusCode::NOT_FOUND, "no such route") })
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         // Each `layer` call wraps the ones before it: the body limit is innermost, panics are

@@ -295,6 +295,17 @@ fn integration_paths(paths: &mut Map<String, Value>) {
     paths.insert("/api/v1/spaces/{space}/deliveries/{id}/redeliver".into(), json!({
         "post": op("Send it again (same `webhook-id`), with a fresh budget of attempts", one(), None, vec![("202", ok("Pending again", object()))]),
     }));
+    let token = json!({ "type": "object", "required": ["id", "role", "created_at"], "properties": {
+        "id": { "type": "string", "description": "Public id: shown in `created_by` as `token:<id>`" },
+        "role": { "type": "string", "enum": ["admin"] }, "label": { "type": "string" },
+        "created_at": { "type": "string", "format": "date-time" } } });
+    paths.insert("/api/v1/tokens".into(), json!({
+        "get": op("API tokens, oldest first (never their secrets)", vec![], None, vec![("200", ok("Tokens", page_of(token)))]),
+    }));
+    paths.insert("/api/v1/tokens/{id}".into(), json!({
+        "delete": op("Revoke a token: it is refused from this answer on", vec![path_param("id", "The token's public id")], None,
+                     vec![("204", json!({ "description": "Revoked" }))]),
+    }));
 }
 
 fn typed_collection(title: &str, data: &str, record: &str) -> Value {
