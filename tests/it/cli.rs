@@ -82,6 +82,42 @@ async fn token_list_and_revoke_work_while_the_server_runs() {
     assert!(String::from_utf8(again.stderr).unwrap().contains("404"), "an unknown id is an error");
 }
 
+/// The help is written for users: every command says what it does and shows an example, and
+/// the version is the workspace's, also in `/healthz`.
+#[tokio::test]
+async fn help_explains_every_command_and_the_version_is_real() {
+    let commands: [&[&str]; 14] = [
+        &[],
+        &["serve"],
+        &["token"],
+        &["token", "create"],
+        &["token", "list"],
+        &["token", "revoke"],
+        &["pack"],
+        &["pack", "check"],
+        &["pack", "test"],
+        &["pack", "install"],
+        &["pack", "list"],
+        &["space"],
+        &["space", "copy"],
+        &["simulate"],
+    ];
+    for command in commands {
+        let output = tend().args(command).arg("--help").output().unwrap();
+        assert!(output.status.success(), "{command:?}");
+        let help = String::from_utf8(output.stdout).unwrap();
+        assert!(help.contains("Example"), "{command:?} shows no example:\n{help}");
+        let about = help.lines().next().unwrap_or("");
+        assert!(about.split_whitespace().count() >= 4, "{command:?} says too little: {about}");
+    }
+    let version = tend().arg("--version").output().unwrap();
+    let version = String::from_utf8(version.stdout).unwrap();
+    assert_eq!(version.trim(), "tend 0.1.0");
+    let app = TestApp::spawn().await;
+    let health = expect_json(app.client.get(app.url("/healthz")).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(health["version"], "0.1.0");
+}
+
 #[test]
 fn errors_are_one_line_and_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();

@@ -19,8 +19,15 @@ use crate::startup::{self, Application};
 use crate::telemetry;
 
 /// Tend: a low-code workflow engine for customer-success teams.
+///
+/// Describe your CRM objects as forms, keep their records behind one REST API, and let
+/// workflows, timers, webhooks and email act on every change. One binary, one data directory.
 #[derive(Debug, Parser)]
-#[command(name = "tend", version, about)]
+#[command(
+    name = "tend",
+    version,
+    after_help = "Examples:\n  tend serve --demo                 run with a demo customer-success space on http://127.0.0.1:8080\n  tend token create --admin         make an API token (server stopped)\n  tend pack check examples/customer-success\n  tend simulate --days 30           what the next 30 days would fire\n\nRun `tend <command> --help` for a command's options."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,25 +35,40 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server.
+    /// Run the server: the API, workflows, timers and deliveries.
+    ///
+    /// Opens (or creates) the data directory, prints a first admin token when there is none,
+    /// and serves until Ctrl-C or SIGTERM. Settings come from tend.toml, TEND_* variables and
+    /// these flags.
+    #[command(
+        after_help = "Examples:\n  tend serve\n  tend serve --demo --data-dir ./demo-data --bind 127.0.0.1:9090"
+    )]
     Serve(ServeArgs),
-    /// Manage API tokens.
+    /// Create, list and revoke API tokens.
+    #[command(after_help = "Examples:\n  tend token create --admin --label ci\n  TEND_TOKEN=tend_... tend token list")]
     Token {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Check, test and install template packs.
+    /// Check, test, install and list template packs (forms, workflows and sample data).
+    #[command(after_help = "Examples:\n  tend pack list\n  tend pack check examples/customer-success")]
     Pack {
         #[command(subcommand)]
         command: PackCommand,
     },
-    /// Manage spaces.
+    /// Copy spaces (a department's forms and workflows).
+    #[command(after_help = "Example:\n  tend space copy cs cs-emea")]
     Space {
         #[command(subcommand)]
         command: SpaceCommand,
     },
-    /// Print every workflow run the next days would bring, on a copy of a stopped server's
-    /// data with a simulated clock (nothing is changed or sent).
+    /// Print every workflow run the next days would bring.
+    ///
+    /// Runs on a copy of a stopped server's data with a simulated clock: nothing is changed
+    /// or sent.
+    #[command(
+        after_help = "Examples:\n  tend simulate --days 90\n  tend simulate --space demo --start 2027-01-01T00:00:00Z"
+    )]
     Simulate(SimulateArgs),
 }
 
@@ -93,7 +115,10 @@ struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
-    /// Create a token and print it (only its hash is stored).
+    /// Create a token and print it alone on stdout (only its hash is stored).
+    ///
+    /// Works on the data directory, so stop the server first.
+    #[command(after_help = "Example:\n  TOKEN=$(tend token create --admin --label ci)")]
     Create {
         /// Give the token every right in every space.
         #[arg(long, required = true)]
@@ -107,8 +132,7 @@ enum TokenCommand {
     /// List the tokens of a running server (ids, roles, labels; never secrets).
     ///
     /// Talks to the server's API, so it works while the server runs.
-    ///
-    /// Example: TEND_TOKEN=tend_... tend token list --server http://127.0.0.1:8080
+    #[command(after_help = "Example:\n  TEND_TOKEN=tend_... tend token list --server http://127.0.0.1:8080")]
     List {
         #[command(flatten)]
         remote: RemoteArgs,
@@ -117,8 +141,7 @@ enum TokenCommand {
     ///
     /// Talks to the server's API, so it works while the server runs. Revoking the last admin
     /// token locks the API until `tend token create --admin` is run with the server stopped.
-    ///
-    /// Example: TEND_TOKEN=tend_... tend token revoke 3f9a1c0b7d2e
+    #[command(after_help = "Example:\n  TEND_TOKEN=tend_... tend token revoke 3f9a1c0b7d2e")]
     Revoke {
         /// The token's id, as `tend token list` shows it.
         id: String,
@@ -151,11 +174,17 @@ impl RemoteArgs {
 #[derive(Debug, Subcommand)]
 enum PackCommand {
     /// Check every definition, script, reference, sample record and test of a pack.
+    #[command(
+        after_help = "Examples:\n  tend pack check examples/customer-success\n  tend pack check customer-success"
+    )]
     Check {
         /// The pack's folder, or the name of a built-in pack.
         pack: String,
     },
     /// Run a pack's workflow tests on a throwaway database with a simulated clock.
+    #[command(
+        after_help = "Examples:\n  tend pack test examples/customer-success\n  tend pack test customer-success --only renewal"
+    )]
     Test {
         /// The pack's folder, or the name of a built-in pack.
         pack: String,
@@ -164,6 +193,7 @@ enum PackCommand {
         only: Option<String>,
     },
     /// Install a pack into a space (created if missing; stop the server first).
+    #[command(after_help = "Example:\n  tend pack install customer-success --space cs --sample-data")]
     Install {
         /// The pack's folder, or the name of a built-in pack.
         pack: String,
@@ -177,6 +207,7 @@ enum PackCommand {
         data: DataArgs,
     },
     /// List the packs built into this binary.
+    #[command(after_help = "Example:\n  tend pack list")]
     List,
 }
 
@@ -184,6 +215,7 @@ enum PackCommand {
 enum SpaceCommand {
     /// Copy a space's forms and workflows (not its records) into a new space (stop the server
     /// first).
+    #[command(after_help = "Example:\n  tend space copy cs cs-emea --title \"Customer Success EMEA\"")]
     Copy {
         /// The space to copy.
         from: String,
