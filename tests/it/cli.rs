@@ -118,6 +118,43 @@ async fn help_explains_every_command_and_the_version_is_real() {
     assert_eq!(health["version"], "0.1.0");
 }
 
+/// The data directory holds hook and webhook secrets: only its owner may read it, whether a
+/// command created it or a server ran on a directory someone had opened up.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let assert_private = |dir: &std::path::Path| {
+        assert_eq!(mode(dir), 0o700, "{}", dir.display());
+        for file in walk(dir) {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+    };
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("data");
+    let output = tend().args(["token", "create", "--admin", "--data-dir"]).arg(&dir).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(!walk(&dir).is_empty());
+    assert_private(&dir);
+
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for file in walk(&dir) {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let server = ServerProcess::start(&dir);
+    assert_private(&dir);
+    let client = reqwest::Client::new();
+    let space = client
+        .post(format!("{}/api/v1/spaces", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "name": "cs" }));
+    assert_eq!(space.send().await.unwrap().status(), StatusCode::CREATED);
+    assert!(server.terminate(), "the server stopped cleanly");
+    assert_private(&dir);
+}
+
 #[test]
 fn errors_are_one_line_and_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,6 +15,7 @@
 mod api;
 pub mod cli;
 pub mod config;
+pub mod data_dir;
 pub mod delivery;
 mod http_server;
 pub mod packs;

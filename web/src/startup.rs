@@ -86,16 +86,23 @@ impl Application {
         let _ = scheduler.await;
         let _ = deliveries.await;
         let closed = self.engine.close();
+        crate::data_dir::restrict(&self.config.data_dir)?;
         closed.context("flushing the database")?;
         tracing::info!("stopped; database flushed");
         Ok(())
     }
 }
 
-/// Opens the engine, turning sled's lock error into advice.
+/// Opens the engine in a data directory only its owner can read, turning sled's lock error
+/// into advice.
 pub fn open_engine(config: EngineConfig) -> anyhow::Result<Engine> {
     let dir = config.data_dir.clone();
-    Engine::open(config).map_err(|err| {
+    crate::data_dir::restrict(&dir)?;
+    let opened = Engine::open(config);
+    if opened.is_ok() {
+        crate::data_dir::restrict(&dir)?;
+    }
+    opened.map_err(|err| {
         let text = err.to_string();
         if text.contains("WouldBlock") || text.contains("lock") || text.contains("Resource temporarily unavailable") {
             anyhow::anyhow!("the data directory {} is in use by another Tend process", dir.display())

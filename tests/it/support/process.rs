@@ -69,6 +69,14 @@ impl ServerProcess {
         (ServerProcess { child, base, token }, banner)
     }
 
+    /// SIGTERM, then waits for the graceful shutdown; whether the process exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("running kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        self.child.wait().expect("waiting for the server").success()
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill9(mut self) {
         self.child.kill().expect("kill -9");
