@@ -19,6 +19,7 @@ mod delivery_crash;
 mod integrations;
 mod observability;
 mod packs;
+mod readme;
 mod restart;
 mod tidy;
 mod timers;

@@ -383,6 +383,18 @@ async fn install_into(
     Ok(installed)
 }
 
+/// How to call this executable again, as it was called (`tend` when found on the PATH,
+/// `./target/release/tend` after `cargo run --release`), so advice printed in the banner
+/// works when pasted.
+fn invoked_as() -> String {
+    let called = std::env::args_os().next().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("tend"));
+    if called.components().count() > 1 && called.is_relative() && !called.starts_with(".") {
+        format!("./{}", called.display())
+    } else {
+        called.display().to_string()
+    }
+}
+
 /// Installs the demo on first start and says how to look at it.
 async fn demo_banner(app: &Application, url: &str) -> anyhow::Result<()> {
     let engine = app.engine();
@@ -400,12 +412,15 @@ async fn demo_banner(app: &Application, url: &str) -> anyhow::Result<()> {
         Err(err) => return Err(err.into()),
     }
     if app.first_admin_token().is_none() {
-        println!("Log in with the admin token printed at first start (or stop the server and run `tend token create --admin`).");
+        println!(
+            "Log in with the admin token printed at first start (or stop the server and run `{} token create --admin`).",
+            invoked_as()
+        );
     }
     println!(
         "At-risk accounts: {url}/api/v1/spaces/{space}/forms/account/records?filter=health%20%3C%2050&sort=health"
     );
-    println!("What fires over the next days: stop the server, then `tend simulate --days 30`.");
+    println!("What fires over the next days: stop the server, then `{} simulate --days 30`.", invoked_as());
     Ok(())
 }
 
