@@ -254,7 +254,7 @@ async fn private_endpoint_urls_are_refused_when_saved() {
 
 #[tokio::test]
 async fn email_deliveries_arrive_at_a_real_smtp_server() {
-    let Some(smtp) = SmtpSink::start() else { return };
+    let smtp = SmtpSink::start();
     let app = TestApp::spawn_configured(|config| {
         config.smtp.host = Some("127.0.0.1".into());
         config.smtp.port = Some(smtp.port);
