@@ -237,3 +237,27 @@ fn check_names_every_problem_of_a_broken_pack_with_file_and_line() {
     assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{stderr}");
     assert!(stderr.contains(&format!("{problems} problem(s)")), "{stderr}");
 }
+
+/// A syntax error in the script of a form's computed field is one problem, at its line: the
+/// form's workflows, sample records and the records that refer to them are still checked
+/// (without it they all failed, 46 problems hiding the real one), and an unrelated problem
+/// is still found.
+#[test]
+fn check_reports_a_broken_form_script_once_and_checks_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("customer-success");
+    copy_dir(&workspace_root().join("examples/customer-success"), &pack);
+    let script_line = break_file(&pack.join("scripts/health.rhai"), "let weights = ", "let weights = = ");
+    let data = pack.join("data/task.ndjson");
+    let text = std::fs::read_to_string(&data).unwrap();
+    std::fs::write(&data, text.replacen("\"status\": \"open\"", "\"status\": \"bogus\"", 1)).unwrap();
+
+    let output = tend().args(["pack", "check"]).arg(&pack).output().unwrap();
+    assert!(!output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let root = pack.display().to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "the root problem and the unrelated one, nothing else:\n{stdout}");
+    assert!(lines.iter().any(|l| l.starts_with(&format!("{root}/scripts/health.rhai:{script_line}:"))), "{stdout}");
+    assert!(lines.iter().any(|l| l.starts_with(&format!("{root}/data/task.ndjson:1:")) && l.contains("/status")));
+}
