@@ -261,3 +261,36 @@ fn check_reports_a_broken_form_script_once_and_checks_the_rest() {
     assert!(lines.iter().any(|l| l.starts_with(&format!("{root}/scripts/health.rhai:{script_line}:"))), "{stdout}");
     assert!(lines.iter().any(|l| l.starts_with(&format!("{root}/data/task.ndjson:1:")) && l.contains("/status")));
 }
+
+/// The demo reads like a real book of business: company names fit their industry and carry
+/// no numbers, churned accounts are unhealthy, and health covers every band.
+#[tokio::test]
+async fn demo_accounts_look_real() {
+    let app = TestApp::spawn().await;
+    web::packs::demo::install_demo(&app.engine).await.expect("the demo installs");
+    let accounts = items(&app, "/api/v1/spaces/demo/forms/account/records?limit=1000").await;
+    assert_eq!(accounts.len(), web::packs::demo::DEMO_ACCOUNTS);
+    let (mut healthy, mut attention, mut at_risk) = (0, 0, 0);
+    for account in &accounts {
+        let data = &account["data"];
+        let name = data["name"].as_str().unwrap();
+        assert!(!name.chars().any(|c| c.is_ascii_digit()), "{name}");
+        let industry = data["industry"].as_str().unwrap();
+        let (_, words) = web::packs::demo::INDUSTRIES.iter().find(|(i, _)| *i == industry).unwrap();
+        assert!(words.iter().any(|word| name.ends_with(word)), "{name} does not fit {industry}");
+        let health = data["health"].as_i64().unwrap();
+        if data["status"] == "churned" {
+            assert!(health < 50, "churned {name} has health {health}");
+        }
+        match health {
+            75.. => healthy += 1,
+            50..=74 => attention += 1,
+            _ => at_risk += 1,
+        }
+    }
+    let tenth = accounts.len() / 10;
+    assert!(healthy >= tenth && attention >= tenth && at_risk >= tenth, "{healthy}/{attention}/{at_risk}");
+    let lows = accounts.iter().filter(|a| a["data"]["health"].as_i64().unwrap() < 30).count();
+    let highs = accounts.iter().filter(|a| a["data"]["health"].as_i64().unwrap() >= 90).count();
+    assert!(lows > 0 && highs > 0, "the extremes are there too: {lows} below 30, {highs} at 90+");
+}
