@@ -423,3 +423,21 @@ async fn inbound_hook_refusals_look_the_same_whatever_the_cause() {
     let accepted = signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/usage"), &secret, body).send().await;
     expect_json(accepted.unwrap(), StatusCode::ACCEPTED).await;
 }
+
+/// A `sink:` endpoint records its deliveries as delivered and sends nothing: somewhere for
+/// workflows to notify before a receiver exists (the demo's endpoints are sinks).
+#[tokio::test]
+async fn a_sink_endpoint_keeps_deliveries_without_sending() {
+    let app = TestApp::spawn().await;
+    notifying_space(&app, json!({ "webhook": "sink" })).await;
+    let stored = put_endpoint(&app, "sink", json!({ "url": "sink:", "title": "A sink" })).await;
+    assert_eq!(stored["url"], "sink:");
+    app.create_record("cs", "account", &account("Acme", "growth", 70)).await;
+    let delivered = wait_for_delivery(&app, "delivered").await;
+    let attempts = delivered["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert!(attempts[0]["response"].as_str().unwrap().contains("nothing was sent"), "{delivered}");
+    let bad = app.put("/api/v1/spaces/cs/webhooks/bad", &json!({ "url": "sink:somewhere" })).await;
+    let problem = expect_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(error_paths(&problem), ["/url"]);
+}

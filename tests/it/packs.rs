@@ -267,7 +267,7 @@ fn check_reports_a_broken_form_script_once_and_checks_the_rest() {
 #[tokio::test]
 async fn demo_accounts_look_real() {
     let app = TestApp::spawn().await;
-    web::packs::demo::install_demo(&app.engine).await.expect("the demo installs");
+    web::packs::demo::install_demo(&app.engine, false).await.expect("the demo installs");
     let accounts = items(&app, "/api/v1/spaces/demo/forms/account/records?limit=1000").await;
     assert_eq!(accounts.len(), web::packs::demo::DEMO_ACCOUNTS);
     let (mut healthy, mut attention, mut at_risk) = (0, 0, 0);
@@ -290,6 +290,17 @@ async fn demo_accounts_look_real() {
     }
     let tenth = accounts.len() / 10;
     assert!(healthy >= tenth && attention >= tenth && at_risk >= tenth, "{healthy}/{attention}/{at_risk}");
+    // The endpoints its workflows notify exist, as labelled sinks; without a mail server the
+    // emailing workflow is off.
+    for name in web::packs::demo::DEMO_ENDPOINTS {
+        let endpoint =
+            expect_json(app.get(&format!("/api/v1/spaces/demo/webhooks/{name}")).await, StatusCode::OK).await;
+        assert_eq!(endpoint["url"], "sink:");
+        assert!(endpoint["title"].as_str().unwrap().contains("sink"), "{endpoint}");
+    }
+    let emailing =
+        expect_json(app.get("/api/v1/spaces/demo/workflows/task-overdue-reminder").await, StatusCode::OK).await;
+    assert_eq!(emailing["definition"]["enabled"], false);
     let lows = accounts.iter().filter(|a| a["data"]["health"].as_i64().unwrap() < 30).count();
     let highs = accounts.iter().filter(|a| a["data"]["health"].as_i64().unwrap() >= 90).count();
     assert!(lows > 0 && highs > 0, "the extremes are there too: {lows} below 30, {highs} at 90+");

@@ -378,3 +378,47 @@ async fn scripts_count_days_in_the_zone_in_force() {
     assert_eq!(task, record_zone_days.to_string(), "a timer's run counts in its trigger's zone");
     assert_ne!(space_days, record_zone_days);
 }
+
+/// `tend simulate` says which deliveries would fail and why (an endpoint the space lacks,
+/// email without a mail server), for actions and scripts alike, and never prints a bare
+/// `notify null`.
+#[tokio::test]
+async fn simulate_marks_deliveries_that_would_fail() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let account = json!({ "schema": { "type": "object", "properties": {
+            "name": { "type": "string" }, "renewal_date": { "type": "string", "format": "date" } } } });
+        engine.put_form(&actor, "cs", "account", &account, false).await.expect("form");
+        let sink = json!({ "url": engine::outbox::SINK_URL });
+        engine.put_endpoint("cs", "defined", &sink).await.expect("endpoint");
+        let notifying = json!({ "trigger": { "form": "account", "at": "renewal_date", "offsets": ["-1d"] },
+            "actions": [
+                { "notify": { "webhook": "nowhere" } },
+                { "notify": { "webhook": "defined" } },
+                { "notify": { "email": { "to": "\"csm@example.com\"", "subject": "\"Renewal\"", "body": "\"soon\"" } } },
+                { "script": "notify(#{ webhook: \"nowhere\", body: #{ digest: 1 } })" } ] });
+        engine.put_workflow(&actor, "cs", "tell", &notifying).await.expect("workflow");
+        let renewal = (Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
+        engine
+            .create_record(&actor, "cs", "account", json!({ "name": "Acme", "renewal_date": renewal }))
+            .await
+            .expect("acme");
+        engine.process_pending().await.expect("processed");
+        engine.close().expect("close");
+    }
+    let output = tend().args(["simulate", "--days", "5", "--data-dir"]).arg(dir.path()).output().expect("simulate");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!stdout.contains("null"), "{stdout}");
+    let effects: Vec<&str> = stdout.lines().filter(|line| line.trim_start().starts_with('→')).collect();
+    assert_eq!(effects.len(), 4, "{stdout}");
+    let missing = "✗ would fail: the space defines no webhook endpoint `nowhere`";
+    assert!(effects[0].contains("notify webhook `nowhere`") && effects[0].contains(missing), "{stdout}");
+    assert!(effects[1].contains("notify webhook `defined`") && !effects[1].contains("would fail"), "{stdout}");
+    assert!(effects[2].contains("email csm@example.com \"Renewal\""), "{stdout}");
+    assert!(effects[2].contains("✗ would fail: no [smtp] host is configured"), "{stdout}");
+    assert!(effects[3].contains("notify webhook `nowhere`") && effects[3].contains(missing), "{stdout}");
+}

@@ -65,7 +65,8 @@ enum Command {
     /// Print every workflow run the next days would bring.
     ///
     /// Runs on a copy of a stopped server's data with a simulated clock: nothing is changed
-    /// or sent.
+    /// or sent. Deliveries that would fail (an endpoint the space lacks, email without an
+    /// [smtp] host) are marked.
     #[command(
         after_help = "Examples:\n  tend simulate --days 90\n  tend simulate --space demo --start 2027-01-01T00:00:00Z"
     )]
@@ -395,19 +396,27 @@ fn invoked_as() -> String {
     }
 }
 
-/// Installs the demo on first start and says how to look at it.
-async fn demo_banner(app: &Application, url: &str) -> anyhow::Result<()> {
+/// Installs the demo on first start and says how to look at it. `mail`: an SMTP host is
+/// configured.
+async fn demo_banner(app: &Application, url: &str, mail: bool) -> anyhow::Result<()> {
     let engine = app.engine();
     let space = packs::demo::DEMO_SPACE;
     match engine.space(space) {
         Ok(_) => println!("Demo: space `{space}` is already installed; serving it as it is."),
         Err(err) if err.code() == engine::ErrorCode::NotFound => {
             println!("Demo: installing the customer-success pack with sample data into space `{space}`...");
-            let installed = packs::demo::install_demo(engine).await?;
+            let installed = packs::demo::install_demo(engine, mail).await?;
             println!(
                 "Demo: {} forms, {} workflows and {} sample records in space `{space}`.",
                 installed.forms, installed.workflows, installed.records
             );
+            println!(
+                "Demo: webhook endpoints {} are sinks: deliveries are recorded, never sent.",
+                packs::demo::DEMO_ENDPOINTS.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(" and ")
+            );
+            if !mail {
+                println!("Demo: no [smtp] host is configured, so the workflow that emails is stored disabled.");
+            }
         }
         Err(err) => return Err(err.into()),
     }
@@ -452,6 +461,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let demo = args.demo;
     let overrides = Overrides { data_dir: args.data.data_dir, bind: args.bind, log_format: args.log_format };
     let config = Config::load(args.data.config.as_deref(), &overrides)?;
+    let mail = config.smtp.host.is_some();
     telemetry::init_tracing(config.log_format, &config.log_level);
     let app = Application::build(config).await?;
     let url = format!("http://{}", app.local_addr());
@@ -461,7 +471,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("Try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/spaces");
     }
     if demo {
-        demo_banner(&app, &url).await?;
+        demo_banner(&app, &url, mail).await?;
     }
     // Always the last line of the banner: scripts and tests wait for it.
     println!("Tend is listening on {url}");

@@ -65,6 +65,10 @@ impl NetTransport {
     ) -> Attempted {
         let failed =
             |error: String, permanent: bool| Attempted { error: Some(error), permanent, ..Attempted::default() };
+        if url == engine::outbox::SINK_URL {
+            let response = Some("kept by the sink endpoint; nothing was sent".to_owned());
+            return Attempted { accepted: true, status: Some(204), response, ..Attempted::default() };
+        }
         let parsed = match reqwest::Url::parse(url) {
             Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => parsed,
             _ => return failed(format!("`{url}` is not an http(s) URL"), true),

@@ -86,13 +86,31 @@ const FIRST_NAMES: &[&str] =
 const LAST_NAMES: &[&str] =
     &["Garcia", "Smith", "Tanaka", "Becker", "Sharma", "Haddad", "Rossi", "Brown", "Lin", "Nilsson", "Dubois", "Costa"];
 
+/// The webhook endpoints the pack's workflows notify. The demo defines them as sinks, so its
+/// alerts are recorded (see `GET /api/v1/spaces/demo/deliveries`) rather than failing.
+pub const DEMO_ENDPOINTS: &[&str] = &["cs-alerts", "cs-leads"];
+/// The pack's workflow that sends email.
+const EMAILING_WORKFLOW: &str = "task-overdue-reminder";
+
 /// Installs the demo into an engine that has no `demo` space yet; returns what was written.
-pub async fn install_demo(engine: &Engine) -> anyhow::Result<Installed> {
+/// Without a mail server (`mail` false) the workflow that emails is stored disabled, so the
+/// demo sends nothing that can only fail.
+pub async fn install_demo(engine: &Engine, mail: bool) -> anyhow::Result<Installed> {
     let pack = embedded(DEMO_PACK).with_context(|| format!("the built-in pack `{DEMO_PACK}` is missing"))?;
     let actor = Actor("demo".into());
     let mut installed = install_new(engine, &actor, &pack, DEMO_SPACE, Some("Customer Success (demo)".into()), false)
         .await
         .context("installing the customer-success pack")?;
+    for name in DEMO_ENDPOINTS {
+        let sink = json!({ "url": engine::outbox::SINK_URL,
+            "title": "Demo sink: deliveries are recorded here and never sent; set `url` to your own receiver" });
+        engine.put_endpoint(DEMO_SPACE, name, &sink).await.with_context(|| format!("defining endpoint `{name}`"))?;
+    }
+    if !mail {
+        let mut workflow = serde_json::to_value(engine.workflow(DEMO_SPACE, EMAILING_WORKFLOW, None)?.definition)?;
+        workflow["enabled"] = json!(false);
+        engine.put_workflow(&actor, DEMO_SPACE, EMAILING_WORKFLOW, &workflow).await?;
+    }
     installed.records = generate(engine, &actor).await?;
     Ok(installed)
 }
