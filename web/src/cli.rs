@@ -1,5 +1,6 @@
-//! The command line: `tend serve [--demo]`, `tend token create`, `tend simulate`,
-//! `tend pack check|test|install|list` and `tend space copy`.
+//! The command line: `tend serve [--demo]`, `tend token create|list|revoke`, `tend simulate`,
+//! `tend pack check|test|install|list` and `tend space copy`. `token list|revoke` talk to the
+//! running server's API (`remote`); the others open the data directory.
 //!
 //! Commands print their result on stdout (a token alone on its line, so scripts can capture
 //! it) and logs on stderr. Any failure is one line on stderr and a non-zero exit.
