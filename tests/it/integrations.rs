@@ -441,3 +441,28 @@ async fn a_sink_endpoint_keeps_deliveries_without_sending() {
     let problem = expect_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     assert_eq!(error_paths(&problem), ["/url"]);
 }
+
+/// Storing a workflow that notifies an endpoint the space lacks (or has disabled), or sends
+/// email without a mail server, succeeds with `warnings` that say so at each action.
+#[tokio::test]
+async fn storing_a_workflow_warns_about_deliveries_that_cannot_work_yet() {
+    let app = TestApp::spawn().await;
+    app.space_with_accounts("cs").await;
+    let workflow = json!({ "trigger": { "form": "account", "on": ["created"] }, "actions": [
+        { "notify": { "webhook": "cs-alerts" } },
+        { "notify": { "email": { "to": "record.owner", "subject": "\"s\"", "body": "\"b\"" } } },
+        { "script": "notify(#{ webhook: \"cs-leads\", body: #{} })" } ] });
+    let stored = expect_json(app.put("/api/v1/spaces/cs/workflows/tell", &workflow).await, StatusCode::CREATED).await;
+    assert_eq!(
+        error_paths(&json!({ "errors": stored["warnings"] })),
+        ["/actions/0/notify/webhook", "/actions/1/notify/email", "/actions/2/script"],
+        "{stored}"
+    );
+    assert!(stored["warnings"][0]["message"].as_str().unwrap().contains("no webhook endpoint `cs-alerts`"), "{stored}");
+
+    put_endpoint(&app, "cs-alerts", json!({ "url": "sink:" })).await;
+    put_endpoint(&app, "cs-leads", json!({ "url": "sink:", "enabled": false })).await;
+    let stored = expect_json(app.put("/api/v1/spaces/cs/workflows/tell", &workflow).await, StatusCode::OK).await;
+    assert_eq!(error_paths(&json!({ "errors": stored["warnings"] })), ["/actions/1/notify/email", "/actions/2/script"]);
+    assert!(stored["warnings"][1]["message"].as_str().unwrap().contains("`cs-leads` is disabled"), "{stored}");
+}

@@ -13,6 +13,7 @@ mod strict_json;
 mod system;
 mod timers;
 mod tokens;
+mod warnings;
 mod workflows;
 
 use std::time::{Duration, Instant};
@@ -40,6 +41,8 @@ pub(crate) struct AppState {
     limits: Limits,
     /// `[webhooks] allow_private_targets`: endpoints may point at private addresses.
     pub(crate) allow_private_targets: bool,
+    /// An `[smtp]` host is configured: email can be sent.
+    pub(crate) mail: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -57,6 +60,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         metrics: telemetry::metrics_handle(),
         limits,
         allow_private_targets: config.webhooks.allow_private_targets,
+        mail: config.smtp.host.is_some(),
     };
     Router::new()
         .merge(system::router())
