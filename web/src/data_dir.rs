@@ -8,10 +8,15 @@ use std::path::Path;
 
 use anyhow::Context;
 
-/// Creates `dir` if missing and restricts it and everything in it to its owner.
+/// Creates `dir` if missing and restricts it and everything in it to its owner. A mode that
+/// can't be changed (a directory another user owns) is logged, not fatal: the directory's
+/// own permissions then decide, as they did before.
 pub fn restrict(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
-    restrict_tree(dir).with_context(|| format!("restricting the permissions of {}", dir.display()))
+    if let Err(err) = restrict_tree(dir) {
+        tracing::warn!(dir = %dir.display(), error = %err, "could not make the data directory private to its owner");
+    }
+    Ok(())
 }
 
 #[cfg(unix)]
