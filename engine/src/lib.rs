@@ -308,12 +308,39 @@ impl Engine {
         if let Some(principal) = self.inner.tokens.read().unwrap_or_else(|p| p.into_inner()).get(&hash) {
             return Ok(Some(principal.clone()));
         }
+        // Read the store under the cache's write lock, as revoking removes under it: a token
+        // revoked meanwhile can't slip back into the cache.
+        let mut tokens = self.inner.tokens.write().unwrap_or_else(|p| p.into_inner());
         let Some(info) = self.store().token(&hash)? else {
             return Ok(None);
         };
         let principal = Principal { token_id: info.id, role: info.role };
-        self.inner.tokens.write().unwrap_or_else(|p| p.into_inner()).insert(hash, principal.clone());
+        tokens.insert(hash, principal.clone());
         Ok(Some(principal))
+    }
+
+    /// Every token (without secrets), oldest first.
+    pub fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        let mut tokens: Vec<TokenInfo> = self.store().tokens()?.into_iter().map(|(_, info)| info).collect();
+        tokens.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(tokens)
+    }
+
+    /// Revokes the token with public id `id`: from the answer on, its secret authenticates
+    /// nothing (the cache entry goes with the stored one).
+    pub async fn revoke_token(&self, id: &str) -> Result<TokenInfo> {
+        let found = self.store().tokens()?.into_iter().find(|(_, info)| info.id == id);
+        let Some((hash, info)) = found else {
+            return Err(EngineError::NotFound { what: "token", name: id.to_owned() });
+        };
+        {
+            // Under the cache's write lock, like the store read in `authenticate`.
+            let mut tokens = self.inner.tokens.write().unwrap_or_else(|p| p.into_inner());
+            self.store().remove_token(&hash)?;
+            tokens.remove(&hash);
+        }
+        self.store().barrier().await?;
+        Ok(info)
     }
 
     /// Whether any token exists (an empty data dir gets a first admin token at start).

@@ -108,14 +108,18 @@ impl Engine {
             compiled,
             filter: filter_src.map(|src| Filter::parse(src, &resolve)).transpose()?,
             sort: Sort::parse(sort_src, &resolve)?,
-            cursor: query.cursor.as_deref().map(|token| Cursor::decode(token, fingerprint)).transpose()?,
+            cursor: None,
             limit,
         };
+        let cursor = query.cursor.as_deref().map(|token| Cursor::decode(token, fingerprint)).transpose()?;
+        let plan =
+            Plan { cursor: cursor.map(|cursor| self.whole_cursor(&plan, cursor, &resolve)).transpose()?, ..plan };
         let (mut items, plan_used) = self.run_plan(&plan)?;
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
             items.last().map(|last| {
-                Cursor { sort_key: plan.sort.key_of(last, &resolve), id: *last.id.as_bytes() }.encode(fingerprint)
+                let sort_key = plan.sort.key_of(last, &resolve);
+                Cursor { sort_key, id: *last.id.as_bytes(), truncated: false }.encode(fingerprint)
             })
         } else {
             None
@@ -124,6 +128,38 @@ impl Engine {
     }
 
     /// Runs the cheapest plan; returns up to `limit + 1` records (one more tells there's a next page).
+    /// A cursor whose long keys were cut (see `query::cursor`) made whole again: the exact
+    /// keys are read from the record it names. If that record is gone or its keys changed, a
+    /// cut key is replaced by the nearest position that skips nothing: the cut prefix itself
+    /// (it sorts before every key it starts) when ascending, the first position past every
+    /// key it starts when descending. The next page may then repeat some items; it never
+    /// misses one.
+    fn whole_cursor(
+        &self,
+        plan: &Plan<'_>,
+        cursor: Cursor,
+        resolve: &dyn Fn(&str) -> Option<forms::FieldType>,
+    ) -> Result<Cursor> {
+        if !cursor.truncated {
+            return Ok(cursor);
+        }
+        if let Some(record) = self.store().record(plan.space, plan.form, &Uuid::from_bytes(cursor.id))? {
+            let exact = plan.sort.key_of(&record, resolve);
+            let consistent = exact.len() == cursor.sort_key.len()
+                && exact.iter().zip(&cursor.sort_key).all(|(whole, cut)| whole.starts_with(cut));
+            if consistent {
+                return Ok(Cursor { sort_key: exact, id: cursor.id, truncated: false });
+            }
+        }
+        let mut sort_key = cursor.sort_key;
+        for (key, spec) in sort_key.iter_mut().zip(&plan.sort.keys) {
+            if key.len() >= query::cursor::MAX_KEY_BYTES && spec.descending {
+                *key = past_every_extension(key);
+            }
+        }
+        Ok(Cursor { sort_key, id: cursor.id, truncated: false })
+    }
+
     fn run_plan(&self, plan: &Plan<'_>) -> Result<(Vec<Record>, QueryPlan)> {
         let indexed = |field: &str| plan.compiled.indexes().iter().any(|f| f == field);
         let scans = plan.filter.as_ref().map(|f| f.index_scans(&indexed)).unwrap_or_default();
@@ -343,6 +379,20 @@ pub(crate) fn field_type(compiled: &CompiledForm, field: &str) -> Option<FieldTy
 
 fn bad_query(message: String) -> EngineError {
     EngineError::InvalidQuery(QueryError { message, field: None, position: None })
+}
+
+/// The smallest byte string greater than every string that starts with `prefix`.
+fn past_every_extension(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // All 0xFF (no encoded key is: each starts with a type tag): nothing sorts after every
+    // extension, so a longer run of 0xFF stands in.
+    vec![u8::MAX; prefix.len() + 1]
 }
 
 #[cfg(test)]

@@ -275,8 +275,10 @@ impl Engine {
     /// schema, the rules, the pipeline stage and the references, every failure in one list.
     pub(crate) fn prepare_data(&self, space: &str, loaded: &LoadedForm, id: &Uuid, data: &mut Value) -> Result<()> {
         let mut errors = Vec::new();
+        // Scripts read dates in the space's zone; looked up only for forms that have scripts.
+        let zone = (!loaded.computed.is_empty() || !loaded.rules.is_empty()).then(|| self.space_zone(space));
         for (field, script) in &loaded.computed {
-            match self.inner.scripts.eval(script, &script_vars(space, id, data)) {
+            match self.inner.scripts.eval(script, &script_vars(space, id, data, zone)) {
                 Ok(evaluation) => {
                     if let Some(object) = data.as_object_mut() {
                         match evaluation.value {
@@ -294,7 +296,7 @@ impl Engine {
         }
         // Rules read typed fields, so they only run on data the schema accepts.
         if errors.is_empty() {
-            let vars = script_vars(space, id, data);
+            let vars = script_vars(space, id, data, zone);
             for (rule, script) in &loaded.rules {
                 match self.inner.scripts.eval(script, &vars).map(|evaluation| evaluation.as_bool()) {
                     Ok(Some(true)) => {}
@@ -361,13 +363,13 @@ pub(crate) fn record_event(
     }
 }
 
-/// What scripts see of a record being written: its data, plus its `id`.
-fn script_vars(space: &str, id: &Uuid, data: &Value) -> ScriptVars {
+/// What scripts see of a record being written: its data, plus its `id`; dates in `zone`.
+fn script_vars(space: &str, id: &Uuid, data: &Value, zone: Option<chrono_tz::Tz>) -> ScriptVars {
     let mut record = data.clone();
     if let Some(object) = record.as_object_mut() {
         object.insert("id".into(), Value::String(id.to_string()));
     }
-    ScriptVars { record, space: Some(space.to_owned()), ..ScriptVars::default() }
+    ScriptVars { record, space: Some(space.to_owned()), timezone: zone, ..ScriptVars::default() }
 }
 
 /// Computed fields are the engine's to write: a client sending one is told so.

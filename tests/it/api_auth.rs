@@ -45,3 +45,44 @@ async fn probes_and_metrics_need_no_token() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
 }
+
+/// RFC 9110: the authentication scheme is case-insensitive.
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = TestApp::spawn().await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let response = app
+            .client
+            .get(app.url("/api/v1/spaces"))
+            .header("authorization", format!("{scheme} {}", app.token))
+            .send()
+            .await
+            .unwrap();
+        expect_json(response, StatusCode::OK).await;
+    }
+    let spaced = app.client.get(app.url("/api/v1/spaces")).header("authorization", "Bearer   ").send().await.unwrap();
+    expect_problem(spaced, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn tokens_are_listed_without_secrets_and_a_revoked_one_fails_at_once() {
+    let app = TestApp::spawn().await;
+    let (secret, info) = app.engine.create_token(engine::Role::Admin, Some("ci".into())).await.unwrap();
+    let with_ci = |path: &str| app.client.get(app.url(path)).bearer_auth(&secret).send();
+    expect_json(with_ci("/api/v1/spaces").await.unwrap(), StatusCode::OK).await;
+
+    let listed = expect_json(app.get("/api/v1/tokens").await, StatusCode::OK).await;
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{listed}");
+    assert_eq!(items[1]["id"], info.id.as_str());
+    assert_eq!(items[1]["label"], "ci");
+    assert!(!listed.to_string().contains("tend_"), "no secrets: {listed}");
+
+    let revoked = app.delete(&format!("/api/v1/tokens/{}", info.id), None).await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    expect_problem(with_ci("/api/v1/spaces").await.unwrap(), StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let again = app.delete(&format!("/api/v1/tokens/{}", info.id), None).await;
+    expect_problem(again, StatusCode::NOT_FOUND, "not-found").await;
+    let listed = expect_json(app.get("/api/v1/tokens").await, StatusCode::OK).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+}

@@ -90,6 +90,15 @@ async fn invalid_schemas_are_422_saying_what_is_wrong() {
     assert!(paths.iter().any(|p| p.starts_with("/indexes")), "{problem}");
     expect_problem(app.get(path).await, StatusCode::NOT_FOUND, "not-found").await;
 
+    // A remote `$ref` is refused without being fetched: the target answers, yet is never asked.
+    let receiver = Receiver::start(Behaviour::Succeed).await;
+    let remote = json!({ "schema": { "type": "object", "properties": {
+        "link": { "$ref": receiver.url("/schema.json") } } } });
+    let problem = expect_problem(app.put(path, &remote).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert!(error_paths(&problem).iter().all(|p| p.starts_with("/schema/properties/link")), "{problem}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(receiver.hits().is_empty(), "the compiler fetched the remote schema");
+
     let unknown_key = json!({ "schema": { "type": "object", "properties": {} }, "indexs": [] });
     let problem =
         expect_problem(app.put(path, &unknown_key).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;

@@ -189,13 +189,27 @@ async fn concurrent_patches_without_if_match_all_apply() {
     let patches = tags.iter().map(|tag| {
         let (app, location) = (&app, &location);
         async move {
-            // Each patch sets its own field so that none can overwrite another.
+            // Each patch writes its own name: a lost update would show as a name missing from
+            // the history or two changes based on the same version.
             let response = app.patch(location, &json!({ "health": 1, "name": tag }), None).await;
             assert_eq!(response.status(), StatusCode::OK);
         }
     });
     futures::future::join_all(patches).await;
     let current = expect_json(app.get(&location).await, StatusCode::OK).await;
+    assert_eq!(current["version"], 1 + tags.len() as u64, "every patch made a version: {current}");
     let history = expect_json(app.get(&format!("{location}/history?limit=1000")).await, StatusCode::OK).await;
-    assert_eq!(current["version"].as_u64().unwrap() as usize, history["items"].as_array().unwrap().len());
+    let events = history["items"].as_array().unwrap();
+    assert_eq!(events.len(), 1 + tags.len());
+    let versions: Vec<u64> = events.iter().map(|event| event["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, (1..=1 + tags.len() as u64).collect::<Vec<_>>(), "one event per version, in order");
+    for pair in events.windows(2) {
+        assert_eq!(pair[1]["before"], pair[0]["after"], "each change is based on the one before it");
+    }
+    let mut names: Vec<&str> = events[1..].iter().map(|event| event["after"]["name"].as_str().unwrap()).collect();
+    names.sort();
+    let mut expected: Vec<&str> = tags.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(names, expected, "every patch is in the history once");
+    assert_eq!(current["data"]["name"], events.last().unwrap()["after"]["name"]);
 }

@@ -79,8 +79,8 @@ async fn bad_requests_get_problem_json_and_store_nothing() {
             Method::POST,
             &records,
             "{\"name\": \"A\", \"tier\": \"growth\", \"health\": 123456789012345678901234567890}",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
         ),
         case("body over the limit", Method::POST, &records, big, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large"),
         case(
@@ -210,6 +210,82 @@ async fn bad_requests_get_problem_json_and_store_nothing() {
     }
 
     assert_nothing_stored(&app, &record, &existing, events_before).await;
+}
+
+/// Every JSON body the API takes refuses a key given twice and a number a double can't hold
+/// exactly, naming the key, instead of keeping the last key or a rounded number.
+#[tokio::test]
+async fn json_bodies_refuse_duplicate_keys_and_inexact_numbers() {
+    let app = TestApp::spawn().await;
+    app.space_with_accounts("cs").await;
+    let existing = app.create_record("cs", "account", &account("Acme", "growth", 70)).await;
+    let record = format!("{}/{}", records_path("cs", "account"), existing["id"].as_str().unwrap());
+    let hook = expect_json(app.put("/api/v1/spaces/cs/hooks/usage", &json!({})).await, StatusCode::CREATED).await;
+    let seq_before = app.last_event_seq();
+    let records = records_path("cs", "account");
+    let cases: [(Method, &str, &str, &str); 9] = [
+        (Method::POST, &records, r#"{"name": "A", "tier": "growth", "name": "B"}"#, "/name"),
+        (Method::POST, &records, r#"{"name": "A", "tier": "growth", "health": 9007199254740993}"#, "/health"),
+        (Method::POST, &records, r#"{"name": "A", "tier": "growth", "health": 1e20}"#, "/health"),
+        (Method::PATCH, &record, r#"{"health": 1, "health": 2}"#, "/health"),
+        (
+            Method::PUT,
+            "/api/v1/spaces/cs/forms/other",
+            r#"{"schema": {"type": "object", "type": "string"}}"#,
+            "/schema/type",
+        ),
+        (Method::PUT, "/api/v1/spaces/cs/workflows/w", r#"{"trigger": {}, "trigger": {}}"#, "/trigger"),
+        (
+            Method::PUT,
+            "/api/v1/spaces/cs/webhooks/e",
+            r#"{"url": "https://a.example", "url": "https://b.example"}"#,
+            "/url",
+        ),
+        (Method::POST, "/api/v1/spaces", r#"{"name": "x", "name": "y"}"#, "/name"),
+        (
+            Method::PUT,
+            "/api/v1/spaces/cs/hooks/h",
+            r#"{"title": "a", "schema": {"maximum": 18446744073709551615}}"#,
+            "/schema/maximum",
+        ),
+    ];
+    for (method, path, body, pointer) in cases {
+        let response = app.request(method.clone(), path).header("content-type", "application/json").body(body).send();
+        let problem = expect_problem(response.await.unwrap(), StatusCode::BAD_REQUEST, "bad-request").await;
+        assert_eq!(error_paths(&problem), [pointer], "{method} {path}: {problem}");
+        assert!(problem["detail"].as_str().unwrap().contains(pointer), "{problem}");
+    }
+    let inbound = signed_post(
+        &app.client,
+        &app.url("/api/v1/spaces/cs/hooks/usage"),
+        hook["secret"].as_str().unwrap(),
+        r#"{"account": "a", "account": "b"}"#,
+    );
+    let problem = expect_problem(inbound.send().await.unwrap(), StatusCode::BAD_REQUEST, "bad-request").await;
+    assert_eq!(error_paths(&problem), ["/account"]);
+    assert_eq!(app.last_event_seq(), seq_before, "nothing stored");
+    let exact = r#"{"name": "Exact", "tier": "growth", "arr": 9007199254740991}"#;
+    let created = app.request(Method::POST, &records).header("content-type", "application/json").body(exact).send();
+    let created = expect_json(created.await.unwrap(), StatusCode::CREATED).await;
+    assert_eq!(created["data"]["arr"], 9_007_199_254_740_991_u64, "2^53 - 1 is exact and kept");
+}
+
+/// A request target or header section too large is answered with a problem document, like
+/// every other error.
+#[tokio::test]
+async fn oversized_request_heads_get_problem_json() {
+    let app = TestApp::spawn().await;
+    let long_target = format!("/api/v1/spaces?{}", "a".repeat(20_000));
+    let problem = expect_problem(app.get(&long_target).await, StatusCode::URI_TOO_LONG, "uri-too-long").await;
+    assert!(problem["detail"].as_str().unwrap().contains("8192"), "{problem}");
+    let big_header = app.request(Method::GET, "/healthz").header("x-big", "b".repeat(40_000)).send().await.unwrap();
+    expect_problem(big_header, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "header-fields-too-large").await;
+    let mut many = app.request(Method::GET, "/healthz");
+    for i in 0..150 {
+        many = many.header(format!("x-h{i}"), "v");
+    }
+    let many = many.send().await.unwrap();
+    expect_problem(many, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "header-fields-too-large").await;
 }
 
 #[tokio::test]

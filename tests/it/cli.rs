@@ -42,6 +42,119 @@ async fn serve_prints_the_first_admin_token_once() {
     assert!(again.token.is_none(), "a second start prints no token");
 }
 
+/// Tokens are listed and revoked through the running server's API (the data dir stays
+/// locked by the server), and a revoked token is refused at once.
+#[tokio::test]
+async fn token_list_and_revoke_work_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = |label: &str| {
+        let output = tend()
+            .args(["token", "create", "--admin", "--label", label, "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let (operator, ci) = (create("operator"), create("ci"));
+    let server = ServerProcess::start(dir.path());
+    let client = reqwest::Client::new();
+    let spaces = format!("{}/api/v1/spaces", server.base);
+    assert_eq!(client.get(&spaces).bearer_auth(&ci).send().await.unwrap().status(), StatusCode::OK);
+
+    let remote = |args: &[&str]| {
+        tend().args(args).args(["--server", &server.base]).env("TEND_TOKEN", &operator).current_dir(dir.path()).output()
+    };
+    let listed = remote(&["token", "list"]).unwrap();
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    let ci_line = listed.lines().find(|line| line.ends_with(" ci")).unwrap_or_else(|| panic!("{listed}"));
+    assert!(listed.lines().any(|line| line.ends_with(" operator")), "{listed}");
+    assert!(!listed.contains("tend_"), "no secrets listed: {listed}");
+    let ci_id = ci_line.split_whitespace().next().unwrap().to_owned();
+
+    let revoked = remote(&["token", "revoke", &ci_id]).unwrap();
+    assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
+    assert_eq!(client.get(&spaces).bearer_auth(&ci).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(client.get(&spaces).bearer_auth(&operator).send().await.unwrap().status(), StatusCode::OK);
+    let again = remote(&["token", "revoke", &ci_id]).unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8(again.stderr).unwrap().contains("404"), "an unknown id is an error");
+}
+
+/// The help is written for users: every command says what it does and shows an example, and
+/// the version is the workspace's, also in `/healthz`.
+#[tokio::test]
+async fn help_explains_every_command_and_the_version_is_real() {
+    let commands: [&[&str]; 14] = [
+        &[],
+        &["serve"],
+        &["token"],
+        &["token", "create"],
+        &["token", "list"],
+        &["token", "revoke"],
+        &["pack"],
+        &["pack", "check"],
+        &["pack", "test"],
+        &["pack", "install"],
+        &["pack", "list"],
+        &["space"],
+        &["space", "copy"],
+        &["simulate"],
+    ];
+    for command in commands {
+        let output = tend().args(command).arg("--help").output().unwrap();
+        assert!(output.status.success(), "{command:?}");
+        let help = String::from_utf8(output.stdout).unwrap();
+        assert!(help.contains("Example"), "{command:?} shows no example:\n{help}");
+        let about = help.lines().next().unwrap_or("");
+        assert!(about.split_whitespace().count() >= 4, "{command:?} says too little: {about}");
+    }
+    let version = tend().arg("--version").output().unwrap();
+    let version = String::from_utf8(version.stdout).unwrap();
+    assert_eq!(version.trim(), "tend 0.1.0");
+    let app = TestApp::spawn().await;
+    let health = expect_json(app.client.get(app.url("/healthz")).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(health["version"], "0.1.0");
+}
+
+/// The data directory holds hook and webhook secrets: only its owner may read it, whether a
+/// command created it or a server ran on a directory someone had opened up.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let assert_private = |dir: &std::path::Path| {
+        assert_eq!(mode(dir), 0o700, "{}", dir.display());
+        for file in walk(dir) {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+    };
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("data");
+    let output = tend().args(["token", "create", "--admin", "--data-dir"]).arg(&dir).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(!walk(&dir).is_empty());
+    assert_private(&dir);
+
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for file in walk(&dir) {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let server = ServerProcess::start(&dir);
+    assert_private(&dir);
+    let client = reqwest::Client::new();
+    let space = client
+        .post(format!("{}/api/v1/spaces", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "name": "cs" }));
+    assert_eq!(space.send().await.unwrap().status(), StatusCode::CREATED);
+    assert!(server.terminate(), "the server stopped cleanly");
+    assert_private(&dir);
+}
+
 #[test]
 fn errors_are_one_line_and_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();

@@ -125,6 +125,7 @@ async fn webhook_deliveries_are_signed_the_standard_webhooks_way() {
     let bad = app.put("/api/v1/spaces/cs/webhooks/bad", &json!({ "url": "ftp://x", "secret": "nope" })).await;
     let problem = expect_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     assert_eq!(error_paths(&problem), ["/secret", "/url"]);
+    assert!(problem["detail"].as_str().unwrap().starts_with("the webhook endpoint is invalid"), "{problem}");
 }
 
 #[tokio::test]
@@ -194,8 +195,9 @@ async fn private_targets_are_refused_by_default() {
     assert_eq!(dead["attempts"].as_array().unwrap().len(), 1, "a refused target is not retried");
 
     // A name that resolves to loopback is refused the same way.
-    put_endpoint(&app, "local", json!({ "url": format!("http://localhost:{}/hook", receiver.addr.port()) })).await;
-    let workflow = json!({ "trigger": { "form": "account", "on": ["updated"] }, "actions": [ { "notify": { "webhook": "local" } } ] });
+    let local = format!("http://localhost:{}/hook", receiver.addr.port());
+    let workflow =
+        json!({ "trigger": { "form": "account", "on": ["updated"] }, "actions": [ { "notify": { "url": local } } ] });
     app.put("/api/v1/spaces/cs/workflows/tell", &workflow).await;
     let page = expect_json(app.get(&records_path("cs", "account")).await, StatusCode::OK).await;
     let path = format!("{}/{}", records_path("cs", "account"), page["items"][0]["id"].as_str().unwrap());
@@ -214,9 +216,45 @@ async fn private_targets_are_refused_by_default() {
     assert!(receiver.hits().is_empty(), "nothing reached the private address");
 }
 
+/// An endpoint pointing at this host or a private network is refused when it is saved, not
+/// only when a delivery would leave, unless private targets are allowed.
+#[tokio::test]
+async fn private_endpoint_urls_are_refused_when_saved() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    let urls = [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://10.0.0.8/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[fec0::1]/hook",
+        "http://198.18.0.1/hook",
+        "http://240.0.0.1/hook",
+        "http://192.0.0.8/hook",
+    ];
+    for url in urls {
+        let response = app.put("/api/v1/spaces/cs/webhooks/inside", &json!({ "url": url })).await;
+        let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert_eq!(error_paths(&problem), ["/url"], "{url}: {problem}");
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("refused") && message.contains("allow_private_targets"), "{url}: {message}");
+    }
+    let endpoints = expect_json(app.get("/api/v1/spaces/cs/webhooks").await, StatusCode::OK).await;
+    assert_eq!(endpoints["items"], json!([]), "nothing stored");
+    put_endpoint(&app, "outside", json!({ "url": "https://93.184.216.34/hook" })).await;
+
+    let allowed = TestApp::spawn_configured(|config| config.webhooks.allow_private_targets = true).await;
+    allowed.create_space("cs").await;
+    put_endpoint(&allowed, "inside", json!({ "url": "http://127.0.0.1:9/hook" })).await;
+}
+
 #[tokio::test]
 async fn email_deliveries_arrive_at_a_real_smtp_server() {
-    let Some(smtp) = SmtpSink::start() else { return };
+    let smtp = SmtpSink::start();
     let app = TestApp::spawn_configured(|config| {
         config.smtp.host = Some("127.0.0.1".into());
         config.smtp.port = Some(smtp.port);
@@ -279,6 +317,7 @@ async fn inbound_hooks_verify_validate_and_trigger_workflows() {
     )
     .await;
     assert_eq!(error_paths(&problem), ["/actions/0", "/trigger/form"], "{problem}");
+    assert!(problem["detail"].as_str().unwrap().starts_with("the workflow definition is invalid"), "{problem}");
     let missing = json!({ "trigger": { "hook": "nope" } });
     let problem = expect_problem(
         app.put("/api/v1/spaces/cs/workflows/usage", &missing).await,
@@ -345,6 +384,85 @@ async fn inbound_hooks_verify_validate_and_trigger_workflows() {
     expect_problem(refused, StatusCode::UNAUTHORIZED, "unauthorized").await;
     let ok = app.client.post(&billing).bearer_auth(token).json(&json!({ "invoice": 7 })).send().await.unwrap();
     expect_json(ok, StatusCode::ACCEPTED).await;
-    let ghost = app.client.post(app.url("/api/v1/spaces/cs/hooks/ghost")).json(&json!({})).send().await.unwrap();
-    expect_problem(ghost, StatusCode::NOT_FOUND, "not-found").await;
+    let lowercase = app.client.post(&billing).header("authorization", format!("bearer {token}")).json(&json!({}));
+    expect_json(lowercase.send().await.unwrap(), StatusCode::ACCEPTED).await;
+}
+
+/// An unauthenticated caller learns nothing from a hook post: no such space, no such hook, a
+/// disabled hook, no signature and a wrong one all get the same answer.
+#[tokio::test]
+async fn inbound_hook_refusals_look_the_same_whatever_the_cause() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    let stored = expect_json(app.put("/api/v1/spaces/cs/hooks/usage", &json!({})).await, StatusCode::CREATED).await;
+    let secret = stored["secret"].as_str().unwrap().to_owned();
+    let off = json!({ "enabled": false });
+    let disabled = expect_json(app.put("/api/v1/spaces/cs/hooks/off", &off).await, StatusCode::CREATED).await;
+    let disabled_secret = disabled["secret"].as_str().unwrap().to_owned();
+    let other_secret = engine::outbox::new_secret();
+    let body = r#"{"score": 1}"#;
+    let attempts = [
+        ("no such space", signed_post(&app.client, &app.url("/api/v1/spaces/nope/hooks/usage"), &secret, body)),
+        ("no such hook", signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/ghost"), &secret, body)),
+        ("disabled hook", signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/off"), &disabled_secret, body)),
+        ("wrong signature", signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/usage"), &other_secret, body)),
+        ("no signature", app.client.post(app.url("/api/v1/spaces/cs/hooks/usage")).json(&json!({ "score": 1 }))),
+    ];
+    let mut answers = Vec::new();
+    for (cause, request) in attempts {
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let authenticate = response.headers().get("www-authenticate").cloned();
+        answers.push((cause, status, authenticate, response.text().await.unwrap()));
+    }
+    let (_, status, authenticate, body) = &answers[0];
+    assert_eq!(*status, StatusCode::UNAUTHORIZED, "{body}");
+    for (cause, other_status, other_authenticate, other_body) in &answers {
+        assert_eq!((other_status, other_authenticate, other_body), (status, authenticate, body), "{cause}");
+    }
+    let accepted = signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/usage"), &secret, body).send().await;
+    expect_json(accepted.unwrap(), StatusCode::ACCEPTED).await;
+}
+
+/// A `sink:` endpoint records its deliveries as delivered and sends nothing: somewhere for
+/// workflows to notify before a receiver exists (the demo's endpoints are sinks).
+#[tokio::test]
+async fn a_sink_endpoint_keeps_deliveries_without_sending() {
+    let app = TestApp::spawn().await;
+    notifying_space(&app, json!({ "webhook": "sink" })).await;
+    let stored = put_endpoint(&app, "sink", json!({ "url": "sink:", "title": "A sink" })).await;
+    assert_eq!(stored["url"], "sink:");
+    app.create_record("cs", "account", &account("Acme", "growth", 70)).await;
+    let delivered = wait_for_delivery(&app, "delivered").await;
+    let attempts = delivered["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert!(attempts[0]["response"].as_str().unwrap().contains("nothing was sent"), "{delivered}");
+    let bad = app.put("/api/v1/spaces/cs/webhooks/bad", &json!({ "url": "sink:somewhere" })).await;
+    let problem = expect_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(error_paths(&problem), ["/url"]);
+}
+
+/// Storing a workflow that notifies an endpoint the space lacks (or has disabled), or sends
+/// email without a mail server, succeeds with `warnings` that say so at each action.
+#[tokio::test]
+async fn storing_a_workflow_warns_about_deliveries_that_cannot_work_yet() {
+    let app = TestApp::spawn().await;
+    app.space_with_accounts("cs").await;
+    let workflow = json!({ "trigger": { "form": "account", "on": ["created"] }, "actions": [
+        { "notify": { "webhook": "cs-alerts" } },
+        { "notify": { "email": { "to": "record.owner", "subject": "\"s\"", "body": "\"b\"" } } },
+        { "script": "notify(#{ webhook: \"cs-leads\", body: #{} })" } ] });
+    let stored = expect_json(app.put("/api/v1/spaces/cs/workflows/tell", &workflow).await, StatusCode::CREATED).await;
+    assert_eq!(
+        error_paths(&json!({ "errors": stored["warnings"] })),
+        ["/actions/0/notify/webhook", "/actions/1/notify/email", "/actions/2/script"],
+        "{stored}"
+    );
+    assert!(stored["warnings"][0]["message"].as_str().unwrap().contains("no webhook endpoint `cs-alerts`"), "{stored}");
+
+    put_endpoint(&app, "cs-alerts", json!({ "url": "sink:" })).await;
+    put_endpoint(&app, "cs-leads", json!({ "url": "sink:", "enabled": false })).await;
+    let stored = expect_json(app.put("/api/v1/spaces/cs/workflows/tell", &workflow).await, StatusCode::OK).await;
+    assert_eq!(error_paths(&json!({ "errors": stored["warnings"] })), ["/actions/1/notify/email", "/actions/2/script"]);
+    assert!(stored["warnings"][1]["message"].as_str().unwrap().contains("`cs-leads` is disabled"), "{stored}");
 }

@@ -237,3 +237,71 @@ fn check_names_every_problem_of_a_broken_pack_with_file_and_line() {
     assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 1, "{stderr}");
     assert!(stderr.contains(&format!("{problems} problem(s)")), "{stderr}");
 }
+
+/// A syntax error in the script of a form's computed field is one problem, at its line: the
+/// form's workflows, sample records and the records that refer to them are still checked
+/// (without it they all failed, 46 problems hiding the real one), and an unrelated problem
+/// is still found.
+#[test]
+fn check_reports_a_broken_form_script_once_and_checks_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("customer-success");
+    copy_dir(&workspace_root().join("examples/customer-success"), &pack);
+    let script_line = break_file(&pack.join("scripts/health.rhai"), "let weights = ", "let weights = = ");
+    let data = pack.join("data/task.ndjson");
+    let text = std::fs::read_to_string(&data).unwrap();
+    std::fs::write(&data, text.replacen("\"status\": \"open\"", "\"status\": \"bogus\"", 1)).unwrap();
+
+    let output = tend().args(["pack", "check"]).arg(&pack).output().unwrap();
+    assert!(!output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let root = pack.display().to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "the root problem and the unrelated one, nothing else:\n{stdout}");
+    assert!(lines.iter().any(|l| l.starts_with(&format!("{root}/scripts/health.rhai:{script_line}:"))), "{stdout}");
+    assert!(lines.iter().any(|l| l.starts_with(&format!("{root}/data/task.ndjson:1:")) && l.contains("/status")));
+}
+
+/// The demo reads like a real book of business: company names fit their industry and carry
+/// no numbers, churned accounts are unhealthy, and health covers every band.
+#[tokio::test]
+async fn demo_accounts_look_real() {
+    let app = TestApp::spawn().await;
+    web::packs::demo::install_demo(&app.engine, false).await.expect("the demo installs");
+    let accounts = items(&app, "/api/v1/spaces/demo/forms/account/records?limit=1000").await;
+    assert_eq!(accounts.len(), web::packs::demo::DEMO_ACCOUNTS);
+    let (mut healthy, mut attention, mut at_risk) = (0, 0, 0);
+    for account in &accounts {
+        let data = &account["data"];
+        let name = data["name"].as_str().unwrap();
+        assert!(!name.chars().any(|c| c.is_ascii_digit()), "{name}");
+        let industry = data["industry"].as_str().unwrap();
+        let (_, words) = web::packs::demo::INDUSTRIES.iter().find(|(i, _)| *i == industry).unwrap();
+        assert!(words.iter().any(|word| name.ends_with(word)), "{name} does not fit {industry}");
+        let health = data["health"].as_i64().unwrap();
+        if data["status"] == "churned" {
+            assert!(health < 50, "churned {name} has health {health}");
+        }
+        match health {
+            75.. => healthy += 1,
+            50..=74 => attention += 1,
+            _ => at_risk += 1,
+        }
+    }
+    let tenth = accounts.len() / 10;
+    assert!(healthy >= tenth && attention >= tenth && at_risk >= tenth, "{healthy}/{attention}/{at_risk}");
+    // The endpoints its workflows notify exist, as labelled sinks; without a mail server the
+    // emailing workflow is off.
+    for name in web::packs::demo::DEMO_ENDPOINTS {
+        let endpoint =
+            expect_json(app.get(&format!("/api/v1/spaces/demo/webhooks/{name}")).await, StatusCode::OK).await;
+        assert_eq!(endpoint["url"], "sink:");
+        assert!(endpoint["title"].as_str().unwrap().contains("sink"), "{endpoint}");
+    }
+    let emailing =
+        expect_json(app.get("/api/v1/spaces/demo/workflows/task-overdue-reminder").await, StatusCode::OK).await;
+    assert_eq!(emailing["definition"]["enabled"], false);
+    let lows = accounts.iter().filter(|a| a["data"]["health"].as_i64().unwrap() < 30).count();
+    let highs = accounts.iter().filter(|a| a["data"]["health"].as_i64().unwrap() >= 90).count();
+    assert!(lows > 0 && highs > 0, "the extremes are there too: {lows} below 30, {highs} at 90+");
+}

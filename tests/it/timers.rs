@@ -329,3 +329,96 @@ async fn simulate_prints_the_coming_runs_and_touches_nothing() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
     server.kill9();
 }
+
+/// Scripts count days on the calendar of the zone in force, not UTC's: the space's zone for
+/// computed fields and record workflows, the trigger's zone (here read from the record) for a
+/// timer's run. UTC-11 and UTC+14 are on different dates at every instant, so each count
+/// differs from the other and from at least one UTC-based count.
+#[tokio::test]
+async fn scripts_count_days_in_the_zone_in_force() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    let response = app.patch("/api/v1/spaces/cs", &json!({ "timezone": "Pacific/Pago_Pago" }), None).await;
+    expect_json(response, StatusCode::OK).await;
+    let deal = json!({ "schema": { "type": "object", "properties": {
+            "due": { "type": "string", "format": "date" }, "zone": { "type": "string" },
+            "remind_at": { "type": "string", "format": "date-time" },
+            "days_left": { "type": "integer" }, "days_left_on_create": { "type": "integer" } } },
+        "computed": { "days_left": "days_until(record.due)" } });
+    app.put_form("cs", "deal", &deal).await;
+    app.put_form("cs", "task", &task_form()).await;
+    let on_create = json!({ "trigger": { "form": "deal", "on": ["created"] },
+        "actions": [ { "set": { "days_left_on_create": "days_until(record.due)" } } ] });
+    expect_json(app.put("/api/v1/spaces/cs/workflows/count", &on_create).await, StatusCode::CREATED).await;
+    let remind = json!({ "trigger": { "form": "deal", "at": "remind_at", "offsets": ["0m"], "timezone": { "field": "zone" } },
+        "actions": [ { "create": { "form": "task", "data": { "title": "`${days_until(record.due)}`", "reminder": "record.id" } } } ] });
+    expect_json(app.put("/api/v1/spaces/cs/workflows/remind", &remind).await, StatusCode::CREATED).await;
+
+    let due = Utc::now().date_naive() + chrono::Duration::days(30);
+    let days_in = |zone: chrono_tz::Tz| (due - Utc::now().with_timezone(&zone).date_naive()).num_days();
+    let data = json!({ "due": due.to_string(), "zone": "Pacific/Kiritimati",
+                       "remind_at": rfc3339(Utc::now() + chrono::Duration::seconds(1)) });
+    let created = app.create_record("cs", "deal", &data).await;
+    let space_days = days_in(chrono_tz::Pacific::Pago_Pago);
+    assert_eq!(created["data"]["days_left"], space_days, "computed in the space's zone");
+
+    let path = format!("{}/{}", records_path("cs", "deal"), created["id"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (set, task) = loop {
+        let record = expect_json(app.get(&path).await, StatusCode::OK).await;
+        let tasks = expect_json(app.get(&records_path("cs", "task")).await, StatusCode::OK).await;
+        if let (Some(set), Some(task)) = (record["data"]["days_left_on_create"].as_i64(), tasks["items"].get(0)) {
+            break (set, task["data"]["title"].as_str().unwrap().to_owned());
+        }
+        assert!(Instant::now() < deadline, "{record} {tasks}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(set, space_days, "a record workflow counts in the space's zone");
+    let record_zone_days = days_in(chrono_tz::Pacific::Kiritimati);
+    assert_eq!(task, record_zone_days.to_string(), "a timer's run counts in its trigger's zone");
+    assert_ne!(space_days, record_zone_days);
+}
+
+/// `tend simulate` says which deliveries would fail and why (an endpoint the space lacks,
+/// email without a mail server), for actions and scripts alike, and never prints a bare
+/// `notify null`.
+#[tokio::test]
+async fn simulate_marks_deliveries_that_would_fail() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let account = json!({ "schema": { "type": "object", "properties": {
+            "name": { "type": "string" }, "renewal_date": { "type": "string", "format": "date" } } } });
+        engine.put_form(&actor, "cs", "account", &account, false).await.expect("form");
+        let sink = json!({ "url": engine::outbox::SINK_URL });
+        engine.put_endpoint("cs", "defined", &sink).await.expect("endpoint");
+        let notifying = json!({ "trigger": { "form": "account", "at": "renewal_date", "offsets": ["-1d"] },
+            "actions": [
+                { "notify": { "webhook": "nowhere" } },
+                { "notify": { "webhook": "defined" } },
+                { "notify": { "email": { "to": "\"csm@example.com\"", "subject": "\"Renewal\"", "body": "\"soon\"" } } },
+                { "script": "notify(#{ webhook: \"nowhere\", body: #{ digest: 1 } })" } ] });
+        engine.put_workflow(&actor, "cs", "tell", &notifying).await.expect("workflow");
+        let renewal = (Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
+        engine
+            .create_record(&actor, "cs", "account", json!({ "name": "Acme", "renewal_date": renewal }))
+            .await
+            .expect("acme");
+        engine.process_pending().await.expect("processed");
+        engine.close().expect("close");
+    }
+    let output = tend().args(["simulate", "--days", "5", "--data-dir"]).arg(dir.path()).output().expect("simulate");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!stdout.contains("null"), "{stdout}");
+    let effects: Vec<&str> = stdout.lines().filter(|line| line.trim_start().starts_with('→')).collect();
+    assert_eq!(effects.len(), 4, "{stdout}");
+    let missing = "✗ would fail: the space defines no webhook endpoint `nowhere`";
+    assert!(effects[0].contains("notify webhook `nowhere`") && effects[0].contains(missing), "{stdout}");
+    assert!(effects[1].contains("notify webhook `defined`") && !effects[1].contains("would fail"), "{stdout}");
+    assert!(effects[2].contains("email csm@example.com \"Renewal\""), "{stdout}");
+    assert!(effects[2].contains("✗ would fail: no [smtp] host is configured"), "{stdout}");
+    assert!(effects[3].contains("notify webhook `nowhere`") && effects[3].contains(missing), "{stdout}");
+}

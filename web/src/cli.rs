@@ -1,5 +1,6 @@
-//! The command line: `tend serve [--demo]`, `tend token create`, `tend simulate`,
-//! `tend pack check|test|install|list` and `tend space copy`.
+//! The command line: `tend serve [--demo]`, `tend token create|list|revoke`, `tend simulate`,
+//! `tend pack check|test|install|list` and `tend space copy`. `token list|revoke` talk to the
+//! running server's API (`remote`); the others open the data directory.
 //!
 //! Commands print their result on stdout (a token alone on its line, so scripts can capture
 //! it) and logs on stderr. Any failure is one line on stderr and a non-zero exit.
@@ -13,13 +14,21 @@ use engine::{Actor, Engine, EngineConfig, Role};
 
 use crate::config::{Config, LogFormat, Overrides};
 use crate::packs;
+use crate::remote::Remote;
 use crate::simulate::Simulation;
 use crate::startup::{self, Application};
 use crate::telemetry;
 
 /// Tend: a low-code workflow engine for customer-success teams.
+///
+/// Describe your CRM objects as forms, keep their records behind one REST API, and let
+/// workflows, timers, webhooks and email act on every change. One binary, one data directory.
 #[derive(Debug, Parser)]
-#[command(name = "tend", version, about)]
+#[command(
+    name = "tend",
+    version,
+    after_help = "Examples:\n  tend serve --demo                 run with a demo customer-success space on http://127.0.0.1:8080\n  tend token create --admin         make an API token (server stopped)\n  tend pack check examples/customer-success\n  tend simulate --days 30           what the next 30 days would fire\n\nRun `tend <command> --help` for a command's options."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,25 +36,41 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server.
+    /// Run the server: the API, workflows, timers and deliveries.
+    ///
+    /// Opens (or creates) the data directory, prints a first admin token when there is none,
+    /// and serves until Ctrl-C or SIGTERM. Settings come from tend.toml, TEND_* variables and
+    /// these flags.
+    #[command(
+        after_help = "Examples:\n  tend serve\n  tend serve --demo --data-dir ./demo-data --bind 127.0.0.1:9090"
+    )]
     Serve(ServeArgs),
-    /// Manage API tokens.
+    /// Create, list and revoke API tokens.
+    #[command(after_help = "Examples:\n  tend token create --admin --label ci\n  TEND_TOKEN=tend_... tend token list")]
     Token {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Check, test and install template packs.
+    /// Check, test, install and list template packs (forms, workflows and sample data).
+    #[command(after_help = "Examples:\n  tend pack list\n  tend pack check examples/customer-success")]
     Pack {
         #[command(subcommand)]
         command: PackCommand,
     },
-    /// Manage spaces.
+    /// Copy spaces (a department's forms and workflows).
+    #[command(after_help = "Example:\n  tend space copy cs cs-emea")]
     Space {
         #[command(subcommand)]
         command: SpaceCommand,
     },
-    /// Print every workflow run the next days would bring, on a copy of a stopped server's
-    /// data with a simulated clock (nothing is changed or sent).
+    /// Print every workflow run the next days would bring.
+    ///
+    /// Runs on a copy of a stopped server's data with a simulated clock: nothing is changed
+    /// or sent. Deliveries that would fail (an endpoint the space lacks, email without an
+    /// [smtp] host) are marked.
+    #[command(
+        after_help = "Examples:\n  tend simulate --days 90\n  tend simulate --space demo --start 2027-01-01T00:00:00Z"
+    )]
     Simulate(SimulateArgs),
 }
 
@@ -92,7 +117,10 @@ struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
-    /// Create a token and print it (only its hash is stored).
+    /// Create a token and print it alone on stdout (only its hash is stored).
+    ///
+    /// Works on the data directory, so stop the server first.
+    #[command(after_help = "Example:\n  TOKEN=$(tend token create --admin --label ci)")]
     Create {
         /// Give the token every right in every space.
         #[arg(long, required = true)]
@@ -103,16 +131,62 @@ enum TokenCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// List the tokens of a running server (ids, roles, labels; never secrets).
+    ///
+    /// Talks to the server's API, so it works while the server runs.
+    #[command(after_help = "Example:\n  TEND_TOKEN=tend_... tend token list --server http://127.0.0.1:8080")]
+    List {
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Revoke a token of a running server: it is refused from then on.
+    ///
+    /// Talks to the server's API, so it works while the server runs. Revoking the last admin
+    /// token locks the API until `tend token create --admin` is run with the server stopped.
+    #[command(after_help = "Example:\n  TEND_TOKEN=tend_... tend token revoke 3f9a1c0b7d2e")]
+    Revoke {
+        /// The token's id, as `tend token list` shows it.
+        id: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+}
+
+/// How to reach a running server.
+#[derive(Debug, Args)]
+struct RemoteArgs {
+    /// The server's base URL [default: http://<bind from the config>].
+    #[arg(long, env = "TEND_SERVER")]
+    server: Option<String>,
+    /// An admin token of that server.
+    #[arg(long, env = "TEND_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Config file, read for the address the server binds to [default: ./tend.toml when present].
+    #[arg(long, env = "TEND_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+impl RemoteArgs {
+    fn remote(self) -> anyhow::Result<Remote> {
+        let config = Config::load(self.config.as_deref(), &Overrides::default())?;
+        Remote::new(self.server, self.token, &config)
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum PackCommand {
     /// Check every definition, script, reference, sample record and test of a pack.
+    #[command(
+        after_help = "Examples:\n  tend pack check examples/customer-success\n  tend pack check customer-success"
+    )]
     Check {
         /// The pack's folder, or the name of a built-in pack.
         pack: String,
     },
     /// Run a pack's workflow tests on a throwaway database with a simulated clock.
+    #[command(
+        after_help = "Examples:\n  tend pack test examples/customer-success\n  tend pack test customer-success --only renewal"
+    )]
     Test {
         /// The pack's folder, or the name of a built-in pack.
         pack: String,
@@ -121,6 +195,7 @@ enum PackCommand {
         only: Option<String>,
     },
     /// Install a pack into a space (created if missing; stop the server first).
+    #[command(after_help = "Example:\n  tend pack install customer-success --space cs --sample-data")]
     Install {
         /// The pack's folder, or the name of a built-in pack.
         pack: String,
@@ -134,6 +209,7 @@ enum PackCommand {
         data: DataArgs,
     },
     /// List the packs built into this binary.
+    #[command(after_help = "Example:\n  tend pack list")]
     List,
 }
 
@@ -141,6 +217,7 @@ enum PackCommand {
 enum SpaceCommand {
     /// Copy a space's forms and workflows (not its records) into a new space (stop the server
     /// first).
+    #[command(after_help = "Example:\n  tend space copy cs cs-emea --title \"Customer Success EMEA\"")]
     Copy {
         /// The space to copy.
         from: String,
@@ -191,6 +268,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{secret}");
             Ok(())
         }
+        Command::Token { command: TokenCommand::List { remote } } => remote.remote()?.list_tokens().await,
+        Command::Token { command: TokenCommand::Revoke { id, remote } } => remote.remote()?.revoke_token(&id).await,
         Command::Pack { command } => pack(command).await,
         Command::Space { command: SpaceCommand::Copy { from, to, title, data } } => {
             let engine = open_data_dir(&data)?;
@@ -306,29 +385,52 @@ async fn install_into(
     Ok(installed)
 }
 
-/// Installs the demo on first start and says how to look at it.
-async fn demo_banner(app: &Application, url: &str) -> anyhow::Result<()> {
+/// How to call this executable again, as it was called (`tend` when found on the PATH,
+/// `./target/release/tend` after `cargo run --release`), so advice printed in the banner
+/// works when pasted.
+fn invoked_as() -> String {
+    let called = std::env::args_os().next().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("tend"));
+    if called.components().count() > 1 && called.is_relative() && !called.starts_with(".") {
+        format!("./{}", called.display())
+    } else {
+        called.display().to_string()
+    }
+}
+
+/// Installs the demo on first start and says how to look at it. `mail`: an SMTP host is
+/// configured.
+async fn demo_banner(app: &Application, url: &str, mail: bool) -> anyhow::Result<()> {
     let engine = app.engine();
     let space = packs::demo::DEMO_SPACE;
     match engine.space(space) {
         Ok(_) => println!("Demo: space `{space}` is already installed; serving it as it is."),
         Err(err) if err.code() == engine::ErrorCode::NotFound => {
             println!("Demo: installing the customer-success pack with sample data into space `{space}`...");
-            let installed = packs::demo::install_demo(engine).await?;
+            let installed = packs::demo::install_demo(engine, mail).await?;
             println!(
                 "Demo: {} forms, {} workflows and {} sample records in space `{space}`.",
                 installed.forms, installed.workflows, installed.records
             );
+            println!(
+                "Demo: webhook endpoints {} are sinks: deliveries are recorded, never sent.",
+                packs::demo::DEMO_ENDPOINTS.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(" and ")
+            );
+            if !mail {
+                println!("Demo: no [smtp] host is configured, so the workflow that emails is stored disabled.");
+            }
         }
         Err(err) => return Err(err.into()),
     }
     if app.first_admin_token().is_none() {
-        println!("Log in with the admin token printed at first start (or stop the server and run `tend token create --admin`).");
+        println!(
+            "Log in with the admin token printed at first start (or stop the server and run `{} token create --admin`).",
+            invoked_as()
+        );
     }
     println!(
         "At-risk accounts: {url}/api/v1/spaces/{space}/forms/account/records?filter=health%20%3C%2050&sort=health"
     );
-    println!("What fires over the next days: stop the server, then `tend simulate --days 30`.");
+    println!("What fires over the next days: stop the server, then `{} simulate --days 30`.", invoked_as());
     Ok(())
 }
 
@@ -360,6 +462,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let demo = args.demo;
     let overrides = Overrides { data_dir: args.data.data_dir, bind: args.bind, log_format: args.log_format };
     let config = Config::load(args.data.config.as_deref(), &overrides)?;
+    let mail = config.smtp.host.is_some();
     telemetry::init_tracing(config.log_format, &config.log_level);
     let app = Application::build(config).await?;
     let url = format!("http://{}", app.local_addr());
@@ -369,7 +472,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("Try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/spaces");
     }
     if demo {
-        demo_banner(&app, &url).await?;
+        demo_banner(&app, &url, mail).await?;
     }
     // Always the last line of the banner: scripts and tests wait for it.
     println!("Tend is listening on {url}");

@@ -18,6 +18,9 @@ const ENV_KEYS: &[&str] = &[
     "log_level",
     "http.body_limit",
     "http.request_timeout_secs",
+    "http.header_read_timeout_secs",
+    "http.max_connections",
+    "http.shutdown_grace_secs",
     "scripts.max_operations",
     "scripts.timeout_ms",
     "workflows.max_cascade_depth",
@@ -175,6 +178,14 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// A request (including reading its body) that takes longer gets a 408.
     pub request_timeout_secs: u64,
+    /// A client must send a request's complete headers within this many seconds of connecting
+    /// or of the previous answer on the connection, else the connection is closed: this bounds
+    /// both slow (half-sent) headers and idle keep-alive connections.
+    pub header_read_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// On shutdown, connections still open this many seconds after the signal are closed.
+    pub shutdown_grace_secs: u64,
 }
 
 /// Log output format.
@@ -206,7 +217,13 @@ impl Default for Config {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit: 1024 * 1024, request_timeout_secs: 30 }
+        Self {
+            body_limit: 1024 * 1024,
+            request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
+            shutdown_grace_secs: 10,
+        }
     }
 }
 
@@ -251,6 +268,8 @@ impl Config {
             .context("invalid configuration")?;
         anyhow::ensure!(config.http.body_limit > 0, "http.body_limit must be positive");
         anyhow::ensure!(config.http.request_timeout_secs > 0, "http.request_timeout_secs must be positive");
+        anyhow::ensure!(config.http.header_read_timeout_secs > 0, "http.header_read_timeout_secs must be positive");
+        anyhow::ensure!(config.http.max_connections > 0, "http.max_connections must be positive");
         anyhow::ensure!(config.webhooks.max_attempts > 0, "webhooks.max_attempts must be positive");
         anyhow::ensure!(config.webhooks.timeout_ms > 0, "webhooks.timeout_ms must be positive");
         anyhow::ensure!(

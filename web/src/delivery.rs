@@ -3,13 +3,13 @@
 //! client (email).
 //!
 //! SSRF guard: unless `[webhooks] allow_private_targets` is set, a webhook whose host is, or
-//! resolves to, a loopback, private, link-local (cloud metadata included), shared, multicast
-//! or unspecified address is refused, and the attempt says why. Names are checked in the
+//! resolves to, an address [`crate::targets::forbidden`] names is refused, and the attempt
+//! says why. Names are checked in the
 //! client's own resolver, so the address checked is the address connected to (no DNS
 //! rebinding between check and use); redirects are not followed, since they could point
 //! anywhere.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{SmtpConfig, SmtpSecurity, WebhooksConfig};
+use crate::targets::{forbidden, refusal};
 
 /// How many bytes of a receiver's answer are read.
 const RESPONSE_SLICE: usize = engine::outbox::RESPONSE_SLICE;
@@ -64,6 +65,10 @@ impl NetTransport {
     ) -> Attempted {
         let failed =
             |error: String, permanent: bool| Attempted { error: Some(error), permanent, ..Attempted::default() };
+        if url == engine::outbox::SINK_URL {
+            let response = Some("kept by the sink endpoint; nothing was sent".to_owned());
+            return Attempted { accepted: true, status: Some(204), response, ..Attempted::default() };
+        }
         let parsed = match reqwest::Url::parse(url) {
             Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => parsed,
             _ => return failed(format!("`{url}` is not an http(s) URL"), true),
@@ -208,53 +213,6 @@ impl reqwest::dns::Resolve for GuardedResolver {
     }
 }
 
-fn refusal(ip: IpAddr, reason: &str) -> String {
-    format!("refused: {ip} is {reason} (set `allow_private_targets = true` under [webhooks] to allow it)")
-}
-
-/// Why a webhook may not reach `ip`, if it may not.
-pub fn forbidden(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            if v4.is_loopback() {
-                Some("a loopback address")
-            } else if v4.is_private() {
-                Some("a private address")
-            } else if v4.is_link_local() {
-                Some("a link-local address (cloud metadata lives there)")
-            } else if v4.is_unspecified() || a == 0 {
-                Some("an unspecified address")
-            } else if a == 100 && (64..128).contains(&b) {
-                Some("a shared (carrier-grade NAT) address")
-            } else if v4.is_multicast() || v4.is_broadcast() {
-                Some("a multicast or broadcast address")
-            } else {
-                None
-            }
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            if v6.is_loopback() {
-                Some("a loopback address")
-            } else if v6.is_unspecified() {
-                Some("an unspecified address")
-            } else if first & 0xfe00 == 0xfc00 {
-                Some("a private (unique local) address")
-            } else if first & 0xffc0 == 0xfe80 {
-                Some("a link-local address")
-            } else if v6.is_multicast() {
-                Some("a multicast address")
-            } else {
-                None
-            }
-        }
-    }
-}
-
 /// The guard's refusal, when that is why the request failed.
 fn refused_by_guard(err: &reqwest::Error) -> Option<String> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
@@ -277,22 +235,4 @@ fn describe(err: &reqwest::Error) -> String {
         source = current.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn private_and_metadata_addresses_are_forbidden() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1"] {
-            assert!(forbidden(ip.parse().unwrap()).is_some(), "{ip}");
-        }
-        for ip in ["::1", "fd00:ec2::254", "fe80::1", "::ffff:127.0.0.1", "::"] {
-            assert!(forbidden(ip.parse().unwrap()).is_some(), "{ip}");
-        }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
-            assert!(forbidden(ip.parse().unwrap()).is_none(), "{ip}");
-        }
-    }
 }

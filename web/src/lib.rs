@@ -7,6 +7,10 @@
 //! - [`startup`]: [`startup::Application`] builds the engine and the HTTP server and runs them until shutdown;
 //! - `api`: the routes, one module per resource, thin handlers over the engine;
 //! - [`delivery`]: the outbox's transport: signed webhooks over HTTP, email over SMTP;
+//! - [`targets`]: which webhook addresses are refused (loopback, private, special ranges);
+//! - `http_server`: the accept loop (header timeout, connection cap, bounded shutdown);
+//! - [`data_dir`]: the data directory's permissions;
+//! - [`remote`]: CLI commands that talk to a running server's API;
 //! - [`telemetry`]: tracing and Prometheus metrics;
 //! - [`tabular`]: reading imported files and writing exported ones (CSV in UTF-8 or GBK, NDJSON, XLSX);
 //! - [`export`]: a form's records streamed out as a file.
@@ -17,10 +21,14 @@
 mod api;
 pub mod cli;
 pub mod config;
+pub mod data_dir;
 pub mod delivery;
 pub mod export;
+mod http_server;
 pub mod packs;
+pub mod remote;
 pub mod simulate;
 pub mod startup;
 pub mod tabular;
+pub mod targets;
 pub mod telemetry;

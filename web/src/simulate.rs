@@ -78,7 +78,8 @@ impl Simulation<'_> {
             );
         }
         runs.sort_by_key(|r| (r.run.started_at, r.run.id));
-        let lines = runs.iter().map(|r| describe(&engine, r)).collect::<Vec<_>>();
+        let mail = self.config.smtp.host.is_some();
+        let lines = runs.iter().map(|r| describe(&engine, r, mail)).collect::<Vec<_>>();
         engine.close()?;
         for line in lines {
             println!("{line}");
@@ -124,8 +125,8 @@ fn copy_dir(source: &Path, target: &Path) -> anyhow::Result<()> {
 }
 
 /// One line per run: when (in the space's zone), which workflow, on what, how it ended, and
-/// what it did.
-fn describe(engine: &Engine, simulated: &SimulatedRun) -> String {
+/// what it did; a delivery that would fail says why. `mail`: an SMTP host is configured.
+fn describe(engine: &Engine, simulated: &SimulatedRun, mail: bool) -> String {
     let run = &simulated.run;
     let space = engine.space(&simulated.space).ok();
     let zone: Tz = space.and_then(|s| s.timezone).and_then(|z| z.parse().ok()).unwrap_or(Tz::UTC);
@@ -139,7 +140,7 @@ fn describe(engine: &Engine, simulated: &SimulatedRun) -> String {
         line.push_str(&format!("  on {}", record_label(engine, &simulated.space, &run.record)));
     }
     for effect in &run.effects {
-        line.push_str(&format!("\n    → {}", effect_label(engine, &simulated.space, effect)));
+        line.push_str(&format!("\n    → {}", effect_label(engine, &simulated.space, effect, mail)));
     }
     if let Some(note) = &run.note {
         line.push_str(&format!("\n    note: {note}"));
@@ -167,15 +168,15 @@ fn record_label(engine: &Engine, space: &str, id: &Uuid) -> String {
     }
 }
 
-fn effect_label(engine: &Engine, space: &str, effect: &Value) -> String {
+fn effect_label(engine: &Engine, space: &str, effect: &Value, mail: bool) -> String {
     if let Some(create) = effect.get("create") {
         let id = create.get("id").and_then(Value::as_str).and_then(|id| Uuid::parse_str(id).ok());
         if let Some(id) = id {
             return format!("create {}", record_label(engine, space, &id));
         }
     }
-    if let Some(notify) = effect.get("notify") {
-        return format!("notify {}", notify.get("target").unwrap_or(&Value::Null));
+    if let Some(target) = effect.get("notify").and_then(|notify| notify.get("target")) {
+        return notify_label(engine, space, target, mail);
     }
     if let Some(Value::Object(fields)) = effect.get("set") {
         let pairs: Vec<String> = fields.iter().map(|(field, value)| format!("{field} = {value}")).collect();
@@ -188,9 +189,43 @@ fn effect_label(engine: &Engine, space: &str, effect: &Value) -> String {
         match (script.get("effect").and_then(Value::as_str), name) {
             (Some("create"), Some(name)) => return format!("create {form} \"{name}\""),
             (Some("transition"), _) => return format!("transition to {}", script["to"]),
+            (Some("notify"), _) => return notify_label(engine, space, script, mail),
             (Some(kind), _) => return format!("{kind} {}", script.get("data").unwrap_or(&Value::Null)),
             (None, _) => {}
         }
     }
     effect.to_string()
+}
+
+/// Where a delivery goes, and why it would fail when it would: a webhook endpoint the space
+/// does not define or has disabled, email without an SMTP server.
+fn notify_label(engine: &Engine, space: &str, target: &Value, mail: bool) -> String {
+    if let Some(name) = target.get("webhook").and_then(Value::as_str) {
+        let problem = match engine.endpoint(space, name) {
+            Ok(endpoint) if endpoint.enabled => None,
+            Ok(_) => Some(format!("endpoint `{name}` is disabled")),
+            Err(_) => Some(format!("the space defines no webhook endpoint `{name}`")),
+        };
+        return with_problem(format!("notify webhook `{name}`"), problem);
+    }
+    if let Some(url) = target.get("url").and_then(Value::as_str) {
+        return format!("notify {url}");
+    }
+    if let Some(email) = target.get("email") {
+        let text = |key: &str| match email.get(key) {
+            Some(Value::String(text)) => text.clone(),
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+            _ => String::new(),
+        };
+        let problem = (!mail).then(|| "no [smtp] host is configured".to_owned());
+        return with_problem(format!("email {} \"{}\"", text("to"), text("subject")), problem);
+    }
+    format!("notify {target}")
+}
+
+fn with_problem(label: String, problem: Option<String>) -> String {
+    match problem {
+        Some(problem) => format!("{label}  ✗ would fail: {problem}"),
+        None => label,
+    }
 }

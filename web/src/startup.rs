@@ -80,23 +80,29 @@ impl Application {
         let (engine, stopped, policy) = (self.engine.clone(), stop.subscribe(), self.config.webhooks.policy());
         let transport: Arc<dyn engine::outbox::Transport> = self.transport;
         let deliveries = tokio::spawn(async move { engine.run_delivery_worker(transport, policy, stopped).await });
-        let served = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        crate::http_server::serve(self.listener, router, &self.config.http, shutdown).await;
         let _ = stop.send(true);
         let _ = processor.await;
         let _ = scheduler.await;
         let _ = deliveries.await;
         let closed = self.engine.close();
-        served.context("serving HTTP")?;
+        crate::data_dir::restrict(&self.config.data_dir)?;
         closed.context("flushing the database")?;
         tracing::info!("stopped; database flushed");
         Ok(())
     }
 }
 
-/// Opens the engine, turning sled's lock error into advice.
+/// Opens the engine in a data directory only its owner can read, turning sled's lock error
+/// into advice.
 pub fn open_engine(config: EngineConfig) -> anyhow::Result<Engine> {
     let dir = config.data_dir.clone();
-    Engine::open(config).map_err(|err| {
+    crate::data_dir::restrict(&dir)?;
+    let opened = Engine::open(config);
+    if opened.is_ok() {
+        crate::data_dir::restrict(&dir)?;
+    }
+    opened.map_err(|err| {
         let text = err.to_string();
         if text.contains("WouldBlock") || text.contains("lock") || text.contains("Resource temporarily unavailable") {
             anyhow::anyhow!("the data directory {} is in use by another Tend process", dir.display())

@@ -1,6 +1,7 @@
 //! Logs and metrics: `tracing` output in text or JSON, and the Prometheus recorder behind
 //! `/metrics`.
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -8,10 +9,14 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global tracing subscriber (once per process; later calls are no-ops).
+/// Installs the global tracing subscriber (once per process; later calls are no-ops). Colours
+/// only when stderr is a terminal: escape codes in a file or a log collector are noise.
 pub fn init_tracing(format: LogFormat, level: &str) {
     let filter = EnvFilter::try_from_env("TEND_LOG").unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

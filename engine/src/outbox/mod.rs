@@ -68,7 +68,7 @@ pub struct EndpointDef {
     /// Human title.
     #[serde(default)]
     pub title: Option<String>,
-    /// An http:// or https:// URL.
+    /// An http:// or https:// URL, or [`SINK_URL`].
     pub url: String,
     /// `whsec_` + base64 (24 to 64 bytes); generated for a new endpoint when absent, kept for
     /// an existing one.
@@ -333,6 +333,11 @@ fn url_authority(url: &str) -> &str {
     authority.rsplit_once('@').map_or(authority, |(_, host)| host)
 }
 
+/// The URL of a sink endpoint: its deliveries are recorded as delivered and never sent
+/// anywhere (for demos and for trying workflows before a receiver exists). The transport
+/// honours it.
+pub const SINK_URL: &str = "sink:";
+
 /// A new random secret in the Standard Webhooks format.
 pub fn new_secret() -> String {
     let mut key = [0u8; 32];
@@ -384,10 +389,10 @@ impl Engine {
         let name = forms::WorkflowName::parse(name)?.into_string();
         let definition: EndpointDef = forms::parse_definition(definition, "a webhook endpoint")?;
         let mut problems = Vec::new();
-        if !(definition.url.starts_with("https://") || definition.url.starts_with("http://"))
-            || url_authority(&definition.url).is_empty()
-        {
-            problems.push(FieldError::new("/url", "must be an http:// or https:// URL"));
+        let http = (definition.url.starts_with("https://") || definition.url.starts_with("http://"))
+            && !url_authority(&definition.url).is_empty();
+        if !http && definition.url != SINK_URL {
+            problems.push(FieldError::new("/url", "must be an http:// or https:// URL, or `sink:`"));
         }
         if let Some(secret) = &definition.secret {
             check_secret(secret, "/secret", &mut problems);

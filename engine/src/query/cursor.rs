@@ -2,8 +2,13 @@
 //! fingerprint that ties a token to the filter and sort it was issued for.
 //!
 //! Token bytes, before URL-safe unpadded base64:
-//! `0x01` (version) · fingerprint (u64 BE) · record id (16) · key count (varint) ·
+//! version · fingerprint (u64 BE) · record id (16) · key count (varint) ·
 //! per key: length (varint) + bytes · checksum (first 8 bytes of SHA-256 of all before).
+//!
+//! Version `0x01` holds the sort keys whole; `0x02` says some key longer than
+//! [`MAX_KEY_BYTES`] was cut to that length, so that a sort on long strings still gives a
+//! token short enough to send back in a URL. The listing then reads the exact key again from
+//! the record the token names (see `engine::listing`).
 //!
 //! The checksum catches corrupted or hand-edited tokens; it is not a signature. A forged
 //! token can only move where a page starts: the filter still applies to every row.
@@ -16,10 +21,14 @@ use super::sort::MAX_SORT_KEYS;
 use super::QueryError;
 
 const VERSION: u8 = 1;
+const VERSION_TRUNCATED: u8 = 2;
+/// The most bytes of one sort key a token holds: four keys stay well under the API's 8 KiB
+/// request-target limit once base64-encoded.
+pub const MAX_KEY_BYTES: usize = 1024;
 const CHECKSUM_LEN: usize = 8;
-/// Longer tokens are refused before decoding; real ones are far shorter unless sort values
-/// are huge strings.
-const MAX_TOKEN_LEN: usize = 16 * 1024;
+/// Longer tokens are refused before decoding; the longest real one (four cut keys) is about
+/// 5.5 KiB.
+const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 /// Opaque continuation token for `{items, next_cursor}` pages: the last item's sort key and id,
 /// plus a fingerprint of the query (filter text + sort text) so a cursor can't be replayed
@@ -29,17 +38,22 @@ const MAX_TOKEN_LEN: usize = 16 * 1024;
 pub struct Cursor {
     pub sort_key: Vec<Vec<u8>>,
     pub id: [u8; 16],
+    /// Decoded from a token whose keys longer than [`MAX_KEY_BYTES`] were cut to that length
+    /// (ignored when encoding: cutting is decided then).
+    pub truncated: bool,
 }
 
 impl Cursor {
     /// URL-safe base64, no padding.
     pub fn encode(&self, fingerprint: u64) -> String {
         let mut bytes = Vec::with_capacity(40 + self.sort_key.iter().map(Vec::len).sum::<usize>());
-        bytes.push(VERSION);
+        let cut = self.sort_key.iter().any(|key| key.len() > MAX_KEY_BYTES);
+        bytes.push(if cut { VERSION_TRUNCATED } else { VERSION });
         bytes.extend_from_slice(&fingerprint.to_be_bytes());
         bytes.extend_from_slice(&self.id);
         put_varint(&mut bytes, self.sort_key.len() as u64);
         for key in &self.sort_key {
+            let key = &key[..key.len().min(MAX_KEY_BYTES)];
             put_varint(&mut bytes, key.len() as u64);
             bytes.extend_from_slice(key);
         }
@@ -62,9 +76,11 @@ impl Cursor {
             return Err(invalid());
         }
         let mut reader = Reader { bytes: body };
-        if reader.take(1).ok_or_else(invalid)? != [VERSION] {
-            return Err(invalid());
-        }
+        let truncated = match reader.take(1).ok_or_else(invalid)? {
+            [VERSION] => false,
+            [VERSION_TRUNCATED] => true,
+            _ => return Err(invalid()),
+        };
         let issued_for = reader.array::<8>().map(u64::from_be_bytes).ok_or_else(invalid)?;
         let id = reader.array::<16>().ok_or_else(invalid)?;
         let count = reader.varint().ok_or_else(invalid)?;
@@ -83,7 +99,7 @@ impl Cursor {
         if issued_for != fingerprint {
             return Err(QueryError::new("cursor belongs to a different query"));
         }
-        Ok(Cursor { sort_key, id })
+        Ok(Cursor { sort_key, id, truncated })
     }
 }
 

@@ -8,6 +8,7 @@ use std::ops::Bound;
 use forms::FieldType;
 use serde_json::{json, Value};
 
+use super::cursor::MAX_KEY_BYTES;
 use super::encoding::{BOOL_TAG, INSTANT_TAG, NULL_TAG, NUMBER_TAG, STRING_TAG};
 use super::*;
 
@@ -958,12 +959,17 @@ fn sort_orders_records() {
 fn cursors_round_trip() {
     let fp = fingerprint(r#"health < 60"#, "-health");
     let cursors = [
-        Cursor { sort_key: vec![], id: [0; 16] },
+        Cursor { sort_key: vec![], id: [0; 16], truncated: false },
         Cursor {
             sort_key: vec![enc(json!(59.5), FieldType::Number), enc(json!("a\0b"), FieldType::String)],
             id: [0xAB; 16],
+            truncated: false,
         },
-        Cursor { sort_key: vec![vec![], vec![0xFF; 1000], vec![NULL_TAG], vec![0; 200]], id: *b"0123456789abcdef" },
+        Cursor {
+            sort_key: vec![vec![], vec![0xFF; 1000], vec![NULL_TAG], vec![0; 200]],
+            id: *b"0123456789abcdef",
+            truncated: false,
+        },
     ];
     for cursor in cursors {
         let token = cursor.encode(fp);
@@ -973,9 +979,22 @@ fn cursors_round_trip() {
 }
 
 #[test]
+fn long_keys_are_cut_and_the_token_says_so() {
+    let fp = fingerprint("", "name,-title");
+    let long = vec![b'x'; 50_000];
+    let cursor = Cursor { sort_key: vec![long.clone(), long], id: [3; 16], truncated: false };
+    let token = cursor.encode(fp);
+    assert!(token.len() < 4 * 1024, "{}", token.len());
+    let decoded = Cursor::decode(&token, fp).unwrap();
+    assert!(decoded.truncated);
+    assert_eq!(decoded.sort_key, vec![vec![b'x'; MAX_KEY_BYTES]; 2]);
+}
+
+#[test]
 fn cursors_reject_tampering_and_garbage() {
     let fp = fingerprint("", "name");
-    let token = Cursor { sort_key: vec![enc(json!("acme"), FieldType::String)], id: [7; 16] }.encode(fp);
+    let token =
+        Cursor { sort_key: vec![enc(json!("acme"), FieldType::String)], id: [7; 16], truncated: false }.encode(fp);
     for i in 0..token.len() {
         for replacement in [b'A', b'z', b'_'] {
             let mut bytes = token.clone().into_bytes();
@@ -999,7 +1018,7 @@ fn cursors_reject_tampering_and_garbage() {
 
 #[test]
 fn cursors_belong_to_their_query() {
-    let cursor = Cursor { sort_key: vec![enc(json!(1), FieldType::Number)], id: [1; 16] };
+    let cursor = Cursor { sort_key: vec![enc(json!(1), FieldType::Number)], id: [1; 16], truncated: false };
     let token = cursor.encode(fingerprint("health < 60", "health"));
     for (filter, sort) in [("health < 61", "health"), ("health < 60", "-health"), ("", "")] {
         let e = Cursor::decode(&token, fingerprint(filter, sort)).expect_err(filter);

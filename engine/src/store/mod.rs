@@ -776,6 +776,27 @@ impl Store {
         get(&self.auth, &keys::token(hash_hex))
     }
 
+    /// Every token with the hash of its secret, in hash order.
+    pub fn tokens(&self) -> Result<Vec<(String, TokenInfo)>, StoreError> {
+        let prefix = keys::tokens();
+        self.auth
+            .scan_prefix(&prefix)
+            .map(|item| {
+                let (key, value) = item?;
+                // `T\0{hash}\0`: the hash sits between the prefix and the final separator.
+                let hash = key[prefix.len()..].strip_suffix(&[0]).unwrap_or(&key[prefix.len()..]);
+                let hash = String::from_utf8_lossy(hash).into_owned();
+                Ok((hash, decode_pair((key, value))?))
+            })
+            .collect()
+    }
+
+    /// Removes the token whose secret hashes to `hash_hex`. Durable after [`Store::barrier`].
+    pub fn remove_token(&self, hash_hex: &str) -> Result<(), StoreError> {
+        self.auth.remove(keys::token(hash_hex))?;
+        Ok(())
+    }
+
     /// Whether any token exists.
     pub fn has_tokens(&self) -> Result<bool, StoreError> {
         Ok(self.auth.scan_prefix(keys::tokens()).next().transpose()?.is_some())

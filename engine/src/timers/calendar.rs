@@ -504,8 +504,17 @@ mod tests {
             let day = date("2026-01-01") + Duration::days(day);
             let at = date_offset(day, Span { count: 0, unit: SpanUnit::Days }, nine(), zone, false);
             let local = at.with_timezone(&zone).naive_local();
-            prop_assert!(local >= day.and_time(nine()));
-            prop_assert!(local - day.and_time(nine()) <= Duration::hours(24));
+            let wanted = day.and_time(nine());
+            if zone.from_local_datetime(&wanted).earliest().is_some() {
+                // 09:00 exists that day (once or twice): exactly then.
+                prop_assert_eq!(local, wanted);
+            } else {
+                // Skipped by a DST gap: the first local time after it, so later by less than
+                // the gap, and the minute before is skipped too. (Gaps are at most 2 h.)
+                prop_assert!(local > wanted && local - wanted <= Duration::hours(2), "{wanted} became {local}");
+                let just_before = local - Duration::minutes(1);
+                prop_assert!(zone.from_local_datetime(&just_before).earliest().is_none(), "{local} is not the gap's end");
+            }
         }
     }
 }

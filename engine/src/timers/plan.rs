@@ -78,6 +78,22 @@ impl Engine {
             .unwrap_or(Tz::UTC)
     }
 
+    /// The zone the scripts of a run caused by `event` read dates in (`today()`,
+    /// `days_until`): a fired timer's trigger zone (fixed, or the record's zone field), else
+    /// the space's zone, else UTC.
+    pub(crate) fn zone_in_force(&self, event: &Event) -> Tz {
+        let space_zone = self.space_zone(event.space.as_str());
+        let Some((workflow, version)) =
+            event.timer.as_ref().and_then(|timer| Some((timer.workflow.as_ref()?, timer.workflow_version?)))
+        else {
+            return space_zone;
+        };
+        match self.compiled_workflow(&event.space, workflow.as_str(), version) {
+            Ok(compiled) => trigger_zone(&compiled.trigger, event.after.as_ref(), space_zone),
+            Err(_) => space_zone,
+        }
+    }
+
     /// The date-offset timers of `workflow` for a record: one per offset that falls after
     /// `now` (an offset already past when the record is written does not fire). `space_zone`
     /// is read once by the caller, who may ask for many records.

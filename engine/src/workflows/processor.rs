@@ -625,6 +625,7 @@ impl Engine {
             payload: event.payload.clone(),
             now,
             query: Some(self.record_query(&event.space)),
+            timezone: Some(self.zone_in_force(event)),
             ..ScriptVars::default()
         }
     }

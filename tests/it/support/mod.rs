@@ -198,6 +198,22 @@ pub fn error_paths(problem: &Value) -> Vec<String> {
     paths
 }
 
+/// A POST of `body` (sent as given, so tests can send JSON no serializer would write) signed
+/// the Standard Webhooks way with `secret`.
+pub fn signed_post(client: &reqwest::Client, url: &str, secret: &str, body: &str) -> reqwest::RequestBuilder {
+    let signer = standardwebhooks::Webhook::new(secret).expect("a whsec_ secret");
+    let timestamp = chrono::Utc::now().timestamp();
+    let id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    let signature = signer.sign(&id, timestamp, body.as_bytes()).expect("signing");
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body.to_owned())
+}
+
 /// Where the workspace's top-level folders are.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("web/ has a parent").to_path_buf()

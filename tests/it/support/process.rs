@@ -29,15 +29,23 @@ impl ServerProcess {
 
     /// Like [`ServerProcess::start`] with more `serve` arguments; also returns the banner lines.
     pub fn start_with(data_dir: &Path, args: &[&str]) -> (ServerProcess, Vec<String>) {
-        let mut child = tend()
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(args)
-            .current_dir(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawning tend serve");
+        Self::spawn(tend().args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(args), data_dir)
+    }
+
+    /// Like [`ServerProcess::start`] with the server's log (stderr, not a terminal) at `info`
+    /// written to `log`.
+    pub fn start_logging_to(data_dir: &Path, log: &Path) -> ServerProcess {
+        let file = std::fs::File::create(log).expect("creating the log file");
+        let mut command = tend();
+        command.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data_dir).env("TEND_LOG", "info");
+        command.stderr(Stdio::from(file));
+        Self::spawn(&mut command, data_dir).0
+    }
+
+    /// Starts `command` (a `tend serve`; stderr inherited unless it says otherwise) and reads
+    /// its banner.
+    fn spawn(command: &mut Command, data_dir: &Path) -> (ServerProcess, Vec<String>) {
+        let mut child = command.current_dir(data_dir).stdout(Stdio::piped()).spawn().expect("spawning tend serve");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -59,6 +67,14 @@ impl ServerProcess {
         std::thread::spawn(move || for _ in lines {});
         let base = base.expect("tend serve printed its address");
         (ServerProcess { child, base, token }, banner)
+    }
+
+    /// SIGTERM, then waits for the graceful shutdown; whether the process exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("running kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        self.child.wait().expect("waiting for the server").success()
     }
 
     /// SIGKILL: no shutdown, no flush.

@@ -56,10 +56,32 @@ impl ApiError {
             StatusCode::REQUEST_TIMEOUT => "request-timeout",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
             StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::URI_TOO_LONG => "uri-too-long",
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "header-fields-too-large",
             status if status.is_server_error() => "internal",
             _ => "bad-request",
         };
         Self::new(status, kind, detail)
+    }
+}
+
+impl ApiError {
+    /// An engine error from storing a definition of `kind` ("workflow definition", "webhook
+    /// endpoint", ...): an invalid definition's detail names that kind, where the engine's own
+    /// message can only say "definition".
+    pub(crate) fn storing(kind: &str) -> impl FnOnce(EngineError) -> ApiError + '_ {
+        move |err| match &err {
+            EngineError::InvalidDefinition(errors) => {
+                let first = errors.0.first().map_or("", |error| error.message.as_str());
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::Invalid.as_str(),
+                    format!("the {kind} is invalid: {first}"),
+                )
+                .with_errors(errors.0.clone())
+            }
+            _ => ApiError::from(err),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ApiError;
+use super::strict_json::{self, StrictJsonError};
 
 /// A JSON request body (`application/json` or any `application/*+json`, such as
 /// `application/merge-patch+json`).
@@ -31,10 +32,20 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
-        let value = serde_json::from_slice(&bytes)
-            .map_err(|err| ApiError::bad_request(format!("the body is not valid JSON: {err}")))?;
-        Ok(JsonBody(value))
+        parse_json_body(&bytes).map(JsonBody)
     }
+}
+
+/// Parses a request body strictly (see [`strict_json`]): malformed JSON, a duplicate key or an
+/// inexact number is a 400; the last two name the key's JSON pointer in `errors`.
+pub(crate) fn parse_json_body(bytes: &[u8]) -> Result<Value, ApiError> {
+    strict_json::parse(bytes).map_err(|err| match err {
+        StrictJsonError::Syntax(message) => ApiError::bad_request(format!("the body is not valid JSON: {message}")),
+        StrictJsonError::Refused(error) => {
+            ApiError::bad_request(format!("the body is refused at {}: {}", error.path, error.message))
+                .with_errors(vec![error])
+        }
+    })
 }
 
 fn body_error(rejection: BytesRejection) -> ApiError {
@@ -98,6 +109,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .map(Caller)
             .ok_or_else(|| ApiError::unauthorized("authentication required"))
     }
+}
+
+/// The credentials of an `Authorization: Bearer <credentials>` header, trimmed; the scheme is
+/// matched case-insensitively, as RFC 9110 asks.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim_start();
+    let (scheme, credentials) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim()).filter(|credentials| !credentials.is_empty())
 }
 
 /// The ETag of a record version.

@@ -7,7 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::{ApiQuery, JsonBody};
+use super::extract::{bearer_token, parse_json_body, ApiQuery, JsonBody};
 use super::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -56,7 +56,18 @@ async fn put_endpoint(
     Path((space, name)): Path<(String, String)>,
     JsonBody(definition): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    let endpoint = state.engine.put_endpoint(&space, &name, &definition).await?;
+    if let (Some(url), false) = (definition.get("url").and_then(|url| url.as_str()), state.allow_private_targets) {
+        crate::targets::check_saved_url(url).await.map_err(|reason| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                format!("the webhook endpoint is invalid: {reason}"),
+            )
+            .with_errors(vec![forms::FieldError::new("/url", reason)])
+        })?;
+    }
+    let endpoint =
+        state.engine.put_endpoint(&space, &name, &definition).await.map_err(ApiError::storing("webhook endpoint"))?;
     Ok((stored_status(endpoint.created_at, endpoint.updated_at), Json(endpoint)))
 }
 
@@ -76,7 +87,7 @@ async fn put_hook(
     Path((space, name)): Path<(String, String)>,
     JsonBody(definition): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    let hook = state.engine.put_hook(&space, &name, &definition).await?;
+    let hook = state.engine.put_hook(&space, &name, &definition).await.map_err(ApiError::storing("inbound hook"))?;
     Ok((stored_status(hook.created_at, hook.updated_at), Json(hook)))
 }
 
@@ -91,6 +102,12 @@ async fn hooks(State(state): State<AppState>, Path(space): Path<String>) -> Resu
     Ok(Json(json!({ "items": state.engine.hooks(&space)?, "next_cursor": null })))
 }
 
+/// What every unauthenticated failure of a hook post answers, whatever the cause (no such
+/// space, no such or a disabled hook, a missing or wrong signature or secret): telling them
+/// apart would let anyone map a deployment's spaces and hooks without a secret.
+const INBOUND_REFUSED: &str =
+    "this hook does not exist, is disabled, or the request is not authenticated with its secret";
+
 /// An outside system's post: authenticated with the hook's secret, then its body checked
 /// against the hook's schema and appended as an `inbound` event (202 with the event's number).
 async fn inbound(
@@ -99,36 +116,39 @@ async fn inbound(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let hook = state.engine.hook(&space, &name)?;
-    if !hook.enabled {
-        return Err(ApiError::for_status(StatusCode::NOT_FOUND, format!("inbound hook `{name}` is disabled")));
+    let hook = match state.engine.hook(&space, &name) {
+        Ok(hook) => Some(hook).filter(|hook| hook.enabled),
+        Err(err) if err.code() == engine::ErrorCode::NotFound => None,
+        Err(err) => return Err(err.into()),
+    };
+    let authentic = match &hook {
+        Some(hook) => is_authentic(&hook.auth, &hook.secret, &headers, &body),
+        // Check against a throwaway secret, so a missing hook costs the same time as a bad
+        // signature.
+        None => is_authentic(&HookAuth::Signature, DECOY_SECRET, &headers, &body),
+    };
+    if !authentic {
+        return Err(ApiError::unauthorized(INBOUND_REFUSED));
     }
-    match hook.auth {
-        HookAuth::Signature => {
-            let verifier = standardwebhooks::Webhook::new(&hook.secret).map_err(|_| {
-                ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR, "the hook's secret is unusable")
-            })?;
-            verifier.verify(&body, &headers).map_err(|err| {
-                ApiError::unauthorized(format!("the Standard Webhooks signature does not verify: {err}"))
-            })?;
-        }
-        HookAuth::Bearer => {
-            let given = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or("");
-            if !constant_time_eq(given.trim().as_bytes(), hook.secret.as_bytes()) {
-                return Err(ApiError::unauthorized("missing or wrong `Authorization: Bearer <hook secret>`"));
-            }
-        }
-    }
-    let payload: serde_json::Value = serde_json::from_slice(&body).map_err(|err| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", format!("the body is not valid JSON: {err}"))
-            .with_errors(vec![forms::FieldError::new("", "must be JSON")])
-    })?;
+    let payload = parse_json_body(&body)?;
     let event = state.engine.receive_inbound(&Actor(format!("hook:{name}")), &space, &name, payload).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "hook": name, "event": event.seq }))))
+}
+
+/// A well-formed Standard Webhooks secret no hook has (hook secrets are random).
+const DECOY_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Whether the post carries the hook's secret the way the hook asks for.
+fn is_authentic(auth: &HookAuth, secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
+    match auth {
+        HookAuth::Signature => standardwebhooks::Webhook::new(secret)
+            .map(|verifier| verifier.verify(body, headers).is_ok())
+            .unwrap_or(false),
+        HookAuth::Bearer => {
+            let given = bearer_token(headers).unwrap_or("");
+            constant_time_eq(given.as_bytes(), secret.as_bytes())
+        }
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -10,8 +10,11 @@ mod integrations;
 mod openapi;
 mod records;
 mod spaces;
+mod strict_json;
 mod system;
 mod timers;
+mod tokens;
+mod warnings;
 mod workflows;
 
 use std::time::{Duration, Instant};
@@ -26,7 +29,6 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::telemetry;
@@ -38,6 +40,10 @@ pub(crate) struct AppState {
     pub(crate) engine: Engine,
     pub(crate) metrics: PrometheusHandle,
     limits: Limits,
+    /// `[webhooks] allow_private_targets`: endpoints may point at private addresses.
+    pub(crate) allow_private_targets: bool,
+    /// An `[smtp]` host is configured: email can be sent.
+    pub(crate) mail: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -50,7 +56,13 @@ struct Limits {
 pub(crate) fn router(engine: Engine, config: &Config) -> Router {
     let limits =
         Limits { body: config.http.body_limit, timeout: Duration::from_secs(config.http.request_timeout_secs) };
-    let state = AppState { engine, metrics: telemetry::metrics_handle(), limits };
+    let state = AppState {
+        engine,
+        metrics: telemetry::metrics_handle(),
+        limits,
+        allow_private_targets: config.webhooks.allow_private_targets,
+        mail: config.smtp.host.is_some(),
+    };
     Router::new()
         .merge(system::router())
         .merge(openapi::router())
@@ -61,6 +73,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(workflows::router())
         .merge(timers::router())
         .merge(integrations::router())
+        .merge(tokens::router())
         .fallback(|| async { ApiError::for_status(StatusCode::NOT_FOUND, "no such route") })
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         // Each `layer` call wraps the ones before it: the body limit is innermost, panics are
@@ -69,9 +82,9 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .layer(DefaultBodyLimit::max(limits.body))
         .layer(RequestBodyLimitLayer::new(limits.body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout))
-        .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(state.clone(), problem_for_bare_errors))
-        .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn(refuse_oversized_heads))
+        .layer(middleware::from_fn(observe_request))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log")
                 .into_response()
@@ -103,11 +116,10 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     if integrations::is_inbound_post(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
-    let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let Some(secret) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+    let Some(secret) = extract::bearer_token(request.headers()) else {
         return ApiError::unauthorized("missing `Authorization: Bearer <token>` header").into_response();
     };
-    match state.engine.authenticate(secret.trim()) {
+    match state.engine.authenticate(secret) {
         Ok(Some(principal)) => {
             request.extensions_mut().insert(principal);
             next.run(request).await
@@ -115,6 +127,35 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         Ok(None) => ApiError::unauthorized("unknown or revoked token").into_response(),
         Err(err) => ApiError::from(err).into_response(),
     }
+}
+
+/// The longest request target (path and query) accepted, in bytes.
+pub(crate) const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header fields a request may carry.
+pub(crate) const MAX_HEADERS: usize = 100;
+/// The most bytes a request's header fields may take in all.
+pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Oversized request heads get 414 and 431 as problem documents. hyper refuses heads past its
+/// own, larger bounds with an empty body before any of this code runs, so these limits sit
+/// below hyper's (see `http_server`) to answer every realistic case here.
+async fn refuse_oversized_heads(request: Request, next: Next) -> Response {
+    let uri_bytes = request.uri().path_and_query().map_or(0, |target| target.as_str().len());
+    if uri_bytes > MAX_URI_BYTES {
+        let detail = format!("the request target is {uri_bytes} bytes; at most {MAX_URI_BYTES} are accepted");
+        return ApiError::for_status(StatusCode::URI_TOO_LONG, detail).into_response();
+    }
+    let headers = request.headers();
+    let header_bytes: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        let detail = format!(
+            "the request has {} header fields of {header_bytes} bytes; at most {MAX_HEADERS} fields of \
+             {MAX_HEADER_BYTES} bytes in all are accepted",
+            headers.len()
+        );
+        return ApiError::for_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, detail).into_response();
+    }
+    next.run(request).await
 }
 
 /// Responses that left the router or a layer as a bare status (a 408 from the timeout, a 413
@@ -147,19 +188,80 @@ async fn problem_for_bare_errors(State(state): State<AppState>, request: Request
     problem
 }
 
-/// Prometheus request counts and latencies, labelled by route template (not raw path, which
-/// would make a series per record id).
-async fn record_metrics(request: Request, next: Next) -> Response {
+/// Every request's outcome, once: Prometheus counts and latencies, one `info` log line, and an
+/// `x-request-id` on the answer (the caller's own when it sent a usable one).
+///
+/// Every metric label comes from a known set, so no client can add series: the method is one
+/// of the standard ones or `other`, the route is the matched template (never the raw path,
+/// which would make a series per record id) or `unmatched`, the status is its class (`2xx`).
+async fn observe_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
+    let method = method_label(request.method());
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |path| path.as_str()).to_owned();
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| is_usable_request_id(id))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    let mut response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status();
+    let labels = [("method", method), ("route", route.clone()), ("status", status_class(status).to_owned())];
     metrics::counter!("tend_http_requests_total", &labels).increment(1);
-    metrics::histogram!("tend_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("tend_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    tracing::info!(
+        target: "tend::http",
+        method = %labels[0].1,
+        route = %route,
+        status = status.as_u16(),
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        "request"
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     response
+}
+
+/// The header carrying a request's id, in both directions.
+const REQUEST_ID: &str = "x-request-id";
+
+/// A caller's request id is echoed only when it is short and printable, so it cannot forge
+/// log lines or bloat them.
+fn is_usable_request_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The method as a metric label: one of the standard methods, else `other`.
+fn method_label(method: &axum::http::Method) -> String {
+    use axum::http::Method;
+    let known = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    if known.contains(method) {
+        method.as_str().to_owned()
+    } else {
+        "other".to_owned()
+    }
+}
+
+/// `1xx` … `5xx`.
+fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
 }

@@ -198,9 +198,11 @@ fn generic_paths() -> Map<String, Value> {
     paths.insert("/api/v1/spaces/{space}/workflows".into(), json!({
         "get": op("List the latest version of each workflow, in run order", space_params(), None, vec![("200", ok("Workflows", page_of(json!({"type": "object"}))))]),
     }));
+    let stored_workflow = json!({ "type": "object", "properties": { "warnings": { "type": "array",
+        "items": { "type": "object", "properties": { "path": { "type": "string" }, "message": { "type": "string" } } } } } });
     paths.insert("/api/v1/spaces/{space}/workflows/{name}".into(), json!({
         "get": op("Get a workflow definition (`?version=N`)", workflow_params(), None, vec![("200", ok("The workflow version", json!({"type": "object"})))]),
-        "put": op("Store a definition as the workflow's next version", workflow_params(), Some(workflow), vec![("200", ok("Stored (or unchanged)", json!({"type": "object"}))), ("201", ok("First version stored", json!({"type": "object"})))]),
+        "put": op("Store a definition as the workflow's next version; `warnings` lists what it asks for that can't work yet (an endpoint the space lacks or has disabled, email without SMTP)", workflow_params(), Some(workflow), vec![("200", ok("Stored (or unchanged)", stored_workflow.clone())), ("201", ok("First version stored", stored_workflow))]),
     }));
     paths.insert("/api/v1/spaces/{space}/workflows/{name}/run".into(), json!({
         "post": op("Run the workflow now, for one record (`{record}`) or none", workflow_params(), Some(json!({"type": "object", "properties": {"record": {"type": "string"}}})), vec![("201", ok("The run", schema_ref("Run")))]),
@@ -316,6 +318,17 @@ fn integration_paths(paths: &mut Map<String, Value>) {
     }));
     paths.insert("/api/v1/spaces/{space}/deliveries/{id}/redeliver".into(), json!({
         "post": op("Send it again (same `webhook-id`), with a fresh budget of attempts", one(), None, vec![("202", ok("Pending again", object()))]),
+    }));
+    let token = json!({ "type": "object", "required": ["id", "role", "created_at"], "properties": {
+        "id": { "type": "string", "description": "Public id: shown in `created_by` as `token:<id>`" },
+        "role": { "type": "string", "enum": ["admin"] }, "label": { "type": "string" },
+        "created_at": { "type": "string", "format": "date-time" } } });
+    paths.insert("/api/v1/tokens".into(), json!({
+        "get": op("API tokens, oldest first (never their secrets)", vec![], None, vec![("200", ok("Tokens", page_of(token)))]),
+    }));
+    paths.insert("/api/v1/tokens/{id}".into(), json!({
+        "delete": op("Revoke a token: it is refused from this answer on", vec![path_param("id", "The token's public id")], None,
+                     vec![("204", json!({ "description": "Revoked" }))]),
     }));
 }
 

@@ -1,5 +1,5 @@
 //! Probes and metrics, outside `/api/` and without authentication: `/healthz` (the process
-//! answers), `/readyz` (storage answers), `/metrics` (Prometheus text format).
+//! answers, with Tend's version), `/readyz` (storage answers), `/metrics` (Prometheus text format).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -16,7 +16,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "ok" }))
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::extract::{ApiQuery, Caller, JsonBody};
-use super::{stored_definition, AppState, VersionParam};
+use super::{stored_definition, warnings, AppState, VersionParam};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -31,9 +31,17 @@ async fn put(
     Path((space, name)): Path<(String, String)>,
     JsonBody(definition): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    let outcome = state.engine.put_workflow(&caller.actor(), &space, &name, &definition).await?;
+    let outcome = state
+        .engine
+        .put_workflow(&caller.actor(), &space, &name, &definition)
+        .await
+        .map_err(ApiError::storing("workflow definition"))?;
     let location = format!("/api/v1/spaces/{space}/workflows/{name}?version={}", outcome.workflow.version);
-    Ok(stored_definition(outcome.changed && outcome.workflow.version == 1, location, outcome.workflow))
+    let first = outcome.changed && outcome.workflow.version == 1;
+    let warnings = warnings::for_workflow(&state.engine, &space, &definition, state.mail);
+    let mut body = json!(outcome.workflow);
+    body["warnings"] = json!(warnings);
+    Ok(stored_definition(first, location, body))
 }
 
 async fn show(

@@ -4,7 +4,9 @@
 //! The definitions are stored, in order, in a throwaway database: the engine's own checks
 //! (schemas, scripts compiled, workflows against forms and fields, triggers, cron and zones)
 //! are the pack's checks, so a pack that passes installs. Sample data is written there too,
-//! and the tests are parsed and checked against the pack's workflows and forms.
+//! and the tests are parsed and checked against the pack's workflows and forms. A form refused
+//! only for its computed fields' or rules' scripts is stored without them, so one broken
+//! script is reported once, at its line, and what uses the form is still checked.
 
 use std::collections::BTreeSet;
 
@@ -70,6 +72,15 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
                     problems.push(Problem { file: definition.file.clone(), line: Some(1), message: err.to_string() });
                 }
                 problems.extend(errors.iter().map(|e| definition.problem(e)));
+                // A form refused only for its scripts is stored without them, so the workflows,
+                // sample records and tests that use the form are still checked: one broken
+                // script is one problem, not one per dependent.
+                if let Some(stand_in) = (definition.kind == DefinitionKind::Form)
+                    .then(|| without_failing_scripts(&definition.value, &errors))
+                    .flatten()
+                {
+                    let _ = engine.put_form(&actor, space, &definition.name, &stand_in, false).await;
+                }
             }
         }
     }
@@ -114,4 +125,32 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
     problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     problems.dedup();
     Ok(CheckReport { meta: pack.meta.clone(), forms, workflows, scripts, records, tests, problems })
+}
+
+/// `definition` without the computed fields and rules that `errors` point into, when every
+/// error points into one; `None` when something else is wrong too (no stand-in would store).
+fn without_failing_scripts(definition: &serde_json::Value, errors: &[forms::FieldError]) -> Option<serde_json::Value> {
+    let mut stand_in = definition.clone();
+    let mut rules = BTreeSet::new();
+    for error in errors {
+        let mut segments = error.path.trim_start_matches('/').split('/');
+        match (segments.next(), segments.next()) {
+            (Some("computed"), Some(field)) => {
+                let field = field.replace("~1", "/").replace("~0", "~");
+                stand_in.get_mut("computed")?.as_object_mut()?.remove(&field);
+            }
+            (Some("rules"), Some(index)) => {
+                rules.insert(index.parse::<usize>().ok()?);
+            }
+            _ => return None,
+        }
+    }
+    if let Some(list) = stand_in.get_mut("rules").and_then(|rules| rules.as_array_mut()) {
+        for index in rules.into_iter().rev() {
+            if index < list.len() {
+                list.remove(index);
+            }
+        }
+    }
+    (!errors.is_empty()).then_some(stand_in)
 }

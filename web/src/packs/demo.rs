@@ -2,7 +2,8 @@
 //! data shaped like a real CS team's book (see the pack's README for the numbers).
 //!
 //! Generation is seeded, so every demo has the same accounts: a few hundred accounts across
-//! tiers and ARR bands with health spread over every band, renewal dates over the next year,
+//! tiers and ARR bands, named for their industry, with health spread over every band (churned
+//! ones low), renewal dates over the next year,
 //! contacts, onboardings in every stage, renewals in progress, NPS answers and open tasks.
 
 use anyhow::Context;
@@ -55,25 +56,18 @@ const PREFIXES: &[&str] = &[
     "Pioneer",
     "Helix",
 ];
-const SUFFIXES: &[&str] = &[
-    "Logistics",
-    "Health",
-    "Retail",
-    "Analytics",
-    "Foods",
-    "Energy",
-    "Labs",
-    "Media",
-    "Bank",
-    "Learning",
-    "Robotics",
-    "Travel",
-    "Insurance",
-    "Studios",
-    "Systems",
+/// Each industry with the words its company names end in, so a name says what the company
+/// does (`Cobalt Freight` is in logistics).
+pub const INDUSTRIES: &[(&str, &[&str])] = &[
+    ("saas", &["Software", "Cloud", "Systems", "Apps"]),
+    ("fintech", &["Pay", "Capital", "Finance", "Bank"]),
+    ("retail", &["Retail", "Stores", "Outfitters", "Market"]),
+    ("healthcare", &["Health", "Medical", "Clinics", "Care"]),
+    ("manufacturing", &["Manufacturing", "Industries", "Robotics", "Works"]),
+    ("logistics", &["Logistics", "Freight", "Shipping", "Transport"]),
+    ("education", &["Learning", "Academy", "Education", "Schools"]),
+    ("media", &["Media", "Studios", "Publishing", "Broadcasting"]),
 ];
-const INDUSTRIES: &[&str] =
-    &["saas", "fintech", "retail", "healthcare", "manufacturing", "logistics", "education", "media"];
 const ZONES: &[(&str, &str)] = &[
     ("emea", "Europe/Berlin"),
     ("emea", "Europe/London"),
@@ -92,13 +86,31 @@ const FIRST_NAMES: &[&str] =
 const LAST_NAMES: &[&str] =
     &["Garcia", "Smith", "Tanaka", "Becker", "Sharma", "Haddad", "Rossi", "Brown", "Lin", "Nilsson", "Dubois", "Costa"];
 
+/// The webhook endpoints the pack's workflows notify. The demo defines them as sinks, so its
+/// alerts are recorded (see `GET /api/v1/spaces/demo/deliveries`) rather than failing.
+pub const DEMO_ENDPOINTS: &[&str] = &["cs-alerts", "cs-leads"];
+/// The pack's workflow that sends email.
+const EMAILING_WORKFLOW: &str = "task-overdue-reminder";
+
 /// Installs the demo into an engine that has no `demo` space yet; returns what was written.
-pub async fn install_demo(engine: &Engine) -> anyhow::Result<Installed> {
+/// Without a mail server (`mail` false) the workflow that emails is stored disabled, so the
+/// demo sends nothing that can only fail.
+pub async fn install_demo(engine: &Engine, mail: bool) -> anyhow::Result<Installed> {
     let pack = embedded(DEMO_PACK).with_context(|| format!("the built-in pack `{DEMO_PACK}` is missing"))?;
     let actor = Actor("demo".into());
     let mut installed = install_new(engine, &actor, &pack, DEMO_SPACE, Some("Customer Success (demo)".into()), false)
         .await
         .context("installing the customer-success pack")?;
+    for name in DEMO_ENDPOINTS {
+        let sink = json!({ "url": engine::outbox::SINK_URL,
+            "title": "Demo sink: deliveries are recorded here and never sent; set `url` to your own receiver" });
+        engine.put_endpoint(DEMO_SPACE, name, &sink).await.with_context(|| format!("defining endpoint `{name}`"))?;
+    }
+    if !mail {
+        let mut workflow = serde_json::to_value(engine.workflow(DEMO_SPACE, EMAILING_WORKFLOW, None)?.definition)?;
+        workflow["enabled"] = json!(false);
+        engine.put_workflow(&actor, DEMO_SPACE, EMAILING_WORKFLOW, &workflow).await?;
+    }
     installed.records = generate(engine, &actor).await?;
     Ok(installed)
 }
@@ -139,8 +151,12 @@ async fn generate(engine: &Engine, actor: &Actor) -> anyhow::Result<usize> {
     let mut accounts = Vec::new();
     let mut names = std::collections::BTreeSet::new();
     while accounts.len() < DEMO_ACCOUNTS {
-        let name = format!("{} {}", pick(&mut rng, PREFIXES), pick(&mut rng, SUFFIXES));
-        let name = if names.insert(name.clone()) { name } else { format!("{name} {}", names.len()) };
+        // Names are unique without numbers: 20 prefixes × 32 industry words leave room.
+        let (industry, words) = *INDUSTRIES.choose(&mut rng).unwrap_or(&INDUSTRIES[0]);
+        let name = format!("{} {}", pick(&mut rng, PREFIXES), pick(&mut rng, words));
+        if !names.insert(name.clone()) {
+            continue;
+        }
         let roll: f64 = rng.gen();
         let (tier, arr) = if roll < 0.5 {
             ("starter", rng.gen_range(6..25) * 1000)
@@ -149,34 +165,59 @@ async fn generate(engine: &Engine, actor: &Actor) -> anyhow::Result<usize> {
         } else {
             ("enterprise", rng.gen_range(100..600) * 1000)
         };
-        // One account in five struggles: low usage, tickets, a poor NPS, late invoices.
-        let struggling = rng.gen_bool(0.2);
-        let (region, zone) = *ZONES.choose(&mut rng).unwrap_or(&("emea", "Europe/Berlin"));
+        // How well the account is doing, 0 to 1, drives every input the pack's health score
+        // weighs, so health spreads over every band; churned accounts did badly.
         let churned = rng.gen_bool(0.03);
-        let payment = if struggling && rng.gen_bool(0.3) {
+        let condition: f64 = if churned { rng.gen_range(0.0..0.2) } else { rng.gen() };
+        let score = |rng: &mut StdRng, low: f64, high: f64| {
+            (low + (high - low) * condition + rng.gen_range(-8.0..8.0)).clamp(0.0, 100.0).round() as i64
+        };
+        let (region, zone) = *ZONES.choose(&mut rng).unwrap_or(&("emea", "Europe/Berlin"));
+        let payment = if condition < 0.3 && rng.gen_bool(0.3) {
             "late"
-        } else if rng.gen_bool(0.03) {
+        } else if condition < 0.5 && rng.gen_bool(0.05) {
             "overdue"
         } else {
             "current"
+        };
+        let status = if churned {
+            "churned"
+        } else if condition < 0.35 {
+            "at_risk"
+        } else {
+            "active"
+        };
+        let open_tickets = if condition < 0.3 {
+            rng.gen_range(2..8)
+        } else if condition < 0.6 {
+            rng.gen_range(0..4)
+        } else {
+            rng.gen_range(0..2)
+        };
+        let last_contact = if condition < 0.3 {
+            rng.gen_range(30..120)
+        } else if condition < 0.6 {
+            rng.gen_range(10..70)
+        } else {
+            rng.gen_range(1..30)
         };
         accounts.push(json!({
             "name": name,
             "tier": tier,
             "arr": arr,
             "owner": pick(&mut rng, CSMS),
-            "status": if churned { "churned" } else if struggling { "at_risk" } else { "active" },
+            "status": status,
             "renewal_date": date(rng.gen_range(7..365)),
             "timezone": zone,
             "region": region,
-            "industry": pick(&mut rng, INDUSTRIES),
-            "usage_score": if struggling { rng.gen_range(5..45) } else { rng.gen_range(45..100) },
-            "feature_adoption": if struggling { rng.gen_range(5..40) } else { rng.gen_range(35..95) },
-            "open_tickets": if struggling { rng.gen_range(2..8) } else { rng.gen_range(0..3) },
-            "sev1_tickets": if struggling && rng.gen_bool(0.4) { 1 } else { 0 },
-            "nps": if struggling { rng.gen_range(0..7) } else { rng.gen_range(6..11) },
+            "industry": industry,
+            "usage_score": score(&mut rng, 5.0, 100.0),
+            "feature_adoption": score(&mut rng, 5.0, 95.0),
+            "open_tickets": open_tickets,
+            "sev1_tickets": if condition < 0.3 && rng.gen_bool(0.4) { 1 } else { 0 },
+            "nps": (score(&mut rng, 0.0, 100.0) / 10).clamp(0, 10),
             "payment_status": payment,
-            "last_contact_date": date(-rng.gen_range(if struggling { 30..120 } else { 1..45 })),
+            "last_contact_date": date(-last_contact),
         }));
     }
     let account_ids = write_all(engine, actor, "account", accounts.clone()).await?;
@@ -257,7 +298,7 @@ async fn generate(engine: &Engine, actor: &Actor) -> anyhow::Result<usize> {
     let mut answers = Vec::new();
     for _ in 0..150 {
         let i = rng.gen_range(0..account_ids.len());
-        let struggling = accounts[i]["status"] == "at_risk";
+        let struggling = accounts[i]["status"] != "active";
         let score = if struggling {
             rng.gen_range(0..8)
         } else {

@@ -1,0 +1,175 @@
+//! Parsing request bodies as JSON strictly: a key given twice in one object, or a number
+//! beyond what a double holds exactly as an integer (±(2^53 − 1), the I-JSON range), is
+//! refused with the JSON pointer of the offending key instead of being silently resolved
+//! (last key wins, the number rounded).
+
+use std::cell::RefCell;
+use std::fmt;
+
+use forms::FieldError;
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+/// The largest integer magnitude a JSON number keeps exactly once read as a double.
+const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// Why a body is not acceptable JSON.
+pub(crate) enum StrictJsonError {
+    /// Not JSON at all (the parser's message, with line and column).
+    Syntax(String),
+    /// JSON, but with a duplicate key or an inexact number at `path`.
+    Refused(FieldError),
+}
+
+/// Parses `bytes` as one JSON document, refusing duplicate keys and inexact numbers.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Value, StrictJsonError> {
+    let refusal = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = StrictValue { path: String::new(), refusal: &refusal }
+        .deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value));
+    match (parsed, refusal.into_inner()) {
+        (_, Some(refused)) => Err(StrictJsonError::Refused(refused)),
+        (Ok(value), None) => Ok(value),
+        (Err(err), None) => Err(StrictJsonError::Syntax(err.to_string())),
+    }
+}
+
+/// One value at `path` (a JSON pointer); a refusal is recorded in `refusal` so the caller gets
+/// the path as data, not only inside the parser's message.
+struct StrictValue<'r> {
+    path: String,
+    refusal: &'r RefCell<Option<FieldError>>,
+}
+
+impl StrictValue<'_> {
+    fn refuse<E: serde::de::Error>(&self, message: String) -> E {
+        let error = E::custom(format!("{}: {message}", if self.path.is_empty() { "/" } else { &self.path }));
+        *self.refusal.borrow_mut() = Some(FieldError::new(self.path.clone(), message));
+        error
+    }
+
+    fn child(&self, segment: &str) -> StrictValue<'_> {
+        let escaped = segment.replace('~', "~0").replace('/', "~1");
+        StrictValue { path: format!("{}/{escaped}", self.path), refusal: self.refusal }
+    }
+
+    fn exact<E: serde::de::Error>(&self, magnitude: f64, shown: impl fmt::Display) -> Result<(), E> {
+        if magnitude > MAX_EXACT_INTEGER {
+            Err(self.refuse(format!(
+                "the number {shown} cannot be held exactly; numbers must lie within ±9007199254740991 (2^53 - 1)"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Value, E> {
+        self.exact(value.unsigned_abs() as f64, value)?;
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Value, E> {
+        self.exact(value as f64, value)?;
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Value, E> {
+        // Past 2^53 a double has no fraction left: such a number is an integer that was
+        // (or may have been) rounded on the way in.
+        self.exact(value.abs(), value)?;
+        Number::from_f64(value).map(Value::Number).ok_or_else(|| self.refuse("the number is not finite".to_owned()))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.child(&items.len().to_string()))? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let child = self.child(&key);
+            if object.contains_key(&key) {
+                return Err(child.refuse(format!("the key {key:?} appears more than once in this object")));
+            }
+            let value = map.next_value_seed(child)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(text: &str) -> FieldError {
+        match parse(text.as_bytes()) {
+            Err(StrictJsonError::Refused(error)) => error,
+            Err(StrictJsonError::Syntax(message)) => panic!("{text}: syntax error {message}"),
+            Ok(value) => panic!("{text}: accepted as {value}"),
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_at_their_path() {
+        assert_eq!(refused(r#"{"a": 1, "a": 2}"#).path, "/a");
+        assert_eq!(refused(r#"{"x": [{}, {"b/c": 1, "b/c": 1}]}"#).path, "/x/1/b~1c");
+        assert_eq!(
+            parse(br#"{"a": {"a": 1}, "b": [1, 1]}"#).ok(),
+            Some(serde_json::json!({"a": {"a": 1}, "b": [1, 1]}))
+        );
+    }
+
+    #[test]
+    fn numbers_beyond_the_exact_range_are_refused() {
+        assert_eq!(refused(r#"{"n": 9007199254740993}"#).path, "/n");
+        assert_eq!(refused(r#"{"n": -9007199254740993}"#).path, "/n");
+        assert_eq!(refused(r#"{"n": 123456789012345678901234567890}"#).path, "/n");
+        assert_eq!(refused(r#"[1e300]"#).path, "/0");
+        let exact = parse(br#"[9007199254740991, -9007199254740991, 1.5, 0.1, -2]"#).ok().expect("in range");
+        assert_eq!(exact, serde_json::json!([9007199254740991_i64, -9007199254740991_i64, 1.5, 0.1, -2]));
+    }
+
+    #[test]
+    fn syntax_errors_stay_syntax_errors() {
+        assert!(matches!(parse(b"{\"a\": }"), Err(StrictJsonError::Syntax(_))));
+        assert!(matches!(parse(b"{} {}"), Err(StrictJsonError::Syntax(_))));
+    }
+}
