@@ -6,34 +6,11 @@
 //! secrets, and would cost milliseconds on every request here).
 
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::Actor;
-
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything, in every space.
-    Admin,
-}
-
-/// A stored token, without its secret.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TokenInfo {
-    /// Public identifier (a prefix of the hash), shown in `created_by` and logs.
-    pub id: String,
-    /// What it may do.
-    pub role: Role,
-    /// Free text to tell tokens apart.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// When it was made.
-    pub created_at: DateTime<Utc>,
-}
+pub use crate::model::{Role, TokenInfo};
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq)]

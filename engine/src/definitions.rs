@@ -13,6 +13,7 @@ use crate::query::encoding::encode_value;
 use crate::query::FieldLookup;
 use crate::rules::{Script, ScriptOrigin};
 use crate::store::IndexEntry;
+use crate::store::Store as _;
 use crate::{Engine, LoadedForm};
 
 /// How many failing records a refused schema change shows.
@@ -132,7 +133,7 @@ impl Engine {
             let record = record?;
             entries.push((encode_value(record.lookup(field).as_deref(), ty), record.id));
         }
-        self.store().rebuild_index(space.as_str(), form.as_str(), field, entries.into_iter())?;
+        self.store().rebuild_index(space.as_str(), form.as_str(), field, &mut entries.into_iter())?;
         Ok(())
     }
 

@@ -3,7 +3,8 @@
 //! The [`Engine`] façade is the crate's API boundary: callers (the `web` crate, the CLI, tests,
 //! benchmarks) create spaces, store form definitions and read and write records through it,
 //! and get plain Rust types and [`EngineError`]s back. Inside:
-//! - [`store`] owns the sled database (the only module that names sled);
+//! - `model` holds the stored types; `store` is the storage trait and its sled backend (the
+//!   only code that names sled), crate-private;
 //! - `definitions` stores form versions and keeps indexes in step with them;
 //! - `records` is the write path: compute fields, validate, check rules and pipelines,
 //!   compute index entries, commit record + index + event in one transaction, wait for the
@@ -15,11 +16,15 @@
 //! - [`workflows`] stores workflow definitions and runs them from the event log, exactly once;
 //! - [`outbox`] delivers what workflows send (through a [`outbox::Transport`] the caller
 //!   implements) and turns posts to inbound hooks into events;
-//! - [`clock`] is the one source of time.
+//! - [`clock`] is the one source of time; `calendar` is zone, DST and cron arithmetic.
+//!
+//! The modules are layered (ARCHITECTURE.md, "Layers inside `engine`"): none imports from a
+//! layer above its own.
 //!
 //! Architecture invariant: the engine knows no HTTP (no axum, hyper, tower, reqwest, lettre).
 
 pub mod auth;
+mod calendar;
 pub mod clock;
 mod definitions;
 mod error;
@@ -30,7 +35,7 @@ pub mod query;
 mod records;
 pub mod rules;
 mod spaces;
-pub mod store;
+mod store;
 pub mod timers;
 pub mod workflows;
 
@@ -48,7 +53,8 @@ pub use crate::definitions::PutFormOutcome;
 pub use crate::error::{EngineError, ErrorCode, FailingRecord, Result};
 pub use crate::listing::{ListQuery, Page, QueryPlan, MAX_LIMIT};
 pub use crate::model::{Actor, CopiedFrom, Event, EventKind, Record, Space, StoredForm, TemplateRef};
-use crate::store::Store;
+use crate::store::{Backend, Store};
+pub use crate::store::{StorageConfig, StoreError};
 
 /// How to open an engine.
 #[derive(Clone)]
@@ -62,7 +68,7 @@ pub struct EngineConfig {
     /// Workflow processor settings.
     pub processor: workflows::ProcessorConfig,
     /// Database settings.
-    pub storage: store::StorageConfig,
+    pub storage: StorageConfig,
 }
 
 impl EngineConfig {
@@ -73,7 +79,7 @@ impl EngineConfig {
             clock: Arc::new(SystemClock),
             script_limits: rules::ScriptLimits::default(),
             processor: workflows::ProcessorConfig::default(),
-            storage: store::StorageConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -99,7 +105,7 @@ pub struct Engine {
 }
 
 struct Inner {
-    store: Store,
+    store: Backend,
     clock: Arc<dyn Clock>,
     scripts: rules::Scripts,
     /// Latest version of each form, compiled once: compiling a schema costs far more than
@@ -140,7 +146,7 @@ impl Engine {
     pub fn open(config: EngineConfig) -> Result<Engine> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|err| store::StoreError::Backend(format!("creating {}: {err}", config.data_dir.display())))?;
-        let store = Store::open(&config.data_dir, &config.storage)?;
+        let store = Backend::open(&config.data_dir, &config.storage)?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
@@ -187,7 +193,7 @@ impl Engine {
         Ok(self.inner.store.events_after(after, limit)?)
     }
 
-    fn store(&self) -> &Store {
+    fn store(&self) -> &Backend {
         &self.inner.store
     }
 
@@ -265,7 +271,7 @@ impl Engine {
             if zone.is_empty() {
                 space.timezone = None;
             } else {
-                timers::calendar::parse_zone(&zone)
+                calendar::parse_zone(&zone)
                     .map_err(|message| forms::ValidationErrors(vec![forms::FieldError::new("/timezone", message)]))?;
                 space.timezone = Some(zone);
             }

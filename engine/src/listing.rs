@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::error::{EngineError, Result};
 use crate::model::{Record, SYSTEM_FIELDS};
 use crate::query::{self, Cursor, Filter, IndexScan, QueryError, Sort, ValueRange};
+use crate::store::Store as _;
 use crate::Engine;
 
 /// Page size when the caller gives none.

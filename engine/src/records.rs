@@ -1,6 +1,7 @@
 //! The write path of records: validate, compute index entries, commit the record, its index
 //! entries and its event in one transaction, then wait for the group-commit flush.
 
+use crate::store::Store as _;
 use crate::store::TimerOp;
 use crate::timers::sla_op;
 use std::collections::HashSet;

@@ -21,45 +21,23 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
 use forms::{DefinitionErrors, FieldError, PayloadSchema, SpaceName, ValidationErrors};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 pub use self::worker::{DeliveryPolicy, RESPONSE_SLICE};
 use crate::error::{EngineError, Result};
+use crate::model::{url_authority, Delivery, DeliveryStatus};
 use crate::model::{Actor, Event, EventKind};
+pub use crate::model::{Endpoint, EndpointInfo, Hook, HookAuth, HookInfo};
 use crate::store::Extras;
-use crate::workflows::{Delivery, DeliveryStatus};
+use crate::store::Store as _;
 use crate::Engine;
 
 /// The prefix of Standard Webhooks secrets.
 pub const SECRET_PREFIX: &str = "whsec_";
-
-/// An outgoing webhook endpoint as stored, secret included.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Endpoint {
-    /// Its name in the space (what `notify.webhook` names).
-    pub name: String,
-    /// Human title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Where to post.
-    pub url: String,
-    /// `whsec_` + base64 of the signing key.
-    pub secret: String,
-    /// Extra request headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// A disabled endpoint's deliveries fail their attempts (and end dead) until it is enabled.
-    pub enabled: bool,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it was last changed.
-    pub updated_at: DateTime<Utc>,
-}
 
 /// What an admin PUTs to define an endpoint.
 #[derive(Debug, Clone, Deserialize)]
@@ -82,83 +60,6 @@ pub struct EndpointDef {
     pub enabled: bool,
 }
 
-/// An endpoint as the API shows it: the secret is write-only.
-#[derive(Debug, Clone, Serialize)]
-pub struct EndpointInfo {
-    /// Its name.
-    pub name: String,
-    /// Human title.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Where deliveries go.
-    pub url: String,
-    /// Extra request headers.
-    pub headers: BTreeMap<String, String>,
-    /// Whether deliveries are attempted.
-    pub enabled: bool,
-    /// Always true: every endpoint signs.
-    pub has_secret: bool,
-    /// The secret, only in the answer to the PUT that generated it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it was last changed.
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Endpoint {
-    /// The endpoint without its secret.
-    pub fn info(&self) -> EndpointInfo {
-        EndpointInfo {
-            name: self.name.clone(),
-            title: self.title.clone(),
-            url: self.url.clone(),
-            headers: self.headers.clone(),
-            enabled: self.enabled,
-            has_secret: !self.secret.is_empty(),
-            secret: None,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
-}
-
-/// How an inbound hook authenticates its caller.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HookAuth {
-    /// A Standard Webhooks signature (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
-    /// made with the hook's secret.
-    #[default]
-    Signature,
-    /// `Authorization: Bearer <the hook's secret>`, for senders that can't sign.
-    Bearer,
-}
-
-/// An inbound hook as stored, secret included.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Hook {
-    /// Its name in the space (what a `{"hook": ...}` trigger names).
-    pub name: String,
-    /// Human title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// `whsec_` + base64.
-    pub secret: String,
-    /// How callers authenticate.
-    pub auth: HookAuth,
-    /// A JSON Schema (2020-12) bodies must satisfy; any JSON when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<Value>,
-    /// A disabled hook answers 404.
-    pub enabled: bool,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it was last changed.
-    pub updated_at: DateTime<Utc>,
-}
-
 /// What an admin PUTs to define an inbound hook.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -178,49 +79,6 @@ pub struct HookDef {
     /// Default true.
     #[serde(default = "yes")]
     pub enabled: bool,
-}
-
-/// A hook as the API shows it: the secret is write-only.
-#[derive(Debug, Clone, Serialize)]
-pub struct HookInfo {
-    /// Its name.
-    pub name: String,
-    /// Human title.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// How callers authenticate.
-    pub auth: HookAuth,
-    /// The body schema.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schema: Option<Value>,
-    /// Whether posts are accepted.
-    pub enabled: bool,
-    /// Always true.
-    pub has_secret: bool,
-    /// The secret, only in the answer to the PUT that generated it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it was last changed.
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Hook {
-    /// The hook without its secret.
-    pub fn info(&self) -> HookInfo {
-        HookInfo {
-            name: self.name.clone(),
-            title: self.title.clone(),
-            auth: self.auth,
-            schema: self.schema.clone(),
-            enabled: self.enabled,
-            has_secret: !self.secret.is_empty(),
-            secret: None,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
 }
 
 /// The secret an endpoint or hook keeps: the one given, else the one it had, else a new one;
@@ -306,31 +164,6 @@ impl OutboxState {
     fn is_in_flight(&self, id: &Uuid) -> bool {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
     }
-}
-
-impl Delivery {
-    /// The concurrency group: deliveries of one group share a concurrency limit, so a slow
-    /// receiver holds up only its own group. An endpoint is a group; a bare URL is grouped by
-    /// host; all email goes through the one mail server.
-    pub fn group(&self) -> String {
-        let group = if let Some(name) = self.target.get("webhook").and_then(Value::as_str) {
-            format!("webhook/{}/{name}", self.space)
-        } else if let Some(url) = self.target.get("url").and_then(Value::as_str) {
-            format!("url/{}", url_authority(url))
-        } else {
-            "email".to_owned()
-        };
-        // Groups are key parts, which a NUL would end early.
-        group.replace('\0', "")
-    }
-}
-
-/// The `host:port` part of an http(s) URL (what follows `://` up to the path).
-fn url_authority(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
-    authority.rsplit_once('@').map_or(authority, |(_, host)| host)
 }
 
 /// A new random secret in the Standard Webhooks format.

@@ -22,7 +22,8 @@ use uuid::Uuid;
 
 use super::{backoff, Attempted, Outgoing, Transport};
 use crate::error::Result;
-use crate::workflows::{Attempt, Delivery, DeliveryStatus, MAX_KEPT_ATTEMPTS};
+use crate::model::{Attempt, Delivery, DeliveryStatus, MAX_KEPT_ATTEMPTS};
+use crate::store::Store as _;
 use crate::Engine;
 
 /// How many bytes of a receiver's answer an attempt keeps.

@@ -7,9 +7,10 @@ use forms::{FormName, SpaceName};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::calendar::{self, Span};
-use super::{Timer, TimerKind};
+use crate::calendar::{self, Span};
 use crate::model::{Event, EventKind, Record};
+use crate::model::{Timer, TimerKind};
+use crate::store::Store as _;
 use crate::store::TimerOp;
 use crate::workflows::{CompiledTrigger, CompiledWorkflow, TriggerKind, ZoneSource};
 use crate::{Engine, LoadedForm};

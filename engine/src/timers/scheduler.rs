@@ -13,10 +13,11 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::{Timer, TimerKind};
 use crate::clock::ManualClock;
 use crate::error::Result;
 use crate::model::{Actor, Event, EventKind, FiredTimer};
+use crate::model::{Timer, TimerKind};
+use crate::store::Store as _;
 use crate::store::{Extras, TimerOp};
 use crate::Engine;
 

@@ -3,7 +3,6 @@
 //! kind → workflows in run order), never by scanning every workflow. The processor that runs
 //! them lives in `processor`.
 
-mod model;
 mod processor;
 mod runs;
 mod triggers;
@@ -15,13 +14,17 @@ use forms::{DefinitionErrors, FieldError, FormName, SpaceName, WorkflowName};
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use self::model::*;
 pub use self::processor::{ProcessorConfig, PROCESSOR_CURSOR, QUERY_LIMIT};
 pub use self::runs::{DryRun, DryRunInput};
 pub(crate) use self::triggers::{CompiledTrigger, TriggerKind, ZoneSource};
 use crate::error::{EngineError, Result};
+pub use crate::model::{
+    Action, Assign, Attempt, Delivery, DeliveryStatus, Email, Misfire, Notify, Run, RunStatus, StoredWorkflow,
+    Strategy, Trigger, WorkflowDef, Zone, MAX_KEPT_ATTEMPTS,
+};
 use crate::model::{Actor, EventKind};
 use crate::rules::{Script, ScriptOrigin};
+use crate::store::Store as _;
 use crate::store::TimerOp;
 use crate::Engine;
 
@@ -329,12 +332,12 @@ impl Engine {
 /// The trigger index entries of a definition: (form or hook, event kind, order). The events
 /// listed are those the processor must see for the workflow: the events that run it, those
 /// that start its delay, those that move its date timers; none for a disabled workflow.
-pub(crate) fn trigger_entries(definition: &WorkflowDef) -> Vec<(String, String, i64)> {
+pub(crate) fn trigger_entries(definition: &WorkflowDef) -> Vec<(String, EventKind, i64)> {
     let trigger = &definition.trigger;
     if !definition.enabled {
         return Vec::new();
     }
-    let entry = |source: &str, kind: EventKind| (source.to_owned(), kind_name(kind), definition.order);
+    let entry = |source: &str, kind: EventKind| (source.to_owned(), kind, definition.order);
     if let Some(hook) = &trigger.hook {
         return vec![entry(hook, EventKind::Inbound)];
     }
@@ -346,11 +349,6 @@ pub(crate) fn trigger_entries(definition: &WorkflowDef) -> Vec<(String, String, 
             .collect();
     }
     trigger.on.iter().map(|kind| entry(form.as_str(), *kind)).collect()
-}
-
-/// The serde name of an event kind (`stage_changed`), used in trigger keys.
-pub(crate) fn kind_name(kind: crate::model::EventKind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// Which runs to list.

@@ -22,6 +22,7 @@ use crate::error::{EngineError, Result};
 use crate::model::{timestamp, Actor, Cause, Event, EventKind, Record};
 use crate::records::{create_write, stage_of, update_write};
 use crate::rules::{RecordQuery, Script, ScriptEffect, ScriptVars};
+use crate::store::Store as _;
 use crate::store::{Extras, RecordWrite, StoreError, TimerOp};
 use crate::{Engine, LoadedForm};
 

@@ -11,6 +11,7 @@ use super::processor::{Effects, Touched};
 use super::{CompiledWorkflow, Run};
 use crate::error::{EngineError, Result};
 use crate::model::{Actor, Cause, Event, EventKind, Record};
+use crate::store::Store as _;
 use crate::store::{Extras, StoreError};
 use crate::Engine;
 

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::{encode, encode_record, keys, record_version, RecordWrite, StoreError};
+use super::{encode, encode_record, keys, record_version};
 use crate::model::Event;
+use crate::store::{RecordWrite, StoreError, TimerOp};
 
 /// The most writes one batch takes, so one huge queue can't make a batch unbounded.
 const MAX_BATCH: usize = 4096;
@@ -29,7 +30,7 @@ pub(super) enum Request {
         /// Events without a record write.
         events: Vec<Event>,
         /// Timer changes.
-        timers: Vec<super::TimerOp>,
+        timers: Vec<TimerOp>,
         /// Other keys written (or removed, for `None`) with them: runs, outbox rows, cursors.
         entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         reply: oneshot::Sender<Result<Vec<Event>, StoreError>>,
@@ -238,7 +239,7 @@ impl Worker {
 struct Staging {
     writes: Vec<RecordWrite>,
     standalone: Vec<Event>,
-    timers: Vec<super::TimerOp>,
+    timers: Vec<TimerOp>,
     entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
