@@ -144,8 +144,6 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Opens the database in `config.data_dir`, creating it if needed.
     pub fn open(config: EngineConfig) -> Result<Engine> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|err| store::StoreError::Backend(format!("creating {}: {err}", config.data_dir.display())))?;
         let store = Backend::open(&config.data_dir, &config.storage)?;
         Ok(Engine {
             inner: Arc::new(Inner {

@@ -223,7 +223,7 @@ impl Engine {
                 Err(err) => return Err(err),
             }
         }
-        Err(StoreError::Backend("too many concurrent updates of one record".into()).into())
+        Err(EngineError::Internal("too many concurrent updates of one record".into()))
     }
 
     fn delete_record_now(

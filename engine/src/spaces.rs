@@ -70,8 +70,7 @@ impl Engine {
 /// A stored definition back as the JSON an admin would PUT (serializing plain data can't fail
 /// in practice; if it did, it would be a bug, reported as internal).
 fn as_json(definition: &impl serde::Serialize) -> Result<serde_json::Value> {
-    serde_json::to_value(definition)
-        .map_err(|err| StoreError::Backend(format!("encoding a definition to copy: {err}")).into())
+    serde_json::to_value(definition).map_err(|err| StoreError::encoding(err).into())
 }
 
 #[cfg(test)]

@@ -341,7 +341,7 @@ impl Engine {
         };
         let extras = Extras { events: vec![event], ..Extras::default() };
         let mut events = self.commit(Vec::new(), extras).await?;
-        events.pop().ok_or_else(|| crate::store::StoreError::Backend("the commit returned no event".into()).into())
+        events.pop().ok_or_else(|| EngineError::Internal("the commit returned no event".into()))
     }
 
     /// A space's deliveries, newest first, matching `filter`; `before` is the last one of the

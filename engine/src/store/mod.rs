@@ -17,7 +17,8 @@ mod sled_backend;
 
 use std::future::Future;
 use std::ops::Bound;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -36,12 +37,34 @@ pub(crate) type Items<'s, T> = Box<dyn Iterator<Item = Result<T, StoreError>> + 
 /// A range of encoded index values (see `query::IndexScan`).
 pub(crate) type ValueRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
+/// The error a backend failed with, kept whole as the source of a [`StoreError`]. Shared, so
+/// that one failed flush can answer every writer of its batch.
+pub type BackendError = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Failures of the storage layer.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// The database could not be opened, read or written.
+    /// Another process holds the database (a second server on the same data dir).
+    #[error("the database in {} is in use by another process", path.display())]
+    InUse {
+        /// The data dir.
+        path: PathBuf,
+    },
+    /// The database could not be opened (or its directory created).
+    #[error("opening the database in {}: {source}", path.display())]
+    Open {
+        /// The data dir.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: BackendError,
+    },
+    /// The database could not be read or written.
     #[error("storage error: {0}")]
-    Backend(String),
+    Backend(#[source] BackendError),
+    /// A value could not be encoded for storage.
+    #[error("encoding a stored value: {0}")]
+    Encoding(#[source] Arc<serde_json::Error>),
     /// A stored value could not be decoded (corruption or an incompatible version).
     #[error("corrupt stored value under {key}: {reason}")]
     Corrupt {
@@ -61,7 +84,22 @@ pub enum StoreError {
     AlreadyExists,
     /// A flush failed, so the write may not survive a crash.
     #[error("the write could not be made durable: {0}")]
-    Durability(String),
+    Durability(#[source] BackendError),
+    /// The store was closed (or its writer stopped) before the write was made durable.
+    #[error("the write could not be made durable: the store is closed")]
+    Closed,
+}
+
+impl StoreError {
+    /// A backend failure from any error type.
+    pub(crate) fn backend(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend(Arc::new(err))
+    }
+
+    /// A value that could not be encoded.
+    pub(crate) fn encoding(err: serde_json::Error) -> Self {
+        Self::Encoding(Arc::new(err))
+    }
 }
 
 /// Storage settings (`[storage]` in `tend.toml`).

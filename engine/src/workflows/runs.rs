@@ -109,7 +109,7 @@ impl Engine {
                 Err(err) => return Err(err.into()),
             }
         }
-        Err(StoreError::Backend("the run's records kept changing; try again".into()).into())
+        Err(EngineError::Internal("the run's records kept changing; try again".into()))
     }
 
     /// What a workflow would do with a sample record; stores nothing.

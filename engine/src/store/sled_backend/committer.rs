@@ -61,8 +61,8 @@ impl Committer {
 
     pub(super) fn send(&self, request: Request) -> Result<(), StoreError> {
         let sender = lock(&self.sender);
-        let sender = sender.as_ref().ok_or_else(|| StoreError::Durability("the store is closed".into()))?;
-        sender.send(request).map_err(|_| StoreError::Durability("the committer stopped".into()))
+        let sender = sender.as_ref().ok_or_else(|| StoreError::Closed)?;
+        sender.send(request).map_err(|_| StoreError::Closed)
     }
 
     /// Lets queued writes finish, then stops the thread.
@@ -137,7 +137,7 @@ impl Worker {
             .data
             .apply_batch(batch)
             .and_then(|()| self.db.flush().map(|_| ()))
-            .map_err(|err| StoreError::Durability(err.to_string()));
+            .map_err(|err| StoreError::Durability(Arc::new(err)));
         metrics::histogram!("tend_store_flush_seconds").record(started.elapsed().as_secs_f64());
         match &outcome {
             Ok(()) => {

@@ -12,6 +12,7 @@ mod timers;
 
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,7 +20,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use self::timers::decode_owner_entry;
-use super::{Extras, Items, RecordWrite, StorageConfig, Store, StoreError, ValueRange};
+use super::{BackendError, Extras, Items, RecordWrite, StorageConfig, Store, StoreError, ValueRange};
 use crate::model::{
     Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Space, StoredForm, StoredWorkflow, Timer, TimerPosition,
     TokenInfo,
@@ -27,7 +28,7 @@ use crate::model::{
 
 impl From<sled::Error> for StoreError {
     fn from(err: sled::Error) -> Self {
-        Self::Backend(err.to_string())
+        Self::backend(err)
     }
 }
 
@@ -50,6 +51,11 @@ impl std::fmt::Debug for SledStore {
 impl Store for SledStore {
     /// Opens (or creates) the database in `dir`.
     fn open(dir: &Path, settings: &StorageConfig) -> Result<SledStore, StoreError> {
+        let open_error = |source: BackendError| StoreError::Open { path: dir.to_owned(), source };
+        std::fs::create_dir_all(dir).map_err(|err| open_error(Arc::new(err)))?;
+        if database_in_use(dir) {
+            return Err(StoreError::InUse { path: dir.to_owned() });
+        }
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(settings.cache_mb.max(1) * 1024 * 1024)
@@ -59,7 +65,7 @@ impl Store for SledStore {
             // grows with the data (a million small keys took 1.7 GB instead of 0.4 GB).
             .flush_every_ms(Some(500))
             .open()
-            .map_err(|err| StoreError::Backend(format!("opening {}: {err}", dir.display())))?;
+            .map_err(|err| open_error(Arc::new(err)))?;
         let tree = |name: &str| db.open_tree(name).map_err(StoreError::from);
         let data = tree("data")?;
         let last_seq = match data.scan_prefix(keys::events()).next_back().transpose()? {
@@ -98,14 +104,14 @@ impl Store for SledStore {
         let request =
             committer::Request::Write { writes, events: extras.events, timers: extras.timers, entries, reply };
         self.committer.send(request)?;
-        answer.await.map_err(|_| StoreError::Durability("the committer stopped".into()))?
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Waits until every write made so far (definitions and tokens included) is on disk.
     async fn barrier(&self) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.committer.send(committer::Request::Barrier { reply })?;
-        answer.await.map_err(|_| StoreError::Durability("the committer stopped".into()))?
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Finishes queued writes, stops the committer and flushes; the store must not be written
@@ -524,7 +530,7 @@ impl Store for SledStore {
             entries,
             reply,
         })?;
-        answer.await.map_err(|_| StoreError::Durability("the committer stopped".into()))??;
+        answer.await.map_err(|_| StoreError::Closed)??;
         Ok(())
     }
 
@@ -750,6 +756,15 @@ impl SledStore {
     }
 }
 
+/// Whether another process holds sled's lock on the database file. sled reports a held lock
+/// only as a message, so the lock is probed here first, and released at once: sled takes it
+/// itself (on its own file handle) right after. A process that takes it in between makes
+/// sled's open fail, which is reported as [`StoreError::Open`].
+fn database_in_use(dir: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(dir.join("db")) else { return false };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
+
 fn bound_before(bound: &Bound<Vec<u8>>, position: &[u8]) -> bool {
     match bound {
         Bound::Included(key) | Bound::Excluded(key) => key.as_slice() <= position,
@@ -777,7 +792,7 @@ fn from_micros(micros: u64) -> chrono::DateTime<chrono::Utc> {
 /// the commit transaction reads eight bytes instead of decoding the record.
 pub(super) fn encode_record(record: &Record) -> Result<Vec<u8>, StoreError> {
     let mut bytes = record.version.to_be_bytes().to_vec();
-    serde_json::to_writer(&mut bytes, record).map_err(|err| StoreError::Backend(format!("encoding: {err}")))?;
+    serde_json::to_writer(&mut bytes, record).map_err(StoreError::encoding)?;
     Ok(bytes)
 }
 
@@ -792,7 +807,7 @@ fn decode_record(key: &[u8], bytes: &[u8]) -> Result<Record, StoreError> {
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|err| StoreError::Backend(format!("encoding: {err}")))
+    serde_json::to_vec(value).map_err(StoreError::encoding)
 }
 
 fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -808,4 +823,24 @@ fn decode_pair<T: DeserializeOwned>((key, value): (sled::IVec, sled::IVec)) -> R
 
 fn corrupt(key: &[u8], reason: &str) -> StoreError {
     StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: reason.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A second open of a held database is `InUse`, told apart by its variant (start-up
+    /// matches on it), not by a message; once the first is closed and dropped it opens.
+    #[test]
+    fn a_held_database_is_in_use() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = SledStore::open(dir.path(), &StorageConfig::default()).expect("first open");
+        match SledStore::open(dir.path(), &StorageConfig::default()) {
+            Err(StoreError::InUse { path }) => assert_eq!(path, dir.path()),
+            other => panic!("expected InUse, got {other:?}"),
+        }
+        first.close().expect("close");
+        drop(first);
+        SledStore::open(dir.path(), &StorageConfig::default()).expect("opens once released");
+    }
 }

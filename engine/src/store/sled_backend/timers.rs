@@ -55,7 +55,7 @@ fn encode_owner_entry(position: &[u8], timer: &Timer) -> Result<Vec<u8>, StoreEr
         created_at: timer.created_at.timestamp_micros(),
     };
     let mut value = position.to_vec();
-    serde_json::to_writer(&mut value, &stored).map_err(|err| StoreError::Backend(format!("encoding: {err}")))?;
+    serde_json::to_writer(&mut value, &stored).map_err(StoreError::encoding)?;
     Ok(value)
 }
 
