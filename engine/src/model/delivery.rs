@@ -18,8 +18,8 @@ pub struct Delivery {
     pub workflow: WorkflowName,
     /// The run that asked for it.
     pub run: Uuid,
-    /// `{"webhook": name}`, `{"url": url}` or `{"email": {to, subject, body}}`.
-    pub target: Value,
+    /// Where it goes.
+    pub target: DeliveryTarget,
     /// The payload.
     pub body: Value,
     /// Where it stands.
@@ -40,6 +40,21 @@ pub struct Delivery {
     pub attempts: Vec<Attempt>,
 }
 
+/// Where a delivery goes. Stored (and shown) as `{"webhook": name}`, `{"url": url}` or
+/// `{"email": {to, subject, body}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryTarget {
+    /// An outgoing webhook endpoint of the delivery's space, by name: signed with its secret.
+    Webhook(String),
+    /// A bare http(s) URL: not signed.
+    Url(String),
+    /// An email: `to` (a string or an array of strings), `subject` and `body`, as the
+    /// workflow's expressions evaluated them; checked when it is sent, so a bad one ends dead
+    /// with a reason rather than failing the run.
+    Email(Value),
+}
+
 /// How many attempts a delivery keeps on record.
 pub const MAX_KEPT_ATTEMPTS: usize = 50;
 
@@ -50,7 +65,7 @@ impl Delivery {
         space: String,
         workflow: WorkflowName,
         run: Uuid,
-        target: Value,
+        target: DeliveryTarget,
         body: Value,
         now: DateTime<Utc>,
     ) -> Self {
@@ -121,12 +136,10 @@ impl Delivery {
     /// receiver holds up only its own group. An endpoint is a group; a bare URL is grouped by
     /// host; all email goes through the one mail server.
     pub fn group(&self) -> String {
-        let group = if let Some(name) = self.target.get("webhook").and_then(Value::as_str) {
-            format!("webhook/{}/{name}", self.space)
-        } else if let Some(url) = self.target.get("url").and_then(Value::as_str) {
-            format!("url/{}", url_authority(url))
-        } else {
-            "email".to_owned()
+        let group = match &self.target {
+            DeliveryTarget::Webhook(name) => format!("webhook/{}/{name}", self.space),
+            DeliveryTarget::Url(url) => format!("url/{}", url_authority(url)),
+            DeliveryTarget::Email(_) => "email".to_owned(),
         };
         // Groups are key parts, which a NUL would end early.
         group.replace('\0', "")

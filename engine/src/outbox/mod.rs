@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine as _;
-use forms::{DefinitionErrors, FieldError, PayloadSchema, SpaceName, ValidationErrors};
+use forms::{DefinitionErrors, FieldError, PayloadSchema, SpaceName, ValidationErrors, WorkflowName};
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::Value;
@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 pub use self::worker::{DeliveryPolicy, RESPONSE_SLICE};
 use crate::error::{EngineError, Result};
-use crate::model::{url_authority, Delivery, DeliveryStatus};
+use crate::model::{url_authority, Delivery, DeliveryStatus, DeliveryTarget};
 use crate::model::{Actor, Event, EventKind};
 pub use crate::model::{Endpoint, EndpointInfo, Hook, HookAuth, HookInfo};
 use crate::store::Extras;
@@ -210,6 +210,19 @@ pub struct DeliveryFilter {
 }
 
 impl Engine {
+    /// A new outbox row for a run's `notify`, due at once; the run's commit writes it.
+    pub(crate) fn new_delivery(
+        &self,
+        space: &SpaceName,
+        workflow: &WorkflowName,
+        run: Uuid,
+        target: DeliveryTarget,
+        body: Value,
+    ) -> Delivery {
+        let now = self.now();
+        Delivery::queued(self.new_record_id(now), space.to_string(), workflow.clone(), run, target, body, now)
+    }
+
     /// Stores an outgoing webhook endpoint; returns it and, when this call generated the
     /// secret, the secret (the only time it is shown).
     pub async fn put_endpoint(&self, space: &str, name: &str, definition: &Value) -> Result<EndpointInfo> {

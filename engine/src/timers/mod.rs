@@ -1,18 +1,19 @@
 //! Timers: date offsets from a record's date field, delays after record events, cron schedules
 //! and pipeline SLAs. Calendar arithmetic (zones, DST, cron) is `crate::calendar`.
 //!
-//! //! - `plan`: which timers a workflow or a pipeline stage wants for a record or a schedule;
+//! //! - `misfire`: what a late timer's run does (lateness is decided once, when it fires);
+//! - `plan`: which timers a workflow or a pipeline stage wants for a record or a schedule;
 //! - `scheduler`: fires due timers into the event log, and drives simulated time;
 //! - the API-facing listing lives here.
 //!
 //! Timers are stored by `store` (see `store::sled_backend::timers` for the key layout) and changed only
 //! through commits, atomically with what causes them.
 
+pub(crate) mod misfire;
 mod plan;
 mod scheduler;
 
 pub(crate) use self::plan::sla_op;
-pub(crate) use self::scheduler::LATE_AFTER;
 pub use crate::model::{Timer, TimerKind, TimerPosition};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;

@@ -10,9 +10,10 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::misfire;
 use crate::clock::ManualClock;
 use crate::error::Result;
 use crate::model::{Actor, Event, EventKind, FiredTimer};
@@ -25,10 +26,6 @@ use crate::Engine;
 const FIRE_BATCH: usize = 1024;
 /// The longest the scheduler sleeps without looking at the clock again.
 const MAX_SLEEP: StdDuration = StdDuration::from_secs(1);
-/// A timer fired later than this after its due instant counts as late (missed while the
-/// server was down or the scheduler behind); misfire policies apply to late timers only.
-pub(crate) const LATE_AFTER: Duration = Duration::seconds(60);
-
 impl Engine {
     /// Runs the scheduler until `stop` turns true.
     pub async fn run_scheduler(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -106,7 +103,7 @@ impl Engine {
             workflow_version: timer.workflow_version,
             due: timer.due,
             spec: timer.spec.clone(),
-            late: now - timer.due > LATE_AFTER,
+            late: misfire::is_late(timer.due, now),
         };
         let kind = if timer.kind == TimerKind::Sla { EventKind::SlaBreached } else { EventKind::TimerFired };
         let mut event = Event::bare(timer.space.clone(), kind, Actor("timer".into()), now);

@@ -3,8 +3,12 @@
 //! kind → workflows in run order), never by scanning every workflow. The processor that runs
 //! them lives in `processor`.
 
+mod actions;
+mod assign;
 mod processor;
 mod runs;
+mod script_context;
+mod script_effects;
 mod triggers;
 
 use std::collections::HashMap;
@@ -19,8 +23,8 @@ pub use self::runs::{DryRun, DryRunInput};
 pub(crate) use self::triggers::{CompiledTrigger, TriggerKind, ZoneSource};
 use crate::error::{EngineError, Result};
 pub use crate::model::{
-    Action, Assign, Attempt, Delivery, DeliveryStatus, Email, Misfire, Notify, Run, RunStatus, StoredWorkflow,
-    Strategy, Trigger, WorkflowDef, Zone, MAX_KEPT_ATTEMPTS,
+    Action, Assign, Attempt, Delivery, DeliveryStatus, DeliveryTarget, Email, Misfire, Notify, Run, RunStatus,
+    StoredWorkflow, Strategy, Trigger, WorkflowDef, Zone, MAX_KEPT_ATTEMPTS,
 };
 use crate::model::{Actor, EventKind};
 use crate::rules::{Script, ScriptOrigin};
@@ -45,7 +49,7 @@ pub(crate) enum CompiledAction {
     Set(Assignments),
     Create { form: FormName, data: Assignments },
     Transition(String),
-    Notify { target: Value, body: Option<Arc<Script>>, email: Option<[Arc<Script>; 3]> },
+    Notify { target: DeliveryTarget, body: Option<Arc<Script>>, email: Option<[Arc<Script>; 3]> },
     Script(Arc<Script>),
     Assign(Assign),
 }
@@ -280,9 +284,9 @@ impl Engine {
                 }
                 Action::Notify(notify) => {
                     let target = match (&notify.webhook, &notify.url, &notify.email) {
-                        (Some(name), None, None) => Some(serde_json::json!({ "webhook": name })),
+                        (Some(name), None, None) => Some(DeliveryTarget::Webhook(name.clone())),
                         (None, Some(url), None) if url.starts_with("https://") || url.starts_with("http://") => {
-                            Some(serde_json::json!({ "url": url }))
+                            Some(DeliveryTarget::Url(url.clone()))
                         }
                         (None, Some(_), None) => {
                             problems.push(FieldError::new(
@@ -291,7 +295,8 @@ impl Engine {
                             ));
                             None
                         }
-                        (None, None, Some(_)) => Some(serde_json::json!({ "email": {} })),
+                        // The message is evaluated when the action runs.
+                        (None, None, Some(_)) => Some(DeliveryTarget::Email(Value::Object(Default::default()))),
                         _ => {
                             problems.push(FieldError::new(
                                 format!("{at}/notify"),
