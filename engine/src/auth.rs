@@ -28,6 +28,26 @@ impl Principal {
     }
 }
 
+/// The tokens subsystem's state: principals already authenticated, by secret hash. Every
+/// request authenticates, and tokens are never changed in place, so a hit needs no storage
+/// read.
+#[derive(Default)]
+pub(crate) struct Tokens {
+    seen: std::sync::RwLock<std::collections::HashMap<String, Principal>>,
+}
+
+impl Tokens {
+    /// The principal of a secret hash seen before.
+    pub(crate) fn seen(&self, hash: &str) -> Option<Principal> {
+        self.seen.read().unwrap_or_else(|p| p.into_inner()).get(hash).cloned()
+    }
+
+    /// Remembers the principal of a secret hash.
+    pub(crate) fn remember(&self, hash: String, principal: Principal) {
+        self.seen.write().unwrap_or_else(|p| p.into_inner()).insert(hash, principal);
+    }
+}
+
 const PREFIX: &str = "tend_";
 
 /// A new random token secret.

@@ -39,12 +39,11 @@ mod store;
 pub mod timers;
 pub mod workflows;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use forms::{CompiledForm, FormName, SpaceName};
+use forms::{CompiledForm, SpaceName};
 use uuid::Uuid;
 
 pub use crate::auth::{Principal, Role, TokenInfo};
@@ -104,35 +103,24 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// The façade's parts. The shared services (the store, the clock, scripts, ids) are used by
+/// every subsystem; each subsystem owns its own in-memory state.
 struct Inner {
     store: Backend,
     clock: Arc<dyn Clock>,
     scripts: rules::Scripts,
-    /// Latest version of each form, compiled once: compiling a schema costs far more than
-    /// validating a record against it.
-    forms: RwLock<HashMap<(SpaceName, FormName), Arc<LoadedForm>>>,
-    /// Record writes hold it shared; a form change holds it exclusively, so the check "every
-    /// stored record fits the new schema" and the index rebuild see no concurrent writes.
-    schema_lock: tokio::sync::RwLock<()>,
-    /// Compiled workflow versions.
-    workflows: workflows::WorkflowCache,
-    /// The trigger index, as read from the store; cleared whenever a workflow is stored.
-    triggers: workflows::TriggerCache,
-    /// Woken by every commit, so the processor picks up new events at once.
-    processor_wake: tokio::sync::Notify,
-    /// Woken by every commit that changes timers, so the scheduler sees an earlier one at once.
-    scheduler_wake: tokio::sync::Notify,
-    /// When the last run of each cron workflow ended, by (space, workflow): a run that starts
-    /// after its occurrence because the previous one was still going says so.
-    cron_runs: Mutex<HashMap<(String, String), DateTime<Utc>>>,
-    processor: workflows::ProcessorConfig,
-    /// Deliveries being attempted, and the delivery worker's bell.
-    outbox: outbox::OutboxState,
-    /// Tokens seen, by hash: every request authenticates, and tokens are never changed in
-    /// place, so a hit needs no storage read.
-    tokens: RwLock<HashMap<String, Principal>>,
     /// Keeps UUIDv7 ids strictly increasing within one millisecond.
     ids: Mutex<uuid::ContextV7>,
+    /// Compiled forms and workflows, the trigger index as read, the schema lock.
+    definitions: definitions::Definitions,
+    /// The workflow processor's settings, bell and cron bookkeeping.
+    processor: workflows::Processor,
+    /// The timer scheduler's bell.
+    scheduler: timers::Scheduler,
+    /// Deliveries being attempted, and the delivery worker's bell.
+    deliveries: outbox::DeliveryWorker,
+    /// Tokens already authenticated.
+    tokens: auth::Tokens,
 }
 
 impl std::fmt::Debug for Engine {
@@ -150,17 +138,12 @@ impl Engine {
                 store,
                 scripts: rules::Scripts::new(config.script_limits, Arc::clone(&config.clock)),
                 clock: config.clock,
-                forms: RwLock::new(HashMap::new()),
-                schema_lock: tokio::sync::RwLock::new(()),
-                tokens: RwLock::new(HashMap::new()),
-                workflows: RwLock::new(HashMap::new()),
-                triggers: RwLock::new(HashMap::new()),
-                processor_wake: tokio::sync::Notify::new(),
-                scheduler_wake: tokio::sync::Notify::new(),
-                cron_runs: Mutex::new(HashMap::new()),
-                processor: config.processor,
-                outbox: outbox::OutboxState::default(),
                 ids: Mutex::new(uuid::ContextV7::new()),
+                definitions: definitions::Definitions::default(),
+                processor: workflows::Processor::new(config.processor),
+                scheduler: timers::Scheduler::default(),
+                deliveries: outbox::DeliveryWorker::default(),
+                tokens: auth::Tokens::default(),
             }),
         })
     }
@@ -206,13 +189,13 @@ impl Engine {
         let delivers = !extras.deliveries.is_empty();
         let events = self.store().commit(writes, extras).await?;
         if !events.is_empty() {
-            self.inner.processor_wake.notify_one();
+            self.inner.processor.wake();
         }
         if changes_timers {
-            self.inner.scheduler_wake.notify_one();
+            self.inner.scheduler.wake();
         }
         if delivers {
-            self.inner.outbox.wake.notify_one();
+            self.inner.deliveries.wake();
         }
         Ok(events)
     }
@@ -309,14 +292,14 @@ impl Engine {
             return Ok(None);
         }
         let hash = auth::hash_secret(secret);
-        if let Some(principal) = self.inner.tokens.read().unwrap_or_else(|p| p.into_inner()).get(&hash) {
-            return Ok(Some(principal.clone()));
+        if let Some(principal) = self.inner.tokens.seen(&hash) {
+            return Ok(Some(principal));
         }
         let Some(info) = self.store().token(&hash)? else {
             return Ok(None);
         };
         let principal = Principal { token_id: info.id, role: info.role };
-        self.inner.tokens.write().unwrap_or_else(|p| p.into_inner()).insert(hash, principal.clone());
+        self.inner.tokens.remember(hash, principal.clone());
         Ok(Some(principal))
     }
 

@@ -25,7 +25,7 @@ impl Engine {
     /// Creates a record from `data`, which must be valid for the form's latest version.
     pub async fn create_record(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<Record> {
         // Held until the write is committed, so a form change never sees it half-done.
-        let _shared = self.inner.schema_lock.read().await;
+        let _shared = self.inner.definitions.shared().await;
         let (record, write) = self.prepare_create(actor, space, form, data)?;
         self.commit(vec![write], Extras::default()).await?;
         Ok(record)
@@ -205,7 +205,7 @@ impl Engine {
     ) -> Result<T> {
         for _ in 0..CONFLICT_RETRIES {
             // Held until the write is committed, so a form change never sees it half-done.
-            let _shared = self.inner.schema_lock.read().await;
+            let _shared = self.inner.definitions.shared().await;
             let committed = match attempt() {
                 Ok((value, Some(write))) => {
                     self.commit(vec![write], Extras::default()).await.map(|_| value).map_err(EngineError::from)

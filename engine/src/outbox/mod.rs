@@ -153,16 +153,32 @@ pub trait Transport: Send + Sync + 'static {
     fn send<'a>(&'a self, outgoing: &'a Outgoing) -> SendFuture<'a>;
 }
 
-/// The outbox's in-memory state: deliveries being attempted right now, and the worker's bell.
+/// The delivery worker's state: deliveries being attempted right now, and its bell.
 #[derive(Debug, Default)]
-pub(crate) struct OutboxState {
-    pub(crate) in_flight: Mutex<HashSet<Uuid>>,
-    pub(crate) wake: tokio::sync::Notify,
+pub(crate) struct DeliveryWorker {
+    in_flight: Mutex<HashSet<Uuid>>,
+    wake: tokio::sync::Notify,
 }
 
-impl OutboxState {
+impl DeliveryWorker {
+    /// Rings the worker's bell: there are deliveries to look at.
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Whether an attempt at `id` is under way.
     fn is_in_flight(&self, id: &Uuid) -> bool {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
+    }
+
+    /// Marks `id` as being attempted (or rewritten); false if it already was.
+    fn claim(&self, id: Uuid) -> bool {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(id)
+    }
+
+    /// `id` is no longer being attempted.
+    fn release(&self, id: &Uuid) {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
 }
 
@@ -397,11 +413,8 @@ impl Engine {
     /// `webhook-id`; refused while an attempt is under way.
     pub async fn redeliver(&self, space: &str, id: &str) -> Result<Delivery> {
         let current = self.delivery(space, id)?;
-        {
-            let mut in_flight = self.inner.outbox.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-            if !in_flight.insert(current.id) {
-                return Err(EngineError::Busy(format!("delivery {} is being attempted right now", current.id)));
-            }
+        if !self.inner.deliveries.claim(current.id) {
+            return Err(EngineError::Busy(format!("delivery {} is being attempted right now", current.id)));
         }
         // Holding the in-flight mark keeps the worker off this delivery while it is rewritten.
         let result = async {
@@ -417,14 +430,14 @@ impl Engine {
             Ok(updated)
         }
         .await;
-        self.inner.outbox.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&current.id);
-        self.inner.outbox.wake.notify_one();
+        self.inner.deliveries.release(&current.id);
+        self.inner.deliveries.wake();
         result
     }
 
     /// The delivery with `delivering` for one being attempted right now.
     fn with_live_status(&self, mut delivery: Delivery) -> Delivery {
-        if delivery.status == DeliveryStatus::Pending && self.inner.outbox.is_in_flight(&delivery.id) {
+        if delivery.status == DeliveryStatus::Pending && self.inner.deliveries.is_in_flight(&delivery.id) {
             delivery.status = DeliveryStatus::Delivering;
         }
         delivery

@@ -96,7 +96,7 @@ impl Engine {
                 }
             };
             tokio::select! {
-                () = self.inner.outbox.wake.notified() => {}
+                () = self.inner.deliveries.wake.notified() => {}
                 Some(finished) = tasks.join_next(), if !tasks.is_empty() => self.finished(&mut slots, finished),
                 () = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => break,
@@ -125,7 +125,7 @@ impl Engine {
         if let Some(count) = slots.in_flight.get_mut(&group) {
             *count = count.saturating_sub(1);
         }
-        self.inner.outbox.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.inner.deliveries.release(&id);
     }
 
     /// Starts an attempt for every due delivery of every group with free capacity; returns
@@ -151,14 +151,14 @@ impl Engine {
             let free = semaphore.available_permits();
             if free > 0 {
                 for (_, id) in self.store().due_in_group(&group, now, busy + free)? {
-                    if self.inner.outbox.is_in_flight(&id) {
+                    if self.inner.deliveries.is_in_flight(&id) {
                         continue;
                     }
                     let Ok(global) = Arc::clone(&slots.global).try_acquire_owned() else {
                         return Ok(Duration::from_secs(1));
                     };
                     let Ok(local) = Arc::clone(&semaphore).try_acquire_owned() else { break };
-                    self.inner.outbox.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+                    self.inner.deliveries.claim(id);
                     *slots.in_flight.entry(group.clone()).or_insert(0) += 1;
                     let engine = self.clone();
                     let (transport, policy, group) = (Arc::clone(transport), policy.clone(), group.clone());
@@ -216,7 +216,7 @@ impl Engine {
             tracing::error!(error = %err, %id, "recording a delivery attempt failed; it will be retried");
         }
         drop(global);
-        self.inner.outbox.wake.notify_one();
+        self.inner.deliveries.wake();
     }
 
     /// What to send for a delivery, or why it can't be sent.

@@ -13,6 +13,8 @@ pub(crate) mod misfire;
 mod plan;
 mod scheduler;
 
+pub(crate) use self::scheduler::Scheduler;
+
 pub(crate) use self::plan::sla_op;
 pub use crate::model::{Timer, TimerKind, TimerPosition};
 use chrono::{DateTime, Utc};

@@ -26,6 +26,21 @@ use crate::Engine;
 const FIRE_BATCH: usize = 1024;
 /// The longest the scheduler sleeps without looking at the clock again.
 const MAX_SLEEP: StdDuration = StdDuration::from_secs(1);
+/// The scheduler's state: only its bell. Everything else it needs is the queue's head, read
+/// from the store each time.
+#[derive(Default)]
+pub(crate) struct Scheduler {
+    /// Woken by every commit that changes timers, so an earlier timer is seen at once.
+    wake: tokio::sync::Notify,
+}
+
+impl Scheduler {
+    /// Rings the scheduler's bell: the timers changed.
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
 impl Engine {
     /// Runs the scheduler until `stop` turns true.
     pub async fn run_scheduler(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -46,7 +61,7 @@ impl Engine {
                 continue;
             }
             tokio::select! {
-                () = self.inner.scheduler_wake.notified() => {}
+                () = self.inner.scheduler.wake.notified() => {}
                 () = tokio::time::sleep(sleep) => {}
                 _ = stop.changed() => return,
             }

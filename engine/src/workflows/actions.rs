@@ -29,13 +29,13 @@ impl Engine {
     ) -> std::result::Result<(), String> {
         let name = workflow.stored.name.to_string();
         let chain: Vec<String> = event.cause.as_ref().map(|c| c.chain.clone()).unwrap_or_default();
-        if chain.len() >= self.inner.processor.max_cascade_depth {
+        if chain.len() >= self.inner.processor.config().max_cascade_depth {
             let mut shown = chain.clone();
             shown.push(name);
             return Err(format!(
                 "cascade stopped: workflows triggered each other {} levels deep (max_cascade_depth = {}): {}",
                 chain.len(),
-                self.inner.processor.max_cascade_depth,
+                self.inner.processor.config().max_cascade_depth,
                 shown.join(" → ")
             ));
         }

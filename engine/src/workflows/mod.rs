@@ -11,13 +11,13 @@ mod script_context;
 mod script_effects;
 mod triggers;
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use forms::{DefinitionErrors, FieldError, FormName, SpaceName, WorkflowName};
 use serde_json::Value;
 use uuid::Uuid;
 
+pub(crate) use self::processor::Processor;
 pub use self::processor::{ProcessorConfig, PROCESSOR_CURSOR, QUERY_LIMIT};
 pub use self::runs::{DryRun, DryRunInput};
 pub(crate) use self::triggers::{CompiledTrigger, TriggerKind, ZoneSource};
@@ -54,12 +54,6 @@ pub(crate) enum CompiledAction {
     Assign(Assign),
 }
 
-/// Compiled workflow versions; a version never changes, so entries never go stale.
-pub(crate) type WorkflowCache = RwLock<HashMap<(String, String, u32), Arc<CompiledWorkflow>>>;
-
-/// Workflows triggered by (space, form, event kind), in run order: (name, version).
-pub(crate) type TriggerCache = RwLock<HashMap<(String, String, EventKind), Arc<Vec<(String, u32)>>>>;
-
 /// The result of storing a workflow definition.
 #[derive(Debug, Clone)]
 pub struct PutWorkflowOutcome {
@@ -83,7 +77,7 @@ impl Engine {
         let name = WorkflowName::parse(name)?;
         let definition: WorkflowDef = forms::parse_definition(definition, "a workflow definition")?;
         let outcome = {
-            let _exclusive = self.inner.schema_lock.write().await;
+            let _exclusive = self.inner.definitions.exclusive().await;
             let previous = self.store().workflow_version(space.as_str(), name.as_str(), None)?;
             if previous.as_ref().is_some_and(|p| p.definition == definition) {
                 let workflow = previous.ok_or_else(|| EngineError::not_found("workflow", name.as_str()))?;
@@ -100,12 +94,12 @@ impl Engine {
             let retired = previous.as_ref().map(|p| trigger_entries(&p.definition)).unwrap_or_default();
             let triggers = trigger_entries(&stored.definition);
             self.store().insert_workflow_version(space.as_str(), &stored, &retired, &triggers)?;
-            self.inner.triggers.write().unwrap_or_else(|p| p.into_inner()).clear();
+            self.inner.definitions.triggers.clear();
             self.reschedule(&space, &compiled).await?;
             PutWorkflowOutcome { workflow: stored, changed: true }
         };
         self.store().barrier().await?;
-        self.inner.processor_wake.notify_one();
+        self.inner.processor.wake();
         Ok(outcome)
     }
 
@@ -145,11 +139,11 @@ impl Engine {
     /// The workflows an event of `kind` on `form` triggers, in run order (cached index reads).
     pub(crate) fn triggered(&self, space: &str, form: &str, kind: EventKind) -> Result<Arc<Vec<(String, u32)>>> {
         let key = (space.to_owned(), form.to_owned(), kind);
-        if let Some(found) = self.inner.triggers.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Ok(Arc::clone(found));
+        if let Some(found) = self.inner.definitions.triggers.get(&key) {
+            return Ok(found);
         }
         let found = Arc::new(self.store().triggered(space, form, kind)?);
-        self.inner.triggers.write().unwrap_or_else(|p| p.into_inner()).insert(key, Arc::clone(&found));
+        self.inner.definitions.triggers.insert(key, Arc::clone(&found));
         Ok(found)
     }
 
@@ -161,15 +155,15 @@ impl Engine {
         version: u32,
     ) -> Result<Arc<CompiledWorkflow>> {
         let key = (space.to_string(), name.to_owned(), version);
-        if let Some(compiled) = self.inner.workflows.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Ok(Arc::clone(compiled));
+        if let Some(compiled) = self.inner.definitions.workflows.get(&key) {
+            return Ok(compiled);
         }
         let stored = self
             .store()
             .workflow_version(space.as_str(), name, Some(version))?
             .ok_or_else(|| EngineError::not_found("workflow version", format!("{name}@{version}")))?;
         let compiled = Arc::new(self.compile_workflow(space, stored)?);
-        self.inner.workflows.write().unwrap_or_else(|p| p.into_inner()).insert(key, Arc::clone(&compiled));
+        self.inner.definitions.workflows.insert(key, Arc::clone(&compiled));
         Ok(compiled)
     }
 

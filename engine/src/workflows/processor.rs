@@ -56,6 +56,42 @@ impl Default for ProcessorConfig {
     }
 }
 
+/// The processor's state: its settings, its bell, and when each cron workflow's last run
+/// ended.
+pub(crate) struct Processor {
+    config: ProcessorConfig,
+    /// Woken by every commit that appends events, so new events are picked up at once.
+    wake: tokio::sync::Notify,
+    /// When the last run of each cron workflow ended, by (space, workflow): a run that starts
+    /// after its occurrence because the previous one was still going says so.
+    cron_runs: std::sync::Mutex<std::collections::HashMap<(String, String), DateTime<Utc>>>,
+}
+
+impl Processor {
+    pub(crate) fn new(config: ProcessorConfig) -> Self {
+        Self { config, wake: tokio::sync::Notify::new(), cron_runs: Default::default() }
+    }
+
+    /// Rings the processor's bell: there are events to read.
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The processor's settings.
+    pub(crate) fn config(&self) -> &ProcessorConfig {
+        &self.config
+    }
+
+    /// Records that a cron workflow's run for an occurrence due at `due` ended at `ended`;
+    /// returns when the previous run ended if that was after `due` (this run waited for it).
+    fn cron_run_ended(&self, key: (String, String), due: DateTime<Utc>, ended: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut last_ends = self.cron_runs.lock().unwrap_or_else(|p| p.into_inner());
+        let waited_for = last_ends.get(&key).copied().filter(|end| *end > due);
+        last_ends.insert(key, ended);
+        waited_for
+    }
+}
+
 /// How often the processor prunes old runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -131,7 +167,7 @@ impl Engine {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             tokio::select! {
-                () = self.inner.processor_wake.notified() => {}
+                () = self.inner.processor.wake.notified() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = stop.changed() => return,
             }
@@ -143,7 +179,7 @@ impl Engine {
 
     /// Deletes runs that started more than `run_retention_days` ago; returns how many.
     pub fn prune_runs(&self) -> Result<usize> {
-        let cutoff = self.now() - chrono::Duration::days(i64::from(self.inner.processor.run_retention_days));
+        let cutoff = self.now() - chrono::Duration::days(i64::from(self.inner.processor.config.run_retention_days));
         let mut pruned = 0;
         for space in self.spaces()? {
             pruned += self.store().prune_runs(space.name.as_str(), cutoff)?;
@@ -181,7 +217,7 @@ impl Engine {
         let mut start = 0;
         let mut conflicts = 0;
         while start < events.len() {
-            let _shared = self.inner.schema_lock.read().await;
+            let _shared = self.inner.definitions.shared().await;
             let (writes, extras, planned) = self.plan_batch(&events[start..])?;
             let statuses: Vec<RunStatus> = extras.runs.iter().map(|(_, run)| run.status).collect();
             match self.commit(writes, extras).await {
@@ -313,15 +349,13 @@ impl Engine {
         run.late = timer.late;
         if trigger.kind == TriggerKind::Cron && run.note.is_none() {
             let key = (event.space.to_string(), workflow.stored.name.to_string());
-            let mut last_ends = self.inner.cron_runs.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(previous_end) = last_ends.get(&key).filter(|end| **end > timer.due) {
+            let ended = run.started_at + chrono::Duration::microseconds(run.duration_us as i64);
+            if let Some(previous_end) = self.inner.processor.cron_run_ended(key, timer.due, ended) {
                 run.note = Some(format!(
                     "waited for the previous run of this schedule, which ended at {}",
-                    timestamp(previous_end)
+                    timestamp(&previous_end)
                 ));
             }
-            let ended = run.started_at + chrono::Duration::microseconds(run.duration_us as i64);
-            last_ends.insert(key, ended);
         }
         run
     }

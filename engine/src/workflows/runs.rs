@@ -92,7 +92,7 @@ impl Engine {
         retry_of: Option<Uuid>,
     ) -> Result<Run> {
         for _ in 0..CONFLICT_RETRIES {
-            let _shared = self.inner.schema_lock.read().await;
+            let _shared = self.inner.definitions.shared().await;
             let mut effects = Effects::default();
             let mut run = self.execute(workflow, event, &self.event_vars(event, None), &mut effects);
             run.retry_of = retry_of;
