@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
-use forms::{CompiledForm, DefinitionErrors, FieldError, FieldType, FormDef, FormName, Rule, SpaceName};
+use forms::{CompiledForm, DefinitionErrors, FieldError, FieldType, FormDef, FormName, Rule, SpaceName, WorkflowName};
 use serde_json::Value;
 
 use crate::error::{EngineError, FailingRecord, Result};
@@ -60,9 +60,9 @@ pub(crate) struct Definitions {
     /// validating a record against it.
     pub(crate) forms: Cache<(SpaceName, FormName), LoadedForm>,
     /// Compiled workflow versions, by (space, workflow, version).
-    pub(crate) workflows: Cache<(String, String, u32), CompiledWorkflow>,
+    pub(crate) workflows: Cache<(SpaceName, WorkflowName, u32), CompiledWorkflow>,
     /// The trigger index, as read from the store; cleared whenever a workflow is stored.
-    pub(crate) triggers: Cache<(String, String, EventKind), Vec<(String, u32)>>,
+    pub(crate) triggers: Cache<(SpaceName, String, EventKind), Vec<(WorkflowName, u32)>>,
     /// Record writes hold it shared; a form or workflow change holds it exclusively, so the
     /// check "every stored record fits the new schema" and the index rebuild see no
     /// concurrent writes.
@@ -119,7 +119,7 @@ impl Engine {
         compiled: CompiledForm,
         force: bool,
     ) -> Result<PutFormOutcome> {
-        let previous = self.store().form_version(space.as_str(), name.as_str(), None)?;
+        let previous = self.store().form_version(space, &name, None)?;
         if let Some(previous) = &previous {
             if previous.definition == definition {
                 return Ok(PutFormOutcome { form: previous.clone(), changed: false });
@@ -151,10 +151,10 @@ impl Engine {
             created_at: self.now(),
             created_by: actor.clone(),
         };
-        self.store().insert_form_version(space.as_str(), &stored)?;
+        self.store().insert_form_version(space, &stored)?;
         for field in old_indexes.keys() {
             if !new_indexes.contains_key(field) {
-                self.store().drop_index(space.as_str(), name.as_str(), field)?;
+                self.store().drop_index(space, &name, field)?;
             }
         }
         let loaded = Arc::new(self.load(space, stored.clone(), compiled)?);
@@ -165,7 +165,7 @@ impl Engine {
     fn check_records_fit(&self, space: &SpaceName, form: &FormName, compiled: &CompiledForm) -> Result<()> {
         let mut failing = 0;
         let mut examples = Vec::new();
-        for record in self.store().scan_records(space.as_str(), form.as_str(), None, false) {
+        for record in self.store().scan_records(space, form, None, false) {
             let record = record?;
             if let Err(errors) = compiled.validate(&record.data) {
                 failing += 1;
@@ -182,11 +182,11 @@ impl Engine {
 
     fn rebuild_index(&self, space: &SpaceName, form: &FormName, field: &str, ty: FieldType) -> Result<()> {
         let mut entries = Vec::new();
-        for record in self.store().scan_records(space.as_str(), form.as_str(), None, false) {
+        for record in self.store().scan_records(space, form, None, false) {
             let record = record?;
             entries.push((encode_value(record.lookup(field).as_deref(), ty), record.id));
         }
-        self.store().rebuild_index(space.as_str(), form.as_str(), field, &mut entries.into_iter())?;
+        self.store().rebuild_index(space, form, field, &mut entries.into_iter())?;
         Ok(())
     }
 
@@ -194,7 +194,7 @@ impl Engine {
     pub fn form(&self, space: &str, form: &str, version: Option<u32>) -> Result<StoredForm> {
         let space = self.space(space)?.name;
         let form = FormName::parse(form).map_err(|_| EngineError::not_found("form", form))?;
-        match self.store().form_version(space.as_str(), form.as_str(), version)? {
+        match self.store().form_version(&space, &form, version)? {
             Some(stored) => Ok(stored),
             None => match version {
                 Some(version) => Err(EngineError::not_found("form version", format!("{form}@{version}"))),
@@ -206,7 +206,7 @@ impl Engine {
     /// The latest version of every form of a space.
     pub fn forms(&self, space: &str) -> Result<Vec<StoredForm>> {
         let space = self.space(space)?.name;
-        Ok(self.store().latest_forms(space.as_str())?)
+        Ok(self.store().latest_forms(&space)?)
     }
 
     /// The latest version of a form, compiled (cached).
@@ -218,7 +218,7 @@ impl Engine {
             return Ok(loaded);
         }
         let (space, form) = key;
-        let stored = match self.store().form_version(space.as_str(), form.as_str(), None)? {
+        let stored = match self.store().form_version(&space, &form, None)? {
             Some(stored) => stored,
             None => {
                 // Distinguish a missing space from a missing form for the caller.
@@ -236,7 +236,7 @@ impl Engine {
 impl Engine {
     fn load(&self, space: &SpaceName, stored: StoredForm, compiled: CompiledForm) -> Result<LoadedForm> {
         let (computed, rules) = self.compile_scripts(space, &stored.name, &stored.definition)?;
-        Ok(LoadedForm { stored, compiled, computed, rules })
+        Ok(LoadedForm { space: space.clone(), stored, compiled, computed, rules })
     }
 
     /// Compiles a definition's computed fields and rules; every failure is reported with the

@@ -87,6 +87,8 @@ impl EngineConfig {
 /// its compiled scripts.
 #[derive(Debug, Clone)]
 pub struct LoadedForm {
+    /// The space it belongs to.
+    pub space: SpaceName,
     /// As stored.
     pub stored: StoredForm,
     /// Compiled.
@@ -266,7 +268,7 @@ impl Engine {
     pub fn space(&self, name: &str) -> Result<Space> {
         // A name that is not a slug can't exist: that is a 404 for a lookup, not a 422.
         let name = SpaceName::parse(name).map_err(|_| EngineError::not_found("space", name))?;
-        self.store().space(name.as_str())?.ok_or_else(|| EngineError::not_found("space", name.as_str()))
+        self.store().space(&name)?.ok_or_else(|| EngineError::not_found("space", name.as_str()))
     }
 
     /// All spaces, in name order.

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::ops::Bound;
 
-use forms::{CompiledForm, FieldType};
+use forms::{CompiledForm, FieldType, FormName, SpaceName};
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
@@ -80,8 +80,8 @@ pub struct Page<T> {
 
 /// A parsed, checked query against one form.
 struct Plan<'a> {
-    space: &'a str,
-    form: &'a str,
+    space: &'a SpaceName,
+    form: &'a FormName,
     compiled: &'a CompiledForm,
     filter: Option<Filter>,
     sort: Sort,
@@ -104,8 +104,8 @@ impl Engine {
         };
         let fingerprint = query::fingerprint(filter_src.unwrap_or(""), sort_src);
         let plan = Plan {
-            space,
-            form: loaded.stored.name.as_str(),
+            space: &loaded.space,
+            form: &loaded.stored.name,
             compiled,
             filter: filter_src.map(|src| Filter::parse(src, &resolve)).transpose()?,
             sort: Sort::parse(sort_src, &resolve)?,

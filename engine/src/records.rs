@@ -72,7 +72,7 @@ impl Engine {
         let loaded = self.loaded_form(space, form)?;
         let id = parse_id(id)?;
         self.store()
-            .record(space, loaded.stored.name.as_str(), &id)?
+            .record(&loaded.space, &loaded.stored.name, &id)?
             .ok_or_else(|| EngineError::not_found("record", id.to_string()))
     }
 
@@ -107,8 +107,10 @@ impl Engine {
     ) -> Result<(Record, Option<RecordWrite>)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
-        let current =
-            self.store().record(space, form, id)?.ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        let current = self
+            .store()
+            .record(&loaded.space, &loaded.stored.name, id)?
+            .ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
         if let Some(expected) = if_match {
             if expected != current.version {
                 return Err(EngineError::PreconditionFailed { current: current.version });
@@ -158,8 +160,10 @@ impl Engine {
     ) -> Result<(Record, Option<RecordWrite>)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
-        let current =
-            self.store().record(space, form, id)?.ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        let current = self
+            .store()
+            .record(&loaded.space, &loaded.stored.name, id)?
+            .ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
         if let Some(expected) = if_match {
             if expected != current.version {
                 return Err(EngineError::PreconditionFailed { current: current.version });
@@ -236,8 +240,10 @@ impl Engine {
     ) -> Result<RecordWrite> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
-        let current =
-            self.store().record(space, form, id)?.ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        let current = self
+            .store()
+            .record(&loaded.space, &loaded.stored.name, id)?
+            .ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
         if let Some(expected) = if_match {
             if expected != current.version {
                 return Err(EngineError::PreconditionFailed { current: current.version });
@@ -246,8 +252,8 @@ impl Engine {
         let event =
             record_event(&space_name, &current, EventKind::Deleted, Some(current.data.clone()), actor, self.now());
         let write = RecordWrite {
-            space: space.to_owned(),
-            form: form.to_owned(),
+            space: loaded.space.clone(),
+            form: loaded.stored.name.clone(),
             id: *id,
             expected_version: Some(current.version),
             record: None,
@@ -255,7 +261,7 @@ impl Engine {
             index_add: Vec::new(),
             event,
             // A deleted record's timers (its SLA, its reminders) die with it.
-            timers: vec![TimerOp::CancelRecord { space: space.to_owned(), record: *id }],
+            timers: vec![TimerOp::CancelRecord { space: loaded.space.clone(), record: *id }],
         };
         Ok(write)
     }
@@ -265,7 +271,7 @@ impl Engine {
     pub fn record_history(&self, space: &str, form: &str, id: &str, after: u64, limit: usize) -> Result<Vec<Event>> {
         let loaded = self.loaded_form(space, form)?;
         let id = parse_id(id)?;
-        let events = self.store().record_events(space, loaded.stored.name.as_str(), &id, after, limit)?;
+        let events = self.store().record_events(&loaded.space, &loaded.stored.name, &id, after, limit)?;
         if events.is_empty() && after == 0 {
             return Err(EngineError::not_found("record", id.to_string()));
         }
@@ -322,7 +328,7 @@ impl Engine {
         }
         for reference in loaded.compiled.references(data) {
             let exists = match Uuid::parse_str(&reference.id) {
-                Ok(id) => self.store().record(space, reference.form.as_str(), &id)?.is_some(),
+                Ok(id) => self.store().record(&loaded.space, &reference.form, &id)?.is_some(),
                 Err(_) => false,
             };
             if !exists {
@@ -409,8 +415,8 @@ pub(crate) fn update_write(
         index_diff(index_entries(&loaded.compiled, current), index_entries(&loaded.compiled, &record));
     let event = record_event(space, &record, kind, Some(current.data.clone()), actor, now);
     let write = RecordWrite {
-        space: space.to_string(),
-        form: record.form.to_string(),
+        space: space.clone(),
+        form: record.form.clone(),
         id: record.id,
         expected_version: Some(current.version),
         record: Some(record.clone()),
@@ -425,8 +431,8 @@ pub(crate) fn update_write(
 /// The write that stores a new record.
 pub(crate) fn create_write(space: &SpaceName, loaded: &LoadedForm, record: &Record) -> RecordWrite {
     RecordWrite {
-        space: space.to_string(),
-        form: record.form.to_string(),
+        space: space.clone(),
+        form: record.form.clone(),
         id: record.id,
         expected_version: None,
         record: Some(record.clone()),

@@ -2,7 +2,7 @@
 //! every attempt at it, and its concurrency group.
 
 use chrono::{DateTime, Utc};
-use forms::WorkflowName;
+use forms::{SpaceName, WorkflowName};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -13,7 +13,7 @@ pub struct Delivery {
     /// UUIDv7; also the idempotency key receivers see (`webhook-id`).
     pub id: Uuid,
     /// The space.
-    pub space: String,
+    pub space: SpaceName,
     /// The workflow that asked for it.
     pub workflow: WorkflowName,
     /// The run that asked for it.
@@ -62,7 +62,7 @@ impl Delivery {
     /// A new delivery, due at once.
     pub(crate) fn queued(
         id: Uuid,
-        space: String,
+        space: SpaceName,
         workflow: WorkflowName,
         run: Uuid,
         target: DeliveryTarget,

@@ -236,7 +236,7 @@ impl Engine {
         body: Value,
     ) -> Delivery {
         let now = self.now();
-        Delivery::queued(self.new_record_id(now), space.to_string(), workflow.clone(), run, target, body, now)
+        Delivery::queued(self.new_record_id(now), space.clone(), workflow.clone(), run, target, body, now)
     }
 
     /// Stores an outgoing webhook endpoint; returns it and, when this call generated the
@@ -258,7 +258,7 @@ impl Engine {
         if !problems.is_empty() {
             return Err(DefinitionErrors(problems).into());
         }
-        let previous = self.store().endpoint(space.as_str(), &name)?;
+        let previous = self.store().endpoint(&space, &name)?;
         let now = self.now();
         let (secret, generated) =
             resolve_secret(definition.secret.clone(), previous.as_ref().map(|p| p.secret.clone()));
@@ -272,7 +272,7 @@ impl Engine {
             created_at: previous.as_ref().map_or(now, |p| p.created_at),
             updated_at: now,
         };
-        self.store().put_endpoint(space.as_str(), &endpoint)?;
+        self.store().put_endpoint(&space, &endpoint)?;
         self.store().barrier().await?;
         Ok(EndpointInfo { secret: generated, ..endpoint.info() })
     }
@@ -280,13 +280,13 @@ impl Engine {
     /// An endpoint, secret included (for the transport and for callers that sign).
     pub fn endpoint(&self, space: &str, name: &str) -> Result<Endpoint> {
         let space = self.space(space)?.name;
-        self.store().endpoint(space.as_str(), name)?.ok_or_else(|| EngineError::not_found("webhook endpoint", name))
+        self.store().endpoint(&space, name)?.ok_or_else(|| EngineError::not_found("webhook endpoint", name))
     }
 
     /// Every endpoint of a space, in name order, without secrets.
     pub fn endpoints(&self, space: &str) -> Result<Vec<EndpointInfo>> {
         let space = self.space(space)?.name;
-        Ok(self.store().endpoints(space.as_str())?.iter().map(Endpoint::info).collect())
+        Ok(self.store().endpoints(&space)?.iter().map(Endpoint::info).collect())
     }
 
     /// Stores an inbound hook; returns it and, when this call generated the secret, the secret.
@@ -306,7 +306,7 @@ impl Engine {
         if !problems.is_empty() {
             return Err(DefinitionErrors(problems).into());
         }
-        let previous = self.store().hook(space.as_str(), &name)?;
+        let previous = self.store().hook(&space, &name)?;
         let now = self.now();
         let (secret, generated) =
             resolve_secret(definition.secret.clone(), previous.as_ref().map(|p| p.secret.clone()));
@@ -320,7 +320,7 @@ impl Engine {
             created_at: previous.as_ref().map_or(now, |p| p.created_at),
             updated_at: now,
         };
-        self.store().put_hook(space.as_str(), &hook)?;
+        self.store().put_hook(&space, &hook)?;
         self.store().barrier().await?;
         Ok(HookInfo { secret: generated, ..hook.info() })
     }
@@ -328,18 +328,18 @@ impl Engine {
     /// An inbound hook, secret included (to authenticate a post).
     pub fn hook(&self, space: &str, name: &str) -> Result<Hook> {
         let space = self.space(space)?.name;
-        self.store().hook(space.as_str(), name)?.ok_or_else(|| EngineError::not_found("inbound hook", name))
+        self.store().hook(&space, name)?.ok_or_else(|| EngineError::not_found("inbound hook", name))
     }
 
     /// Every inbound hook of a space, in name order, without secrets.
     pub fn hooks(&self, space: &str) -> Result<Vec<HookInfo>> {
         let space = self.space(space)?.name;
-        Ok(self.store().hooks(space.as_str())?.iter().map(Hook::info).collect())
+        Ok(self.store().hooks(&space)?.iter().map(Hook::info).collect())
     }
 
     /// Whether hook `name` exists in `space` (trigger checks).
     pub(crate) fn hook_exists(&self, space: &SpaceName, name: &str) -> bool {
-        matches!(self.store().hook(space.as_str(), name), Ok(Some(_)))
+        matches!(self.store().hook(space, name), Ok(Some(_)))
     }
 
     /// Appends an `inbound` event for a post to hook `name`, after checking the body against
@@ -386,7 +386,7 @@ impl Engine {
         let mut found = Vec::new();
         for delivery in self.store().deliveries_newest_first(before) {
             let delivery = self.with_live_status(delivery?);
-            let keep = delivery.space == space.as_str()
+            let keep = delivery.space == space
                 && filter.status.is_none_or(|s| delivery.status == s)
                 && filter.workflow.as_deref().is_none_or(|w| delivery.workflow.as_str() == w);
             if keep {
@@ -404,7 +404,7 @@ impl Engine {
         let space = self.space(space)?.name;
         let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("delivery", id))?;
         match self.store().delivery(&id)? {
-            Some(delivery) if delivery.space == space.as_str() => Ok(self.with_live_status(delivery)),
+            Some(delivery) if delivery.space == space => Ok(self.with_live_status(delivery)),
             _ => Err(EngineError::not_found("delivery", id.to_string())),
         }
     }
@@ -449,7 +449,7 @@ impl Engine {
         let mut counts = HashMap::new();
         for delivery in self.store().deliveries_newest_first(None) {
             let delivery = self.with_live_status(delivery?);
-            if delivery.space == space.as_str() {
+            if delivery.space == space {
                 *counts.entry(delivery.status.as_str()).or_insert(0) += 1;
             }
         }

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use forms::{FormName, SpaceName, WorkflowName};
 use uuid::Uuid;
 
 use crate::model::{
@@ -131,9 +132,9 @@ pub struct IndexEntry {
 #[derive(Debug)]
 pub struct RecordWrite {
     /// Space of the record.
-    pub space: String,
+    pub space: SpaceName,
     /// Form of the record.
-    pub form: String,
+    pub form: FormName,
     /// The record's id.
     pub id: Uuid,
     /// The version the caller read; the write fails with `VersionConflict` unless the stored
@@ -155,13 +156,13 @@ pub struct RecordWrite {
 #[derive(Debug, Default)]
 pub struct Extras {
     /// Run records, with their space.
-    pub runs: Vec<(String, Run)>,
+    pub runs: Vec<(SpaceName, Run)>,
     /// Outbox deliveries.
     pub deliveries: Vec<Delivery>,
     /// A log reader's new position: (reader name, last processed sequence number).
     pub cursor: Option<(&'static str, u64)>,
     /// New round-robin positions: (space, workflow, action index, next position).
-    pub assignments: Vec<(String, String, u32, u64)>,
+    pub assignments: Vec<(SpaceName, String, u32, u64)>,
     /// Events that come with no record write (a timer fell due, an inbound hook was posted),
     /// appended after the writes' events; those about a record join its history.
     pub events: Vec<Event>,
@@ -176,7 +177,7 @@ pub enum TimerOp {
     /// for pipeline SLAs; each timer's owner must match).
     Replace {
         /// The space.
-        space: String,
+        space: SpaceName,
         /// The record (nil for cron).
         record: Uuid,
         /// The workflow, or "".
@@ -190,14 +191,14 @@ pub enum TimerOp {
     /// Cancels every pending timer of a record (it was deleted).
     CancelRecord {
         /// The space.
-        space: String,
+        space: SpaceName,
         /// The record.
         record: Uuid,
     },
     /// Cancels every pending timer of a workflow (it changed or was disabled).
     CancelWorkflow {
         /// The space.
-        space: String,
+        space: SpaceName,
         /// The workflow.
         workflow: String,
     },
@@ -246,21 +247,26 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// Overwrites a space.
     fn put_space(&self, space: &Space) -> Result<(), StoreError>;
     /// A space by name.
-    fn space(&self, name: &str) -> Result<Option<Space>, StoreError>;
+    fn space(&self, name: &SpaceName) -> Result<Option<Space>, StoreError>;
     /// All spaces in name order.
     fn spaces(&self) -> Result<Vec<Space>, StoreError>;
     /// Stores a form version; `AlreadyExists` if that version is taken.
-    fn insert_form_version(&self, space: &str, form: &StoredForm) -> Result<(), StoreError>;
+    fn insert_form_version(&self, space: &SpaceName, form: &StoredForm) -> Result<(), StoreError>;
     /// One version of a form, or its latest when `version` is `None`.
-    fn form_version(&self, space: &str, form: &str, version: Option<u32>) -> Result<Option<StoredForm>, StoreError>;
+    fn form_version(
+        &self,
+        space: &SpaceName,
+        form: &FormName,
+        version: Option<u32>,
+    ) -> Result<Option<StoredForm>, StoreError>;
     /// The latest version of every form of a space, in name order.
-    fn latest_forms(&self, space: &str) -> Result<Vec<StoredForm>, StoreError>;
+    fn latest_forms(&self, space: &SpaceName) -> Result<Vec<StoredForm>, StoreError>;
     /// Stores a workflow version and replaces the previous version's trigger entries
     /// (`retired`) with `triggers`, each (form or hook, event kind, order), atomically;
     /// `AlreadyExists` if that version is taken.
     fn insert_workflow_version(
         &self,
-        space: &str,
+        space: &SpaceName,
         workflow: &StoredWorkflow,
         retired: &[(String, EventKind, i64)],
         triggers: &[(String, EventKind, i64)],
@@ -268,29 +274,40 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// One version of a workflow, or its latest.
     fn workflow_version(
         &self,
-        space: &str,
-        workflow: &str,
+        space: &SpaceName,
+        workflow: &WorkflowName,
         version: Option<u32>,
     ) -> Result<Option<StoredWorkflow>, StoreError>;
     /// The latest version of every workflow of a space, in name order.
-    fn latest_workflows(&self, space: &str) -> Result<Vec<StoredWorkflow>, StoreError>;
+    fn latest_workflows(&self, space: &SpaceName) -> Result<Vec<StoredWorkflow>, StoreError>;
     /// The workflows an event of `kind` on `source` (a form or a hook) triggers, in run
     /// order (`order`, then name): (name, version).
-    fn triggered(&self, space: &str, source: &str, kind: EventKind) -> Result<Vec<(String, u32)>, StoreError>;
+    fn triggered(
+        &self,
+        space: &SpaceName,
+        source: &str,
+        kind: EventKind,
+    ) -> Result<Vec<(WorkflowName, u32)>, StoreError>;
 
     // ---- records, indexes, the event log ----
 
     /// A record by id.
-    fn record(&self, space: &str, form: &str, id: &Uuid) -> Result<Option<Record>, StoreError>;
+    fn record(&self, space: &SpaceName, form: &FormName, id: &Uuid) -> Result<Option<Record>, StoreError>;
     /// Records of a form in id order (reverse: newest first), strictly after `after` in that
     /// direction when given.
-    fn scan_records<'s>(&'s self, space: &str, form: &str, after: Option<Uuid>, reverse: bool) -> Items<'s, Record>;
+    fn scan_records<'s>(
+        &'s self,
+        space: &SpaceName,
+        form: &FormName,
+        after: Option<Uuid>,
+        reverse: bool,
+    ) -> Items<'s, Record>;
     /// Index entries of one field, as (encoded value, record id), within `range` (bounds on
     /// encoded values), after `resume` (a value and id, exclusive, in the scan direction).
     fn scan_index<'s>(
         &'s self,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         field: &str,
         range: ValueRange,
         resume: Option<(&[u8], &Uuid)>,
@@ -299,8 +316,8 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// Counts index entries in a value range, stopping at `cap`.
     fn count_index(
         &self,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         field: &str,
         range: ValueRange,
         cap: usize,
@@ -309,18 +326,18 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// atomic with the form change: callers write entries before the definition that uses them.
     fn rebuild_index(
         &self,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         field: &str,
         entries: &mut dyn Iterator<Item = (Vec<u8>, Uuid)>,
     ) -> Result<(), StoreError>;
     /// Removes every entry of one index.
-    fn drop_index(&self, space: &str, form: &str, field: &str) -> Result<(), StoreError>;
+    fn drop_index(&self, space: &SpaceName, form: &FormName, field: &str) -> Result<(), StoreError>;
     /// The events of one record, oldest first, after sequence number `after`.
     fn record_events(
         &self,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         id: &Uuid,
         after: u64,
         limit: usize,
@@ -337,13 +354,13 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// Where the log reader `name` stands (0: nothing processed).
     fn cursor(&self, name: &str) -> Result<u64, StoreError>;
     /// The next round-robin position of an `assign` action.
-    fn assignment_position(&self, space: &str, workflow: &str, action: u32) -> Result<u64, StoreError>;
+    fn assignment_position(&self, space: &SpaceName, workflow: &str, action: u32) -> Result<u64, StoreError>;
     /// A run by id.
-    fn run(&self, space: &str, id: &Uuid) -> Result<Option<Run>, StoreError>;
+    fn run(&self, space: &SpaceName, id: &Uuid) -> Result<Option<Run>, StoreError>;
     /// Runs of a space, newest first, older than `before` when given.
-    fn runs<'s>(&'s self, space: &str, before: Option<Uuid>) -> Items<'s, Run>;
+    fn runs<'s>(&'s self, space: &SpaceName, before: Option<Uuid>) -> Items<'s, Run>;
     /// Deletes a space's runs that started before `cutoff`; how many.
-    fn prune_runs(&self, space: &str, cutoff: DateTime<Utc>) -> Result<usize, StoreError>;
+    fn prune_runs(&self, space: &SpaceName, cutoff: DateTime<Utc>) -> Result<usize, StoreError>;
 
     // ---- the outbox ----
 
@@ -374,17 +391,17 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     // ---- integrations ----
 
     /// Stores an outgoing webhook endpoint (replacing one of that name).
-    fn put_endpoint(&self, space: &str, endpoint: &Endpoint) -> Result<(), StoreError>;
+    fn put_endpoint(&self, space: &SpaceName, endpoint: &Endpoint) -> Result<(), StoreError>;
     /// An outgoing webhook endpoint by name.
-    fn endpoint(&self, space: &str, name: &str) -> Result<Option<Endpoint>, StoreError>;
+    fn endpoint(&self, space: &SpaceName, name: &str) -> Result<Option<Endpoint>, StoreError>;
     /// Every outgoing webhook endpoint of a space, in name order.
-    fn endpoints(&self, space: &str) -> Result<Vec<Endpoint>, StoreError>;
+    fn endpoints(&self, space: &SpaceName) -> Result<Vec<Endpoint>, StoreError>;
     /// Stores an inbound hook (replacing one of that name).
-    fn put_hook(&self, space: &str, hook: &Hook) -> Result<(), StoreError>;
+    fn put_hook(&self, space: &SpaceName, hook: &Hook) -> Result<(), StoreError>;
     /// An inbound hook by name.
-    fn hook(&self, space: &str, name: &str) -> Result<Option<Hook>, StoreError>;
+    fn hook(&self, space: &SpaceName, name: &str) -> Result<Option<Hook>, StoreError>;
     /// Every inbound hook of a space, in name order.
-    fn hooks(&self, space: &str) -> Result<Vec<Hook>, StoreError>;
+    fn hooks(&self, space: &SpaceName) -> Result<Vec<Hook>, StoreError>;
 
     // ---- tokens ----
 
@@ -405,14 +422,14 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// while `keep` says so; at most `limit`.
     fn timers_in_due_order(
         &self,
-        space: &str,
+        space: &SpaceName,
         workflow: Option<&str>,
         after: Option<TimerPosition>,
         limit: usize,
         keep: &mut dyn FnMut(&Timer) -> bool,
     ) -> Result<Vec<Timer>, StoreError>;
     /// The pending timers of one record, in due order.
-    fn timers_of_record(&self, space: &str, record: &Uuid) -> Result<Vec<Timer>, StoreError>;
+    fn timers_of_record(&self, space: &SpaceName, record: &Uuid) -> Result<Vec<Timer>, StoreError>;
     /// How many timers are pending (a full count: for tests, benchmarks and the CLI).
     fn count_timers(&self) -> usize;
 }

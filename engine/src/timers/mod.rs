@@ -54,7 +54,7 @@ impl Engine {
         let in_range = |timer: &Timer| before.is_none_or(|before| timer.due_micros() < before);
         let mut found = match filter.record {
             Some(record) => {
-                let mut all = self.store().timers_of_record(space.as_str(), &record)?;
+                let mut all = self.store().timers_of_record(&space, &record)?;
                 all.retain(|timer| {
                     after.is_none_or(|after| timer.position() > after)
                         && filter.workflow.as_deref().is_none_or(|w| timer.owner_workflow() == w)
@@ -64,7 +64,7 @@ impl Engine {
                 all
             }
             None => self.store().timers_in_due_order(
-                space.as_str(),
+                &space,
                 filter.workflow.as_deref(),
                 after,
                 limit + 1,

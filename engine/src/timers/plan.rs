@@ -69,7 +69,7 @@ fn new_timer(planned: Planned<'_>, now: DateTime<Utc>) -> Timer {
 
 impl Engine {
     /// A space's default zone: UTC unless the space sets one.
-    pub(crate) fn space_zone(&self, space: &str) -> Tz {
+    pub(crate) fn space_zone(&self, space: &SpaceName) -> Tz {
         self.store()
             .space(space)
             .ok()
@@ -136,7 +136,7 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Option<Timer> {
         let schedule = workflow.trigger.cron.as_ref()?;
-        let zone = trigger_zone(&workflow.trigger, None, self.space_zone(space.as_str()));
+        let zone = trigger_zone(&workflow.trigger, None, self.space_zone(space));
         let (due, _) = schedule.next_after(after, zone)?;
         let spec = workflow.stored.definition.trigger.cron.clone().unwrap_or_default();
         let planned = Planned {
@@ -159,7 +159,7 @@ impl Engine {
         let definition = &workflow.stored.definition.trigger;
         let form = event.form.as_ref()?;
         let replace = |timers: Vec<Timer>| TimerOp::Replace {
-            space: event.space.to_string(),
+            space: event.space.clone(),
             record: event.record,
             workflow: workflow.stored.name.to_string(),
             timers,
@@ -181,7 +181,7 @@ impl Engine {
                         || definition.at.as_deref().is_some_and(changed)
                         || zone_field.is_some_and(changed);
                     moved.then(|| {
-                        let space_zone = self.space_zone(event.space.as_str());
+                        let space_zone = self.space_zone(&event.space);
                         let timers = self.date_offset_timers(
                             workflow,
                             &event.space,
@@ -201,7 +201,7 @@ impl Engine {
                 if !definition.on.contains(&event.kind) {
                     return None;
                 }
-                let zone = trigger_zone(&workflow.trigger, event.after.as_ref(), self.space_zone(event.space.as_str()));
+                let zone = trigger_zone(&workflow.trigger, event.after.as_ref(), self.space_zone(&event.space));
                 let due = calendar::after_delay(event.at, *delay, zone, workflow.trigger.business_days);
                 let planned = Planned {
                     space: &event.space,
@@ -235,7 +235,7 @@ impl Engine {
             TriggerKind::Cron => {
                 if let Some(timer) = self.cron_timer(space, workflow, now, now) {
                     ops.push(TimerOp::Replace {
-                        space: space.to_string(),
+                        space: space.clone(),
                         record: Uuid::nil(),
                         workflow: workflow.stored.name.to_string(),
                         timers: vec![timer],
@@ -244,14 +244,14 @@ impl Engine {
             }
             TriggerKind::DateOffsets => {
                 let Some(form) = workflow.stored.definition.trigger.form.as_ref() else { return Ok(ops) };
-                let space_zone = self.space_zone(space.as_str());
-                for record in self.store().scan_records(space.as_str(), form.as_str(), None, false) {
+                let space_zone = self.space_zone(space);
+                for record in self.store().scan_records(space, form, None, false) {
                     let record = record?;
                     let timers =
                         self.date_offset_timers(workflow, space, space_zone, form, record.id, &record.data, now);
                     if !timers.is_empty() {
                         ops.push(TimerOp::Replace {
-                            space: space.to_string(),
+                            space: space.clone(),
                             record: record.id,
                             workflow: workflow.stored.name.to_string(),
                             timers,
@@ -276,13 +276,12 @@ pub(crate) fn sla_op(
     let pipeline = loaded.compiled.def().pipeline.as_ref()?;
     let Some(after) = after else {
         let before = before?;
-        return Some(TimerOp::CancelRecord { space: space.to_string(), record: before.id });
+        return Some(TimerOp::CancelRecord { space: space.clone(), record: before.id });
     };
     if before.is_some_and(|b| b.stage == after.stage) {
         return None;
     }
-    let replace =
-        |timers| TimerOp::Replace { space: space.to_string(), record: after.id, workflow: String::new(), timers };
+    let replace = |timers| TimerOp::Replace { space: space.clone(), record: after.id, workflow: String::new(), timers };
     let stage = after.stage.as_deref().and_then(|name| pipeline.stage(name));
     let Some((stage, sla)) = stage.and_then(|stage| Some((stage, stage.sla.as_deref()?))) else {
         // Left a stage that may have had an SLA.

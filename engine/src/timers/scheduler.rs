@@ -126,7 +126,7 @@ impl Engine {
         let mut next = None;
         let mut raise = true;
         if let Some(form) = &timer.form {
-            match self.store().record(timer.space.as_str(), form.as_str(), &timer.record)? {
+            match self.store().record(&timer.space, form, &timer.record)? {
                 Some(record) => {
                     raise = timer.kind != TimerKind::Sla || record.stage.as_deref() == Some(timer.spec.as_str());
                     event.form = Some(record.form.clone());
@@ -146,7 +146,7 @@ impl Engine {
 
     fn next_cron_timer(&self, timer: &Timer, now: DateTime<Utc>) -> Result<Option<Timer>> {
         let (Some(name), Some(version)) = (&timer.workflow, timer.workflow_version) else { return Ok(None) };
-        let workflow = match self.compiled_workflow(&timer.space, name.as_str(), version) {
+        let workflow = match self.compiled_workflow(&timer.space, name, version) {
             Ok(workflow) => workflow,
             Err(err) => {
                 tracing::warn!(workflow = %name, error = %err, "a cron workflow can't be compiled; not rescheduled");

@@ -156,7 +156,7 @@ impl Engine {
             let loaded = self.loaded_form(space, form).map_err(|e| e.to_string())?;
             let current = self
                 .store()
-                .record(space, form, &id)
+                .record(&loaded.space, &loaded.stored.name, &id)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no `{form}` record {id} (any more)"))?;
             effects.seed(id, Touched { loaded, before: Some(current.clone()), after: current, cause: cause.clone() });

@@ -24,10 +24,9 @@ impl Engine {
                 let key = (workflow.to_owned(), action);
                 let position = match effects.assignment(&key) {
                     Some(position) => position,
-                    None => self
-                        .store()
-                        .assignment_position(event.space.as_str(), workflow, action)
-                        .map_err(|e| e.to_string())?,
+                    None => {
+                        self.store().assignment_position(&event.space, workflow, action).map_err(|e| e.to_string())?
+                    }
                 };
                 let person = assign.pool[(position % assign.pool.len() as u64) as usize].clone();
                 effects.set_assignment(key, position + 1);

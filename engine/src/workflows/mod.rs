@@ -78,7 +78,7 @@ impl Engine {
         let definition: WorkflowDef = forms::parse_definition(definition, "a workflow definition")?;
         let outcome = {
             let _exclusive = self.inner.definitions.exclusive().await;
-            let previous = self.store().workflow_version(space.as_str(), name.as_str(), None)?;
+            let previous = self.store().workflow_version(&space, &name, None)?;
             if previous.as_ref().is_some_and(|p| p.definition == definition) {
                 let workflow = previous.ok_or_else(|| EngineError::not_found("workflow", name.as_str()))?;
                 return Ok(PutWorkflowOutcome { workflow, changed: false });
@@ -93,7 +93,7 @@ impl Engine {
             let compiled = self.compile_workflow(&space, stored.clone())?;
             let retired = previous.as_ref().map(|p| trigger_entries(&p.definition)).unwrap_or_default();
             let triggers = trigger_entries(&stored.definition);
-            self.store().insert_workflow_version(space.as_str(), &stored, &retired, &triggers)?;
+            self.store().insert_workflow_version(&space, &stored, &retired, &triggers)?;
             self.inner.definitions.triggers.clear();
             self.reschedule(&space, &compiled).await?;
             PutWorkflowOutcome { workflow: stored, changed: true }
@@ -107,7 +107,7 @@ impl Engine {
     /// disabled workflow's old timers never fire.
     async fn reschedule(&self, space: &SpaceName, workflow: &CompiledWorkflow) -> Result<()> {
         const OPS_PER_COMMIT: usize = 5_000;
-        let cancel = TimerOp::CancelWorkflow { space: space.to_string(), workflow: workflow.stored.name.to_string() };
+        let cancel = TimerOp::CancelWorkflow { space: space.clone(), workflow: workflow.stored.name.to_string() };
         let mut ops = vec![cancel];
         ops.extend(self.backfill_timers(workflow, space)?);
         while !ops.is_empty() {
@@ -122,7 +122,7 @@ impl Engine {
     pub fn workflow(&self, space: &str, name: &str, version: Option<u32>) -> Result<StoredWorkflow> {
         let space = self.space(space)?.name;
         let name = WorkflowName::parse(name).map_err(|_| EngineError::not_found("workflow", name))?;
-        self.store().workflow_version(space.as_str(), name.as_str(), version)?.ok_or_else(|| match version {
+        self.store().workflow_version(&space, &name, version)?.ok_or_else(|| match version {
             Some(version) => EngineError::not_found("workflow version", format!("{name}@{version}")),
             None => EngineError::not_found("workflow", name.as_str()),
         })
@@ -131,18 +131,23 @@ impl Engine {
     /// The latest version of every workflow of a space, in run order (`order`, then name).
     pub fn workflows(&self, space: &str) -> Result<Vec<StoredWorkflow>> {
         let space = self.space(space)?.name;
-        let mut workflows = self.store().latest_workflows(space.as_str())?;
+        let mut workflows = self.store().latest_workflows(&space)?;
         workflows.sort_by(|a, b| (a.definition.order, &a.name).cmp(&(b.definition.order, &b.name)));
         Ok(workflows)
     }
 
     /// The workflows an event of `kind` on `form` triggers, in run order (cached index reads).
-    pub(crate) fn triggered(&self, space: &str, form: &str, kind: EventKind) -> Result<Arc<Vec<(String, u32)>>> {
-        let key = (space.to_owned(), form.to_owned(), kind);
+    pub(crate) fn triggered(
+        &self,
+        space: &SpaceName,
+        source: &str,
+        kind: EventKind,
+    ) -> Result<Arc<Vec<(WorkflowName, u32)>>> {
+        let key = (space.clone(), source.to_owned(), kind);
         if let Some(found) = self.inner.definitions.triggers.get(&key) {
             return Ok(found);
         }
-        let found = Arc::new(self.store().triggered(space, form, kind)?);
+        let found = Arc::new(self.store().triggered(space, source, kind)?);
         self.inner.definitions.triggers.insert(key, Arc::clone(&found));
         Ok(found)
     }
@@ -151,16 +156,16 @@ impl Engine {
     pub(crate) fn compiled_workflow(
         &self,
         space: &SpaceName,
-        name: &str,
+        name: &WorkflowName,
         version: u32,
     ) -> Result<Arc<CompiledWorkflow>> {
-        let key = (space.to_string(), name.to_owned(), version);
+        let key = (space.clone(), name.clone(), version);
         if let Some(compiled) = self.inner.definitions.workflows.get(&key) {
             return Ok(compiled);
         }
         let stored = self
             .store()
-            .workflow_version(space.as_str(), name, Some(version))?
+            .workflow_version(space, name, Some(version))?
             .ok_or_else(|| EngineError::not_found("workflow version", format!("{name}@{version}")))?;
         let compiled = Arc::new(self.compile_workflow(space, stored)?);
         self.inner.definitions.workflows.insert(key, Arc::clone(&compiled));
@@ -373,7 +378,7 @@ impl Engine {
     ) -> Result<(Vec<Run>, bool)> {
         let space = self.space(space)?.name;
         let mut runs = Vec::new();
-        for run in self.store().runs(space.as_str(), before) {
+        for run in self.store().runs(&space, before) {
             let run = run?;
             let keep = filter.workflow.as_deref().is_none_or(|w| run.workflow.as_str() == w)
                 && filter.status.is_none_or(|s| run.status == s)
@@ -392,7 +397,7 @@ impl Engine {
     pub fn run(&self, space: &str, id: &str) -> Result<Run> {
         let space = self.space(space)?.name;
         let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("run", id))?;
-        self.store().run(space.as_str(), &id)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))
+        self.store().run(&space, &id)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))
     }
 
     /// The outbox, oldest first (deliveries are sent by the delivery worker).

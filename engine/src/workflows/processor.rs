@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use forms::SpaceName;
+use forms::{SpaceName, WorkflowName};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -118,10 +118,10 @@ pub(super) struct Effects {
 
 impl Effects {
     /// The moved round-robin positions, as the store takes them.
-    pub(super) fn assignments(&self, space: &SpaceName) -> Vec<(String, String, u32, u64)> {
+    pub(super) fn assignments(&self, space: &SpaceName) -> Vec<(SpaceName, String, u32, u64)> {
         self.assignments
             .iter()
-            .map(|((workflow, action), next)| (space.to_string(), workflow.clone(), *action, *next))
+            .map(|((workflow, action), next)| (space.clone(), workflow.clone(), *action, *next))
             .collect()
     }
 
@@ -182,7 +182,7 @@ impl Engine {
         let cutoff = self.now() - chrono::Duration::days(i64::from(self.inner.processor.config.run_retention_days));
         let mut pruned = 0;
         for space in self.spaces()? {
-            pruned += self.store().prune_runs(space.name.as_str(), cutoff)?;
+            pruned += self.store().prune_runs(&space.name, cutoff)?;
         }
         Ok(pruned)
     }
@@ -247,10 +247,10 @@ impl Engine {
         for event in events {
             let candidates = match (&event.kind, &event.timer) {
                 (EventKind::TimerFired, Some(timer)) => match (&timer.workflow, timer.workflow_version) {
-                    (Some(name), Some(version)) => Arc::new(vec![(name.to_string(), version)]),
+                    (Some(name), Some(version)) => Arc::new(vec![(name.clone(), version)]),
                     _ => Arc::new(Vec::new()),
                 },
-                _ => self.triggered(event.space.as_str(), event.trigger_source(), event.kind)?,
+                _ => self.triggered(&event.space, event.trigger_source(), event.kind)?,
             };
             if !candidates.is_empty() {
                 let mut effects = Effects { assignments: assignments.clone(), ..Effects::default() };
@@ -260,7 +260,7 @@ impl Engine {
                 }
                 changed.extend(effects.order.iter().copied());
                 writes.extend(self.writes_of(&event.space, &effects));
-                extras.runs.extend(runs.into_iter().map(|run| (event.space.to_string(), run)));
+                extras.runs.extend(runs.into_iter().map(|run| (event.space.clone(), run)));
                 extras.assignments.extend(effects.assignments(&event.space));
                 extras.deliveries.extend(effects.deliveries);
                 extras.timers.extend(effects.timers);
@@ -277,7 +277,7 @@ impl Engine {
 
     /// Runs every workflow the event triggers, in order, against the event's snapshot; their
     /// effects go to `effects`.
-    fn plan_event(&self, event: &Event, candidates: &[(String, u32)], effects: &mut Effects) -> Result<Vec<Run>> {
+    fn plan_event(&self, event: &Event, candidates: &[(WorkflowName, u32)], effects: &mut Effects) -> Result<Vec<Run>> {
         let mut runs = Vec::new();
         // Built once: every workflow of the event sees the same snapshot.
         let vars = self.event_vars(event, None);
@@ -294,7 +294,7 @@ impl Engine {
                 }
                 Ok(workflow) => self.execute(&workflow, event, &vars, effects),
                 Err(err) => {
-                    let mut run = self.new_run(forms::WorkflowName::parse(name)?, *version, event, None);
+                    let mut run = self.new_run(name.clone(), *version, event, None);
                     run.status = RunStatus::Failed;
                     run.error = Some(format!("the workflow no longer fits its forms: {err}"));
                     run

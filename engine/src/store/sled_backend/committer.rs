@@ -177,7 +177,7 @@ impl Worker {
         let mut next_seq = *seq;
         let mut write_timers = Vec::new();
         for write in writes {
-            let (space, form, id) = (write.space.as_str(), write.form.as_str(), write.id);
+            let (space, form, id) = (&write.space, &write.form, write.id);
             let record_key = keys::record(space, form, &id);
             let earlier = staged_versions.iter().rev().find(|(key, _)| *key == record_key).map(|(_, v)| *v);
             let current = match earlier.or_else(|| overlay.get(&record_key).copied()) {
@@ -215,10 +215,7 @@ impl Worker {
             event.seq = next_seq;
             staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
             if let (Some(form), false) = (&event.form, event.record.is_nil()) {
-                staged.push((
-                    keys::history_entry(event.space.as_str(), form.as_str(), &event.record, event.seq),
-                    Some(Vec::new()),
-                ));
+                staged.push((keys::history_entry(&event.space, form, &event.record, event.seq), Some(Vec::new())));
             }
             events.push(event);
         }

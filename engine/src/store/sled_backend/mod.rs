@@ -14,6 +14,7 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 
+use forms::{FormName, SpaceName, WorkflowName};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -131,8 +132,7 @@ impl Store for SledStore {
     /// Stores a new space; `AlreadyExists` if the name is taken. Durable after [`Store::barrier`].
     fn insert_space(&self, space: &Space) -> Result<(), StoreError> {
         let value = encode(space)?;
-        let previous =
-            self.defs.compare_and_swap(keys::space(space.name.as_str()), None as Option<&[u8]>, Some(value))?;
+        let previous = self.defs.compare_and_swap(keys::space(&space.name), None as Option<&[u8]>, Some(value))?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
@@ -141,12 +141,12 @@ impl Store for SledStore {
 
     /// Overwrites a space. Durable after [`Store::barrier`].
     fn put_space(&self, space: &Space) -> Result<(), StoreError> {
-        self.defs.insert(keys::space(space.name.as_str()), encode(space)?)?;
+        self.defs.insert(keys::space(&space.name), encode(space)?)?;
         Ok(())
     }
 
     /// A space by name.
-    fn space(&self, name: &str) -> Result<Option<Space>, StoreError> {
+    fn space(&self, name: &SpaceName) -> Result<Option<Space>, StoreError> {
         get(&self.defs, &keys::space(name))
     }
 
@@ -156,8 +156,8 @@ impl Store for SledStore {
     }
 
     /// Stores a form version; `AlreadyExists` if that version is taken. Durable after [`Store::barrier`].
-    fn insert_form_version(&self, space: &str, form: &StoredForm) -> Result<(), StoreError> {
-        let key = keys::form_version(space, form.name.as_str(), form.version);
+    fn insert_form_version(&self, space: &SpaceName, form: &StoredForm) -> Result<(), StoreError> {
+        let key = keys::form_version(space, &form.name, form.version);
         let previous = self.defs.compare_and_swap(key, None as Option<&[u8]>, Some(encode(form)?))?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
@@ -166,20 +166,25 @@ impl Store for SledStore {
     }
 
     /// One version of a form, or its latest when `version` is `None`.
-    fn form_version(&self, space: &str, form: &str, version: Option<u32>) -> Result<Option<StoredForm>, StoreError> {
+    fn form_version(
+        &self,
+        space: &SpaceName,
+        form: &FormName,
+        version: Option<u32>,
+    ) -> Result<Option<StoredForm>, StoreError> {
         let exact = version.map(|version| keys::form_version(space, form, version));
         self.definition_version(exact, keys::form_versions(space, form))
     }
 
     /// The latest version of every form of a space, in name order.
-    fn latest_forms(&self, space: &str) -> Result<Vec<StoredForm>, StoreError> {
+    fn latest_forms(&self, space: &SpaceName) -> Result<Vec<StoredForm>, StoreError> {
         self.latest_definitions(keys::forms_of(space), |form: &StoredForm| form.name.clone())
     }
 
     // ---- records ----
 
     /// A record by id.
-    fn record(&self, space: &str, form: &str, id: &Uuid) -> Result<Option<Record>, StoreError> {
+    fn record(&self, space: &SpaceName, form: &FormName, id: &Uuid) -> Result<Option<Record>, StoreError> {
         match self.data.get(keys::record(space, form, id))? {
             Some(bytes) => decode_record(&keys::record(space, form, id), &bytes).map(Some),
             None => Ok(None),
@@ -188,7 +193,13 @@ impl Store for SledStore {
 
     /// Records of a form in id order (reverse: newest first), strictly after `after` in that
     /// direction when given.
-    fn scan_records<'s>(&'s self, space: &str, form: &str, after: Option<Uuid>, reverse: bool) -> Items<'s, Record> {
+    fn scan_records<'s>(
+        &'s self,
+        space: &SpaceName,
+        form: &FormName,
+        after: Option<Uuid>,
+        reverse: bool,
+    ) -> Items<'s, Record> {
         let prefix = keys::records_of(space, form);
         let (lower, upper) = match (after, reverse) {
             (Some(id), false) => {
@@ -211,8 +222,8 @@ impl Store for SledStore {
     /// exclusive, in the scan direction) when given.
     fn scan_index<'s>(
         &'s self,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         field: &str,
         range: ValueRange,
         resume: Option<(&[u8], &Uuid)>,
@@ -231,8 +242,8 @@ impl Store for SledStore {
     /// keys only, nothing decoded).
     fn count_index(
         &self,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         field: &str,
         range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
         cap: usize,
@@ -250,8 +261,8 @@ impl Store for SledStore {
     /// that uses them, and clear a field's index before rebuilding it.
     fn rebuild_index(
         &self,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         field: &str,
         entries: &mut dyn Iterator<Item = (Vec<u8>, Uuid)>,
     ) -> Result<(), StoreError> {
@@ -270,7 +281,7 @@ impl Store for SledStore {
     }
 
     /// Removes every entry of one index.
-    fn drop_index(&self, space: &str, form: &str, field: &str) -> Result<(), StoreError> {
+    fn drop_index(&self, space: &SpaceName, form: &FormName, field: &str) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         for item in self.data.scan_prefix(keys::index_of(space, form, field)).keys() {
             batch.remove(item?);
@@ -282,8 +293,8 @@ impl Store for SledStore {
     /// The events of one record, oldest first, after sequence number `after`.
     fn record_events(
         &self,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         id: &Uuid,
         after: u64,
         limit: usize,
@@ -328,22 +339,22 @@ impl Store for SledStore {
     /// after [`Store::barrier`].
     fn insert_workflow_version(
         &self,
-        space: &str,
+        space: &SpaceName,
         workflow: &StoredWorkflow,
         retired: &[(String, EventKind, i64)],
         triggers: &[(String, EventKind, i64)],
     ) -> Result<(), StoreError> {
-        let key = keys::workflow_version(space, workflow.name.as_str(), workflow.version);
+        let key = keys::workflow_version(space, &workflow.name, workflow.version);
         if self.defs.contains_key(&key)? {
             return Err(StoreError::AlreadyExists);
         }
         let mut batch = sled::Batch::default();
         for (source, kind, order) in retired {
-            batch.remove(keys::trigger(space, source, &kind.name(), *order, workflow.name.as_str()));
+            batch.remove(keys::trigger(space, source, &kind.name(), *order, &workflow.name));
         }
         for (form, kind, order) in triggers {
             batch.insert(
-                keys::trigger(space, form, &kind.name(), *order, workflow.name.as_str()),
+                keys::trigger(space, form, &kind.name(), *order, &workflow.name),
                 &workflow.version.to_be_bytes(),
             );
         }
@@ -355,8 +366,8 @@ impl Store for SledStore {
     /// One version of a workflow, or its latest.
     fn workflow_version(
         &self,
-        space: &str,
-        workflow: &str,
+        space: &SpaceName,
+        workflow: &WorkflowName,
         version: Option<u32>,
     ) -> Result<Option<StoredWorkflow>, StoreError> {
         let exact = version.map(|version| keys::workflow_version(space, workflow, version));
@@ -364,19 +375,25 @@ impl Store for SledStore {
     }
 
     /// The latest version of every workflow of a space, in name order.
-    fn latest_workflows(&self, space: &str) -> Result<Vec<StoredWorkflow>, StoreError> {
+    fn latest_workflows(&self, space: &SpaceName) -> Result<Vec<StoredWorkflow>, StoreError> {
         self.latest_definitions(keys::workflows_of(space), |workflow: &StoredWorkflow| workflow.name.clone())
     }
 
     /// The workflows an event of `kind` on `form` triggers, in run order: (name, version).
-    fn triggered(&self, space: &str, source: &str, kind: EventKind) -> Result<Vec<(String, u32)>, StoreError> {
+    fn triggered(
+        &self,
+        space: &SpaceName,
+        source: &str,
+        kind: EventKind,
+    ) -> Result<Vec<(WorkflowName, u32)>, StoreError> {
         let prefix = keys::triggers_of(space, source, &kind.name());
         let mut found = Vec::new();
         for item in self.defs.scan_prefix(&prefix) {
             let (key, value) = item?;
             let name = keys::trigger_workflow(&key, prefix.len()).ok_or_else(|| corrupt(&key, "bad trigger key"))?;
             let version: [u8; 4] = value.as_ref().try_into().map_err(|_| corrupt(&key, "bad trigger version"))?;
-            found.push((name.to_owned(), u32::from_be_bytes(version)));
+            let name = WorkflowName::parse(name).map_err(|_| corrupt(&key, "bad workflow name in a trigger key"))?;
+            found.push((name, u32::from_be_bytes(version)));
         }
         Ok(found)
     }
@@ -394,7 +411,7 @@ impl Store for SledStore {
     }
 
     /// The next round-robin position of an `assign` action.
-    fn assignment_position(&self, space: &str, workflow: &str, action: u32) -> Result<u64, StoreError> {
+    fn assignment_position(&self, space: &SpaceName, workflow: &str, action: u32) -> Result<u64, StoreError> {
         let key = keys::assignment(space, workflow, action);
         match self.data.get(&key)? {
             Some(bytes) => {
@@ -405,12 +422,12 @@ impl Store for SledStore {
     }
 
     /// A run by id.
-    fn run(&self, space: &str, id: &Uuid) -> Result<Option<Run>, StoreError> {
+    fn run(&self, space: &SpaceName, id: &Uuid) -> Result<Option<Run>, StoreError> {
         get(&self.data, &keys::run(space, id))
     }
 
     /// Runs of a space, newest first, older than `before` when given.
-    fn runs<'s>(&'s self, space: &str, before: Option<Uuid>) -> Items<'s, Run> {
+    fn runs<'s>(&'s self, space: &SpaceName, before: Option<Uuid>) -> Items<'s, Run> {
         let prefix = keys::runs_of(space);
         let upper = match before {
             Some(id) => keys::run(space, &id),
@@ -421,7 +438,7 @@ impl Store for SledStore {
 
     /// Deletes a space's runs that started before `cutoff`. Run ids are UUIDv7, so the oldest
     /// come first and the walk stops at the first run to keep.
-    fn prune_runs(&self, space: &str, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
+    fn prune_runs(&self, space: &SpaceName, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
         let mut pruned = 0;
         for item in self.data.scan_prefix(keys::runs_of(space)) {
@@ -538,34 +555,34 @@ impl Store for SledStore {
 
     /// Stores an outgoing webhook endpoint (replacing one of that name). Durable after
     /// [`Store::barrier`].
-    fn put_endpoint(&self, space: &str, endpoint: &Endpoint) -> Result<(), StoreError> {
+    fn put_endpoint(&self, space: &SpaceName, endpoint: &Endpoint) -> Result<(), StoreError> {
         self.defs.insert(keys::endpoint(space, endpoint.name.as_str()), encode(endpoint)?)?;
         Ok(())
     }
 
     /// An outgoing webhook endpoint by name.
-    fn endpoint(&self, space: &str, name: &str) -> Result<Option<Endpoint>, StoreError> {
+    fn endpoint(&self, space: &SpaceName, name: &str) -> Result<Option<Endpoint>, StoreError> {
         get(&self.defs, &keys::endpoint(space, name))
     }
 
     /// Every outgoing webhook endpoint of a space, in name order.
-    fn endpoints(&self, space: &str) -> Result<Vec<Endpoint>, StoreError> {
+    fn endpoints(&self, space: &SpaceName) -> Result<Vec<Endpoint>, StoreError> {
         self.defs.scan_prefix(keys::endpoints_of(space)).map(|item| decode_pair(item?)).collect()
     }
 
     /// Stores an inbound hook (replacing one of that name). Durable after [`Store::barrier`].
-    fn put_hook(&self, space: &str, hook: &Hook) -> Result<(), StoreError> {
+    fn put_hook(&self, space: &SpaceName, hook: &Hook) -> Result<(), StoreError> {
         self.defs.insert(keys::hook(space, hook.name.as_str()), encode(hook)?)?;
         Ok(())
     }
 
     /// An inbound hook by name.
-    fn hook(&self, space: &str, name: &str) -> Result<Option<Hook>, StoreError> {
+    fn hook(&self, space: &SpaceName, name: &str) -> Result<Option<Hook>, StoreError> {
         get(&self.defs, &keys::hook(space, name))
     }
 
     /// Every inbound hook of a space, in name order.
-    fn hooks(&self, space: &str) -> Result<Vec<Hook>, StoreError> {
+    fn hooks(&self, space: &SpaceName) -> Result<Vec<Hook>, StoreError> {
         self.defs.scan_prefix(keys::hooks_of(space)).map(|item| decode_pair(item?)).collect()
     }
 
@@ -617,7 +634,7 @@ impl Store for SledStore {
     /// workflow's, while `keep` says so; at most `limit`, each with its position.
     fn timers_in_due_order(
         &self,
-        space: &str,
+        space: &SpaceName,
         workflow: Option<&str>,
         after: Option<TimerPosition>,
         limit: usize,
@@ -651,7 +668,7 @@ impl Store for SledStore {
     }
 
     /// The pending timers of one record, in due order.
-    fn timers_of_record(&self, space: &str, record: &Uuid) -> Result<Vec<Timer>, StoreError> {
+    fn timers_of_record(&self, space: &SpaceName, record: &Uuid) -> Result<Vec<Timer>, StoreError> {
         let mut found = Vec::new();
         for item in self.data.scan_prefix(keys::timers_of_record(space, record)) {
             let (owner, value) = item?;
@@ -704,8 +721,8 @@ impl SledStore {
     /// The raw keys of an index range (see [`Store::scan_index`]).
     fn index_keys(
         &self,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         field: &str,
         range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
         resume: Option<(&[u8], &Uuid)>,

@@ -169,7 +169,7 @@ impl View<'_> {
     }
 
     fn put(&mut self, timer: &Timer) -> Result<(), StoreError> {
-        let owner = keys::timer_owner(timer.space.as_str(), &timer.record, timer.owner_workflow(), &timer.spec);
+        let owner = keys::timer_owner(&timer.space, &timer.record, timer.owner_workflow(), &timer.spec);
         if let Some(previous) = self.get(&owner)? {
             self.remove_at(previous.get(..POSITION).ok_or_else(|| corrupt(&owner, "short timer"))?)?;
         }
