@@ -3,7 +3,8 @@
 //! [`Store`] speaks the engine's own types (spaces, form and workflow versions, records, index
 //! entries, events, runs, deliveries, timers, tokens), never a backend's. The one backend today
 //! is [`sled_backend::SledStore`], the only code that names sled; a second backend implements
-//! the same trait and passes the same conformance suite.
+//! the same trait and passes the same conformance suite
+//! (`conformance`, run against every backend).
 //!
 //! Guarantees every backend gives:
 //! - one [`Store::commit`] (records, index entries, events, history, runs, deliveries,
@@ -13,6 +14,8 @@
 //! - a record write whose expected version is not the stored one fails with
 //!   [`StoreError::VersionConflict`] and changes nothing.
 
+#[cfg(test)]
+mod conformance;
 mod sled_backend;
 
 use std::future::Future;
