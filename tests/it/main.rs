@@ -16,6 +16,7 @@ mod cli;
 mod crash;
 mod delivery_crash;
 mod integrations;
+mod migration;
 mod observability;
 mod packs;
 mod restart;

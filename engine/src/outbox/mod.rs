@@ -384,10 +384,9 @@ impl Engine {
     ) -> Result<(Vec<Delivery>, bool)> {
         let space = self.space(space)?.name;
         let mut found = Vec::new();
-        for delivery in self.store().deliveries_newest_first(before) {
+        for delivery in self.store().space_deliveries_newest_first(&space, before) {
             let delivery = self.with_live_status(delivery?);
-            let keep = delivery.space == space
-                && filter.status.is_none_or(|s| delivery.status == s)
+            let keep = filter.status.is_none_or(|s| delivery.status == s)
                 && filter.workflow.as_deref().is_none_or(|w| delivery.workflow.as_str() == w);
             if keep {
                 if found.len() == limit {
@@ -447,11 +446,9 @@ impl Engine {
     pub fn delivery_counts(&self, space: &str) -> Result<HashMap<&'static str, usize>> {
         let space = self.space(space)?.name;
         let mut counts = HashMap::new();
-        for delivery in self.store().deliveries_newest_first(None) {
+        for delivery in self.store().space_deliveries_newest_first(&space, None) {
             let delivery = self.with_live_status(delivery?);
-            if delivery.space == space {
-                *counts.entry(delivery.status.as_str()).or_insert(0) += 1;
-            }
+            *counts.entry(delivery.status.as_str()).or_insert(0) += 1;
         }
         Ok(counts)
     }

@@ -284,7 +284,7 @@ async fn timers_are_queued_replaced_and_fired_once<S: Store>(dir: &Path) {
 }
 
 /// A delivery is due in its group from the commit that writes it until the update that
-/// records it delivered.
+/// records it delivered; a space lists its own deliveries.
 async fn deliveries_leave_the_due_index_when_done<S: Store>(dir: &Path) {
     let store: S = open(dir);
     let target = DeliveryTarget::Webhook("crm".into());
@@ -296,6 +296,12 @@ async fn deliveries_leave_the_due_index_when_done<S: Store>(dir: &Path) {
     assert_eq!(store.due_groups().expect("groups"), std::slice::from_ref(&group));
     assert_eq!(store.due_in_group(&group, at(), 10).expect("due"), [(at(), delivery.id)]);
     assert_eq!(store.due_in_group(&group, at() - chrono::Duration::seconds(1), 10).expect("due"), []);
+    let elsewhere =
+        Delivery { id: Uuid::now_v7(), space: SpaceName::parse("other").expect("slug"), ..delivery.clone() };
+    store.commit(Vec::new(), Extras { deliveries: vec![elsewhere], ..Extras::default() }).await.expect("queue");
+    let listed: Vec<Uuid> =
+        store.space_deliveries_newest_first(&space(), None).map(|d| d.expect("delivery").id).collect();
+    assert_eq!(listed, [delivery.id], "a space lists its own deliveries only");
     let done = Delivery {
         status: DeliveryStatus::Delivered,
         next_attempt_at: None,
@@ -303,7 +309,7 @@ async fn deliveries_leave_the_due_index_when_done<S: Store>(dir: &Path) {
         ..delivery.clone()
     };
     store.update_deliveries(vec![(done.clone(), delivery.next_attempt_at)]).await.expect("update");
-    assert!(store.due_groups().expect("groups").is_empty());
+    assert_eq!(store.due_groups().expect("groups").len(), 1, "only the other space's delivery is due");
     assert_eq!(store.delivery(&delivery.id).expect("read"), Some(done));
     store.close().expect("close");
 }

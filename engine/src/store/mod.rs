@@ -89,6 +89,14 @@ pub enum StoreError {
     /// A flush failed, so the write may not survive a crash.
     #[error("the write could not be made durable: {0}")]
     Durability(#[source] BackendError),
+    /// The data dir was written by a newer Tend, in a storage format this one doesn't know.
+    #[error("the data dir is in storage format {found}; this Tend reads formats up to {supported}")]
+    UnsupportedFormat {
+        /// The data dir's format.
+        found: u32,
+        /// The newest format this build reads.
+        supported: u32,
+    },
     /// The store was closed (or its writer stopped) before the write was made durable.
     #[error("the write could not be made durable: the store is closed")]
     Closed,
@@ -371,8 +379,9 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     fn deliveries(&self) -> Items<'_, Delivery>;
     /// One delivery.
     fn delivery(&self, id: &Uuid) -> Result<Option<Delivery>, StoreError>;
-    /// The outbox, newest first, older than `before` when given.
-    fn deliveries_newest_first(&self, before: Option<Uuid>) -> Items<'_, Delivery>;
+    /// A space's outbox, newest first, older than `before` when given (never reads other
+    /// spaces' deliveries).
+    fn space_deliveries_newest_first(&self, space: &SpaceName, before: Option<Uuid>) -> Items<'_, Delivery>;
     /// The concurrency groups that have deliveries to send (now or later), in name order.
     fn due_groups(&self) -> Result<Vec<String>, StoreError>;
     /// A group's deliveries due at or before `until`, in due order: (due, id); at most `limit`.

@@ -23,6 +23,7 @@ const ASSIGNMENT: u8 = b'a';
 const TIMER: u8 = b't';
 const TIMER_BY_OWNER: u8 = b'w';
 const DUE: u8 = b'q';
+const DELIVERY_BY_SPACE: u8 = b'p';
 
 /// A signed number as 8 bytes whose byte order is numeric order (sign bit flipped, big-endian).
 fn ordered_i64(n: i64) -> [u8; 8] {
@@ -189,6 +190,25 @@ pub(super) fn delivery(id: &Uuid) -> Vec<u8> {
 /// `data`: the whole outbox.
 pub(super) fn delivery_prefix() -> [u8; 1] {
     [OUTBOX]
+}
+
+/// `data`: `p{space}\0` → every delivery of a space.
+pub(super) fn deliveries_of(space: &SpaceName) -> Vec<u8> {
+    kind(DELIVERY_BY_SPACE, &[space.as_str().as_bytes()])
+}
+
+/// `data`: `p{space}\0{delivery id: 16 bytes}` → empty: the space's outbox in id (creation)
+/// order, so a space's deliveries are listed without reading other spaces' (format 2).
+pub(super) fn space_delivery(space: &SpaceName, id: &Uuid) -> Vec<u8> {
+    let mut key = deliveries_of(space);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `defs`: `V` → the storage format (u32 BE) the data dir is written in; absent before
+/// format 2.
+pub(super) fn format() -> &'static [u8] {
+    b"V"
 }
 
 /// `data`: `q{group}\0{next attempt, µs since the epoch: u64 BE}{delivery id: 16 bytes}` →

@@ -69,12 +69,14 @@ impl Store for SledStore {
             .map_err(|err| open_error(Arc::new(err)))?;
         let tree = |name: &str| db.open_tree(name).map_err(StoreError::from);
         let data = tree("data")?;
+        let defs = tree("defs")?;
+        migrate(&db, &defs, &data)?;
         let last_seq = match data.scan_prefix(keys::events()).next_back().transpose()? {
             Some((key, _)) => keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?,
             None => 0,
         };
         Ok(SledStore {
-            defs: tree("defs")?,
+            defs,
             auth: tree("auth")?,
             committer: committer::Committer::start(db.clone(), data.clone(), last_seq),
             data,
@@ -91,6 +93,7 @@ impl Store for SledStore {
         }
         for delivery in &extras.deliveries {
             entries.push((keys::delivery(&delivery.id), Some(encode(delivery)?)));
+            entries.push((keys::space_delivery(&delivery.space, &delivery.id), Some(Vec::new())));
             if let Some(due) = delivery.next_attempt_at {
                 entries.push((keys::due(&delivery.group(), micros(due), &delivery.id), Some(Vec::new())));
             }
@@ -465,13 +468,18 @@ impl Store for SledStore {
     }
 
     /// The outbox, newest first, older than `before` when given.
-    fn deliveries_newest_first(&self, before: Option<Uuid>) -> Items<'_, Delivery> {
-        let prefix = keys::delivery_prefix().to_vec();
+    fn space_deliveries_newest_first(&self, space: &SpaceName, before: Option<Uuid>) -> Items<'_, Delivery> {
+        let prefix = keys::deliveries_of(space);
         let upper = match before {
-            Some(id) => keys::delivery(&id),
+            Some(id) => keys::space_delivery(space, &id),
             None => keys::prefix_end(&prefix),
         };
-        Box::new(self.data.range(prefix..upper).rev().map(|item| decode_pair(item?)))
+        let data = self.data.clone();
+        Box::new(self.data.range(prefix..upper).keys().rev().map(move |key| {
+            let key = key?;
+            let id = keys::trailing_id(&key).ok_or_else(|| corrupt(&key, "bad space delivery key"))?;
+            get(&data, &keys::delivery(&id))?.ok_or_else(|| corrupt(&key, "indexes a missing delivery"))
+        }))
     }
 
     /// The concurrency groups that have deliveries to send (now or later), in name order.
@@ -535,6 +543,7 @@ impl Store for SledStore {
                 entries.push((keys::due(&group, micros(*previous), &delivery.id), None));
             }
             entries.push((keys::delivery(&delivery.id), Some(encode(delivery)?)));
+            entries.push((keys::space_delivery(&delivery.space, &delivery.id), Some(Vec::new())));
             if let Some(due) = delivery.next_attempt_at {
                 entries.push((keys::due(&group, micros(due), &delivery.id), Some(Vec::new())));
             }
@@ -782,6 +791,50 @@ fn database_in_use(dir: &Path) -> bool {
     matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
+/// The storage format this code reads and writes:
+/// - 1 (no format key): the layout before deliveries were indexed by space;
+/// - 2: `p{space}\0{id}` keys index the outbox by space.
+const FORMAT: u32 = 2;
+
+/// Brings a data dir written in an older format up to [`FORMAT`], before anything else reads
+/// it; refuses one written by a newer Tend. Each step is idempotent and the format key is
+/// written only after its step is flushed, so a crash during a migration reruns it.
+fn migrate(db: &sled::Db, defs: &sled::Tree, data: &sled::Tree) -> Result<(), StoreError> {
+    let found = match defs.get(keys::format())? {
+        Some(bytes) => {
+            u32::from_be_bytes(bytes.as_ref().try_into().map_err(|_| corrupt(keys::format(), "bad storage format"))?)
+        }
+        None => 1,
+    };
+    if found > FORMAT {
+        return Err(StoreError::UnsupportedFormat { found, supported: FORMAT });
+    }
+    if found == FORMAT {
+        return Ok(());
+    }
+    if found < 2 {
+        // Index every delivery by its space.
+        let mut batch = sled::Batch::default();
+        let mut pending = 0;
+        for item in data.scan_prefix(keys::delivery_prefix()) {
+            let (key, value) = item?;
+            let delivery: Delivery = serde_json::from_slice(&value).map_err(|err| corrupt(&key, &err.to_string()))?;
+            batch.insert(keys::space_delivery(&delivery.space, &delivery.id), &[]);
+            pending += 1;
+            if pending == 10_000 {
+                data.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+        }
+        data.apply_batch(batch)?;
+        tracing::info!(from = found, to = FORMAT, "migrated the data dir: deliveries indexed by space");
+    }
+    db.flush()?;
+    defs.insert(keys::format(), &FORMAT.to_be_bytes())?;
+    db.flush()?;
+    Ok(())
+}
+
 fn bound_before(bound: &Bound<Vec<u8>>, position: &[u8]) -> bool {
     match bound {
         Bound::Included(key) | Bound::Excluded(key) => key.as_slice() <= position,
@@ -859,5 +912,24 @@ mod tests {
         first.close().expect("close");
         drop(first);
         SledStore::open(dir.path(), &StorageConfig::default()).expect("opens once released");
+    }
+
+    /// A new data dir is written in the current format; one written by a newer Tend is refused
+    /// rather than read with the wrong layout.
+    #[test]
+    fn the_storage_format_is_recorded_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SledStore::open(dir.path(), &StorageConfig::default()).expect("open");
+        let format = store.defs.get(keys::format()).expect("read").expect("the format is recorded");
+        assert_eq!(format.as_ref(), FORMAT.to_be_bytes());
+        store.defs.insert(keys::format(), &(FORMAT + 1).to_be_bytes()).expect("write");
+        store.close().expect("close");
+        drop(store);
+        match SledStore::open(dir.path(), &StorageConfig::default()) {
+            Err(StoreError::UnsupportedFormat { found, supported }) => {
+                assert_eq!((found, supported), (FORMAT + 1, FORMAT))
+            }
+            other => panic!("expected UnsupportedFormat, got {other:?}"),
+        }
     }
 }
