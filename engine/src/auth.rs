@@ -4,13 +4,20 @@
 //! SHA-256 is stored: the secret has 256 bits of entropy, so a fast hash is enough to make a
 //! stolen database useless for logging in (a slow password hash like argon2 guards low-entropy
 //! secrets, and would cost milliseconds on every request here).
+//!
+//! [`Tokens`] is the tokens subsystem: it makes and checks tokens over the store and keeps
+//! the principals it has seen; the `Engine` façade delegates to it.
 
 use base64::Engine as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use chrono::{DateTime, Utc};
+
+use crate::error::Result;
 use crate::model::Actor;
 pub use crate::model::{Role, TokenInfo};
+use crate::store::Store;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,14 +44,38 @@ pub(crate) struct Tokens {
 }
 
 impl Tokens {
-    /// The principal of a secret hash seen before.
-    pub(crate) fn seen(&self, hash: &str) -> Option<Principal> {
-        self.seen.read().unwrap_or_else(|p| p.into_inner()).get(hash).cloned()
+    /// Creates a token and returns its secret, which is not stored and can't be shown again;
+    /// durable when it returns.
+    pub(crate) async fn create(
+        &self,
+        store: &impl Store,
+        role: Role,
+        label: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(String, TokenInfo)> {
+        let secret = new_secret();
+        let hash = hash_secret(&secret);
+        let info = TokenInfo { id: hash[..12].to_owned(), role, label, created_at: now };
+        store.insert_token(&hash, &info)?;
+        store.barrier().await?;
+        Ok((secret, info))
     }
 
-    /// Remembers the principal of a secret hash.
-    pub(crate) fn remember(&self, hash: String, principal: Principal) {
-        self.seen.write().unwrap_or_else(|p| p.into_inner()).insert(hash, principal);
+    /// The caller a bearer secret belongs to, if any.
+    pub(crate) fn authenticate(&self, store: &impl Store, secret: &str) -> Result<Option<Principal>> {
+        if !looks_like_token(secret) {
+            return Ok(None);
+        }
+        let hash = hash_secret(secret);
+        if let Some(principal) = self.seen.read().unwrap_or_else(|p| p.into_inner()).get(&hash) {
+            return Ok(Some(principal.clone()));
+        }
+        let Some(info) = store.token(&hash)? else {
+            return Ok(None);
+        };
+        let principal = Principal { token_id: info.id, role: info.role };
+        self.seen.write().unwrap_or_else(|p| p.into_inner()).insert(hash, principal.clone());
+        Ok(Some(principal))
     }
 }
 

@@ -208,101 +208,16 @@ impl Engine {
         Uuid::new_v7(uuid::Timestamp::from_unix(&*context, seconds, at.timestamp_subsec_nanos()))
     }
 
-    // ---- spaces ----
-
-    /// Creates an empty space.
-    pub async fn create_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
-        let space = self.new_space(actor, name, title)?;
-        self.insert_space(space).await
-    }
-
-    /// A space not stored yet; callers fill in where it comes from.
-    fn new_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
-        let name = SpaceName::parse(name)?;
-        Ok(Space {
-            title: title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.to_string()),
-            name,
-            timezone: None,
-            created_at: self.now(),
-            created_by: actor.clone(),
-            copied_from: None,
-            template: None,
-        })
-    }
-
-    async fn insert_space(&self, space: Space) -> Result<Space> {
-        self.store().insert_space(&space).map_err(|err| match err {
-            store::StoreError::AlreadyExists => {
-                EngineError::AlreadyExists { what: "space", name: space.name.to_string() }
-            }
-            other => other.into(),
-        })?;
-        self.store().barrier().await?;
-        Ok(space)
-    }
-
-    /// Changes a space's title or default time zone (`Some("")` clears the zone).
-    pub async fn update_space(&self, name: &str, title: Option<String>, timezone: Option<String>) -> Result<Space> {
-        let mut space = self.space(name)?;
-        if let Some(title) = title {
-            if title.trim().is_empty() {
-                return Err(forms::ValidationErrors(vec![forms::FieldError::new("/title", "must not be empty")]).into());
-            }
-            space.title = title;
-        }
-        if let Some(zone) = timezone {
-            if zone.is_empty() {
-                space.timezone = None;
-            } else {
-                calendar::parse_zone(&zone)
-                    .map_err(|message| forms::ValidationErrors(vec![forms::FieldError::new("/timezone", message)]))?;
-                space.timezone = Some(zone);
-            }
-        }
-        self.store().put_space(&space)?;
-        self.store().barrier().await?;
-        Ok(space)
-    }
-
-    /// A space by name.
-    pub fn space(&self, name: &str) -> Result<Space> {
-        // A name that is not a slug can't exist: that is a 404 for a lookup, not a 422.
-        let name = SpaceName::parse(name).map_err(|_| EngineError::not_found("space", name))?;
-        self.store().space(&name)?.ok_or_else(|| EngineError::not_found("space", name.as_str()))
-    }
-
-    /// All spaces, in name order.
-    pub fn spaces(&self) -> Result<Vec<Space>> {
-        Ok(self.store().spaces()?)
-    }
-
     // ---- tokens ----
 
     /// Creates a token and returns its secret, which is not stored and can't be shown again.
     pub async fn create_token(&self, role: Role, label: Option<String>) -> Result<(String, TokenInfo)> {
-        let secret = auth::new_secret();
-        let hash = auth::hash_secret(&secret);
-        let info = TokenInfo { id: hash[..12].to_owned(), role, label, created_at: self.now() };
-        self.store().insert_token(&hash, &info)?;
-        self.store().barrier().await?;
-        Ok((secret, info))
+        self.inner.tokens.create(self.store(), role, label, self.now()).await
     }
 
     /// The caller a bearer secret belongs to, if any.
     pub fn authenticate(&self, secret: &str) -> Result<Option<Principal>> {
-        if !auth::looks_like_token(secret) {
-            return Ok(None);
-        }
-        let hash = auth::hash_secret(secret);
-        if let Some(principal) = self.inner.tokens.seen(&hash) {
-            return Ok(Some(principal));
-        }
-        let Some(info) = self.store().token(&hash)? else {
-            return Ok(None);
-        };
-        let principal = Principal { token_id: info.id, role: info.role };
-        self.inner.tokens.remember(hash, principal.clone());
-        Ok(Some(principal))
+        self.inner.tokens.authenticate(self.store(), secret)
     }
 
     /// Whether any token exists (an empty data dir gets a first admin token at start).
