@@ -5,7 +5,7 @@
 //! stolen database useless for logging in (a slow password hash like argon2 guards low-entropy
 //! secrets, and would cost milliseconds on every request here).
 //!
-//! [`Tokens`] is the tokens subsystem: it makes and checks tokens over the store and keeps
+//! `Tokens` is the tokens subsystem: it makes and checks tokens over the store and keeps
 //! the principals it has seen; the `Engine` façade delegates to it.
 
 use base64::Engine as _;
