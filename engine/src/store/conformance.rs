@@ -6,7 +6,9 @@
 //! numbers are gapless and follow commit order, also under concurrent commits; cursors and
 //! round-robin positions move with their commit; version checks refuse stale and missing
 //! records; index entries and history follow record writes; timers come out in due order and
-//! fire once; deliveries leave the due index when done; and everything acknowledged is
+//! fire once; deliveries leave the due index when done; definitions are versioned, spaces
+//! unique, tokens found by hash; index scans follow bounds, direction and resume positions;
+//! and everything acknowledged is
 //! there after the store is closed and opened again, with numbering continuing where it
 //! stopped.
 
@@ -20,8 +22,11 @@ use forms::{FormName, SpaceName, WorkflowName};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{Extras, IndexEntry, RecordWrite, StorageConfig, Store, StoreError, TimerOp};
-use crate::model::{Actor, Delivery, DeliveryStatus, DeliveryTarget, Event, EventKind, Record, Timer, TimerKind};
+use super::{Extras, IndexEntry, RecordWrite, StorageConfig, Store, StoreError, TimerOp, ValueRange};
+use crate::model::{
+    Actor, Delivery, DeliveryStatus, DeliveryTarget, Event, EventKind, Record, Role, Space, StoredForm, Timer,
+    TimerKind, TokenInfo,
+};
 
 fn at() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).single().expect("a valid instant")
@@ -314,6 +319,80 @@ async fn deliveries_leave_the_due_index_when_done<S: Store>(dir: &Path) {
     store.close().expect("close");
 }
 
+fn stored_form(version: u32) -> StoredForm {
+    let definition = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
+    StoredForm {
+        name: form(),
+        version,
+        definition: forms::FormDef::from_json(&definition).expect("a valid definition"),
+        created_at: at(),
+        created_by: Actor::system(),
+    }
+}
+
+/// Definitions are versioned: a taken version is refused, the latest is found, spaces are
+/// unique; tokens are found by hash.
+async fn definitions_spaces_and_tokens_are_kept<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    let new_space = Space {
+        name: space(),
+        title: "S".into(),
+        timezone: None,
+        created_at: at(),
+        created_by: Actor::system(),
+        copied_from: None,
+        template: None,
+    };
+    store.insert_space(&new_space).expect("space");
+    assert!(matches!(store.insert_space(&new_space), Err(StoreError::AlreadyExists)));
+    store.put_space(&Space { title: "Renamed".into(), ..new_space.clone() }).expect("put");
+    assert_eq!(store.space(&space()).expect("read").map(|s| s.title), Some("Renamed".to_owned()));
+    store.insert_form_version(&space(), &stored_form(1)).expect("v1");
+    store.insert_form_version(&space(), &stored_form(2)).expect("v2");
+    assert!(matches!(store.insert_form_version(&space(), &stored_form(2)), Err(StoreError::AlreadyExists)));
+    assert_eq!(store.form_version(&space(), &form(), None).expect("latest").map(|f| f.version), Some(2));
+    assert_eq!(store.form_version(&space(), &form(), Some(1)).expect("v1").map(|f| f.version), Some(1));
+    assert_eq!(store.latest_forms(&space()).expect("latest").iter().map(|f| f.version).collect::<Vec<_>>(), [2]);
+    assert!(!store.has_tokens().expect("tokens"));
+    let token = TokenInfo { id: "abc".into(), role: Role::Admin, label: None, created_at: at() };
+    store.insert_token("hash", &token).expect("token");
+    store.barrier().await.expect("barrier");
+    assert_eq!(store.token("hash").expect("read"), Some(token));
+    assert_eq!(store.token("other").expect("read"), None);
+    assert!(store.has_tokens().expect("tokens"));
+    store.close().expect("close");
+}
+
+/// Index scans honour value bounds, direction and a resume position; counts stop at their
+/// cap; an index can be rebuilt and dropped.
+async fn index_scans_follow_bounds_direction_and_resume<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    let writes = ids.iter().enumerate().map(|(n, id)| create(*id, n as u8)).collect();
+    store.commit(writes, Extras::default()).await.expect("commit");
+    let scan = |range: ValueRange, resume: Option<(&[u8], &Uuid)>, reverse: bool| -> Vec<u8> {
+        store
+            .scan_index(&space(), &form(), "n", range, resume, reverse)
+            .map(|entry| entry.expect("entry").0[0])
+            .collect()
+    };
+    let all = || (Bound::Unbounded, Bound::Unbounded);
+    assert_eq!(scan(all(), None, false), [0, 1, 2, 3, 4]);
+    assert_eq!(scan(all(), None, true), [4, 3, 2, 1, 0]);
+    assert_eq!(scan((Bound::Excluded(vec![1]), Bound::Included(vec![3])), None, false), [2, 3]);
+    assert_eq!(scan(all(), Some((&[2], &ids[2])), false), [3, 4], "resumes after a position");
+    assert_eq!(scan(all(), Some((&[2], &ids[2])), true), [1, 0]);
+    assert_eq!(store.count_index(&space(), &form(), "n", all(), 3).expect("count"), 3, "stops at the cap");
+    store.rebuild_index(&space(), &form(), "n", &mut ids.iter().map(|id| (vec![7], *id))).expect("rebuild");
+    assert_eq!(scan(all(), None, false), [7, 7, 7, 7, 7]);
+    store.drop_index(&space(), &form(), "n").expect("drop");
+    assert!(scan(all(), None, false).is_empty());
+    let newest_first: Vec<Uuid> =
+        store.scan_records(&space(), &form(), Some(ids[3]), true).map(|r| r.expect("record").id).collect();
+    assert_eq!(newest_first, [ids[2], ids[1], ids[0]], "records after a cursor, newest first");
+    store.close().expect("close");
+}
+
 /// Instantiates the suite for one backend: `conformance_suite!(module_name, BackendType);`.
 macro_rules! conformance_suite {
     ($name:ident, $backend:ty) => {
@@ -359,6 +438,17 @@ macro_rules! conformance_suite {
             #[tokio::test]
             async fn deliveries_leave_the_due_index_when_done() {
                 check(|dir| async move { super::deliveries_leave_the_due_index_when_done::<$backend>(&dir).await })
+                    .await;
+            }
+
+            #[tokio::test]
+            async fn definitions_spaces_and_tokens_are_kept() {
+                check(|dir| async move { super::definitions_spaces_and_tokens_are_kept::<$backend>(&dir).await }).await;
+            }
+
+            #[tokio::test]
+            async fn index_scans_follow_bounds_direction_and_resume() {
+                check(|dir| async move { super::index_scans_follow_bounds_direction_and_resume::<$backend>(&dir).await })
                     .await;
             }
 
