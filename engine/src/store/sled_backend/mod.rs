@@ -8,6 +8,7 @@
 
 mod committer;
 mod keys;
+mod staging;
 mod timers;
 
 use std::ops::Bound;
