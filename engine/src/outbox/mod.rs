@@ -29,9 +29,12 @@ use uuid::Uuid;
 
 pub use self::worker::{DeliveryPolicy, RESPONSE_SLICE};
 use crate::error::{EngineError, Result};
-use crate::model::{url_authority, Delivery, DeliveryStatus, DeliveryTarget};
+use crate::model::url_authority;
 use crate::model::{Actor, Event, EventKind};
-pub use crate::model::{Endpoint, EndpointInfo, Hook, HookAuth, HookInfo};
+pub use crate::model::{
+    Attempt, Delivery, DeliveryStatus, DeliveryTarget, Endpoint, EndpointInfo, Hook, HookAuth, HookInfo,
+    MAX_KEPT_ATTEMPTS,
+};
 use crate::store::Extras;
 use crate::store::Store as _;
 use crate::Engine;

@@ -22,6 +22,8 @@ pub use self::processor::{ProcessorConfig, PROCESSOR_CURSOR, QUERY_LIMIT};
 pub use self::runs::{DryRun, DryRunInput};
 pub(crate) use self::triggers::{CompiledTrigger, TriggerKind, ZoneSource};
 use crate::error::{EngineError, Result};
+// Deliveries belong to the outbox (`engine::outbox`); they are also named here, where
+// callers first met them.
 pub use crate::model::{
     Action, Assign, Attempt, Delivery, DeliveryStatus, DeliveryTarget, Email, Misfire, Notify, Run, RunStatus,
     StoredWorkflow, Strategy, Trigger, WorkflowDef, Zone, MAX_KEPT_ATTEMPTS,
