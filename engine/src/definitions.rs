@@ -1,18 +1,20 @@
 //! Form definitions: versioned storage, the compiled-form cache, and keeping stored records and
 //! indexes in step when a definition changes.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
 
-use forms::{CompiledForm, DefinitionErrors, FieldError, FieldType, FormDef, FormName, Rule, SpaceName};
+use forms::{CompiledForm, DefinitionErrors, FieldError, FieldType, FormDef, FormName, Rule, SpaceName, WorkflowName};
 use serde_json::Value;
 
 use crate::error::{EngineError, FailingRecord, Result};
-use crate::model::{Actor, Record, StoredForm};
+use crate::model::{Actor, EventKind, Record, StoredForm};
 use crate::query::encoding::encode_value;
 use crate::query::FieldLookup;
 use crate::rules::{Script, ScriptOrigin};
 use crate::store::IndexEntry;
+use crate::store::Store as _;
+use crate::workflows::CompiledWorkflow;
 use crate::{Engine, LoadedForm};
 
 /// How many failing records a refused schema change shows.
@@ -25,6 +27,58 @@ pub struct PutFormOutcome {
     pub form: StoredForm,
     /// False when the definition equals the current one (nothing was stored).
     pub changed: bool,
+}
+
+/// A map of shared values behind a lock; readers clone the `Arc`.
+pub(crate) struct Cache<K, V>(RwLock<HashMap<K, Arc<V>>>);
+
+impl<K: std::hash::Hash + Eq, V> Default for Cache<K, V> {
+    fn default() -> Self {
+        Self(RwLock::new(HashMap::new()))
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> Cache<K, V> {
+    pub(crate) fn get(&self, key: &K) -> Option<Arc<V>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    }
+
+    pub(crate) fn insert(&self, key: K, value: Arc<V>) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).insert(key, value);
+    }
+
+    pub(crate) fn clear(&self) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// The definitions subsystem's state: what is compiled once and kept (forms, workflow
+/// versions, the trigger index as read) and the schema lock.
+#[derive(Default)]
+pub(crate) struct Definitions {
+    /// Latest version of each form, compiled once: compiling a schema costs far more than
+    /// validating a record against it.
+    pub(crate) forms: Cache<(SpaceName, FormName), LoadedForm>,
+    /// Compiled workflow versions, by (space, workflow, version).
+    pub(crate) workflows: Cache<(SpaceName, WorkflowName, u32), CompiledWorkflow>,
+    /// The trigger index, as read from the store; cleared whenever a workflow is stored.
+    pub(crate) triggers: Cache<(SpaceName, String, EventKind), Vec<(WorkflowName, u32)>>,
+    /// Record writes hold it shared; a form or workflow change holds it exclusively, so the
+    /// check "every stored record fits the new schema" and the index rebuild see no
+    /// concurrent writes.
+    schema_lock: tokio::sync::RwLock<()>,
+}
+
+impl Definitions {
+    /// Held by a write that reads definitions (records, runs) until it is committed.
+    pub(crate) async fn shared(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.schema_lock.read().await
+    }
+
+    /// Held by a definition change.
+    pub(crate) async fn exclusive(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.schema_lock.write().await
+    }
 }
 
 impl Engine {
@@ -47,7 +101,7 @@ impl Engine {
         // Scripts are checked before anything is stored: a syntax error is the admin's to fix.
         self.compile_scripts(&space, &name, &definition)?;
         let outcome = {
-            let _exclusive = self.inner.schema_lock.write().await;
+            let _exclusive = self.inner.definitions.exclusive().await;
             self.put_form_locked(actor, &space, name, definition, compiled, force)?
         };
         if outcome.changed {
@@ -65,7 +119,7 @@ impl Engine {
         compiled: CompiledForm,
         force: bool,
     ) -> Result<PutFormOutcome> {
-        let previous = self.store().form_version(space.as_str(), name.as_str(), None)?;
+        let previous = self.store().form_version(space, &name, None)?;
         if let Some(previous) = &previous {
             if previous.definition == definition {
                 return Ok(PutFormOutcome { form: previous.clone(), changed: false });
@@ -97,21 +151,21 @@ impl Engine {
             created_at: self.now(),
             created_by: actor.clone(),
         };
-        self.store().insert_form_version(space.as_str(), &stored)?;
+        self.store().insert_form_version(space, &stored)?;
         for field in old_indexes.keys() {
             if !new_indexes.contains_key(field) {
-                self.store().drop_index(space.as_str(), name.as_str(), field)?;
+                self.store().drop_index(space, &name, field)?;
             }
         }
         let loaded = Arc::new(self.load(space, stored.clone(), compiled)?);
-        self.inner.forms.write().unwrap_or_else(|p| p.into_inner()).insert((space.clone(), name), loaded);
+        self.inner.definitions.forms.insert((space.clone(), name), loaded);
         Ok(PutFormOutcome { form: stored, changed: true })
     }
 
     fn check_records_fit(&self, space: &SpaceName, form: &FormName, compiled: &CompiledForm) -> Result<()> {
         let mut failing = 0;
         let mut examples = Vec::new();
-        for record in self.store().scan_records(space.as_str(), form.as_str(), None, false) {
+        for record in self.store().scan_records(space, form, None, false) {
             let record = record?;
             if let Err(errors) = compiled.validate(&record.data) {
                 failing += 1;
@@ -128,11 +182,11 @@ impl Engine {
 
     fn rebuild_index(&self, space: &SpaceName, form: &FormName, field: &str, ty: FieldType) -> Result<()> {
         let mut entries = Vec::new();
-        for record in self.store().scan_records(space.as_str(), form.as_str(), None, false) {
+        for record in self.store().scan_records(space, form, None, false) {
             let record = record?;
             entries.push((encode_value(record.lookup(field).as_deref(), ty), record.id));
         }
-        self.store().rebuild_index(space.as_str(), form.as_str(), field, entries.into_iter())?;
+        self.store().rebuild_index(space, form, field, &mut entries.into_iter())?;
         Ok(())
     }
 
@@ -140,7 +194,7 @@ impl Engine {
     pub fn form(&self, space: &str, form: &str, version: Option<u32>) -> Result<StoredForm> {
         let space = self.space(space)?.name;
         let form = FormName::parse(form).map_err(|_| EngineError::not_found("form", form))?;
-        match self.store().form_version(space.as_str(), form.as_str(), version)? {
+        match self.store().form_version(&space, &form, version)? {
             Some(stored) => Ok(stored),
             None => match version {
                 Some(version) => Err(EngineError::not_found("form version", format!("{form}@{version}"))),
@@ -152,7 +206,7 @@ impl Engine {
     /// The latest version of every form of a space.
     pub fn forms(&self, space: &str) -> Result<Vec<StoredForm>> {
         let space = self.space(space)?.name;
-        Ok(self.store().latest_forms(space.as_str())?)
+        Ok(self.store().latest_forms(&space)?)
     }
 
     /// The latest version of a form, compiled (cached).
@@ -160,11 +214,11 @@ impl Engine {
         let space = SpaceName::parse(space).map_err(|_| EngineError::not_found("space", space))?;
         let form = FormName::parse(form).map_err(|_| EngineError::not_found("form", form))?;
         let key = (space, form);
-        if let Some(loaded) = self.inner.forms.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Ok(Arc::clone(loaded));
+        if let Some(loaded) = self.inner.definitions.forms.get(&key) {
+            return Ok(loaded);
         }
         let (space, form) = key;
-        let stored = match self.store().form_version(space.as_str(), form.as_str(), None)? {
+        let stored = match self.store().form_version(&space, &form, None)? {
             Some(stored) => stored,
             None => {
                 // Distinguish a missing space from a missing form for the caller.
@@ -174,7 +228,7 @@ impl Engine {
         };
         let compiled = CompiledForm::compile(stored.definition.clone())?;
         let loaded = Arc::new(self.load(&space, stored, compiled)?);
-        self.inner.forms.write().unwrap_or_else(|p| p.into_inner()).insert((space, form), Arc::clone(&loaded));
+        self.inner.definitions.forms.insert((space, form), Arc::clone(&loaded));
         Ok(loaded)
     }
 }
@@ -182,7 +236,7 @@ impl Engine {
 impl Engine {
     fn load(&self, space: &SpaceName, stored: StoredForm, compiled: CompiledForm) -> Result<LoadedForm> {
         let (computed, rules) = self.compile_scripts(space, &stored.name, &stored.definition)?;
-        Ok(LoadedForm { stored, compiled, computed, rules })
+        Ok(LoadedForm { space: space.clone(), stored, compiled, computed, rules })
     }
 
     /// Compiles a definition's computed fields and rules; every failure is reported with the

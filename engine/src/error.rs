@@ -78,6 +78,10 @@ pub enum EngineError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Something that should not happen did (a retry loop that never settled, a commit that
+    /// answered without the event it was sent): a bug or an overload, never the caller's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Stable, documented error codes; protocol layers map them to statuses.
@@ -127,8 +131,8 @@ impl EngineError {
             Self::InvalidQuery(_) => ErrorCode::BadQuery,
             Self::PreconditionFailed { .. } => ErrorCode::PreconditionFailed,
             Self::SchemaChangeRefused { .. } | Self::TransitionRefused { .. } | Self::Busy(_) => ErrorCode::Conflict,
-            Self::Store(StoreError::Durability(_)) => ErrorCode::Unavailable,
-            Self::Store(_) => ErrorCode::Internal,
+            Self::Store(StoreError::Durability(_) | StoreError::Closed) => ErrorCode::Unavailable,
+            Self::Store(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
 

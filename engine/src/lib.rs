@@ -3,7 +3,8 @@
 //! The [`Engine`] façade is the crate's API boundary: callers (the `web` crate, the CLI, tests,
 //! benchmarks) create spaces, store form definitions and read and write records through it,
 //! and get plain Rust types and [`EngineError`]s back. Inside:
-//! - [`store`] owns the sled database (the only module that names sled);
+//! - `model` holds the stored types; `store` is the storage trait and its sled backend (the
+//!   only code that names sled), crate-private;
 //! - `definitions` stores form versions and keeps indexes in step with them;
 //! - `records` is the write path: compute fields, validate, check rules and pipelines,
 //!   compute index entries, commit record + index + event in one transaction, wait for the
@@ -15,11 +16,15 @@
 //! - [`workflows`] stores workflow definitions and runs them from the event log, exactly once;
 //! - [`outbox`] delivers what workflows send (through a [`outbox::Transport`] the caller
 //!   implements) and turns posts to inbound hooks into events;
-//! - [`clock`] is the one source of time.
+//! - [`clock`] is the one source of time; `calendar` is zone, DST and cron arithmetic.
+//!
+//! The modules are layered (ARCHITECTURE.md, "Layers inside `engine`"): none imports from a
+//! layer above its own.
 //!
 //! Architecture invariant: the engine knows no HTTP (no axum, hyper, tower, reqwest, lettre).
 
 pub mod auth;
+mod calendar;
 pub mod clock;
 mod definitions;
 mod error;
@@ -30,16 +35,15 @@ pub mod query;
 mod records;
 pub mod rules;
 mod spaces;
-pub mod store;
+mod store;
 pub mod timers;
 pub mod workflows;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use forms::{CompiledForm, FormName, SpaceName};
+use forms::{CompiledForm, SpaceName};
 use uuid::Uuid;
 
 pub use crate::auth::{Principal, Role, TokenInfo};
@@ -48,7 +52,8 @@ pub use crate::definitions::PutFormOutcome;
 pub use crate::error::{EngineError, ErrorCode, FailingRecord, Result};
 pub use crate::listing::{ListQuery, Page, QueryPlan, MAX_LIMIT};
 pub use crate::model::{Actor, CopiedFrom, Event, EventKind, Record, Space, StoredForm, TemplateRef};
-use crate::store::Store;
+use crate::store::{Backend, Store};
+pub use crate::store::{StorageConfig, StoreError};
 
 /// How to open an engine.
 #[derive(Clone)]
@@ -62,7 +67,7 @@ pub struct EngineConfig {
     /// Workflow processor settings.
     pub processor: workflows::ProcessorConfig,
     /// Database settings.
-    pub storage: store::StorageConfig,
+    pub storage: StorageConfig,
 }
 
 impl EngineConfig {
@@ -73,7 +78,7 @@ impl EngineConfig {
             clock: Arc::new(SystemClock),
             script_limits: rules::ScriptLimits::default(),
             processor: workflows::ProcessorConfig::default(),
-            storage: store::StorageConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -82,6 +87,8 @@ impl EngineConfig {
 /// its compiled scripts.
 #[derive(Debug, Clone)]
 pub struct LoadedForm {
+    /// The space it belongs to.
+    pub space: SpaceName,
     /// As stored.
     pub stored: StoredForm,
     /// Compiled.
@@ -98,35 +105,24 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// The façade's parts. The shared services (the store, the clock, scripts, ids) are used by
+/// every subsystem; each subsystem owns its own in-memory state.
 struct Inner {
-    store: Store,
+    store: Backend,
     clock: Arc<dyn Clock>,
     scripts: rules::Scripts,
-    /// Latest version of each form, compiled once: compiling a schema costs far more than
-    /// validating a record against it.
-    forms: RwLock<HashMap<(SpaceName, FormName), Arc<LoadedForm>>>,
-    /// Record writes hold it shared; a form change holds it exclusively, so the check "every
-    /// stored record fits the new schema" and the index rebuild see no concurrent writes.
-    schema_lock: tokio::sync::RwLock<()>,
-    /// Compiled workflow versions.
-    workflows: workflows::WorkflowCache,
-    /// The trigger index, as read from the store; cleared whenever a workflow is stored.
-    triggers: workflows::TriggerCache,
-    /// Woken by every commit, so the processor picks up new events at once.
-    processor_wake: tokio::sync::Notify,
-    /// Woken by every commit that changes timers, so the scheduler sees an earlier one at once.
-    scheduler_wake: tokio::sync::Notify,
-    /// When the last run of each cron workflow ended, by (space, workflow): a run that starts
-    /// after its occurrence because the previous one was still going says so.
-    cron_runs: Mutex<HashMap<(String, String), DateTime<Utc>>>,
-    processor: workflows::ProcessorConfig,
-    /// Deliveries being attempted, and the delivery worker's bell.
-    outbox: outbox::OutboxState,
-    /// Tokens seen, by hash: every request authenticates, and tokens are never changed in
-    /// place, so a hit needs no storage read.
-    tokens: RwLock<HashMap<String, Principal>>,
     /// Keeps UUIDv7 ids strictly increasing within one millisecond.
     ids: Mutex<uuid::ContextV7>,
+    /// Compiled forms and workflows, the trigger index as read, the schema lock.
+    definitions: definitions::Definitions,
+    /// The workflow processor's settings, bell and cron bookkeeping.
+    processor: workflows::Processor,
+    /// The timer scheduler's bell.
+    scheduler: timers::Scheduler,
+    /// Deliveries being attempted, and the delivery worker's bell.
+    deliveries: outbox::DeliveryWorker,
+    /// Tokens already authenticated.
+    tokens: auth::Tokens,
 }
 
 impl std::fmt::Debug for Engine {
@@ -138,25 +134,18 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Opens the database in `config.data_dir`, creating it if needed.
     pub fn open(config: EngineConfig) -> Result<Engine> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|err| store::StoreError::Backend(format!("creating {}: {err}", config.data_dir.display())))?;
-        let store = Store::open(&config.data_dir, &config.storage)?;
+        let store = Backend::open(&config.data_dir, &config.storage)?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
                 scripts: rules::Scripts::new(config.script_limits, Arc::clone(&config.clock)),
                 clock: config.clock,
-                forms: RwLock::new(HashMap::new()),
-                schema_lock: tokio::sync::RwLock::new(()),
-                tokens: RwLock::new(HashMap::new()),
-                workflows: RwLock::new(HashMap::new()),
-                triggers: RwLock::new(HashMap::new()),
-                processor_wake: tokio::sync::Notify::new(),
-                scheduler_wake: tokio::sync::Notify::new(),
-                cron_runs: Mutex::new(HashMap::new()),
-                processor: config.processor,
-                outbox: outbox::OutboxState::default(),
                 ids: Mutex::new(uuid::ContextV7::new()),
+                definitions: definitions::Definitions::default(),
+                processor: workflows::Processor::new(config.processor),
+                scheduler: timers::Scheduler::default(),
+                deliveries: outbox::DeliveryWorker::default(),
+                tokens: auth::Tokens::default(),
             }),
         })
     }
@@ -187,7 +176,7 @@ impl Engine {
         Ok(self.inner.store.events_after(after, limit)?)
     }
 
-    fn store(&self) -> &Store {
+    fn store(&self) -> &Backend {
         &self.inner.store
     }
 
@@ -202,13 +191,13 @@ impl Engine {
         let delivers = !extras.deliveries.is_empty();
         let events = self.store().commit(writes, extras).await?;
         if !events.is_empty() {
-            self.inner.processor_wake.notify_one();
+            self.inner.processor.wake();
         }
         if changes_timers {
-            self.inner.scheduler_wake.notify_one();
+            self.inner.scheduler.wake();
         }
         if delivers {
-            self.inner.outbox.wake.notify_one();
+            self.inner.deliveries.wake();
         }
         Ok(events)
     }
@@ -219,128 +208,27 @@ impl Engine {
         Uuid::new_v7(uuid::Timestamp::from_unix(&*context, seconds, at.timestamp_subsec_nanos()))
     }
 
-    // ---- spaces ----
-
-    /// Creates an empty space.
-    pub async fn create_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
-        let space = self.new_space(actor, name, title)?;
-        self.insert_space(space).await
-    }
-
-    /// A space not stored yet; callers fill in where it comes from.
-    fn new_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
-        let name = SpaceName::parse(name)?;
-        Ok(Space {
-            title: title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.to_string()),
-            name,
-            timezone: None,
-            created_at: self.now(),
-            created_by: actor.clone(),
-            copied_from: None,
-            template: None,
-        })
-    }
-
-    async fn insert_space(&self, space: Space) -> Result<Space> {
-        self.store().insert_space(&space).map_err(|err| match err {
-            store::StoreError::AlreadyExists => {
-                EngineError::AlreadyExists { what: "space", name: space.name.to_string() }
-            }
-            other => other.into(),
-        })?;
-        self.store().barrier().await?;
-        Ok(space)
-    }
-
-    /// Changes a space's title or default time zone (`Some("")` clears the zone).
-    pub async fn update_space(&self, name: &str, title: Option<String>, timezone: Option<String>) -> Result<Space> {
-        let mut space = self.space(name)?;
-        if let Some(title) = title {
-            if title.trim().is_empty() {
-                return Err(forms::ValidationErrors(vec![forms::FieldError::new("/title", "must not be empty")]).into());
-            }
-            space.title = title;
-        }
-        if let Some(zone) = timezone {
-            if zone.is_empty() {
-                space.timezone = None;
-            } else {
-                timers::calendar::parse_zone(&zone)
-                    .map_err(|message| forms::ValidationErrors(vec![forms::FieldError::new("/timezone", message)]))?;
-                space.timezone = Some(zone);
-            }
-        }
-        self.store().put_space(&space)?;
-        self.store().barrier().await?;
-        Ok(space)
-    }
-
-    /// A space by name.
-    pub fn space(&self, name: &str) -> Result<Space> {
-        // A name that is not a slug can't exist: that is a 404 for a lookup, not a 422.
-        let name = SpaceName::parse(name).map_err(|_| EngineError::not_found("space", name))?;
-        self.store().space(name.as_str())?.ok_or_else(|| EngineError::not_found("space", name.as_str()))
-    }
-
-    /// All spaces, in name order.
-    pub fn spaces(&self) -> Result<Vec<Space>> {
-        Ok(self.store().spaces()?)
-    }
-
     // ---- tokens ----
 
     /// Creates a token and returns its secret, which is not stored and can't be shown again.
     pub async fn create_token(&self, role: Role, label: Option<String>) -> Result<(String, TokenInfo)> {
-        let secret = auth::new_secret();
-        let hash = auth::hash_secret(&secret);
-        let info = TokenInfo { id: hash[..12].to_owned(), role, label, created_at: self.now() };
-        self.store().insert_token(&hash, &info)?;
-        self.store().barrier().await?;
-        Ok((secret, info))
+        self.inner.tokens.create(self.store(), role, label, self.now()).await
     }
 
     /// The caller a bearer secret belongs to, if any.
     pub fn authenticate(&self, secret: &str) -> Result<Option<Principal>> {
-        if !auth::looks_like_token(secret) {
-            return Ok(None);
-        }
-        let hash = auth::hash_secret(secret);
-        if let Some(principal) = self.inner.tokens.read().unwrap_or_else(|p| p.into_inner()).get(&hash) {
-            return Ok(Some(principal.clone()));
-        }
-        // Read the store under the cache's write lock, as revoking removes under it: a token
-        // revoked meanwhile can't slip back into the cache.
-        let mut tokens = self.inner.tokens.write().unwrap_or_else(|p| p.into_inner());
-        let Some(info) = self.store().token(&hash)? else {
-            return Ok(None);
-        };
-        let principal = Principal { token_id: info.id, role: info.role };
-        tokens.insert(hash, principal.clone());
-        Ok(Some(principal))
+        self.inner.tokens.authenticate(self.store(), secret)
     }
 
     /// Every token (without secrets), oldest first.
     pub fn tokens(&self) -> Result<Vec<TokenInfo>> {
-        let mut tokens: Vec<TokenInfo> = self.store().tokens()?.into_iter().map(|(_, info)| info).collect();
-        tokens.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(tokens)
+        self.inner.tokens.list(self.store())
     }
 
     /// Revokes the token with public id `id`: from the answer on, its secret authenticates
-    /// nothing (the cache entry goes with the stored one).
+    /// nothing.
     pub async fn revoke_token(&self, id: &str) -> Result<TokenInfo> {
-        let found = self.store().tokens()?.into_iter().find(|(_, info)| info.id == id);
-        let Some((hash, info)) = found else {
-            return Err(EngineError::NotFound { what: "token", name: id.to_owned() });
-        };
-        {
-            // Under the cache's write lock, like the store read in `authenticate`.
-            let mut tokens = self.inner.tokens.write().unwrap_or_else(|p| p.into_inner());
-            self.store().remove_token(&hash)?;
-            tokens.remove(&hash);
-        }
-        self.store().barrier().await?;
-        Ok(info)
+        self.inner.tokens.revoke(self.store(), id).await
     }
 
     /// Whether any token exists (an empty data dir gets a first admin token at start).

@@ -14,12 +14,13 @@
 use std::fmt;
 use std::ops::Bound;
 
-use forms::{CompiledForm, FieldType};
+use forms::{CompiledForm, FieldType, FormName, SpaceName};
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
 use crate::model::{Record, SYSTEM_FIELDS};
 use crate::query::{self, Cursor, Filter, IndexScan, QueryError, Sort, ValueRange};
+use crate::store::Store as _;
 use crate::Engine;
 
 /// Page size when the caller gives none.
@@ -79,8 +80,8 @@ pub struct Page<T> {
 
 /// A parsed, checked query against one form.
 struct Plan<'a> {
-    space: &'a str,
-    form: &'a str,
+    space: &'a SpaceName,
+    form: &'a FormName,
     compiled: &'a CompiledForm,
     filter: Option<Filter>,
     sort: Sort,
@@ -103,8 +104,8 @@ impl Engine {
         };
         let fingerprint = query::fingerprint(filter_src.unwrap_or(""), sort_src);
         let plan = Plan {
-            space,
-            form: loaded.stored.name.as_str(),
+            space: &loaded.space,
+            form: &loaded.stored.name,
             compiled,
             filter: filter_src.map(|src| Filter::parse(src, &resolve)).transpose()?,
             sort: Sort::parse(sort_src, &resolve)?,

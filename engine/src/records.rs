@@ -1,6 +1,7 @@
 //! The write path of records: validate, compute index entries, commit the record, its index
 //! entries and its event in one transaction, then wait for the group-commit flush.
 
+use crate::store::Store as _;
 use crate::store::TimerOp;
 use crate::timers::sla_op;
 use std::collections::HashSet;
@@ -24,7 +25,7 @@ impl Engine {
     /// Creates a record from `data`, which must be valid for the form's latest version.
     pub async fn create_record(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<Record> {
         // Held until the write is committed, so a form change never sees it half-done.
-        let _shared = self.inner.schema_lock.read().await;
+        let _shared = self.inner.definitions.shared().await;
         let (record, write) = self.prepare_create(actor, space, form, data)?;
         self.commit(vec![write], Extras::default()).await?;
         Ok(record)
@@ -71,7 +72,7 @@ impl Engine {
         let loaded = self.loaded_form(space, form)?;
         let id = parse_id(id)?;
         self.store()
-            .record(space, loaded.stored.name.as_str(), &id)?
+            .record(&loaded.space, &loaded.stored.name, &id)?
             .ok_or_else(|| EngineError::not_found("record", id.to_string()))
     }
 
@@ -106,8 +107,10 @@ impl Engine {
     ) -> Result<(Record, Option<RecordWrite>)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
-        let current =
-            self.store().record(space, form, id)?.ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        let current = self
+            .store()
+            .record(&loaded.space, &loaded.stored.name, id)?
+            .ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
         if let Some(expected) = if_match {
             if expected != current.version {
                 return Err(EngineError::PreconditionFailed { current: current.version });
@@ -157,8 +160,10 @@ impl Engine {
     ) -> Result<(Record, Option<RecordWrite>)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
-        let current =
-            self.store().record(space, form, id)?.ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        let current = self
+            .store()
+            .record(&loaded.space, &loaded.stored.name, id)?
+            .ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
         if let Some(expected) = if_match {
             if expected != current.version {
                 return Err(EngineError::PreconditionFailed { current: current.version });
@@ -204,7 +209,7 @@ impl Engine {
     ) -> Result<T> {
         for _ in 0..CONFLICT_RETRIES {
             // Held until the write is committed, so a form change never sees it half-done.
-            let _shared = self.inner.schema_lock.read().await;
+            let _shared = self.inner.definitions.shared().await;
             let committed = match attempt() {
                 Ok((value, Some(write))) => {
                     self.commit(vec![write], Extras::default()).await.map(|_| value).map_err(EngineError::from)
@@ -222,7 +227,7 @@ impl Engine {
                 Err(err) => return Err(err),
             }
         }
-        Err(StoreError::Backend("too many concurrent updates of one record".into()).into())
+        Err(EngineError::Internal("too many concurrent updates of one record".into()))
     }
 
     fn delete_record_now(
@@ -235,8 +240,10 @@ impl Engine {
     ) -> Result<RecordWrite> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
-        let current =
-            self.store().record(space, form, id)?.ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        let current = self
+            .store()
+            .record(&loaded.space, &loaded.stored.name, id)?
+            .ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
         if let Some(expected) = if_match {
             if expected != current.version {
                 return Err(EngineError::PreconditionFailed { current: current.version });
@@ -245,8 +252,8 @@ impl Engine {
         let event =
             record_event(&space_name, &current, EventKind::Deleted, Some(current.data.clone()), actor, self.now());
         let write = RecordWrite {
-            space: space.to_owned(),
-            form: form.to_owned(),
+            space: loaded.space.clone(),
+            form: loaded.stored.name.clone(),
             id: *id,
             expected_version: Some(current.version),
             record: None,
@@ -254,7 +261,7 @@ impl Engine {
             index_add: Vec::new(),
             event,
             // A deleted record's timers (its SLA, its reminders) die with it.
-            timers: vec![TimerOp::CancelRecord { space: space.to_owned(), record: *id }],
+            timers: vec![TimerOp::CancelRecord { space: loaded.space.clone(), record: *id }],
         };
         Ok(write)
     }
@@ -264,7 +271,7 @@ impl Engine {
     pub fn record_history(&self, space: &str, form: &str, id: &str, after: u64, limit: usize) -> Result<Vec<Event>> {
         let loaded = self.loaded_form(space, form)?;
         let id = parse_id(id)?;
-        let events = self.store().record_events(space, loaded.stored.name.as_str(), &id, after, limit)?;
+        let events = self.store().record_events(&loaded.space, &loaded.stored.name, &id, after, limit)?;
         if events.is_empty() && after == 0 {
             return Err(EngineError::not_found("record", id.to_string()));
         }
@@ -276,7 +283,7 @@ impl Engine {
     pub(crate) fn prepare_data(&self, space: &str, loaded: &LoadedForm, id: &Uuid, data: &mut Value) -> Result<()> {
         let mut errors = Vec::new();
         // Scripts read dates in the space's zone; looked up only for forms that have scripts.
-        let zone = (!loaded.computed.is_empty() || !loaded.rules.is_empty()).then(|| self.space_zone(space));
+        let zone = (!loaded.computed.is_empty() || !loaded.rules.is_empty()).then(|| self.space_zone(&loaded.space));
         for (field, script) in &loaded.computed {
             match self.inner.scripts.eval(script, &script_vars(space, id, data, zone)) {
                 Ok(evaluation) => {
@@ -323,7 +330,7 @@ impl Engine {
         }
         for reference in loaded.compiled.references(data) {
             let exists = match Uuid::parse_str(&reference.id) {
-                Ok(id) => self.store().record(space, reference.form.as_str(), &id)?.is_some(),
+                Ok(id) => self.store().record(&loaded.space, &reference.form, &id)?.is_some(),
                 Err(_) => false,
             };
             if !exists {
@@ -410,8 +417,8 @@ pub(crate) fn update_write(
         index_diff(index_entries(&loaded.compiled, current), index_entries(&loaded.compiled, &record));
     let event = record_event(space, &record, kind, Some(current.data.clone()), actor, now);
     let write = RecordWrite {
-        space: space.to_string(),
-        form: record.form.to_string(),
+        space: space.clone(),
+        form: record.form.clone(),
         id: record.id,
         expected_version: Some(current.version),
         record: Some(record.clone()),
@@ -426,8 +433,8 @@ pub(crate) fn update_write(
 /// The write that stores a new record.
 pub(crate) fn create_write(space: &SpaceName, loaded: &LoadedForm, record: &Record) -> RecordWrite {
     RecordWrite {
-        space: space.to_string(),
-        form: record.form.to_string(),
+        space: space.clone(),
+        form: record.form.clone(),
         id: record.id,
         expected_version: None,
         record: Some(record.clone()),

@@ -1,17 +1,87 @@
-//! Spaces made from something: a copy of another space's definitions (a department adapting
-//! another's pipelines), or a space marked as installed from a template pack.
+//! Spaces: created empty, changed (title, default time zone), read; and spaces made from
+//! something: a copy of another space's definitions (a department adapting another's
+//! pipelines), or a space marked as installed from a template pack.
 //!
 //! A copy takes the latest version of every form and workflow, and the webhook endpoints and
-//! inbound hooks (with new secrets), never records, runs or outbox entries: the copy starts empty and diverges freely. It remembers the space and the
+//! inbound hooks (with new secrets), never records, runs or outbox entries: the copy starts
+//! empty and diverges freely. It remembers the space and the
 //! definition versions it started from (`Space::copied_from`), so an admin can later tell what
 //! changed on either side.
 
 use std::collections::BTreeMap;
 
-use crate::error::Result;
+use forms::SpaceName;
+
+use crate::error::{EngineError, Result};
 use crate::model::{Actor, CopiedFrom, Space, TemplateRef};
-use crate::store::StoreError;
+use crate::store::{Store as _, StoreError};
 use crate::Engine;
+
+impl Engine {
+    /// Creates an empty space.
+    pub async fn create_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
+        let space = self.new_space(actor, name, title)?;
+        self.insert_space(space).await
+    }
+
+    /// A space not stored yet; callers fill in where it comes from.
+    fn new_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
+        let name = SpaceName::parse(name)?;
+        Ok(Space {
+            title: title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.to_string()),
+            name,
+            timezone: None,
+            created_at: self.now(),
+            created_by: actor.clone(),
+            copied_from: None,
+            template: None,
+        })
+    }
+
+    async fn insert_space(&self, space: Space) -> Result<Space> {
+        self.store().insert_space(&space).map_err(|err| match err {
+            StoreError::AlreadyExists => EngineError::AlreadyExists { what: "space", name: space.name.to_string() },
+            other => other.into(),
+        })?;
+        self.store().barrier().await?;
+        Ok(space)
+    }
+
+    /// Changes a space's title or default time zone (`Some("")` clears the zone).
+    pub async fn update_space(&self, name: &str, title: Option<String>, timezone: Option<String>) -> Result<Space> {
+        let mut space = self.space(name)?;
+        if let Some(title) = title {
+            if title.trim().is_empty() {
+                return Err(forms::ValidationErrors(vec![forms::FieldError::new("/title", "must not be empty")]).into());
+            }
+            space.title = title;
+        }
+        if let Some(zone) = timezone {
+            if zone.is_empty() {
+                space.timezone = None;
+            } else {
+                crate::calendar::parse_zone(&zone)
+                    .map_err(|message| forms::ValidationErrors(vec![forms::FieldError::new("/timezone", message)]))?;
+                space.timezone = Some(zone);
+            }
+        }
+        self.store().put_space(&space)?;
+        self.store().barrier().await?;
+        Ok(space)
+    }
+
+    /// A space by name.
+    pub fn space(&self, name: &str) -> Result<Space> {
+        // A name that is not a slug can't exist: that is a 404 for a lookup, not a 422.
+        let name = SpaceName::parse(name).map_err(|_| EngineError::not_found("space", name))?;
+        self.store().space(&name)?.ok_or_else(|| EngineError::not_found("space", name.as_str()))
+    }
+
+    /// All spaces, in name order.
+    pub fn spaces(&self) -> Result<Vec<Space>> {
+        Ok(self.store().spaces()?)
+    }
+}
 
 impl Engine {
     /// Creates space `name` with the latest definitions of space `from` (forms first, since
@@ -70,8 +140,7 @@ impl Engine {
 /// A stored definition back as the JSON an admin would PUT (serializing plain data can't fail
 /// in practice; if it did, it would be a bug, reported as internal).
 fn as_json(definition: &impl serde::Serialize) -> Result<serde_json::Value> {
-    serde_json::to_value(definition)
-        .map_err(|err| StoreError::Backend(format!("encoding a definition to copy: {err}")).into())
+    serde_json::to_value(definition).map_err(|err| StoreError::encoding(err).into())
 }
 
 #[cfg(test)]

@@ -571,7 +571,7 @@ impl GroupCommit {
 fn open_raw_sled(dir: &TempDir) -> sled::Db {
     sled::Config::new()
         .path(dir.path())
-        .cache_capacity(engine::store::StorageConfig::default().cache_mb * 1024 * 1024)
+        .cache_capacity(engine::StorageConfig::default().cache_mb * 1024 * 1024)
         .mode(sled::Mode::HighThroughput)
         .flush_every_ms(Some(500))
         .open()

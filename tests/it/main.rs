@@ -18,6 +18,7 @@ mod crash;
 mod delivery_crash;
 mod export;
 mod integrations;
+mod migration;
 mod observability;
 mod packs;
 mod readme;

@@ -1,7 +1,5 @@
 //! Probes, metrics and the OpenAPI documents.
 
-use std::collections::BTreeSet;
-
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -133,7 +131,9 @@ async fn each_request_is_logged_once_with_its_request_id() {
 }
 
 #[tokio::test]
-async fn openapi_describes_every_route_and_each_forms_schema() {
+/// That the document names exactly the routes served is checked in `web/src/api/tests.rs`,
+/// against the router's own table.
+async fn openapi_documents_problems_and_each_forms_schema() {
     let app = TestApp::spawn().await;
     app.space_with_accounts("cs").await;
     app.put_form("cs", "contact", &contact_form()).await;
@@ -141,11 +141,6 @@ async fn openapi_describes_every_route_and_each_forms_schema() {
     let generic = expect_json(app.get("/api/v1/openapi.json").await, StatusCode::OK).await;
     assert_eq!(generic["openapi"], "3.1.0");
     let paths = generic["paths"].as_object().unwrap();
-    let documented: BTreeSet<(String, String)> = paths
-        .iter()
-        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |method| (method.clone(), path.clone())))
-        .collect();
-    assert_eq!(documented, routed_api_operations(), "the OpenAPI document and the router disagree");
     for (_, item) in paths {
         for (_, operation) in item.as_object().unwrap() {
             assert!(operation["responses"]["default"].is_object(), "every operation documents its problem answer");
@@ -162,26 +157,4 @@ async fn openapi_describes_every_route_and_each_forms_schema() {
         typed["requestBody"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/AccountData"
     );
-}
-
-/// Every `(method, path)` the API's routers declare under `/api/`, read from their source
-/// (`.route("/api/...", get(x).post(y))` in `web/src/api/`).
-fn routed_api_operations() -> BTreeSet<(String, String)> {
-    let mut operations = BTreeSet::new();
-    for entry in std::fs::read_dir(workspace_root().join("web/src/api")).unwrap() {
-        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for route in source.split(".route(\"").skip(1) {
-            let Some((path, rest)) = route.split_once('"') else { continue };
-            let handlers = rest.split(".route(").next().unwrap_or_default();
-            let handlers = handlers.split(['\n', ';']).next().unwrap_or_default();
-            for method in ["get", "post", "put", "patch", "delete"] {
-                let named = |prefix: &str| handlers.contains(&format!("{prefix}{method}("));
-                if path.starts_with("/api/") && (named(", ") || named(".")) {
-                    operations.insert((method.to_owned(), path.to_owned()));
-                }
-            }
-        }
-    }
-    assert!(operations.len() > 30, "the route reader found only {operations:?}");
-    operations
 }

@@ -1,7 +1,9 @@
 //! Architecture invariants, checked rather than remembered:
 //! - every Rust source file starts with a `//!` doc saying what it owns;
 //! - `forms` depends on nothing that does I/O, `engine` on nothing that speaks HTTP;
-//! - only `engine::store` names sled.
+//! - only `engine::store` names sled;
+//! - inside `engine`, no module imports from a layer above its own (the order is the one
+//!   ARCHITECTURE.md gives under "Layers").
 
 use std::path::{Path, PathBuf};
 
@@ -86,4 +88,122 @@ fn only_engine_store_names_sled() {
         }
     }
     assert!(offenders.is_empty(), "sled named outside engine::store: {offenders:?}");
+}
+
+/// The engine's layers, bottom first; "" is the crate root (`lib.rs`: the `Engine` façade and
+/// what it re-exports). A module may use its own layer and those below. Mirrors the "Layers"
+/// section of ARCHITECTURE.md; a new module must be placed here.
+const ENGINE_LAYERS: &[&[&str]] = &[
+    &["clock", "calendar", "query"],
+    &["model"],
+    &["store"],
+    &["error"],
+    &["auth", "rules"],
+    &["", "definitions", "records", "listing", "spaces", "workflows", "timers", "outbox"],
+];
+
+fn layer_of(module: &str) -> Option<usize> {
+    ENGINE_LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+/// The top-level module a file of `engine/src` belongs to ("" for `lib.rs`).
+fn engine_module(src: &Path, file: &Path) -> String {
+    let relative = file.strip_prefix(src).unwrap();
+    let first = relative.components().next().unwrap().as_os_str().to_string_lossy().into_owned();
+    match first.strip_suffix(".rs") {
+        Some("lib") => String::new(),
+        Some(name) => name.to_owned(),
+        None => first,
+    }
+}
+
+/// The top-level modules named by `crate::` paths in `code` (comments excluded): `crate::x::y`
+/// names `x`, `crate::{x, y::z}` names `x` and `y`, `crate::Item` names the root ("").
+fn crate_paths(code: &str) -> Vec<String> {
+    let mut named = Vec::new();
+    for line in code.lines() {
+        let line = line.split("//").next().unwrap_or("");
+        let mut rest = line;
+        while let Some(at) = rest.find("crate::") {
+            let preceded_by_ident =
+                rest[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
+            rest = &rest[at + "crate::".len()..];
+            if preceded_by_ident {
+                continue;
+            }
+            if let Some(group) = rest.strip_prefix('{') {
+                // Top-level names of the group: split on commas outside nested braces.
+                let mut depth = 0;
+                let mut item = String::new();
+                for c in group.chars() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            named.push(first_segment(&item));
+                            item.clear();
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    item.push(c);
+                }
+                if !item.trim().is_empty() {
+                    named.push(first_segment(&item));
+                }
+            } else {
+                named.push(first_segment(rest));
+            }
+        }
+    }
+    named
+}
+
+/// `x` for `x::y` (modules are snake_case), "" (the root) for an item of the root such as
+/// `Engine`, `ListQuery::default` or `MAX_LIMIT` (types and constants start upper case).
+fn first_segment(path: &str) -> String {
+    let path = path.trim();
+    let name: String = path.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let is_module = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && (path[name.len()..].starts_with("::") || layer_of(&name).is_some());
+    if is_module {
+        name
+    } else {
+        String::new()
+    }
+}
+
+#[test]
+fn engine_modules_import_only_from_their_layer_or_below() {
+    let src = workspace_root().join("engine/src");
+    let mut offenders = Vec::new();
+    for file in rust_files(&src) {
+        let module = engine_module(&src, &file);
+        let shown = file.strip_prefix(workspace_root()).unwrap().display().to_string();
+        let Some(own) = layer_of(&module) else {
+            offenders.push(format!("{shown}: module `{module}` is in no layer (add it to ENGINE_LAYERS)"));
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).unwrap();
+        for named in crate_paths(&text) {
+            match layer_of(&named) {
+                Some(layer) if layer <= own => {}
+                Some(_) => offenders.push(format!("{shown}: `{module}` uses `crate::{named}` from a higher layer")),
+                None => offenders.push(format!("{shown}: `crate::{named}` is in no layer")),
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "layer order broken:\n{}", offenders.join("\n"));
+}
+
+#[test]
+fn the_layer_check_reads_paths_as_the_compiler_does() {
+    let code = "use crate::model::Record;\nuse crate::{store::Store, Engine};\n// crate::workflows in a comment\nlet x = crate::query::parse(y);\nlet q = crate::ListQuery::default();";
+    assert_eq!(crate_paths(code), ["model", "store", "", "query", ""]);
+    // A lower module naming a higher one is caught.
+    assert!(layer_of("store") < layer_of("workflows"));
+    assert!(
+        layer_of("").is_some_and(|root| crate_paths("use crate::Engine;").iter().all(|n| layer_of(n) == Some(root)))
+    );
 }

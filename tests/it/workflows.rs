@@ -90,7 +90,8 @@ async fn health_drop_creates_exactly_one_task_per_drop() {
     assert!(tasks[0]["created_by"].as_str().unwrap().starts_with("workflow:"));
     let deliveries = app.engine.deliveries().unwrap();
     assert_eq!(deliveries.len(), 2);
-    assert_eq!(deliveries[0].target, json!({ "webhook": "cs-alerts" }));
+    // The target is typed, and stored and shown as it always was.
+    assert_eq!(serde_json::to_value(&deliveries[0].target).unwrap(), json!({ "webhook": "cs-alerts" }));
     assert_eq!(deliveries[0].body, json!({ "account": "Acme", "health": 50 }));
 
     // The task's creation event says which run made it.

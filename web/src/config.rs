@@ -65,7 +65,7 @@ pub struct Config {
     /// The mail server email deliveries go through.
     pub smtp: SmtpConfig,
     /// The database.
-    pub storage: engine::store::StorageConfig,
+    pub storage: engine::StorageConfig,
 }
 
 /// How deliveries are sent and retried (`[webhooks]`; email deliveries share the retry
@@ -210,7 +210,7 @@ impl Default for Config {
             workflows: engine::workflows::ProcessorConfig::default(),
             webhooks: WebhooksConfig::default(),
             smtp: SmtpConfig::default(),
-            storage: engine::store::StorageConfig::default(),
+            storage: engine::StorageConfig::default(),
         }
     }
 }

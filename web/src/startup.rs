@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use engine::{Engine, EngineConfig, Role};
+use engine::{Engine, EngineConfig, EngineError, Role, StoreError};
 use tokio::net::TcpListener;
 
 use crate::api;
@@ -93,8 +93,8 @@ impl Application {
     }
 }
 
-/// Opens the engine in a data directory only its owner can read, turning sled's lock error
-/// into advice.
+/// Opens the engine in a data directory only its owner can read, turning "the database is in
+/// use" into advice.
 pub fn open_engine(config: EngineConfig) -> anyhow::Result<Engine> {
     let dir = config.data_dir.clone();
     crate::data_dir::restrict(&dir)?;
@@ -102,13 +102,12 @@ pub fn open_engine(config: EngineConfig) -> anyhow::Result<Engine> {
     if opened.is_ok() {
         crate::data_dir::restrict(&dir)?;
     }
-    opened.map_err(|err| {
-        let text = err.to_string();
-        if text.contains("WouldBlock") || text.contains("lock") || text.contains("Resource temporarily unavailable") {
+    opened.map_err(|err| match err {
+        EngineError::Store(StoreError::InUse { .. }) => {
             anyhow::anyhow!("the data directory {} is in use by another Tend process", dir.display())
-        } else {
-            anyhow::anyhow!(text)
         }
+        // The engine's messages carry their sources' text already; `{:#}` would repeat it.
+        other => anyhow::anyhow!(other.to_string()),
     })
 }
 

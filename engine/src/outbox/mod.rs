@@ -21,45 +21,26 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
-use forms::{DefinitionErrors, FieldError, PayloadSchema, SpaceName, ValidationErrors};
+use forms::{DefinitionErrors, FieldError, PayloadSchema, SpaceName, ValidationErrors, WorkflowName};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 pub use self::worker::{DeliveryPolicy, RESPONSE_SLICE};
 use crate::error::{EngineError, Result};
+use crate::model::url_authority;
 use crate::model::{Actor, Event, EventKind};
+pub use crate::model::{
+    Attempt, Delivery, DeliveryStatus, DeliveryTarget, Endpoint, EndpointInfo, Hook, HookAuth, HookInfo,
+    MAX_KEPT_ATTEMPTS,
+};
 use crate::store::Extras;
-use crate::workflows::{Delivery, DeliveryStatus};
+use crate::store::Store as _;
 use crate::Engine;
 
 /// The prefix of Standard Webhooks secrets.
 pub const SECRET_PREFIX: &str = "whsec_";
-
-/// An outgoing webhook endpoint as stored, secret included.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Endpoint {
-    /// Its name in the space (what `notify.webhook` names).
-    pub name: String,
-    /// Human title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Where to post.
-    pub url: String,
-    /// `whsec_` + base64 of the signing key.
-    pub secret: String,
-    /// Extra request headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// A disabled endpoint's deliveries fail their attempts (and end dead) until it is enabled.
-    pub enabled: bool,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it was last changed.
-    pub updated_at: DateTime<Utc>,
-}
 
 /// What an admin PUTs to define an endpoint.
 #[derive(Debug, Clone, Deserialize)]
@@ -82,83 +63,6 @@ pub struct EndpointDef {
     pub enabled: bool,
 }
 
-/// An endpoint as the API shows it: the secret is write-only.
-#[derive(Debug, Clone, Serialize)]
-pub struct EndpointInfo {
-    /// Its name.
-    pub name: String,
-    /// Human title.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Where deliveries go.
-    pub url: String,
-    /// Extra request headers.
-    pub headers: BTreeMap<String, String>,
-    /// Whether deliveries are attempted.
-    pub enabled: bool,
-    /// Always true: every endpoint signs.
-    pub has_secret: bool,
-    /// The secret, only in the answer to the PUT that generated it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it was last changed.
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Endpoint {
-    /// The endpoint without its secret.
-    pub fn info(&self) -> EndpointInfo {
-        EndpointInfo {
-            name: self.name.clone(),
-            title: self.title.clone(),
-            url: self.url.clone(),
-            headers: self.headers.clone(),
-            enabled: self.enabled,
-            has_secret: !self.secret.is_empty(),
-            secret: None,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
-}
-
-/// How an inbound hook authenticates its caller.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HookAuth {
-    /// A Standard Webhooks signature (`webhook-id`, `webhook-timestamp`, `webhook-signature`)
-    /// made with the hook's secret.
-    #[default]
-    Signature,
-    /// `Authorization: Bearer <the hook's secret>`, for senders that can't sign.
-    Bearer,
-}
-
-/// An inbound hook as stored, secret included.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Hook {
-    /// Its name in the space (what a `{"hook": ...}` trigger names).
-    pub name: String,
-    /// Human title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// `whsec_` + base64.
-    pub secret: String,
-    /// How callers authenticate.
-    pub auth: HookAuth,
-    /// A JSON Schema (2020-12) bodies must satisfy; any JSON when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<Value>,
-    /// A disabled hook answers 404.
-    pub enabled: bool,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it was last changed.
-    pub updated_at: DateTime<Utc>,
-}
-
 /// What an admin PUTs to define an inbound hook.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -178,49 +82,6 @@ pub struct HookDef {
     /// Default true.
     #[serde(default = "yes")]
     pub enabled: bool,
-}
-
-/// A hook as the API shows it: the secret is write-only.
-#[derive(Debug, Clone, Serialize)]
-pub struct HookInfo {
-    /// Its name.
-    pub name: String,
-    /// Human title.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// How callers authenticate.
-    pub auth: HookAuth,
-    /// The body schema.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schema: Option<Value>,
-    /// Whether posts are accepted.
-    pub enabled: bool,
-    /// Always true.
-    pub has_secret: bool,
-    /// The secret, only in the answer to the PUT that generated it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    /// When it was first stored.
-    pub created_at: DateTime<Utc>,
-    /// When it was last changed.
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Hook {
-    /// The hook without its secret.
-    pub fn info(&self) -> HookInfo {
-        HookInfo {
-            name: self.name.clone(),
-            title: self.title.clone(),
-            auth: self.auth,
-            schema: self.schema.clone(),
-            enabled: self.enabled,
-            has_secret: !self.secret.is_empty(),
-            secret: None,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
 }
 
 /// The secret an endpoint or hook keeps: the one given, else the one it had, else a new one;
@@ -295,42 +156,33 @@ pub trait Transport: Send + Sync + 'static {
     fn send<'a>(&'a self, outgoing: &'a Outgoing) -> SendFuture<'a>;
 }
 
-/// The outbox's in-memory state: deliveries being attempted right now, and the worker's bell.
+/// The delivery worker's state: deliveries being attempted right now, and its bell.
 #[derive(Debug, Default)]
-pub(crate) struct OutboxState {
-    pub(crate) in_flight: Mutex<HashSet<Uuid>>,
-    pub(crate) wake: tokio::sync::Notify,
+pub(crate) struct DeliveryWorker {
+    in_flight: Mutex<HashSet<Uuid>>,
+    wake: tokio::sync::Notify,
 }
 
-impl OutboxState {
+impl DeliveryWorker {
+    /// Rings the worker's bell: there are deliveries to look at.
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Whether an attempt at `id` is under way.
     fn is_in_flight(&self, id: &Uuid) -> bool {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
     }
-}
 
-impl Delivery {
-    /// The concurrency group: deliveries of one group share a concurrency limit, so a slow
-    /// receiver holds up only its own group. An endpoint is a group; a bare URL is grouped by
-    /// host; all email goes through the one mail server.
-    pub fn group(&self) -> String {
-        let group = if let Some(name) = self.target.get("webhook").and_then(Value::as_str) {
-            format!("webhook/{}/{name}", self.space)
-        } else if let Some(url) = self.target.get("url").and_then(Value::as_str) {
-            format!("url/{}", url_authority(url))
-        } else {
-            "email".to_owned()
-        };
-        // Groups are key parts, which a NUL would end early.
-        group.replace('\0', "")
+    /// Marks `id` as being attempted (or rewritten); false if it already was.
+    fn claim(&self, id: Uuid) -> bool {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(id)
     }
-}
 
-/// The `host:port` part of an http(s) URL (what follows `://` up to the path).
-fn url_authority(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..end];
-    authority.rsplit_once('@').map_or(authority, |(_, host)| host)
+    /// `id` is no longer being attempted.
+    fn release(&self, id: &Uuid) {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
 }
 
 /// The URL of a sink endpoint: its deliveries are recorded as delivered and never sent
@@ -382,6 +234,19 @@ pub struct DeliveryFilter {
 }
 
 impl Engine {
+    /// A new outbox row for a run's `notify`, due at once; the run's commit writes it.
+    pub(crate) fn new_delivery(
+        &self,
+        space: &SpaceName,
+        workflow: &WorkflowName,
+        run: Uuid,
+        target: DeliveryTarget,
+        body: Value,
+    ) -> Delivery {
+        let now = self.now();
+        Delivery::queued(self.new_record_id(now), space.clone(), workflow.clone(), run, target, body, now)
+    }
+
     /// Stores an outgoing webhook endpoint; returns it and, when this call generated the
     /// secret, the secret (the only time it is shown).
     pub async fn put_endpoint(&self, space: &str, name: &str, definition: &Value) -> Result<EndpointInfo> {
@@ -401,7 +266,7 @@ impl Engine {
         if !problems.is_empty() {
             return Err(DefinitionErrors(problems).into());
         }
-        let previous = self.store().endpoint(space.as_str(), &name)?;
+        let previous = self.store().endpoint(&space, &name)?;
         let now = self.now();
         let (secret, generated) =
             resolve_secret(definition.secret.clone(), previous.as_ref().map(|p| p.secret.clone()));
@@ -415,7 +280,7 @@ impl Engine {
             created_at: previous.as_ref().map_or(now, |p| p.created_at),
             updated_at: now,
         };
-        self.store().put_endpoint(space.as_str(), &endpoint)?;
+        self.store().put_endpoint(&space, &endpoint)?;
         self.store().barrier().await?;
         Ok(EndpointInfo { secret: generated, ..endpoint.info() })
     }
@@ -423,13 +288,13 @@ impl Engine {
     /// An endpoint, secret included (for the transport and for callers that sign).
     pub fn endpoint(&self, space: &str, name: &str) -> Result<Endpoint> {
         let space = self.space(space)?.name;
-        self.store().endpoint(space.as_str(), name)?.ok_or_else(|| EngineError::not_found("webhook endpoint", name))
+        self.store().endpoint(&space, name)?.ok_or_else(|| EngineError::not_found("webhook endpoint", name))
     }
 
     /// Every endpoint of a space, in name order, without secrets.
     pub fn endpoints(&self, space: &str) -> Result<Vec<EndpointInfo>> {
         let space = self.space(space)?.name;
-        Ok(self.store().endpoints(space.as_str())?.iter().map(Endpoint::info).collect())
+        Ok(self.store().endpoints(&space)?.iter().map(Endpoint::info).collect())
     }
 
     /// Stores an inbound hook; returns it and, when this call generated the secret, the secret.
@@ -449,7 +314,7 @@ impl Engine {
         if !problems.is_empty() {
             return Err(DefinitionErrors(problems).into());
         }
-        let previous = self.store().hook(space.as_str(), &name)?;
+        let previous = self.store().hook(&space, &name)?;
         let now = self.now();
         let (secret, generated) =
             resolve_secret(definition.secret.clone(), previous.as_ref().map(|p| p.secret.clone()));
@@ -463,7 +328,7 @@ impl Engine {
             created_at: previous.as_ref().map_or(now, |p| p.created_at),
             updated_at: now,
         };
-        self.store().put_hook(space.as_str(), &hook)?;
+        self.store().put_hook(&space, &hook)?;
         self.store().barrier().await?;
         Ok(HookInfo { secret: generated, ..hook.info() })
     }
@@ -471,18 +336,18 @@ impl Engine {
     /// An inbound hook, secret included (to authenticate a post).
     pub fn hook(&self, space: &str, name: &str) -> Result<Hook> {
         let space = self.space(space)?.name;
-        self.store().hook(space.as_str(), name)?.ok_or_else(|| EngineError::not_found("inbound hook", name))
+        self.store().hook(&space, name)?.ok_or_else(|| EngineError::not_found("inbound hook", name))
     }
 
     /// Every inbound hook of a space, in name order, without secrets.
     pub fn hooks(&self, space: &str) -> Result<Vec<HookInfo>> {
         let space = self.space(space)?.name;
-        Ok(self.store().hooks(space.as_str())?.iter().map(Hook::info).collect())
+        Ok(self.store().hooks(&space)?.iter().map(Hook::info).collect())
     }
 
     /// Whether hook `name` exists in `space` (trigger checks).
     pub(crate) fn hook_exists(&self, space: &SpaceName, name: &str) -> bool {
-        matches!(self.store().hook(space.as_str(), name), Ok(Some(_)))
+        matches!(self.store().hook(space, name), Ok(Some(_)))
     }
 
     /// Appends an `inbound` event for a post to hook `name`, after checking the body against
@@ -513,7 +378,7 @@ impl Engine {
         };
         let extras = Extras { events: vec![event], ..Extras::default() };
         let mut events = self.commit(Vec::new(), extras).await?;
-        events.pop().ok_or_else(|| crate::store::StoreError::Backend("the commit returned no event".into()).into())
+        events.pop().ok_or_else(|| EngineError::Internal("the commit returned no event".into()))
     }
 
     /// A space's deliveries, newest first, matching `filter`; `before` is the last one of the
@@ -527,10 +392,9 @@ impl Engine {
     ) -> Result<(Vec<Delivery>, bool)> {
         let space = self.space(space)?.name;
         let mut found = Vec::new();
-        for delivery in self.store().deliveries_newest_first(before) {
+        for delivery in self.store().space_deliveries_newest_first(&space, before) {
             let delivery = self.with_live_status(delivery?);
-            let keep = delivery.space == space.as_str()
-                && filter.status.is_none_or(|s| delivery.status == s)
+            let keep = filter.status.is_none_or(|s| delivery.status == s)
                 && filter.workflow.as_deref().is_none_or(|w| delivery.workflow.as_str() == w);
             if keep {
                 if found.len() == limit {
@@ -547,7 +411,7 @@ impl Engine {
         let space = self.space(space)?.name;
         let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("delivery", id))?;
         match self.store().delivery(&id)? {
-            Some(delivery) if delivery.space == space.as_str() => Ok(self.with_live_status(delivery)),
+            Some(delivery) if delivery.space == space => Ok(self.with_live_status(delivery)),
             _ => Err(EngineError::not_found("delivery", id.to_string())),
         }
     }
@@ -556,11 +420,8 @@ impl Engine {
     /// `webhook-id`; refused while an attempt is under way.
     pub async fn redeliver(&self, space: &str, id: &str) -> Result<Delivery> {
         let current = self.delivery(space, id)?;
-        {
-            let mut in_flight = self.inner.outbox.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-            if !in_flight.insert(current.id) {
-                return Err(EngineError::Busy(format!("delivery {} is being attempted right now", current.id)));
-            }
+        if !self.inner.deliveries.claim(current.id) {
+            return Err(EngineError::Busy(format!("delivery {} is being attempted right now", current.id)));
         }
         // Holding the in-flight mark keeps the worker off this delivery while it is rewritten.
         let result = async {
@@ -576,14 +437,14 @@ impl Engine {
             Ok(updated)
         }
         .await;
-        self.inner.outbox.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&current.id);
-        self.inner.outbox.wake.notify_one();
+        self.inner.deliveries.release(&current.id);
+        self.inner.deliveries.wake();
         result
     }
 
     /// The delivery with `delivering` for one being attempted right now.
     fn with_live_status(&self, mut delivery: Delivery) -> Delivery {
-        if delivery.status == DeliveryStatus::Pending && self.inner.outbox.is_in_flight(&delivery.id) {
+        if delivery.status == DeliveryStatus::Pending && self.inner.deliveries.is_in_flight(&delivery.id) {
             delivery.status = DeliveryStatus::Delivering;
         }
         delivery
@@ -593,11 +454,9 @@ impl Engine {
     pub fn delivery_counts(&self, space: &str) -> Result<HashMap<&'static str, usize>> {
         let space = self.space(space)?.name;
         let mut counts = HashMap::new();
-        for delivery in self.store().deliveries_newest_first(None) {
+        for delivery in self.store().space_deliveries_newest_first(&space, None) {
             let delivery = self.with_live_status(delivery?);
-            if delivery.space == space.as_str() {
-                *counts.entry(delivery.status.as_str()).or_insert(0) += 1;
-            }
+            *counts.entry(delivery.status.as_str()).or_insert(0) += 1;
         }
         Ok(counts)
     }

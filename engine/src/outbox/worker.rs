@@ -22,7 +22,8 @@ use uuid::Uuid;
 
 use super::{backoff, Attempted, Outgoing, Transport};
 use crate::error::Result;
-use crate::workflows::{Attempt, Delivery, DeliveryStatus, MAX_KEPT_ATTEMPTS};
+use crate::model::{Attempt, Delivery, DeliveryStatus, DeliveryTarget, MAX_KEPT_ATTEMPTS};
+use crate::store::Store as _;
 use crate::Engine;
 
 /// How many bytes of a receiver's answer an attempt keeps.
@@ -95,7 +96,7 @@ impl Engine {
                 }
             };
             tokio::select! {
-                () = self.inner.outbox.wake.notified() => {}
+                () = self.inner.deliveries.wake.notified() => {}
                 Some(finished) = tasks.join_next(), if !tasks.is_empty() => self.finished(&mut slots, finished),
                 () = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => break,
@@ -124,7 +125,7 @@ impl Engine {
         if let Some(count) = slots.in_flight.get_mut(&group) {
             *count = count.saturating_sub(1);
         }
-        self.inner.outbox.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.inner.deliveries.release(&id);
     }
 
     /// Starts an attempt for every due delivery of every group with free capacity; returns
@@ -150,14 +151,14 @@ impl Engine {
             let free = semaphore.available_permits();
             if free > 0 {
                 for (_, id) in self.store().due_in_group(&group, now, busy + free)? {
-                    if self.inner.outbox.is_in_flight(&id) {
+                    if self.inner.deliveries.is_in_flight(&id) {
                         continue;
                     }
                     let Ok(global) = Arc::clone(&slots.global).try_acquire_owned() else {
                         return Ok(Duration::from_secs(1));
                     };
                     let Ok(local) = Arc::clone(&semaphore).try_acquire_owned() else { break };
-                    self.inner.outbox.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+                    self.inner.deliveries.claim(id);
                     *slots.in_flight.entry(group.clone()).or_insert(0) += 1;
                     let engine = self.clone();
                     let (transport, policy, group) = (Arc::clone(transport), policy.clone(), group.clone());
@@ -215,7 +216,7 @@ impl Engine {
             tracing::error!(error = %err, %id, "recording a delivery attempt failed; it will be retried");
         }
         drop(global);
-        self.inner.outbox.wake.notify_one();
+        self.inner.deliveries.wake();
     }
 
     /// What to send for a delivery, or why it can't be sent.
@@ -228,55 +229,52 @@ impl Engine {
             |error: String, permanent: bool| Attempted { error: Some(error), permanent, ..Attempted::default() };
         let body =
             || serde_json::to_vec(&delivery.body).map_err(|err| failed(format!("encoding the body: {err}"), true));
-        let target = &delivery.target;
-        if let Some(name) = target.get("webhook").and_then(serde_json::Value::as_str) {
-            let endpoint = match self.store().endpoint(&delivery.space, name) {
-                Ok(Some(endpoint)) => endpoint,
-                Ok(None) => {
-                    return Err(failed(format!("no webhook endpoint `{name}` in space `{}`", delivery.space), false))
-                }
-                Err(err) => return Err(failed(err.to_string(), false)),
-            };
-            if !endpoint.enabled {
-                return Err(failed(format!("webhook endpoint `{name}` is disabled"), false));
-            }
-            return Ok(Outgoing::Webhook {
-                url: endpoint.url,
-                secret: Some(endpoint.secret),
-                headers: endpoint.headers.into_iter().collect(),
+        let webhook = |url: String, secret: Option<String>, headers: Vec<(String, String)>| {
+            Ok(Outgoing::Webhook {
+                url,
+                secret,
+                headers,
                 id: delivery.id.to_string(),
                 timestamp: at.timestamp(),
                 body: body()?,
-            });
-        }
-        if let Some(url) = target.get("url").and_then(serde_json::Value::as_str) {
-            return Ok(Outgoing::Webhook {
-                url: url.to_owned(),
-                secret: None,
-                headers: Vec::new(),
-                id: delivery.id.to_string(),
-                timestamp: at.timestamp(),
-                body: body()?,
-            });
-        }
-        if let Some(email) = target.get("email") {
-            let text = |key: &str| email.get(key).and_then(serde_json::Value::as_str).map(str::to_owned);
-            let to: Vec<String> = match email.get("to") {
-                Some(serde_json::Value::String(one)) => vec![one.clone()],
-                Some(serde_json::Value::Array(many)) => {
-                    many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+            })
+        };
+        match &delivery.target {
+            DeliveryTarget::Webhook(name) => {
+                let endpoint = match self.store().endpoint(&delivery.space, name) {
+                    Ok(Some(endpoint)) => endpoint,
+                    Ok(None) => {
+                        return Err(failed(
+                            format!("no webhook endpoint `{name}` in space `{}`", delivery.space),
+                            false,
+                        ))
+                    }
+                    Err(err) => return Err(failed(err.to_string(), false)),
+                };
+                if !endpoint.enabled {
+                    return Err(failed(format!("webhook endpoint `{name}` is disabled"), false));
                 }
-                _ => Vec::new(),
-            };
-            let (Some(subject), Some(body)) = (text("subject"), text("body")) else {
-                return Err(failed("the email has no subject or body".into(), true));
-            };
-            if to.is_empty() {
-                return Err(failed("the email has no recipient".into(), true));
+                webhook(endpoint.url, Some(endpoint.secret), endpoint.headers.into_iter().collect())
             }
-            return Ok(Outgoing::Email { id: delivery.id.to_string(), to, subject, body });
+            DeliveryTarget::Url(url) => webhook(url.clone(), None, Vec::new()),
+            DeliveryTarget::Email(email) => {
+                let text = |key: &str| email.get(key).and_then(serde_json::Value::as_str).map(str::to_owned);
+                let to: Vec<String> = match email.get("to") {
+                    Some(serde_json::Value::String(one)) => vec![one.clone()],
+                    Some(serde_json::Value::Array(many)) => {
+                        many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let (Some(subject), Some(body)) = (text("subject"), text("body")) else {
+                    return Err(failed("the email has no subject or body".into(), true));
+                };
+                if to.is_empty() {
+                    return Err(failed("the email has no recipient".into(), true));
+                }
+                Ok(Outgoing::Email { id: delivery.id.to_string(), to, subject, body })
+            }
         }
-        Err(failed(format!("unknown delivery target {target}"), true))
     }
 }
 

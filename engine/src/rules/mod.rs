@@ -74,9 +74,9 @@ use std::sync::{Arc, RwLock};
 use rhai::{Dynamic, ImmutableString, OptimizationLevel, Scope, AST};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Clock;
 pub use crate::rules::effects::ScriptEffect;
 pub use crate::rules::error::{ScriptError, ScriptErrorKind};
-use crate::Clock;
 
 /// Limits for every evaluation; the `[scripts]` section of `tend.toml`.
 ///

@@ -19,8 +19,8 @@ use rhai::packages::{
 };
 use rhai::{Dynamic, Engine, EvalAltResult, OptimizationLevel};
 
+use crate::clock::Clock;
 use crate::rules::{ScriptEffect, ScriptLimits, ScriptVars};
-use crate::Clock;
 
 /// What `on_progress` returns to stop an evaluation that ran past its deadline; `error` turns
 /// it into [`ScriptErrorKind::Timeout`](crate::rules::ScriptErrorKind::Timeout).

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::ManualClock;
+use crate::clock::ManualClock;
 
 fn instant(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).expect("test instant").with_timezone(&Utc)
@@ -767,7 +767,7 @@ fn scripts_are_shareable_between_threads() {
 #[test]
 #[ignore = "a measurement, not a test"]
 fn measure_when_condition_cost() {
-    let scripts = Scripts::new(ScriptLimits::default(), Arc::new(crate::SystemClock));
+    let scripts = Scripts::new(ScriptLimits::default(), Arc::new(crate::clock::SystemClock));
     let record = json!({
         "name": "Acme", "tier": "gold", "health": 55, "usage": 80, "nps": 7, "arr": 120000.5,
         "renewal_date": "2027-03-15", "created_at": "2027-02-27T08:00:00Z", "owner": "ana",

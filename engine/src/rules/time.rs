@@ -24,9 +24,9 @@ use chrono::{
 use chrono_tz::Tz;
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Variant, FLOAT, INT};
 
+use crate::clock::Clock;
 use crate::rules::convert::float_to_json;
 use crate::rules::sandbox;
-use crate::Clock;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 

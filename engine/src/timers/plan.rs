@@ -7,9 +7,10 @@ use forms::{FormName, SpaceName};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::calendar::{self, Span};
-use super::{Timer, TimerKind};
+use crate::calendar::{self, Span};
 use crate::model::{Event, EventKind, Record};
+use crate::model::{Timer, TimerKind};
+use crate::store::Store as _;
 use crate::store::TimerOp;
 use crate::workflows::{CompiledTrigger, CompiledWorkflow, TriggerKind, ZoneSource};
 use crate::{Engine, LoadedForm};
@@ -68,7 +69,7 @@ fn new_timer(planned: Planned<'_>, now: DateTime<Utc>) -> Timer {
 
 impl Engine {
     /// A space's default zone: UTC unless the space sets one.
-    pub(crate) fn space_zone(&self, space: &str) -> Tz {
+    pub(crate) fn space_zone(&self, space: &SpaceName) -> Tz {
         self.store()
             .space(space)
             .ok()
@@ -82,13 +83,13 @@ impl Engine {
     /// `days_until`): a fired timer's trigger zone (fixed, or the record's zone field), else
     /// the space's zone, else UTC.
     pub(crate) fn zone_in_force(&self, event: &Event) -> Tz {
-        let space_zone = self.space_zone(event.space.as_str());
+        let space_zone = self.space_zone(&event.space);
         let Some((workflow, version)) =
             event.timer.as_ref().and_then(|timer| Some((timer.workflow.as_ref()?, timer.workflow_version?)))
         else {
             return space_zone;
         };
-        match self.compiled_workflow(&event.space, workflow.as_str(), version) {
+        match self.compiled_workflow(&event.space, workflow, version) {
             Ok(compiled) => trigger_zone(&compiled.trigger, event.after.as_ref(), space_zone),
             Err(_) => space_zone,
         }
@@ -151,7 +152,7 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Option<Timer> {
         let schedule = workflow.trigger.cron.as_ref()?;
-        let zone = trigger_zone(&workflow.trigger, None, self.space_zone(space.as_str()));
+        let zone = trigger_zone(&workflow.trigger, None, self.space_zone(space));
         let (due, _) = schedule.next_after(after, zone)?;
         let spec = workflow.stored.definition.trigger.cron.clone().unwrap_or_default();
         let planned = Planned {
@@ -174,7 +175,7 @@ impl Engine {
         let definition = &workflow.stored.definition.trigger;
         let form = event.form.as_ref()?;
         let replace = |timers: Vec<Timer>| TimerOp::Replace {
-            space: event.space.to_string(),
+            space: event.space.clone(),
             record: event.record,
             workflow: workflow.stored.name.to_string(),
             timers,
@@ -196,7 +197,7 @@ impl Engine {
                         || definition.at.as_deref().is_some_and(changed)
                         || zone_field.is_some_and(changed);
                     moved.then(|| {
-                        let space_zone = self.space_zone(event.space.as_str());
+                        let space_zone = self.space_zone(&event.space);
                         let timers = self.date_offset_timers(
                             workflow,
                             &event.space,
@@ -216,7 +217,7 @@ impl Engine {
                 if !definition.on.contains(&event.kind) {
                     return None;
                 }
-                let zone = trigger_zone(&workflow.trigger, event.after.as_ref(), self.space_zone(event.space.as_str()));
+                let zone = trigger_zone(&workflow.trigger, event.after.as_ref(), self.space_zone(&event.space));
                 let due = calendar::after_delay(event.at, *delay, zone, workflow.trigger.business_days);
                 let planned = Planned {
                     space: &event.space,
@@ -250,7 +251,7 @@ impl Engine {
             TriggerKind::Cron => {
                 if let Some(timer) = self.cron_timer(space, workflow, now, now) {
                     ops.push(TimerOp::Replace {
-                        space: space.to_string(),
+                        space: space.clone(),
                         record: Uuid::nil(),
                         workflow: workflow.stored.name.to_string(),
                         timers: vec![timer],
@@ -259,14 +260,14 @@ impl Engine {
             }
             TriggerKind::DateOffsets => {
                 let Some(form) = workflow.stored.definition.trigger.form.as_ref() else { return Ok(ops) };
-                let space_zone = self.space_zone(space.as_str());
-                for record in self.store().scan_records(space.as_str(), form.as_str(), None, false) {
+                let space_zone = self.space_zone(space);
+                for record in self.store().scan_records(space, form, None, false) {
                     let record = record?;
                     let timers =
                         self.date_offset_timers(workflow, space, space_zone, form, record.id, &record.data, now);
                     if !timers.is_empty() {
                         ops.push(TimerOp::Replace {
-                            space: space.to_string(),
+                            space: space.clone(),
                             record: record.id,
                             workflow: workflow.stored.name.to_string(),
                             timers,
@@ -291,13 +292,12 @@ pub(crate) fn sla_op(
     let pipeline = loaded.compiled.def().pipeline.as_ref()?;
     let Some(after) = after else {
         let before = before?;
-        return Some(TimerOp::CancelRecord { space: space.to_string(), record: before.id });
+        return Some(TimerOp::CancelRecord { space: space.clone(), record: before.id });
     };
     if before.is_some_and(|b| b.stage == after.stage) {
         return None;
     }
-    let replace =
-        |timers| TimerOp::Replace { space: space.to_string(), record: after.id, workflow: String::new(), timers };
+    let replace = |timers| TimerOp::Replace { space: space.clone(), record: after.id, workflow: String::new(), timers };
     let stage = after.stage.as_deref().and_then(|name| pipeline.stage(name));
     let Some((stage, sla)) = stage.and_then(|stage| Some((stage, stage.sla.as_deref()?))) else {
         // Left a stage that may have had an SLA.

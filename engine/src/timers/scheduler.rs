@@ -10,13 +10,15 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Timer, TimerKind};
+use super::misfire;
 use crate::clock::ManualClock;
 use crate::error::Result;
 use crate::model::{Actor, Event, EventKind, FiredTimer};
+use crate::model::{Timer, TimerKind};
+use crate::store::Store as _;
 use crate::store::{Extras, TimerOp};
 use crate::Engine;
 
@@ -24,9 +26,20 @@ use crate::Engine;
 const FIRE_BATCH: usize = 1024;
 /// The longest the scheduler sleeps without looking at the clock again.
 const MAX_SLEEP: StdDuration = StdDuration::from_secs(1);
-/// A timer fired later than this after its due instant counts as late (missed while the
-/// server was down or the scheduler behind); misfire policies apply to late timers only.
-pub(crate) const LATE_AFTER: Duration = Duration::seconds(60);
+/// The scheduler's state: only its bell. Everything else it needs is the queue's head, read
+/// from the store each time.
+#[derive(Default)]
+pub(crate) struct Scheduler {
+    /// Woken by every commit that changes timers, so an earlier timer is seen at once.
+    wake: tokio::sync::Notify,
+}
+
+impl Scheduler {
+    /// Rings the scheduler's bell: the timers changed.
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
 
 impl Engine {
     /// Runs the scheduler until `stop` turns true.
@@ -48,7 +61,7 @@ impl Engine {
                 continue;
             }
             tokio::select! {
-                () = self.inner.scheduler_wake.notified() => {}
+                () = self.inner.scheduler.wake.notified() => {}
                 () = tokio::time::sleep(sleep) => {}
                 _ = stop.changed() => return,
             }
@@ -105,7 +118,7 @@ impl Engine {
             workflow_version: timer.workflow_version,
             due: timer.due,
             spec: timer.spec.clone(),
-            late: now - timer.due > LATE_AFTER,
+            late: misfire::is_late(timer.due, now),
         };
         let kind = if timer.kind == TimerKind::Sla { EventKind::SlaBreached } else { EventKind::TimerFired };
         let mut event = Event::bare(timer.space.clone(), kind, Actor("timer".into()), now);
@@ -113,7 +126,7 @@ impl Engine {
         let mut next = None;
         let mut raise = true;
         if let Some(form) = &timer.form {
-            match self.store().record(timer.space.as_str(), form.as_str(), &timer.record)? {
+            match self.store().record(&timer.space, form, &timer.record)? {
                 Some(record) => {
                     raise = timer.kind != TimerKind::Sla || record.stage.as_deref() == Some(timer.spec.as_str());
                     event.form = Some(record.form.clone());
@@ -133,7 +146,7 @@ impl Engine {
 
     fn next_cron_timer(&self, timer: &Timer, now: DateTime<Utc>) -> Result<Option<Timer>> {
         let (Some(name), Some(version)) = (&timer.workflow, timer.workflow_version) else { return Ok(None) };
-        let workflow = match self.compiled_workflow(&timer.space, name.as_str(), version) {
+        let workflow = match self.compiled_workflow(&timer.space, name, version) {
             Ok(workflow) => workflow,
             Err(err) => {
                 tracing::warn!(workflow = %name, error = %err, "a cron workflow can't be compiled; not rescheduled");

@@ -3,25 +3,34 @@
 //! kind → workflows in run order), never by scanning every workflow. The processor that runs
 //! them lives in `processor`.
 
-mod model;
+mod actions;
+mod assign;
 mod processor;
 mod runs;
+mod script_context;
+mod script_effects;
 mod triggers;
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use forms::{DefinitionErrors, FieldError, FormName, SpaceName, WorkflowName};
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use self::model::*;
+pub(crate) use self::processor::Processor;
 pub use self::processor::{ProcessorConfig, PROCESSOR_CURSOR, QUERY_LIMIT};
 pub use self::runs::{DryRun, DryRunInput};
 pub(crate) use self::triggers::{CompiledTrigger, TriggerKind, ZoneSource};
 use crate::error::{EngineError, Result};
+// Deliveries belong to the outbox (`engine::outbox`); they are also named here, where
+// callers first met them.
+pub use crate::model::{
+    Action, Assign, Attempt, Delivery, DeliveryStatus, DeliveryTarget, Email, Misfire, Notify, Run, RunStatus,
+    StoredWorkflow, Strategy, Trigger, WorkflowDef, Zone, MAX_KEPT_ATTEMPTS,
+};
 use crate::model::{Actor, EventKind};
 use crate::rules::{Script, ScriptOrigin};
+use crate::store::Store as _;
 use crate::store::TimerOp;
 use crate::Engine;
 
@@ -42,16 +51,10 @@ pub(crate) enum CompiledAction {
     Set(Assignments),
     Create { form: FormName, data: Assignments },
     Transition(String),
-    Notify { target: Value, body: Option<Arc<Script>>, email: Option<[Arc<Script>; 3]> },
+    Notify { target: DeliveryTarget, body: Option<Arc<Script>>, email: Option<[Arc<Script>; 3]> },
     Script(Arc<Script>),
     Assign(Assign),
 }
-
-/// Compiled workflow versions; a version never changes, so entries never go stale.
-pub(crate) type WorkflowCache = RwLock<HashMap<(String, String, u32), Arc<CompiledWorkflow>>>;
-
-/// Workflows triggered by (space, form, event kind), in run order: (name, version).
-pub(crate) type TriggerCache = RwLock<HashMap<(String, String, EventKind), Arc<Vec<(String, u32)>>>>;
 
 /// The result of storing a workflow definition.
 #[derive(Debug, Clone)]
@@ -76,8 +79,8 @@ impl Engine {
         let name = WorkflowName::parse(name)?;
         let definition: WorkflowDef = forms::parse_definition(definition, "a workflow definition")?;
         let outcome = {
-            let _exclusive = self.inner.schema_lock.write().await;
-            let previous = self.store().workflow_version(space.as_str(), name.as_str(), None)?;
+            let _exclusive = self.inner.definitions.exclusive().await;
+            let previous = self.store().workflow_version(&space, &name, None)?;
             if previous.as_ref().is_some_and(|p| p.definition == definition) {
                 let workflow = previous.ok_or_else(|| EngineError::not_found("workflow", name.as_str()))?;
                 return Ok(PutWorkflowOutcome { workflow, changed: false });
@@ -92,13 +95,13 @@ impl Engine {
             let compiled = self.compile_workflow(&space, stored.clone())?;
             let retired = previous.as_ref().map(|p| trigger_entries(&p.definition)).unwrap_or_default();
             let triggers = trigger_entries(&stored.definition);
-            self.store().insert_workflow_version(space.as_str(), &stored, &retired, &triggers)?;
-            self.inner.triggers.write().unwrap_or_else(|p| p.into_inner()).clear();
+            self.store().insert_workflow_version(&space, &stored, &retired, &triggers)?;
+            self.inner.definitions.triggers.clear();
             self.reschedule(&space, &compiled).await?;
             PutWorkflowOutcome { workflow: stored, changed: true }
         };
         self.store().barrier().await?;
-        self.inner.processor_wake.notify_one();
+        self.inner.processor.wake();
         Ok(outcome)
     }
 
@@ -106,7 +109,7 @@ impl Engine {
     /// disabled workflow's old timers never fire.
     async fn reschedule(&self, space: &SpaceName, workflow: &CompiledWorkflow) -> Result<()> {
         const OPS_PER_COMMIT: usize = 5_000;
-        let cancel = TimerOp::CancelWorkflow { space: space.to_string(), workflow: workflow.stored.name.to_string() };
+        let cancel = TimerOp::CancelWorkflow { space: space.clone(), workflow: workflow.stored.name.to_string() };
         let mut ops = vec![cancel];
         ops.extend(self.backfill_timers(workflow, space)?);
         while !ops.is_empty() {
@@ -121,7 +124,7 @@ impl Engine {
     pub fn workflow(&self, space: &str, name: &str, version: Option<u32>) -> Result<StoredWorkflow> {
         let space = self.space(space)?.name;
         let name = WorkflowName::parse(name).map_err(|_| EngineError::not_found("workflow", name))?;
-        self.store().workflow_version(space.as_str(), name.as_str(), version)?.ok_or_else(|| match version {
+        self.store().workflow_version(&space, &name, version)?.ok_or_else(|| match version {
             Some(version) => EngineError::not_found("workflow version", format!("{name}@{version}")),
             None => EngineError::not_found("workflow", name.as_str()),
         })
@@ -130,19 +133,24 @@ impl Engine {
     /// The latest version of every workflow of a space, in run order (`order`, then name).
     pub fn workflows(&self, space: &str) -> Result<Vec<StoredWorkflow>> {
         let space = self.space(space)?.name;
-        let mut workflows = self.store().latest_workflows(space.as_str())?;
+        let mut workflows = self.store().latest_workflows(&space)?;
         workflows.sort_by(|a, b| (a.definition.order, &a.name).cmp(&(b.definition.order, &b.name)));
         Ok(workflows)
     }
 
     /// The workflows an event of `kind` on `form` triggers, in run order (cached index reads).
-    pub(crate) fn triggered(&self, space: &str, form: &str, kind: EventKind) -> Result<Arc<Vec<(String, u32)>>> {
-        let key = (space.to_owned(), form.to_owned(), kind);
-        if let Some(found) = self.inner.triggers.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Ok(Arc::clone(found));
+    pub(crate) fn triggered(
+        &self,
+        space: &SpaceName,
+        source: &str,
+        kind: EventKind,
+    ) -> Result<Arc<Vec<(WorkflowName, u32)>>> {
+        let key = (space.clone(), source.to_owned(), kind);
+        if let Some(found) = self.inner.definitions.triggers.get(&key) {
+            return Ok(found);
         }
-        let found = Arc::new(self.store().triggered(space, form, kind)?);
-        self.inner.triggers.write().unwrap_or_else(|p| p.into_inner()).insert(key, Arc::clone(&found));
+        let found = Arc::new(self.store().triggered(space, source, kind)?);
+        self.inner.definitions.triggers.insert(key, Arc::clone(&found));
         Ok(found)
     }
 
@@ -150,19 +158,19 @@ impl Engine {
     pub(crate) fn compiled_workflow(
         &self,
         space: &SpaceName,
-        name: &str,
+        name: &WorkflowName,
         version: u32,
     ) -> Result<Arc<CompiledWorkflow>> {
-        let key = (space.to_string(), name.to_owned(), version);
-        if let Some(compiled) = self.inner.workflows.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Ok(Arc::clone(compiled));
+        let key = (space.clone(), name.clone(), version);
+        if let Some(compiled) = self.inner.definitions.workflows.get(&key) {
+            return Ok(compiled);
         }
         let stored = self
             .store()
-            .workflow_version(space.as_str(), name, Some(version))?
+            .workflow_version(space, name, Some(version))?
             .ok_or_else(|| EngineError::not_found("workflow version", format!("{name}@{version}")))?;
         let compiled = Arc::new(self.compile_workflow(space, stored)?);
-        self.inner.workflows.write().unwrap_or_else(|p| p.into_inner()).insert(key, Arc::clone(&compiled));
+        self.inner.definitions.workflows.insert(key, Arc::clone(&compiled));
         Ok(compiled)
     }
 
@@ -277,9 +285,9 @@ impl Engine {
                 }
                 Action::Notify(notify) => {
                     let target = match (&notify.webhook, &notify.url, &notify.email) {
-                        (Some(name), None, None) => Some(serde_json::json!({ "webhook": name })),
+                        (Some(name), None, None) => Some(DeliveryTarget::Webhook(name.clone())),
                         (None, Some(url), None) if url.starts_with("https://") || url.starts_with("http://") => {
-                            Some(serde_json::json!({ "url": url }))
+                            Some(DeliveryTarget::Url(url.clone()))
                         }
                         (None, Some(_), None) => {
                             problems.push(FieldError::new(
@@ -288,7 +296,8 @@ impl Engine {
                             ));
                             None
                         }
-                        (None, None, Some(_)) => Some(serde_json::json!({ "email": {} })),
+                        // The message is evaluated when the action runs.
+                        (None, None, Some(_)) => Some(DeliveryTarget::Email(Value::Object(Default::default()))),
                         _ => {
                             problems.push(FieldError::new(
                                 format!("{at}/notify"),
@@ -329,12 +338,12 @@ impl Engine {
 /// The trigger index entries of a definition: (form or hook, event kind, order). The events
 /// listed are those the processor must see for the workflow: the events that run it, those
 /// that start its delay, those that move its date timers; none for a disabled workflow.
-pub(crate) fn trigger_entries(definition: &WorkflowDef) -> Vec<(String, String, i64)> {
+pub(crate) fn trigger_entries(definition: &WorkflowDef) -> Vec<(String, EventKind, i64)> {
     let trigger = &definition.trigger;
     if !definition.enabled {
         return Vec::new();
     }
-    let entry = |source: &str, kind: EventKind| (source.to_owned(), kind_name(kind), definition.order);
+    let entry = |source: &str, kind: EventKind| (source.to_owned(), kind, definition.order);
     if let Some(hook) = &trigger.hook {
         return vec![entry(hook, EventKind::Inbound)];
     }
@@ -346,11 +355,6 @@ pub(crate) fn trigger_entries(definition: &WorkflowDef) -> Vec<(String, String, 
             .collect();
     }
     trigger.on.iter().map(|kind| entry(form.as_str(), *kind)).collect()
-}
-
-/// The serde name of an event kind (`stage_changed`), used in trigger keys.
-pub(crate) fn kind_name(kind: crate::model::EventKind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// Which runs to list.
@@ -376,7 +380,7 @@ impl Engine {
     ) -> Result<(Vec<Run>, bool)> {
         let space = self.space(space)?.name;
         let mut runs = Vec::new();
-        for run in self.store().runs(space.as_str(), before) {
+        for run in self.store().runs(&space, before) {
             let run = run?;
             let keep = filter.workflow.as_deref().is_none_or(|w| run.workflow.as_str() == w)
                 && filter.status.is_none_or(|s| run.status == s)
@@ -395,7 +399,7 @@ impl Engine {
     pub fn run(&self, space: &str, id: &str) -> Result<Run> {
         let space = self.space(space)?.name;
         let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("run", id))?;
-        self.store().run(space.as_str(), &id)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))
+        self.store().run(&space, &id)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))
     }
 
     /// The outbox, oldest first (deliveries are sent by the delivery worker).

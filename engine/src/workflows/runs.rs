@@ -11,6 +11,7 @@ use super::processor::{Effects, Touched};
 use super::{CompiledWorkflow, Run};
 use crate::error::{EngineError, Result};
 use crate::model::{Actor, Cause, Event, EventKind, Record};
+use crate::store::Store as _;
 use crate::store::{Extras, StoreError};
 use crate::Engine;
 
@@ -50,7 +51,7 @@ impl Engine {
     pub async fn run_workflow_now(&self, actor: &Actor, space: &str, name: &str, record: Option<&str>) -> Result<Run> {
         let stored = self.workflow(space, name, None)?;
         let space = self.space(space)?.name;
-        let workflow = self.compiled_workflow(&space, stored.name.as_str(), stored.version)?;
+        let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
         let record = match record {
             Some(id) => Some(self.record(space.as_str(), trigger_form(&workflow)?.as_str(), id)?),
             None => None,
@@ -64,7 +65,7 @@ impl Engine {
         let original = self.run(space, id)?;
         let space = self.space(space)?.name;
         let stored = self.workflow(space.as_str(), original.workflow.as_str(), None)?;
-        let workflow = self.compiled_workflow(&space, stored.name.as_str(), stored.version)?;
+        let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
         let event = if original.event == 0 {
             let record = match original.record.is_nil() {
                 true => None,
@@ -91,13 +92,13 @@ impl Engine {
         retry_of: Option<Uuid>,
     ) -> Result<Run> {
         for _ in 0..CONFLICT_RETRIES {
-            let _shared = self.inner.schema_lock.read().await;
+            let _shared = self.inner.definitions.shared().await;
             let mut effects = Effects::default();
             let mut run = self.execute(workflow, event, &self.event_vars(event, None), &mut effects);
             run.retry_of = retry_of;
             let writes = self.writes_of(space, &effects);
             let extras = Extras {
-                runs: vec![(space.to_string(), run.clone())],
+                runs: vec![(space.clone(), run.clone())],
                 assignments: effects.assignments(space),
                 deliveries: effects.deliveries,
                 ..Extras::default()
@@ -108,14 +109,14 @@ impl Engine {
                 Err(err) => return Err(err.into()),
             }
         }
-        Err(StoreError::Backend("the run's records kept changing; try again".into()).into())
+        Err(EngineError::Internal("the run's records kept changing; try again".into()))
     }
 
     /// What a workflow would do with a sample record; stores nothing.
     pub fn test_workflow(&self, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
         let stored = self.workflow(space, name, None)?;
         let space = self.space(space)?.name;
-        let workflow = self.compiled_workflow(&space, stored.name.as_str(), stored.version)?;
+        let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
         let now = input.now.unwrap_or_else(|| self.now());
         if workflow.stored.definition.trigger.form.is_none() && input.record_id.is_none() && input.record.is_none() {
             // A cron schedule (or hook) runs about no record: pretend its timer fired now.

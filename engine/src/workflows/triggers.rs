@@ -8,8 +8,8 @@ use chrono_tz::Tz;
 use forms::{FieldError, FieldType, SpaceName};
 
 use super::{Misfire, Trigger, Zone};
+use crate::calendar::{self, CronSchedule, Span};
 use crate::model::EventKind;
-use crate::timers::calendar::{self, CronSchedule, Span};
 use crate::{Engine, LoadedForm};
 
 /// How far back missed timers still fire, unless a workflow says otherwise.

@@ -11,12 +11,12 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
-use super::AppState;
+use super::{AppState, Routes as _};
 use crate::export::{self, ExportError, ExportRequest};
 use crate::tabular::FileFormat;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/spaces/{space}/forms/{form}/export", get(download))
+    Router::new().listed("/api/v1/spaces/{space}/forms/{form}/export", get(download))
 }
 
 #[derive(Deserialize)]

@@ -39,13 +39,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 /// Parses a request body strictly (see [`strict_json`]): malformed JSON, a duplicate key or an
 /// inexact number is a 400; the last two name the key's JSON pointer in `errors`.
 pub(crate) fn parse_json_body(bytes: &[u8]) -> Result<Value, ApiError> {
-    strict_json::parse(bytes).map_err(|err| match err {
+    strict_json::parse(bytes).map_err(json_body_error)
+}
+
+/// The problem a body that is not strict JSON gets: the syntax error, or the key refused.
+pub(crate) fn json_body_error(err: StrictJsonError) -> ApiError {
+    match err {
         StrictJsonError::Syntax(message) => ApiError::bad_request(format!("the body is not valid JSON: {message}")),
         StrictJsonError::Refused(error) => {
             ApiError::bad_request(format!("the body is refused at {}: {}", error.path, error.message))
                 .with_errors(vec![error])
         }
-    })
+    }
 }
 
 fn body_error(rejection: BytesRejection) -> ApiError {

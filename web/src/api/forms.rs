@@ -9,12 +9,12 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::extract::{ApiQuery, Caller, JsonBody};
-use super::{stored_definition, AppState, VersionParam};
+use super::{stored_definition, AppState, Routes as _, VersionParam};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/spaces/{space}/forms", get(list))
-        .route("/api/v1/spaces/{space}/forms/{form}", get(show).put(put))
+        .listed("/api/v1/spaces/{space}/forms", get(list))
+        .listed("/api/v1/spaces/{space}/forms/{form}", get(show).put(put))
 }
 
 #[derive(Deserialize)]

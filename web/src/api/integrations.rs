@@ -11,35 +11,31 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use engine::outbox::{DeliveryFilter, HookAuth};
+use engine::outbox::DeliveryFilter;
 use engine::workflows::DeliveryStatus;
-use engine::Actor;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::{bearer_token, parse_json_body, ApiQuery, JsonBody};
-use super::AppState;
+use super::extract::{json_body_error, ApiQuery, JsonBody};
+use super::{AppState, Routes as _};
+use crate::inbound::{self, InboundError};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/spaces/{space}/webhooks", get(endpoints))
-        .route("/api/v1/spaces/{space}/webhooks/{name}", get(endpoint).put(put_endpoint))
-        .route("/api/v1/spaces/{space}/hooks", get(hooks))
-        .route("/api/v1/spaces/{space}/hooks/{name}", get(hook).put(put_hook).post(inbound))
-        .route("/api/v1/spaces/{space}/deliveries", get(deliveries))
-        .route("/api/v1/spaces/{space}/deliveries/{id}", get(delivery))
-        .route("/api/v1/spaces/{space}/deliveries/{id}/redeliver", post(redeliver))
+        .listed("/api/v1/spaces/{space}/webhooks", get(endpoints))
+        .listed("/api/v1/spaces/{space}/webhooks/{name}", get(endpoint).put(put_endpoint))
+        .listed("/api/v1/spaces/{space}/hooks", get(hooks))
+        .listed("/api/v1/spaces/{space}/hooks/{name}", get(hook).put(put_hook))
+        .listed("/api/v1/spaces/{space}/deliveries", get(deliveries))
+        .listed("/api/v1/spaces/{space}/deliveries/{id}", get(delivery))
+        .listed("/api/v1/spaces/{space}/deliveries/{id}/redeliver", post(redeliver))
 }
 
-/// Whether a request is a post to an inbound hook (authenticated by the hook, not a token).
-pub(super) fn is_inbound_post(method: &axum::http::Method, path: &str) -> bool {
-    let parts: Vec<&str> = path.split('/').collect();
-    method == axum::http::Method::POST
-        && parts.len() == 7
-        && parts[..4] == ["", "api", "v1", "spaces"]
-        && parts[5] == "hooks"
-        && !parts[6].is_empty()
+/// The post to an inbound hook, in a router of its own: it authenticates with the hook's
+/// secret, so it is merged outside the token check.
+pub(super) fn inbound_router() -> Router<AppState> {
+    Router::new().listed("/api/v1/spaces/{space}/hooks/{name}", post(inbound))
 }
 
 /// 201 for a definition stored for the first time, else 200.
@@ -102,12 +98,6 @@ async fn hooks(State(state): State<AppState>, Path(space): Path<String>) -> Resu
     Ok(Json(json!({ "items": state.engine.hooks(&space)?, "next_cursor": null })))
 }
 
-/// What every unauthenticated failure of a hook post answers, whatever the cause (no such
-/// space, no such or a disabled hook, a missing or wrong signature or secret): telling them
-/// apart would let anyone map a deployment's spaces and hooks without a secret.
-const INBOUND_REFUSED: &str =
-    "this hook does not exist, is disabled, or the request is not authenticated with its secret";
-
 /// An outside system's post: authenticated with the hook's secret, then its body checked
 /// against the hook's schema and appended as an `inbound` event (202 with the event's number).
 async fn inbound(
@@ -116,43 +106,12 @@ async fn inbound(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let hook = match state.engine.hook(&space, &name) {
-        Ok(hook) => Some(hook).filter(|hook| hook.enabled),
-        Err(err) if err.code() == engine::ErrorCode::NotFound => None,
-        Err(err) => return Err(err.into()),
-    };
-    let authentic = match &hook {
-        Some(hook) => is_authentic(&hook.auth, &hook.secret, &headers, &body),
-        // Check against a throwaway secret, so a missing hook costs the same time as a bad
-        // signature.
-        None => is_authentic(&HookAuth::Signature, DECOY_SECRET, &headers, &body),
-    };
-    if !authentic {
-        return Err(ApiError::unauthorized(INBOUND_REFUSED));
-    }
-    let payload = parse_json_body(&body)?;
-    let event = state.engine.receive_inbound(&Actor(format!("hook:{name}")), &space, &name, payload).await?;
+    let event = inbound::receive(&state.engine, &space, &name, &headers, &body).await.map_err(|err| match err {
+        InboundError::Unauthorized => ApiError::unauthorized(err.to_string()),
+        InboundError::Body(err) => json_body_error(err),
+        InboundError::Engine(err) => ApiError::from(err),
+    })?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "hook": name, "event": event.seq }))))
-}
-
-/// A well-formed Standard Webhooks secret no hook has (hook secrets are random).
-const DECOY_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-/// Whether the post carries the hook's secret the way the hook asks for.
-fn is_authentic(auth: &HookAuth, secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
-    match auth {
-        HookAuth::Signature => standardwebhooks::Webhook::new(secret)
-            .map(|verifier| verifier.verify(body, headers).is_ok())
-            .unwrap_or(false),
-        HookAuth::Bearer => {
-            let given = bearer_token(headers).unwrap_or("");
-            constant_time_eq(given.as_bytes(), secret.as_bytes())
-        }
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[derive(Deserialize)]

@@ -11,12 +11,12 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
-use super::AppState;
+use super::{AppState, Routes as _};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/openapi.json", get(generic))
-        .route("/api/v1/spaces/{space}/openapi.json", get(for_space))
+        .listed("/api/v1/openapi.json", get(generic))
+        .listed("/api/v1/spaces/{space}/openapi.json", get(for_space))
 }
 
 async fn generic() -> Json<Value> {

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::extract::{etag, ApiQuery, Caller, IfMatch, JsonBody};
-use super::AppState;
+use super::{AppState, Routes as _};
 
 /// Tells how a list was answered: `scan`, `index:<field>` or `index-order:<field>`.
 pub(crate) const QUERY_PLAN_HEADER: HeaderName = HeaderName::from_static("tend-query-plan");
@@ -23,10 +23,10 @@ const HISTORY_LIMIT: (usize, usize) = (100, 1000);
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/spaces/{space}/forms/{form}/records", get(list).post(create))
-        .route("/api/v1/spaces/{space}/forms/{form}/records/{id}", get(show).patch(patch).delete(delete))
-        .route("/api/v1/spaces/{space}/forms/{form}/records/{id}/history", get(history))
-        .route("/api/v1/spaces/{space}/forms/{form}/records/{id}/transition", post(transition))
+        .listed("/api/v1/spaces/{space}/forms/{form}/records", get(list).post(create))
+        .listed("/api/v1/spaces/{space}/forms/{form}/records/{id}", get(show).patch(patch).delete(delete))
+        .listed("/api/v1/spaces/{space}/forms/{form}/records/{id}/history", get(history))
+        .listed("/api/v1/spaces/{space}/forms/{form}/records/{id}/transition", post(transition))
 }
 
 #[derive(Deserialize)]

@@ -11,27 +11,13 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::extract::{Caller, JsonBody};
-use super::AppState;
-use crate::packs;
+use super::{AppState, Routes as _};
+use crate::spaces::{self, CreateSpaceError, NewSpace};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/spaces", get(list).post(create))
-        .route("/api/v1/spaces/{space}", get(show).patch(update))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewSpace {
-    name: String,
-    title: Option<String>,
-    /// A built-in pack to install (`customer-success`).
-    template: Option<String>,
-    /// With `template`: also write the pack's sample records.
-    #[serde(default)]
-    sample_data: bool,
-    /// A space whose definitions (not records) the new space starts with.
-    from_space: Option<String>,
+        .listed("/api/v1/spaces", get(list).post(create))
+        .listed("/api/v1/spaces/{space}", get(show).patch(update))
 }
 
 async fn create(
@@ -43,41 +29,17 @@ async fn create(
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", format!("invalid space: {err}"))
             .with_errors(vec![forms::FieldError::new("", err.to_string())])
     })?;
-    let invalid = |path: &str, message: String| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message.clone())
-            .with_errors(vec![forms::FieldError::new(path, message)])
-    };
-    let actor = caller.actor();
-    let space = match (new.template, new.from_space) {
-        (Some(_), Some(_)) => return Err(invalid("/from_space", "give `template` or `from_space`, not both".into())),
-        (None, Some(_)) | (None, None) if new.sample_data => {
-            return Err(invalid("/sample_data", "`sample_data` comes with a `template`".into()))
+    let space = spaces::create(&state.engine, &caller.actor(), new).await.map_err(|err| match err {
+        CreateSpaceError::Engine(err) => ApiError::from(err),
+        CreateSpaceError::Invalid { path, message } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message.clone())
+                .with_errors(vec![forms::FieldError::new(path, message)])
         }
-        (None, Some(from)) => state.engine.copy_space(&actor, &from, &new.name, new.title).await?,
-        (None, None) => state.engine.create_space(&actor, &new.name, new.title).await?,
-        (Some(template), None) => {
-            let Some(pack) = packs::embedded(&template) else {
-                let known = packs::embedded_names().join(", ");
-                return Err(invalid("/template", format!("no template pack `{template}`; built in: {known}")));
-            };
-            let installed = packs::install_new(&state.engine, &actor, &pack, &new.name, new.title, new.sample_data)
-                .await
-                .map_err(|err| match err {
-                    packs::InstallError::Engine(err) => ApiError::from(err),
-                    packs::InstallError::Problems { problems } => {
-                        let errors =
-                            problems.iter().map(|p| forms::FieldError::new("/template", p.to_string())).collect();
-                        ApiError::new(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "validation",
-                            format!("template `{template}` could not be installed"),
-                        )
-                        .with_errors(errors)
-                    }
-                })?;
-            installed.space
+        CreateSpaceError::Template { ref problems, .. } => {
+            let errors = problems.iter().map(|p| forms::FieldError::new("/template", p.clone())).collect();
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", err.to_string()).with_errors(errors)
         }
-    };
+    })?;
     let location = format!("/api/v1/spaces/{}", space.name);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(space)))
 }

@@ -14,10 +14,13 @@ use serde_json::{Map, Number, Value};
 const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// Why a body is not acceptable JSON.
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum StrictJsonError {
     /// Not JSON at all (the parser's message, with line and column).
+    #[error("not valid JSON: {0}")]
     Syntax(String),
     /// JSON, but with a duplicate key or an inexact number at `path`.
+    #[error("{} at {}", .0.message, .0.path)]
     Refused(FieldError),
 }
 
@@ -163,7 +166,7 @@ mod tests {
         assert_eq!(refused(r#"{"n": -9007199254740993}"#).path, "/n");
         assert_eq!(refused(r#"{"n": 123456789012345678901234567890}"#).path, "/n");
         assert_eq!(refused(r#"[1e300]"#).path, "/0");
-        let exact = parse(br#"[9007199254740991, -9007199254740991, 1.5, 0.1, -2]"#).ok().expect("in range");
+        let exact = parse(br#"[9007199254740991, -9007199254740991, 1.5, 0.1, -2]"#).expect("in range");
         assert_eq!(exact, serde_json::json!([9007199254740991_i64, -9007199254740991_i64, 1.5, 0.1, -2]));
     }
 

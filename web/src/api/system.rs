@@ -9,10 +9,10 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::error::ApiError;
-use super::AppState;
+use super::{AppState, Routes as _};
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
+    Router::new().listed("/healthz", get(healthz)).listed("/readyz", get(readyz)).listed("/metrics", get(metrics))
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -11,13 +11,13 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
-use super::AppState;
+use super::{AppState, Routes as _};
 
 /// Timers per page unless `limit` says otherwise.
 const DEFAULT_LIMIT: usize = 50;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/spaces/{space}/timers", get(list))
+    Router::new().listed("/api/v1/spaces/{space}/timers", get(list))
 }
 
 #[derive(Deserialize)]

@@ -9,10 +9,10 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::error::ApiError;
-use super::AppState;
+use super::{AppState, Routes as _};
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/tokens", get(list)).route("/api/v1/tokens/{id}", delete(revoke))
+    Router::new().listed("/api/v1/tokens", get(list)).listed("/api/v1/tokens/{id}", delete(revoke))
 }
 
 async fn list(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {

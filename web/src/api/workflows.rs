@@ -12,17 +12,17 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::extract::{ApiQuery, Caller, JsonBody};
-use super::{stored_definition, warnings, AppState, VersionParam};
+use super::{stored_definition, warnings, AppState, Routes as _, VersionParam};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/spaces/{space}/workflows", get(list))
-        .route("/api/v1/spaces/{space}/workflows/{name}", get(show).put(put))
-        .route("/api/v1/spaces/{space}/workflows/{name}/run", post(run_now))
-        .route("/api/v1/spaces/{space}/workflows/{name}/test", post(dry_run))
-        .route("/api/v1/spaces/{space}/runs", get(runs))
-        .route("/api/v1/spaces/{space}/runs/{id}", get(run))
-        .route("/api/v1/spaces/{space}/runs/{id}/retry", post(retry))
+        .listed("/api/v1/spaces/{space}/workflows", get(list))
+        .listed("/api/v1/spaces/{space}/workflows/{name}", get(show).put(put))
+        .listed("/api/v1/spaces/{space}/workflows/{name}/run", post(run_now))
+        .listed("/api/v1/spaces/{space}/workflows/{name}/test", post(dry_run))
+        .listed("/api/v1/spaces/{space}/runs", get(runs))
+        .listed("/api/v1/spaces/{space}/runs/{id}", get(run))
+        .listed("/api/v1/spaces/{space}/runs/{id}/retry", post(retry))
 }
 
 async fn put(

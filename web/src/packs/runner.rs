@@ -454,7 +454,9 @@ impl Scenario<'_> {
         for expected in &expect.deliveries {
             let got = deliveries
                 .iter()
-                .filter(|d| d.space == SPACE && expected.workflow.as_ref().is_none_or(|w| d.workflow.as_str() == w))
+                .filter(|d| {
+                    d.space.as_str() == SPACE && expected.workflow.as_ref().is_none_or(|w| d.workflow.as_str() == w)
+                })
                 .count();
             if got != expected.count {
                 let of = expected.workflow.as_deref().map(|w| format!(" of `{w}`")).unwrap_or_default();

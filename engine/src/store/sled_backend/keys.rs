@@ -5,6 +5,7 @@
 //! order is numeric order; record ids are the 16 raw bytes of a UUIDv7, so id order is creation
 //! order.
 
+use forms::{FormName, SpaceName, WorkflowName};
 use uuid::Uuid;
 
 const SEP: u8 = 0;
@@ -22,6 +23,7 @@ const ASSIGNMENT: u8 = b'a';
 const TIMER: u8 = b't';
 const TIMER_BY_OWNER: u8 = b'w';
 const DUE: u8 = b'q';
+const DELIVERY_BY_SPACE: u8 = b'p';
 
 /// A signed number as 8 bytes whose byte order is numeric order (sign bit flipped, big-endian).
 fn ordered_i64(n: i64) -> [u8; 8] {
@@ -51,8 +53,8 @@ fn prefix(parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// `defs`: `S\0{space}` → Space.
-pub(super) fn space(space: &str) -> Vec<u8> {
-    prefix(&[b"S", space.as_bytes()])
+pub(super) fn space(space: &SpaceName) -> Vec<u8> {
+    prefix(&[b"S", space.as_str().as_bytes()])
 }
 
 /// `defs`: all spaces.
@@ -61,42 +63,42 @@ pub(super) fn spaces() -> Vec<u8> {
 }
 
 /// `defs`: `F\0{space}\0` → every version of every form of a space.
-pub(super) fn forms_of(space: &str) -> Vec<u8> {
-    prefix(&[b"F", space.as_bytes()])
+pub(super) fn forms_of(space: &SpaceName) -> Vec<u8> {
+    prefix(&[b"F", space.as_str().as_bytes()])
 }
 
 /// `defs`: `F\0{space}\0{form}\0` → every version of one form.
-pub(super) fn form_versions(space: &str, form: &str) -> Vec<u8> {
-    prefix(&[b"F", space.as_bytes(), form.as_bytes()])
+pub(super) fn form_versions(space: &SpaceName, form: &FormName) -> Vec<u8> {
+    prefix(&[b"F", space.as_str().as_bytes(), form.as_str().as_bytes()])
 }
 
 /// `defs`: `F\0{space}\0{form}\0{version: u32 BE}` → StoredForm.
-pub(super) fn form_version(space: &str, form: &str, version: u32) -> Vec<u8> {
+pub(super) fn form_version(space: &SpaceName, form: &FormName, version: u32) -> Vec<u8> {
     let mut key = form_versions(space, form);
     key.extend_from_slice(&version.to_be_bytes());
     key
 }
 
 /// `data`: `r{space}\0{form}\0` → all records of a form.
-pub(super) fn records_of(space: &str, form: &str) -> Vec<u8> {
-    kind(RECORD, &[space.as_bytes(), form.as_bytes()])
+pub(super) fn records_of(space: &SpaceName, form: &FormName) -> Vec<u8> {
+    kind(RECORD, &[space.as_str().as_bytes(), form.as_str().as_bytes()])
 }
 
 /// `data`: `r{space}\0{form}\0{id: 16 bytes}` → Record.
-pub(super) fn record(space: &str, form: &str, id: &Uuid) -> Vec<u8> {
+pub(super) fn record(space: &SpaceName, form: &FormName, id: &Uuid) -> Vec<u8> {
     let mut key = records_of(space, form);
     key.extend_from_slice(id.as_bytes());
     key
 }
 
 /// `data`: `i{space}\0{form}\0{field}\0` → every entry of one index.
-pub(super) fn index_of(space: &str, form: &str, field: &str) -> Vec<u8> {
-    kind(INDEX, &[space.as_bytes(), form.as_bytes(), field.as_bytes()])
+pub(super) fn index_of(space: &SpaceName, form: &FormName, field: &str) -> Vec<u8> {
+    kind(INDEX, &[space.as_str().as_bytes(), form.as_str().as_bytes(), field.as_bytes()])
 }
 
 /// `data`: `i{space}\0{form}\0{field}\0{encoded value}{id: 16 bytes}` → empty. The value
 /// encoding is prefix-free (see `query::encoding`), so the id is always the last 16 bytes.
-pub(super) fn index_entry(space: &str, form: &str, field: &str, value: &[u8], id: &Uuid) -> Vec<u8> {
+pub(super) fn index_entry(space: &SpaceName, form: &FormName, field: &str, value: &[u8], id: &Uuid) -> Vec<u8> {
     let mut key = index_of(space, form, field);
     key.extend_from_slice(value);
     key.extend_from_slice(id.as_bytes());
@@ -104,14 +106,14 @@ pub(super) fn index_entry(space: &str, form: &str, field: &str, value: &[u8], id
 }
 
 /// `data`: `h{space}\0{form}\0{id: 16 bytes}` → that record's events.
-pub(super) fn history_of(space: &str, form: &str, id: &Uuid) -> Vec<u8> {
-    let mut key = kind(HISTORY, &[space.as_bytes(), form.as_bytes()]);
+pub(super) fn history_of(space: &SpaceName, form: &FormName, id: &Uuid) -> Vec<u8> {
+    let mut key = kind(HISTORY, &[space.as_str().as_bytes(), form.as_str().as_bytes()]);
     key.extend_from_slice(id.as_bytes());
     key
 }
 
 /// `data`: `h{space}\0{form}\0{id}{seq: u64 BE}` → empty; points at the event.
-pub(super) fn history_entry(space: &str, form: &str, id: &Uuid, seq: u64) -> Vec<u8> {
+pub(super) fn history_entry(space: &SpaceName, form: &FormName, id: &Uuid, seq: u64) -> Vec<u8> {
     let mut key = history_of(space, form, id);
     key.extend_from_slice(&seq.to_be_bytes());
     key
@@ -130,33 +132,34 @@ pub(super) fn events() -> [u8; 1] {
 }
 
 /// `defs`: `W\0{space}\0` → every version of every workflow of a space.
-pub(super) fn workflows_of(space: &str) -> Vec<u8> {
-    prefix(&[b"W", space.as_bytes()])
+pub(super) fn workflows_of(space: &SpaceName) -> Vec<u8> {
+    prefix(&[b"W", space.as_str().as_bytes()])
 }
 
 /// `defs`: `W\0{space}\0{workflow}\0{version: u32 BE}` → StoredWorkflow.
-pub(super) fn workflow_version(space: &str, workflow: &str, version: u32) -> Vec<u8> {
-    let mut key = prefix(&[b"W", space.as_bytes(), workflow.as_bytes()]);
+pub(super) fn workflow_version(space: &SpaceName, workflow: &WorkflowName, version: u32) -> Vec<u8> {
+    let mut key = workflow_versions(space, workflow);
     key.extend_from_slice(&version.to_be_bytes());
     key
 }
 
 /// `defs`: `W\0{space}\0{workflow}\0` → every version of one workflow.
-pub(super) fn workflow_versions(space: &str, workflow: &str) -> Vec<u8> {
-    prefix(&[b"W", space.as_bytes(), workflow.as_bytes()])
+pub(super) fn workflow_versions(space: &SpaceName, workflow: &WorkflowName) -> Vec<u8> {
+    prefix(&[b"W", space.as_str().as_bytes(), workflow.as_str().as_bytes()])
 }
 
-/// `defs`: `X\0{space}\0{form}\0{event kind}\0` → the workflows a kind of event triggers.
-pub(super) fn triggers_of(space: &str, form: &str, kind: &str) -> Vec<u8> {
-    prefix(&[b"X", space.as_bytes(), form.as_bytes(), kind.as_bytes()])
+/// `defs`: `X\0{space}\0{source}\0{event kind}\0` → the workflows a kind of event on a
+/// source (a form, or an inbound hook) triggers.
+pub(super) fn triggers_of(space: &SpaceName, source: &str, kind: &str) -> Vec<u8> {
+    prefix(&[b"X", space.as_str().as_bytes(), source.as_bytes(), kind.as_bytes()])
 }
 
 /// `defs`: `X\0{space}\0{form}\0{kind}\0{order: i64, sign-flipped BE}{workflow}` → version.
 /// Keys sort by order, then name: the order in which workflows run on one event.
-pub(super) fn trigger(space: &str, form: &str, kind: &str, order: i64, workflow: &str) -> Vec<u8> {
-    let mut key = triggers_of(space, form, kind);
+pub(super) fn trigger(space: &SpaceName, source: &str, kind: &str, order: i64, workflow: &WorkflowName) -> Vec<u8> {
+    let mut key = triggers_of(space, source, kind);
     key.extend_from_slice(&ordered_i64(order));
-    key.extend_from_slice(workflow.as_bytes());
+    key.extend_from_slice(workflow.as_str().as_bytes());
     key
 }
 
@@ -166,15 +169,15 @@ pub(super) fn trigger_workflow(key: &[u8], prefix_len: usize) -> Option<&str> {
 }
 
 /// `data`: `u{space}\0{run id}` → Run.
-pub(super) fn run(space: &str, id: &Uuid) -> Vec<u8> {
+pub(super) fn run(space: &SpaceName, id: &Uuid) -> Vec<u8> {
     let mut key = runs_of(space);
     key.extend_from_slice(id.as_bytes());
     key
 }
 
 /// `data`: every run of a space, oldest first.
-pub(super) fn runs_of(space: &str) -> Vec<u8> {
-    kind(RUN, &[space.as_bytes()])
+pub(super) fn runs_of(space: &SpaceName) -> Vec<u8> {
+    kind(RUN, &[space.as_str().as_bytes()])
 }
 
 /// `data`: `o{delivery id}` → Delivery (the outbox).
@@ -187,6 +190,25 @@ pub(super) fn delivery(id: &Uuid) -> Vec<u8> {
 /// `data`: the whole outbox.
 pub(super) fn delivery_prefix() -> [u8; 1] {
     [OUTBOX]
+}
+
+/// `data`: `p{space}\0` → every delivery of a space.
+pub(super) fn deliveries_of(space: &SpaceName) -> Vec<u8> {
+    kind(DELIVERY_BY_SPACE, &[space.as_str().as_bytes()])
+}
+
+/// `data`: `p{space}\0{delivery id: 16 bytes}` → empty: the space's outbox in id (creation)
+/// order, so a space's deliveries are listed without reading other spaces' (format 2).
+pub(super) fn space_delivery(space: &SpaceName, id: &Uuid) -> Vec<u8> {
+    let mut key = deliveries_of(space);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `defs`: `V` → the storage format (u32 BE) the data dir is written in; absent before
+/// format 2.
+pub(super) fn format() -> &'static [u8] {
+    b"V"
 }
 
 /// `data`: `q{group}\0{next attempt, µs since the epoch: u64 BE}{delivery id: 16 bytes}` →
@@ -222,28 +244,28 @@ pub(super) fn parse_due(key: &[u8]) -> Option<(&str, u64, Uuid)> {
 }
 
 /// `defs`: `E\0{space}\0{name}` → an outgoing webhook endpoint.
-pub(super) fn endpoint(space: &str, name: &str) -> Vec<u8> {
-    prefix(&[b"E", space.as_bytes(), name.as_bytes()])
+pub(super) fn endpoint(space: &SpaceName, name: &str) -> Vec<u8> {
+    prefix(&[b"E", space.as_str().as_bytes(), name.as_bytes()])
 }
 
 /// `defs`: every endpoint of a space.
-pub(super) fn endpoints_of(space: &str) -> Vec<u8> {
-    prefix(&[b"E", space.as_bytes()])
+pub(super) fn endpoints_of(space: &SpaceName) -> Vec<u8> {
+    prefix(&[b"E", space.as_str().as_bytes()])
 }
 
 /// `defs`: `I\0{space}\0{name}` → an inbound hook.
-pub(super) fn hook(space: &str, name: &str) -> Vec<u8> {
-    prefix(&[b"I", space.as_bytes(), name.as_bytes()])
+pub(super) fn hook(space: &SpaceName, name: &str) -> Vec<u8> {
+    prefix(&[b"I", space.as_str().as_bytes(), name.as_bytes()])
 }
 
 /// `defs`: every inbound hook of a space.
-pub(super) fn hooks_of(space: &str) -> Vec<u8> {
-    prefix(&[b"I", space.as_bytes()])
+pub(super) fn hooks_of(space: &SpaceName) -> Vec<u8> {
+    prefix(&[b"I", space.as_str().as_bytes()])
 }
 
 /// `data`: `a{space}\0{workflow}\0{action index u32 BE}` → the next round-robin position (u64 BE).
-pub(super) fn assignment(space: &str, workflow: &str, action: u32) -> Vec<u8> {
-    let mut key = kind(ASSIGNMENT, &[space.as_bytes(), workflow.as_bytes()]);
+pub(super) fn assignment(space: &SpaceName, workflow: &str, action: u32) -> Vec<u8> {
+    let mut key = kind(ASSIGNMENT, &[space.as_str().as_bytes(), workflow.as_bytes()]);
     key.extend_from_slice(&action.to_be_bytes());
     key
 }
@@ -280,8 +302,8 @@ pub(super) fn timers() -> [u8; 1] {
 }
 
 /// `data`: `w{space}\0` → the pending timers of a space, by owner.
-pub(super) fn timer_owners_of(space: &str) -> Vec<u8> {
-    kind(TIMER_BY_OWNER, &[space.as_bytes()])
+pub(super) fn timer_owners_of(space: &SpaceName) -> Vec<u8> {
+    kind(TIMER_BY_OWNER, &[space.as_str().as_bytes()])
 }
 
 /// The workflow part of an owner key under `timer_owners_of(space)` (whose length is
@@ -294,14 +316,14 @@ pub(super) fn owner_workflow(owner_key: &[u8], space_prefix_len: usize) -> Optio
 
 /// `data`: `w{space}\0{record: 16 bytes}` → the pending timers of one record (the nil id for
 /// timers about no record, such as cron schedules).
-pub(super) fn timers_of_record(space: &str, record: &Uuid) -> Vec<u8> {
-    let mut key = kind(TIMER_BY_OWNER, &[space.as_bytes()]);
+pub(super) fn timers_of_record(space: &SpaceName, record: &Uuid) -> Vec<u8> {
+    let mut key = kind(TIMER_BY_OWNER, &[space.as_str().as_bytes()]);
     key.extend_from_slice(record.as_bytes());
     key
 }
 
 /// `data`: `w{space}\0{record}{workflow}\0` → one workflow's timers of one record.
-pub(super) fn timers_of_owner(space: &str, record: &Uuid, workflow: &str) -> Vec<u8> {
+pub(super) fn timers_of_owner(space: &SpaceName, record: &Uuid, workflow: &str) -> Vec<u8> {
     let mut key = timers_of_record(space, record);
     key.extend_from_slice(&prefix(&[workflow.as_bytes()]));
     key
@@ -309,7 +331,7 @@ pub(super) fn timers_of_owner(space: &str, record: &Uuid, workflow: &str) -> Vec
 
 /// `data`: `w{space}\0{record}{workflow}\0{spec}` → the timer's position ++ the timer. One
 /// pending timer per owner: scheduling again replaces it.
-pub(super) fn timer_owner(space: &str, record: &Uuid, workflow: &str, spec: &str) -> Vec<u8> {
+pub(super) fn timer_owner(space: &SpaceName, record: &Uuid, workflow: &str, spec: &str) -> Vec<u8> {
     let mut key = timers_of_owner(space, record, workflow);
     key.extend_from_slice(spec.as_bytes());
     key

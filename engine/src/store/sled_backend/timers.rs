@@ -9,7 +9,7 @@
 //! Two small keys per timer rather than three: with sled 0.34, memory and the log grow with
 //! the number of keys written in random order, and due instants come in random order.
 //!
-//! Timer changes ([`TimerOp`]) go through the committer like record writes, so they are atomic
+//! Timer changes (`TimerOp`) go through the committer like record writes, so they are atomic
 //! with the record writes, events, runs and cursor of the same commit, and ops of one batch see
 //! each other (an overlay of the keys already changed in the batch).
 
@@ -20,59 +20,14 @@ use forms::{FormName, SpaceName, WorkflowName};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{corrupt, keys, Store, StoreError};
-use crate::model::Event;
-use crate::timers::{Timer, TimerKind};
-
-/// A change to the pending timers.
-#[derive(Debug, Clone)]
-pub enum TimerOp {
-    /// Replaces every pending timer of (space, record, workflow) with `timers` (`workflow` ""
-    /// for pipeline SLAs; each timer's owner must match).
-    Replace {
-        /// The space.
-        space: String,
-        /// The record (nil for cron).
-        record: Uuid,
-        /// The workflow, or "".
-        workflow: String,
-        /// The new timers.
-        timers: Vec<Timer>,
-    },
-    /// Schedules one timer, replacing the pending timer of its owner (space, record, workflow,
-    /// spec) if there is one.
-    Put(Box<Timer>),
-    /// Cancels every pending timer of a record (it was deleted).
-    CancelRecord {
-        /// The space.
-        space: String,
-        /// The record.
-        record: Uuid,
-    },
-    /// Cancels every pending timer of a workflow (it changed or was disabled).
-    CancelWorkflow {
-        /// The space.
-        space: String,
-        /// The workflow.
-        workflow: String,
-    },
-    /// Fires a timer: if it is still pending, removes it, appends `event` (if any) and
-    /// schedules `next` (a cron schedule's next occurrence); if it is gone (replaced or
-    /// cancelled since it was read), does nothing.
-    Fire {
-        /// The timer as read.
-        timer: Timer,
-        /// The event it raises; none to drop it silently (its record is gone).
-        event: Option<Box<Event>>,
-        /// The next occurrence.
-        next: Option<Box<Timer>>,
-    },
-}
+use super::{corrupt, keys};
+use crate::model::{Event, Timer, TimerKind};
+use crate::store::{StoreError, TimerOp};
 
 type KeyValue = (Vec<u8>, Vec<u8>);
 
 /// The length of a timer position (due ++ id) at the front of an owner entry.
-const POSITION: usize = 24;
+pub(super) const POSITION: usize = 24;
 
 /// What an owner entry holds of a timer besides its position: everything the owner key and
 /// the position don't say, under short names (a million timers are a million of these).
@@ -100,12 +55,12 @@ fn encode_owner_entry(position: &[u8], timer: &Timer) -> Result<Vec<u8>, StoreEr
         created_at: timer.created_at.timestamp_micros(),
     };
     let mut value = position.to_vec();
-    serde_json::to_writer(&mut value, &stored).map_err(|err| StoreError::Backend(format!("encoding: {err}")))?;
+    serde_json::to_writer(&mut value, &stored).map_err(StoreError::encoding)?;
     Ok(value)
 }
 
 /// The timer of an owner entry: its owner key, position and stored remainder.
-fn decode_owner_entry(owner: &[u8], value: &[u8]) -> Result<Timer, StoreError> {
+pub(super) fn decode_owner_entry(owner: &[u8], value: &[u8]) -> Result<Timer, StoreError> {
     let bad = |reason: &str| corrupt(owner, reason);
     let (space, record, workflow, spec) = keys::parse_owner(owner).ok_or_else(|| bad("bad timer owner key"))?;
     let position = value.get(..POSITION).ok_or_else(|| bad("short timer"))?;
@@ -214,7 +169,7 @@ impl View<'_> {
     }
 
     fn put(&mut self, timer: &Timer) -> Result<(), StoreError> {
-        let owner = keys::timer_owner(timer.space.as_str(), &timer.record, timer.owner_workflow(), &timer.spec);
+        let owner = keys::timer_owner(&timer.space, &timer.record, timer.owner_workflow(), &timer.spec);
         if let Some(previous) = self.get(&owner)? {
             self.remove_at(previous.get(..POSITION).ok_or_else(|| corrupt(&owner, "short timer"))?)?;
         }
@@ -240,85 +195,5 @@ impl View<'_> {
             self.remove_at(value.get(..POSITION).ok_or_else(|| corrupt(&owner, "short timer"))?)?;
         }
         Ok(())
-    }
-}
-
-impl Store {
-    /// The due instant (microseconds) of the first pending timer.
-    pub fn first_due(&self) -> Result<Option<i64>, StoreError> {
-        match self.data.scan_prefix(keys::timers()).keys().next() {
-            Some(key) => {
-                let key = key?;
-                Ok(Some(keys::position_due(&key[1..]).ok_or_else(|| corrupt(&key, "bad timer key"))?))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// Pending timers due at or before `until` (microseconds), oldest first, at most `limit`.
-    pub fn due_timers(&self, until: i64, limit: usize) -> Result<Vec<Timer>, StoreError> {
-        let end = keys::timer(&keys::timer_position(until, &Uuid::max()));
-        let mut timers = Vec::new();
-        for item in self.data.range(keys::timers().to_vec()..=end).take(limit) {
-            let (_, owner) = item?;
-            if let Some(value) = self.data.get(&owner)? {
-                timers.push(decode_owner_entry(&owner, &value)?);
-            }
-        }
-        Ok(timers)
-    }
-
-    /// A space's pending timers in due order after `after` (a position), optionally only one
-    /// workflow's, while `keep` says so; at most `limit`, each with its position.
-    pub fn timers_in_due_order(
-        &self,
-        space: &str,
-        workflow: Option<&str>,
-        after: Option<&[u8]>,
-        limit: usize,
-        mut keep: impl FnMut(&Timer) -> bool,
-    ) -> Result<Vec<(Vec<u8>, Timer)>, StoreError> {
-        let space_prefix = keys::timer_owners_of(space);
-        let start = match after {
-            Some(position) => [keys::timer(position), vec![0]].concat(),
-            None => keys::timers().to_vec(),
-        };
-        let mut found = Vec::new();
-        for item in self.data.range(start..keys::prefix_end(&keys::timers())) {
-            let (key, owner) = item?;
-            // The owner key says whose timer it is: no decoding for the others.
-            let ours = owner.starts_with(&space_prefix)
-                && workflow.is_none_or(|w| keys::owner_workflow(&owner, space_prefix.len()) == Some(w.as_bytes()));
-            if !ours {
-                continue;
-            }
-            let Some(value) = self.data.get(&owner)? else { continue };
-            let timer = decode_owner_entry(&owner, &value)?;
-            if !keep(&timer) {
-                break;
-            }
-            found.push((key[1..].to_vec(), timer));
-            if found.len() == limit {
-                break;
-            }
-        }
-        Ok(found)
-    }
-
-    /// The pending timers of one record, in due order.
-    pub fn timers_of_record(&self, space: &str, record: &Uuid) -> Result<Vec<(Vec<u8>, Timer)>, StoreError> {
-        let mut found = Vec::new();
-        for item in self.data.scan_prefix(keys::timers_of_record(space, record)) {
-            let (owner, value) = item?;
-            let position = value.get(..POSITION).ok_or_else(|| corrupt(&owner, "short timer"))?.to_vec();
-            found.push((position, decode_owner_entry(&owner, &value)?));
-        }
-        found.sort_by(|a: &(Vec<u8>, Timer), b| a.0.cmp(&b.0));
-        Ok(found)
-    }
-
-    /// How many timers are pending (a full count: for tests, benchmarks and the CLI).
-    pub fn count_timers(&self) -> usize {
-        self.data.scan_prefix(keys::timers()).keys().count()
     }
 }

@@ -12,6 +12,18 @@ use uuid::Uuid;
 
 use crate::query::FieldLookup;
 
+mod delivery;
+mod integration;
+mod timer;
+mod token;
+mod workflow;
+
+pub use self::delivery::*;
+pub use self::integration::*;
+pub use self::timer::*;
+pub use self::token::*;
+pub use self::workflow::*;
+
 /// Who made a change: recorded on records (`created_by`, `updated_by`) and events (`actor`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -203,6 +215,13 @@ pub struct Event {
     /// For `inbound`: the body posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Value>,
+}
+
+impl EventKind {
+    /// The serde name (`stage_changed`), used in trigger keys.
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
 }
 
 impl Event {

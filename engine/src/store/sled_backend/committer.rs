@@ -4,11 +4,10 @@
 //! takes a process-wide lock that a running flush holds for its whole fsync. Writers that each
 //! committed and then waited for a shared flush would spend the fsync blocked on that lock. So
 //! writers hand their writes to this thread instead and wait without blocking: the thread takes
-//! everything queued, checks versions, assigns sequence numbers, applies it all as ONE atomic
-//! batch, flushes, and only then answers every writer. One batch and one fsync serve every
+//! everything queued, has `staging` check versions, assign sequence numbers and lay out the
+//! keys, applies it all as ONE atomic batch, flushes, and only then answers every writer. One batch and one fsync serve every
 //! write that arrived during the previous fsync.
 
-use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -16,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::{encode, encode_record, keys, record_version, RecordWrite, StoreError};
+use super::staging::{BatchBuilder, Staging};
 use crate::model::Event;
+use crate::store::{RecordWrite, StoreError, TimerOp};
 
 /// The most writes one batch takes, so one huge queue can't make a batch unbounded.
 const MAX_BATCH: usize = 4096;
@@ -29,7 +29,7 @@ pub(super) enum Request {
         /// Events without a record write.
         events: Vec<Event>,
         /// Timer changes.
-        timers: Vec<super::TimerOp>,
+        timers: Vec<TimerOp>,
         /// Other keys written (or removed, for `None`) with them: runs, outbox rows, cursors.
         entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         reply: oneshot::Sender<Result<Vec<Event>, StoreError>>,
@@ -60,8 +60,8 @@ impl Committer {
 
     pub(super) fn send(&self, request: Request) -> Result<(), StoreError> {
         let sender = lock(&self.sender);
-        let sender = sender.as_ref().ok_or_else(|| StoreError::Durability("the store is closed".into()))?;
-        sender.send(request).map_err(|_| StoreError::Durability("the committer stopped".into()))
+        let sender = sender.as_ref().ok_or_else(|| StoreError::Closed)?;
+        sender.send(request).map_err(|_| StoreError::Closed)
     }
 
     /// Lets queued writes finish, then stops the thread.
@@ -105,25 +105,15 @@ impl Worker {
     }
 
     fn commit(&self, requests: Vec<Request>) {
-        let mut batch = sled::Batch::default();
         let mut pending = Vec::with_capacity(requests.len());
-        // Versions written earlier in this batch, which the tree doesn't show yet.
-        let mut overlay: HashMap<Vec<u8>, Option<u64>> = HashMap::new();
-        let mut timer_overlay = super::timers::Overlay::new();
         let mut last_seq = lock(&self.last_seq);
-        let mut seq = *last_seq;
+        let mut builder = BatchBuilder::new(&self.data, *last_seq);
         let mut written = 0u64;
         for request in requests {
             match request {
                 Request::Barrier { reply } => pending.push(Pending::Barrier(reply)),
                 Request::Write { writes, events, timers, entries, reply } => {
-                    let result = self.stage(
-                        Staging { writes, standalone: events, timers, entries },
-                        &mut batch,
-                        &mut overlay,
-                        &mut timer_overlay,
-                        &mut seq,
-                    );
+                    let result = builder.stage(Staging { writes, standalone: events, timers, entries });
                     if let Ok(events) = &result {
                         written += events.len() as u64;
                     }
@@ -131,12 +121,13 @@ impl Worker {
                 }
             }
         }
+        let (batch, seq) = builder.finish();
         let started = Instant::now();
         let outcome = self
             .data
             .apply_batch(batch)
             .and_then(|()| self.db.flush().map(|_| ()))
-            .map_err(|err| StoreError::Durability(err.to_string()));
+            .map_err(|err| StoreError::Durability(Arc::new(err)));
         metrics::histogram!("tend_store_flush_seconds").record(started.elapsed().as_secs_f64());
         match &outcome {
             Ok(()) => {
@@ -158,88 +149,6 @@ impl Worker {
             }
         }
     }
-
-    /// Checks one request's versions and adds its keys to the batch; a request that fails
-    /// adds nothing.
-    fn stage(
-        &self,
-        request: Staging,
-        batch: &mut sled::Batch,
-        overlay: &mut HashMap<Vec<u8>, Option<u64>>,
-        timer_overlay: &mut super::timers::Overlay,
-        seq: &mut u64,
-    ) -> Result<Vec<Event>, StoreError> {
-        let Staging { writes, standalone, mut timers, entries } = request;
-        let mut staged: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
-        let mut staged_versions = Vec::new();
-        let mut events = Vec::with_capacity(writes.len());
-        let mut next_seq = *seq;
-        let mut write_timers = Vec::new();
-        for write in writes {
-            let (space, form, id) = (write.space.as_str(), write.form.as_str(), write.id);
-            let record_key = keys::record(space, form, &id);
-            let earlier = staged_versions.iter().rev().find(|(key, _)| *key == record_key).map(|(_, v)| *v);
-            let current = match earlier.or_else(|| overlay.get(&record_key).copied()) {
-                Some(version) => version,
-                None => match self.data.get(&record_key)? {
-                    Some(bytes) => Some(record_version(&record_key, &bytes)?),
-                    None => None,
-                },
-            };
-            if current != write.expected_version {
-                return Err(StoreError::VersionConflict { current });
-            }
-            staged.push((record_key.clone(), write.record.as_ref().map(encode_record).transpose()?));
-            for entry in &write.index_remove {
-                staged.push((keys::index_entry(space, form, &entry.field, &entry.value, &id), None));
-            }
-            for entry in &write.index_add {
-                staged.push((keys::index_entry(space, form, &entry.field, &entry.value, &id), Some(Vec::new())));
-            }
-            next_seq += 1;
-            let mut event = write.event;
-            event.seq = next_seq;
-            staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
-            staged.push((keys::history_entry(space, form, &id, event.seq), Some(Vec::new())));
-            staged_versions.push((record_key, write.record.as_ref().map(|r| r.version)));
-            events.push(event);
-            write_timers.extend(write.timers);
-        }
-        // Timer ops come last: they can't conflict, so a request that gets here is accepted
-        // (only a storage error could still fail it, leaving the timer overlay ahead of the batch).
-        write_timers.append(&mut timers);
-        let fired = super::timers::stage_ops(&self.data, write_timers, timer_overlay, &mut staged)?;
-        for mut event in standalone.into_iter().chain(fired) {
-            next_seq += 1;
-            event.seq = next_seq;
-            staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
-            if let (Some(form), false) = (&event.form, event.record.is_nil()) {
-                staged.push((
-                    keys::history_entry(event.space.as_str(), form.as_str(), &event.record, event.seq),
-                    Some(Vec::new()),
-                ));
-            }
-            events.push(event);
-        }
-        // A request's keys join the shared batch only when all its checks passed.
-        for (key, value) in staged.into_iter().chain(entries) {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
-            }
-        }
-        overlay.extend(staged_versions);
-        *seq = next_seq;
-        Ok(events)
-    }
-}
-
-/// One write request's parts.
-struct Staging {
-    writes: Vec<RecordWrite>,
-    standalone: Vec<Event>,
-    timers: Vec<super::TimerOp>,
-    entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -58,7 +58,7 @@ impl Timer {
 
     /// Its due instant on the wall clock of its zone.
     pub fn local(&self) -> NaiveDateTime {
-        match crate::timers::calendar::parse_zone(&self.timezone) {
+        match crate::calendar::parse_zone(&self.timezone) {
             Ok(zone) => self.due.with_timezone(&zone).naive_local(),
             Err(_) => self.due.naive_utc(),
         }
@@ -70,13 +70,19 @@ impl Timer {
     }
 }
 
-/// Which timers to list.
-#[derive(Debug, Clone, Default)]
-pub struct TimerFilter {
-    /// Only this workflow's timers.
-    pub workflow: Option<String>,
-    /// Only this record's timers.
-    pub record: Option<Uuid>,
-    /// Only timers due before this instant.
-    pub before: Option<DateTime<Utc>>,
+/// A timer's place in the due-order queue: its due instant, then its id to order timers due
+/// at the same instant. Listings resume after one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerPosition {
+    /// The due instant, in microseconds since the epoch.
+    pub due_micros: i64,
+    /// The timer's id.
+    pub id: Uuid,
+}
+
+impl Timer {
+    /// Where it stands in the queue.
+    pub fn position(&self) -> TimerPosition {
+        TimerPosition { due_micros: self.due_micros(), id: self.id }
+    }
 }

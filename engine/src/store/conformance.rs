@@ -1,0 +1,463 @@
+//! The store conformance suite: the guarantees every [`Store`] backend gives, written against
+//! the trait alone. `conformance_suite!` instantiates every check for one backend; the sled
+//! backend runs it below, and a second backend adds one line.
+//!
+//! Checked: a commit is atomic (a failing write leaves nothing of its request); sequence
+//! numbers are gapless and follow commit order, also under concurrent commits; cursors and
+//! round-robin positions move with their commit; version checks refuse stale and missing
+//! records; index entries and history follow record writes; timers come out in due order and
+//! fire once; deliveries leave the due index when done; definitions are versioned, spaces
+//! unique, tokens found by hash; index scans follow bounds, direction and resume positions;
+//! and everything acknowledged is
+//! there after the store is closed and opened again, with numbering continuing where it
+//! stopped.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use forms::{FormName, SpaceName, WorkflowName};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{Extras, IndexEntry, RecordWrite, StorageConfig, Store, StoreError, TimerOp, ValueRange};
+use crate::model::{
+    Actor, Delivery, DeliveryStatus, DeliveryTarget, Event, EventKind, Record, Role, Space, StoredForm, Timer,
+    TimerKind, TokenInfo,
+};
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).single().expect("a valid instant")
+}
+
+fn space() -> SpaceName {
+    SpaceName::parse("s").expect("slug")
+}
+
+fn form() -> FormName {
+    FormName::parse("f").expect("slug")
+}
+
+fn open<S: Store>(dir: &Path) -> S {
+    S::open(dir, &StorageConfig { cache_mb: 8 }).expect("open")
+}
+
+fn record(id: Uuid, version: u64, data: Value) -> Record {
+    Record {
+        id,
+        form: form(),
+        version,
+        form_version: 1,
+        data,
+        stage: None,
+        created_at: at(),
+        created_by: Actor::system(),
+        updated_at: at(),
+        updated_by: Actor::system(),
+    }
+}
+
+fn event(id: Uuid, kind: EventKind, version: u64, after: Option<Value>) -> Event {
+    let mut event = Event::bare(space(), kind, Actor::system(), at());
+    event.form = Some(form());
+    event.record = id;
+    event.version = version;
+    event.after = after;
+    event
+}
+
+fn index(value: &[u8]) -> IndexEntry {
+    IndexEntry { field: "n".into(), value: value.to_vec() }
+}
+
+/// A write creating record `id` with `{"n": n}`, indexed under `n` by `n`'s byte.
+fn create(id: Uuid, n: u8) -> RecordWrite {
+    let data = json!({ "n": n });
+    RecordWrite {
+        space: space(),
+        form: form(),
+        id,
+        expected_version: None,
+        record: Some(record(id, 1, data.clone())),
+        index_remove: Vec::new(),
+        index_add: vec![index(&[n])],
+        event: event(id, EventKind::Created, 1, Some(data)),
+        timers: Vec::new(),
+    }
+}
+
+/// A write moving record `id` from version `from` (value `old`) to `from + 1` (value `new`).
+fn update(id: Uuid, from: u64, old: u8, new: u8) -> RecordWrite {
+    let data = json!({ "n": new });
+    RecordWrite {
+        space: space(),
+        form: form(),
+        id,
+        expected_version: Some(from),
+        record: Some(record(id, from + 1, data.clone())),
+        index_remove: vec![index(&[old])],
+        index_add: vec![index(&[new])],
+        event: event(id, EventKind::Updated, from + 1, Some(data)),
+        timers: Vec::new(),
+    }
+}
+
+fn seqs<S: Store>(store: &S) -> Vec<u64> {
+    store.events_after(0, usize::MAX).expect("events").iter().map(|event| event.seq).collect()
+}
+
+fn indexed<S: Store>(store: &S) -> Vec<(Vec<u8>, Uuid)> {
+    let all = (Bound::Unbounded, Bound::Unbounded);
+    store.scan_index(&space(), &form(), "n", all, None, false).collect::<Result<_, _>>().expect("index")
+}
+
+/// A request whose second write fails its version check stores nothing of the first.
+async fn a_commit_is_all_or_nothing<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut extras = Extras { cursor: Some(("reader", 7)), ..Extras::default() };
+    extras.events.push(Event::bare(space(), EventKind::Inbound, Actor::system(), at()));
+    let failed = store.commit(vec![create(a, 1), update(b, 4, 1, 2)], extras).await;
+    assert!(matches!(failed, Err(StoreError::VersionConflict { current: None })), "{failed:?}");
+    assert_eq!(store.record(&space(), &form(), &a).expect("read"), None);
+    assert!(seqs(&store).is_empty(), "no event of the failed request");
+    assert_eq!(store.last_seq(), 0);
+    assert_eq!(store.cursor("reader").expect("cursor"), 0, "the cursor moves only with its commit");
+    assert!(indexed(&store).is_empty());
+    // The same write alone goes through.
+    store.commit(vec![create(a, 1)], Extras::default()).await.expect("commit");
+    assert_eq!(seqs(&store), [1]);
+    store.close().expect("close");
+}
+
+/// Events are numbered 1, 2, 3... in commit order, without gaps, also when many writers
+/// commit at once; each commit answers with its own events' numbers.
+async fn sequence_numbers_are_gapless_and_in_commit_order<S: Store>(dir: &Path) {
+    let store = Arc::new(open::<S>(dir));
+    let mut tasks = Vec::new();
+    for n in 0..64u8 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+            let events = store.commit(vec![create(a, n), create(b, n)], Extras::default()).await.expect("commit");
+            assert_eq!(events.len(), 2);
+            assert_eq!(events[1].seq, events[0].seq + 1, "one request's events are adjacent");
+            events.iter().map(|event| (event.seq, event.record)).collect::<Vec<_>>()
+        }));
+    }
+    let mut answered = BTreeSet::new();
+    for task in tasks {
+        answered.extend(task.await.expect("task"));
+    }
+    let logged: Vec<(u64, Uuid)> =
+        store.events_after(0, usize::MAX).expect("events").iter().map(|event| (event.seq, event.record)).collect();
+    assert_eq!(logged, answered.into_iter().collect::<Vec<_>>(), "the log holds what each commit answered");
+    assert_eq!(seqs(&*store), (1..=128).collect::<Vec<u64>>());
+    assert_eq!(store.last_seq(), 128);
+    assert_eq!(store.events_after(100, 5).expect("page").first().map(|event| event.seq), Some(101));
+    store.close().expect("close");
+}
+
+/// A cursor and a round-robin position are stored by the commit that carries them.
+async fn cursors_and_positions_move_with_their_commit<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    assert_eq!(store.cursor("reader").expect("cursor"), 0);
+    let extras =
+        Extras { cursor: Some(("reader", 42)), assignments: vec![(space(), "w".into(), 3, 9)], ..Extras::default() };
+    store.commit(Vec::new(), extras).await.expect("commit");
+    assert_eq!(store.cursor("reader").expect("cursor"), 42);
+    assert_eq!(store.cursor("another").expect("cursor"), 0);
+    assert_eq!(store.assignment_position(&space(), "w", 3).expect("position"), 9);
+    assert_eq!(store.assignment_position(&space(), "w", 4).expect("position"), 0);
+    store.close().expect("close");
+}
+
+/// A write names the version it read: a stale or missing record refuses it with the version
+/// now stored; index entries and history follow the writes that pass.
+async fn version_checks_refuse_stale_writes<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    let id = Uuid::now_v7();
+    store.commit(vec![create(id, 1)], Extras::default()).await.expect("create");
+    let again = store.commit(vec![create(id, 1)], Extras::default()).await;
+    assert!(matches!(again, Err(StoreError::VersionConflict { current: Some(1) })), "{again:?}");
+    store.commit(vec![update(id, 1, 1, 2)], Extras::default()).await.expect("update");
+    let stale = store.commit(vec![update(id, 1, 1, 3)], Extras::default()).await;
+    assert!(matches!(stale, Err(StoreError::VersionConflict { current: Some(2) })), "{stale:?}");
+    // Two writes of one record in one request: the second sees the first.
+    store.commit(vec![update(id, 2, 2, 3), update(id, 3, 3, 4)], Extras::default()).await.expect("chained");
+    let stored = store.record(&space(), &form(), &id).expect("read").expect("present");
+    assert_eq!((stored.version, stored.data), (4, json!({ "n": 4 })));
+    assert_eq!(indexed(&store), [(vec![4], id)], "one index entry, for the current value");
+    let history = store.record_events(&space(), &form(), &id, 0, 100).expect("history");
+    assert_eq!(history.iter().map(|event| event.version).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    let delete = RecordWrite {
+        record: None,
+        index_remove: vec![index(&[4])],
+        index_add: Vec::new(),
+        event: event(id, EventKind::Deleted, 4, None),
+        ..update(id, 4, 4, 4)
+    };
+    store.commit(vec![delete], Extras::default()).await.expect("delete");
+    assert_eq!(store.record(&space(), &form(), &id).expect("read"), None);
+    let gone = store.commit(vec![update(id, 4, 4, 5)], Extras::default()).await;
+    assert!(matches!(gone, Err(StoreError::VersionConflict { current: None })), "{gone:?}");
+    assert!(indexed(&store).is_empty());
+    assert_eq!(store.record_events(&space(), &form(), &id, 0, 100).expect("history").len(), 5, "history outlives it");
+    store.close().expect("close");
+}
+
+/// What was acknowledged is there after the store is closed and opened again, and numbering
+/// continues after the last event.
+async fn acknowledged_writes_survive_reopening<S: Store>(dir: &Path) {
+    let ids: Vec<Uuid> = (0..10).map(|_| Uuid::now_v7()).collect();
+    {
+        let store: S = open(dir);
+        for (n, id) in ids.iter().enumerate() {
+            let extras = Extras { cursor: Some(("reader", n as u64 + 1)), ..Extras::default() };
+            store.commit(vec![create(*id, n as u8)], extras).await.expect("commit");
+        }
+        store.close().expect("close");
+    }
+    let store: S = open(dir);
+    assert_eq!(store.last_seq(), 10);
+    assert_eq!(store.cursor("reader").expect("cursor"), 10);
+    for id in &ids {
+        assert!(store.record(&space(), &form(), id).expect("read").is_some(), "record {id} survived");
+    }
+    let scanned: Vec<Uuid> =
+        store.scan_records(&space(), &form(), None, false).map(|r| r.expect("record").id).collect();
+    assert_eq!(scanned, ids, "records scan in id order");
+    assert_eq!(indexed(&store).len(), 10);
+    let events = store.commit(vec![create(Uuid::now_v7(), 99)], Extras::default()).await.expect("commit");
+    assert_eq!(events[0].seq, 11, "numbering continues");
+    assert_eq!(seqs(&store), (1..=11).collect::<Vec<u64>>());
+    store.close().expect("close");
+}
+
+fn timer(record: Uuid, spec: &str, due: DateTime<Utc>) -> Timer {
+    Timer {
+        id: Uuid::now_v7(),
+        space: space(),
+        kind: TimerKind::Delay,
+        workflow: Some(WorkflowName::parse("w").expect("slug")),
+        workflow_version: Some(1),
+        form: Some(form()),
+        record,
+        spec: spec.to_owned(),
+        due,
+        timezone: "UTC".into(),
+        created_at: at(),
+    }
+}
+
+/// Timers come out in due order; one owner has one pending timer; firing removes it and
+/// appends its event once, however often the same timer is fired.
+async fn timers_are_queued_replaced_and_fired_once<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let hour = chrono::Duration::hours(1);
+    let late = timer(a, "2h", at() + hour * 2);
+    let early = timer(b, "1h", at() + hour);
+    let ops = vec![TimerOp::Put(Box::new(late.clone())), TimerOp::Put(Box::new(early.clone()))];
+    store.commit(Vec::new(), Extras { timers: ops, ..Extras::default() }).await.expect("schedule");
+    assert_eq!(store.first_due().expect("head"), Some(early.due_micros()));
+    assert_eq!(store.due_timers((at() + hour).timestamp_micros(), 10).expect("due"), std::slice::from_ref(&early));
+    assert_eq!(store.count_timers(), 2);
+    // The same owner (space, record, workflow, spec) again: the new timer replaces the old.
+    let moved = timer(a, "2h", at() + hour * 3);
+    store
+        .commit(Vec::new(), Extras { timers: vec![TimerOp::Put(Box::new(moved.clone()))], ..Extras::default() })
+        .await
+        .expect("replace");
+    assert_eq!(store.timers_of_record(&space(), &a).expect("timers"), std::slice::from_ref(&moved));
+    let fire = || TimerOp::Fire {
+        timer: early.clone(),
+        event: Some(Box::new(Event::bare(space(), EventKind::TimerFired, Actor::system(), at() + hour))),
+        next: None,
+    };
+    let fired = store.commit(Vec::new(), Extras { timers: vec![fire()], ..Extras::default() }).await.expect("fire");
+    assert_eq!(fired.iter().map(|event| (event.seq, event.kind)).collect::<Vec<_>>(), [(1, EventKind::TimerFired)]);
+    let again = store.commit(Vec::new(), Extras { timers: vec![fire()], ..Extras::default() }).await.expect("again");
+    assert!(again.is_empty(), "a timer fires once");
+    assert_eq!(store.first_due().expect("head"), Some(moved.due_micros()));
+    let cancel = TimerOp::CancelRecord { space: space(), record: a };
+    store.commit(Vec::new(), Extras { timers: vec![cancel], ..Extras::default() }).await.expect("cancel");
+    assert_eq!(store.count_timers(), 0);
+    store.close().expect("close");
+}
+
+/// A delivery is due in its group from the commit that writes it until the update that
+/// records it delivered; a space lists its own deliveries.
+async fn deliveries_leave_the_due_index_when_done<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    let target = DeliveryTarget::Webhook("crm".into());
+    let workflow = WorkflowName::parse("w").expect("slug");
+    let delivery = Delivery::queued(Uuid::now_v7(), space(), workflow, Uuid::now_v7(), target, json!({}), at());
+    let extras = Extras { deliveries: vec![delivery.clone()], ..Extras::default() };
+    store.commit(Vec::new(), extras).await.expect("queue");
+    let group = delivery.group();
+    assert_eq!(store.due_groups().expect("groups"), std::slice::from_ref(&group));
+    assert_eq!(store.due_in_group(&group, at(), 10).expect("due"), [(at(), delivery.id)]);
+    assert_eq!(store.due_in_group(&group, at() - chrono::Duration::seconds(1), 10).expect("due"), []);
+    let elsewhere =
+        Delivery { id: Uuid::now_v7(), space: SpaceName::parse("other").expect("slug"), ..delivery.clone() };
+    store.commit(Vec::new(), Extras { deliveries: vec![elsewhere], ..Extras::default() }).await.expect("queue");
+    let listed: Vec<Uuid> =
+        store.space_deliveries_newest_first(&space(), None).map(|d| d.expect("delivery").id).collect();
+    assert_eq!(listed, [delivery.id], "a space lists its own deliveries only");
+    let done = Delivery {
+        status: DeliveryStatus::Delivered,
+        next_attempt_at: None,
+        delivered_at: Some(at()),
+        ..delivery.clone()
+    };
+    store.update_deliveries(vec![(done.clone(), delivery.next_attempt_at)]).await.expect("update");
+    assert_eq!(store.due_groups().expect("groups").len(), 1, "only the other space's delivery is due");
+    assert_eq!(store.delivery(&delivery.id).expect("read"), Some(done));
+    store.close().expect("close");
+}
+
+fn stored_form(version: u32) -> StoredForm {
+    let definition = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
+    StoredForm {
+        name: form(),
+        version,
+        definition: forms::FormDef::from_json(&definition).expect("a valid definition"),
+        created_at: at(),
+        created_by: Actor::system(),
+    }
+}
+
+/// Definitions are versioned: a taken version is refused, the latest is found, spaces are
+/// unique; tokens are found by hash.
+async fn definitions_spaces_and_tokens_are_kept<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    let new_space = Space {
+        name: space(),
+        title: "S".into(),
+        timezone: None,
+        created_at: at(),
+        created_by: Actor::system(),
+        copied_from: None,
+        template: None,
+    };
+    store.insert_space(&new_space).expect("space");
+    assert!(matches!(store.insert_space(&new_space), Err(StoreError::AlreadyExists)));
+    store.put_space(&Space { title: "Renamed".into(), ..new_space.clone() }).expect("put");
+    assert_eq!(store.space(&space()).expect("read").map(|s| s.title), Some("Renamed".to_owned()));
+    store.insert_form_version(&space(), &stored_form(1)).expect("v1");
+    store.insert_form_version(&space(), &stored_form(2)).expect("v2");
+    assert!(matches!(store.insert_form_version(&space(), &stored_form(2)), Err(StoreError::AlreadyExists)));
+    assert_eq!(store.form_version(&space(), &form(), None).expect("latest").map(|f| f.version), Some(2));
+    assert_eq!(store.form_version(&space(), &form(), Some(1)).expect("v1").map(|f| f.version), Some(1));
+    assert_eq!(store.latest_forms(&space()).expect("latest").iter().map(|f| f.version).collect::<Vec<_>>(), [2]);
+    assert!(!store.has_tokens().expect("tokens"));
+    let token = TokenInfo { id: "abc".into(), role: Role::Admin, label: None, created_at: at() };
+    store.insert_token("hash", &token).expect("token");
+    store.barrier().await.expect("barrier");
+    assert_eq!(store.token("hash").expect("read"), Some(token));
+    assert_eq!(store.token("other").expect("read"), None);
+    assert!(store.has_tokens().expect("tokens"));
+    store.close().expect("close");
+}
+
+/// Index scans honour value bounds, direction and a resume position; counts stop at their
+/// cap; an index can be rebuilt and dropped.
+async fn index_scans_follow_bounds_direction_and_resume<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    let writes = ids.iter().enumerate().map(|(n, id)| create(*id, n as u8)).collect();
+    store.commit(writes, Extras::default()).await.expect("commit");
+    let scan = |range: ValueRange, resume: Option<(&[u8], &Uuid)>, reverse: bool| -> Vec<u8> {
+        store
+            .scan_index(&space(), &form(), "n", range, resume, reverse)
+            .map(|entry| entry.expect("entry").0[0])
+            .collect()
+    };
+    let all = || (Bound::Unbounded, Bound::Unbounded);
+    assert_eq!(scan(all(), None, false), [0, 1, 2, 3, 4]);
+    assert_eq!(scan(all(), None, true), [4, 3, 2, 1, 0]);
+    assert_eq!(scan((Bound::Excluded(vec![1]), Bound::Included(vec![3])), None, false), [2, 3]);
+    assert_eq!(scan(all(), Some((&[2], &ids[2])), false), [3, 4], "resumes after a position");
+    assert_eq!(scan(all(), Some((&[2], &ids[2])), true), [1, 0]);
+    assert_eq!(store.count_index(&space(), &form(), "n", all(), 3).expect("count"), 3, "stops at the cap");
+    store.rebuild_index(&space(), &form(), "n", &mut ids.iter().map(|id| (vec![7], *id))).expect("rebuild");
+    assert_eq!(scan(all(), None, false), [7, 7, 7, 7, 7]);
+    store.drop_index(&space(), &form(), "n").expect("drop");
+    assert!(scan(all(), None, false).is_empty());
+    let newest_first: Vec<Uuid> =
+        store.scan_records(&space(), &form(), Some(ids[3]), true).map(|r| r.expect("record").id).collect();
+    assert_eq!(newest_first, [ids[2], ids[1], ids[0]], "records after a cursor, newest first");
+    store.close().expect("close");
+}
+
+/// Instantiates the suite for one backend: `conformance_suite!(module_name, BackendType);`.
+macro_rules! conformance_suite {
+    ($name:ident, $backend:ty) => {
+        mod $name {
+
+            async fn check<F, Fut>(check: F)
+            where
+                F: FnOnce(std::path::PathBuf) -> Fut,
+                Fut: std::future::Future<Output = ()>,
+            {
+                let dir = tempfile::tempdir().expect("temp dir");
+                check(dir.path().to_owned()).await;
+            }
+
+            #[tokio::test]
+            async fn a_commit_is_all_or_nothing() {
+                check(|dir| async move { super::a_commit_is_all_or_nothing::<$backend>(&dir).await }).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sequence_numbers_are_gapless_and_in_commit_order() {
+                check(|dir| async move { super::sequence_numbers_are_gapless_and_in_commit_order::<$backend>(&dir).await })
+                    .await;
+            }
+
+            #[tokio::test]
+            async fn cursors_and_positions_move_with_their_commit() {
+                check(|dir| async move { super::cursors_and_positions_move_with_their_commit::<$backend>(&dir).await })
+                    .await;
+            }
+
+            #[tokio::test]
+            async fn version_checks_refuse_stale_writes() {
+                check(|dir| async move { super::version_checks_refuse_stale_writes::<$backend>(&dir).await }).await;
+            }
+
+            #[tokio::test]
+            async fn timers_are_queued_replaced_and_fired_once() {
+                check(|dir| async move { super::timers_are_queued_replaced_and_fired_once::<$backend>(&dir).await })
+                    .await;
+            }
+
+            #[tokio::test]
+            async fn deliveries_leave_the_due_index_when_done() {
+                check(|dir| async move { super::deliveries_leave_the_due_index_when_done::<$backend>(&dir).await })
+                    .await;
+            }
+
+            #[tokio::test]
+            async fn definitions_spaces_and_tokens_are_kept() {
+                check(|dir| async move { super::definitions_spaces_and_tokens_are_kept::<$backend>(&dir).await }).await;
+            }
+
+            #[tokio::test]
+            async fn index_scans_follow_bounds_direction_and_resume() {
+                check(|dir| async move { super::index_scans_follow_bounds_direction_and_resume::<$backend>(&dir).await })
+                    .await;
+            }
+
+            #[tokio::test]
+            async fn acknowledged_writes_survive_reopening() {
+                check(|dir| async move { super::acknowledged_writes_survive_reopening::<$backend>(&dir).await }).await;
+            }
+        }
+    };
+}
+
+conformance_suite!(sled_backend, super::super::sled_backend::SledStore);

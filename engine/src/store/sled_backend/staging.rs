@@ -1,0 +1,115 @@
+//! What write requests put in a batch: the store's own layout of a write. For each request,
+//! the record versions are checked (against the tree and against what earlier requests of the
+//! same batch wrote), sequence numbers are assigned, and the keys of records, index entries,
+//! events, history and timers (through `timers`) are staged; a request that fails a check
+//! stages nothing. The committer only queues requests, applies the batch, flushes and answers.
+
+use std::collections::HashMap;
+
+use super::{encode, encode_record, keys, record_version, timers};
+use crate::model::Event;
+use crate::store::{RecordWrite, StoreError, TimerOp};
+
+/// One write request's parts.
+pub(super) struct Staging {
+    pub(super) writes: Vec<RecordWrite>,
+    /// Events without a record write.
+    pub(super) standalone: Vec<Event>,
+    pub(super) timers: Vec<TimerOp>,
+    /// Other keys written (or removed, for `None`): runs, outbox rows, cursors.
+    pub(super) entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+/// A batch being built from the requests the committer took.
+pub(super) struct BatchBuilder<'a> {
+    data: &'a sled::Tree,
+    batch: sled::Batch,
+    /// Record versions written earlier in this batch, which the tree doesn't show yet.
+    versions: HashMap<Vec<u8>, Option<u64>>,
+    /// Timer keys changed earlier in this batch.
+    timers: timers::Overlay,
+    /// The last sequence number assigned.
+    seq: u64,
+}
+
+impl<'a> BatchBuilder<'a> {
+    /// An empty batch over `data`, numbering events after `last_seq`.
+    pub(super) fn new(data: &'a sled::Tree, last_seq: u64) -> Self {
+        Self {
+            data,
+            batch: sled::Batch::default(),
+            versions: HashMap::new(),
+            timers: timers::Overlay::new(),
+            seq: last_seq,
+        }
+    }
+
+    /// The batch, and the last sequence number it assigns.
+    pub(super) fn finish(self) -> (sled::Batch, u64) {
+        (self.batch, self.seq)
+    }
+
+    /// Checks one request's versions and adds its keys to the batch; a request that fails
+    /// adds nothing.
+    pub(super) fn stage(&mut self, request: Staging) -> Result<Vec<Event>, StoreError> {
+        let Staging { writes, standalone, mut timers, entries } = request;
+        let mut staged: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        let mut staged_versions = Vec::new();
+        let mut events = Vec::with_capacity(writes.len());
+        let mut next_seq = self.seq;
+        let mut write_timers = Vec::new();
+        for write in writes {
+            let (space, form, id) = (&write.space, &write.form, write.id);
+            let record_key = keys::record(space, form, &id);
+            let earlier = staged_versions.iter().rev().find(|(key, _)| *key == record_key).map(|(_, v)| *v);
+            let current = match earlier.or_else(|| self.versions.get(&record_key).copied()) {
+                Some(version) => version,
+                None => match self.data.get(&record_key)? {
+                    Some(bytes) => Some(record_version(&record_key, &bytes)?),
+                    None => None,
+                },
+            };
+            if current != write.expected_version {
+                return Err(StoreError::VersionConflict { current });
+            }
+            staged.push((record_key.clone(), write.record.as_ref().map(encode_record).transpose()?));
+            for entry in &write.index_remove {
+                staged.push((keys::index_entry(space, form, &entry.field, &entry.value, &id), None));
+            }
+            for entry in &write.index_add {
+                staged.push((keys::index_entry(space, form, &entry.field, &entry.value, &id), Some(Vec::new())));
+            }
+            next_seq += 1;
+            let mut event = write.event;
+            event.seq = next_seq;
+            staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
+            staged.push((keys::history_entry(space, form, &id, event.seq), Some(Vec::new())));
+            staged_versions.push((record_key, write.record.as_ref().map(|r| r.version)));
+            events.push(event);
+            write_timers.extend(write.timers);
+        }
+        // Timer ops come last: they can't conflict, so a request that gets here is accepted
+        // (only a storage error could still fail it, leaving the timer overlay ahead of the batch).
+        write_timers.append(&mut timers);
+        let fired = timers::stage_ops(self.data, write_timers, &mut self.timers, &mut staged)?;
+        for mut event in standalone.into_iter().chain(fired) {
+            next_seq += 1;
+            event.seq = next_seq;
+            staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
+            if let (Some(form), false) = (&event.form, event.record.is_nil()) {
+                staged.push((keys::history_entry(&event.space, form, &event.record, event.seq), Some(Vec::new())));
+            }
+            events.push(event);
+        }
+        // A request's keys join the shared batch only when all its checks passed.
+        for (key, value) in staged.into_iter().chain(entries) {
+            match value {
+                Some(value) => self.batch.insert(key, value),
+                None => self.batch.remove(key),
+            }
+        }
+        self.versions.extend(staged_versions);
+        self.seq = next_seq;
+        Ok(events)
+    }
+}

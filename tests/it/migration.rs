@@ -1,0 +1,72 @@
+//! A data dir written by the release before storage format 2 (`fixtures/format1`, made with
+//! that release's `tend serve`: the customer-success pack with its sample data in space `cs`,
+//! a webhook endpoint `crm`, a workflow that notifies it on every new account, one account
+//! created and then renamed through the API) opens with this release, is migrated on open,
+//! and serves the same records, history, timers and outbox.
+
+use std::path::Path;
+
+use engine::outbox::DeliveryFilter;
+use engine::timers::TimerFilter;
+use engine::workflows::DeliveryStatus;
+use engine::{Engine, EngineConfig, ListQuery};
+
+use crate::support::workspace_root;
+
+/// The account created and renamed through the API before the data dir was saved.
+const RENAMED: &str = "01a230f4-669a-75c0-a044-7058dd4c8833";
+
+/// A copy of the fixture: opening migrates it in place, and the fixture must stay as written.
+fn copy_of_fixture(target: &Path) {
+    let source = workspace_root().join("tests/it/fixtures/format1");
+    for entry in std::fs::read_dir(&source).expect("fixture dir") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), target.join(entry.file_name())).expect("copy");
+    }
+}
+
+fn count(engine: &Engine, form: &str) -> usize {
+    let query = ListQuery { limit: Some(1000), ..ListQuery::default() };
+    engine.list_records("cs", form, &query).expect("records").items.len()
+}
+
+fn check_serves_what_was_written(engine: &Engine, accounts: usize) {
+    let spaces: Vec<String> = engine.spaces().expect("spaces").iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(spaces, ["cs"]);
+    assert_eq!((count(engine, "account"), count(engine, "contact"), count(engine, "task")), (accounts, 24, 8));
+    let renamed = engine.record("cs", "account", RENAMED).expect("the renamed account");
+    assert_eq!((renamed.version, renamed.data["name"].as_str()), (2, Some("Migrated Limited")));
+    let history = engine.record_history("cs", "account", RENAMED, 0, 100).expect("history");
+    let kinds: Vec<String> = history.iter().map(|e| serde_json::to_string(&e.kind).expect("kind")).collect();
+    assert_eq!(kinds, ["\"created\"", "\"updated\""]);
+    let (timers, _) = engine.timers("cs", &TimerFilter::default(), 1000, None).expect("timers");
+    assert_eq!(timers.len(), 34, "every pending timer");
+    let (deliveries, more) = engine.list_deliveries("cs", &DeliveryFilter::default(), 50, None).expect("outbox");
+    assert!(!more);
+    assert_eq!(deliveries.len(), 1, "the space's outbox, listed through the index the migration built");
+    assert_eq!(deliveries[0].status, DeliveryStatus::Pending);
+    assert_eq!(serde_json::to_value(&deliveries[0].target).expect("target"), serde_json::json!({ "webhook": "crm" }));
+    assert_eq!(engine.delivery_counts("cs").expect("counts").get("pending"), Some(&1));
+    assert!(engine.last_event_seq() > 40, "the event log is there");
+}
+
+#[tokio::test]
+async fn a_data_dir_from_the_previous_format_is_migrated_and_served() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_of_fixture(dir.path());
+    let engine = Engine::open(EngineConfig::new(dir.path())).expect("opens (and migrates) the old data dir");
+    check_serves_what_was_written(&engine, 11);
+    // Writing works as before: the new record's events follow the old ones.
+    let before = engine.last_event_seq();
+    let data = serde_json::json!({ "name": "After the migration", "arr": 1000, "tier": "starter", "status": "active",
+        "owner": "ana.silva@example.com", "renewal_date": "2027-09-01", "region": "emea", "timezone": "Europe/Berlin" });
+    engine.create_record(&engine::Actor::system(), "cs", "account", data).await.expect("a new account");
+    assert_eq!(engine.last_event_seq(), before + 1);
+    engine.close().expect("close");
+    drop(engine);
+
+    // Opening again finds the current format: nothing to migrate, the same answers.
+    let engine = Engine::open(EngineConfig::new(dir.path())).expect("reopens");
+    check_serves_what_was_written(&engine, 12);
+    engine.close().expect("close");
+}
