@@ -21,4 +21,5 @@ mod packs;
 mod restart;
 mod tidy;
 mod timers;
+mod web_app;
 mod workflows;

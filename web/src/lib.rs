@@ -7,7 +7,8 @@
 //! - [`startup`]: [`startup::Application`] builds the engine and the HTTP server and runs them until shutdown;
 //! - `api`: the routes, one module per resource, thin handlers over the engine;
 //! - [`delivery`]: the outbox's transport: signed webhooks over HTTP, email over SMTP;
-//! - [`telemetry`]: tracing and Prometheus metrics.
+//! - [`telemetry`]: tracing and Prometheus metrics;
+//! - [`ui`]: the embedded web app, served at `/`.
 //!
 //! Architecture invariant: handlers parse, authorize, make one engine call and map its
 //! errors; domain logic lives in `engine` and `forms`.
@@ -20,3 +21,4 @@ pub mod packs;
 pub mod simulate;
 pub mod startup;
 pub mod telemetry;
+pub mod ui;

@@ -16,7 +16,7 @@ mod workflows;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -59,7 +59,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(workflows::router())
         .merge(timers::router())
         .merge(integrations::router())
-        .fallback(|| async { ApiError::for_status(StatusCode::NOT_FOUND, "no such route") })
+        .fallback(not_api_or_unknown)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         // Each `layer` call wraps the ones before it: the body limit is innermost, panics are
         // caught outermost, and bare error statuses from the limit and the timeout are turned
@@ -75,6 +75,16 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
                 .into_response()
         }))
         .with_state(state)
+}
+
+/// Paths no route matched: the web app for reads outside `/api/`, else a problem+json 404.
+async fn not_api_or_unknown(method: Method, uri: Uri) -> Response {
+    if !uri.path().starts_with("/api/") {
+        if let Some(page) = crate::ui::serve(&method, &uri) {
+            return page;
+        }
+    }
+    ApiError::for_status(StatusCode::NOT_FOUND, "no such route").into_response()
 }
 
 /// `?version=N` on reads of versioned definitions (forms, workflows).
