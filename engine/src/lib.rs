@@ -15,12 +15,14 @@
 //! - [`workflows`] stores workflow definitions and runs them from the event log, exactly once;
 //! - [`outbox`] delivers what workflows send (through a [`outbox::Transport`] the caller
 //!   implements) and turns posts to inbound hooks into events;
-//! - [`clock`] is the one source of time.
+//! - [`clock`] is the one source of time;
+//! - [`sessions`]: browser sessions and one-time sign-in links, beside the tokens of [`auth`].
 //!
 //! Architecture invariant: the engine knows no HTTP (no axum, hyper, tower, reqwest, lettre).
 
 pub mod auth;
 pub mod clock;
+mod counting;
 mod definitions;
 mod error;
 mod listing;
@@ -29,6 +31,7 @@ pub mod outbox;
 pub mod query;
 mod records;
 pub mod rules;
+pub mod sessions;
 mod spaces;
 pub mod store;
 pub mod timers;

@@ -6,6 +6,7 @@
 mod support;
 
 mod api_auth;
+mod api_counts;
 mod api_forms;
 mod api_listing;
 mod api_pipeline;
@@ -22,4 +23,5 @@ mod restart;
 mod tidy;
 mod timers;
 mod web_app;
+mod web_sessions;
 mod workflows;

@@ -368,6 +368,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("{token}");
         println!("Try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/spaces");
     }
+    // A fresh link every start: it works once, for 15 minutes, and needs no token at hand.
+    let (code, _) = app.engine().create_sign_in_link().await?;
+    println!(
+        "Open the web app (sign-in link, valid 15 minutes, once): {url}{}",
+        crate::api::sessions::link_path(&code)
+    );
     if demo {
         demo_banner(&app, &url).await?;
     }

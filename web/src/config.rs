@@ -175,6 +175,9 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// A request (including reading its body) that takes longer gets a 408.
     pub request_timeout_secs: u64,
+    /// Mark the browser session cookie `Secure` (set when Tend is served over HTTPS through a
+    /// proxy that does not send `X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
 }
 
 /// Log output format.
@@ -206,7 +209,7 @@ impl Default for Config {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit: 1024 * 1024, request_timeout_secs: 30 }
+        Self { body_limit: 1024 * 1024, request_timeout_secs: 30, secure_cookies: false }
     }
 }
 

@@ -12,6 +12,7 @@
 
 mod committer;
 mod keys;
+mod sessions;
 mod timers;
 
 use std::ops::Bound;

@@ -2,12 +2,14 @@
 //! cross-cutting layers (authentication, limits, timeouts, metrics, problem+json for every
 //! error the router or a layer produces).
 
+mod counts;
 mod error;
 mod extract;
 mod forms;
 mod integrations;
 mod openapi;
 mod records;
+pub(crate) mod sessions;
 mod spaces;
 mod system;
 mod timers;
@@ -37,6 +39,8 @@ pub(crate) struct AppState {
     pub(crate) engine: Engine,
     pub(crate) metrics: PrometheusHandle,
     limits: Limits,
+    /// Mark session cookies `Secure` (Tend behind a TLS proxy).
+    secure_cookies: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -49,7 +53,8 @@ struct Limits {
 pub(crate) fn router(engine: Engine, config: &Config) -> Router {
     let limits =
         Limits { body: config.http.body_limit, timeout: Duration::from_secs(config.http.request_timeout_secs) };
-    let state = AppState { engine, metrics: telemetry::metrics_handle(), limits };
+    let state =
+        AppState { engine, metrics: telemetry::metrics_handle(), limits, secure_cookies: config.http.secure_cookies };
     Router::new()
         .merge(system::router())
         .merge(openapi::router())
@@ -59,6 +64,8 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(workflows::router())
         .merge(timers::router())
         .merge(integrations::router())
+        .merge(sessions::router())
+        .merge(counts::router())
         .fallback(not_api_or_unknown)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         // Each `layer` call wraps the ones before it: the body limit is innermost, panics are
@@ -101,18 +108,30 @@ fn stored_definition<T: serde::Serialize>(first_version: bool, location: String,
     (status, [(header::LOCATION, location)], axum::Json(body))
 }
 
-/// Every `/api/` request needs `Authorization: Bearer <token>`; the caller is put in the
-/// request's extensions for the `Caller` extractor.
+/// Every `/api/` request needs `Authorization: Bearer <token>` or a browser session cookie
+/// (`sessions`); the caller is put in the request's extensions for the `Caller` extractor.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
     // Outside systems posting to an inbound hook authenticate with the hook's own secret.
-    if integrations::is_inbound_post(request.method(), request.uri().path()) {
+    if integrations::is_inbound_post(request.method(), request.uri().path())
+        || sessions::is_sign_in(request.method(), request.uri().path())
+    {
         return next.run(request).await;
     }
     let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let Some(secret) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+        if header.is_none() && sessions::session_cookie(request.headers()).is_some() {
+            return match sessions::authenticate_cookie(&state, &request) {
+                Ok((principal, session)) => {
+                    request.extensions_mut().insert(principal);
+                    request.extensions_mut().insert(session);
+                    next.run(request).await
+                }
+                Err(refused) => refused.into_response(),
+            };
+        }
         return ApiError::unauthorized("missing `Authorization: Bearer <token>` header").into_response();
     };
     match state.engine.authenticate(secret.trim()) {

@@ -253,6 +253,29 @@ fn generic_paths() -> Map<String, Value> {
         "get": op("Upcoming timers, in due order", timer_params, None, vec![("200", ok("Timers", page_of(schema_ref("Timer"))))]),
     }));
     integration_paths(&mut paths);
+    let me = json!({ "type": "object", "properties": {
+        "caller": { "type": "string" }, "token_id": { "type": "string" }, "role": { "type": "string" },
+        "via": { "enum": ["session", "token"] }, "session_expires_at": { "type": ["string", "null"], "format": "date-time" } } });
+    let mut count_params = form_params();
+    count_params.push(query_param("filter", "Filter expression, as for listing", json!({ "type": "string" })));
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/count".into(), json!({
+        "get": op("How many records match the filter (all without one)", count_params, None,
+                  vec![("200", ok("The count", json!({ "type": "object", "properties": { "count": { "type": "integer" } } })))]),
+    }));
+    paths.insert("/api/v1/auth/session".into(), json!({
+        "post": op("Sign in with an API token: opens a browser session (HttpOnly cookie `tend_session`); needs a same-origin Origin",
+                   vec![], Some(json!({ "type": "object", "required": ["token"], "properties": { "token": { "type": "string" } } })),
+                   vec![("201", ok("Signed in; Set-Cookie carries the session", me.clone()))]),
+        "delete": op("Sign out: ends the cookie's session on the server", vec![], None, vec![("204", json!({ "description": "Signed out" }))]),
+    }));
+    paths.insert("/api/v1/auth/link/{code}".into(), json!({
+        "get": op("Use a one-time sign-in link printed at start (15 minutes, once): opens a session and redirects to the app",
+                  vec![path_param("code", "The link's code")], None,
+                  vec![("303", json!({ "description": "To `/` with the session cookie, or to `/signin?link=invalid`" }))]),
+    }));
+    paths.insert("/api/v1/auth/me".into(), json!({
+        "get": op("Who the caller is, and whether by session or token", vec![], None, vec![("200", ok("The caller", me))]),
+    }));
     paths
 }
 
