@@ -16,6 +16,7 @@
 //! - [`outbox`] delivers what workflows send (through a [`outbox::Transport`] the caller
 //!   implements) and turns posts to inbound hooks into events;
 //! - [`clock`] is the one source of time;
+//! - [`views`]: saved views (filter, sort, columns) of a form, personal or shared;
 //! - [`sessions`]: browser sessions and one-time sign-in links, beside the tokens of [`auth`].
 //!
 //! Architecture invariant: the engine knows no HTTP (no axum, hyper, tower, reqwest, lettre).
@@ -35,6 +36,7 @@ pub mod sessions;
 mod spaces;
 pub mod store;
 pub mod timers;
+pub mod views;
 pub mod workflows;
 
 use std::collections::HashMap;

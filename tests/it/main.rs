@@ -12,6 +12,7 @@ mod api_listing;
 mod api_pipeline;
 mod api_records;
 mod api_scripts;
+mod api_views;
 mod bad_input;
 mod cli;
 mod crash;

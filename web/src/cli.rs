@@ -229,11 +229,12 @@ async fn pack(command: PackCommand) -> anyhow::Result<()> {
             let loaded = packs::load(&pack)?;
             let report = checked(&loaded, "").await?;
             println!(
-                "{} {}: ok ({} forms, {} workflows, {} scripts, {} sample records, {} tests)",
+                "{} {}: ok ({} forms, {} workflows, {} views, {} scripts, {} sample records, {} tests)",
                 report.meta.name,
                 report.meta.version,
                 report.forms,
                 report.workflows,
+                report.views,
                 report.scripts,
                 report.records,
                 report.tests

@@ -14,6 +14,7 @@ mod committer;
 mod keys;
 mod sessions;
 mod timers;
+mod views;
 
 use std::ops::Bound;
 use std::path::Path;

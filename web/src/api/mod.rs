@@ -13,6 +13,7 @@ pub(crate) mod sessions;
 mod spaces;
 mod system;
 mod timers;
+mod views;
 mod workflows;
 
 use std::time::{Duration, Instant};
@@ -66,6 +67,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(integrations::router())
         .merge(sessions::router())
         .merge(counts::router())
+        .merge(views::router())
         .fallback(not_api_or_unknown)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         // Each `layer` call wraps the ones before it: the body limit is innermost, panics are

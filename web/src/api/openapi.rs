@@ -262,6 +262,28 @@ fn generic_paths() -> Map<String, Value> {
         "get": op("How many records match the filter (all without one)", count_params, None,
                   vec![("200", ok("The count", json!({ "type": "object", "properties": { "count": { "type": "integer" } } })))]),
     }));
+    let view = json!({ "type": "object", "required": ["title"], "properties": {
+        "title": { "type": "string" }, "filter": { "type": "string", "description": "A filter expression, checked against the form (422 at /filter)" },
+        "sort": { "type": "string" }, "columns": { "type": "array", "items": { "type": "string" } },
+        "shared": { "type": "boolean", "description": "Seen by everyone in the space, else only by whoever saved it" } } });
+    let view_params = || {
+        let mut p = form_params();
+        p.push(path_param("view", "View name"));
+        p
+    };
+    let mut new_view = view.clone();
+    new_view["required"] = json!(["name", "title"]);
+    new_view["properties"]["name"] = json!({ "type": "string", "description": "Slug, unique per form" });
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/views".into(), json!({
+        "get": op("Saved views of a form the caller may see (shared, and their own)", form_params(), None, vec![("200", ok("Views", page_of(view.clone())))]),
+        "post": op("Save a new view", form_params(), Some(new_view), vec![("201", ok("Created", view.clone()))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/views/{view}".into(), json!({
+        "get": op("Get a saved view", view_params(), None, vec![("200", ok("The view", view.clone()))]),
+        "put": op("Create or replace a saved view", view_params(), Some(view.clone()),
+                  vec![("200", ok("Replaced", view.clone())), ("201", ok("Created", view))]),
+        "delete": op("Delete a saved view", view_params(), None, vec![("204", json!({ "description": "Deleted" }))]),
+    }));
     paths.insert("/api/v1/auth/session".into(), json!({
         "post": op("Sign in with an API token: opens a browser session (HttpOnly cookie `tend_session`); needs a same-origin Origin",
                    vec![], Some(json!({ "type": "object", "required": ["token"], "properties": { "token": { "type": "string" } } })),
