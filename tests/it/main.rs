@@ -23,6 +23,7 @@ mod packs;
 mod restart;
 mod tidy;
 mod timers;
+mod ui;
 mod web_app;
 mod web_sessions;
 mod workflows;
