@@ -327,7 +327,7 @@ async fn demo_banner(app: &Application, url: &str) -> anyhow::Result<()> {
         println!("Log in with the admin token printed at first start (or stop the server and run `tend token create --admin`).");
     }
     println!(
-        "At-risk accounts: {url}/api/v1/spaces/{space}/forms/account/records?filter=health%20%3C%2050&sort=health"
+        "At-risk accounts, in the web app once signed in: {url}/s/{space}/account?filter=health%20%3C%2050&sort=health"
     );
     println!("What fires over the next days: stop the server, then `tend simulate --days 30`.");
     Ok(())

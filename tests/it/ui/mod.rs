@@ -25,11 +25,11 @@ async fn grid_settled(browser: &Browser) {
 }
 
 async fn row_ids(browser: &Browser) -> Vec<String> {
-    let mut ids = Vec::new();
-    for row in browser.all("[data-testid=grid-row]").await {
-        ids.push(row.attr("data-id").await.expect("attr").expect("data-id"));
-    }
-    ids
+    // Read in one script: the virtualized body re-renders while it scrolls, so element handles
+    // taken one by one may go stale.
+    let script = "return Array.from(document.querySelectorAll('[data-testid=grid-row]')).map(r => r.dataset.id)";
+    let ids = browser.client.execute(script, vec![]).await.expect("row ids");
+    ids.as_array().expect("an array").iter().filter_map(|id| id.as_str().map(str::to_owned)).collect()
 }
 
 async fn drag(browser: &Browser, from: &fantoccini::elements::Element, to: &fantoccini::elements::Element) {
@@ -66,6 +66,19 @@ async fn a_csm_works_the_demo_in_the_browser() {
     browser.wait_for("[data-testid=form-account]").await.click().await.expect("open accounts");
     grid_settled(&browser).await;
     browser.screenshot("grid-en-1440").await;
+
+    // Infinite scroll: scrolling to the end pages through the cursors to the last account.
+    let all = demo.get("/api/v1/spaces/demo/forms/account/records", &[("limit", "1000")]).await;
+    let last_id =
+        all["items"].as_array().expect("items").last().expect("accounts")["id"].as_str().expect("id").to_owned();
+    browser
+        .until("the last account after scrolling", || async {
+            let scroll =
+                "const g = document.querySelector('[data-testid=grid]'); g.scrollTop = g.scrollHeight; return true;";
+            browser.client.execute(scroll, vec![]).await.expect("scroll");
+            row_ids(&browser).await.last() == Some(&last_id)
+        })
+        .await;
 
     // Build the at-risk filter with the builder: health < 50, status != "churned".
     for (field, op, value) in [("health", "<", "50"), ("status", "!=", "churned")] {
@@ -254,7 +267,7 @@ async fn a_csm_works_the_demo_in_the_browser() {
     browser.client.goto(&demo.url("/")).await.expect("spaces");
     browser.wait_for("[data-testid=count-account]").await;
     browser.screenshot("spaces-zh-1280").await;
-    browser.client.goto(&demo.url("/my-work?who=ana%40example.com")).await.expect("my work");
+    browser.client.goto(&demo.url("/my-work?who=ana.silva%40example.com")).await.expect("my work");
     browser.wait_for(".my-work").await;
     browser.screenshot("my-work-zh-1280").await;
 

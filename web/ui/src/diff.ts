@@ -26,3 +26,17 @@ export function changes(before: Data | null | undefined, after: Data | null | un
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   return keys.filter((k) => !same(a[k], b[k])).map((field) => ({ field, before: a[field], after: b[field] }));
 }
+
+const isObject = (v: unknown): v is Data => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Like [`changes`], with changed objects (a checklist) opened one level: `checklist.sso`. */
+export function flatChanges(before: Data | null | undefined, after: Data | null | undefined): FieldChange[] {
+  return changes(before, after).flatMap((change) =>
+    isObject(change.before) || isObject(change.after)
+      ? changes(isObject(change.before) ? change.before : {}, isObject(change.after) ? change.after : {}).map((inner) => ({
+          ...inner,
+          field: `${change.field}.${inner.field}`,
+        }))
+      : [change],
+  );
+}

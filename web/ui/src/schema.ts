@@ -142,14 +142,19 @@ export function dateFields(definition: FormDefinition): Field[] {
   return fields(definition).filter((f) => f.kind === "date" || f.kind === "date-time");
 }
 
-/** A human name for a record: its first string-like field's value. */
+/** A human name for a record: its `name` or `title`, else its first plain text field (not a
+ * reference, a date, an email or a choice), else the form's title and the id's start. */
 export function recordTitle(record: TendRecord, definition?: FormDefinition): string {
   const properties = definition?.schema.properties ?? {};
-  for (const name of ["name", "title", ...Object.keys(properties)]) {
+  for (const name of ["name", "title"]) {
     const value = record.data[name];
-    if (typeof value === "string" && value && properties[name]?.["x-ref"] === undefined && !/^[0-9a-f-]{36}$/.test(value)) {
+    if (typeof value === "string" && value) return value;
+  }
+  for (const [name, schema] of Object.entries(properties)) {
+    const value = record.data[name];
+    if (typeof value === "string" && value && fieldKind(schema) === "string" && !schema.format && !/^[0-9a-f-]{36}$/.test(value)) {
       return value;
     }
   }
-  return record.id.slice(0, 8);
+  return `${definition?.title ?? record.form} ${record.id.slice(0, 8)}`;
 }

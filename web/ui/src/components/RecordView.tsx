@@ -8,7 +8,7 @@ import validator from "@rjsf/validator-ajv8";
 import type { FieldTemplateProps, RJSFSchema, UiSchema, WidgetProps } from "@rjsf/utils";
 import { api, formPath, Problem, type FieldError } from "../api/client";
 import { getRecord, listForms, listRecords, patchRecord, transition } from "../api/tend";
-import { changes, mergePatch } from "../diff";
+import { flatChanges, mergePatch } from "../diff";
 import { errorSchemaFrom } from "../errors";
 import { formatInstant, formatValue } from "../format";
 import { useLoad } from "../hooks/useApi";
@@ -125,7 +125,16 @@ function Loaded({ space, stored, forms, initial, prefill, onSaved, onCreated }: 
   const uiSchema = useMemo(() => buildUiSchema(definition, fields, readOnly, t("record.computed")), [definition, fields, readOnly, t]);
   const schema = useMemo(() => formSchema(definition.schema), [definition]);
   const context: Context = { space, forms };
-  const title = record ? recordTitle(record, definition) : t("record.newTitle", { form: definition.title ?? stored.name });
+  // A record without a name of its own (an onboarding) is named after what it references.
+  const refField = fields.find((f) => f.ref && record?.data[f.name]);
+  useRefNames(space, refField && record ? [{ form: refField.ref as string, id: String(record.data[refField.name]) }] : []);
+  const refTitle = refField && record ? refName(refField.ref as string, String(record.data[refField.name])) : undefined;
+  const ownName = record && (record.data.name ?? record.data.title);
+  const title = !record
+    ? t("record.newTitle", { form: definition.title ?? stored.name })
+    : ownName || !refTitle
+      ? recordTitle(record, definition)
+      : `${definition.title ?? stored.name} · ${refTitle}`;
 
   return (
     <div className="record" data-testid="record">
@@ -210,10 +219,10 @@ function Loaded({ space, stored, forms, initial, prefill, onSaved, onCreated }: 
         />
       )}
       {record && (
-        <>
+        <aside className="record-side">
           <Related space={space} stored={stored} forms={forms} record={record} />
           <History key={historyGeneration} space={space} form={stored.name} id={record.id} fields={fields} />
-        </>
+        </aside>
       )}
     </div>
   );
@@ -373,7 +382,7 @@ function History({ space, form, id, fields }: { space: string; form: string; id:
       {history.data?.length === 0 && <p className="muted">{t("record.noHistory")}</p>}
       <ol className="timeline" data-testid="history">
         {[...(history.data ?? [])].reverse().map((event) => {
-          const diff = event.kind === "created" ? [] : changes(event.before, event.after);
+          const diff = event.kind === "created" ? [] : flatChanges(event.before, event.after);
           return (
             <li key={event.seq} data-testid="history-entry" data-kind={event.kind}>
               <div className="when">
@@ -386,7 +395,7 @@ function History({ space, form, id, fields }: { space: string; form: string; id:
                 <ul className="changes">
                   {diff.map((c) => (
                     <li key={c.field}>
-                      {t("record.changed", { field: fieldLabel(c.field, fields.find((f) => f.name === c.field)?.schema), before: show(c.field, c.before), after: show(c.field, c.after) })}
+                      {t("record.changed", { field: fieldLabel(c.field.replace(".", " · "), fields.find((f) => f.name === c.field)?.schema), before: show(c.field, c.before), after: show(c.field, c.after) })}
                     </li>
                   ))}
                 </ul>
