@@ -225,6 +225,24 @@ async fn a_csm_works_the_demo_in_the_browser() {
         .await;
     browser.screenshot("calendar-en-1440").await;
 
+    // A raw filter the server refuses: its 400 is shown, marked at the position it names.
+    browser.client.goto(&demo.url("/s/demo/account")).await.expect("grid");
+    grid_settled(&browser).await;
+    let raw = browser.wait_for("[data-testid=raw-filter]").await;
+    raw.send_keys("health < 50 and tier =").await.expect("type a filter");
+    browser.wait_for("[data-testid=raw-filter-apply]").await.click().await.expect("apply");
+    let error = browser.wait_for("[data-testid=filter-error]").await;
+    let marker = error.find(fantoccini::Locator::Css("pre")).await.expect("the marked filter");
+    let label = marker.attr("aria-label").await.expect("attr").unwrap_or_default();
+    assert_eq!(label, "at character 23", "the position the server names, counted from 1");
+    let text = error.text().await.expect("text");
+    assert!(text.contains("expected a value after"), "the server's words: {text}");
+    assert!(
+        text.lines().nth(1).is_some_and(|l| l.trim_end().ends_with('^') && l.len() == 23),
+        "a marker under the position: {text}"
+    );
+    browser.screenshot("grid-filter-error-en-1440").await;
+
     // Save a view of the grid and reopen it after a reload.
     let growth = "tier = \"growth\"";
     let grid_url = format!("/s/demo/account?filter={}&sort=-arr", urlencode(growth));
@@ -270,6 +288,15 @@ async fn a_csm_works_the_demo_in_the_browser() {
     browser.client.goto(&demo.url("/my-work?who=ana.silva%40example.com")).await.expect("my work");
     browser.wait_for(".my-work").await;
     browser.screenshot("my-work-zh-1280").await;
+
+    // Sign out ends the session; the token box signs in again.
+    browser.wait_for("[data-testid=sign-out]").await.click().await.expect("sign out");
+    browser.wait_for("[data-testid=token]").await.send_keys(&demo.token).await.expect("token");
+    browser.wait_for("[data-testid=sign-in]").await.click().await.expect("sign in");
+    browser.wait_for("[data-testid=count-account]").await;
+    browser.client.goto(&demo.url("/s/demo/onboarding/board")).await.expect("board");
+    browser.wait_for("[data-testid=board-card]").await;
+    browser.screenshot("board-zh-1280").await;
 
     browser.close().await;
 }

@@ -114,6 +114,10 @@ function Grid({ space, stored }: { space: string; stored: StoredForm }) {
   useEffect(() => {
     if (!rows.loading && !rows.done && rows.cursor && lastIndex >= rows.items.length - 30) void loadPage(rows.cursor, false);
   }, [lastIndex, rows, loadPage]);
+  // A new query starts at its first row, not where the previous one was scrolled to.
+  useEffect(() => {
+    if (scrollRef.current) scrollRef.current.scrollTop = 0;
+  }, [filter, sort]);
 
   const sortKey = sort.replace(/^-/, "");
   const descending = sort.startsWith("-");
@@ -267,16 +271,13 @@ function RawFilter({ filter, problem }: { filter: string; problem?: Problem }) {
       {problem && (
         <div id="raw-filter-error" className="filter-error" role="alert" data-testid="filter-error">
           {position !== undefined && (
-            <pre aria-hidden="true">
+            <pre aria-label={t("grid.errorAt", { position: position + 1 })}>
               {filter}
               {"\n"}
               {" ".repeat(Math.min(position, filter.length))}^
             </pre>
           )}
-          <span>
-            {problem.detail}
-            {position !== undefined ? ` (${t("grid.errorAt", { position: position + 1 })})` : ""}
-          </span>
+          <span>{problem.detail}</span>
         </div>
       )}
     </form>
