@@ -297,8 +297,24 @@ async fn a_csm_works_the_demo_in_the_browser() {
     browser.client.goto(&demo.url("/s/demo/onboarding/board")).await.expect("board");
     browser.wait_for("[data-testid=board-card]").await;
     browser.screenshot("board-zh-1280").await;
+    // A board by any single-select field, and an account's page with its related records.
+    browser.client.goto(&demo.url("/s/demo/task/board?by=priority")).await.expect("task board");
+    browser.wait_for("[data-testid=column-high] [data-testid=board-card]").await;
+    browser.screenshot("board-by-priority-zh-1280").await;
+    let account = shown_first_account(&demo).await;
+    browser.client.set_window_size(1440, 900).await.expect("resize");
+    browser.client.goto(&demo.url(&format!("/s/demo/account/r/{account}"))).await.expect("account page");
+    browser.wait_for("[data-testid=related-contact]").await;
+    browser.wait_for("[data-testid=history-entry]").await;
+    browser.screenshot("record-account-zh-1440").await;
 
     browser.close().await;
+}
+
+/// An account that has contacts, tasks and the like pointing at it.
+async fn shown_first_account(demo: &Demo) -> String {
+    let contacts = demo.get("/api/v1/spaces/demo/forms/contact/records", &[("limit", "1")]).await;
+    contacts["items"][0]["data"]["account"].as_str().expect("a contact's account").to_owned()
 }
 
 fn urlencode(text: &str) -> String {

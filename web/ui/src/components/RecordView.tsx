@@ -386,7 +386,7 @@ function History({ space, form, id, fields }: { space: string; form: string; id:
           return (
             <li key={event.seq} data-testid="history-entry" data-kind={event.kind}>
               <div className="when">
-                <strong>{event.kind === "created" ? t("record.created") : event.kind === "deleted" ? t("record.deleted") : event.kind.replace(/_/g, " ")}</strong>{" "}
+                <strong>{t(`record.kinds.${event.kind}`, { defaultValue: event.kind.replace(/_/g, " ") })}</strong>{" "}
                 <span className="muted">
                   {formatInstant(event.at, i18n.language)} · {t("record.by", { who: event.actor })}
                 </span>

@@ -74,8 +74,6 @@ export const en = {
     noHistory: "No history yet.",
     noRelated: "Nothing links here yet.",
     changed: "{{field}}: {{before}} → {{after}}",
-    created: "Created",
-    deleted: "Deleted",
     stageChanged: "Stage: {{from}} → {{to}}",
     by: "by {{who}}",
     openLink: "Open {{what}}",
@@ -93,6 +91,7 @@ export const en = {
     moveTo: "Move to {{stage}}",
     moveRefused: "Move refused: {{detail}}",
     moves: "Allowed moves",
+    kinds: { created: "Created", updated: "Updated", deleted: "Deleted", stage_changed: "Stage changed", timer_fired: "Timer fired", sla_breached: "SLA breached", inbound: "Inbound", manual: "Run by hand" },
   },
   board: { title: "{{form}} board", by: "Columns by", refused: "Move refused: {{detail}}", empty: "No cards", moveCard: "Move {{card}} to" },
   calendar: {

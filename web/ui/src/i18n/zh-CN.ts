@@ -76,8 +76,6 @@ export const zhCN: Strings = {
     noHistory: "暂无历史。",
     noRelated: "暂无关联记录。",
     changed: "{{field}}：{{before}} → {{after}}",
-    created: "已创建",
-    deleted: "已删除",
     stageChanged: "阶段：{{from}} → {{to}}",
     by: "操作人 {{who}}",
     openLink: "打开 {{what}}",
@@ -95,6 +93,7 @@ export const zhCN: Strings = {
     moveTo: "移到{{stage}}",
     moveRefused: "无法移动：{{detail}}",
     moves: "可移动到",
+    kinds: { created: "已创建", updated: "已更新", deleted: "已删除", stage_changed: "阶段变更", timer_fired: "定时触发", sla_breached: "超出 SLA", inbound: "外部推送", manual: "手动运行" },
   },
   board: { title: "{{form}}看板", by: "分列依据", refused: "无法移动：{{detail}}", empty: "没有卡片", moveCard: "将 {{card}} 移到" },
   calendar: {
