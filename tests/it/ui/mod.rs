@@ -158,6 +158,38 @@ async fn a_csm_works_the_demo_in_the_browser() {
         })
         .await;
     browser.screenshot("record-en-1440").await;
+
+    // Someone else saves the account meanwhile: saving here answers 412 and the dialog shows
+    // their value beside ours; taking theirs loads it.
+    let opened = browser.query("record").await.expect("the open record in the URL");
+    let path = format!("/api/v1/spaces/demo/forms/account/records/{opened}");
+    let current = demo.get(&path, &[]).await;
+    let version = current["version"].as_u64().expect("version");
+    let theirs = demo
+        .api
+        .patch(demo.url(&path))
+        .bearer_auth(&demo.token)
+        .header("content-type", "application/merge-patch+json")
+        .header("if-match", format!("\"{version}\""))
+        .body(r#"{"open_tickets": 9}"#)
+        .send()
+        .await
+        .expect("PATCH");
+    assert!(theirs.status().is_success(), "{}", theirs.status());
+    let tickets = browser.wait_for("#root_open_tickets").await;
+    tickets.clear().await.expect("clear");
+    tickets.send_keys("2").await.expect("type");
+    browser.wait_for("[data-testid=save-record]").await.click().await.expect("save");
+    let conflict = browser.wait_for("[data-testid=conflict-dialog] [data-testid=conflict-open_tickets]").await;
+    let cells = conflict.text().await.expect("text");
+    assert!(cells.contains('9') && cells.contains('2'), "their 9 beside my 2: {cells}");
+    browser.screenshot("record-conflict-en-1440").await;
+    browser.wait_for("[data-testid=take-theirs]").await.click().await.expect("take theirs");
+    browser
+        .until("their value in the form", || async {
+            browser.wait_for("#root_open_tickets").await.prop("value").await.ok().flatten().as_deref() == Some("9")
+        })
+        .await;
     browser.wait_for("[data-testid=close-drawer]").await.click().await.expect("close the drawer");
 
     // Kanban: an onboarding in kickoff with an unticked checklist can't move to setup.
