@@ -333,6 +333,20 @@ async fn a_csm_works_the_demo_in_the_browser() {
     browser.client.goto(&demo.url("/s/demo/task/board?by=priority")).await.expect("task board");
     browser.wait_for("[data-testid=column-high] [data-testid=board-card]").await;
     browser.screenshot("board-by-priority-zh-1280").await;
+    // Without a pointer: a card's "move to" list sets the field.
+    let card = browser.wait_for("[data-testid=column-high] [data-testid=board-card]").await;
+    let task = card.attr("data-id").await.expect("attr").expect("data-id");
+    card.find(fantoccini::Locator::Css("[data-testid=card-move]"))
+        .await
+        .expect("move list")
+        .select_by_value("low")
+        .await
+        .expect("move");
+    browser.wait_for(&format!("[data-testid=column-low] [data-testid=board-card][data-id='{task}']")).await;
+    let task_path = format!("/api/v1/spaces/demo/forms/task/records/{task}");
+    browser
+        .until("the new priority stored", || async { demo.get(&task_path, &[]).await["data"]["priority"] == "low" })
+        .await;
     let account = shown_first_account(&demo).await;
     browser.client.set_window_size(1440, 900).await.expect("resize");
     browser.client.goto(&demo.url(&format!("/s/demo/account/r/{account}"))).await.expect("account page");

@@ -89,6 +89,7 @@ export function App() {
             </>
           )}
         </nav>
+        {auth.state === "signed-in" && <span className="muted small">{t("nav.signedInAs", { who: auth.me.caller })}</span>}
         <LanguageSwitch />
         {auth.state === "signed-in" && (
           <button type="button" className="link-button" onClick={() => void signOut()} data-testid="sign-out">

@@ -30,7 +30,6 @@ export const en = {
     columnsTitle: "Choose and order columns",
     moveUp: "Move {{column}} up",
     moveDown: "Move {{column}} down",
-    filter: "Filter",
     rawFilter: "Filter expression",
     rawFilterHelp: "The filter language, e.g. health < 50 and tier = \"enterprise\"",
     apply: "Apply",
@@ -93,7 +92,7 @@ export const en = {
     moves: "Allowed moves",
     kinds: { created: "Created", updated: "Updated", deleted: "Deleted", stage_changed: "Stage changed", timer_fired: "Timer fired", sla_breached: "SLA breached", inbound: "Inbound", manual: "Run by hand" },
   },
-  board: { title: "{{form}} board", by: "Columns by", refused: "Move refused: {{detail}}", empty: "No cards", moveCard: "Move {{card}} to" },
+  board: { title: "{{form}} board", by: "Columns by", refused: "Move refused: {{detail}}", empty: "No cards", moveCard: "Move {{card}} to", moveTo: "Move to…" },
   calendar: {
     title: "{{form}} calendar",
     field: "Date field",

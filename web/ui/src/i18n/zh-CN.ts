@@ -32,7 +32,6 @@ export const zhCN: Strings = {
     columnsTitle: "选择并排序列",
     moveUp: "上移 {{column}}",
     moveDown: "下移 {{column}}",
-    filter: "筛选",
     rawFilter: "筛选表达式",
     rawFilterHelp: "筛选语言，例如 health < 50 and tier = \"enterprise\"",
     apply: "应用",
@@ -95,7 +94,7 @@ export const zhCN: Strings = {
     moves: "可移动到",
     kinds: { created: "已创建", updated: "已更新", deleted: "已删除", stage_changed: "阶段变更", timer_fired: "定时触发", sla_breached: "超出 SLA", inbound: "外部推送", manual: "手动运行" },
   },
-  board: { title: "{{form}}看板", by: "分列依据", refused: "无法移动：{{detail}}", empty: "没有卡片", moveCard: "将 {{card}} 移到" },
+  board: { title: "{{form}}看板", by: "分列依据", refused: "无法移动：{{detail}}", empty: "没有卡片", moveCard: "将 {{card}} 移到", moveTo: "移到…" },
   calendar: {
     title: "{{form}}日历",
     field: "日期字段",

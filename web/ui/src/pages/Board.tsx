@@ -106,7 +106,15 @@ function Board({ space, stored }: { space: string; stored: StoredForm }) {
               <Column key={column.value} id={column.value} title={column.title} count={inColumn.length}>
                 {inColumn.length === 0 && <p className="muted small">{t("board.empty")}</p>}
                 {inColumn.map((record) => (
-                  <Card key={record.id} record={record} title={subtitle(record)} detail={formatValue(record.data.owner, undefined, "en")} onOpen={() => navigate(`/s/${encodeURIComponent(space)}/${encodeURIComponent(stored.name)}/r/${record.id}`)} />
+                  <Card
+                    key={record.id}
+                    record={record}
+                    title={subtitle(record)}
+                    detail={formatValue(record.data.owner ?? record.data.assignee, undefined, "en")}
+                    columns={columns}
+                    onMove={(to) => void move(record, to)}
+                    onOpen={() => navigate(`/s/${encodeURIComponent(space)}/${encodeURIComponent(stored.name)}/r/${record.id}`)}
+                  />
                 ))}
               </Column>
             );
@@ -129,7 +137,18 @@ function Column({ id, title, count, children }: { id: string; title: string; cou
   );
 }
 
-function Card({ record, title, detail, onOpen }: { record: TendRecord; title: string; detail: string; onOpen: () => void }) {
+interface CardProps {
+  record: TendRecord;
+  title: string;
+  detail: string;
+  columns: { value: string; title: string }[];
+  onMove: (to: string) => void;
+  onOpen: () => void;
+}
+
+/** A card: dragged with a pointer, or moved with its "move to" list from the keyboard. */
+function Card({ record, title, detail, columns, onMove, onOpen }: CardProps) {
+  const { t } = useTranslation();
   const { attributes, listeners, setNodeRef, transform, isDragging } = useDraggable({ id: record.id });
   const style = transform ? { transform: `translate3d(${transform.x}px, ${transform.y}px, 0)` } : undefined;
   return (
@@ -138,6 +157,17 @@ function Card({ record, title, detail, onOpen }: { record: TendRecord; title: st
         {title}
       </button>
       {detail && <div className="muted small">{detail}</div>}
+      <label className="visually-hidden-until-focus">
+        <span className="visually-hidden">{t("board.moveCard", { card: title })}</span>
+        <select value="" onChange={(e) => e.target.value && onMove(e.target.value)} onPointerDown={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()} data-testid="card-move">
+          <option value="">{t("board.moveTo")}</option>
+          {columns.map((c) => (
+            <option key={c.value} value={c.value}>
+              {c.title}
+            </option>
+          ))}
+        </select>
+      </label>
     </article>
   );
 }
