@@ -16,7 +16,9 @@
 //! - [`workflows`] stores workflow definitions and runs them from the event log, exactly once;
 //! - [`outbox`] delivers what workflows send (through a [`outbox::Transport`] the caller
 //!   implements) and turns posts to inbound hooks into events;
-//! - [`clock`] is the one source of time; `calendar` is zone, DST and cron arithmetic.
+//! - [`clock`] is the one source of time; `calendar` is zone, DST and cron arithmetic;
+//! - [`views`]: saved views (filter, sort, columns) of a form, personal or shared;
+//! - [`sessions`]: browser sessions and one-time sign-in links, beside the tokens of [`auth`].
 //!
 //! The modules are layered (ARCHITECTURE.md, "Layers inside `engine`"): none imports from a
 //! layer above its own.
@@ -26,6 +28,7 @@
 pub mod auth;
 mod calendar;
 pub mod clock;
+mod counting;
 mod definitions;
 mod error;
 mod listing;
@@ -34,9 +37,11 @@ pub mod outbox;
 pub mod query;
 mod records;
 pub mod rules;
+pub mod sessions;
 mod spaces;
 mod store;
 pub mod timers;
+pub mod views;
 pub mod workflows;
 
 use std::path::PathBuf;

@@ -6,11 +6,13 @@
 mod support;
 
 mod api_auth;
+mod api_counts;
 mod api_forms;
 mod api_listing;
 mod api_pipeline;
 mod api_records;
 mod api_scripts;
+mod api_views;
 mod bad_input;
 mod cli;
 mod connections;
@@ -25,4 +27,7 @@ mod readme;
 mod restart;
 mod tidy;
 mod timers;
+mod ui;
+mod web_app;
+mod web_sessions;
 mod workflows;

@@ -99,7 +99,19 @@ const ENGINE_LAYERS: &[&[&str]] = &[
     &["store"],
     &["error"],
     &["auth", "rules"],
-    &["", "definitions", "records", "listing", "spaces", "workflows", "timers", "outbox"],
+    &[
+        "",
+        "definitions",
+        "records",
+        "listing",
+        "spaces",
+        "workflows",
+        "timers",
+        "outbox",
+        "sessions",
+        "views",
+        "counting",
+    ],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

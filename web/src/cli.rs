@@ -308,11 +308,12 @@ async fn pack(command: PackCommand) -> anyhow::Result<()> {
             let loaded = packs::load(&pack)?;
             let report = checked(&loaded, "").await?;
             println!(
-                "{} {}: ok ({} forms, {} workflows, {} scripts, {} sample records, {} tests)",
+                "{} {}: ok ({} forms, {} workflows, {} views, {} scripts, {} sample records, {} tests)",
                 report.meta.name,
                 report.meta.version,
                 report.forms,
                 report.workflows,
+                report.views,
                 report.scripts,
                 report.records,
                 report.tests
@@ -428,7 +429,7 @@ async fn demo_banner(app: &Application, url: &str, mail: bool) -> anyhow::Result
         );
     }
     println!(
-        "At-risk accounts: {url}/api/v1/spaces/{space}/forms/account/records?filter=health%20%3C%2050&sort=health"
+        "At-risk accounts, in the web app once signed in: {url}/s/{space}/account?filter=health%20%3C%2050&sort=health"
     );
     println!("What fires over the next days: stop the server, then `{} simulate --days 30`.", invoked_as());
     Ok(())
@@ -471,6 +472,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("{token}");
         println!("Try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/spaces");
     }
+    // A fresh link every start: it works once, for 15 minutes, and needs no token at hand.
+    let (code, _) = app.engine().create_sign_in_link().await?;
+    println!(
+        "Open the web app (sign-in link, valid 15 minutes, once): {url}{}",
+        crate::api::sessions::link_path(&code)
+    );
     if demo {
         demo_banner(&app, &url, mail).await?;
     }

@@ -186,6 +186,9 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// On shutdown, connections still open this many seconds after the signal are closed.
     pub shutdown_grace_secs: u64,
+    /// Mark the browser session cookie `Secure` (set when Tend is served over HTTPS through a
+    /// proxy that does not send `X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
 }
 
 /// Log output format.
@@ -223,6 +226,7 @@ impl Default for HttpConfig {
             header_read_timeout_secs: 10,
             max_connections: 1024,
             shutdown_grace_secs: 10,
+            secure_cookies: false,
         }
     }
 }

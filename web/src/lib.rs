@@ -15,7 +15,8 @@
 //! - [`remote`]: CLI commands that talk to a running server's API;
 //! - [`telemetry`]: tracing and Prometheus metrics;
 //! - [`tabular`]: reading imported files and writing exported ones (CSV in UTF-8 or GBK, NDJSON, XLSX);
-//! - [`export`]: a form's records streamed out as a file.
+//! - [`export`]: a form's records streamed out as a file;
+//! - [`ui`]: the embedded web app, served at `/`.
 //!
 //! Architecture invariant: handlers parse, authorize, make one engine call and map its
 //! errors; domain logic lives in `engine` and `forms`.
@@ -36,3 +37,4 @@ pub mod startup;
 pub mod tabular;
 pub mod targets;
 pub mod telemetry;
+pub mod ui;

@@ -14,14 +14,18 @@ use crate::query::FieldLookup;
 
 mod delivery;
 mod integration;
+mod session;
 mod timer;
 mod token;
+mod view;
 mod workflow;
 
 pub use self::delivery::*;
 pub use self::integration::*;
+pub use self::session::*;
 pub use self::timer::*;
 pub use self::token::*;
+pub use self::view::*;
 pub use self::workflow::*;
 
 /// Who made a change: recorded on records (`created_by`, `updated_by`) and events (`actor`).

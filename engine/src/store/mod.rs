@@ -28,8 +28,8 @@ use forms::{FormName, SpaceName, WorkflowName};
 use uuid::Uuid;
 
 use crate::model::{
-    Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Space, StoredForm, StoredWorkflow, Timer, TimerPosition,
-    TokenInfo,
+    Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredForm, StoredView,
+    StoredWorkflow, Timer, TimerPosition, TokenInfo,
 };
 
 /// The backend the engine runs on.
@@ -427,6 +427,35 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     fn remove_token(&self, hash_hex: &str) -> Result<(), StoreError>;
     /// Whether any token exists.
     fn has_tokens(&self) -> Result<bool, StoreError>;
+
+    // ---- browser sessions and sign-in links (keyed by the hash of their secret) ----
+
+    /// Stores a session under the hash of its id.
+    fn insert_session(&self, hash_hex: &str, session: &Session) -> Result<(), StoreError>;
+    /// The session whose id hashes to `hash_hex`.
+    fn session(&self, hash_hex: &str) -> Result<Option<Session>, StoreError>;
+    /// Removes a session.
+    fn remove_session(&self, hash_hex: &str) -> Result<(), StoreError>;
+    /// Removes every session for which `expired` holds; how many.
+    fn remove_sessions_where(&self, expired: &dyn Fn(&Session) -> bool) -> Result<usize, StoreError>;
+    /// Stores a sign-in link under the hash of its code.
+    fn insert_sign_in_link(&self, hash_hex: &str, link: &SignInLink) -> Result<(), StoreError>;
+    /// Removes the link whose code hashes to `hash_hex` and returns it: one atomic step, so two
+    /// concurrent uses of the same link can't both get it.
+    fn take_sign_in_link(&self, hash_hex: &str) -> Result<Option<SignInLink>, StoreError>;
+    /// Removes every sign-in link for which `expired` holds.
+    fn remove_sign_in_links_where(&self, expired: &dyn Fn(&SignInLink) -> bool) -> Result<(), StoreError>;
+
+    // ---- saved views ----
+
+    /// Stores a view (replacing one of that name).
+    fn put_view(&self, space: &SpaceName, form: &FormName, view: &StoredView) -> Result<(), StoreError>;
+    /// A view by name.
+    fn view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<Option<StoredView>, StoreError>;
+    /// The views of a form, in name order.
+    fn views(&self, space: &SpaceName, form: &FormName) -> Result<Vec<StoredView>, StoreError>;
+    /// Removes a view.
+    fn remove_view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<(), StoreError>;
 
     // ---- timers ----
 

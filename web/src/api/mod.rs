@@ -2,6 +2,7 @@
 //! cross-cutting layers (authentication, limits, timeouts, metrics, problem+json for every
 //! error the router or a layer produces).
 
+mod counts;
 mod error;
 mod export;
 mod extract;
@@ -11,11 +12,13 @@ mod forms;
 mod integrations;
 mod openapi;
 mod records;
+pub(crate) mod sessions;
 mod spaces;
 pub(crate) mod strict_json;
 mod system;
 mod timers;
 mod tokens;
+mod views;
 mod warnings;
 mod workflows;
 
@@ -24,7 +27,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
@@ -49,6 +52,8 @@ pub(crate) struct AppState {
     pub(crate) allow_private_targets: bool,
     /// An `[smtp]` host is configured: email can be sent.
     pub(crate) mail: bool,
+    /// Mark session cookies `Secure` (Tend behind a TLS proxy).
+    secure_cookies: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -67,9 +72,11 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         limits,
         allow_private_targets: config.webhooks.allow_private_targets,
         mail: config.smtp.host.is_some(),
+        secure_cookies: config.http.secure_cookies,
     };
-    // The inbound-hook post authenticates with the hook's own secret: its router is merged
-    // outside the token check rather than the check skipping it by path.
+    // The inbound-hook post authenticates with the hook's own secret, and signing in opens a
+    // session: their routers are merged outside the token check rather than the check skipping
+    // them by path.
     let authenticated = Router::new()
         .merge(system::router())
         .merge(openapi::router())
@@ -81,11 +88,15 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(timers::router())
         .merge(integrations::router())
         .merge(tokens::router())
-        .fallback(|| async { ApiError::for_status(StatusCode::NOT_FOUND, "no such route") })
+        .merge(sessions::router())
+        .merge(counts::router())
+        .merge(views::router())
+        .fallback(not_api_or_unknown)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .merge(authenticated)
         .merge(integrations::inbound_router())
+        .merge(sessions::sign_in_router())
         // Each `layer` call wraps the ones before it: the body limit is innermost, panics are
         // caught outermost, and bare error statuses from the limit and the timeout are turned
         // into problem documents on their way out.
@@ -123,6 +134,16 @@ fn route_table() -> &'static Mutex<BTreeSet<&'static str>> {
     TABLE.get_or_init(Default::default)
 }
 
+/// Paths no route matched: the web app for reads outside `/api/`, else a problem+json 404.
+async fn not_api_or_unknown(method: Method, uri: Uri) -> Response {
+    if !uri.path().starts_with("/api/") {
+        if let Some(page) = crate::ui::serve(&method, &uri) {
+            return page;
+        }
+    }
+    ApiError::for_status(StatusCode::NOT_FOUND, "no such route").into_response()
+}
+
 /// `?version=N` on reads of versioned definitions (forms, workflows).
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,13 +158,25 @@ fn stored_definition<T: serde::Serialize>(first_version: bool, location: String,
     (status, [(header::LOCATION, location)], axum::Json(body))
 }
 
-/// Every `/api/` request needs `Authorization: Bearer <token>`; the caller is put in the
-/// request's extensions for the `Caller` extractor.
+/// Every `/api/` request needs `Authorization: Bearer <token>` or a browser session cookie
+/// (`sessions`); the caller is put in the request's extensions for the `Caller` extractor.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
     let Some(secret) = extract::bearer_token(request.headers()) else {
+        if !request.headers().contains_key(header::AUTHORIZATION)
+            && sessions::session_cookie(request.headers()).is_some()
+        {
+            return match sessions::authenticate_cookie(&state, &request) {
+                Ok((principal, session)) => {
+                    request.extensions_mut().insert(principal);
+                    request.extensions_mut().insert(session);
+                    next.run(request).await
+                }
+                Err(refused) => refused.into_response(),
+            };
+        }
         return ApiError::unauthorized("missing `Authorization: Bearer <token>` header").into_response();
     };
     match state.engine.authenticate(secret) {

@@ -277,6 +277,51 @@ fn generic_paths() -> Map<String, Value> {
         "get": op("Upcoming timers, in due order", timer_params, None, vec![("200", ok("Timers", page_of(schema_ref("Timer"))))]),
     }));
     integration_paths(&mut paths);
+    let me = json!({ "type": "object", "properties": {
+        "caller": { "type": "string" }, "token_id": { "type": "string" }, "role": { "type": "string" },
+        "via": { "enum": ["session", "token"] }, "session_expires_at": { "type": ["string", "null"], "format": "date-time" } } });
+    let mut count_params = form_params();
+    count_params.push(query_param("filter", "Filter expression, as for listing", json!({ "type": "string" })));
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/count".into(), json!({
+        "get": op("How many records match the filter (all without one)", count_params, None,
+                  vec![("200", ok("The count", json!({ "type": "object", "properties": { "count": { "type": "integer" } } })))]),
+    }));
+    let view = json!({ "type": "object", "required": ["title"], "properties": {
+        "title": { "type": "string" }, "filter": { "type": "string", "description": "A filter expression, checked against the form (422 at /filter)" },
+        "sort": { "type": "string" }, "columns": { "type": "array", "items": { "type": "string" } },
+        "shared": { "type": "boolean", "description": "Seen by everyone in the space, else only by whoever saved it" } } });
+    let view_params = || {
+        let mut p = form_params();
+        p.push(path_param("view", "View name"));
+        p
+    };
+    let mut new_view = view.clone();
+    new_view["required"] = json!(["name", "title"]);
+    new_view["properties"]["name"] = json!({ "type": "string", "description": "Slug, unique per form" });
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/views".into(), json!({
+        "get": op("Saved views of a form the caller may see (shared, and their own)", form_params(), None, vec![("200", ok("Views", page_of(view.clone())))]),
+        "post": op("Save a new view", form_params(), Some(new_view), vec![("201", ok("Created", view.clone()))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/views/{view}".into(), json!({
+        "get": op("Get a saved view", view_params(), None, vec![("200", ok("The view", view.clone()))]),
+        "put": op("Create or replace a saved view", view_params(), Some(view.clone()),
+                  vec![("200", ok("Replaced", view.clone())), ("201", ok("Created", view))]),
+        "delete": op("Delete a saved view", view_params(), None, vec![("204", json!({ "description": "Deleted" }))]),
+    }));
+    paths.insert("/api/v1/auth/session".into(), json!({
+        "post": op("Sign in with an API token: opens a browser session (HttpOnly cookie `tend_session`); needs a same-origin Origin",
+                   vec![], Some(json!({ "type": "object", "required": ["token"], "properties": { "token": { "type": "string" } } })),
+                   vec![("201", ok("Signed in; Set-Cookie carries the session", me.clone()))]),
+        "delete": op("Sign out: ends the cookie's session on the server", vec![], None, vec![("204", json!({ "description": "Signed out" }))]),
+    }));
+    paths.insert("/api/v1/auth/link/{code}".into(), json!({
+        "get": op("Use a one-time sign-in link printed at start (15 minutes, once): opens a session and redirects to the app",
+                  vec![path_param("code", "The link's code")], None,
+                  vec![("303", json!({ "description": "To `/` with the session cookie, or to `/signin?link=invalid`" }))]),
+    }));
+    paths.insert("/api/v1/auth/me".into(), json!({
+        "get": op("Who the caller is, and whether by session or token", vec![], None, vec![("200", ok("The caller", me))]),
+    }));
     paths
 }
 

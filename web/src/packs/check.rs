@@ -24,6 +24,8 @@ pub struct CheckReport {
     pub forms: usize,
     /// Workflows stored.
     pub workflows: usize,
+    /// Saved views stored.
+    pub views: usize,
     /// Script files.
     pub scripts: usize,
     /// Sample records written.
@@ -51,7 +53,7 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
     let (definitions, definition_problems) = pack.definitions();
     problems.extend(definition_problems);
 
-    let (mut forms, mut workflows) = (0, 0);
+    let (mut forms, mut workflows, mut views) = (0, 0, 0);
     let mut workflow_names = BTreeSet::new();
     for definition in &definitions {
         let stored = match definition.kind {
@@ -62,10 +64,12 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
                 workflow_names.insert(definition.name.clone());
                 engine.put_workflow(&actor, space, &definition.name, &definition.value).await.map(|_| ())
             }
+            DefinitionKind::View => super::views::store(engine, &actor, space, definition).await,
         };
         match stored {
             Ok(()) if definition.kind == DefinitionKind::Form => forms += 1,
-            Ok(()) => workflows += 1,
+            Ok(()) if definition.kind == DefinitionKind::Workflow => workflows += 1,
+            Ok(()) => views += 1,
             Err(err) => {
                 let errors = err.field_errors();
                 if errors.is_empty() {
@@ -124,7 +128,7 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
 
     problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     problems.dedup();
-    Ok(CheckReport { meta: pack.meta.clone(), forms, workflows, scripts, records, tests, problems })
+    Ok(CheckReport { meta: pack.meta.clone(), forms, workflows, views, scripts, records, tests, problems })
 }
 
 /// `definition` without the computed fields and rules that `errors` point into, when every

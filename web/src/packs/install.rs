@@ -76,15 +76,16 @@ pub async fn install(engine: &Engine, actor: &Actor, pack: &Pack, space: &str) -
                 .put_workflow(actor, space.name.as_str(), &definition.name, &definition.value)
                 .await
                 .map(|outcome| outcome.changed),
+            DefinitionKind::View => {
+                super::views::store(engine, actor, space.name.as_str(), definition).await.map(|()| false)
+            }
         };
         match stored {
-            Ok(changed) => {
-                let count = match definition.kind {
-                    DefinitionKind::Form => &mut installed.forms,
-                    DefinitionKind::Workflow => &mut installed.workflows,
-                };
-                *count += usize::from(changed);
-            }
+            Ok(changed) => match definition.kind {
+                DefinitionKind::Form => installed.forms += usize::from(changed),
+                DefinitionKind::Workflow => installed.workflows += usize::from(changed),
+                DefinitionKind::View => {}
+            },
             Err(err) => {
                 let errors = err.field_errors();
                 let problems = if errors.is_empty() {

@@ -5,6 +5,7 @@
 //! pack.json            {name, title, description, version}
 //! forms/<form>.json    one form definition per file, named after the form
 //! workflows/<wf>.json  one workflow per file, named after the workflow
+//! views/<view>.json    saved views of the grid, shared in the space (optional; see `views`)
 //! scripts/*.rhai       scripts that definitions reference as {"file": "scripts/x.rhai"}
 //! data/<form>.ndjson   sample records, one JSON object per line (optional)
 //! tests/*.json         workflow tests run by `tend pack test` (see `runner`)
@@ -22,6 +23,7 @@ mod embedded;
 mod install;
 mod locate;
 mod runner;
+mod views;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,7 +41,7 @@ pub use runner::{run_tests, TestOutcome};
 use locate::Lines;
 
 /// The folders a pack's files live in; anything else (a README) is not read.
-const FOLDERS: &[&str] = &["forms", "workflows", "scripts", "data", "tests"];
+const FOLDERS: &[&str] = &["forms", "workflows", "views", "scripts", "data", "tests"];
 
 /// `pack.json`.
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +113,8 @@ pub enum DefinitionKind {
     Form,
     /// `workflows/*.json`.
     Workflow,
+    /// `views/*.json`.
+    View,
 }
 
 /// A definition of a pack with its script references resolved.
@@ -225,8 +229,14 @@ impl Pack {
 
     /// Files of the pack that are in no known place or have an unexpected extension.
     fn stray_files(&self) -> Vec<Problem> {
-        let expected =
-            [("forms", "json"), ("workflows", "json"), ("scripts", "rhai"), ("data", "ndjson"), ("tests", "json")];
+        let expected = [
+            ("forms", "json"),
+            ("workflows", "json"),
+            ("views", "json"),
+            ("scripts", "rhai"),
+            ("data", "ndjson"),
+            ("tests", "json"),
+        ];
         self.files
             .keys()
             .filter(|path| {
@@ -238,17 +248,19 @@ impl Pack {
             .map(|path| Problem {
                 file: path.clone(),
                 line: None,
-                message: "not part of the pack format (forms/*.json, workflows/*.json, scripts/*.rhai, data/*.ndjson, tests/*.json)".into(),
+                message: "not part of the pack format (forms/*.json, workflows/*.json, views/*.json, scripts/*.rhai, data/*.ndjson, tests/*.json)".into(),
             })
             .collect()
     }
 
-    /// Every form and workflow definition, forms first (workflows are checked against them),
-    /// with script files inlined; and the problems that stopped some from being read.
+    /// Every form, workflow and view definition, forms first (workflows and views are checked
+    /// against them), with script files inlined; and the problems that stopped some from being read.
     pub fn definitions(&self) -> (Vec<Definition>, Vec<Problem>) {
         let mut definitions = Vec::new();
         let mut problems = Vec::new();
-        for (folder, kind) in [("forms", DefinitionKind::Form), ("workflows", DefinitionKind::Workflow)] {
+        let kinds =
+            [("forms", DefinitionKind::Form), ("workflows", DefinitionKind::Workflow), ("views", DefinitionKind::View)];
+        for (folder, kind) in kinds {
             for (file, name, text) in self.files_in(folder, "json") {
                 let mut value: Value = match serde_json::from_str(text) {
                     Ok(value) => value,
@@ -263,7 +275,7 @@ impl Pack {
                 };
                 let lines = std::sync::Arc::new(Lines::of(text));
                 let name_ok = match kind {
-                    DefinitionKind::Form => forms::FormName::parse(name).map(|_| ()),
+                    DefinitionKind::Form | DefinitionKind::View => forms::FormName::parse(name).map(|_| ()),
                     DefinitionKind::Workflow => forms::WorkflowName::parse(name).map(|_| ()),
                 };
                 if let Err(err) = name_ok {

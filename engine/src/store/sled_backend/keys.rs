@@ -361,6 +361,36 @@ pub(super) fn tokens() -> Vec<u8> {
     prefix(&[b"T"])
 }
 
+/// `auth`: `s\0{sha256 of the session id, hex}\0` → Session.
+pub(super) fn session(hash_hex: &str) -> Vec<u8> {
+    prefix(&[b"s", hash_hex.as_bytes()])
+}
+
+/// `auth`: all sessions.
+pub(super) fn sessions() -> Vec<u8> {
+    prefix(&[b"s"])
+}
+
+/// `auth`: `L\0{sha256 of the link code, hex}\0` → SignInLink.
+pub(super) fn sign_in_link(hash_hex: &str) -> Vec<u8> {
+    prefix(&[b"L", hash_hex.as_bytes()])
+}
+
+/// `auth`: all sign-in links.
+pub(super) fn sign_in_links() -> Vec<u8> {
+    prefix(&[b"L"])
+}
+
+/// `defs`: `G\0{space}\0{form}\0{view}\0` → StoredView (saved grid views; `V` is the format).
+pub(super) fn view(space: &SpaceName, form: &FormName, name: &str) -> Vec<u8> {
+    prefix(&[b"G", space.as_str().as_bytes(), form.as_str().as_bytes(), name.as_bytes()])
+}
+
+/// `defs`: the views of a form.
+pub(super) fn views_of(space: &SpaceName, form: &FormName) -> Vec<u8> {
+    prefix(&[b"G", space.as_str().as_bytes(), form.as_str().as_bytes()])
+}
+
 /// The trailing 16-byte record id of a `records`, `index` or `history`-prefix key.
 pub(super) fn trailing_id(key: &[u8]) -> Option<Uuid> {
     let start = key.len().checked_sub(16)?;

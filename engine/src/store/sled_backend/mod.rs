@@ -24,8 +24,8 @@ use uuid::Uuid;
 use self::timers::decode_owner_entry;
 use super::{BackendError, Extras, Items, RecordWrite, StorageConfig, Store, StoreError, ValueRange};
 use crate::model::{
-    Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Space, StoredForm, StoredWorkflow, Timer, TimerPosition,
-    TokenInfo,
+    Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredForm, StoredView,
+    StoredWorkflow, Timer, TimerPosition, TokenInfo,
 };
 
 impl From<sled::Error> for StoreError {
@@ -633,6 +633,79 @@ impl Store for SledStore {
     /// Whether any token exists.
     fn has_tokens(&self) -> Result<bool, StoreError> {
         Ok(self.auth.scan_prefix(keys::tokens()).next().transpose()?.is_some())
+    }
+
+    // ---- browser sessions and sign-in links ----
+
+    fn insert_session(&self, hash_hex: &str, session: &Session) -> Result<(), StoreError> {
+        self.auth.insert(keys::session(hash_hex), encode(session)?)?;
+        Ok(())
+    }
+
+    fn session(&self, hash_hex: &str) -> Result<Option<Session>, StoreError> {
+        get(&self.auth, &keys::session(hash_hex))
+    }
+
+    fn remove_session(&self, hash_hex: &str) -> Result<(), StoreError> {
+        self.auth.remove(keys::session(hash_hex))?;
+        Ok(())
+    }
+
+    fn remove_sessions_where(&self, expired: &dyn Fn(&Session) -> bool) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for item in self.auth.scan_prefix(keys::sessions()) {
+            let (key, value) = item?;
+            let session: Session = decode_pair((key.clone(), value))?;
+            if expired(&session) {
+                self.auth.remove(key)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn insert_sign_in_link(&self, hash_hex: &str, link: &SignInLink) -> Result<(), StoreError> {
+        self.auth.insert(keys::sign_in_link(hash_hex), encode(link)?)?;
+        Ok(())
+    }
+
+    fn take_sign_in_link(&self, hash_hex: &str) -> Result<Option<SignInLink>, StoreError> {
+        let key = keys::sign_in_link(hash_hex);
+        match self.auth.remove(&key)? {
+            Some(value) => decode_pair((key.into(), value)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn remove_sign_in_links_where(&self, expired: &dyn Fn(&SignInLink) -> bool) -> Result<(), StoreError> {
+        for item in self.auth.scan_prefix(keys::sign_in_links()) {
+            let (key, value) = item?;
+            let link: SignInLink = decode_pair((key.clone(), value))?;
+            if expired(&link) {
+                self.auth.remove(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- saved views ----
+
+    fn put_view(&self, space: &SpaceName, form: &FormName, view: &StoredView) -> Result<(), StoreError> {
+        self.defs.insert(keys::view(space, form, &view.name), encode(view)?)?;
+        Ok(())
+    }
+
+    fn view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<Option<StoredView>, StoreError> {
+        get(&self.defs, &keys::view(space, form, name))
+    }
+
+    fn views(&self, space: &SpaceName, form: &FormName) -> Result<Vec<StoredView>, StoreError> {
+        self.defs.scan_prefix(keys::views_of(space, form)).map(|item| decode_pair(item?)).collect()
+    }
+
+    fn remove_view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<(), StoreError> {
+        self.defs.remove(keys::view(space, form, name))?;
+        Ok(())
     }
 
     // ---- timers ----

@@ -1,0 +1,35 @@
+//! `GET /api/v1/spaces/{space}/forms/{form}/count?filter=`: how many records match, for the
+//! totals a grid and the spaces page show (listing pages carry no total: they stop early).
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::extract::ApiQuery;
+use super::{AppState, Routes as _};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().listed("/api/v1/spaces/{space}/forms/{form}/count", get(count))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountParams {
+    filter: Option<String>,
+}
+
+async fn count(
+    State(state): State<AppState>,
+    Path((space, form)): Path<(String, String)>,
+    ApiQuery(params): ApiQuery<CountParams>,
+) -> Result<Json<Value>, ApiError> {
+    // Counting reads every record of the form: off the async runtime.
+    let engine = state.engine.clone();
+    let count = tokio::task::spawn_blocking(move || engine.count_matching(&space, &form, params.filter.as_deref()))
+        .await
+        .map_err(|err| ApiError::for_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR, err.to_string()))??;
+    Ok(Json(json!({ "count": count })))
+}

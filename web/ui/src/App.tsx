@@ -1,0 +1,146 @@
+// The app shell: who is signed in, a top bar (navigation, language, sign out) and the page
+// the URL names. Pages load lazily, so the first visit downloads only the shell and its page.
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { api, Problem, SIGNED_OUT } from "./api/client";
+import { LANGUAGES } from "./i18n";
+import { Link, match, navigate, useLocation } from "./router";
+import { SignIn } from "./pages/SignIn";
+import { ProblemNotice } from "./components/ProblemNotice";
+
+const SpacesPage = lazy(() => import("./pages/Spaces"));
+const GridPage = lazy(() => import("./pages/Grid"));
+const RecordPage = lazy(() => import("./pages/RecordPage"));
+const BoardPage = lazy(() => import("./pages/Board"));
+const CalendarPage = lazy(() => import("./pages/Calendar"));
+const MyWorkPage = lazy(() => import("./pages/MyWork"));
+
+export interface Me {
+  caller: string;
+  token_id: string;
+  role: string;
+  via: "session" | "token";
+}
+
+type Auth = { state: "loading" } | { state: "signed-out" } | { state: "signed-in"; me: Me } | { state: "error"; problem: Problem };
+
+export function App() {
+  const { t } = useTranslation();
+  const location = useLocation();
+  const [auth, setAuth] = useState<Auth>({ state: "loading" });
+
+  const loadMe = useCallback(() => {
+    api<Me>("/api/v1/auth/me")
+      .then(({ body }) => setAuth({ state: "signed-in", me: body }))
+      .catch((err: unknown) => {
+        if (err instanceof Problem && err.status === 401) setAuth({ state: "signed-out" });
+        else if (err instanceof Problem) setAuth({ state: "error", problem: err });
+      });
+  }, []);
+  useEffect(loadMe, [loadMe]);
+  useEffect(() => {
+    const signedOut = () => setAuth({ state: "signed-out" });
+    window.addEventListener(SIGNED_OUT, signedOut);
+    return () => window.removeEventListener(SIGNED_OUT, signedOut);
+  }, []);
+
+  const signOut = async () => {
+    try {
+      await api("/api/v1/auth/session", { method: "DELETE" });
+    } finally {
+      setAuth({ state: "signed-out" });
+      navigate("/signin");
+    }
+  };
+
+  let content;
+  if (auth.state === "loading") content = <p className="muted">{t("app.loading")}</p>;
+  else if (auth.state === "error") content = <ProblemNotice problem={auth.problem} onRetry={loadMe} />;
+  else if (auth.state === "signed-out" || location.path === "/signin")
+    content = (
+      <SignIn
+        linkInvalid={location.query.get("link") === "invalid"}
+        onSignedIn={(me) => {
+          setAuth({ state: "signed-in", me });
+          if (location.path === "/signin") navigate("/", { replace: true });
+        }}
+      />
+    );
+  else content = <Suspense fallback={<div className="skeleton" aria-busy="true" />}>{route(location.path)}</Suspense>;
+
+  return (
+    <div className="app">
+      <a className="skip" href="#main">
+        {t("app.skipToContent")}
+      </a>
+      <header className="topbar">
+        <Link className="brand" href="/">
+          {t("app.name")}
+        </Link>
+        <nav aria-label={t("app.name")}>
+          {auth.state === "signed-in" && (
+            <>
+              <Link href="/" aria-current={location.path === "/" ? "page" : undefined} data-testid="nav-spaces">
+                {t("nav.spaces")}
+              </Link>
+              <Link href="/my-work" aria-current={location.path === "/my-work" ? "page" : undefined} data-testid="nav-my-work">
+                {t("nav.myWork")}
+              </Link>
+            </>
+          )}
+        </nav>
+        {auth.state === "signed-in" && <span className="muted small">{t("nav.signedInAs", { who: auth.me.caller })}</span>}
+        <LanguageSwitch />
+        {auth.state === "signed-in" && (
+          <button type="button" className="link-button" onClick={() => void signOut()} data-testid="sign-out">
+            {t("nav.signOut")}
+          </button>
+        )}
+      </header>
+      <main id="main" className="page">
+        {content}
+      </main>
+    </div>
+  );
+}
+
+function route(path: string) {
+  if (path === "/") return <SpacesPage />;
+  if (path === "/my-work") return <MyWorkPage />;
+  let params = match("/s/:space/:form", path);
+  if (params) return <GridPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
+  params = match("/s/:space/:form/board", path);
+  if (params) return <BoardPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
+  params = match("/s/:space/:form/calendar", path);
+  if (params) return <CalendarPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
+  params = match("/s/:space/:form/r/:id", path);
+  if (params) return <RecordPage key={params.id} space={params.space} form={params.form} id={params.id} />;
+  return <NotFound />;
+}
+
+export function LanguageSwitch() {
+  const { t, i18n } = useTranslation();
+  return (
+    <label className="language">
+      <span>{t("app.language")}</span>
+      <select data-testid="language" value={i18n.language} onChange={(e) => void i18n.changeLanguage(e.target.value)}>
+        {LANGUAGES.map((l) => (
+          <option key={l.code} value={l.code}>
+            {l.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function NotFound() {
+  const { t } = useTranslation();
+  return (
+    <section className="empty">
+      <h1>{t("notFound.title")}</h1>
+      <p>{t("notFound.body")}</p>
+      <Link href="/">{t("notFound.home")}</Link>
+    </section>
+  );
+}
