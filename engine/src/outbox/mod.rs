@@ -358,6 +358,7 @@ impl Engine {
         if !hook.enabled {
             return Err(EngineError::not_found("inbound hook", name));
         }
+        forms::check_depth(&payload, forms::MAX_DATA_DEPTH).map_err(|error| ValidationErrors(vec![error]))?;
         if let Some(schema) = &hook.schema {
             let schema = PayloadSchema::compile(schema).map_err(|errors| {
                 ValidationErrors(
