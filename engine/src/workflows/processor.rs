@@ -136,6 +136,9 @@ pub(super) struct Effects {
     assignments: BTreeMap<(String, u32), u64>,
     /// Timers scheduled or moved by date and delay workflows.
     pub(super) timers: Vec<TimerOp>,
+    /// Planned by the processor from a logged event: a crash before the commit makes it plan
+    /// the event again, which must give its deliveries the same ids (`delivery_id`).
+    pub(super) redoable: bool,
 }
 
 impl Effects {
@@ -157,6 +160,30 @@ impl Effects {
     /// A record these runs changed or created, as they leave it.
     pub(super) fn touched_mut(&mut self, id: &Uuid) -> Option<&mut Touched> {
         self.touched.get_mut(id)
+    }
+
+    /// The id of the next delivery these runs ask for: derived from what caused it (the
+    /// event, the workflow, how many deliveries the event's runs asked for before) when the
+    /// event may be planned again after a crash, so a redone run re-creates the same id; a
+    /// fresh one for manual runs, retries and dry runs, which are never redone.
+    pub(super) fn delivery_id(&self, event: &Event, workflow: &WorkflowName) -> Option<Uuid> {
+        use sha2::Digest as _;
+        if !self.redoable {
+            return None;
+        }
+        let mut hash = sha2::Sha256::new();
+        for part in [event.space.as_str(), workflow.as_str()] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        hash.update(event.seq.to_be_bytes());
+        hash.update((self.deliveries.len() as u64).to_be_bytes());
+        let digest = hash.finalize();
+        let mut random = [0u8; 10];
+        random.copy_from_slice(&digest[..10]);
+        // UUIDv7-shaped on the event's instant, so deliveries still list in time order.
+        let millis = u64::try_from(event.at.timestamp_millis()).unwrap_or(0);
+        Some(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
     }
 
     /// The next round-robin position of an `assign`, if these runs moved it.
@@ -360,7 +387,7 @@ impl Engine {
                 _ => self.triggered(&event.space, event.trigger_source(), event.kind)?,
             };
             if !candidates.is_empty() {
-                let mut effects = Effects { assignments: assignments.clone(), ..Effects::default() };
+                let mut effects = Effects { assignments: assignments.clone(), redoable: true, ..Effects::default() };
                 let runs = self.plan_event(event, &candidates, &mut effects)?;
                 if planned > 0 && effects.order.iter().any(|id| changed.contains(id)) {
                     break;
@@ -545,6 +572,35 @@ mod tests {
     use super::*;
     use crate::workflows::RunFilter;
     use crate::{Actor, EngineConfig};
+
+    /// Planning the same events again (what the processor does after a crash before their
+    /// commit) gives their deliveries the same ids, so a receiver dedupes a redone run's
+    /// webhooks; two deliveries of one run, and of different events, differ.
+    #[tokio::test]
+    async fn a_redone_run_recreates_the_same_delivery_ids() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let form = json!({ "schema": { "type": "object", "properties": { "name": { "type": "string" } } } });
+        engine.put_form(&actor, "cs", "account", &form, false).await.expect("form");
+        let workflow = json!({ "trigger": { "form": "account", "on": ["created"] }, "actions": [
+            { "notify": { "url": "https://example.com/a" } },
+            { "notify": { "url": "https://example.com/b" } } ] });
+        engine.put_workflow(&actor, "cs", "tell", &workflow).await.expect("workflow");
+        for name in ["a", "b"] {
+            engine.create_record(&actor, "cs", "account", json!({ "name": name })).await.expect("record");
+        }
+        let events = engine.store().events_after(engine.processor_position().expect("cursor"), 10).expect("events");
+        let ids = |engine: &Engine| -> Vec<Uuid> {
+            let (_, extras, _) = engine.plan_batch(&events).expect("planned");
+            extras.deliveries.iter().map(|delivery| delivery.id).collect()
+        };
+        let first = ids(&engine);
+        assert_eq!(first.len(), 4);
+        assert_eq!(first.iter().collect::<HashSet<_>>().len(), 4, "distinct ids: {first:?}");
+        assert_eq!(ids(&engine), first, "the same ids when planned again");
+    }
 
     /// An event that cannot be processed does not stop the log: an unreadable one is passed
     /// (the log and a metric say so), one whose data nests past serde_json's default limit (as

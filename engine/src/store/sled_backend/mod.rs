@@ -65,7 +65,8 @@ impl Store for SledStore {
             // Durability comes from the committer's group commit; sled's own periodic flush is
             // kept because without it sled 0.34 does not trim its in-memory state and memory
             // grows with the data (a million small keys took 1.7 GB instead of 0.4 GB).
-            .flush_every_ms(Some(500))
+            // A crash point (crash tests) needs applied writes to stay unflushed until it fires.
+            .flush_every_ms(std::env::var_os(super::CRASH_POINT_VAR).is_none().then_some(500))
             .open()
             .map_err(|err| open_error(Arc::new(err)))?;
         let tree = |name: &str| db.open_tree(name).map_err(StoreError::from);
