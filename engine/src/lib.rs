@@ -58,7 +58,7 @@ pub use crate::error::{EngineError, ErrorCode, FailingRecord, Result};
 pub use crate::listing::{ListQuery, Page, QueryPlan, MAX_LIMIT};
 pub use crate::model::{Actor, CopiedFrom, Event, EventKind, Record, Space, StoredForm, TemplateRef};
 use crate::store::{Backend, Store};
-pub use crate::store::{StorageConfig, StoreError};
+pub use crate::store::{StorageConfig, StoreError, CRASH_POINT_VAR};
 
 /// How to open an engine.
 #[derive(Clone)]

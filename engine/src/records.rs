@@ -281,6 +281,8 @@ impl Engine {
     /// Makes `data` what is stored: computes the computed fields into it, then checks the
     /// schema, the rules, the pipeline stage and the references, every failure in one list.
     pub(crate) fn prepare_data(&self, space: &str, loaded: &LoadedForm, id: &Uuid, data: &mut Value) -> Result<()> {
+        // Bounded where data enters (the API, workflows, imports), before any script sees it.
+        forms::check_depth(data, forms::MAX_DATA_DEPTH).map_err(|error| ValidationErrors(vec![error]))?;
         let mut errors = Vec::new();
         // Scripts read dates in the space's zone; looked up only for forms that have scripts.
         let zone = (!loaded.computed.is_empty() || !loaded.rules.is_empty()).then(|| self.space_zone(&loaded.space));
@@ -298,6 +300,10 @@ impl Engine {
             }
         }
         let data = &*data;
+        // A computed field may build deep values of its own.
+        if let Err(error) = forms::check_depth(data, forms::MAX_DATA_DEPTH) {
+            errors.push(error);
+        }
         if let Err(ValidationErrors(schema_errors)) = loaded.compiled.validate(data) {
             errors.extend(schema_errors);
         }

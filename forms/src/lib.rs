@@ -9,6 +9,7 @@
 
 mod coerce;
 mod definition;
+mod depth;
 mod error;
 mod field;
 mod names;
@@ -18,6 +19,7 @@ mod schema;
 
 pub use coerce::{CellError, CoerceOptions, ColumnMatch, FieldCoercer, MappingError, RowMapping};
 pub use definition::*;
+pub use depth::{check_depth, MAX_DATA_DEPTH};
 pub use error::*;
 pub use field::FieldType;
 pub use names::*;

@@ -365,3 +365,70 @@ async fn assert_nothing_stored(app: &TestApp, record: &str, existing: &serde_jso
     assert_eq!(spaces["items"].as_array().unwrap().len(), 1, "no space was created");
     assert_eq!(app.last_event_seq(), 1, "the event log holds only the first record's creation");
 }
+
+/// `levels` arrays nested around a number: `[[1]]` is 2.
+fn nested_arrays(levels: usize) -> serde_json::Value {
+    (0..levels).fold(json!(1), |inner, _| json!([inner]))
+}
+
+/// Deep JSON is bounded where it enters (record data at 32 levels, any body at 64), well below
+/// the 128 levels readers accept, so what is stored reads back. Before, a record nested just
+/// under the parser's limit was stored (201) and then every read of it answered 500, and the
+/// workflow processor stopped for every space.
+#[tokio::test]
+async fn deeply_nested_json_is_bounded_where_it_enters_and_what_is_stored_reads_back() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    let blob = json!({ "title": "Blob", "schema": { "type": "object", "properties": {
+        "name": { "type": "string" }, "extra": {} } } });
+    app.put_form("cs", "blob", &blob).await;
+    let records = records_path("cs", "blob");
+
+    // The most data may nest (the record's data is level 1) is stored and reads back.
+    let deepest = app.create_record("cs", "blob", &json!({ "name": "a", "extra": nested_arrays(31) })).await;
+    let record = format!("{records}/{}", deepest["id"].as_str().unwrap());
+    assert_eq!(expect_json(app.get(&record).await, StatusCode::OK).await["data"]["extra"], nested_arrays(31));
+    expect_json(app.get(&records).await, StatusCode::OK).await;
+    expect_json(app.get(&format!("{record}/history")).await, StatusCode::OK).await;
+
+    // One more level is refused with the place that is too deep; a patch likewise.
+    let problem = expect_problem(
+        app.post(&records, &json!({ "name": "b", "extra": nested_arrays(32) })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(error_paths(&problem), vec![format!("/extra{}", "/0".repeat(31))]);
+    let patch = app.patch(&record, &json!({ "extra": nested_arrays(40) }), None).await;
+    expect_problem(patch, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+
+    // Just under the parser's own limit (the probe's body): refused at the body's bound.
+    let problem = expect_problem(
+        app.post(&records, &json!({ "name": "c", "extra": nested_arrays(120) })).await,
+        StatusCode::BAD_REQUEST,
+        "bad-request",
+    )
+    .await;
+    assert_eq!(error_paths(&problem), vec![format!("/extra{}", "/0".repeat(63))]);
+
+    // A form's `default` is part of a body: bounded the same way.
+    let mut deep_default = blob.clone();
+    deep_default["schema"]["properties"]["extra"]["default"] = nested_arrays(120);
+    let refused = app.put("/api/v1/spaces/cs/forms/blob", &deep_default).await;
+    expect_problem(refused, StatusCode::BAD_REQUEST, "bad-request").await;
+
+    // Inbound hooks: the payload is data, bounded like a record's.
+    let hook = expect_json(app.put("/api/v1/spaces/cs/hooks/usage", &json!({})).await, StatusCode::CREATED).await;
+    let secret = hook["secret"].as_str().unwrap();
+    let url = app.url("/api/v1/spaces/cs/hooks/usage");
+    let deep_payload = json!({ "usage": nested_arrays(40) }).to_string();
+    let refused = signed_post(&app.client, &url, secret, &deep_payload).send().await.unwrap();
+    expect_problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let fine = json!({ "usage": nested_arrays(20) }).to_string();
+    expect_json(signed_post(&app.client, &url, secret, &fine).send().await.unwrap(), StatusCode::ACCEPTED).await;
+
+    // Everything stored still reads back, the processor goes on, and the record deletes.
+    expect_json(app.get("/readyz").await, StatusCode::OK).await;
+    let deleted = app.delete(&record, None).await;
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+}

@@ -153,3 +153,90 @@ async fn kill_9_during_2000_deliveries_loses_none_and_bounds_duplicates() {
     assert!(duplicates <= MAX_IN_FLIGHT, "{duplicates} duplicates, more than max_in_flight = {MAX_IN_FLIGHT}");
     engine.close().unwrap();
 }
+
+/// A crash after the processor's batch is applied and before it is flushed (a controlled
+/// crash point, not a SIGKILL landing anywhere): nothing of that batch may have left, since the
+/// run is redone after the restart. Before, the worker read the applied, unflushed outbox rows
+/// and sent them, and the redone runs sent them again under new ids. Checks the backlog at the
+/// crash, and after the restart exactly one hit per delivery, with the ids and bodies the
+/// store holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_leave_only_once_the_batch_that_wrote_them_is_durable() {
+    const ACCOUNTS: usize = 20;
+    let receiver = Receiver::start(Behaviour::Succeed).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tend.toml"), "[webhooks]\nallow_private_targets = true\n").unwrap();
+    let server = ServerProcess::start(dir.path());
+    let token = server.token.clone().expect("first admin token");
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    let put = |path: &str, body: Value| client.put(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
+    let created = client.post(format!("{base}/api/v1/spaces")).bearer_auth(&token).json(&json!({ "name": "cs" }));
+    assert_eq!(created.send().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(put("/api/v1/spaces/cs/forms/account", account_form()).await.unwrap().status(), StatusCode::CREATED);
+    let endpoint = put("/api/v1/spaces/cs/webhooks/counter", json!({ "url": receiver.url("/count") })).await.unwrap();
+    assert_eq!(endpoint.status(), StatusCode::CREATED);
+    let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
+                           "actions": [ { "notify": { "webhook": "counter", "body": "#{ name: record.name }" } } ] });
+    assert_eq!(put("/api/v1/spaces/cs/workflows/tell", workflow).await.unwrap().status(), StatusCode::CREATED);
+    assert!(server.terminate(), "graceful stop");
+
+    // The backlog: accounts written while no processor runs.
+    let engine = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    let actor = engine::Actor("ops".into());
+    for n in 0..ACCOUNTS {
+        let data = account(&format!("a{n}"), "growth", 50);
+        engine.create_record(&actor, "cs", "account", data).await.unwrap();
+    }
+    let backlog = engine.last_event_seq() - engine.processor_position().unwrap();
+    assert!(backlog >= ACCOUNTS as u64, "a backlog of {backlog} events at the crash");
+    engine.close().unwrap();
+    drop(engine);
+
+    // The processor plans the backlog into one batch with its deliveries; the process aborts
+    // after applying it, before the flush.
+    let mut crashing = tend();
+    crashing.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(dir.path());
+    let mut child = crashing
+        .env(engine::CRASH_POINT_VAR, "outbox-applied")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the crash point ended the server: {status}");
+    assert_eq!(receiver.hits().len(), 0, "nothing left before its batch was durable");
+
+    let restarted = ServerProcess::start(dir.path());
+    receiver.wait_for(ACCOUNTS, Duration::from_secs(60)).await;
+    let pending_deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = format!("{}/api/v1/spaces/cs/deliveries?status=delivered&limit=100", restarted.base);
+        let page: Value = client.get(url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if page["items"].as_array().unwrap().len() == ACCOUNTS {
+            break;
+        }
+        assert!(Instant::now() < pending_deadline, "deliveries not all delivered: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(restarted.terminate(), "graceful stop");
+
+    let engine = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    let mut stored: Vec<(String, Value)> =
+        engine.deliveries().unwrap().into_iter().map(|d| (d.id.to_string(), d.body)).collect();
+    let mut sent: Vec<(String, Value)> = receiver
+        .hits()
+        .iter()
+        .map(|hit| (hit.header("webhook-id"), serde_json::from_slice(&hit.body).unwrap()))
+        .collect();
+    stored.sort_by(|a, b| a.0.cmp(&b.0));
+    sent.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(sent, stored, "each delivery sent once, with its id and body");
+    let mut names: Vec<String> = stored.iter().map(|(_, body)| body["name"].as_str().unwrap().to_owned()).collect();
+    names.sort();
+    let mut expected: Vec<String> = (0..ACCOUNTS).map(|n| format!("a{n}")).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    engine.close().unwrap();
+}

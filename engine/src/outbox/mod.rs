@@ -234,7 +234,8 @@ pub struct DeliveryFilter {
 }
 
 impl Engine {
-    /// A new outbox row for a run's `notify`, due at once; the run's commit writes it.
+    /// A new outbox row for a run's `notify`, due at once; the run's commit writes it. Its id
+    /// (the `webhook-id` receivers dedupe by) is `derived` when given, else a fresh one.
     pub(crate) fn new_delivery(
         &self,
         space: &SpaceName,
@@ -242,9 +243,11 @@ impl Engine {
         run: Uuid,
         target: DeliveryTarget,
         body: Value,
+        derived: Option<Uuid>,
     ) -> Delivery {
         let now = self.now();
-        Delivery::queued(self.new_record_id(now), space.clone(), workflow.clone(), run, target, body, now)
+        let id = derived.unwrap_or_else(|| self.new_record_id(now));
+        Delivery::queued(id, space.clone(), workflow.clone(), run, target, body, now)
     }
 
     /// Stores an outgoing webhook endpoint; returns it and, when this call generated the
@@ -358,6 +361,7 @@ impl Engine {
         if !hook.enabled {
             return Err(EngineError::not_found("inbound hook", name));
         }
+        forms::check_depth(&payload, forms::MAX_DATA_DEPTH).map_err(|error| ValidationErrors(vec![error]))?;
         if let Some(schema) = &hook.schema {
             let schema = PayloadSchema::compile(schema).map_err(|errors| {
                 ValidationErrors(

@@ -186,6 +186,13 @@ impl Engine {
         local: OwnedSemaphorePermit,
         global: OwnedSemaphorePermit,
     ) {
+        // The due entry was read from what the store has applied, which may not be flushed
+        // yet: send only once it is durable, so nothing leaves for a run that a crash then
+        // undoes and the processor redoes.
+        if let Err(err) = self.store().barrier().await {
+            tracing::error!(error = %err, %id, "waiting for the outbox to be durable failed; it will be retried");
+            return;
+        }
         let delivery = match self.store().delivery(&id) {
             Ok(Some(delivery)) if delivery.next_attempt_at.is_some() => delivery,
             Ok(_) => return,

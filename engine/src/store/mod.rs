@@ -35,6 +35,14 @@ use crate::model::{
 /// The backend the engine runs on.
 pub(crate) type Backend = sled_backend::SledStore;
 
+/// The environment variable that names a crash point, for crash tests that must stop the
+/// process at a known place rather than wherever a SIGKILL lands. `outbox-applied`: the first
+/// batch that writes an outbox row is applied, the process lives on for 1.5 s (longer than the
+/// delivery worker sleeps: time for anything that reads applied but unflushed state to act on
+/// it), then aborts before the flush; the backend's own periodic flush is off while a crash
+/// point is set.
+pub const CRASH_POINT_VAR: &str = "TEND_TEST_CRASH_POINT";
+
 /// A boxed iterator over stored items, borrowing the store.
 pub(crate) type Items<'s, T> = Box<dyn Iterator<Item = Result<T, StoreError>> + 's>;
 

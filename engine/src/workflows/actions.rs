@@ -114,8 +114,15 @@ impl Engine {
                         Some(script) => self.eval(script, vars, run)?,
                         None => vars.record.clone(),
                     };
-                    let delivery =
-                        self.new_delivery(&event.space, &workflow.stored.name, run.id, target.clone(), payload);
+                    let derived = effects.delivery_id(event, &workflow.stored.name);
+                    let delivery = self.new_delivery(
+                        &event.space,
+                        &workflow.stored.name,
+                        run.id,
+                        target.clone(),
+                        payload,
+                        derived,
+                    );
                     let id = delivery.id;
                     effects.deliveries.push(delivery);
                     json!({ "notify": { "target": target, "delivery": id } })

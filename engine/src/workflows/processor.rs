@@ -65,11 +65,13 @@ pub(crate) struct Processor {
     /// When the last run of each cron workflow ended, by (space, workflow): a run that starts
     /// after its occurrence because the previous one was still going says so.
     cron_runs: std::sync::Mutex<std::collections::HashMap<(String, String), DateTime<Utc>>>,
+    /// Why the last pass failed, while the processor cannot go on (readiness says so).
+    stalled: std::sync::Mutex<Option<String>>,
 }
 
 impl Processor {
     pub(crate) fn new(config: ProcessorConfig) -> Self {
-        Self { config, wake: tokio::sync::Notify::new(), cron_runs: Default::default() }
+        Self { config, wake: tokio::sync::Notify::new(), cron_runs: Default::default(), stalled: Default::default() }
     }
 
     /// Rings the processor's bell: there are events to read.
@@ -80,6 +82,26 @@ impl Processor {
     /// The processor's settings.
     pub(crate) fn config(&self) -> &ProcessorConfig {
         &self.config
+    }
+
+    /// Notes a pass that failed: one log line when the processor stops going on, not one per
+    /// retry.
+    fn stall(&self, reason: String) {
+        let mut stalled = self.stalled.lock().unwrap_or_else(|p| p.into_inner());
+        if stalled.is_none() {
+            tracing::error!(reason = %reason, "the workflow processor cannot go on; retrying until it can");
+        }
+        metrics::gauge!("tend_workflow_processor_stalled").set(1.0);
+        *stalled = Some(reason);
+    }
+
+    /// Notes a pass that succeeded, saying so once if the processor had stalled.
+    fn going(&self) {
+        let mut stalled = self.stalled.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(reason) = stalled.take() {
+            tracing::info!(was = %reason, "the workflow processor goes on again");
+        }
+        metrics::gauge!("tend_workflow_processor_stalled").set(0.0);
     }
 
     /// Records that a cron workflow's run for an occurrence due at `due` ended at `ended`;
@@ -114,6 +136,9 @@ pub(super) struct Effects {
     assignments: BTreeMap<(String, u32), u64>,
     /// Timers scheduled or moved by date and delay workflows.
     pub(super) timers: Vec<TimerOp>,
+    /// Planned by the processor from a logged event: a crash before the commit makes it plan
+    /// the event again, which must give its deliveries the same ids (`delivery_id`).
+    pub(super) redoable: bool,
 }
 
 impl Effects {
@@ -135,6 +160,30 @@ impl Effects {
     /// A record these runs changed or created, as they leave it.
     pub(super) fn touched_mut(&mut self, id: &Uuid) -> Option<&mut Touched> {
         self.touched.get_mut(id)
+    }
+
+    /// The id of the next delivery these runs ask for: derived from what caused it (the
+    /// event, the workflow, how many deliveries the event's runs asked for before) when the
+    /// event may be planned again after a crash, so a redone run re-creates the same id; a
+    /// fresh one for manual runs, retries and dry runs, which are never redone.
+    pub(super) fn delivery_id(&self, event: &Event, workflow: &WorkflowName) -> Option<Uuid> {
+        use sha2::Digest as _;
+        if !self.redoable {
+            return None;
+        }
+        let mut hash = sha2::Sha256::new();
+        for part in [event.space.as_str(), workflow.as_str()] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        hash.update(event.seq.to_be_bytes());
+        hash.update((self.deliveries.len() as u64).to_be_bytes());
+        let digest = hash.finalize();
+        let mut random = [0u8; 10];
+        random.copy_from_slice(&digest[..10]);
+        // UUIDv7-shaped on the event's instant, so deliveries still list in time order.
+        let millis = u64::try_from(event.at.timestamp_millis()).unwrap_or(0);
+        Some(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
     }
 
     /// The next round-robin position of an `assign`, if these runs moved it.
@@ -162,9 +211,12 @@ impl Engine {
                 }
                 pruned_at = Some(Instant::now());
             }
-            if let Err(err) = self.process_pending().await {
-                tracing::error!(error = %err, "workflow processor pass failed; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
+            match self.process_pending().await {
+                Ok(_) => self.inner.processor.going(),
+                Err(err) => {
+                    self.inner.processor.stall(err.to_string());
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
             }
             tokio::select! {
                 () = self.inner.processor.wake.notified() => {}
@@ -187,6 +239,12 @@ impl Engine {
         Ok(pruned)
     }
 
+    /// Why the workflow processor cannot go on, while it cannot (storage failing): readiness
+    /// reports it. An event that cannot be processed does not stall it: it becomes failed runs.
+    pub fn processor_stalled(&self) -> Option<String> {
+        self.inner.processor.stalled.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// The last event the processor has finished with.
     pub fn processor_position(&self) -> Result<u64> {
         Ok(self.store().cursor(PROCESSOR_CURSOR)?)
@@ -197,7 +255,20 @@ impl Engine {
         let mut processed = 0;
         loop {
             let cursor = self.store().cursor(PROCESSOR_CURSOR)?;
-            let events = self.store().events_after(cursor, BATCH)?;
+            let events = match self.store().events_after(cursor, BATCH) {
+                Ok(events) => events,
+                // One event of the batch cannot be read: read them one by one to find it.
+                Err(err) if !is_transient(&err) => match self.store().events_after(cursor, 1) {
+                    Ok(events) => events,
+                    Err(err) if !is_transient(&err) => {
+                        self.give_up_unreadable(cursor + 1, &err).await?;
+                        processed += 1;
+                        continue;
+                    }
+                    Err(err) => return Err(err.into()),
+                },
+                Err(err) => return Err(err.into()),
+            };
             if events.is_empty() {
                 metrics::gauge!("tend_workflow_processor_lag_events").set(0.0);
                 return Ok(processed);
@@ -216,9 +287,26 @@ impl Engine {
     async fn process_events(&self, events: &[Event]) -> Result<()> {
         let mut start = 0;
         let mut conflicts = 0;
+        // After a failure, events are planned one at a time until the one that fails is found.
+        let mut one_by_one = false;
         while start < events.len() {
-            let _shared = self.inner.definitions.shared().await;
-            let (writes, extras, planned) = self.plan_batch(&events[start..])?;
+            let shared = self.inner.definitions.shared().await;
+            let end = if one_by_one { start + 1 } else { events.len() };
+            let (writes, extras, planned) = match self.plan_batch(&events[start..end]) {
+                Ok(batch) => batch,
+                Err(err) if is_transient_engine(&err) => return Err(err),
+                Err(_) if !one_by_one => {
+                    one_by_one = true;
+                    continue;
+                }
+                Err(err) => {
+                    drop(shared);
+                    self.give_up(&events[start], &err.to_string()).await?;
+                    start += 1;
+                    one_by_one = false;
+                    continue;
+                }
+            };
             let statuses: Vec<RunStatus> = extras.runs.iter().map(|(_, run)| run.status).collect();
             match self.commit(writes, extras).await {
                 Ok(_) => {
@@ -227,12 +315,58 @@ impl Engine {
                     }
                     start += planned;
                     conflicts = 0;
+                    one_by_one = false;
                 }
                 // A client changed a record these runs write: plan again on fresh data.
                 Err(StoreError::VersionConflict { .. }) if conflicts < CONFLICT_RETRIES => conflicts += 1,
-                Err(err) => return Err(err.into()),
+                Err(err) if is_transient(&err) => return Err(err.into()),
+                Err(_) if !one_by_one => one_by_one = true,
+                Err(err) => {
+                    drop(shared);
+                    self.give_up(&events[start], &err.to_string()).await?;
+                    start += 1;
+                    one_by_one = false;
+                }
             }
         }
+        Ok(())
+    }
+
+    /// Records an event the processor cannot process (its runs' effects cannot be planned or
+    /// stored, whatever the retries) as a failed run of each workflow it triggers, with the
+    /// reason, and moves the cursor past it: the rest of the log goes on.
+    async fn give_up(&self, event: &Event, reason: &str) -> Result<()> {
+        tracing::error!(seq = event.seq, space = %event.space, reason, "an event could not be processed; its runs are recorded as failed");
+        metrics::counter!("tend_workflow_events_failed_total").increment(1);
+        let candidates = match (&event.kind, &event.timer) {
+            (EventKind::TimerFired, Some(timer)) => match (&timer.workflow, timer.workflow_version) {
+                (Some(name), Some(version)) => vec![(name.clone(), version)],
+                _ => Vec::new(),
+            },
+            _ => {
+                self.triggered(&event.space, event.trigger_source(), event.kind).map(|c| c.to_vec()).unwrap_or_default()
+            }
+        };
+        let mut extras = Extras { cursor: Some((PROCESSOR_CURSOR, event.seq)), ..Extras::default() };
+        for (name, version) in candidates {
+            let mut run = self.new_run(name, version, event, None);
+            run.status = RunStatus::Failed;
+            run.error = Some(format!("the processor could not process this event: {reason}"));
+            extras.runs.push((event.space.clone(), run));
+        }
+        let failed = extras.runs.len() as u64;
+        self.commit(Vec::new(), extras).await?;
+        metrics::counter!("tend_workflow_runs_total", "status" => RunStatus::Failed.as_str()).increment(failed);
+        Ok(())
+    }
+
+    /// Moves the cursor past event `seq`, which cannot even be read (its space is unknown, so
+    /// no run can hold it): one log line and the metric say so.
+    async fn give_up_unreadable(&self, seq: u64, err: &StoreError) -> Result<()> {
+        tracing::error!(seq, error = %err, "an event of the log cannot be read; the processor goes on past it");
+        metrics::counter!("tend_workflow_events_failed_total").increment(1);
+        let extras = Extras { cursor: Some((PROCESSOR_CURSOR, seq)), ..Extras::default() };
+        self.commit(Vec::new(), extras).await?;
         Ok(())
     }
 
@@ -253,7 +387,7 @@ impl Engine {
                 _ => self.triggered(&event.space, event.trigger_source(), event.kind)?,
             };
             if !candidates.is_empty() {
-                let mut effects = Effects { assignments: assignments.clone(), ..Effects::default() };
+                let mut effects = Effects { assignments: assignments.clone(), redoable: true, ..Effects::default() };
                 let runs = self.plan_event(event, &candidates, &mut effects)?;
                 if planned > 0 && effects.order.iter().any(|id| changed.contains(id)) {
                     break;
@@ -404,6 +538,23 @@ impl Engine {
     }
 }
 
+/// Whether a storage error may pass by itself (the disk, the database), so the event is
+/// retried rather than given up; the rest (undecodable data, encoding) come from the event.
+fn is_transient(err: &StoreError) -> bool {
+    matches!(
+        err,
+        StoreError::Backend(_)
+            | StoreError::Durability(_)
+            | StoreError::Closed
+            | StoreError::Open { .. }
+            | StoreError::InUse { .. }
+    )
+}
+
+fn is_transient_engine(err: &crate::error::EngineError) -> bool {
+    matches!(err, crate::error::EngineError::Store(store) if is_transient(store))
+}
+
 /// For `updated` events with trigger `fields`, whether one of them changed.
 fn fields_changed(workflow: &CompiledWorkflow, event: &Event) -> bool {
     let fields = &workflow.stored.definition.trigger.fields;
@@ -412,4 +563,85 @@ fn fields_changed(workflow: &CompiledWorkflow, event: &Event) -> bool {
     }
     let get = |data: &Option<Value>, field: &str| data.as_ref().and_then(|d| d.get(field)).cloned();
     fields.iter().any(|field| get(&event.before, field) != get(&event.after, field))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::workflows::RunFilter;
+    use crate::{Actor, EngineConfig};
+
+    /// Planning the same events again (what the processor does after a crash before their
+    /// commit) gives their deliveries the same ids, so a receiver dedupes a redone run's
+    /// webhooks; two deliveries of one run, and of different events, differ.
+    #[tokio::test]
+    async fn a_redone_run_recreates_the_same_delivery_ids() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let form = json!({ "schema": { "type": "object", "properties": { "name": { "type": "string" } } } });
+        engine.put_form(&actor, "cs", "account", &form, false).await.expect("form");
+        let workflow = json!({ "trigger": { "form": "account", "on": ["created"] }, "actions": [
+            { "notify": { "url": "https://example.com/a" } },
+            { "notify": { "url": "https://example.com/b" } } ] });
+        engine.put_workflow(&actor, "cs", "tell", &workflow).await.expect("workflow");
+        for name in ["a", "b"] {
+            engine.create_record(&actor, "cs", "account", json!({ "name": name })).await.expect("record");
+        }
+        let events = engine.store().events_after(engine.processor_position().expect("cursor"), 10).expect("events");
+        let ids = |engine: &Engine| -> Vec<Uuid> {
+            let (_, extras, _) = engine.plan_batch(&events).expect("planned");
+            extras.deliveries.iter().map(|delivery| delivery.id).collect()
+        };
+        let first = ids(&engine);
+        assert_eq!(first.len(), 4);
+        assert_eq!(first.iter().collect::<HashSet<_>>().len(), 4, "distinct ids: {first:?}");
+        assert_eq!(ids(&engine), first, "the same ids when planned again");
+    }
+
+    /// An event that cannot be processed does not stop the log: an unreadable one is passed
+    /// (the log and a metric say so), one whose data nests past serde_json's default limit (as
+    /// stored before data was bounded at entry) is read and run, and every later event is
+    /// processed; the processor is not left stalled. Before, both stopped the processor for
+    /// every space, retrying forever.
+    #[tokio::test]
+    async fn events_that_cannot_be_processed_do_not_stop_the_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let form = json!({ "schema": { "type": "object", "properties": {
+            "name": { "type": "string" }, "extra": {}, "seen": { "type": "boolean" } } } });
+        engine.put_form(&actor, "cs", "account", &form, false).await.expect("form");
+        let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
+                               "actions": [ { "set": { "seen": "true" } } ] });
+        engine.put_workflow(&actor, "cs", "mark", &workflow).await.expect("workflow");
+        let mut seqs = Vec::new();
+        for name in ["a", "deep", "damaged", "d"] {
+            engine.create_record(&actor, "cs", "account", json!({ "name": name })).await.expect("record");
+            seqs.push(engine.last_event_seq());
+        }
+        let deep_event = engine.store().events_after(seqs[1] - 1, 1).expect("read").remove(0);
+        let mut deep = serde_json::to_value(&deep_event).expect("encode");
+        let nested = (0..140).fold(json!(1), |inner, _| json!([inner]));
+        deep["after"]["extra"] = nested.clone();
+        engine.store().damage_event(seqs[1], deep.to_string().as_bytes());
+        engine.store().damage_event(seqs[2], b"{\"seq\": not json");
+
+        engine.process_pending().await.expect("the processor goes on");
+        // Past every event, the updates the runs made included.
+        assert!(engine.last_event_seq() > seqs[3]);
+        assert_eq!(engine.processor_position().expect("cursor"), engine.last_event_seq());
+        assert_eq!(engine.processor_stalled(), None);
+        let (runs, _) = engine.runs("cs", &RunFilter::default(), 100, None).expect("runs");
+        let mut by_event: Vec<(u64, RunStatus)> = runs.iter().map(|run| (run.event, run.status)).collect();
+        by_event.sort_by_key(|(seq, _)| *seq);
+        assert_eq!(
+            by_event,
+            vec![(seqs[0], RunStatus::Succeeded), (seqs[1], RunStatus::Succeeded), (seqs[3], RunStatus::Succeeded)]
+        );
+    }
 }

@@ -57,7 +57,15 @@ impl Engine {
                     _ => return Err("`notify` needs a webhook, url or email".into()),
                 };
                 let body = if body.is_null() { vars.record.clone() } else { body };
-                effects.deliveries.push(self.new_delivery(&event.space, &workflow.stored.name, run, target, body));
+                let derived = effects.delivery_id(event, &workflow.stored.name);
+                effects.deliveries.push(self.new_delivery(
+                    &event.space,
+                    &workflow.stored.name,
+                    run,
+                    target,
+                    body,
+                    derived,
+                ));
             }
         }
         Ok(())

@@ -1,7 +1,9 @@
 //! Parsing request bodies as JSON strictly: a key given twice in one object, or a number
 //! beyond what a double holds exactly as an integer (±(2^53 − 1), the I-JSON range), is
 //! refused with the JSON pointer of the offending key instead of being silently resolved
-//! (last key wins, the number rounded).
+//! (last key wins, the number rounded). Bodies nest at most [`MAX_BODY_DEPTH`] levels, well below
+//! the 128 every JSON reader on the way back accepts, so whatever is stored inside Tend's
+//! envelopes (a record, an event, a form version) can be read back.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -12,6 +14,11 @@ use serde_json::{Map, Number, Value};
 
 /// The largest integer magnitude a JSON number keeps exactly once read as a double.
 const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// The deepest nesting of arrays and objects a request body may have. Record data and inbound
+/// payloads are held tighter by the engine (`forms::MAX_DATA_DEPTH`); this bounds everything
+/// else (form and workflow definitions with their `default` and `const` values).
+pub(crate) const MAX_BODY_DEPTH: usize = 64;
 
 /// Why a body is not acceptable JSON.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +35,7 @@ pub(crate) enum StrictJsonError {
 pub(crate) fn parse(bytes: &[u8]) -> Result<Value, StrictJsonError> {
     let refusal = RefCell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let parsed = StrictValue { path: String::new(), refusal: &refusal }
+    let parsed = StrictValue { path: String::new(), depth: 1, refusal: &refusal }
         .deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value));
     match (parsed, refusal.into_inner()) {
@@ -42,6 +49,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Value, StrictJsonError> {
 /// the path as data, not only inside the parser's message.
 struct StrictValue<'r> {
     path: String,
+    /// How deep this value is (the document is 1).
+    depth: usize,
     refusal: &'r RefCell<Option<FieldError>>,
 }
 
@@ -54,7 +63,7 @@ impl StrictValue<'_> {
 
     fn child(&self, segment: &str) -> StrictValue<'_> {
         let escaped = segment.replace('~', "~0").replace('/', "~1");
-        StrictValue { path: format!("{}/{escaped}", self.path), refusal: self.refusal }
+        StrictValue { path: format!("{}/{escaped}", self.path), depth: self.depth + 1, refusal: self.refusal }
     }
 
     fn exact<E: serde::de::Error>(&self, magnitude: f64, shown: impl fmt::Display) -> Result<(), E> {
@@ -62,6 +71,14 @@ impl StrictValue<'_> {
             Err(self.refuse(format!(
                 "the number {shown} cannot be held exactly; numbers must lie within ±9007199254740991 (2^53 - 1)"
             )))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn shallow_enough<E: serde::de::Error>(&self) -> Result<(), E> {
+        if self.depth > MAX_BODY_DEPTH {
+            Err(self.refuse(format!("arrays and objects nest more than {MAX_BODY_DEPTH} levels deep here")))
         } else {
             Ok(())
         }
@@ -117,6 +134,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.shallow_enough()?;
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(self.child(&items.len().to_string()))? {
             items.push(item);
@@ -125,6 +143,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.shallow_enough()?;
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let child = self.child(&key);
@@ -168,6 +187,15 @@ mod tests {
         assert_eq!(refused(r#"[1e300]"#).path, "/0");
         let exact = parse(br#"[9007199254740991, -9007199254740991, 1.5, 0.1, -2]"#).expect("in range");
         assert_eq!(exact, serde_json::json!([9007199254740991_i64, -9007199254740991_i64, 1.5, 0.1, -2]));
+    }
+
+    #[test]
+    fn nesting_past_the_body_limit_is_refused_at_its_path() {
+        let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(parse(nested(MAX_BODY_DEPTH).as_bytes()).is_ok());
+        assert_eq!(refused(&nested(MAX_BODY_DEPTH + 1)).path, "/0".repeat(MAX_BODY_DEPTH));
+        // Past serde_json's own limit too: the refusal names the path, not a parser error.
+        assert_eq!(refused(&nested(200)).path, "/0".repeat(MAX_BODY_DEPTH));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Probes and metrics, outside `/api/` and without authentication: `/healthz` (the process
-//! answers, with Tend's version), `/readyz` (storage answers), `/metrics` (Prometheus text format).
+//! answers, with Tend's version), `/readyz` (storage answers and the workflow processor goes on), `/metrics` (Prometheus text format).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -20,10 +20,15 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    if state.engine.is_healthy() {
-        Ok(Json(json!({ "status": "ready" })))
-    } else {
-        Err(ApiError::for_status(StatusCode::SERVICE_UNAVAILABLE, "storage is not answering"))
+    if !state.engine.is_healthy() {
+        return Err(ApiError::for_status(StatusCode::SERVICE_UNAVAILABLE, "storage is not answering"));
+    }
+    match state.engine.processor_stalled() {
+        None => Ok(Json(json!({ "status": "ready" }))),
+        Some(reason) => Err(ApiError::for_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the workflow processor cannot go on: {reason}"),
+        )),
     }
 }
 

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use super::staging::{BatchBuilder, Staging};
 use crate::model::Event;
-use crate::store::{RecordWrite, StoreError, TimerOp};
+use crate::store::{RecordWrite, StoreError, TimerOp, CRASH_POINT_VAR};
 
 /// The most writes one batch takes, so one huge queue can't make a batch unbounded.
 const MAX_BATCH: usize = 4096;
@@ -50,7 +50,8 @@ impl Committer {
     pub(super) fn start(db: sled::Db, data: sled::Tree, last_seq: u64) -> Committer {
         let (sender, receiver) = mpsc::channel();
         let last_seq = Arc::new(Mutex::new(last_seq));
-        let worker = Worker { db, data, last_seq: Arc::clone(&last_seq) };
+        let crash_when_outbox_applied = std::env::var(CRASH_POINT_VAR).is_ok_and(|point| point == "outbox-applied");
+        let worker = Worker { db, data, last_seq: Arc::clone(&last_seq), crash_when_outbox_applied };
         let thread = std::thread::Builder::new()
             .name("tend-committer".into())
             .spawn(move || worker.run(receiver))
@@ -77,6 +78,8 @@ struct Worker {
     db: sled::Db,
     data: sled::Tree,
     last_seq: Arc<Mutex<u64>>,
+    /// The `outbox-applied` crash point ([`CRASH_POINT_VAR`]).
+    crash_when_outbox_applied: bool,
 }
 
 /// A request's answer, sent once the batch it was in is durable.
@@ -109,10 +112,14 @@ impl Worker {
         let mut last_seq = lock(&self.last_seq);
         let mut builder = BatchBuilder::new(&self.data, *last_seq);
         let mut written = 0u64;
+        let mut writes_outbox = false;
         for request in requests {
             match request {
                 Request::Barrier { reply } => pending.push(Pending::Barrier(reply)),
                 Request::Write { writes, events, timers, entries, reply } => {
+                    writes_outbox |= entries
+                        .iter()
+                        .any(|(key, value)| value.is_some() && key.first() == super::keys::delivery_prefix().first());
                     let result = builder.stage(Staging { writes, standalone: events, timers, entries });
                     if let Ok(events) = &result {
                         written += events.len() as u64;
@@ -126,6 +133,12 @@ impl Worker {
         let outcome = self
             .data
             .apply_batch(batch)
+            .inspect(|()| {
+                if self.crash_when_outbox_applied && writes_outbox {
+                    std::thread::sleep(Duration::from_millis(1_500));
+                    std::process::abort();
+                }
+            })
             .and_then(|()| self.db.flush().map(|_| ()))
             .map_err(|err| StoreError::Durability(Arc::new(err)));
         metrics::histogram!("tend_store_flush_seconds").record(started.elapsed().as_secs_f64());

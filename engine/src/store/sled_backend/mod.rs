@@ -65,7 +65,8 @@ impl Store for SledStore {
             // Durability comes from the committer's group commit; sled's own periodic flush is
             // kept because without it sled 0.34 does not trim its in-memory state and memory
             // grows with the data (a million small keys took 1.7 GB instead of 0.4 GB).
-            .flush_every_ms(Some(500))
+            // A crash point (crash tests) needs applied writes to stay unflushed until it fires.
+            .flush_every_ms(std::env::var_os(super::CRASH_POINT_VAR).is_none().then_some(500))
             .open()
             .map_err(|err| open_error(Arc::new(err)))?;
         let tree = |name: &str| db.open_tree(name).map_err(StoreError::from);
@@ -447,7 +448,7 @@ impl Store for SledStore {
         let mut pruned = 0;
         for item in self.data.scan_prefix(keys::runs_of(space)) {
             let (key, value) = item?;
-            let run: Run = serde_json::from_slice(&value).map_err(|err| corrupt(&key, &err.to_string()))?;
+            let run: Run = from_json(&value).map_err(|err| corrupt(&key, &err.to_string()))?;
             if run.started_at >= cutoff {
                 break;
             }
@@ -913,7 +914,7 @@ fn migrate(db: &sled::Db, defs: &sled::Tree, data: &sled::Tree) -> Result<(), St
         let mut pending = 0;
         for item in data.scan_prefix(keys::delivery_prefix()) {
             let (key, value) = item?;
-            let delivery: Delivery = serde_json::from_slice(&value).map_err(|err| corrupt(&key, &err.to_string()))?;
+            let delivery: Delivery = from_json(&value).map_err(|err| corrupt(&key, &err.to_string()))?;
             batch.insert(keys::space_delivery(&delivery.space, &delivery.id), &[]);
             pending += 1;
             if pending == 10_000 {
@@ -968,7 +969,7 @@ pub(super) fn record_version(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError
 
 fn decode_record(key: &[u8], bytes: &[u8]) -> Result<Record, StoreError> {
     let json = bytes.get(8..).ok_or_else(|| corrupt(key, "short record"))?;
-    serde_json::from_slice(json).map_err(|err| corrupt(key, &err.to_string()))
+    from_json(json).map_err(|err| corrupt(key, &err.to_string()))
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -977,17 +978,71 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 
 fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
     match tree.get(key)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|err| corrupt(key, &err.to_string())),
+        Some(bytes) => from_json(&bytes).map(Some).map_err(|err| corrupt(key, &err.to_string())),
         None => Ok(None),
     }
 }
 
 fn decode_pair<T: DeserializeOwned>((key, value): (sled::IVec, sled::IVec)) -> Result<T, StoreError> {
-    serde_json::from_slice(&value).map_err(|err| corrupt(&key, &err.to_string()))
+    from_json(&value).map_err(|err| corrupt(&key, &err.to_string()))
+}
+
+/// The deepest nesting a stored value may have to be read. Data enters at most 64 levels deep
+/// (record data 32) and the envelopes add a few; values stored before those bounds existed
+/// reach about 130, past serde_json's default limit of 128, so the limit here is ours: high
+/// enough for anything Tend ever stored, low enough that decoding never exhausts the stack.
+const MAX_STORED_DEPTH: usize = 512;
+
+/// Decodes a stored JSON value whatever its nesting up to [`MAX_STORED_DEPTH`] (serde_json's
+/// own limit is lifted after a scan checks the bound without recursing).
+pub(super) fn from_json<T: DeserializeOwned>(json: &[u8]) -> Result<T, serde_json::Error> {
+    if nesting(json) > MAX_STORED_DEPTH {
+        return Err(serde::de::Error::custom(format_args!("the value nests more than {MAX_STORED_DEPTH} levels deep")));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    deserializer.disable_recursion_limit();
+    let value = T::deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// The deepest nesting of arrays and objects in JSON text (brackets inside strings ignored).
+fn nesting(json: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn corrupt(key: &[u8], reason: &str) -> StoreError {
     StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: reason.to_owned() }
+}
+
+#[cfg(test)]
+impl SledStore {
+    /// Overwrites event `seq` with `bytes`, as damage on disk would: tests of what the log's
+    /// readers do with an event they cannot read, or one written before data was bounded.
+    pub(crate) fn damage_event(&self, seq: u64, bytes: &[u8]) {
+        self.data.insert(keys::event(seq), bytes).expect("write the event");
+    }
 }
 
 #[cfg(test)]
@@ -1007,6 +1062,21 @@ mod tests {
         first.close().expect("close");
         drop(first);
         SledStore::open(dir.path(), &StorageConfig::default()).expect("opens once released");
+    }
+
+    /// A stored value is read back whatever it nests, past serde_json's default limit of 128
+    /// (values stored before data was bounded at entry reach about 130 inside their
+    /// envelope); only what no Tend ever stored is refused, as an error, never a stack overflow.
+    #[test]
+    fn stored_values_nested_past_serde_json_limit_are_readable() {
+        let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(serde_json::from_str::<serde_json::Value>(&nested(140)).is_err(), "the default limit is 128");
+        let value: serde_json::Value = from_json(nested(140).as_bytes()).expect("readable");
+        assert_eq!(serde_json::to_string(&value).expect("encodes"), nested(140));
+        assert!(from_json::<serde_json::Value>(nested(MAX_STORED_DEPTH + 1).as_bytes()).is_err());
+        let in_strings: serde_json::Value =
+            from_json(format!("[\"{}\\\"[\"]", "[".repeat(600)).as_bytes()).expect("readable");
+        assert_eq!(in_strings[0].as_str().map(str::len), Some(602));
     }
 
     /// A new data dir is written in the current format; one written by a newer Tend is refused

@@ -66,7 +66,7 @@ pub(super) fn decode_owner_entry(owner: &[u8], value: &[u8]) -> Result<Timer, St
     let position = value.get(..POSITION).ok_or_else(|| bad("short timer"))?;
     let due = keys::position_due(position).and_then(DateTime::from_timestamp_micros).ok_or_else(|| bad("bad due"))?;
     let id = Uuid::from_slice(&position[8..]).map_err(|_| bad("bad timer id"))?;
-    let stored: StoredTimer = serde_json::from_slice(&value[POSITION..]).map_err(|err| bad(&err.to_string()))?;
+    let stored: StoredTimer = super::from_json(&value[POSITION..]).map_err(|err| bad(&err.to_string()))?;
     Ok(Timer {
         id,
         space: SpaceName::parse(space).map_err(|_| bad("bad space"))?,
