@@ -14,12 +14,14 @@ use crate::query::FieldLookup;
 
 mod delivery;
 mod integration;
+mod projection;
 mod timer;
 mod token;
 mod workflow;
 
 pub use self::delivery::*;
 pub use self::integration::*;
+pub use self::projection::record_with_fields;
 pub use self::timer::*;
 pub use self::token::*;
 pub use self::workflow::*;
