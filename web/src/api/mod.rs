@@ -2,6 +2,7 @@
 //! cross-cutting layers (authentication, limits, timeouts, metrics, problem+json for every
 //! error the router or a layer produces).
 
+mod aggregates;
 mod error;
 mod export;
 mod extract;
@@ -76,6 +77,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(spaces::router())
         .merge(forms::router())
         .merge(records::router())
+        .merge(aggregates::router())
         .merge(export::router())
         .merge(workflows::router())
         .merge(timers::router())
