@@ -46,6 +46,17 @@ pub enum EngineError {
     /// A filter, sort, limit or cursor that can't be used.
     #[error("invalid query: {0}")]
     InvalidQuery(#[from] QueryError),
+    /// An aggregate query that does not fit the form: every problem with its JSON pointer.
+    #[error("invalid aggregate: {}", .0.iter().map(|e| format!("{} ({})", e.message, e.path)).collect::<Vec<_>>().join("; "))]
+    InvalidAggregate(Vec<FieldError>),
+    /// An aggregate that grew past a limit while running (too many groups, too long).
+    #[error("{message}")]
+    AggregateLimit {
+        /// What was exceeded and what to do about it.
+        message: String,
+        /// The JSON pointer of the part of the query to change (`""`: the whole query).
+        path: String,
+    },
     /// The caller's `If-Match` names a version that is no longer current.
     #[error("the record is at version {current}, not the version given in If-Match")]
     PreconditionFailed {
@@ -128,7 +139,7 @@ impl EngineError {
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             Self::InvalidName(_) | Self::InvalidDefinition(_) | Self::Validation(_) => ErrorCode::Invalid,
-            Self::InvalidQuery(_) => ErrorCode::BadQuery,
+            Self::InvalidQuery(_) | Self::InvalidAggregate(_) | Self::AggregateLimit { .. } => ErrorCode::BadQuery,
             Self::PreconditionFailed { .. } => ErrorCode::PreconditionFailed,
             Self::SchemaChangeRefused { .. } | Self::TransitionRefused { .. } | Self::Busy(_) => ErrorCode::Conflict,
             Self::Store(StoreError::Durability(_) | StoreError::Closed) => ErrorCode::Unavailable,
@@ -141,6 +152,8 @@ impl EngineError {
         match self {
             Self::InvalidDefinition(errors) => errors.0.clone(),
             Self::Validation(errors) => errors.0.clone(),
+            Self::InvalidAggregate(errors) => errors.clone(),
+            Self::AggregateLimit { message, path } => vec![FieldError::new(path.clone(), message.clone())],
             Self::InvalidName(err) => vec![FieldError::new("", err.to_string())],
             _ => Vec::new(),
         }

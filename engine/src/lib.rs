@@ -25,6 +25,7 @@
 //!
 //! Architecture invariant: the engine knows no HTTP (no axum, hyper, tower, reqwest, lettre).
 
+pub mod aggregate;
 pub mod auth;
 mod calendar;
 pub mod clock;

@@ -244,9 +244,44 @@ impl Engine {
 
     /// Index entries a scan covers, counted up to `cap + 1`.
     fn estimate(&self, plan: &Plan<'_>, scan: &IndexScan, cap: usize) -> Result<usize> {
+        self.estimate_in(plan.space, plan.form, scan, cap)
+    }
+
+    /// For readers of every match (aggregates): when a conjunct of `filter` on an indexed field
+    /// is selective (the same rule as the `index` plan of a list), that field and the ids its
+    /// index gives, in id order; `None` when the form is better scanned.
+    pub(crate) fn selective_candidates(
+        &self,
+        space: &SpaceName,
+        form: &FormName,
+        compiled: &CompiledForm,
+        filter: &Filter,
+    ) -> Result<Option<(String, Vec<Uuid>)>> {
+        let indexed = |field: &str| compiled.indexes().iter().any(|f| f == field);
+        let mut best: Option<(usize, IndexScan)> = None;
+        for scan in filter.index_scans(&indexed) {
+            let cap = best.as_ref().map_or(SELECTIVE, |(fewest, _)| (*fewest).min(SELECTIVE));
+            let count = self.estimate_in(space, form, &scan, cap)?;
+            if count <= SELECTIVE && best.as_ref().is_none_or(|(fewest, _)| count < *fewest) {
+                best = Some((count, scan));
+            }
+        }
+        let Some((_, scan)) = best else { return Ok(None) };
+        let mut ids = Vec::new();
+        for range in &scan.ranges {
+            for entry in self.store().scan_index(space, form, &scan.field, range.clone(), None, false) {
+                ids.push(entry?.1);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(Some((scan.field, ids)))
+    }
+
+    fn estimate_in(&self, space: &SpaceName, form: &FormName, scan: &IndexScan, cap: usize) -> Result<usize> {
         let mut total = 0;
         for range in &scan.ranges {
-            total += self.store().count_index(plan.space, plan.form, &scan.field, range.clone(), cap + 1 - total)?;
+            total += self.store().count_index(space, form, &scan.field, range.clone(), cap + 1 - total)?;
             if total > cap {
                 break;
             }

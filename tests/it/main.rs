@@ -5,6 +5,7 @@
 
 mod support;
 
+mod api_aggregates;
 mod api_auth;
 mod api_counts;
 mod api_forms;

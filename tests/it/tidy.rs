@@ -104,6 +104,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "definitions",
         "records",
         "listing",
+        "aggregate",
         "spaces",
         "workflows",
         "timers",

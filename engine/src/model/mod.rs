@@ -14,6 +14,7 @@ use crate::query::FieldLookup;
 
 mod delivery;
 mod integration;
+mod projection;
 mod session;
 mod timer;
 mod token;
@@ -22,6 +23,7 @@ mod workflow;
 
 pub use self::delivery::*;
 pub use self::integration::*;
+pub use self::projection::record_with_fields;
 pub use self::session::*;
 pub use self::timer::*;
 pub use self::token::*;

@@ -112,6 +112,15 @@ impl Filter {
         Ok(Filter { root })
     }
 
+    /// The fields the filter reads, each once.
+    pub fn fields(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.root.fields(&mut out);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Whether `record` satisfies the filter.
     pub fn matches(&self, record: &dyn FieldLookup) -> bool {
         self.root.matches(record)
@@ -151,6 +160,14 @@ impl Filter {
 }
 
 impl Node {
+    fn fields<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Node::Or(items) | Node::And(items) => items.iter().for_each(|n| n.fields(out)),
+            Node::Not(inner) => inner.fields(out),
+            Node::Compare(cmp) => out.push(&cmp.field),
+        }
+    }
+
     fn matches(&self, record: &dyn FieldLookup) -> bool {
         match self {
             Node::Or(items) => items.iter().any(|n| n.matches(record)),

@@ -229,6 +229,17 @@ async fn acknowledged_writes_survive_reopening<S: Store>(dir: &Path) {
     let scanned: Vec<Uuid> =
         store.scan_records(&space(), &form(), None, false).map(|r| r.expect("record").id).collect();
     assert_eq!(scanned, ids, "records scan in id order");
+    let projected: Vec<(Uuid, serde_json::Value)> = store
+        .scan_records_with_fields(&space(), &form(), &["n".to_owned()])
+        .map(|r| r.map(|r| (r.id, r.data)).expect("record"))
+        .collect();
+    let full: Vec<(Uuid, serde_json::Value)> = store
+        .scan_records(&space(), &form(), None, false)
+        .map(|r| r.map(|r| (r.id, r.data)).expect("record"))
+        .collect();
+    assert_eq!(projected, full, "a scan of the fields a record has reads the same data");
+    let nothing = store.scan_records_with_fields(&space(), &form(), &[]).map(|r| r.expect("record").data);
+    assert!(nothing.into_iter().all(|data| data == json!({})), "a scan of no fields keeps no data");
     assert_eq!(indexed(&store).len(), 10);
     let events = store.commit(vec![create(Uuid::now_v7(), 99)], Extras::default()).await.expect("commit");
     assert_eq!(events[0].seq, 11, "numbering continues");

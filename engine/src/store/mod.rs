@@ -321,6 +321,15 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
         after: Option<Uuid>,
         reverse: bool,
     ) -> Items<'s, Record>;
+    /// Every record of a form in id order, with only the named top-level data fields in its
+    /// `data` (a dotted name keeps its first segment): for readers of many records that look at
+    /// few fields (aggregates).
+    fn scan_records_with_fields<'s>(
+        &'s self,
+        space: &SpaceName,
+        form: &FormName,
+        fields: &[String],
+    ) -> Items<'s, Record>;
     /// Index entries of one field, as (encoded value, record id), within `range` (bounds on
     /// encoded values), after `resume` (a value and id, exclusive, in the scan direction).
     fn scan_index<'s>(

@@ -2,6 +2,7 @@
 //! cross-cutting layers (authentication, limits, timeouts, metrics, problem+json for every
 //! error the router or a layer produces).
 
+mod aggregates;
 mod counts;
 mod error;
 mod export;
@@ -83,6 +84,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(spaces::router())
         .merge(forms::router())
         .merge(records::router())
+        .merge(aggregates::router())
         .merge(export::router())
         .merge(workflows::router())
         .merge(timers::router())

@@ -241,6 +241,11 @@ fn generic_paths() -> Map<String, Value> {
     paths.insert("/api/v1/spaces/{space}/forms/{form}/records/{id}/history".into(), json!({
         "get": op("A record's events, oldest first", history_params, None, vec![("200", ok("Events", page_of(schema_ref("Event"))))]),
     }));
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/aggregate".into(), json!({
+        "post": op("Aggregate records: metrics (count, sum, avg, min, max, count_distinct, percentile) per group of fields, date buckets (`{field, bucket, timezone}`) or number bins (`{field, bins}`); 400 with JSON pointers for a query that does not fit the form, or past 10,000 groups or 10 s",
+                   form_params(), Some(schema_ref("AggregateQuery")),
+                   vec![("200", ok("Groups in key order (or `sort`), and the total; header Tend-Query-Plan tells scan or index", schema_ref("AggregateResult")))]),
+    }));
     let mut export_params = form_params();
     for (name, description, schema) in [
         ("filter", "Filter expression, as for a list", json!({ "type": "string" })),
@@ -446,6 +451,27 @@ fn common_schemas() -> Map<String, Value> {
             "error": { "type": "string" }, "retry_of": { "type": "string", "format": "uuid" },
             "late": { "type": "boolean" }, "note": { "type": "string" },
             "started_at": timestamp, "duration_us": { "type": "integer" } } },
+        "AggregateQuery": { "type": "object", "additionalProperties": false, "properties": {
+            "filter": { "type": "string", "description": "The record filter language, as in `?filter=` of a list" },
+            "group_by": { "type": "array", "maxItems": 4, "items": { "oneOf": [
+                { "type": "string", "description": "A field: one group per value (null: missing or null)" },
+                { "type": "object", "required": ["field", "bucket"], "additionalProperties": false, "properties": {
+                    "field": { "type": "string" }, "bucket": { "type": "string", "enum": ["day", "week", "month", "quarter", "year"] },
+                    "timezone": { "type": "string", "description": "IANA zone a date-time is read in (default UTC)" },
+                    "as": { "type": "string" } } },
+                { "type": "object", "required": ["field", "bins"], "additionalProperties": false, "properties": {
+                    "field": { "type": "string" }, "bins": { "type": "array", "items": { "type": "number" }, "description": "Strictly increasing edges; a bin's key is {from, to}" },
+                    "as": { "type": "string" } } } ] } },
+            "metrics": { "type": "array", "maxItems": 32, "items": { "type": "object", "required": ["op"], "additionalProperties": false, "properties": {
+                "op": { "type": "string", "enum": ["count", "sum", "avg", "min", "max", "count_distinct", "percentile"] },
+                "field": { "type": "string" }, "p": { "type": "number", "minimum": 0, "maximum": 100 },
+                "as": { "type": "string", "description": "Its name in `values` (default `count` or `{op}_{field}`)" } } } },
+            "sort": { "type": "string", "description": "Key or metric names, comma-separated, `-` for descending" },
+            "limit": { "type": "integer", "minimum": 1, "maximum": 10000 } } },
+        "AggregateResult": { "type": "object", "required": ["groups", "total"], "properties": {
+            "groups": { "type": "array", "items": { "type": "object", "properties": {
+                "key": { "type": "object" }, "values": { "type": "object" } } } },
+            "total": { "type": "object", "description": "The metrics over every matching record" } } },
         "Event": { "type": "object", "properties": {
             "seq": { "type": "integer" }, "space": { "type": "string" }, "form": { "type": "string" },
             "record": { "type": "string", "format": "uuid" },

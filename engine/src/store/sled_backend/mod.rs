@@ -222,6 +222,25 @@ impl Store for SledStore {
         }))
     }
 
+    fn scan_records_with_fields<'s>(
+        &'s self,
+        space: &SpaceName,
+        form: &FormName,
+        fields: &[String],
+    ) -> Items<'s, Record> {
+        let prefix = keys::records_of(space, form);
+        let fields = fields.to_vec();
+        Box::new(
+            self.data
+                .range::<Vec<u8>, _>((Bound::Included(prefix.clone()), Bound::Excluded(keys::prefix_end(&prefix))))
+                .map(move |item| {
+                    let (key, value) = item?;
+                    let json = value.get(8..).ok_or_else(|| corrupt(&key, "short record"))?;
+                    crate::model::record_with_fields(json, &fields).map_err(|err| corrupt(&key, &err.to_string()))
+                }),
+        )
+    }
+
     /// Index entries of one field, as (encoded value, record id), within value bounds given on
     /// encoded values (see `query::IndexScan`), after `resume` (a full `value ++ id` position,
     /// exclusive, in the scan direction) when given.
