@@ -32,6 +32,7 @@ pub mod clock;
 mod counting;
 mod definitions;
 mod error;
+mod import;
 mod listing;
 pub mod model;
 pub mod outbox;
@@ -56,6 +57,9 @@ pub use crate::auth::{Principal, Role, TokenInfo};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::definitions::PutFormOutcome;
 pub use crate::error::{EngineError, ErrorCode, FailingRecord, Result};
+pub use crate::import::{
+    ImportMode, ImportOptions, ImportReport, ImportRow, Importer, RowError, DEFAULT_CHUNK_ROWS, MAX_REPORTED_ERRORS,
+};
 pub use crate::listing::{ListQuery, Page, QueryPlan, MAX_LIMIT};
 pub use crate::model::{Actor, CopiedFrom, Event, EventKind, Record, Space, StoredForm, TemplateRef};
 use crate::store::{Backend, Store};

@@ -374,7 +374,10 @@ impl FieldCoercer {
             Kind::Integer => Value::Number(parse_integer(&cell, options)?),
             Kind::Boolean => Value::Bool(parse_bool(&cell)?),
             Kind::Date => Value::String(parse_date(&cell, options)?.format("%Y-%m-%d").to_string()),
-            Kind::DateTime => Value::String(parse_date_time(&cell, options)?.to_rfc3339()),
+            // As the API writes instants (`Z`, not `+00:00`), so an exported value imports back equal.
+            Kind::DateTime => {
+                Value::String(parse_date_time(&cell, options)?.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            }
             Kind::List(item) => Value::Array(self.list(&cell, item, options)?),
             Kind::Json => serde_json::from_str(&cell).map_err(|_| "must be JSON (an object or a value)".to_owned())?,
         };

@@ -82,11 +82,64 @@ async fn token_list_and_revoke_work_while_the_server_runs() {
     assert!(String::from_utf8(again.stderr).unwrap().contains("404"), "an unknown id is an error");
 }
 
+/// `tend import` and `tend export` go through the running server's API: a file in, a report
+/// printed, the records out again; a failing row is a one-line error and a non-zero exit.
+#[tokio::test]
+async fn import_and_export_talk_to_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tend().args(["token", "create", "--admin", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let server = ServerProcess::start(dir.path());
+    let client = reqwest::Client::new();
+    let api = |path: &str| format!("{}/api/v1{path}", server.base);
+    let created = client.post(api("/spaces")).bearer_auth(&token).json(&serde_json::json!({ "name": "cs" })).send();
+    assert!(created.await.unwrap().status().is_success());
+    let form = client.put(api("/spaces/cs/forms/account")).bearer_auth(&token).json(&account_form()).send();
+    assert!(form.await.unwrap().status().is_success());
+    let remote = |args: &[&str]| {
+        tend().args(args).args(["--server", &server.base]).env("TEND_TOKEN", &token).current_dir(dir.path()).output()
+    };
+    let file = dir.path().join("accounts.csv");
+    std::fs::write(&file, "Company,Tier,Health\nAcme,Enterprise,80\nGlobex,growth,55\n").unwrap();
+    let file = file.to_str().unwrap();
+
+    let imported =
+        remote(&["import", file, "--space", "cs", "--form", "account", "--map", "Company=name", "--key", "name"])
+            .unwrap();
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let stdout = String::from_utf8(imported.stdout).unwrap();
+    assert!(stdout.starts_with("Imported 2 row(s) into cs/account: 2 created, 0 updated"), "{stdout}");
+
+    let out = dir.path().join("out.ndjson");
+    let exported =
+        remote(&["export", "--space", "cs", "--form", "account", "--format", "ndjson", "--fields", "name,tier"])
+            .unwrap();
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let stdout = String::from_utf8(exported.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(stdout.contains(r#"{"name":"Acme","tier":"enterprise"}"#), "{stdout}");
+    let to_file = remote(&["export", "--space", "cs", "--form", "account", "--out", out.to_str().unwrap()]).unwrap();
+    assert!(to_file.status.success());
+    assert!(std::fs::read_to_string(&out).unwrap().contains("Globex"));
+
+    std::fs::write(dir.path().join("bad.csv"), "name,tier\nInitech,platinum\n").unwrap();
+    let bad = dir.path().join("bad.csv");
+    let failed = remote(&["import", bad.to_str().unwrap(), "--space", "cs", "--form", "account"]).unwrap();
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8(failed.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("1 row(s) failed; nothing was stored"), "{stderr}");
+    assert!(String::from_utf8(failed.stdout).unwrap().contains("row 2, column tier (/tier)"));
+    let missing = remote(&["import", file, "--space", "cs", "--form", "ghost"]).unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8(missing.stderr).unwrap().contains("404"));
+}
+
 /// The help is written for users: every command says what it does and shows an example, and
 /// the version is the workspace's, also in `/healthz`.
 #[tokio::test]
 async fn help_explains_every_command_and_the_version_is_real() {
-    let commands: [&[&str]; 14] = [
+    let commands: [&[&str]; 16] = [
         &[],
         &["serve"],
         &["token"],
@@ -101,6 +154,8 @@ async fn help_explains_every_command_and_the_version_is_real() {
         &["space"],
         &["space", "copy"],
         &["simulate"],
+        &["import"],
+        &["export"],
     ];
     for command in commands {
         let output = tend().args(command).arg("--help").output().unwrap();

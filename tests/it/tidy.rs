@@ -112,6 +112,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "sessions",
         "views",
         "counting",
+        "import",
     ],
 ];
 

@@ -1,6 +1,7 @@
 //! The command line: `tend serve [--demo]`, `tend token create|list|revoke`, `tend simulate`,
-//! `tend pack check|test|install|list` and `tend space copy`. `token list|revoke` talk to the
-//! running server's API (`remote`); the others open the data directory.
+//! `tend pack check|test|install|list`, `tend space copy`, `tend import` and `tend export`.
+//! `token list|revoke`, `import` and `export` talk to the running server's API (`remote`); the
+//! others open the data directory.
 //!
 //! Commands print their result on stdout (a token alone on its line, so scripts can capture
 //! it) and logs on stderr. Any failure is one line on stderr and a non-zero exit.
@@ -14,7 +15,7 @@ use engine::{Actor, Engine, EngineConfig, Role};
 
 use crate::config::{Config, LogFormat, Overrides};
 use crate::packs;
-use crate::remote::Remote;
+use crate::remote::{ExportArgs, Remote};
 use crate::simulate::Simulation;
 use crate::startup::{self, Application};
 use crate::telemetry;
@@ -72,6 +73,118 @@ enum Command {
         after_help = "Examples:\n  tend simulate --days 90\n  tend simulate --space demo --start 2027-01-01T00:00:00Z"
     )]
     Simulate(SimulateArgs),
+    /// Import a CSV, NDJSON or XLSX file into a form of a running server.
+    ///
+    /// Columns match fields by name or title (`--map` overrides); cells are read as their
+    /// field's type. Prints what was created, updated and refused, row by row; exits non-zero
+    /// when a row failed.
+    #[command(
+        after_help = "Examples:\n  TEND_TOKEN=tend_... tend import accounts.csv --space cs --form account --dry-run\n  tend import contacts.xlsx --space cs --form contact --map \"Company=account\" --key email --no-workflows"
+    )]
+    Import(ImportArgs),
+    /// Export a form's records from a running server as CSV, NDJSON or XLSX.
+    #[command(
+        after_help = "Examples:\n  TEND_TOKEN=tend_... tend export --space cs --form account --out accounts.csv\n  tend export --space cs --form account --format xlsx --filter 'health < 50' --out at-risk.xlsx"
+    )]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The file: .csv (UTF-8 or GBK), .ndjson or .xlsx.
+    file: PathBuf,
+    /// The space.
+    #[arg(long)]
+    space: String,
+    /// The form.
+    #[arg(long)]
+    form: String,
+    /// Check every row, store nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// `Column=field`: the field a column fills (`Column=` leaves it out). Repeatable.
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    map: Vec<String>,
+    /// Upsert by this indexed field: matching records are updated, others created.
+    #[arg(long)]
+    key: Option<String>,
+    /// Don't trigger workflows with the imported rows.
+    #[arg(long)]
+    no_workflows: bool,
+    /// `all`: nothing stored if a row fails; `resumable`: valid rows stored as it goes.
+    #[arg(long, value_parser = ["all", "resumable"])]
+    mode: Option<String>,
+    /// Skip rows numbered below this (continuing a resumable import).
+    #[arg(long)]
+    start_row: Option<u64>,
+    /// The file's format, when its name doesn't say (csv, ndjson, xlsx).
+    #[arg(long)]
+    format: Option<String>,
+    /// Read 03/04/2026 as the 3rd of April.
+    #[arg(long)]
+    day_first: bool,
+    /// Read 1.234,5 as 1234.5.
+    #[arg(long)]
+    decimal_comma: bool,
+    /// The zone of date-times written without an offset (default UTC).
+    #[arg(long)]
+    timezone: Option<String>,
+    #[command(flatten)]
+    remote: RemoteArgs,
+}
+
+impl ImportArgs {
+    /// The import's query string.
+    fn query(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let mut query = Vec::new();
+        for map in &self.map {
+            let Some((column, field)) = map.rsplit_once('=') else {
+                anyhow::bail!("--map {map:?}: give COLUMN=FIELD");
+            };
+            query.push(("map".to_owned(), format!("{column}:{field}")));
+        }
+        let flags = [("dry_run", self.dry_run), ("day_first", self.day_first), ("decimal_comma", self.decimal_comma)];
+        query.extend(flags.iter().filter(|(_, on)| *on).map(|(key, _)| ((*key).to_owned(), "true".to_owned())));
+        if self.no_workflows {
+            query.push(("workflows".to_owned(), "false".to_owned()));
+        }
+        let options = [
+            ("key", self.key.clone()),
+            ("mode", self.mode.clone()),
+            ("start_row", self.start_row.map(|row| row.to_string())),
+            ("format", self.format.clone()),
+            ("timezone", self.timezone.clone()),
+        ];
+        query.extend(options.into_iter().filter_map(|(key, value)| value.map(|v| (key.to_owned(), v))));
+        Ok(query)
+    }
+}
+
+#[derive(Debug, Args)]
+struct ExportCommand {
+    /// The space.
+    #[arg(long)]
+    space: String,
+    /// The form.
+    #[arg(long)]
+    form: String,
+    /// csv (default), ndjson or xlsx.
+    #[arg(long)]
+    format: Option<String>,
+    /// Only records matching this filter (as for a list).
+    #[arg(long)]
+    filter: Option<String>,
+    /// Sort (as for a list).
+    #[arg(long)]
+    sort: Option<String>,
+    /// Comma-separated columns.
+    #[arg(long)]
+    fields: Option<String>,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -271,6 +384,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { command: TokenCommand::List { remote } } => remote.remote()?.list_tokens().await,
         Command::Token { command: TokenCommand::Revoke { id, remote } } => remote.remote()?.revoke_token(&id).await,
         Command::Pack { command } => pack(command).await,
+        Command::Import(args) => {
+            let query = args.query()?;
+            args.remote.remote()?.import(&args.file, &args.space, &args.form, &query).await
+        }
+        Command::Export(args) => {
+            let export = ExportArgs { format: args.format, filter: args.filter, sort: args.sort, fields: args.fields };
+            args.remote.remote()?.export(&args.space, &args.form, &export, args.out.as_deref()).await
+        }
         Command::Space { command: SpaceCommand::Copy { from, to, title, data } } => {
             let engine = open_data_dir(&data)?;
             let copied = engine.copy_space(&Actor("cli".into()), &from, &to, title).await;

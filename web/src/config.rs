@@ -17,6 +17,8 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "http.body_limit",
+    "http.import_limit",
+    "http.import_timeout_secs",
     "http.request_timeout_secs",
     "http.header_read_timeout_secs",
     "http.max_connections",
@@ -176,6 +178,10 @@ pub enum SmtpSecurity {
 pub struct HttpConfig {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Largest accepted import file (`POST .../import`), in bytes.
+    pub import_limit: usize,
+    /// An import (reading its file and storing its rows) that takes longer gets a 408.
+    pub import_timeout_secs: u64,
     /// A request (including reading its body) that takes longer gets a 408.
     pub request_timeout_secs: u64,
     /// A client must send a request's complete headers within this many seconds of connecting
@@ -222,6 +228,8 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             body_limit: 1024 * 1024,
+            import_limit: 256 * 1024 * 1024,
+            import_timeout_secs: 600,
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
             max_connections: 1024,

@@ -28,6 +28,7 @@ pub mod data_dir;
 pub mod delivery;
 pub mod export;
 mod http_server;
+pub mod import;
 mod inbound;
 pub mod packs;
 pub mod remote;

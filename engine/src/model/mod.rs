@@ -221,6 +221,10 @@ pub struct Event {
     /// For `inbound`: the body posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Value>,
+    /// Written by an import asked not to trigger workflows: the processor moves past it
+    /// without running anything (it stays in the log and the record's history).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_workflows: bool,
 }
 
 impl EventKind {
@@ -248,6 +252,7 @@ impl Event {
             timer: None,
             hook: None,
             payload: None,
+            skip_workflows: false,
         }
     }
 

@@ -380,6 +380,7 @@ impl Engine {
         let mut planned = 0;
         for event in events {
             let candidates = match (&event.kind, &event.timer) {
+                _ if event.skip_workflows => Arc::new(Vec::new()),
                 (EventKind::TimerFired, Some(timer)) => match (&timer.workflow, timer.workflow_version) {
                     (Some(name), Some(version)) => Arc::new(vec![(name.clone(), version)]),
                     _ => Arc::new(Vec::new()),

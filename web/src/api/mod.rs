@@ -10,6 +10,7 @@ mod extract;
 
 pub(crate) use extract::bearer_token;
 mod forms;
+mod import;
 mod integrations;
 mod openapi;
 mod records;
@@ -61,12 +62,18 @@ pub(crate) struct AppState {
 struct Limits {
     body: usize,
     timeout: Duration,
+    import: usize,
+    import_timeout: Duration,
 }
 
 /// The whole application router.
 pub(crate) fn router(engine: Engine, config: &Config) -> Router {
-    let limits =
-        Limits { body: config.http.body_limit, timeout: Duration::from_secs(config.http.request_timeout_secs) };
+    let limits = Limits {
+        body: config.http.body_limit,
+        timeout: Duration::from_secs(config.http.request_timeout_secs),
+        import: config.http.import_limit,
+        import_timeout: Duration::from_secs(config.http.import_timeout_secs),
+    };
     let state = AppState {
         engine,
         metrics: telemetry::metrics_handle(),
@@ -75,10 +82,9 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         mail: config.smtp.host.is_some(),
         secure_cookies: config.http.secure_cookies,
     };
-    // The inbound-hook post authenticates with the hook's own secret, and signing in opens a
-    // session: their routers are merged outside the token check rather than the check skipping
-    // them by path.
-    let authenticated = Router::new()
+    // Imports take files far larger (and longer to store) than any other request: their route
+    // has its own body limit and timeout; every other route has the API's.
+    let standard = Router::new()
         .merge(system::router())
         .merge(openapi::router())
         .merge(spaces::router())
@@ -93,18 +99,33 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(sessions::router())
         .merge(counts::router())
         .merge(views::router())
-        .fallback(not_api_or_unknown)
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    Router::new()
-        .merge(authenticated)
-        .merge(integrations::inbound_router())
-        .merge(sessions::sign_in_router())
-        // Each `layer` call wraps the ones before it: the body limit is innermost, panics are
-        // caught outermost, and bare error statuses from the limit and the timeout are turned
-        // into problem documents on their way out.
         .layer(DefaultBodyLimit::max(limits.body))
         .layer(RequestBodyLimitLayer::new(limits.body))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout));
+    let imports = import::router()
+        .layer(DefaultBodyLimit::max(limits.import))
+        .layer(RequestBodyLimitLayer::new(limits.import))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.import_timeout));
+    let authenticated = Router::new()
+        .merge(standard)
+        .merge(imports)
+        .fallback(not_api_or_unknown)
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    // The inbound-hook post authenticates with the hook's own secret, and signing in opens a
+    // session: their routers are merged outside the token check rather than the check skipping
+    // them by path.
+    let unauthenticated = integrations::inbound_router()
+        .merge(sessions::sign_in_router())
+        .layer(DefaultBodyLimit::max(limits.body))
+        .layer(RequestBodyLimitLayer::new(limits.body))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout));
+    Router::new()
+        .merge(authenticated)
+        .merge(unauthenticated)
+        // Each `layer` call wraps the ones before it: the body limits and timeouts are
+        // innermost (per route group, above), panics are caught outermost, and bare error
+        // statuses from the limits and the timeouts are turned into problem documents on their
+        // way out.
         .layer(middleware::from_fn_with_state(state.clone(), problem_for_bare_errors))
         .layer(middleware::from_fn(refuse_oversized_heads))
         .layer(middleware::from_fn(observe_request))
@@ -223,6 +244,13 @@ async fn refuse_oversized_heads(request: Request, next: Next) -> Response {
 /// Responses that left the router or a layer as a bare status (a 408 from the timeout, a 413
 /// from the body limit, a 405) get a problem+json body like every other error.
 async fn problem_for_bare_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // The import route has limits of its own.
+    let import = request.uri().path().ends_with("/import");
+    let (body_limit, timeout) = if import {
+        (state.limits.import, state.limits.import_timeout)
+    } else {
+        (state.limits.body, state.limits.timeout)
+    };
     let response = next.run(request).await;
     let status = response.status();
     let is_problem = response
@@ -235,10 +263,10 @@ async fn problem_for_bare_errors(State(state): State<AppState>, request: Request
     }
     let detail = match status {
         StatusCode::PAYLOAD_TOO_LARGE => {
-            format!("the request body is larger than the limit of {} bytes", state.limits.body)
+            format!("the request body is larger than the limit of {body_limit} bytes")
         }
         StatusCode::REQUEST_TIMEOUT => {
-            format!("the request was not completed within {} s", state.limits.timeout.as_secs())
+            format!("the request was not completed within {} s", timeout.as_secs())
         }
         StatusCode::METHOD_NOT_ALLOWED => "this route does not accept that method".to_owned(),
         other => other.canonical_reason().unwrap_or("error").to_lowercase(),

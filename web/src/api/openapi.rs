@@ -268,6 +268,31 @@ fn generic_paths() -> Map<String, Value> {
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } }
             } }))]),
     }));
+    let mut import_params = form_params();
+    for (name, description, schema) in [
+        ("format", "File format (default: the Content-Type, else the file's first bytes)", json!({ "type": "string", "enum": ["csv", "ndjson", "xlsx"] })),
+        ("map", "`column:field` (repeatable): which field a column fills; `column:` leaves it out", json!({ "type": "string" })),
+        ("key", "Upsert by this indexed field", json!({ "type": "string" })),
+        ("ref", "`field:key_field` (repeatable): match an x-ref field's natural keys against this field of the referenced form (default `name`)", json!({ "type": "string" })),
+        ("dry_run", "Check every row, store nothing", json!({ "type": "boolean" })),
+        ("workflows", "false: the rows' events trigger no workflow", json!({ "type": "boolean" })),
+        ("mode", "all (nothing stored if a row fails) or resumable (valid rows stored chunk by chunk)", json!({ "type": "string", "enum": ["all", "resumable"] })),
+        ("start_row", "Skip rows numbered below this (resuming)", json!({ "type": "integer" })),
+        ("day_first", "Read 03/04/2026 as the 3rd of April", json!({ "type": "boolean" })),
+        ("decimal_comma", "Read 1.234,5 as 1234.5", json!({ "type": "boolean" })),
+        ("timezone", "Zone of date-times without an offset (default UTC)", json!({ "type": "string" })),
+    ] {
+        import_params.push(query_param(name, description, schema));
+    }
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/import".into(), json!({
+        "post": op("Import a CSV, NDJSON or XLSX file (the body) into the form", import_params, Some(json!({
+            "required": true,
+            "content": {
+                "text/csv": { "schema": { "type": "string" } },
+                "application/x-ndjson": { "schema": { "type": "string" } },
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } }
+            } })), vec![("200", ok("The column mapping used and the report: counts, stored_through, and each row error (row, column, field, message)", json!({ "type": "object" })))]),
+    }));
     let mut timer_params = space_params();
     for (name, description, schema) in [
         ("workflow", "Only this workflow's timers", json!({ "type": "string" })),

@@ -1,0 +1,729 @@
+//! Imports: many rows of record data stored in batches through the normal write path.
+//!
+//! An [`Importer`] takes rows (record data, already read from a file and coerced by the caller)
+//! one at a time and stores them a chunk at a time: each row is prepared exactly like a create
+//! or a patch (computed fields, schema, rules, pipeline, references, index entries, event,
+//! timers), and a chunk's writes go to the store as ONE commit, so one flush serves many rows.
+//!
+//! - **Upsert**: with a key field (which must be indexed), a row whose key matches a stored
+//!   record updates it (the row's fields are merged into it, as a merge patch would), else it
+//!   creates one. A row that changes nothing stores nothing, so re-running an import is
+//!   idempotent.
+//! - **References** (`x-ref`) are given by id or by a natural key of the referenced form: its
+//!   `name` field (or the first of its `ui.list_columns`), or the field the caller names. A key
+//!   that matches no record, or more than one, is an error of that row.
+//! - **Workflows off**: events are marked [`Event::skip_workflows`]; they stay in the log, and
+//!   the processor moves past them without running anything.
+//! - **Modes**: [`ImportMode::All`] stores nothing unless every row is valid (one atomic commit
+//!   at the end); [`ImportMode::Resumable`] stores each chunk's valid rows as it goes, and the
+//!   report's `stored_through` says the last row stored, for a re-run with `start_row`.
+//! - **Dry run**: every check, nothing stored.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use forms::{FieldError, FieldType, FormName, SpaceName, ValidationErrors};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::{EngineError, Result};
+use crate::model::{Actor, EventKind, Record};
+use crate::query::encoding::encode_value;
+use crate::records::{create_write, update_write};
+use crate::store::{Extras, RecordWrite, Store as _, StoreError};
+use crate::{Engine, LoadedForm};
+
+/// Rows per commit unless the caller says otherwise.
+pub const DEFAULT_CHUNK_ROWS: usize = 500;
+
+/// The most row errors a report lists; past it, only the count goes on.
+pub const MAX_REPORTED_ERRORS: usize = 1000;
+
+/// What to do when some rows are invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    /// Nothing is stored unless every row is valid; then everything in one atomic commit.
+    #[default]
+    All,
+    /// Valid rows are stored chunk by chunk; invalid rows are reported and skipped.
+    Resumable,
+}
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Upsert by this field (it must be indexed).
+    pub key: Option<String>,
+    /// Whether the rows' events trigger workflows.
+    pub workflows: bool,
+    /// Check everything, store nothing.
+    pub dry_run: bool,
+    /// All-or-nothing or resumable.
+    pub mode: ImportMode,
+    /// Rows numbered below this are skipped (a resumed import).
+    pub start_row: u64,
+    /// Rows per commit.
+    pub chunk_rows: usize,
+    /// For `x-ref` fields: which field of the referenced form a natural key is matched against,
+    /// by (top-level) field of the imported form.
+    pub ref_keys: BTreeMap<String, String>,
+    /// The file's column of each field, to name it in the report.
+    pub columns: HashMap<String, String>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            key: None,
+            workflows: true,
+            dry_run: false,
+            mode: ImportMode::All,
+            start_row: 0,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+            ref_keys: BTreeMap::new(),
+            columns: HashMap::new(),
+        }
+    }
+}
+
+/// One row to import: its number in the file, and its data or why it could not be read.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    /// The row's number in the file (the header being row 1).
+    pub number: u64,
+    /// The record data, or the cells that could not be read.
+    pub data: std::result::Result<Map<String, Value>, Vec<RowError>>,
+}
+
+/// What is wrong with one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    /// The row's number in the file.
+    pub row: u64,
+    /// The file's column, when the error is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// The field (a JSON pointer into the record data), when the error is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What an import did (or, for a dry run, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// Nothing was stored because this was a dry run.
+    pub dry_run: bool,
+    /// The mode.
+    pub mode: ImportMode,
+    /// Rows read (from `start_row` on).
+    pub rows: u64,
+    /// Records created.
+    pub created: u64,
+    /// Records updated (upserts).
+    pub updated: u64,
+    /// Rows that matched a record and changed nothing.
+    pub unchanged: u64,
+    /// Rows refused.
+    pub failed: u64,
+    /// Whether anything was stored (false for a dry run, and for an all-or-nothing import
+    /// with a failed row).
+    pub stored: bool,
+    /// The last row of the last chunk stored: a re-run with `start_row` one past it continues.
+    pub stored_through: Option<u64>,
+    /// Every row error (up to [`MAX_REPORTED_ERRORS`]).
+    pub errors: Vec<RowError>,
+    /// Whether errors were left out of the list.
+    pub errors_truncated: bool,
+}
+
+/// An import under way: push rows, then finish. Rows are stored a chunk at a time.
+pub struct Importer {
+    engine: Engine,
+    actor: Actor,
+    space: SpaceName,
+    form: FormName,
+    form_version: u32,
+    options: ImportOptions,
+    /// Rows waiting for the next chunk.
+    pending: Vec<ImportRow>,
+    /// All-or-nothing: the writes of every valid row, committed at the end.
+    held: Vec<RecordWrite>,
+    /// Upsert keys seen so far, with their row (a key twice in one file is an error).
+    keys_seen: HashMap<String, u64>,
+    references: HashMap<FormName, NaturalKeys>,
+    last_row: Option<u64>,
+    report: ImportReport,
+}
+
+/// How the natural keys of one referenced form are looked up.
+enum NaturalKeys {
+    /// Through the key field's index, one value at a time (remembered).
+    Indexed { field: String, ty: FieldType, found: HashMap<String, Vec<Uuid>> },
+    /// The key field is not indexed: every record read once.
+    Scanned(HashMap<String, Vec<Uuid>>),
+    /// The form has no natural key: only ids are accepted.
+    None,
+}
+
+impl Engine {
+    /// Starts an import into `form`. Refuses (422) an upsert key that is not an indexed field,
+    /// and natural-key fields the referenced forms don't have.
+    pub fn importer(&self, actor: &Actor, space: &str, form: &str, options: ImportOptions) -> Result<Importer> {
+        let loaded = self.loaded_form(space, form)?;
+        let mut errors = Vec::new();
+        if let Some(key) = &options.key {
+            if loaded.compiled.field_type(key).is_none() {
+                errors.push(FieldError::new("/key", format!("the form has no field `{key}`")));
+            } else if !loaded.compiled.indexes().contains(key) {
+                errors.push(FieldError::new(
+                    "/key",
+                    format!("`{key}` is not indexed: an upsert key must be an indexed field"),
+                ));
+            }
+        }
+        for field in options.ref_keys.keys() {
+            if !loaded.compiled.coercer(field).is_some_and(|c| c.is_reference()) {
+                errors.push(FieldError::new(format!("/ref_keys/{field}"), "not a reference (`x-ref`) field"));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ValidationErrors(errors).into());
+        }
+        let chunk_rows = options.chunk_rows.max(1);
+        let report = ImportReport { dry_run: options.dry_run, mode: options.mode, ..ImportReport::default() };
+        Ok(Importer {
+            engine: self.clone(),
+            actor: actor.clone(),
+            space: loaded.space.clone(),
+            form: loaded.stored.name.clone(),
+            form_version: loaded.stored.version,
+            options: ImportOptions { chunk_rows, ..options },
+            pending: Vec::new(),
+            held: Vec::new(),
+            keys_seen: HashMap::new(),
+            references: HashMap::new(),
+            last_row: None,
+            report,
+        })
+    }
+}
+
+impl Importer {
+    /// Adds a row; true when a chunk is full and [`flush`](Self::flush) should be called.
+    pub fn push(&mut self, row: ImportRow) -> bool {
+        if row.number < self.options.start_row {
+            return false;
+        }
+        self.report.rows += 1;
+        self.pending.push(row);
+        self.pending.len() >= self.options.chunk_rows
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> &ImportReport {
+        &self.report
+    }
+
+    /// Prepares the waiting rows and, in resumable mode, stores the valid ones.
+    pub async fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let engine = self.engine.clone();
+        let _shared = engine.inner.definitions.shared().await;
+        let loaded = engine.loaded_form(self.space.as_str(), self.form.as_str())?;
+        if loaded.stored.version != self.form_version {
+            return Err(EngineError::Busy("the form changed during the import; run it again".into()));
+        }
+        let mut writes = Vec::with_capacity(rows.len());
+        let mut counts = (0, 0, 0);
+        let last = rows.last().map(|row| row.number);
+        for row in rows {
+            match self.prepare(&loaded, row.number, row.data) {
+                Ok(Prepared::Create(write)) => {
+                    counts.0 += 1;
+                    writes.push(*write);
+                }
+                Ok(Prepared::Update(write)) => {
+                    counts.1 += 1;
+                    writes.push(*write);
+                }
+                Ok(Prepared::Unchanged) => counts.2 += 1,
+                Err(errors) => self.fail(errors),
+            }
+        }
+        self.report.created += counts.0;
+        self.report.updated += counts.1;
+        self.report.unchanged += counts.2;
+        self.last_row = last.or(self.last_row);
+        if self.options.dry_run {
+            return Ok(());
+        }
+        match self.options.mode {
+            ImportMode::All => self.held.extend(writes),
+            ImportMode::Resumable => {
+                if !writes.is_empty() {
+                    engine.commit(writes, Extras::default()).await?;
+                    self.report.stored = true;
+                }
+                self.report.stored_through = self.last_row;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores what is left (all-or-nothing: everything, if no row failed) and answers the report.
+    pub async fn finish(mut self) -> Result<ImportReport> {
+        self.flush().await?;
+        if self.options.mode == ImportMode::All && !self.options.dry_run {
+            if self.report.failed == 0 {
+                let writes = std::mem::take(&mut self.held);
+                if !writes.is_empty() {
+                    let _shared = self.engine.inner.definitions.shared().await;
+                    let loaded = self.engine.loaded_form(self.space.as_str(), self.form.as_str())?;
+                    if loaded.stored.version != self.form_version {
+                        return Err(EngineError::Busy("the form changed during the import; run it again".into()));
+                    }
+                    match self.engine.commit(writes, Extras::default()).await {
+                        Ok(_) => {}
+                        Err(StoreError::VersionConflict { .. }) => {
+                            return Err(EngineError::Busy(
+                                "a record the import updates changed meanwhile; nothing was stored, run it again"
+                                    .into(),
+                            ))
+                        }
+                        Err(err) => return Err(err.into()),
+                    }
+                    self.report.stored = true;
+                }
+                self.report.stored_through = self.last_row;
+            } else {
+                self.report.created = 0;
+                self.report.updated = 0;
+                self.report.unchanged = 0;
+            }
+        }
+        Ok(self.report)
+    }
+
+    fn fail(&mut self, errors: Vec<RowError>) {
+        self.report.failed += 1;
+        for error in errors {
+            if self.report.errors.len() < MAX_REPORTED_ERRORS {
+                self.report.errors.push(error);
+            } else {
+                self.report.errors_truncated = true;
+            }
+        }
+    }
+
+    /// One row as a write, or its errors.
+    fn prepare(
+        &mut self,
+        loaded: &Arc<LoadedForm>,
+        row: u64,
+        data: std::result::Result<Map<String, Value>, Vec<RowError>>,
+    ) -> std::result::Result<Prepared, Vec<RowError>> {
+        let mut data = data?;
+        let mut errors = Vec::new();
+        for field in loaded.computed.iter().map(|(field, _)| field) {
+            if data.remove(field).is_some() {
+                errors.push(self.error(row, &format!("/{field}"), format!("`{field}` is computed and cannot be set")));
+            }
+        }
+        let mut data = Value::Object(data);
+        errors.extend(self.resolve_references(loaded, row, &mut data));
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let existing = match &self.options.key {
+            None => None,
+            Some(key) => {
+                let value = data.get(key).cloned();
+                let Some(value) = value.filter(|v| !v.is_null()) else {
+                    return Err(vec![self.error(row, &format!("/{key}"), format!("the key `{key}` is empty"))]);
+                };
+                let text = value.to_string();
+                if let Some(first) = self.keys_seen.insert(text, row) {
+                    return Err(vec![self.error(row, &format!("/{key}"), format!("the same key is on row {first}"))]);
+                }
+                let ty = loaded.compiled.field_type(key).unwrap_or(FieldType::Any);
+                let encoded = encode_value(Some(&value), ty);
+                let range = (Bound::Included(encoded.clone()), Bound::Included(encoded));
+                let mut ids = Vec::new();
+                for entry in self.engine.store().scan_index(&self.space, &self.form, key, range, None, false).take(2) {
+                    ids.push(entry.map_err(|err| vec![self.error(row, "", err.to_string())])?.1);
+                }
+                match ids.as_slice() {
+                    [] => None,
+                    [id] => self
+                        .engine
+                        .store()
+                        .record(&self.space, &self.form, id)
+                        .map_err(|err| vec![self.error(row, "", err.to_string())])?,
+                    _ => {
+                        return Err(vec![self.error(
+                            row,
+                            &format!("/{key}"),
+                            format!("more than one stored record has this `{key}`"),
+                        )])
+                    }
+                }
+            }
+        };
+        let mut prepared = match existing {
+            None => {
+                let record = self.engine.new_record(self.space.as_str(), loaded, data, &self.actor);
+                let record = record.map_err(|err| self.engine_errors(row, err))?;
+                Prepared::Create(Box::new(create_write(&self.space, loaded, &record)))
+            }
+            Some(current) => {
+                let mut merged = current.data.clone();
+                json_patch::merge(&mut merged, &data);
+                self.engine
+                    .prepare_data(self.space.as_str(), loaded, &current.id, &mut merged)
+                    .map_err(|err| self.engine_errors(row, err))?;
+                if merged == current.data {
+                    return Ok(Prepared::Unchanged);
+                }
+                if let Some(pipeline) = &loaded.compiled.def().pipeline {
+                    if merged.get(&pipeline.field) != current.data.get(&pipeline.field) {
+                        let message = "the stage changes only through a transition, not an import";
+                        return Err(vec![self.error(row, &format!("/{}", pipeline.field), message.into())]);
+                    }
+                }
+                let now = self.engine.now();
+                let (_, write) =
+                    update_write(&self.space, loaded, &current, merged, EventKind::Updated, &self.actor, now);
+                Prepared::Update(Box::new(write))
+            }
+        };
+        if !self.options.workflows {
+            match &mut prepared {
+                Prepared::Create(write) | Prepared::Update(write) => write.event.skip_workflows = true,
+                Prepared::Unchanged => {}
+            }
+        }
+        Ok(prepared)
+    }
+
+    /// Replaces natural keys in `x-ref` fields by the ids they name; an error for each key that
+    /// names no record or several.
+    fn resolve_references(&mut self, loaded: &LoadedForm, row: u64, data: &mut Value) -> Vec<RowError> {
+        let mut errors = Vec::new();
+        for reference in loaded.compiled.references(data) {
+            if Uuid::parse_str(&reference.id).is_ok() {
+                // An id: `prepare_data` checks that it exists.
+                continue;
+            }
+            let top = reference.path.trim_start_matches('/').split('/').next().unwrap_or("").to_owned();
+            let found = match self.natural_key(&reference.form, &top, &reference.id) {
+                Ok(found) => found,
+                Err(err) => {
+                    errors.push(self.error(row, &reference.path, err.to_string()));
+                    continue;
+                }
+            };
+            match found.as_slice() {
+                [id] => {
+                    if let Some(slot) = data.pointer_mut(&reference.path) {
+                        *slot = Value::String(id.to_string());
+                    }
+                }
+                [] => errors.push(self.error(
+                    row,
+                    &reference.path,
+                    format!("no `{}` record has this id or key", reference.form),
+                )),
+                more => errors.push(self.error(
+                    row,
+                    &reference.path,
+                    format!("{} `{}` records have this key; give the id", more.len(), reference.form),
+                )),
+            }
+        }
+        errors
+    }
+
+    /// The ids of `form`'s records whose natural key is `key`.
+    fn natural_key(&mut self, form: &FormName, field: &str, key: &str) -> Result<Vec<Uuid>> {
+        if !self.references.contains_key(form) {
+            let keys = self.natural_keys(form, field)?;
+            self.references.insert(form.clone(), keys);
+        }
+        let store = self.engine.store();
+        let space = &self.space;
+        match self.references.get_mut(form) {
+            Some(NaturalKeys::Indexed { field, ty, found }) => {
+                if let Some(ids) = found.get(key) {
+                    return Ok(ids.clone());
+                }
+                let encoded = encode_value(Some(&Value::String(key.to_owned())), *ty);
+                let range = (Bound::Included(encoded.clone()), Bound::Included(encoded));
+                let mut ids = Vec::new();
+                for entry in store.scan_index(space, form, field, range, None, false).take(2) {
+                    ids.push(entry?.1);
+                }
+                found.insert(key.to_owned(), ids.clone());
+                Ok(ids)
+            }
+            Some(NaturalKeys::Scanned(map)) => Ok(map.get(key).cloned().unwrap_or_default()),
+            Some(NaturalKeys::None) | None => Ok(Vec::new()),
+        }
+    }
+
+    fn natural_keys(&self, form: &FormName, field: &str) -> Result<NaturalKeys> {
+        let target = self.engine.loaded_form(self.space.as_str(), form.as_str())?;
+        let named = self.options.ref_keys.get(field).cloned();
+        let list_first = || {
+            target
+                .compiled
+                .def()
+                .ui
+                .as_ref()
+                .and_then(|ui| ui.get("list_columns"))
+                .and_then(Value::as_array)
+                .and_then(|columns| columns.first())
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let key_field =
+            named.or_else(|| target.compiled.field_type("name").map(|_| "name".to_owned())).or_else(list_first);
+        let Some(key_field) = key_field else {
+            return Ok(NaturalKeys::None);
+        };
+        let Some(ty) = target.compiled.field_type(&key_field) else {
+            return Err(ValidationErrors(vec![FieldError::new(
+                format!("/ref_keys/{field}"),
+                format!("form `{form}` has no field `{key_field}`"),
+            )])
+            .into());
+        };
+        if target.compiled.indexes().contains(&key_field) {
+            return Ok(NaturalKeys::Indexed { field: key_field, ty, found: HashMap::new() });
+        }
+        let mut map: HashMap<String, Vec<Uuid>> = HashMap::new();
+        for record in self.engine.store().scan_records(&self.space, form, None, false) {
+            let record: Record = record?;
+            let text = match record.data.get(&key_field) {
+                Some(Value::String(text)) => text.clone(),
+                Some(Value::Null) | None => continue,
+                Some(other) => other.to_string(),
+            };
+            map.entry(text).or_default().push(record.id);
+        }
+        Ok(NaturalKeys::Scanned(map))
+    }
+
+    /// A row error at `pointer` (empty: the whole row), naming the column of its field.
+    fn error(&self, row: u64, pointer: &str, message: String) -> RowError {
+        let top = pointer.trim_start_matches('/').split('/').next().unwrap_or("");
+        RowError {
+            row,
+            column: self.options.columns.get(top).cloned(),
+            field: (!pointer.is_empty()).then(|| pointer.to_owned()),
+            message,
+        }
+    }
+
+    fn engine_errors(&self, row: u64, err: EngineError) -> Vec<RowError> {
+        match err {
+            EngineError::Validation(ValidationErrors(errors)) => {
+                errors.into_iter().map(|e| self.error(row, &e.path, e.message)).collect()
+            }
+            other => vec![self.error(row, "", other.to_string())],
+        }
+    }
+}
+
+enum Prepared {
+    Create(Box<RecordWrite>),
+    Update(Box<RecordWrite>),
+    Unchanged,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+
+    use super::*;
+    use crate::{EngineConfig, ListQuery, ManualClock};
+
+    async fn engine(dir: &std::path::Path) -> Engine {
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 4, 9, 0, 0).single().expect("instant"));
+        let engine = Engine::open(EngineConfig { clock: Arc::new(clock), ..EngineConfig::new(dir) }).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let account = json!({
+            "schema": { "type": "object", "required": ["name"], "properties": {
+                "name": { "type": "string" }, "arr": { "type": "number", "minimum": 0 },
+                "tag": { "type": "string" } } },
+            "indexes": ["name"]
+        });
+        engine.put_form(&actor, "cs", "account", &account, false).await.expect("account");
+        let contact = json!({ "schema": { "type": "object", "properties": {
+            "email": { "type": "string" }, "account": { "type": "string", "x-ref": "account" } } } });
+        engine.put_form(&actor, "cs", "contact", &contact, false).await.expect("contact");
+        let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
+                               "actions": [ { "set": { "tag": "\"seen\"" } } ] });
+        engine.put_workflow(&actor, "cs", "tag", &workflow).await.expect("workflow");
+        engine
+    }
+
+    fn row(number: u64, data: Value) -> ImportRow {
+        let Value::Object(data) = data else { panic!("rows are objects") };
+        ImportRow { number, data: Ok(data) }
+    }
+
+    async fn import(engine: &Engine, form: &str, rows: Vec<ImportRow>, options: ImportOptions) -> Result<ImportReport> {
+        let mut importer = engine.importer(&Actor::system(), "cs", form, options)?;
+        for row in rows {
+            if importer.push(row) {
+                importer.flush().await?;
+            }
+        }
+        importer.finish().await
+    }
+
+    fn records(engine: &Engine, form: &str) -> Vec<Record> {
+        let query = ListQuery { sort: Some("name".into()), ..ListQuery::default() };
+        let query = if form == "account" { query } else { ListQuery::default() };
+        engine.list_records("cs", form, &query).expect("list").items
+    }
+
+    fn accounts(names: &[(&str, f64)]) -> Vec<ImportRow> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, (name, arr))| row(i as u64 + 2, json!({ "name": name, "arr": arr })))
+            .collect()
+    }
+
+    /// An upsert creates, then updates only what changed; a re-run changes nothing.
+    #[tokio::test]
+    async fn upserts_by_an_indexed_key_and_reruns_are_idempotent() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = engine(dir.path()).await;
+        let keyed = || ImportOptions { key: Some("name".into()), chunk_rows: 2, ..ImportOptions::default() };
+        let report =
+            import(&engine, "account", accounts(&[("Acme", 10.0), ("Globex", 20.0), ("Initech", 5.0)]), keyed())
+                .await
+                .expect("import");
+        assert_eq!((report.created, report.updated, report.failed, report.stored), (3, 0, 0, true));
+        let report =
+            import(&engine, "account", accounts(&[("Acme", 10.0), ("Globex", 25.0)]), keyed()).await.expect("again");
+        assert_eq!((report.created, report.updated, report.unchanged), (0, 1, 1));
+        let stored = records(&engine, "account");
+        assert_eq!(stored.len(), 3);
+        assert_eq!(stored[1].data["arr"], json!(25.0));
+        assert_eq!(stored[1].version, 2);
+        let twice =
+            import(&engine, "account", accounts(&[("Umbrella", 1.0), ("Umbrella", 2.0)]), keyed()).await.expect("dup");
+        assert_eq!(twice.failed, 1);
+        assert_eq!(twice.errors[0].message, "the same key is on row 2");
+        assert_eq!(records(&engine, "account").len(), 3, "all-or-nothing stored nothing");
+        let unindexed = ImportOptions { key: Some("arr".into()), ..ImportOptions::default() };
+        let refused = engine.importer(&Actor::system(), "cs", "account", unindexed).err().expect("refused");
+        assert!(matches!(refused, EngineError::Validation(_)), "{refused}");
+        engine.close().expect("close");
+    }
+
+    /// All-or-nothing stores nothing when one row fails; resumable stores the valid rows and
+    /// says how far it got; a dry run stores nothing and reports the same.
+    #[tokio::test]
+    async fn modes_and_dry_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = engine(dir.path()).await;
+        let mut rows = accounts(&[("A", 1.0), ("B", -1.0), ("C", 3.0)]);
+        rows.push(ImportRow {
+            number: 5,
+            data: Err(vec![RowError {
+                row: 5,
+                column: Some("ARR".into()),
+                field: None,
+                message: "not a number".into(),
+            }]),
+        });
+        let options = ImportOptions {
+            chunk_rows: 2,
+            columns: HashMap::from([("arr".to_owned(), "ARR".to_owned())]),
+            ..ImportOptions::default()
+        };
+        let all = import(&engine, "account", rows.clone(), options.clone()).await.expect("all");
+        assert_eq!((all.failed, all.stored, all.stored_through), (2, false, None));
+        assert_eq!(
+            all.errors[0],
+            RowError {
+                row: 3,
+                column: Some("ARR".into()),
+                field: Some("/arr".into()),
+                message: all.errors[0].message.clone()
+            }
+        );
+        assert!(records(&engine, "account").is_empty());
+        let dry = ImportOptions { dry_run: true, mode: ImportMode::Resumable, ..options.clone() };
+        let dry = import(&engine, "account", rows.clone(), dry).await.expect("dry");
+        assert_eq!((dry.created, dry.failed, dry.stored), (2, 2, false));
+        assert!(records(&engine, "account").is_empty());
+        let resumable = ImportOptions { mode: ImportMode::Resumable, ..options };
+        let report = import(&engine, "account", rows, resumable.clone()).await.expect("resumable");
+        assert_eq!((report.created, report.failed, report.stored_through), (2, 2, Some(5)));
+        assert_eq!(records(&engine, "account").len(), 2);
+        let resumed = ImportOptions { start_row: 4, ..resumable };
+        let report = import(&engine, "account", accounts(&[("A", 1.0), ("B", 2.0), ("D", 4.0)]), resumed)
+            .await
+            .expect("resumed");
+        assert_eq!((report.rows, report.created), (1, 1), "rows before start_row are skipped");
+        engine.close().expect("close");
+    }
+
+    /// References by natural key: found, missing and ambiguous; ids still work.
+    #[tokio::test]
+    async fn references_by_name_or_id() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = engine(dir.path()).await;
+        import(&engine, "account", accounts(&[("Acme", 1.0), ("Twin", 2.0), ("Twin", 3.0)]), ImportOptions::default())
+            .await
+            .expect("accounts");
+        let acme = records(&engine, "account").into_iter().find(|r| r.data["name"] == "Acme").expect("acme");
+        let rows = vec![
+            row(2, json!({ "email": "a@x", "account": "Acme" })),
+            row(3, json!({ "email": "b@x", "account": acme.id.to_string() })),
+            row(4, json!({ "email": "c@x", "account": "Nobody" })),
+            row(5, json!({ "email": "d@x", "account": "Twin" })),
+        ];
+        let options = ImportOptions { mode: ImportMode::Resumable, ..ImportOptions::default() };
+        let report = import(&engine, "contact", rows, options).await.expect("contacts");
+        assert_eq!((report.created, report.failed), (2, 2));
+        assert_eq!(report.errors[0].message, "no `account` record has this id or key");
+        assert_eq!(report.errors[1].message, "2 `account` records have this key; give the id");
+        for contact in records(&engine, "contact") {
+            assert_eq!(contact.data["account"], json!(acme.id.to_string()));
+        }
+        engine.close().expect("close");
+    }
+
+    /// With workflows off, events are in the log but the processor runs nothing for them.
+    #[tokio::test]
+    async fn workflows_can_be_left_out() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = engine(dir.path()).await;
+        let quiet = ImportOptions { workflows: false, ..ImportOptions::default() };
+        import(&engine, "account", accounts(&[("Quiet", 1.0)]), quiet).await.expect("quiet");
+        import(&engine, "account", accounts(&[("Loud", 1.0)]), ImportOptions::default()).await.expect("loud");
+        engine.process_pending().await.expect("processed");
+        let stored = records(&engine, "account");
+        assert_eq!(stored[0].data.get("tag"), Some(&json!("seen")), "Loud triggered the workflow");
+        assert_eq!(stored[1].data.get("tag"), None, "Quiet did not");
+        let events = engine.events_after(0, 100).expect("events");
+        assert_eq!(events.iter().filter(|e| e.skip_workflows).count(), 1);
+        engine.close().expect("close");
+    }
+}
