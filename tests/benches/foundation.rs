@@ -144,33 +144,6 @@ impl Settings {
 
 /// The `account` form of the integration tests' fixtures, with a few more fields so records
 /// are the size of real ones (~400 bytes of JSON).
-fn account_form() -> Value {
-    json!({
-        "title": "Account",
-        "schema": {
-            "type": "object",
-            "required": ["name", "tier"],
-            "additionalProperties": false,
-            "properties": {
-                "name": { "type": "string", "minLength": 1, "maxLength": 200 },
-                "tier": { "type": "string", "enum": ["starter", "growth", "enterprise"] },
-                "health": { "type": "integer", "minimum": 0, "maximum": 100 },
-                "arr": { "type": "number", "minimum": 0 },
-                "owner": { "type": "string", "format": "email" },
-                "website": { "type": "string", "format": "uri" },
-                "renewal_date": { "type": "string", "format": "date" },
-                "last_contact_at": { "type": "string", "format": "date-time" },
-                "region": { "type": "string", "enum": ["amer", "emea", "apac"] },
-                "employees": { "type": "integer", "minimum": 1 },
-                "tags": { "type": "array", "maxItems": 10, "items": { "type": "string", "maxLength": 40 } },
-                "notes": { "type": "string", "maxLength": 2000 }
-            }
-        },
-        "ui": { "list_columns": ["name", "tier", "health", "renewal_date"] },
-        "indexes": ["health", "tier", "renewal_date", "name"]
-    })
-}
-
 const NAME_HEADS: &[&str] = &[
     "Acme",
     "Globex",

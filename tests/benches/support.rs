@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use engine::Actor;
+use serde_json::{json, Value};
 
 /// A positive count from the environment variable `name`, or `default`.
 pub fn env_count(name: &str, default: usize) -> usize {
@@ -63,4 +64,33 @@ pub fn process_cpu() -> Duration {
     let fields: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
     let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
     Duration::from_millis(ticks * 10)
+}
+
+/// The CS `account` form the write benchmarks store: 12 fields of every kind a real one has
+/// (enums, ranges, formats, a list, long text), 4 of them indexed.
+pub fn account_form() -> Value {
+    json!({
+        "title": "Account",
+        "schema": {
+            "type": "object",
+            "required": ["name", "tier"],
+            "additionalProperties": false,
+            "properties": {
+                "name": { "type": "string", "minLength": 1, "maxLength": 200 },
+                "tier": { "type": "string", "enum": ["starter", "growth", "enterprise"] },
+                "health": { "type": "integer", "minimum": 0, "maximum": 100 },
+                "arr": { "type": "number", "minimum": 0 },
+                "owner": { "type": "string", "format": "email" },
+                "website": { "type": "string", "format": "uri" },
+                "renewal_date": { "type": "string", "format": "date" },
+                "last_contact_at": { "type": "string", "format": "date-time" },
+                "region": { "type": "string", "enum": ["amer", "emea", "apac"] },
+                "employees": { "type": "integer", "minimum": 1 },
+                "tags": { "type": "array", "maxItems": 10, "items": { "type": "string", "maxLength": 40 } },
+                "notes": { "type": "string", "maxLength": 2000 }
+            }
+        },
+        "ui": { "list_columns": ["name", "tier", "health", "renewal_date"] },
+        "indexes": ["health", "tier", "renewal_date", "name"]
+    })
 }

@@ -323,36 +323,18 @@ async fn measure_tend(binary: &Path, settings: &Settings, with_workflow: bool) -
     TendRun { load, workflow }
 }
 
+/// The foundation benchmark's account form, plus what this benchmark's body and workflow use:
+/// usage and NPS inputs, a computed health and the segment the workflow sets.
 fn account_form() -> Value {
-    json!({
-        "title": "Account",
-        "schema": {
-            "type": "object",
-            "required": ["name", "tier"],
-            "additionalProperties": false,
-            "properties": {
-                "name": { "type": "string", "minLength": 1, "maxLength": 200 },
-                "tier": { "type": "string", "enum": ["starter", "growth", "enterprise"] },
-                "health": { "type": "integer", "minimum": 0, "maximum": 100 },
-                "arr": { "type": "number", "minimum": 0 },
-                "owner": { "type": "string", "format": "email" },
-                "website": { "type": "string", "format": "uri" },
-                "renewal_date": { "type": "string", "format": "date" },
-                "last_contact_at": { "type": "string", "format": "date-time" },
-                "region": { "type": "string", "enum": ["amer", "emea", "apac"] },
-                "employees": { "type": "integer", "minimum": 1 },
-                "usage_score": { "type": "integer", "minimum": 0, "maximum": 100 },
-                "nps": { "type": "integer", "minimum": 0, "maximum": 10 },
-                "segment": { "type": "string" },
-                "tags": { "type": "array", "maxItems": 10, "items": { "type": "string", "maxLength": 40 } },
-                "notes": { "type": "string", "maxLength": 2000 }
-            }
-        },
-        "computed": {
-            "health": { "expr": "let h = ((record.usage_score ?? 50) * 7 + (record.nps ?? 5) * 30) / 10; if h > 100 { 100 } else { h }" }
-        },
-        "indexes": ["health", "tier", "renewal_date", "name"]
-    })
+    let mut form = support::account_form();
+    let properties = &mut form["schema"]["properties"];
+    properties["usage_score"] = json!({ "type": "integer", "minimum": 0, "maximum": 100 });
+    properties["nps"] = json!({ "type": "integer", "minimum": 0, "maximum": 10 });
+    properties["segment"] = json!({ "type": "string" });
+    form["computed"] = json!({
+        "health": { "expr": "let h = ((record.usage_score ?? 50) * 7 + (record.nps ?? 5) * 30) / 10; if h > 100 { 100 } else { h }" }
+    });
+    form
 }
 
 fn segment_workflow() -> Value {
