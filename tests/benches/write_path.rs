@@ -290,13 +290,13 @@ async fn measure_tend(binary: &Path, settings: &Settings, with_workflow: bool) -
         tokio::task::spawn_blocking(move || wrk(&url, &token, warmup, connections)).await.expect("warm-up");
     }
     let seconds = if with_workflow { settings.backlog_seconds } else { settings.seconds };
-    let before = scrape(&client, &server).await;
+    let before = scrape(&client, &server.base).await;
     let sampler = with_workflow.then(|| {
         let (client, base) = (client.clone(), server.base.clone());
         tokio::spawn(async move { sample_backlog(&client, &base, seconds).await })
     });
     let load = tokio::task::spawn_blocking(move || wrk(&url, &token, seconds, connections)).await.expect("wrk task");
-    let after = scrape(&client, &server).await;
+    let after = scrape(&client, &server.base).await;
     // Requests still in flight when wrk stops are answered after it stopped counting.
     let created = (after.creates - before.creates) as u64;
     assert!(
@@ -313,7 +313,7 @@ async fn measure_tend(binary: &Path, settings: &Settings, with_workflow: bool) -
             while now.runs < now.creates {
                 assert!(stopped.elapsed() < Duration::from_secs(300), "the processor did not catch up in 5 minutes");
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                now = scrape(&client, &server).await;
+                now = scrape(&client, &server.base).await;
             }
             let drained = stopped.elapsed();
             let lags = workflow_lags(&client, &server).await;
@@ -354,7 +354,7 @@ struct Counters {
 
 /// Creates acknowledged (2xx answers to POST on the records route) and workflow runs done, from
 /// the server's own Prometheus counters.
-async fn scrape_base(client: &reqwest::Client, base: &str) -> Counters {
+async fn scrape(client: &reqwest::Client, base: &str) -> Counters {
     let text = client.get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("metrics text");
     let mut counters = Counters { creates: 0.0, runs: 0.0 };
     for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -373,17 +373,13 @@ async fn scrape_base(client: &reqwest::Client, base: &str) -> Counters {
     counters
 }
 
-async fn scrape(client: &reqwest::Client, server: &TendProcess) -> Counters {
-    scrape_base(client, &server.base).await
-}
-
 async fn sample_backlog(client: &reqwest::Client, base: &str, seconds: usize) -> Vec<(u64, f64)> {
     let start = Instant::now();
     let mut samples = Vec::new();
     let mut next = Duration::from_secs(5);
     while next <= Duration::from_secs(seconds as u64) {
         tokio::time::sleep(next.saturating_sub(start.elapsed())).await;
-        let now = scrape_base(client, base).await;
+        let now = scrape(client, base).await;
         samples.push((next.as_secs(), now.creates - now.runs));
         next += Duration::from_secs(5);
     }
