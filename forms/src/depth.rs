@@ -11,8 +11,29 @@ use crate::FieldError;
 pub const MAX_DATA_DEPTH: usize = 32;
 
 /// Refuses `value` when its arrays and objects nest deeper than `limit`, naming the pointer of
-/// the first place past it. Walks iteratively, so any nesting is judged without recursion.
+/// the first place past it. Walks iteratively, so any nesting is judged without recursion; the
+/// pointer is only built for a refusal (every write passes here, and almost all pass).
 pub fn check_depth(value: &Value, limit: usize) -> Result<(), FieldError> {
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 1)];
+    while let Some((item, depth)) = stack.pop() {
+        match item {
+            Value::Array(_) | Value::Object(_) if depth > limit => {
+                return Err(FieldError::new(
+                    first_too_deep(value, limit),
+                    format!("nests arrays and objects more than {limit} levels deep, the most data may have"),
+                ));
+            }
+            Value::Array(items) => stack.extend(items.iter().map(|child| (child, depth + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|child| (child, depth + 1))),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The pointer of the first array or object in `value` nested deeper than `limit` (the same
+/// walk as [`check_depth`], carrying pointers).
+fn first_too_deep(value: &Value, limit: usize) -> String {
     let mut stack: Vec<(&Value, String, usize)> = vec![(value, String::new(), 1)];
     while let Some((value, path, depth)) = stack.pop() {
         let children: Vec<(String, &Value)> = match value {
@@ -21,16 +42,13 @@ pub fn check_depth(value: &Value, limit: usize) -> Result<(), FieldError> {
             _ => continue,
         };
         if depth > limit {
-            return Err(FieldError::new(
-                path,
-                format!("nests arrays and objects more than {limit} levels deep, the most data may have"),
-            ));
+            return path;
         }
         for (segment, child) in children {
             stack.push((child, format!("{path}/{segment}"), depth + 1));
         }
     }
-    Ok(())
+    String::new()
 }
 
 #[cfg(test)]

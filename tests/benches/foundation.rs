@@ -14,7 +14,8 @@
 //! 4. **query latency on N records** (100k by default): indexed filters, sorts and a broad
 //!    query, through HTTP and through `Engine::list_records`, with the plan each one used, plus
 //!    an unindexed query that has to read every record, for comparison;
-//! 5. **RSS**: current and peak resident memory after loading and at the end.
+//! 5. **RSS**: current and peak resident memory after loading and at the end; with the query
+//!    section, the disk the loaded records take against their JSON size.
 //!
 //! Beside each write figure, two diagnostics say what limited it: the CPU the whole process
 //! used during the run (cores busy) and the group-commit flushes (how many, writes per flush,
@@ -385,6 +386,35 @@ fn report_writes(label: &str, mut run: Run, flushes: Flushes) -> f64 {
     rate
 }
 
+/// Bytes the files under `dir` take on disk (allocated blocks, as `du` counts them).
+fn disk_usage(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => disk_usage(&entry.path()),
+            Ok(meta) => meta.blocks() * 512,
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Disk per record: what loading `records` added to the data dir against their JSON size (the
+/// request bodies), after sled wrote its log out (every create was flushed when acknowledged).
+fn print_disk(dir: &std::path::Path, before: u64, json_bytes: u64, records: usize) {
+    let added = disk_usage(dir).saturating_sub(before);
+    let per_record = added as f64 / records.max(1) as f64;
+    let json_per_record = json_bytes as f64 / records.max(1) as f64;
+    let ratio = added as f64 / json_bytes.max(1) as f64;
+    println!(
+        "  disk: {:.1} MiB for {records} records, {per_record:.0} B/record for {json_per_record:.0} B of JSON data: \
+         {ratio:.2}× (target ≤ 2.5×: {})",
+        added as f64 / 1048576.0,
+        if ratio <= 2.5 { "met" } else { "MISSED" }
+    );
+}
+
 fn print_rss(when: &str) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
@@ -597,7 +627,7 @@ struct Server {
     engine: Engine,
     shutdown: oneshot::Sender<()>,
     serving: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Server {
@@ -614,7 +644,7 @@ impl Server {
         let serving = tokio::spawn(app.run_until(async {
             let _ = stop.await;
         }));
-        let server = Server { base, token, engine, shutdown, serving, _dir: dir };
+        let server = Server { base, token, engine, shutdown, serving, dir };
         let client = reqwest::Client::new();
         let space = client.post(server.url("/api/v1/spaces")).json(&json!({ "name": SPACE }));
         expect_status(server.authorized(space), StatusCode::CREATED).await;
@@ -806,6 +836,8 @@ async fn queries(settings: &Settings) {
     let records = Accounts::new(3).take(settings.records);
     // A name that exists, so the equality query has something to find.
     let some_name = records[records.len() / 2]["name"].as_str().expect("a name").to_owned();
+    let json_bytes: u64 = records.iter().map(|data| serde_json::to_vec(data).expect("json").len() as u64).sum();
+    let disk_before = disk_usage(server.dir.path());
     let load = engine_load(&server.engine, records).await;
     println!(
         "  loaded through Engine::create_record with {CONCURRENCY} tasks in {:.1} s ({:.0}/s)",
@@ -813,6 +845,7 @@ async fn queries(settings: &Settings) {
         load.rate()
     );
     print_rss(&format!("after loading {} records", settings.records));
+    print_disk(server.dir.path(), disk_before, json_bytes, settings.records);
 
     let week = renewals_start() + Days::days(150);
     let specs = [

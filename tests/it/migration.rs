@@ -1,8 +1,9 @@
-//! A data dir written by the release before storage format 2 (`fixtures/format1`, made with
-//! that release's `tend serve`: the customer-success pack with its sample data in space `cs`,
-//! a webhook endpoint `crm`, a workflow that notifies it on every new account, one account
-//! created and then renamed through the API) opens with this release, is migrated on open,
-//! and serves the same records, history, timers and outbox.
+//! Data dirs written by the releases before storage format 2 (`fixtures/format1`) and before
+//! format 3 (`fixtures/format2`), each made with that release's `tend serve` (the
+//! customer-success pack with its sample data in space `cs`, a webhook endpoint `crm`, a
+//! workflow that notifies it on every new account, one account created and then renamed
+//! through the API), open with this release, are migrated on open, and serve the same records,
+//! history (with the data before and after each change), timers and outbox.
 
 use std::path::Path;
 
@@ -13,12 +14,19 @@ use engine::{Engine, EngineConfig, ListQuery};
 
 use crate::support::workspace_root;
 
-/// The account created and renamed through the API before the data dir was saved.
-const RENAMED: &str = "01a230f4-669a-75c0-a044-7058dd4c8833";
+/// A fixture: its directory under `tests/it/fixtures`, and the account created and renamed
+/// through the API before the data dir was saved.
+struct Fixture {
+    dir: &'static str,
+    renamed: &'static str,
+}
+
+const FORMAT1: Fixture = Fixture { dir: "format1", renamed: "01a230f4-669a-75c0-a044-7058dd4c8833" };
+const FORMAT2: Fixture = Fixture { dir: "format2", renamed: "01a2313b-50c4-708f-b2f1-8a3fc2b50abe" };
 
 /// A copy of the fixture: opening migrates it in place, and the fixture must stay as written.
-fn copy_of_fixture(target: &Path) {
-    let source = workspace_root().join("tests/it/fixtures/format1");
+fn copy_of_fixture(fixture: &Fixture, target: &Path) {
+    let source = workspace_root().join("tests/it/fixtures").join(fixture.dir);
     for entry in std::fs::read_dir(&source).expect("fixture dir") {
         let entry = entry.expect("entry");
         std::fs::copy(entry.path(), target.join(entry.file_name())).expect("copy");
@@ -30,15 +38,19 @@ fn count(engine: &Engine, form: &str) -> usize {
     engine.list_records("cs", form, &query).expect("records").items.len()
 }
 
-fn check_serves_what_was_written(engine: &Engine, accounts: usize) {
+fn check_serves_what_was_written(engine: &Engine, fixture: &Fixture, accounts: usize) {
     let spaces: Vec<String> = engine.spaces().expect("spaces").iter().map(|s| s.name.to_string()).collect();
     assert_eq!(spaces, ["cs"]);
     assert_eq!((count(engine, "account"), count(engine, "contact"), count(engine, "task")), (accounts, 24, 8));
-    let renamed = engine.record("cs", "account", RENAMED).expect("the renamed account");
+    let renamed = engine.record("cs", "account", fixture.renamed).expect("the renamed account");
     assert_eq!((renamed.version, renamed.data["name"].as_str()), (2, Some("Migrated Limited")));
-    let history = engine.record_history("cs", "account", RENAMED, 0, 100).expect("history");
+    let history = engine.record_history("cs", "account", fixture.renamed, 0, 100).expect("history");
     let kinds: Vec<String> = history.iter().map(|e| serde_json::to_string(&e.kind).expect("kind")).collect();
     assert_eq!(kinds, ["\"created\"", "\"updated\""]);
+    let name = |data: &Option<serde_json::Value>| data.as_ref().and_then(|d| d["name"].as_str().map(str::to_owned));
+    assert_eq!(history[1].before.as_ref(), history[0].after.as_ref(), "the rename starts from the created data");
+    assert_eq!(name(&history[1].after).as_deref(), Some("Migrated Limited"));
+    assert_ne!(name(&history[0].after).as_deref(), Some("Migrated Limited"));
     let (timers, _) = engine.timers("cs", &TimerFilter::default(), 1000, None).expect("timers");
     assert_eq!(timers.len(), 34, "every pending timer");
     let (deliveries, more) = engine.list_deliveries("cs", &DeliveryFilter::default(), 50, None).expect("outbox");
@@ -50,23 +62,36 @@ fn check_serves_what_was_written(engine: &Engine, accounts: usize) {
     assert!(engine.last_event_seq() > 40, "the event log is there");
 }
 
-#[tokio::test]
-async fn a_data_dir_from_the_previous_format_is_migrated_and_served() {
+/// Opens a copy of `fixture` (migrating it), checks it, writes to it, and reopens it.
+async fn migrates_and_serves(fixture: &Fixture, accounts: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
-    copy_of_fixture(dir.path());
+    copy_of_fixture(fixture, dir.path());
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("opens (and migrates) the old data dir");
-    check_serves_what_was_written(&engine, 11);
+    check_serves_what_was_written(&engine, fixture, accounts);
     // Writing works as before: the new record's events follow the old ones.
     let before = engine.last_event_seq();
     let data = serde_json::json!({ "name": "After the migration", "arr": 1000, "tier": "starter", "status": "active",
         "owner": "ana.silva@example.com", "renewal_date": "2027-09-01", "region": "emea", "timezone": "Europe/Berlin" });
-    engine.create_record(&engine::Actor::system(), "cs", "account", data).await.expect("a new account");
+    let created = engine.create_record(&engine::Actor::system(), "cs", "account", data).await.expect("a new account");
     assert_eq!(engine.last_event_seq(), before + 1);
     engine.close().expect("close");
     drop(engine);
 
     // Opening again finds the current format: nothing to migrate, the same answers.
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("reopens");
-    check_serves_what_was_written(&engine, 12);
+    check_serves_what_was_written(&engine, fixture, accounts + 1);
+    let history = engine.record_history("cs", "account", &created.id.to_string(), 0, 10).expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].after.as_ref(), Some(&created.data), "a new event's data, read back from its record");
     engine.close().expect("close");
+}
+
+#[tokio::test]
+async fn a_data_dir_from_format_1_is_migrated_and_served() {
+    migrates_and_serves(&FORMAT1, 11).await;
+}
+
+#[tokio::test]
+async fn a_data_dir_from_format_2_is_migrated_and_served() {
+    migrates_and_serves(&FORMAT2, 11).await;
 }

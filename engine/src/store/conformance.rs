@@ -5,7 +5,8 @@
 //! Checked: a commit is atomic (a failing write leaves nothing of its request); sequence
 //! numbers are gapless and follow commit order, also under concurrent commits; cursors and
 //! round-robin positions move with their commit; version checks refuse stale and missing
-//! records; index entries and history follow record writes; timers come out in due order and
+//! records; index entries and history follow record writes; events read back as committed,
+//! with the data before and after each change, however the record changed since; timers come out in due order and
 //! fire once; deliveries leave the due index when done; definitions are versioned, spaces
 //! unique, tokens found by hash; index scans follow bounds, direction and resume positions;
 //! and everything acknowledged is
@@ -99,7 +100,7 @@ fn update(id: Uuid, from: u64, old: u8, new: u8) -> RecordWrite {
         record: Some(record(id, from + 1, data.clone())),
         index_remove: vec![index(&[old])],
         index_add: vec![index(&[new])],
-        event: event(id, EventKind::Updated, from + 1, Some(data)),
+        event: Event { before: Some(json!({ "n": old })), ..event(id, EventKind::Updated, from + 1, Some(data)) },
         timers: Vec::new(),
     }
 }
@@ -205,6 +206,46 @@ async fn version_checks_refuse_stale_writes<S: Store>(dir: &Path) {
     assert!(matches!(gone, Err(StoreError::VersionConflict { current: None })), "{gone:?}");
     assert!(indexed(&store).is_empty());
     assert_eq!(store.record_events(&space(), &form(), &id, 0, 100).expect("history").len(), 5, "history outlives it");
+    store.close().expect("close");
+}
+
+/// Events read back (from the log, one by one, or a record's history) are the events
+/// committed, with the data before and after each change, however the record changed since:
+/// updated again in the same request, in later ones, deleted; and after a reopen.
+async fn events_read_back_as_committed<S: Store>(dir: &Path) {
+    let (id, other) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut committed = Vec::new();
+    {
+        let store: S = open(dir);
+        committed.extend(store.commit(vec![create(id, 1), create(other, 7)], Extras::default()).await.expect("create"));
+        committed.extend(
+            store.commit(vec![update(id, 1, 1, 2), update(id, 2, 2, 3)], Extras::default()).await.expect("chained"),
+        );
+        let mut fired = event(id, EventKind::TimerFired, 3, Some(json!({ "n": 3 })));
+        fired.actor = Actor("timer".into());
+        let extras = Extras { events: vec![fired], ..Extras::default() };
+        committed.extend(store.commit(vec![update(id, 3, 3, 4)], extras).await.expect("update with an event"));
+        let delete = RecordWrite {
+            record: None,
+            index_remove: vec![index(&[4])],
+            index_add: Vec::new(),
+            event: Event { before: Some(json!({ "n": 4 })), ..event(id, EventKind::Deleted, 4, None) },
+            ..update(id, 4, 4, 4)
+        };
+        committed.extend(store.commit(vec![delete], Extras::default()).await.expect("delete"));
+        assert_eq!(store.events_after(0, usize::MAX).expect("log"), committed);
+        store.close().expect("close");
+    }
+    let store: S = open(dir);
+    assert_eq!(store.events_after(0, usize::MAX).expect("log"), committed, "after a reopen");
+    for event in &committed {
+        assert_eq!(store.event(event.seq).expect("read").as_ref(), Some(event));
+    }
+    let ours: Vec<Event> = committed.iter().filter(|event| event.record == id).cloned().collect();
+    assert_eq!(store.record_events(&space(), &form(), &id, 0, 100).expect("history"), ours);
+    assert_eq!(store.record_events(&space(), &form(), &id, ours[1].seq, 2).expect("page"), ours[2..4]);
+    let theirs = store.record_events(&space(), &form(), &other, 0, 100).expect("history");
+    assert_eq!(theirs.iter().map(|event| event.after.clone()).collect::<Vec<_>>(), [Some(json!({ "n": 7 }))]);
     store.close().expect("close");
 }
 
@@ -461,6 +502,11 @@ macro_rules! conformance_suite {
             async fn index_scans_follow_bounds_direction_and_resume() {
                 check(|dir| async move { super::index_scans_follow_bounds_direction_and_resume::<$backend>(&dir).await })
                     .await;
+            }
+
+            #[tokio::test]
+            async fn events_read_back_as_committed() {
+                check(|dir| async move { super::events_read_back_as_committed::<$backend>(&dir).await }).await;
             }
 
             #[tokio::test]

@@ -165,7 +165,10 @@ pub struct RecordWrite {
     pub index_remove: Vec<IndexEntry>,
     /// Index entries to add.
     pub index_add: Vec<IndexEntry>,
-    /// The event to append; its `seq` is assigned here.
+    /// The event to append; its `seq` is assigned here. As the model says, its `after` is the
+    /// data of `record` and its `before` the data of the record it replaces (at
+    /// `expected_version`): a backend may store them as references to the records rather than
+    /// as copies (the sled backend does), and reads them back the same.
     pub event: Event,
     /// Timer changes that come with the write (a pipeline SLA; cancelling a deleted record's timers).
     pub timers: Vec<TimerOp>,

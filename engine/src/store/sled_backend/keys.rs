@@ -105,21 +105,28 @@ pub(super) fn index_entry(space: &SpaceName, form: &FormName, field: &str, value
     key
 }
 
-/// `data`: `h{space}\0{form}\0{id: 16 bytes}` → that record's events.
-pub(super) fn history_of(space: &SpaceName, form: &FormName, id: &Uuid) -> Vec<u8> {
-    let mut key = kind(HISTORY, &[space.as_str().as_bytes(), form.as_str().as_bytes()]);
-    key.extend_from_slice(id.as_bytes());
+/// `data`: `h{id: 16 bytes}` → that record's events (ids are unique across spaces and forms;
+/// readers check the event's space and form).
+pub(super) fn history_of(id: &Uuid) -> [u8; 17] {
+    let mut key = [HISTORY; 17];
+    key[1..].copy_from_slice(id.as_bytes());
     key
 }
 
-/// `data`: `h{space}\0{form}\0{id}{seq: u64 BE}` → empty; points at the event.
-pub(super) fn history_entry(space: &SpaceName, form: &FormName, id: &Uuid, seq: u64) -> Vec<u8> {
-    let mut key = history_of(space, form, id);
-    key.extend_from_slice(&seq.to_be_bytes());
+/// `data`: `h{id}{seq: u64 BE}` → empty; points at the event.
+pub(super) fn history_entry(id: &Uuid, seq: u64) -> [u8; 25] {
+    let mut key = [HISTORY; 25];
+    key[1..17].copy_from_slice(id.as_bytes());
+    key[17..].copy_from_slice(&seq.to_be_bytes());
     key
 }
 
-/// `data`: `e{seq: u64 BE}` → Event.
+/// `data`: every history entry (format 2 entries too: `h{space}\0{form}\0{id}{seq}`).
+pub(super) fn histories() -> [u8; 1] {
+    [HISTORY]
+}
+
+/// `data`: `e{seq: u64 BE}` → the event (see `events`).
 pub(super) fn event(seq: u64) -> [u8; 9] {
     let mut key = [EVENT; 9];
     key[1..].copy_from_slice(&seq.to_be_bytes());

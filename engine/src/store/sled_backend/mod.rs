@@ -7,6 +7,7 @@
 //! answers; timer ops are staged by `timers`.
 
 mod committer;
+mod events;
 mod keys;
 mod staging;
 mod timers;
@@ -323,22 +324,30 @@ impl Store for SledStore {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Event>, StoreError> {
-        let prefix = keys::history_of(space, form, id);
-        let start = keys::history_entry(space, form, id, after.saturating_add(1));
+        let prefix = keys::history_of(id);
+        let start = keys::history_entry(id, after.saturating_add(1));
         let mut events = Vec::new();
-        for item in self.data.range(start..keys::prefix_end(&prefix)).keys().take(limit) {
+        for item in self.data.range(start.to_vec()..keys::prefix_end(&prefix)).keys() {
+            if events.len() == limit {
+                break;
+            }
             let key = item?;
             let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad history key"))?;
-            let event =
-                get(&self.data, &keys::event(seq))?.ok_or_else(|| corrupt(&key, "history names a missing event"))?;
-            events.push(event);
+            let event = self.event(seq)?.ok_or_else(|| corrupt(&key, "history names a missing event"))?;
+            if event.space == *space && event.form.as_ref() == Some(form) {
+                events.push(event);
+            }
         }
         Ok(events)
     }
 
     /// One event of the log.
     fn event(&self, seq: u64) -> Result<Option<Event>, StoreError> {
-        get(&self.data, &keys::event(seq))
+        let key = keys::event(seq);
+        match self.data.get(key)? {
+            Some(bytes) => self.read_event(&key, seq, &bytes).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Events after sequence number `after`, in order.
@@ -347,7 +356,11 @@ impl Store for SledStore {
         self.data
             .range(keys::event(after.saturating_add(1)).to_vec()..end)
             .take(limit)
-            .map(|item| decode_pair(item?))
+            .map(|item| {
+                let (key, bytes) = item?;
+                let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?;
+                self.read_event(&key, seq, &bytes)
+            })
             .collect()
     }
 
@@ -809,6 +822,43 @@ impl Store for SledStore {
 }
 
 impl SledStore {
+    /// Decodes a stored event and fills in what it references (see `events`).
+    fn read_event(&self, key: &[u8], seq: u64, bytes: &[u8]) -> Result<Event, StoreError> {
+        let stored = events::decode(key, seq, bytes)?;
+        let mut event = stored.event;
+        if stored.after_is_record {
+            event.after = Some(self.record_data_at(&event)?);
+        }
+        Ok(event)
+    }
+
+    /// The data of `event`'s record at `event.version`: the stored record while it is at that
+    /// version, else what the record's next write replaced (kept with that write's event).
+    /// The event and its record were written in one batch, so the record read after the event
+    /// is at that version or later, and every later write's event is in its history.
+    fn record_data_at(&self, event: &Event) -> Result<serde_json::Value, StoreError> {
+        let key = keys::event(event.seq);
+        let form = event.form.as_ref().ok_or_else(|| corrupt(&key, "a record's event without its form"))?;
+        if let Some(record) = self.record(&event.space, form, &event.record)? {
+            if record.version == event.version {
+                return Ok(record.data);
+            }
+        }
+        let prefix = keys::history_of(&event.record);
+        let start = keys::history_entry(&event.record, event.seq.saturating_add(1));
+        for item in self.data.range(start.to_vec()..keys::prefix_end(&prefix)).keys() {
+            let history_key = item?;
+            let seq = keys::trailing_seq(&history_key).ok_or_else(|| corrupt(&history_key, "bad history key"))?;
+            let event_key = keys::event(seq);
+            let Some(bytes) = self.data.get(event_key)? else { continue };
+            let later = events::decode(&event_key, seq, &bytes)?;
+            if later.replaced_record && later.event.space == event.space && later.event.form.as_ref() == Some(form) {
+                return later.event.before.ok_or_else(|| corrupt(&event_key, "replaced record without data"));
+            }
+        }
+        Err(corrupt(&key, "the record's state at this event is gone"))
+    }
+
     /// The definition under `exact`, or the last one under `versions` (its latest version).
     fn definition_version<T: DeserializeOwned>(
         &self,
@@ -908,8 +958,10 @@ fn database_in_use(dir: &Path) -> bool {
 
 /// The storage format this code reads and writes:
 /// - 1 (no format key): the layout before deliveries were indexed by space;
-/// - 2: `p{space}\0{id}` keys index the outbox by space.
-const FORMAT: u32 = 2;
+/// - 2: `p{space}\0{id}` keys index the outbox by space;
+/// - 3: events in the binary layout of `events`, referencing the record rather than copying
+///   it; history keys `h{id}{seq}` instead of `h{space}\0{form}\0{id}{seq}`.
+const FORMAT: u32 = 3;
 
 /// Brings a data dir written in an older format up to [`FORMAT`], before anything else reads
 /// it; refuses one written by a newer Tend. Each step is idempotent and the format key is
@@ -944,9 +996,55 @@ fn migrate(db: &sled::Db, defs: &sled::Tree, data: &sled::Tree) -> Result<(), St
         data.apply_batch(batch)?;
         tracing::info!(from = found, to = FORMAT, "migrated the data dir: deliveries indexed by space");
     }
+    if found < 3 {
+        compact_events_and_history(data)?;
+        tracing::info!(from = found, to = FORMAT, "migrated the data dir: events and history compacted");
+    }
     db.flush()?;
     defs.insert(keys::format(), &FORMAT.to_be_bytes())?;
     db.flush()?;
+    Ok(())
+}
+
+/// Format 3: JSON events rewritten in the binary layout (their `before` and `after` kept as
+/// they were), history entries keyed by record id alone. Idempotent: events already in the
+/// new layout and history keys of the new length are left as they are.
+fn compact_events_and_history(data: &sled::Tree) -> Result<(), StoreError> {
+    let mut batch = sled::Batch::default();
+    let mut pending = 0;
+    let apply = |batch: &mut sled::Batch, pending: &mut usize| -> Result<(), StoreError> {
+        *pending += 1;
+        if *pending >= 10_000 {
+            data.apply_batch(std::mem::take(batch))?;
+            *pending = 0;
+        }
+        Ok(())
+    };
+    for item in data.scan_prefix(keys::events()) {
+        let (key, value) = item?;
+        if value.first() != Some(&b'{') {
+            continue;
+        }
+        let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?;
+        let event = events::decode(&key, seq, &value)?.event;
+        batch.insert(key, events::encode(&event, false, None)?);
+        apply(&mut batch, &mut pending)?;
+    }
+    let new_len = keys::history_entry(&Uuid::nil(), 0).len();
+    for item in data.scan_prefix(keys::histories()).keys() {
+        let key = item?;
+        if key.len() == new_len {
+            continue;
+        }
+        // `h{space}\0{form}\0{id}{seq}`: the id and sequence number are the last 24 bytes.
+        let tail = key.len().checked_sub(24).ok_or_else(|| corrupt(&key, "short history key"))?;
+        let id = Uuid::from_slice(&key[tail..tail + 16]).map_err(|_| corrupt(&key, "bad history key"))?;
+        let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad history key"))?;
+        batch.insert(keys::history_entry(&id, seq).to_vec(), &[]);
+        batch.remove(key);
+        apply(&mut batch, &mut pending)?;
+    }
+    data.apply_batch(batch)?;
     Ok(())
 }
 
@@ -986,7 +1084,7 @@ pub(super) fn record_version(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError
     Ok(u64::from_be_bytes(head))
 }
 
-fn decode_record(key: &[u8], bytes: &[u8]) -> Result<Record, StoreError> {
+pub(super) fn decode_record(key: &[u8], bytes: &[u8]) -> Result<Record, StoreError> {
     let json = bytes.get(8..).ok_or_else(|| corrupt(key, "short record"))?;
     from_json(json).map_err(|err| corrupt(key, &err.to_string()))
 }
@@ -1051,7 +1149,7 @@ fn nesting(json: &[u8]) -> usize {
     deepest
 }
 
-fn corrupt(key: &[u8], reason: &str) -> StoreError {
+pub(super) fn corrupt(key: &[u8], reason: &str) -> StoreError {
     StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: reason.to_owned() }
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::{encode, encode_record, keys, record_version, timers};
+use super::{encode_record, events, keys, record_version, timers};
 use crate::model::Event;
 use crate::store::{RecordWrite, StoreError, TimerOp};
 
@@ -24,8 +24,9 @@ pub(super) struct Staging {
 pub(super) struct BatchBuilder<'a> {
     data: &'a sled::Tree,
     batch: sled::Batch,
-    /// Record versions written earlier in this batch, which the tree doesn't show yet.
-    versions: HashMap<Vec<u8>, Option<u64>>,
+    /// Records written earlier in this batch, which the tree doesn't show yet: (version,
+    /// stored value), none for a deletion.
+    versions: HashMap<Vec<u8>, Option<(u64, sled::IVec)>>,
     /// Timer keys changed earlier in this batch.
     timers: timers::Overlay,
     /// The last sequence number assigned.
@@ -61,18 +62,22 @@ impl<'a> BatchBuilder<'a> {
         for write in writes {
             let (space, form, id) = (&write.space, &write.form, write.id);
             let record_key = keys::record(space, form, &id);
-            let earlier = staged_versions.iter().rev().find(|(key, _)| *key == record_key).map(|(_, v)| *v);
-            let current = match earlier.or_else(|| self.versions.get(&record_key).copied()) {
-                Some(version) => version,
+            let earlier = staged_versions.iter().rev().find(|(key, _)| *key == record_key).map(|(_, v)| v);
+            // The stored record this write replaces: its version is checked, and its value is
+            // kept with the event (the record's state before the change; see `events`).
+            let current = match earlier.or_else(|| self.versions.get(&record_key)) {
+                Some(stored) => stored.clone(),
                 None => match self.data.get(&record_key)? {
-                    Some(bytes) => Some(record_version(&record_key, &bytes)?),
+                    Some(bytes) => Some((record_version(&record_key, &bytes)?, bytes)),
                     None => None,
                 },
             };
-            if current != write.expected_version {
-                return Err(StoreError::VersionConflict { current });
+            let current_version = current.as_ref().map(|(version, _)| *version);
+            if current_version != write.expected_version {
+                return Err(StoreError::VersionConflict { current: current_version });
             }
-            staged.push((record_key.clone(), write.record.as_ref().map(encode_record).transpose()?));
+            let value = write.record.as_ref().map(encode_record).transpose()?.map(sled::IVec::from);
+            staged.push((record_key.clone(), value.as_ref().map(|bytes| bytes.to_vec())));
             for entry in &write.index_remove {
                 staged.push((keys::index_entry(space, form, &entry.field, &entry.value, &id), None));
             }
@@ -82,9 +87,20 @@ impl<'a> BatchBuilder<'a> {
             next_seq += 1;
             let mut event = write.event;
             event.seq = next_seq;
-            staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
-            staged.push((keys::history_entry(space, form, &id, event.seq), Some(Vec::new())));
-            staged_versions.push((record_key, write.record.as_ref().map(|r| r.version)));
+            // An event's `after` is the data of the record its write stores: referenced, not copied.
+            let after_is_record = match (&write.record, &event.after) {
+                (Some(record), Some(after)) => {
+                    debug_assert!(record.version == event.version && &record.data == after);
+                    true
+                }
+                _ => false,
+            };
+            let replaced = current.as_ref().map(|(_, bytes)| bytes.as_ref());
+            let stored = events::encode(&event, after_is_record, replaced)?;
+            staged.push((keys::event(event.seq).to_vec(), Some(stored)));
+            staged.push((keys::history_entry(&id, event.seq).to_vec(), Some(Vec::new())));
+            let version = write.record.as_ref().map_or(0, |record| record.version);
+            staged_versions.push((record_key, value.map(|bytes| (version, bytes))));
             events.push(event);
             write_timers.extend(write.timers);
         }
@@ -95,9 +111,9 @@ impl<'a> BatchBuilder<'a> {
         for mut event in standalone.into_iter().chain(fired) {
             next_seq += 1;
             event.seq = next_seq;
-            staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
-            if let (Some(form), false) = (&event.form, event.record.is_nil()) {
-                staged.push((keys::history_entry(&event.space, form, &event.record, event.seq), Some(Vec::new())));
+            staged.push((keys::event(event.seq).to_vec(), Some(events::encode(&event, false, None)?)));
+            if event.form.is_some() && !event.record.is_nil() {
+                staged.push((keys::history_entry(&event.record, event.seq).to_vec(), Some(Vec::new())));
             }
             events.push(event);
         }
