@@ -17,6 +17,22 @@ use crate::store::Store as _;
 use crate::workflows::CompiledWorkflow;
 use crate::{Engine, LoadedForm};
 
+/// `current` (at `version`) with the JSON merge patch `merge` applied, refused when the caller
+/// expected another version.
+pub(crate) fn merged<T: serde::Serialize>(
+    current: &T,
+    version: u32,
+    merge: &Value,
+    expected_version: Option<u32>,
+) -> Result<Value> {
+    if expected_version.is_some_and(|expected| expected != version) {
+        return Err(EngineError::PreconditionFailed { current: u64::from(version) });
+    }
+    let mut definition = serde_json::to_value(current).map_err(|err| EngineError::Internal(err.to_string()))?;
+    json_patch::merge(&mut definition, merge);
+    Ok(definition)
+}
+
 /// How many failing records a refused schema change shows.
 const FAILING_EXAMPLES: usize = 3;
 
@@ -104,6 +120,37 @@ impl Engine {
             let _exclusive = self.inner.definitions.exclusive().await;
             self.put_form_locked(actor, &space, name, definition, compiled, force)?
         };
+        if outcome.changed {
+            self.store().barrier().await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Changes part of `form`'s definition: `merge` is a JSON merge patch (RFC 7386) applied to
+    /// the current version, which must be `expected_version` when one is given; the result is
+    /// stored as the next version exactly as [`Engine::put_form`] would store it. Reading the
+    /// current version and storing the next happen under one hold of the schema lock, so no
+    /// concurrent change is lost.
+    pub async fn patch_form(
+        &self,
+        actor: &Actor,
+        space: &str,
+        form: &str,
+        merge: &Value,
+        expected_version: Option<u32>,
+        force: bool,
+    ) -> Result<PutFormOutcome> {
+        let space = self.space(space)?.name;
+        let name = FormName::parse(form).map_err(|_| EngineError::not_found("form", form))?;
+        let _exclusive = self.inner.definitions.exclusive().await;
+        let current = self.store().form_version(&space, &name, None)?;
+        let current = current.ok_or_else(|| EngineError::not_found("form", name.as_str()))?;
+        let definition = merged(&current.definition, current.version, merge, expected_version)?;
+        let definition = FormDef::from_json(&definition)?;
+        let compiled = CompiledForm::compile(definition.clone())?;
+        self.compile_scripts(&space, &name, &definition)?;
+        let outcome = self.put_form_locked(actor, &space, name, definition, compiled, force)?;
+        drop(_exclusive);
         if outcome.changed {
             self.store().barrier().await?;
         }

@@ -58,9 +58,9 @@ pub enum EngineError {
         path: String,
     },
     /// The caller's `If-Match` names a version that is no longer current.
-    #[error("the record is at version {current}, not the version given in If-Match")]
+    #[error("the current version is {current}, not the version given in If-Match")]
     PreconditionFailed {
-        /// The record's current version.
+        /// The current version of the record or definition.
         current: u64,
     },
     /// A form change that would make stored records invalid, refused without `force`.

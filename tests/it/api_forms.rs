@@ -154,3 +154,66 @@ async fn adding_an_index_later_indexes_existing_records() {
         page["items"].as_array().unwrap().iter().map(|r| r["data"]["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["A1", "A3"]);
 }
+
+/// A definition can be changed in part: a JSON merge patch on the current version, checked
+/// against `If-Match` (the ETag GET answers), stored as the next version with the same checks
+/// as a whole definition. A stale or invalid patch stores nothing.
+#[tokio::test]
+async fn forms_and_workflows_change_in_part_with_a_merge_patch() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    let path = "/api/v1/spaces/cs/forms/account";
+    app.put_form("cs", "account", &account_form()).await;
+    let current = app.get(path).await;
+    assert_eq!(current.headers()["etag"], "\"1\"");
+
+    let add_nps = json!({ "schema": { "properties": { "nps": { "type": "integer", "minimum": 0, "maximum": 10 } } } });
+    let stored = expect_json(app.patch(path, &add_nps, Some("\"1\"")).await, StatusCode::OK).await;
+    assert_eq!(stored["version"], 2);
+    let latest = expect_json(app.get(path).await, StatusCode::OK).await;
+    let mut expected = account_form();
+    expected["schema"]["properties"]["nps"] = add_nps["schema"]["properties"]["nps"].clone();
+    assert_eq!(latest["definition"]["schema"], expected["schema"], "only the patched part changed");
+    assert_eq!(latest["definition"]["indexes"], account_form()["indexes"]);
+
+    // Based on version 1, which is no longer current: nothing is stored.
+    let stale = json!({ "title": "Customer" });
+    let refused = expect_problem(
+        app.patch(path, &stale, Some("\"1\"")).await,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition-failed",
+    )
+    .await;
+    assert_eq!(refused["current_version"], 2);
+    // A patch whose result is not a valid definition names the failing part.
+    let broken = json!({ "schema": { "properties": { "nps": { "type": "integer", "minimum": "zero" } } } });
+    let invalid = app.patch(path, &broken, Some("\"2\"")).await;
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: serde_json::Value = invalid.json().await.expect("problem");
+    assert!(error_paths(&problem).iter().any(|p| p.contains("nps")), "{problem}");
+    // `null` removes a member; without If-Match the patch applies to whatever is current.
+    let unindex = json!({ "indexes": null });
+    assert_eq!(expect_json(app.patch(path, &unindex, None).await, StatusCode::OK).await["version"], 3);
+    let latest = expect_json(app.get(path).await, StatusCode::OK).await;
+    assert!(latest["definition"].get("indexes").is_none_or(|indexes| indexes.as_array().is_some_and(Vec::is_empty)));
+    expect_problem(app.patch("/api/v1/spaces/cs/forms/nope", &stale, None).await, StatusCode::NOT_FOUND, "not-found")
+        .await;
+
+    // Workflows too, with the warnings a whole definition gets.
+    let workflow_path = "/api/v1/spaces/cs/workflows/flag";
+    let workflow = json!({ "trigger": { "form": "account", "on": ["created"] }, "actions": [ { "set": { "tier": "\"growth\"" } } ] });
+    expect_json(app.put(workflow_path, &workflow).await, StatusCode::CREATED).await;
+    assert_eq!(app.get(workflow_path).await.headers()["etag"], "\"1\"");
+    let notify = json!({ "actions": [ { "notify": { "webhook": "missing" } } ] });
+    let patched = expect_json(app.patch(workflow_path, &notify, Some("\"1\"")).await, StatusCode::OK).await;
+    assert_eq!(patched["version"], 2);
+    assert_eq!(patched["definition"]["trigger"], workflow["trigger"], "the trigger is kept");
+    assert!(patched["warnings"].as_array().is_some_and(|warnings| !warnings.is_empty()), "{patched}");
+    expect_problem(
+        app.patch(workflow_path, &notify, Some("\"1\"")).await,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition-failed",
+    )
+    .await;
+    assert_eq!(expect_json(app.get(workflow_path).await, StatusCode::OK).await["version"], 2);
+}

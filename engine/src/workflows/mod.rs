@@ -80,29 +80,68 @@ impl Engine {
         let definition: WorkflowDef = forms::parse_definition(definition, "a workflow definition")?;
         let outcome = {
             let _exclusive = self.inner.definitions.exclusive().await;
-            let previous = self.store().workflow_version(&space, &name, None)?;
-            if previous.as_ref().is_some_and(|p| p.definition == definition) {
-                let workflow = previous.ok_or_else(|| EngineError::not_found("workflow", name.as_str()))?;
-                return Ok(PutWorkflowOutcome { workflow, changed: false });
-            }
-            let stored = StoredWorkflow {
-                name: name.clone(),
-                version: previous.as_ref().map_or(1, |p| p.version + 1),
-                definition,
-                created_at: self.now(),
-                created_by: actor.clone(),
-            };
-            let compiled = self.compile_workflow(&space, stored.clone())?;
-            let retired = previous.as_ref().map(|p| trigger_entries(&p.definition)).unwrap_or_default();
-            let triggers = trigger_entries(&stored.definition);
-            self.store().insert_workflow_version(&space, &stored, &retired, &triggers)?;
-            self.inner.definitions.triggers.clear();
-            self.reschedule(&space, &compiled).await?;
-            PutWorkflowOutcome { workflow: stored, changed: true }
+            self.put_workflow_locked(actor, &space, name, definition).await?
         };
         self.store().barrier().await?;
         self.inner.processor.wake();
         Ok(outcome)
+    }
+
+    /// Changes part of a workflow's definition: `merge` is a JSON merge patch (RFC 7386)
+    /// applied to the current version, which must be `expected_version` when one is given; the
+    /// result is stored as the next version exactly as [`Engine::put_workflow`] would store it,
+    /// under one hold of the schema lock.
+    pub async fn patch_workflow(
+        &self,
+        actor: &Actor,
+        space: &str,
+        name: &str,
+        merge: &Value,
+        expected_version: Option<u32>,
+    ) -> Result<PutWorkflowOutcome> {
+        let space = self.space(space)?.name;
+        let name = WorkflowName::parse(name).map_err(|_| EngineError::not_found("workflow", name))?;
+        let outcome = {
+            let _exclusive = self.inner.definitions.exclusive().await;
+            let current = self.store().workflow_version(&space, &name, None)?;
+            let current = current.ok_or_else(|| EngineError::not_found("workflow", name.as_str()))?;
+            let definition = crate::definitions::merged(&current.definition, current.version, merge, expected_version)?;
+            let definition: WorkflowDef = forms::parse_definition(&definition, "a workflow definition")?;
+            self.put_workflow_locked(actor, &space, name, definition).await?
+        };
+        self.store().barrier().await?;
+        self.inner.processor.wake();
+        Ok(outcome)
+    }
+
+    /// Stores `definition` as the next version of workflow `name`; the caller holds the schema
+    /// lock exclusively.
+    async fn put_workflow_locked(
+        &self,
+        actor: &Actor,
+        space: &SpaceName,
+        name: WorkflowName,
+        definition: WorkflowDef,
+    ) -> Result<PutWorkflowOutcome> {
+        let previous = self.store().workflow_version(space, &name, None)?;
+        if previous.as_ref().is_some_and(|p| p.definition == definition) {
+            let workflow = previous.ok_or_else(|| EngineError::not_found("workflow", name.as_str()))?;
+            return Ok(PutWorkflowOutcome { workflow, changed: false });
+        }
+        let stored = StoredWorkflow {
+            name: name.clone(),
+            version: previous.as_ref().map_or(1, |p| p.version + 1),
+            definition,
+            created_at: self.now(),
+            created_by: actor.clone(),
+        };
+        let compiled = self.compile_workflow(space, stored.clone())?;
+        let retired = previous.as_ref().map(|p| trigger_entries(&p.definition)).unwrap_or_default();
+        let triggers = trigger_entries(&stored.definition);
+        self.store().insert_workflow_version(space, &stored, &retired, &triggers)?;
+        self.inner.definitions.triggers.clear();
+        self.reschedule(space, &compiled).await?;
+        Ok(PutWorkflowOutcome { workflow: stored, changed: true })
     }
 
     /// Replaces a workflow's pending timers with those its new version wants: a changed or

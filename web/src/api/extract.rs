@@ -96,7 +96,23 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             .ok()
             .filter(|_| !text.starts_with("W/"))
             .map(|version| IfMatch(Some(version)))
-            .ok_or_else(|| ApiError::bad_request(format!("If-Match must be a record ETag such as \"3\", got {text:?}")))
+            .ok_or_else(|| ApiError::bad_request(format!("If-Match must be an ETag such as \"3\", got {text:?}")))
+    }
+}
+
+/// The optional `If-Match` precondition of a partial definition change: the definition
+/// version it is based on (`None` when absent or `*`).
+pub(crate) struct DefinitionIfMatch(pub(crate) Option<u32>);
+
+impl<S: Send + Sync> FromRequestParts<S> for DefinitionIfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let IfMatch(version) = IfMatch::from_request_parts(parts, state).await?;
+        version
+            .map(|version| u32::try_from(version).map_err(|_| ApiError::bad_request("If-Match names no such version")))
+            .transpose()
+            .map(DefinitionIfMatch)
     }
 }
 

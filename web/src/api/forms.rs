@@ -1,6 +1,7 @@
 //! `/api/v1/spaces/{space}/forms[/{form}]`: versioned form definitions.
 
 use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -8,13 +9,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::{ApiQuery, Caller, JsonBody};
+use super::extract::{etag, ApiQuery, Caller, DefinitionIfMatch, JsonBody};
 use super::{stored_definition, AppState, Routes as _, VersionParam};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .listed("/api/v1/spaces/{space}/forms", get(list))
-        .listed("/api/v1/spaces/{space}/forms/{form}", get(show).put(put))
+        .listed("/api/v1/spaces/{space}/forms/{form}", get(show).put(put).patch(patch))
 }
 
 #[derive(Deserialize)]
@@ -36,12 +37,26 @@ async fn put(
     Ok(stored_definition(outcome.changed && outcome.form.version == 1, location, outcome.form))
 }
 
+async fn patch(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((space, form)): Path<(String, String)>,
+    ApiQuery(params): ApiQuery<PutParams>,
+    DefinitionIfMatch(expected): DefinitionIfMatch,
+    JsonBody(merge): JsonBody,
+) -> Result<impl IntoResponse, ApiError> {
+    let outcome = state.engine.patch_form(&caller.actor(), &space, &form, &merge, expected, params.force).await?;
+    let location = format!("/api/v1/spaces/{space}/forms/{form}?version={}", outcome.form.version);
+    Ok(stored_definition(false, location, outcome.form))
+}
+
 async fn show(
     State(state): State<AppState>,
     Path((space, form)): Path<(String, String)>,
     ApiQuery(params): ApiQuery<VersionParam>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(state.engine.form(&space, &form, params.version)?))
+    let form = state.engine.form(&space, &form, params.version)?;
+    Ok(([(header::ETAG, etag(u64::from(form.version)))], Json(form)))
 }
 
 async fn list(State(state): State<AppState>, Path(space): Path<String>) -> Result<impl IntoResponse, ApiError> {

@@ -126,6 +126,15 @@ fn conditional_params() -> Vec<Value> {
     params
 }
 
+/// A definition's path parameters with the `If-Match` a partial change is checked against.
+fn definition_conditional(mut params: Vec<Value>) -> Vec<Value> {
+    params.push(header_param(
+        "If-Match",
+        "ETag of the definition version the change is based on (GET answers it); 412 if stale",
+    ));
+    params
+}
+
 fn list_params(mut params: Vec<Value>) -> Vec<Value> {
     params.extend([
         query_param("filter", "Filter, e.g. `health < 60 and tier = \"enterprise\"`; operators =, !=, <, <=, >, >=, in, contains; and/or/not/parentheses", json!({ "type": "string" })),
@@ -175,8 +184,11 @@ fn generic_paths() -> Map<String, Value> {
     ));
     paths.insert("/api/v1/spaces/{space}/forms/{form}".into(), json!({
         "get": op("Get a form definition", get_params, None, vec![("200", ok("The form version", schema_ref("StoredForm")))]),
-        "put": op("Store a definition as the form's next version", put_params, Some(schema_ref("FormDefinition")),
+        "put": op("Store a definition as the form's next version", put_params.clone(), Some(schema_ref("FormDefinition")),
                   vec![("200", ok("New version stored (or unchanged)", schema_ref("StoredForm"))), ("201", ok("First version stored", schema_ref("StoredForm")))]),
+        "patch": op("Change part of the definition: a JSON merge patch (RFC 7396) on the current version, stored as the next (`If-Match`: that version's ETag, 412 if stale; same checks as PUT)",
+                    definition_conditional(put_params), Some(json!({ "type": "object", "description": "A merge patch of the form definition" })),
+                    vec![("200", ok("New version stored (or unchanged)", schema_ref("StoredForm")))]),
     }));
     paths.insert("/api/v1/spaces/{space}/forms/{form}/records".into(), json!({
         "get": op("List records", list_params(form_params()), None, vec![("200", ok("A page of records; header Tend-Query-Plan tells scan or index", page_of(record.clone())))]),
@@ -202,7 +214,10 @@ fn generic_paths() -> Map<String, Value> {
         "items": { "type": "object", "properties": { "path": { "type": "string" }, "message": { "type": "string" } } } } } });
     paths.insert("/api/v1/spaces/{space}/workflows/{name}".into(), json!({
         "get": op("Get a workflow definition (`?version=N`)", workflow_params(), None, vec![("200", ok("The workflow version", json!({"type": "object"})))]),
-        "put": op("Store a definition as the workflow's next version; `warnings` lists what it asks for that can't work yet (an endpoint the space lacks or has disabled, email without SMTP)", workflow_params(), Some(workflow), vec![("200", ok("Stored (or unchanged)", stored_workflow.clone())), ("201", ok("First version stored", stored_workflow))]),
+        "put": op("Store a definition as the workflow's next version; `warnings` lists what it asks for that can't work yet (an endpoint the space lacks or has disabled, email without SMTP)", workflow_params(), Some(workflow), vec![("200", ok("Stored (or unchanged)", stored_workflow.clone())), ("201", ok("First version stored", stored_workflow.clone()))]),
+        "patch": op("Change part of the definition: a JSON merge patch (RFC 7396) on the current version, stored as the next (`If-Match`: that version's ETag, 412 if stale); `warnings` as for PUT",
+                    definition_conditional(workflow_params()), Some(json!({ "type": "object", "description": "A merge patch of the workflow definition" })),
+                    vec![("200", ok("Stored (or unchanged)", stored_workflow))]),
     }));
     paths.insert("/api/v1/spaces/{space}/workflows/{name}/run".into(), json!({
         "post": op("Run the workflow now, for one record (`{record}`) or none", workflow_params(), Some(json!({"type": "object", "properties": {"record": {"type": "string"}}})), vec![("201", ok("The run", schema_ref("Run")))]),

@@ -2,22 +2,22 @@
 //! `/api/v1/spaces/{space}/runs[/{id}]` (what they did).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use engine::workflows::{DryRunInput, RunFilter, RunStatus};
+use engine::workflows::{DryRunInput, PutWorkflowOutcome, RunFilter, RunStatus};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::{ApiQuery, Caller, JsonBody};
+use super::extract::{etag, ApiQuery, Caller, DefinitionIfMatch, JsonBody};
 use super::{stored_definition, warnings, AppState, Routes as _, VersionParam};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .listed("/api/v1/spaces/{space}/workflows", get(list))
-        .listed("/api/v1/spaces/{space}/workflows/{name}", get(show).put(put))
+        .listed("/api/v1/spaces/{space}/workflows/{name}", get(show).put(put).patch(patch))
         .listed("/api/v1/spaces/{space}/workflows/{name}/run", post(run_now))
         .listed("/api/v1/spaces/{space}/workflows/{name}/test", post(dry_run))
         .listed("/api/v1/spaces/{space}/runs", get(runs))
@@ -36,12 +36,33 @@ async fn put(
         .put_workflow(&caller.actor(), &space, &name, &definition)
         .await
         .map_err(ApiError::storing("workflow definition"))?;
+    Ok(stored_workflow(&state, &space, &name, outcome))
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((space, name)): Path<(String, String)>,
+    DefinitionIfMatch(expected): DefinitionIfMatch,
+    JsonBody(merge): JsonBody,
+) -> Result<impl IntoResponse, ApiError> {
+    let outcome = state
+        .engine
+        .patch_workflow(&caller.actor(), &space, &name, &merge, expected)
+        .await
+        .map_err(ApiError::storing("workflow definition"))?;
+    Ok(stored_workflow(&state, &space, &name, outcome))
+}
+
+/// The answer to a stored workflow: the version, with the `warnings` its definition raises.
+fn stored_workflow(state: &AppState, space: &str, name: &str, outcome: PutWorkflowOutcome) -> impl IntoResponse {
     let location = format!("/api/v1/spaces/{space}/workflows/{name}?version={}", outcome.workflow.version);
     let first = outcome.changed && outcome.workflow.version == 1;
-    let warnings = warnings::for_workflow(&state.engine, &space, &definition, state.mail);
+    let definition = json!(outcome.workflow.definition);
+    let warnings = warnings::for_workflow(&state.engine, space, &definition, state.mail);
     let mut body = json!(outcome.workflow);
     body["warnings"] = json!(warnings);
-    Ok(stored_definition(first, location, body))
+    stored_definition(first, location, body)
 }
 
 async fn show(
@@ -49,7 +70,8 @@ async fn show(
     Path((space, name)): Path<(String, String)>,
     ApiQuery(params): ApiQuery<VersionParam>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(state.engine.workflow(&space, &name, params.version)?))
+    let workflow = state.engine.workflow(&space, &name, params.version)?;
+    Ok(([(header::ETAG, etag(u64::from(workflow.version)))], Json(workflow)))
 }
 
 async fn list(State(state): State<AppState>, Path(space): Path<String>) -> Result<impl IntoResponse, ApiError> {
