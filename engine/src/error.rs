@@ -58,7 +58,7 @@ pub enum EngineError {
         path: String,
     },
     /// The caller's `If-Match` names a version that is no longer current.
-    #[error("the record is at version {current}, not the version given in If-Match")]
+    #[error("the current version is {current}, not the version given in If-Match")]
     PreconditionFailed {
         /// The record's current version.
         current: u64,
