@@ -177,6 +177,11 @@ impl Engine {
             if let Err(message) = check_filter(&segment.filter, anchors, &resolve) {
                 problem(format!("{at}/segments/{j}/filter"), message);
             }
+            let is_colour =
+                |c: &str| c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|h| h.is_ascii_hexdigit());
+            if let Some(colour) = segment.color.as_deref().filter(|c| !is_colour(c)) {
+                problem(format!("{at}/segments/{j}/color"), format!("`{colour}` is not a colour such as #1a7f37"));
+            }
         }
     }
 

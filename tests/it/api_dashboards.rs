@@ -165,4 +165,9 @@ async fn the_customer_success_pack_ships_the_cs_overview() {
     assert_eq!(accounts, 10, "every sample account is in one band");
     let grr = widget(&data, "grr")["total"]["value"].as_f64().expect("a GRR");
     assert!((0.5..=1.0).contains(&grr), "{grr}");
+
+    let copy = json!({ "name": "cs-emea", "from_space": "cs" });
+    expect_json(app.post("/api/v1/spaces", &copy).await, StatusCode::CREATED).await;
+    let copied = expect_json(app.get("/api/v1/spaces/cs-emea/dashboards/cs-overview").await, StatusCode::OK).await;
+    assert_eq!(copied["version"], 1, "a copy takes the dashboards too");
 }

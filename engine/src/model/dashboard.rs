@@ -137,6 +137,9 @@ pub struct SegmentDef {
     pub label: String,
     /// The filter added for it.
     pub filter: String,
+    /// Its colour in charts (`#rrggbb`), where a colour means something (health bands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
 }
 
 /// A stored version of a dashboard.

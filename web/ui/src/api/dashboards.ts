@@ -26,7 +26,7 @@ export interface WidgetDef {
   form: string;
   query?: AggregateQuery;
   ratio?: { numerator: AggregateQuery; denominator: AggregateQuery };
-  segments?: { label: string; filter: string }[];
+  segments?: { label: string; filter: string; color?: string }[];
   periods?: "month" | "quarter" | "year";
   date_field?: string;
   owner_field?: string;

@@ -50,11 +50,22 @@ describe("widget data to chart options", () => {
     expect(option.series[0].type).toBe("line");
     expect(option.series[0].data).toEqual([1, 0.9545454545]);
     expect(option.series[0].label.formatter({ value: 0.9545454545 })).toBe("95.5%");
+    expect(option.xAxis.boundaryGap).toBe(true);
     expect(rowForClick(grr, data, 0)?.key.period).toBe("2026-01-01");
   });
 
   it("draws segments as donut slices and funnel stages in their order", () => {
-    const bands: WidgetDef = { id: "bands", title: "Bands", type: "donut", form: "account", query: {}, segments: [] };
+    const bands: WidgetDef = {
+      id: "bands",
+      title: "Bands",
+      type: "donut",
+      form: "account",
+      query: {},
+      segments: [
+        { label: "Healthy", filter: "health >= 75", color: "#1a7f37" },
+        { label: "At risk", filter: "health < 50" },
+      ],
+    };
     const data: WidgetData = {
       id: "bands",
       form: "account",
@@ -69,7 +80,7 @@ describe("widget data to chart options", () => {
     const donut = chartOption(bands, data, "en", labels) as any;
     expect(donut.series[0].radius).toEqual(["45%", "70%"]);
     expect(donut.series[0].data).toEqual([
-      { name: "Healthy", value: 110 },
+      { name: "Healthy", value: 110, itemStyle: { color: "#1a7f37" } },
       { name: "At risk", value: 112 },
     ]);
     const funnel = chartOption({ ...bands, type: "funnel" }, data, "en", labels) as any;

@@ -6,6 +6,9 @@ import type { NumberFormat, WidgetData, WidgetDef, WidgetRow } from "../api/dash
 /** A calm palette; health-like segments still carry their word, never colour alone. */
 export const PALETTE = ["#2f5bd3", "#1a7f37", "#c27c0e", "#b42318", "#7a4bc2", "#0f7c8c", "#8a6d3b", "#5a6472"];
 
+const FUNNEL_SHADES = ["#2f5bd3", "#4a72dc", "#6889e3", "#87a1ea", "#a6b9f0", "#c4d1f6"];
+const FONT = 'system-ui, -apple-system, "Segoe UI", "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif';
+
 export interface Labels {
   none: string;
   quarter: (quarter: number, year: number) => string;
@@ -87,7 +90,8 @@ export function chartOption(widget: WidgetDef, data: WidgetData, locale: string,
   const base = {
     color: PALETTE,
     animationDuration: 300,
-    textStyle: { fontFamily: "inherit" },
+    // The page's own font, named: ECharts measures text with it, so labels fit what is drawn.
+    textStyle: { fontFamily: FONT },
     tooltip: { trigger: widget.type === "bar" || widget.type === "line" ? "axis" : "item", valueFormatter: format, confine: true },
   };
   const grid = { left: 8, right: 16, top: 16, bottom: 8, containLabel: true };
@@ -95,7 +99,12 @@ export function chartOption(widget: WidgetDef, data: WidgetData, locale: string,
     case "bar": {
       // Names (owners, segments) read best down the side; periods and dates along the bottom.
       const byTime = data.keys.some((k) => bucketOf(widget, k) !== undefined);
-      const category = { type: "category", data: byTime ? names : [...names].reverse(), axisTick: { show: false } };
+      const category = {
+        type: "category",
+        data: byTime ? names : [...names].reverse(),
+        axisTick: { show: false },
+        axisLabel: byTime ? {} : { width: 160, overflow: "truncate" },
+      };
       const value = { type: "value", axisLabel: { formatter: axisFormat }, splitLine: { lineStyle: { color: "#eee" } } };
       const series = {
         type: "bar",
@@ -110,7 +119,8 @@ export function chartOption(widget: WidgetDef, data: WidgetData, locale: string,
       return {
         ...base,
         grid,
-        xAxis: { type: "category", data: names, boundaryGap: false, axisTick: { show: false } },
+        // A gap at both ends keeps the first and last labels off the axes.
+        xAxis: { type: "category", data: names, boundaryGap: true, axisTick: { show: false } },
         yAxis: { type: "value", scale: true, axisLabel: { formatter: axisFormat }, splitLine: { lineStyle: { color: "#eee" } } },
         series: [
           {
@@ -118,7 +128,7 @@ export function chartOption(widget: WidgetDef, data: WidgetData, locale: string,
             name: metric,
             data: values,
             symbolSize: 7,
-            label: { show: data.rows.length <= 8, position: "top", formatter: (p: { value: unknown }) => format(p.value) },
+            label: { show: data.rows.length <= 8, position: "top", formatter: (p: { value: unknown }) => axisFormat(p.value) },
           },
         ],
       };
@@ -126,14 +136,13 @@ export function chartOption(widget: WidgetDef, data: WidgetData, locale: string,
     case "donut":
       return {
         ...base,
-        legend: { bottom: 0, type: "scroll" },
         series: [
           {
             type: "pie",
             name: metric,
             radius: widget.type === "donut" ? ["45%", "70%"] : "70%",
             center: ["50%", "45%"],
-            data: names.map((name, i) => ({ name, value: values[i] })),
+            data: names.map((name, i) => ({ name, value: values[i], ...colourOf(widget, data.rows[i]) })),
             label: { formatter: (p: { name: string; value: unknown }) => `${p.name}\n${format(p.value)}` },
           },
         ],
@@ -149,7 +158,8 @@ export function chartOption(widget: WidgetDef, data: WidgetData, locale: string,
             left: "10%",
             width: "80%",
             gap: 2,
-            data: names.map((name, i) => ({ name, value: values[i] })),
+            // Stages of one process: shades of one colour, widest darkest, none of them "bad".
+            data: names.map((name, i) => ({ name, value: values[i], itemStyle: { color: FUNNEL_SHADES[Math.min(i, FUNNEL_SHADES.length - 1)] } })),
             label: { position: "inside", formatter: (p: { name: string; value: unknown }) => `${p.name}: ${format(p.value)}` },
           },
         ],
@@ -157,6 +167,12 @@ export function chartOption(widget: WidgetDef, data: WidgetData, locale: string,
     default:
       return null;
   }
+}
+
+/** A segment's own colour, where the definition gives one. */
+function colourOf(widget: WidgetDef, row: WidgetRow): { itemStyle?: { color: string } } {
+  const color = widget.segments?.find((s) => s.label === row.key.segment)?.color;
+  return color ? { itemStyle: { color } } : {};
 }
 
 /** Which row a click on a chart's data point `index` means (horizontal bars are drawn reversed). */

@@ -86,6 +86,7 @@ function DashboardView({ space, name }: { space: string; name: string }) {
       <Filters
         from={from || data.data?.from || ""}
         to={to || data.data?.to || ""}
+        shownByDefault={{ from: from ? "" : data.data?.from ?? "", to: to ? "" : data.data?.to ?? "" }}
         owner={owner}
         owners={owners.data ?? []}
         custom={Boolean(from || to || owner)}
@@ -110,12 +111,32 @@ function DashboardSkeleton() {
   );
 }
 
-function Filters({ from, to, owner, owners, custom }: { from: string; to: string; owner: string; owners: string[]; custom: boolean }) {
+function Filters({
+  from,
+  to,
+  shownByDefault,
+  owner,
+  owners,
+  custom,
+}: {
+  from: string;
+  to: string;
+  shownByDefault: { from: string; to: string };
+  owner: string;
+  owners: string[];
+  custom: boolean;
+}) {
   const { t } = useTranslation();
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    setQuery({ from: String(form.get("from") ?? ""), to: String(form.get("to") ?? ""), owner: String(form.get("owner") ?? "") });
+    // The dashboard's own range stays out of the URL until someone changes it, so a link
+    // keeps following "the last four quarters" rather than pinning today's dates.
+    const chosen = (name: "from" | "to") => {
+      const value = String(form.get(name) ?? "");
+      return value === shownByDefault[name] ? null : value;
+    };
+    setQuery({ from: chosen("from"), to: chosen("to"), owner: String(form.get("owner") ?? "") });
   };
   return (
     <form className="dashboard-filters" onSubmit={submit} aria-label={t("dashboards.filters")} key={`${from}|${to}|${owner}`}>
@@ -204,7 +225,7 @@ function Kpi({ widget, data, onOpen }: { widget: WidgetDef; data: WidgetData; on
       })
     : data.metrics
         .slice(1)
-        .map((m) => `${formatMetric(data.total[m], "number", i18n.language)} ${humanize(m)}`)
+        .map((m) => `${formatMetric(data.total[m], "number", i18n.language)} ${humanize(m).toLowerCase()}`)
         .join(" · ");
   const body = (
     <>
@@ -274,7 +295,9 @@ function WidgetTable({ widget, data, labels, space }: { widget: WidgetDef; data:
   );
 }
 
-/** A metric's name as words: `starting_arr` → `starting arr`. */
+/** A metric's name as words: `starting_arr` → `Starting arr`, short names as acronyms (`ARR`). */
 function humanize(name: string): string {
-  return name.replace(/_/g, " ");
+  if (name.length <= 3) return name.toUpperCase();
+  const words = name.replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
