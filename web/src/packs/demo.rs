@@ -390,7 +390,7 @@ fn arr_history(
                 (rng.gen_range(1..signed_up), if grew { amount } else { -amount })
             })
             .collect();
-        changes.sort_by(|a, b| b.0.cmp(&a.0));
+        changes.sort_by_key(|change| std::cmp::Reverse(change.0));
         let mut start = arr - changes.iter().map(|(_, amount)| amount).sum::<i64>();
         if start <= 0 {
             changes.clear();
