@@ -96,6 +96,16 @@ async fn dashboards_are_versioned_checked_and_deleted() {
         ],
         "{problem}"
     );
+    let coloured = json!({ "title": "Bands", "widgets": [{ "id": "bands", "title": "Bands", "type": "pie", "form": "account",
+        "query": { "metrics": [{ "op": "count" }] },
+        "segments": [{ "label": "Big", "filter": "arr >= 100000", "color": "green" }] }] });
+    let problem = expect_problem(
+        app.put(&format!("{DASHBOARDS}/bands"), &coloured).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(error_paths(&problem), ["/widgets/0/segments/0/color"], "{problem}");
 
     assert_eq!(
         app.delete(&format!("{DASHBOARDS}/accounts"), Some("\"1\"")).await.status(),
