@@ -93,6 +93,14 @@ async fn a_manager_reads_the_cs_overview_and_drills_into_a_bar() {
     browser.until("all owners again", || async { browser.query("owner").await.is_none() }).await;
     assert_eq!(browser.query("from").await, None, "the dashboard's own range stays out of the URL");
 
+    // A range with no data: the dated widgets say so, the ratio tiles have nothing to divide.
+    browser.client.goto(&demo.url("/d/demo/cs-overview?from=2020-01-01&to=2020-03-31")).await.expect("an empty range");
+    browser.wait_for("[data-testid=empty-nps_by_month]").await;
+    browser.until("GRR without a base", || async { kpi_text(&browser, "grr").await == "—" }).await;
+    browser.screenshot("dashboard-empty-range-en-1440").await;
+    browser.client.goto(&demo.url("/d/demo/cs-overview")).await.expect("the dashboard again");
+    browser.wait_for("[data-testid=chart-overdue_tasks] svg").await;
+
     // A click on a bar of "overdue tasks by owner" opens the task grid filtered to that owner.
     let rows = widget(&data, "overdue_tasks")["rows"].as_array().expect("rows").clone();
     let filters: Vec<String> = rows.iter().filter_map(|r| r["filter"].as_str().map(str::to_owned)).collect();

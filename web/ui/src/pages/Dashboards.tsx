@@ -219,10 +219,12 @@ function Kpi({ widget, data, onOpen }: { widget: WidgetDef; data: WidgetData; on
   const shown = formatMetric(value, widget.format, i18n.language, widget.currency);
   const row = data.rows[0];
   const detail = widget.ratio
-    ? t("dashboards.ratioOf", {
-        numerator: formatMetric(data.total.numerator, "number", i18n.language),
-        denominator: formatMetric(data.total.denominator, "number", i18n.language),
-      })
+    ? value === null || value === undefined
+      ? t("dashboards.noData")
+      : t("dashboards.ratioOf", {
+          numerator: formatMetric(data.total.numerator, "number", i18n.language),
+          denominator: formatMetric(data.total.denominator, "number", i18n.language),
+        })
     : data.metrics
         .slice(1)
         .map((m) => `${formatMetric(data.total[m], "number", i18n.language)} ${humanize(m).toLowerCase()}`)
