@@ -206,6 +206,49 @@ impl Aggregate {
         Ok(Self { filter, group_by, metrics, sort, limit })
     }
 
+    /// The metrics' names, in the query's order.
+    pub fn metric_names(&self) -> Vec<String> {
+        self.metrics.iter().map(|metric| metric.name.clone()).collect()
+    }
+
+    /// The keys' names, in the query's order.
+    pub fn key_names(&self) -> Vec<String> {
+        self.group_by.iter().map(|grouping| grouping.name.clone()).collect()
+    }
+
+    /// Whether the query groups.
+    pub fn is_grouped(&self) -> bool {
+        !self.group_by.is_empty()
+    }
+
+    /// A filter (the query's own aside) that selects the records of the group with `key`:
+    /// what a chart's bar or slice lists. Buckets of date-times are cut at midnight UTC.
+    pub fn group_filter(&self, key: &Map<String, Value>) -> String {
+        let mut parts = Vec::new();
+        for grouping in &self.group_by {
+            let field = &grouping.field;
+            match (key.get(&grouping.name), &grouping.kind) {
+                (None | Some(Value::Null), _) => parts.push(format!("{field} = null")),
+                (Some(Value::String(start)), GroupKind::Bucket(bucket, _)) => {
+                    match start.parse::<NaiveDate>().ok().and_then(|start| bucket.next(start).map(|end| (start, end))) {
+                        Some((start, end)) => parts.push(format!("{field} >= \"{start}\" and {field} < \"{end}\"")),
+                        None => parts.push(format!("{field} = null")),
+                    }
+                }
+                (Some(Value::Object(bin)), GroupKind::Bins(_)) => {
+                    if let Some(from) = bin.get("from") {
+                        parts.push(format!("{field} >= {from}"));
+                    }
+                    if let Some(to) = bin.get("to") {
+                        parts.push(format!("{field} < {to}"));
+                    }
+                }
+                (Some(value), _) => parts.push(format!("{field} = {value}")),
+            }
+        }
+        parts.join(" and ")
+    }
+
     /// Every field the query reads (the filter's aside).
     fn fields(&self) -> impl Iterator<Item = &str> {
         self.group_by.iter().map(|g| g.field.as_str()).chain(self.metrics.iter().filter_map(|m| m.field.as_deref()))
@@ -396,6 +439,17 @@ impl Bucket {
             "year" => Self::Year,
             _ => return None,
         })
+    }
+
+    /// The first day of the bucket after the one starting on `start`.
+    fn next(self, start: NaiveDate) -> Option<NaiveDate> {
+        match self {
+            Self::Day => start.checked_add_signed(chrono::Duration::days(1)),
+            Self::Week => start.checked_add_signed(chrono::Duration::days(7)),
+            Self::Month => start.checked_add_months(chrono::Months::new(1)),
+            Self::Quarter => start.checked_add_months(chrono::Months::new(3)),
+            Self::Year => start.checked_add_months(chrono::Months::new(12)),
+        }
     }
 
     fn start(self, date: NaiveDate) -> NaiveDate {

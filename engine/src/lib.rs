@@ -30,6 +30,7 @@ pub mod auth;
 mod calendar;
 pub mod clock;
 mod counting;
+pub mod dashboards;
 mod definitions;
 mod error;
 mod import;

@@ -85,7 +85,7 @@ impl Engine {
 
 impl Engine {
     /// Creates space `name` with the latest definitions of space `from` (forms first, since
-    /// workflows are checked against them). Records are not copied.
+    /// workflows and dashboards are checked against them). Records are not copied.
     pub async fn copy_space(&self, actor: &Actor, from: &str, name: &str, title: Option<String>) -> Result<Space> {
         let source = self.space(from)?;
         let forms = self.forms(source.name.as_str())?;
@@ -118,6 +118,10 @@ impl Engine {
         for workflow in &workflows {
             let definition = as_json(&workflow.definition)?;
             self.put_workflow(actor, space.name.as_str(), workflow.name.as_str(), &definition).await?;
+        }
+        for dashboard in self.dashboards(source.name.as_str())? {
+            let definition = as_json(&dashboard.definition)?;
+            self.put_dashboard(actor, space.name.as_str(), &dashboard.name, &definition, None).await?;
         }
         Ok(space)
     }

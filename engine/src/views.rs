@@ -7,7 +7,7 @@
 //! its history matters to nobody.
 //!
 //! A view's filter may name days relative to today, which the filter language itself has no
-//! word for: `{today}`, `{today+90d}`, `{today-2w}` stand for that date in quotes. A view is
+//! word for: `{today}`, `{today+90d}`, `{quarter-1q}` stand for that date in quotes. A view is
 //! read with `resolved_filter`, the filter with those replaced by today's dates (UTC, by the
 //! engine's clock), so "renewals in the next 90 days" stays true every day.
 
@@ -17,49 +17,16 @@ use serde_json::Value;
 use crate::error::{EngineError, Result};
 use crate::listing::field_type;
 use crate::model::{Actor, SYSTEM_FIELDS};
-use crate::query::{Filter, Sort};
+use crate::query::{relative_dates, Filter, Sort};
 use crate::store::Store;
 use crate::Engine;
 
 pub use crate::model::{StoredView, ViewDef};
 
-/// Replaces `{today}`, `{today+Nd}`, `{today-Nw}` by quoted dates; an error names a malformed
-/// placeholder.
+/// Replaces `{today}`, `{today+90d}`, `{quarter-1q}`... by quoted dates (see
+/// [`crate::query::relative_dates`]); an error names a malformed placeholder.
 pub fn resolve_relative_dates(filter: &str, today: chrono::NaiveDate) -> std::result::Result<String, String> {
-    let mut out = String::with_capacity(filter.len());
-    let mut rest = filter;
-    while let Some(start) = rest.find("{today") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else {
-            return Err(format!("`{}`: a date placeholder needs a closing brace", &rest[start..]));
-        };
-        let inner = &rest[start + 1..start + end];
-        let offset = &inner["today".len()..];
-        let malformed = || format!("`{{{inner}}}`: write {{today}}, {{today+90d}} or {{today-2w}}");
-        let days = if offset.is_empty() {
-            0
-        } else {
-            let (sign, amount) = match (offset.strip_prefix('+'), offset.strip_prefix('-')) {
-                (Some(amount), _) => (1, amount),
-                (_, Some(amount)) => (-1, amount),
-                _ => return Err(malformed()),
-            };
-            let (number, per_unit) = match (amount.strip_suffix('d'), amount.strip_suffix('w')) {
-                (Some(number), _) => (number, 1),
-                (_, Some(number)) => (number, 7),
-                _ => return Err(format!("`{{{inner}}}`: the unit is d (days) or w (weeks)")),
-            };
-            let n: i64 = number.parse().ok().filter(|n| *n <= 36_500).ok_or_else(malformed)?;
-            sign * n * per_unit
-        };
-        let date = today + chrono::Duration::days(days);
-        out.push('"');
-        out.push_str(&date.to_string());
-        out.push('"');
-        rest = &rest[start + end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    relative_dates::resolve(filter, &relative_dates::DateAnchors::today(today))
 }
 
 impl StoredView {
@@ -208,7 +175,6 @@ mod tests {
         let resolved = resolve_relative_dates("d >= {today} and d <= {today+90d} or d = {today-2w}", today);
         assert_eq!(resolved.as_deref(), Ok("d >= \"2026-12-01\" and d <= \"2027-03-01\" or d = \"2026-11-17\""));
         assert_eq!(resolve_relative_dates("name = \"x\"", today).as_deref(), Ok("name = \"x\""));
-        assert!(resolve_relative_dates("d < {today+3m}", today).is_err());
         assert!(resolve_relative_dates("d < {today+x}", today).is_err());
         assert!(resolve_relative_dates("d < {today", today).is_err());
         assert!(resolve_relative_dates("d < {today€}", today).is_err());

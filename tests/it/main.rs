@@ -8,6 +8,7 @@ mod support;
 mod api_aggregates;
 mod api_auth;
 mod api_counts;
+mod api_dashboards;
 mod api_forms;
 mod api_listing;
 mod api_pipeline;

@@ -105,6 +105,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "records",
         "listing",
         "aggregate",
+        "dashboards",
         "spaces",
         "workflows",
         "timers",

@@ -429,12 +429,13 @@ async fn pack(command: PackCommand) -> anyhow::Result<()> {
             let loaded = packs::load(&pack)?;
             let report = checked(&loaded, "").await?;
             println!(
-                "{} {}: ok ({} forms, {} workflows, {} views, {} scripts, {} sample records, {} tests)",
+                "{} {}: ok ({} forms, {} workflows, {} views, {} dashboards, {} scripts, {} sample records, {} tests)",
                 report.meta.name,
                 report.meta.version,
                 report.forms,
                 report.workflows,
                 report.views,
+                report.dashboards,
                 report.scripts,
                 report.records,
                 report.tests

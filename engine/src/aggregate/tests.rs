@@ -388,3 +388,23 @@ async fn the_planner_uses_a_selective_index() {
     assert!(matches!(engine.aggregate("s", "nope", &json!({})), Err(EngineError::NotFound { .. })));
     engine.close().expect("close");
 }
+
+#[test]
+fn group_filters_select_a_group() {
+    let query = json!({ "group_by": ["tier", { "field": "renewal_date", "bucket": "quarter" },
+                                     { "field": "health", "bins": [50, 80] }] });
+    let aggregate = Aggregate::parse(&query, &types).expect("query");
+    let key = json!({ "tier": "enterprise", "renewal_date": "2026-10-01", "health": { "from": 50, "to": 80 } });
+    let key = key.as_object().expect("object");
+    assert_eq!(
+        aggregate.group_filter(key),
+        "tier = \"enterprise\" and renewal_date >= \"2026-10-01\" and renewal_date < \"2027-01-01\" and health >= 50 and health < 80"
+    );
+    let key = json!({ "tier": null, "renewal_date": null, "health": { "to": 50 } });
+    assert_eq!(
+        aggregate.group_filter(key.as_object().expect("object")),
+        "tier = null and renewal_date = null and health < 50"
+    );
+    assert_eq!(aggregate.metric_names(), vec!["count".to_owned()]);
+    assert_eq!(aggregate.key_names(), vec!["tier".to_owned(), "renewal_date".to_owned(), "health".to_owned()]);
+}

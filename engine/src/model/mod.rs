@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::query::FieldLookup;
 
+mod dashboard;
 mod delivery;
 mod integration;
 mod projection;
@@ -21,6 +22,7 @@ mod token;
 mod view;
 mod workflow;
 
+pub use self::dashboard::*;
 pub use self::delivery::*;
 pub use self::integration::*;
 pub use self::projection::record_with_fields;

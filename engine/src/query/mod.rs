@@ -77,6 +77,7 @@
 pub mod cursor;
 pub mod encoding;
 pub mod filter;
+pub mod relative_dates;
 pub mod sort;
 
 #[cfg(test)]

@@ -28,8 +28,8 @@ use forms::{FormName, SpaceName, WorkflowName};
 use uuid::Uuid;
 
 use crate::model::{
-    Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredForm, StoredView,
-    StoredWorkflow, Timer, TimerPosition, TokenInfo,
+    Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredDashboard, StoredForm,
+    StoredView, StoredWorkflow, Timer, TimerPosition, TokenInfo,
 };
 
 /// The backend the engine runs on.
@@ -465,6 +465,22 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     fn take_sign_in_link(&self, hash_hex: &str) -> Result<Option<SignInLink>, StoreError>;
     /// Removes every sign-in link for which `expired` holds.
     fn remove_sign_in_links_where(&self, expired: &dyn Fn(&SignInLink) -> bool) -> Result<(), StoreError>;
+
+    // ---- dashboards ----
+
+    /// Stores a dashboard version; `AlreadyExists` if that version is taken.
+    fn insert_dashboard_version(&self, space: &SpaceName, dashboard: &StoredDashboard) -> Result<(), StoreError>;
+    /// One version of a dashboard, or its latest when `version` is `None`.
+    fn dashboard_version(
+        &self,
+        space: &SpaceName,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<StoredDashboard>, StoreError>;
+    /// The latest version of every dashboard of a space, in name order.
+    fn latest_dashboards(&self, space: &SpaceName) -> Result<Vec<StoredDashboard>, StoreError>;
+    /// Removes every version of a dashboard.
+    fn remove_dashboard(&self, space: &SpaceName, name: &str) -> Result<(), StoreError>;
 
     // ---- saved views ----
 

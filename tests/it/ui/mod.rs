@@ -6,6 +6,7 @@
 //! `CI=true`, where it fails.
 
 mod browser;
+mod dashboards;
 
 use std::time::Duration;
 

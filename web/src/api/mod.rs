@@ -4,6 +4,7 @@
 
 mod aggregates;
 mod counts;
+mod dashboards;
 mod error;
 mod export;
 mod extract;
@@ -99,6 +100,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(sessions::router())
         .merge(counts::router())
         .merge(views::router())
+        .merge(dashboards::router())
         .layer(DefaultBodyLimit::max(limits.body))
         .layer(RequestBodyLimitLayer::new(limits.body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout));

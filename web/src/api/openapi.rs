@@ -353,6 +353,7 @@ fn generic_paths() -> Map<String, Value> {
                   vec![("200", ok("Replaced", view.clone())), ("201", ok("Created", view))]),
         "delete": op("Delete a saved view", view_params(), None, vec![("204", json!({ "description": "Deleted" }))]),
     }));
+    dashboard_paths(&mut paths);
     paths.insert("/api/v1/auth/session".into(), json!({
         "post": op("Sign in with an API token: opens a browser session (HttpOnly cookie `tend_session`); needs a same-origin Origin",
                    vec![], Some(json!({ "type": "object", "required": ["token"], "properties": { "token": { "type": "string" } } })),
@@ -368,6 +369,72 @@ fn generic_paths() -> Map<String, Value> {
         "get": op("Who the caller is, and whether by session or token", vec![], None, vec![("200", ok("The caller", me))]),
     }));
     paths
+}
+
+/// Dashboards and their data.
+#[rustfmt::skip]
+fn dashboard_paths(paths: &mut Map<String, Value>) {
+    let widget = json!({ "type": "object", "required": ["id", "title", "type", "form"], "properties": {
+        "id": { "type": "string" }, "title": { "type": "string" },
+        "type": { "enum": ["kpi", "bar", "line", "pie", "donut", "funnel", "table"] },
+        "form": { "type": "string" },
+        "query": { "type": "object", "description": "An aggregate query; its filter may use {today+30d}, {quarter}, {from}, {to}" },
+        "ratio": { "type": "object", "required": ["numerator", "denominator"], "description": "First metric of one aggregate over another's" },
+        "segments": { "type": "array", "items": { "type": "object", "required": ["label", "filter"] } },
+        "periods": { "enum": ["month", "quarter", "year"] },
+        "date_field": { "type": "string" }, "owner_field": { "type": "string" },
+        "format": { "enum": ["number", "percent", "currency"] }, "currency": { "type": "string" } } });
+    let definition = json!({ "type": "object", "required": ["title", "widgets"], "properties": {
+        "title": { "type": "string" }, "description": { "type": "string" },
+        "date_range": { "type": "object", "properties": { "from": { "type": "string" }, "to": { "type": "string" } } },
+        "widgets": { "type": "array", "items": widget } } });
+    let stored = json!({ "type": "object", "required": ["name", "version", "definition"], "properties": {
+        "name": { "type": "string" }, "version": { "type": "integer" }, "definition": definition.clone(),
+        "updated_by": { "type": "string" }, "updated_at": { "type": "string", "format": "date-time" } } });
+    let mut named = definition.clone();
+    named["required"] = json!(["name", "title", "widgets"]);
+    named["properties"]["name"] = json!({ "type": "string", "description": "Slug, unique per space" });
+    let one = || vec![path_param("space", "Space name"), path_param("dashboard", "Dashboard name")];
+    let conditional = || {
+        let mut params = one();
+        params.push(header_param("If-Match", "ETag of the version the change is based on; 412 if stale"));
+        params
+    };
+    let mut versioned = one();
+    versioned.push(query_param("version", "A past version (default: the latest)", json!({ "type": "integer" })));
+    paths.insert("/api/v1/spaces/{space}/dashboards".into(), json!({
+        "get": op("Dashboards of a space, latest versions", space_params(), None, vec![("200", ok("Dashboards", page_of(stored.clone())))]),
+        "post": op("Create a dashboard (checked against the space's forms: 422 with pointers such as /widgets/3/query/metrics/0/field)",
+                   space_params(), Some(named), vec![("201", ok("Created", stored.clone()))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/dashboards/{dashboard}".into(), json!({
+        "get": op("A dashboard (ETag: its version)", versioned, None, vec![("200", ok("The dashboard", stored.clone()))]),
+        "put": op("Store a new version of a dashboard", conditional(), Some(definition),
+                  vec![("200", ok("Stored", stored.clone())), ("201", ok("Created", stored))]),
+        "delete": op("Delete a dashboard with its versions", conditional(), None, vec![("204", json!({ "description": "Deleted" }))]),
+    }));
+    let data = json!({ "type": "object", "required": ["name", "version", "from", "to", "widgets"], "properties": {
+        "name": { "type": "string" }, "version": { "type": "integer" },
+        "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" },
+        "owner": { "type": "string" },
+        "widgets": { "type": "array", "items": { "type": "object", "required": ["id", "form", "keys", "metrics", "rows", "total"], "properties": {
+            "id": { "type": "string" }, "form": { "type": "string" },
+            "keys": { "type": "array", "items": { "type": "string" } }, "metrics": { "type": "array", "items": { "type": "string" } },
+            "rows": { "type": "array", "items": { "type": "object", "properties": {
+                "key": { "type": "object" }, "values": { "type": "object" },
+                "filter": { "type": "string", "description": "The records behind the row, as a filter of `form`" } } } },
+            "total": { "type": "object" },
+            "error": { "type": "object", "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } } } } });
+    let range = json!({ "type": "object", "properties": {
+        "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" }, "owner": { "type": "string" } } });
+    let mut data_params = one();
+    data_params.push(query_param("from", "First day (default: the dashboard's range)", json!({ "type": "string", "format": "date" })));
+    data_params.push(query_param("to", "Last day, included", json!({ "type": "string", "format": "date" })));
+    data_params.push(query_param("owner", "Only records whose widget owner field is this", json!({ "type": "string" })));
+    paths.insert("/api/v1/spaces/{space}/dashboards/{dashboard}/data".into(), json!({
+        "get": op("Every widget's numbers for a date range and owner", data_params, None, vec![("200", ok("Per-widget rows and totals", data.clone()))]),
+        "post": op("The same, the range and owner in the body", one(), Some(range), vec![("200", ok("Per-widget rows and totals", data))]),
+    }));
 }
 
 /// Webhook endpoints, inbound hooks and the outbox.

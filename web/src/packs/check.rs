@@ -26,6 +26,8 @@ pub struct CheckReport {
     pub workflows: usize,
     /// Saved views stored.
     pub views: usize,
+    /// Dashboards stored.
+    pub dashboards: usize,
     /// Script files.
     pub scripts: usize,
     /// Sample records written.
@@ -53,7 +55,7 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
     let (definitions, definition_problems) = pack.definitions();
     problems.extend(definition_problems);
 
-    let (mut forms, mut workflows, mut views) = (0, 0, 0);
+    let (mut forms, mut workflows, mut views, mut dashboards) = (0, 0, 0, 0);
     let mut workflow_names = BTreeSet::new();
     for definition in &definitions {
         let stored = match definition.kind {
@@ -65,11 +67,15 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
                 engine.put_workflow(&actor, space, &definition.name, &definition.value).await.map(|_| ())
             }
             DefinitionKind::View => super::views::store(engine, &actor, space, definition).await,
+            DefinitionKind::Dashboard => {
+                engine.put_dashboard(&actor, space, &definition.name, &definition.value, None).await.map(|_| ())
+            }
         };
         match stored {
             Ok(()) if definition.kind == DefinitionKind::Form => forms += 1,
             Ok(()) if definition.kind == DefinitionKind::Workflow => workflows += 1,
-            Ok(()) => views += 1,
+            Ok(()) if definition.kind == DefinitionKind::View => views += 1,
+            Ok(()) => dashboards += 1,
             Err(err) => {
                 let errors = err.field_errors();
                 if errors.is_empty() {
@@ -121,14 +127,16 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
     let mut tests = 0;
     let form_names: BTreeSet<String> =
         definitions.iter().filter(|d| d.kind == DefinitionKind::Form).map(|d| d.name.clone()).collect();
+    let dashboard_names: BTreeSet<String> =
+        definitions.iter().filter(|d| d.kind == DefinitionKind::Dashboard).map(|d| d.name.clone()).collect();
     for (path, text) in pack.test_files() {
         tests += 1;
-        problems.extend(runner::check_test(path, text, &form_names, &workflow_names));
+        problems.extend(runner::check_test(path, text, &form_names, &workflow_names, &dashboard_names));
     }
 
     problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     problems.dedup();
-    Ok(CheckReport { meta: pack.meta.clone(), forms, workflows, views, scripts, records, tests, problems })
+    Ok(CheckReport { meta: pack.meta.clone(), forms, workflows, views, dashboards, scripts, records, tests, problems })
 }
 
 /// `definition` without the computed fields and rules that `errors` point into, when every

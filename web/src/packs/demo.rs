@@ -4,7 +4,9 @@
 //! Generation is seeded, so every demo has the same accounts: a few hundred accounts across
 //! tiers and ARR bands, named for their industry, with health spread over every band (churned
 //! ones low), renewal dates over the next year,
-//! contacts, onboardings in every stage, renewals in progress, NPS answers and open tasks.
+//! contacts, onboardings in every stage, renewals in progress, NPS answers and open tasks,
+//! and the ARR movements and monthly snapshots behind the CS overview's retention numbers and
+//! trend lines.
 
 use anyhow::Context;
 use engine::{Actor, Engine};
@@ -149,6 +151,7 @@ async fn generate(engine: &Engine, actor: &Actor) -> anyhow::Result<usize> {
     // Accounts: half starter, a third growth, the rest enterprise; health from healthy to
     // at risk, driven by the inputs the pack's health score weighs.
     let mut accounts = Vec::new();
+    let mut conditions = Vec::new();
     let mut names = std::collections::BTreeSet::new();
     while accounts.len() < DEMO_ACCOUNTS {
         // Names are unique without numbers: 20 prefixes × 32 industry words leave room.
@@ -169,6 +172,7 @@ async fn generate(engine: &Engine, actor: &Actor) -> anyhow::Result<usize> {
         // weighs, so health spreads over every band; churned accounts did badly.
         let churned = rng.gen_bool(0.03);
         let condition: f64 = if churned { rng.gen_range(0.0..0.2) } else { rng.gen() };
+        conditions.push(condition);
         let score = |rng: &mut StdRng, low: f64, high: f64| {
             (low + (high - low) * condition + rng.gen_range(-8.0..8.0)).clamp(0.0, 100.0).round() as i64
         };
@@ -345,5 +349,86 @@ async fn generate(engine: &Engine, actor: &Actor) -> anyhow::Result<usize> {
         }));
     }
     total += write_all(engine, actor, "task", tasks).await?.len();
+
+    let (movements, snapshots) = arr_history(&mut rng, today, &account_ids, &accounts, &conditions);
+    total += write_all(engine, actor, "arr_movement", movements).await?.len();
+    total += write_all(engine, actor, "account_snapshot", snapshots).await?.len();
     Ok(total)
+}
+
+/// How many monthly snapshots back the demo has.
+const SNAPSHOT_MONTHS: u32 = 6;
+
+/// Each account's ARR history (a new logo, then a few expansions and contractions adding up to
+/// its ARR today, and a churn for churned accounts), and the monthly snapshots it implies,
+/// with health drifting towards today's.
+fn arr_history(
+    rng: &mut StdRng,
+    today: chrono::NaiveDate,
+    ids: &[String],
+    accounts: &[Value],
+    conditions: &[f64],
+) -> (Vec<Value>, Vec<Value>) {
+    use chrono::Datelike;
+    let mut movements = Vec::new();
+    let mut snapshots = Vec::new();
+    let this_month = today.with_day(1).unwrap_or(today);
+    let months: Vec<chrono::NaiveDate> = (0..SNAPSHOT_MONTHS)
+        .rev()
+        .filter_map(|back| this_month.checked_sub_months(chrono::Months::new(back)))
+        .collect();
+    for ((id, account), condition) in ids.iter().zip(accounts).zip(conditions) {
+        let arr = account["arr"].as_i64().unwrap_or(0);
+        let owner = &account["owner"];
+        let signed_up = rng.gen_range(30..900);
+        // Changes after signing up, as (days ago, signed amount), oldest first.
+        let mut changes: Vec<(i64, i64)> = (0..rng.gen_range(0..3))
+            .map(|_| {
+                let grew = rng.gen_bool(0.45 + 0.45 * condition);
+                let share = if grew { rng.gen_range(0.08..0.3) } else { rng.gen_range(0.03..0.12) };
+                let amount = (arr as f64 * share / 100.0).round() as i64 * 100;
+                (rng.gen_range(1..signed_up), if grew { amount } else { -amount })
+            })
+            .collect();
+        changes.sort_by_key(|change| std::cmp::Reverse(change.0));
+        let mut start = arr - changes.iter().map(|(_, amount)| amount).sum::<i64>();
+        if start <= 0 {
+            changes.clear();
+            start = arr;
+        }
+        let mut history = vec![(signed_up, "new", start)];
+        history.extend(
+            changes
+                .iter()
+                .map(|&(days, amount)| (days, if amount > 0 { "expansion" } else { "contraction" }, amount.abs())),
+        );
+        if account["status"] == "churned" {
+            let last = history.iter().map(|(days, ..)| *days).min().unwrap_or(signed_up);
+            history.push((rng.gen_range(0..last.max(1)), "churn", arr));
+        }
+        for (days, kind, amount) in &history {
+            movements.push(json!({
+                "account": id, "kind": kind, "amount": amount, "owner": owner,
+                "date": (today - chrono::Duration::days(*days)).to_string(),
+            }));
+        }
+        let current_health = (condition * 80.0 + 20.0).round();
+        for (back, month) in months.iter().rev().enumerate() {
+            let arr_then: i64 = history
+                .iter()
+                .filter(|(days, ..)| today - chrono::Duration::days(*days) < *month)
+                .map(|(_, kind, amount)| if matches!(*kind, "contraction" | "churn") { -amount } else { *amount })
+                .sum();
+            if arr_then <= 0 {
+                continue;
+            }
+            let drift = rng.gen_range(-6.0..6.0) * back as f64;
+            snapshots.push(json!({
+                "account": id, "month": month.to_string(), "owner": owner, "tier": account["tier"],
+                "status": if account["status"] == "churned" { "active" } else { account["status"].as_str().unwrap_or("active") },
+                "arr": arr_then, "health": (current_health + drift).clamp(0.0, 100.0) as i64,
+            }));
+        }
+    }
+    (movements, snapshots)
 }

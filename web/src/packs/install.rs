@@ -79,12 +79,16 @@ pub async fn install(engine: &Engine, actor: &Actor, pack: &Pack, space: &str) -
             DefinitionKind::View => {
                 super::views::store(engine, actor, space.name.as_str(), definition).await.map(|()| false)
             }
+            DefinitionKind::Dashboard => engine
+                .put_dashboard(actor, space.name.as_str(), &definition.name, &definition.value, None)
+                .await
+                .map(|_| false),
         };
         match stored {
             Ok(changed) => match definition.kind {
                 DefinitionKind::Form => installed.forms += usize::from(changed),
                 DefinitionKind::Workflow => installed.workflows += usize::from(changed),
-                DefinitionKind::View => {}
+                DefinitionKind::View | DefinitionKind::Dashboard => {}
             },
             Err(err) => {
                 let errors = err.field_errors();

@@ -6,6 +6,7 @@
 //! forms/<form>.json    one form definition per file, named after the form
 //! workflows/<wf>.json  one workflow per file, named after the workflow
 //! views/<view>.json    saved views of the grid, shared in the space (optional; see `views`)
+//! dashboards/<d>.json  dashboards: widgets over the pack's forms (optional)
 //! scripts/*.rhai       scripts that definitions reference as {"file": "scripts/x.rhai"}
 //! data/<form>.ndjson   sample records, one JSON object per line (optional)
 //! tests/*.json         workflow tests run by `tend pack test` (see `runner`)
@@ -41,7 +42,7 @@ pub use runner::{run_tests, TestOutcome};
 use locate::Lines;
 
 /// The folders a pack's files live in; anything else (a README) is not read.
-const FOLDERS: &[&str] = &["forms", "workflows", "views", "scripts", "data", "tests"];
+const FOLDERS: &[&str] = &["forms", "workflows", "views", "dashboards", "scripts", "data", "tests"];
 
 /// `pack.json`.
 #[derive(Debug, Clone, Deserialize)]
@@ -115,6 +116,8 @@ pub enum DefinitionKind {
     Workflow,
     /// `views/*.json`.
     View,
+    /// `dashboards/*.json`.
+    Dashboard,
 }
 
 /// A definition of a pack with its script references resolved.
@@ -233,6 +236,7 @@ impl Pack {
             ("forms", "json"),
             ("workflows", "json"),
             ("views", "json"),
+            ("dashboards", "json"),
             ("scripts", "rhai"),
             ("data", "ndjson"),
             ("tests", "json"),
@@ -248,18 +252,22 @@ impl Pack {
             .map(|path| Problem {
                 file: path.clone(),
                 line: None,
-                message: "not part of the pack format (forms/*.json, workflows/*.json, views/*.json, scripts/*.rhai, data/*.ndjson, tests/*.json)".into(),
+                message: "not part of the pack format (forms/*.json, workflows/*.json, views/*.json, dashboards/*.json, scripts/*.rhai, data/*.ndjson, tests/*.json)".into(),
             })
             .collect()
     }
 
-    /// Every form, workflow and view definition, forms first (workflows and views are checked
+    /// Every form, workflow, view and dashboard definition, forms first (the others are checked
     /// against them), with script files inlined; and the problems that stopped some from being read.
     pub fn definitions(&self) -> (Vec<Definition>, Vec<Problem>) {
         let mut definitions = Vec::new();
         let mut problems = Vec::new();
-        let kinds =
-            [("forms", DefinitionKind::Form), ("workflows", DefinitionKind::Workflow), ("views", DefinitionKind::View)];
+        let kinds = [
+            ("forms", DefinitionKind::Form),
+            ("workflows", DefinitionKind::Workflow),
+            ("views", DefinitionKind::View),
+            ("dashboards", DefinitionKind::Dashboard),
+        ];
         for (folder, kind) in kinds {
             for (file, name, text) in self.files_in(folder, "json") {
                 let mut value: Value = match serde_json::from_str(text) {
@@ -275,7 +283,9 @@ impl Pack {
                 };
                 let lines = std::sync::Arc::new(Lines::of(text));
                 let name_ok = match kind {
-                    DefinitionKind::Form | DefinitionKind::View => forms::FormName::parse(name).map(|_| ()),
+                    DefinitionKind::Form | DefinitionKind::View | DefinitionKind::Dashboard => {
+                        forms::FormName::parse(name).map(|_| ())
+                    }
                     DefinitionKind::Workflow => forms::WorkflowName::parse(name).map(|_| ()),
                 };
                 if let Err(err) = name_ok {

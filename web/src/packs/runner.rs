@@ -16,14 +16,19 @@
 //!     "runs": [{ "workflow": "nps-detractor-follow-up", "status": "succeeded", "count": 1 }],
 //!     "records": [{ "form": "task", "filter": "priority = \"high\"", "count": 1 }],
 //!     "values": [{ "ref": "acme", "data": { "status": "at_risk" } }],
-//!     "deliveries": [{ "workflow": "health-drop-alert", "count": 1 }] } }
+//!     "deliveries": [{ "workflow": "health-drop-alert", "count": 1 }],
+//!     "dashboards": [{ "dashboard": "cs-overview", "from": "2026-01-01", "to": "2026-12-31",
+//!                      "widgets": [{ "id": "grr", "total": { "value": 0.92 } },
+//!                                  { "id": "bands", "rows": [{ "key": { "band": "red" }, "values": { "count": 2 } }] }] }] } }
 //! ```
 //! The pack is installed into a space `test` with the clock at `start`; `sample_data` loads
 //! `data/` first. Every step is followed by the workflow runs it causes; `advance` moves the
 //! clock, firing the timers that fall due on the way. `expect` (at the end, or as a step)
 //! compares counts of runs (`status` defaults to `succeeded`), of records (with an optional
 //! filter in the API's filter language), of outbox deliveries, and field values of a record
-//! (`data` is a subset). A run that failed fails the test unless a `runs` entry expects it.
+//! (`data` is a subset), and a dashboard's numbers for a range and owner: a widget's `total`
+//! (the metrics listed), and its `rows` (all of them, in order; each row's `values` a subset).
+//! A run that failed fails the test unless a `runs` entry expects it.
 //! Data takes the placeholders of sample data (`$ref`, `$date`, `$datetime`).
 
 use std::collections::{BTreeSet, HashMap};
@@ -98,6 +103,39 @@ struct Expect {
     values: Vec<ValuesExpected>,
     #[serde(default)]
     deliveries: Vec<DeliveriesExpected>,
+    #[serde(default)]
+    dashboards: Vec<DashboardExpected>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DashboardExpected {
+    dashboard: String,
+    #[serde(default)]
+    from: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    to: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    owner: Option<String>,
+    widgets: Vec<WidgetExpected>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WidgetExpected {
+    id: String,
+    #[serde(default)]
+    total: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    rows: Option<Vec<RowExpected>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RowExpected {
+    #[serde(default)]
+    key: serde_json::Map<String, Value>,
+    values: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +218,7 @@ pub(crate) fn check_test(
     text: &str,
     forms: &BTreeSet<String>,
     workflows: &BTreeSet<String>,
+    dashboards: &BTreeSet<String>,
 ) -> Vec<Problem> {
     let test = match parse(path, text) {
         Ok(test) => test,
@@ -204,6 +243,14 @@ pub(crate) fn check_test(
         for (i, deliveries) in expect.deliveries.iter().enumerate() {
             if let Some(workflow) = deliveries.workflow.as_ref().filter(|w| !workflows.contains(*w)) {
                 problem(format!("{at}/deliveries/{i}/workflow"), format!("the pack has no workflow `{workflow}`"));
+            }
+        }
+        for (i, expected) in expect.dashboards.iter().enumerate() {
+            if !dashboards.contains(&expected.dashboard) {
+                problem(
+                    format!("{at}/dashboards/{i}/dashboard"),
+                    format!("the pack has no dashboard `{}`", expected.dashboard),
+                );
             }
         }
         for (i, records) in expect.records.iter().enumerate() {
@@ -463,7 +510,69 @@ impl Scenario<'_> {
                 failures.push(format!("deliveries{of}: expected {}, got {got}", expected.count));
             }
         }
+        for expected in &expect.dashboards {
+            let filters = engine::dashboards::DashboardFilters {
+                from: expected.from,
+                to: expected.to,
+                owner: expected.owner.clone(),
+            };
+            let data = engine.dashboard_data(SPACE, &expected.dashboard, &filters).map_err(detailed)?;
+            failures.extend(compare_dashboard(expected, &data));
+        }
         Ok(failures)
+    }
+}
+
+/// Every difference between a dashboard's expected and actual numbers.
+fn compare_dashboard(expected: &DashboardExpected, data: &engine::model::DashboardData) -> Vec<String> {
+    let mut failures = Vec::new();
+    let name = &expected.dashboard;
+    for want in &expected.widgets {
+        let Some(got) = data.widgets.iter().find(|w| w.id == want.id) else {
+            failures.push(format!("dashboard `{name}` has no widget `{}`", want.id));
+            continue;
+        };
+        let at = format!("dashboard `{name}`, widget `{}`", want.id);
+        if let Some(error) = &got.error {
+            failures.push(format!("{at}: {}", error.message));
+            continue;
+        }
+        for (metric, value) in want.total.iter().flatten() {
+            let found = got.total.get(metric).unwrap_or(&Value::Null);
+            if !same_number(value, found) {
+                failures.push(format!("{at}: total {metric}: expected {value}, got {found}"));
+            }
+        }
+        let Some(rows) = &want.rows else { continue };
+        if rows.len() != got.rows.len() {
+            let keys: Vec<String> = got.rows.iter().map(|r| Value::Object(r.key.clone()).to_string()).collect();
+            failures.push(format!("{at}: expected {} rows, got {}: {}", rows.len(), got.rows.len(), keys.join(", ")));
+            continue;
+        }
+        for (i, (want_row, got_row)) in rows.iter().zip(&got.rows).enumerate() {
+            if want_row.key != got_row.key {
+                failures.push(format!(
+                    "{at}: row {i} key: expected {}, got {}",
+                    Value::Object(want_row.key.clone()),
+                    Value::Object(got_row.key.clone())
+                ));
+            }
+            for (metric, value) in &want_row.values {
+                let found = got_row.values.get(metric).unwrap_or(&Value::Null);
+                if !same_number(value, found) {
+                    failures.push(format!("{at}: row {i} {metric}: expected {value}, got {found}"));
+                }
+            }
+        }
+    }
+    failures
+}
+
+/// Equal JSON, numbers equal to nine decimals (a ratio is a float).
+fn same_number(want: &Value, got: &Value) -> bool {
+    match (want.as_f64(), got.as_f64()) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+        _ => want == got,
     }
 }
 

@@ -14,6 +14,7 @@ const RecordPage = lazy(() => import("./pages/RecordPage"));
 const BoardPage = lazy(() => import("./pages/Board"));
 const CalendarPage = lazy(() => import("./pages/Calendar"));
 const MyWorkPage = lazy(() => import("./pages/MyWork"));
+const DashboardsPage = lazy(() => import("./pages/Dashboards"));
 
 export interface Me {
   caller: string;
@@ -28,6 +29,7 @@ export function App() {
   const { t } = useTranslation();
   const location = useLocation();
   const [auth, setAuth] = useState<Auth>({ state: "loading" });
+  const currentSpace = spaceOf(location.path);
 
   const loadMe = useCallback(() => {
     api<Me>("/api/v1/auth/me")
@@ -83,6 +85,15 @@ export function App() {
               <Link href="/" aria-current={location.path === "/" ? "page" : undefined} data-testid="nav-spaces">
                 {t("nav.spaces")}
               </Link>
+              {currentSpace && (
+                <Link
+                  href={`/d/${encodeURIComponent(currentSpace)}`}
+                  aria-current={location.path.startsWith("/d/") ? "page" : undefined}
+                  data-testid="nav-dashboards"
+                >
+                  {t("nav.dashboards")}
+                </Link>
+              )}
               <Link href="/my-work" aria-current={location.path === "/my-work" ? "page" : undefined} data-testid="nav-my-work">
                 {t("nav.myWork")}
               </Link>
@@ -104,10 +115,20 @@ export function App() {
   );
 }
 
+/** The space a path is in (`/s/:space/...` or `/d/:space/...`), if any. */
+function spaceOf(path: string): string | undefined {
+  const [, kind, space] = path.split("/");
+  return (kind === "s" || kind === "d") && space ? decodeURIComponent(space) : undefined;
+}
+
 function route(path: string) {
   if (path === "/") return <SpacesPage />;
   if (path === "/my-work") return <MyWorkPage />;
-  let params = match("/s/:space/:form", path);
+  let params = match("/d/:space", path);
+  if (params) return <DashboardsPage key={params.space} space={params.space} />;
+  params = match("/d/:space/:dashboard", path);
+  if (params) return <DashboardsPage key={`${params.space}/${params.dashboard}`} space={params.space} dashboard={params.dashboard} />;
+  params = match("/s/:space/:form", path);
   if (params) return <GridPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
   params = match("/s/:space/:form/board", path);
   if (params) return <BoardPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;

@@ -388,6 +388,23 @@ pub(super) fn sign_in_links() -> Vec<u8> {
     prefix(&[b"L"])
 }
 
+/// `defs`: `D\0{space}\0` → every version of every dashboard of a space.
+pub(super) fn dashboards_of(space: &SpaceName) -> Vec<u8> {
+    prefix(&[b"D", space.as_str().as_bytes()])
+}
+
+/// `defs`: `D\0{space}\0{dashboard}\0` → every version of one dashboard.
+pub(super) fn dashboard_versions(space: &SpaceName, name: &str) -> Vec<u8> {
+    prefix(&[b"D", space.as_str().as_bytes(), name.as_bytes()])
+}
+
+/// `defs`: `D\0{space}\0{dashboard}\0{version: u32 BE}` → StoredDashboard.
+pub(super) fn dashboard_version(space: &SpaceName, name: &str, version: u32) -> Vec<u8> {
+    let mut key = dashboard_versions(space, name);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
 /// `defs`: `G\0{space}\0{form}\0{view}\0` → StoredView (saved grid views; `V` is the format).
 pub(super) fn view(space: &SpaceName, form: &FormName, name: &str) -> Vec<u8> {
     prefix(&[b"G", space.as_str().as_bytes(), form.as_str().as_bytes(), name.as_bytes()])

@@ -25,8 +25,8 @@ use uuid::Uuid;
 use self::timers::decode_owner_entry;
 use super::{BackendError, Extras, Items, RecordWrite, StorageConfig, Store, StoreError, ValueRange};
 use crate::model::{
-    Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredForm, StoredView,
-    StoredWorkflow, Timer, TimerPosition, TokenInfo,
+    Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredDashboard, StoredForm,
+    StoredView, StoredWorkflow, Timer, TimerPosition, TokenInfo,
 };
 
 impl From<sled::Error> for StoreError {
@@ -718,6 +718,41 @@ impl Store for SledStore {
                 self.auth.remove(key)?;
             }
         }
+        Ok(())
+    }
+
+    // ---- dashboards ----
+
+    fn insert_dashboard_version(&self, space: &SpaceName, dashboard: &StoredDashboard) -> Result<(), StoreError> {
+        let key = keys::dashboard_version(space, &dashboard.name, dashboard.version);
+        let previous = self.defs.compare_and_swap(key, None as Option<&[u8]>, Some(encode(dashboard)?))?;
+        if previous.is_err() {
+            return Err(StoreError::AlreadyExists);
+        }
+        Ok(())
+    }
+
+    fn dashboard_version(
+        &self,
+        space: &SpaceName,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<StoredDashboard>, StoreError> {
+        let exact = version.map(|version| keys::dashboard_version(space, name, version));
+        self.definition_version(exact, keys::dashboard_versions(space, name))
+    }
+
+    fn latest_dashboards(&self, space: &SpaceName) -> Result<Vec<StoredDashboard>, StoreError> {
+        self.latest_definitions(keys::dashboards_of(space), |dashboard: &StoredDashboard| dashboard.name.clone())
+    }
+
+    fn remove_dashboard(&self, space: &SpaceName, name: &str) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for item in self.defs.scan_prefix(keys::dashboard_versions(space, name)) {
+            let (key, _) = item?;
+            batch.remove(key);
+        }
+        self.defs.apply_batch(batch)?;
         Ok(())
     }
 

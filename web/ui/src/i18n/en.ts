@@ -1,7 +1,7 @@
 // English strings. Every user-visible text of a component comes from here or zh-CN.ts.
 export const en = {
   app: { name: "Tend", language: "Language", skipToContent: "Skip to content", loading: "Loading…", retry: "Retry" },
-  nav: { spaces: "Spaces", myWork: "My work", signOut: "Sign out", signedInAs: "Signed in as {{who}}" },
+  nav: { spaces: "Spaces", dashboards: "Dashboards", myWork: "My work", signOut: "Sign out", signedInAs: "Signed in as {{who}}" },
   notFound: { title: "Page not found", body: "Nothing lives at this address.", home: "Go to the spaces" },
   signIn: {
     title: "Sign in to Tend",
@@ -112,6 +112,26 @@ export const en = {
     noDate: "No date",
     empty: "Nothing assigned to {{who}} is open.",
     due: "Due {{date}}",
+  },
+  dashboards: {
+    title: "Dashboards",
+    empty: "No dashboards in this space yet. Template packs ship them (the customer-success pack has the CS overview); or store one with PUT /api/v1/spaces/{space}/dashboards/{name}.",
+    widgets: "{{count}} widgets",
+    filters: "Date range and owner",
+    from: "From",
+    to: "To",
+    owner: "Owner",
+    allOwners: "All owners",
+    apply: "Apply",
+    reset: "Reset",
+    showing: "Showing {{from}} to {{to}}",
+    noData: "No data in this range.",
+    none: "(none)",
+    quarter: "Q{{quarter}} {{year}}",
+    ratioOf: "{{numerator}} of {{denominator}}",
+    openGrid: "Open the records behind {{what}}",
+    failed: "Could not compute this widget: {{detail}}",
+    group: "Group",
   },
   problem: { network: "The server could not be reached. Check the connection and retry.", generic: "Something went wrong: {{detail}}" },
 };

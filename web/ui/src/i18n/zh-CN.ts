@@ -3,7 +3,7 @@ import type { Strings } from "./en";
 
 export const zhCN: Strings = {
   app: { name: "Tend", language: "语言", skipToContent: "跳到正文", loading: "加载中…", retry: "重试" },
-  nav: { spaces: "空间", myWork: "我的工作", signOut: "退出登录", signedInAs: "当前身份：{{who}}" },
+  nav: { spaces: "空间", dashboards: "仪表盘", myWork: "我的工作", signOut: "退出登录", signedInAs: "当前身份：{{who}}" },
   notFound: { title: "页面不存在", body: "这个地址下没有内容。", home: "返回空间列表" },
   signIn: {
     title: "登录 Tend",
@@ -114,6 +114,26 @@ export const zhCN: Strings = {
     noDate: "无日期",
     empty: "没有分配给 {{who}} 的未完成任务。",
     due: "{{date}} 到期",
+  },
+  dashboards: {
+    title: "仪表盘",
+    empty: "这个空间还没有仪表盘。模板包会附带仪表盘（customer-success 包含“CS 总览”）；也可以用 PUT /api/v1/spaces/{space}/dashboards/{name} 保存一个。",
+    widgets: "{{count}} 个组件",
+    filters: "日期范围与负责人",
+    from: "开始日期",
+    to: "结束日期",
+    owner: "负责人",
+    allOwners: "全部负责人",
+    apply: "应用",
+    reset: "重置",
+    showing: "显示 {{from}} 至 {{to}}",
+    noData: "该范围内没有数据。",
+    none: "（空）",
+    quarter: "{{year}}年Q{{quarter}}",
+    ratioOf: "{{numerator}} / {{denominator}}",
+    openGrid: "打开 {{what}} 背后的记录",
+    failed: "无法计算该组件：{{detail}}",
+    group: "分组",
   },
   problem: { network: "无法连接服务器。请检查网络后重试。", generic: "出错了：{{detail}}" },
 };

@@ -40,6 +40,9 @@ export default function SpacesPage() {
               {space.template ? t("spaces.fromPack", { name: space.template.name, version: space.template.version }) : null}
               {space.copied_from ? t("spaces.copiedFrom", { space: space.copied_from.space }) : null}
             </span>
+            <Link className="space-dashboards" href={`/d/${encodeURIComponent(space.name)}`} data-testid={`dashboards-${space.name}`}>
+              {t("nav.dashboards")}
+            </Link>
           </header>
           {forms.length === 0 ? (
             <p className="muted">{t("spaces.noForms")}</p>
