@@ -45,6 +45,10 @@ pub struct ProcessorConfig {
     /// Writes made by workflows trigger workflows; a chain longer than this stops with a
     /// failed run that shows it.
     pub max_cascade_depth: usize,
+    /// The most work (record writes plus runs) one event may cause through the workflows it
+    /// triggers, every level of its cascade together; a run that would go past it fails and
+    /// says so. Above what one script may ask for (1,000 effects), so a single run fits.
+    pub max_cascade_work: u64,
     /// Runs are kept this many days, then pruned in the background; only age prunes them, so
     /// a flood of new runs never erases recent history.
     pub run_retention_days: u32,
@@ -52,7 +56,7 @@ pub struct ProcessorConfig {
 
 impl Default for ProcessorConfig {
     fn default() -> Self {
-        Self { max_cascade_depth: 8, run_retention_days: 90 }
+        Self { max_cascade_depth: 8, max_cascade_work: 2_000, run_retention_days: 90 }
     }
 }
 
@@ -155,6 +159,14 @@ impl Effects {
     pub(super) fn seed(&mut self, id: Uuid, touched: Touched) {
         self.order.push(id);
         self.touched.insert(id, touched);
+    }
+
+    /// How many records these runs write: those they create, and those they change.
+    pub(super) fn writes(&self) -> usize {
+        self.touched
+            .values()
+            .filter(|touched| touched.before.as_ref().is_none_or(|before| before.data != touched.after.data))
+            .count()
     }
 
     /// A record these runs changed or created, as they leave it.
@@ -412,11 +424,20 @@ impl Engine {
 
     /// Runs every workflow the event triggers, in order, against the event's snapshot; their
     /// effects go to `effects`.
+    ///
+    /// The event's share of its cascade's work budget (`max_cascade_work`, whole for an event
+    /// no workflow wrote) pays for each run and each record write; a run that would overspend
+    /// it fails with its effects discarded. What is left is split evenly among the writes, and
+    /// each write's event carries its share in its cause: a cascade's events then never do more
+    /// work in all than the budget, with no counter shared between them to keep consistent.
     fn plan_event(&self, event: &Event, candidates: &[(WorkflowName, u32)], effects: &mut Effects) -> Result<Vec<Run>> {
         let mut runs = Vec::new();
         // Built once: every workflow of the event sees the same snapshot.
         let vars = self.event_vars(event, None);
+        let max_work = self.inner.processor.config.max_cascade_work;
+        let budget = event.cause.as_ref().and_then(|cause| cause.budget).unwrap_or(max_work);
         for (name, version) in candidates {
+            let before_run = effects.clone();
             let run = match self.compiled_workflow(&event.space, name, *version) {
                 Ok(workflow) if !fields_changed(&workflow, event) => continue,
                 Ok(workflow) if event.kind == EventKind::TimerFired => {
@@ -435,7 +456,25 @@ impl Engine {
                     run
                 }
             };
+            let mut run = run;
+            let work = runs.len() as u64 + 1 + effects.writes() as u64;
+            if work > budget {
+                *effects = before_run;
+                run.status = RunStatus::Failed;
+                run.error = Some(format!(
+                    "cascade stopped: this run would take the work caused by one event past its budget \
+                     (max_cascade_work = {max_work}); {budget} record writes and runs were left for this \
+                     event, and its runs would need {work}"
+                ));
+            }
             runs.push(run);
+        }
+        let writes = effects.writes() as u64;
+        if writes > 0 {
+            let share = budget.saturating_sub(runs.len() as u64 + writes) / writes;
+            for touched in effects.touched.values_mut() {
+                touched.cause.budget = Some(share);
+            }
         }
         Ok(runs)
     }

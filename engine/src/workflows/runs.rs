@@ -149,7 +149,7 @@ impl Engine {
         };
         // The sample is the record the run changes; it is never read from or written to the store.
         let mut effects = Effects::default();
-        let cause = Cause { run: Uuid::nil(), chain: Vec::new() };
+        let cause = Cause { run: Uuid::nil(), chain: Vec::new(), budget: None };
         effects.seed(record.id, Touched { loaded, before: Some(record.clone()), after: record, cause });
         Ok(self.dry_run(&space, &workflow, &event, now, effects))
     }
