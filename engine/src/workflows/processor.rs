@@ -470,8 +470,7 @@ impl Engine {
             runs.push(run);
         }
         let writes = effects.writes() as u64;
-        if writes > 0 {
-            let share = budget.saturating_sub(runs.len() as u64 + writes) / writes;
+        if let Some(share) = budget.saturating_sub(runs.len() as u64 + writes).checked_div(writes) {
             for touched in effects.touched.values_mut() {
                 touched.cause.budget = Some(share);
             }
