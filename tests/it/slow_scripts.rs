@@ -1,7 +1,8 @@
 //! Slow scripts hold up only their own work: computed fields run off the server's async
-//! threads, so `/healthz` and writes elsewhere answer while they spin. Bounds are relative to
-//! the slow script's duration (its timeout), far above what the fast side needs even on a
-//! loaded machine.
+//! threads, so `/healthz` and writes elsewhere answer while they spin; the workflow processor
+//! runs each space's events in a lane of its own, so a slow `when` in one space does not
+//! delay another space's runs. Bounds are relative to the slow script's duration (its
+//! timeout), far above what the fast side needs even on a loaded machine.
 
 use std::time::{Duration, Instant};
 
@@ -64,4 +65,59 @@ async fn slow_computed_fields_do_not_stall_health_or_writes_in_other_spaces() {
     assert!(started.elapsed() >= SLOW, "the slow writes were slow");
     assert!(health_took < SLOW / 2, "/healthz took {health_took:?} while scripts spun");
     assert!(write_took < SLOW / 2, "a write in another space took {write_took:?} while scripts spun");
+}
+
+/// Before, one queue served every space: a space whose `when` spins for its whole timeout
+/// held up every other space's runs behind each of its events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_when_in_one_space_does_not_delay_another_spaces_runs() {
+    let app = slow_scripts_app().await;
+    let plain = json!({ "schema": { "type": "object", "properties": {
+        "name": { "type": "string" }, "seen": { "type": "boolean" } } } });
+    for space in ["slow", "fast"] {
+        app.create_space(space).await;
+        app.put_form(space, "thing", &plain).await;
+    }
+    let spin = json!({ "trigger": { "form": "thing", "on": ["created"] }, "when": SPIN,
+                       "actions": [ { "set": { "seen": "true" } } ] });
+    expect_json(app.put("/api/v1/spaces/slow/workflows/spin", &spin).await, StatusCode::CREATED).await;
+    let mark = json!({ "trigger": { "form": "thing", "on": ["created"] },
+                       "actions": [ { "set": { "seen": "true" } } ] });
+    expect_json(app.put("/api/v1/spaces/fast/workflows/mark", &mark).await, StatusCode::CREATED).await;
+
+    for i in 0..3 {
+        app.create_record("slow", "thing", &json!({ "name": format!("s{i}") })).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let probe = Instant::now();
+    app.create_record("fast", "thing", &json!({ "name": "quick" })).await;
+    let fast_took = loop {
+        let runs = runs_of(&app, "fast").await;
+        if runs.iter().any(|run| run["status"] == "succeeded") {
+            break probe.elapsed();
+        }
+        assert!(probe.elapsed() < SLOW * 6, "the fast space's run never came: {runs:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(fast_took < SLOW / 2, "the fast space's run took {fast_took:?} behind the slow space");
+
+    // The slow space's runs all happen, each stopped by its timeout, one after the other.
+    let deadline = Instant::now() + SLOW * 10;
+    let slow_runs = loop {
+        let runs = runs_of(&app, "slow").await;
+        if runs.len() == 3 {
+            break runs;
+        }
+        assert!(Instant::now() < deadline, "the slow space has {} runs", runs.len());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for run in &slow_runs {
+        assert_eq!(run["status"], "failed", "{run:#?}");
+        assert!(run["error"].as_str().unwrap().contains("timeout_ms"), "{run:#?}");
+    }
+}
+
+async fn runs_of(app: &TestApp, space: &str) -> Vec<Value> {
+    let page = expect_json(app.get(&format!("/api/v1/spaces/{space}/runs?limit=100")).await, StatusCode::OK).await;
+    page["items"].as_array().expect("items").clone()
 }
