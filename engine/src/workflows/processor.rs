@@ -835,6 +835,37 @@ mod tests {
         assert_eq!(ids(&engine), first, "the same ids when planned again");
     }
 
+    /// A workflow creating two records of its own form doubles each level of its cascade;
+    /// depth alone stopped it at 511 records. The events share the budget instead: with 30,
+    /// 1 + 2 + 4 + 8 records are written, and the eight runs of the last level fail, naming
+    /// the budget and applying nothing.
+    #[tokio::test]
+    async fn a_cascade_shares_its_work_budget_among_its_events() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = EngineConfig::new(dir.path());
+        config.processor.max_cascade_work = 30;
+        let engine = Engine::open(config).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let form = json!({ "schema": { "type": "object", "properties": { "generation": { "type": "integer" } } } });
+        engine.put_form(&actor, "cs", "cell", &form, false).await.expect("form");
+        let child = json!({ "create": { "form": "cell", "data": { "generation": "record.generation + 1" } } });
+        let divide = json!({ "trigger": { "form": "cell", "on": ["created"] }, "actions": [child, child] });
+        engine.put_workflow(&actor, "cs", "divide", &divide).await.expect("workflow");
+        engine.create_record(&actor, "cs", "cell", json!({ "generation": 0 })).await.expect("record");
+        engine.process_pending().await.expect("processed");
+
+        let (runs, _) = engine.runs("cs", &RunFilter::default(), 100, None).expect("runs");
+        let failed: Vec<&Run> = runs.iter().filter(|run| run.status == RunStatus::Failed).collect();
+        assert_eq!((runs.len(), failed.len()), (15, 8));
+        for run in failed {
+            let error = run.error.as_deref().unwrap_or_default();
+            assert!(error.contains("max_cascade_work = 30"), "{error}");
+        }
+        let cells = engine.list_records("cs", "cell", &crate::ListQuery::default()).expect("cells");
+        assert_eq!(cells.items.len(), 15);
+    }
+
     /// The global cursor lags the lanes (it is saved every so many events): when reading
     /// resumes before events that lanes committed, as after a crash, they are skipped, not run
     /// again, and those not committed yet are run once.
