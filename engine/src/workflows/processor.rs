@@ -391,12 +391,14 @@ impl Engine {
                         metrics::gauge!("tend_workflow_processor_lag_events")
                             .set(self.last_event_seq().saturating_sub(read_to) as f64);
                         for event in events {
-                            read_to = event.seq;
-                            processed += 1;
+                            let seq = event.seq;
+                            // Past `read_to` only once queued: the global cursor may pass it.
                             if let Err(err) = lanes.add(self, event) {
                                 failure = Some(err);
                                 break;
                             }
+                            read_to = seq;
+                            processed += 1;
                         }
                     }
                     Ok(Read::Unreadable(seq)) => {
