@@ -480,6 +480,7 @@ fn values_held_by_function_pointers_count_toward_the_size_limits() {
             ScriptErrorKind::DataTooLarge { what: "string".to_owned(), limit: 65_536 },
             "{source}: {err}"
         );
+        assert!(err.to_string().ends_with("string longer than 65536 bytes (max_string_size)"), "{err}");
     }
 }
 
