@@ -388,8 +388,7 @@ impl Engine {
                 match self.read_after(read_to) {
                     Ok(Read::Events(events)) => {
                         drained = events.is_empty();
-                        metrics::gauge!("tend_workflow_processor_lag_events")
-                            .set(self.last_event_seq().saturating_sub(read_to) as f64);
+                        self.report_lag(saved);
                         for event in events {
                             let seq = event.seq;
                             // Past `read_to` only once queued: the global cursor may pass it.
@@ -435,23 +434,32 @@ impl Engine {
             self.inner.processor.done_through.fetch_max(done, Ordering::Relaxed);
             if done >= saved + BATCH as u64 {
                 match self.save_position(done).await {
-                    Ok(()) => saved = done,
+                    Ok(()) => {
+                        saved = done;
+                        self.report_lag(saved);
+                    }
                     Err(err) => failure = failure.or(Some(err)),
                 }
             }
         }
         let done = lanes.done_through(read_to);
         if done > saved {
-            let saving = self.save_position(done).await;
-            failure = failure.or(saving.err());
-        }
-        match failure {
-            Some(err) => Err(err),
-            None => {
-                metrics::gauge!("tend_workflow_processor_lag_events").set(0.0);
-                Ok(processed)
+            match self.save_position(done).await {
+                Ok(()) => saved = done,
+                Err(err) => failure = failure.or(Some(err)),
             }
         }
+        self.report_lag(saved);
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(processed),
+        }
+    }
+
+    /// The lag gauge: the events after the saved global cursor, which a restart would read
+    /// again; 0 only once the processor is done with every event and has saved so.
+    fn report_lag(&self, saved: u64) {
+        metrics::gauge!("tend_workflow_processor_lag_events").set(self.last_event_seq().saturating_sub(saved) as f64);
     }
 
     /// Moves the global cursor to `done`: every event up to it is finished in every lane.
