@@ -87,8 +87,8 @@ pub(crate) fn build_engine(limits: &ScriptLimits, clock: Arc<dyn Clock>) -> Engi
     // key to a map, and never inside a function pointer: its curried arguments and the
     // variables its closure captured (shared cells) are not measured at all. A loop could pile
     // up such values until the operation limit, each up to the string limit (gigabytes under
-    // the defaults). So every so many variable reads, everything the variables in scope hold
-    // is measured (`HeldSizes`). Whatever a script keeps beyond one expression is reachable
+    // the defaults). So every so many variable reads, everything the variables in scope (and a
+    // method's `this`) hold is measured (`HeldSizes`). Whatever a script keeps beyond one expression is reachable
     // from a variable, and the scope holds at most as many variables as the script declares
     // (plus the parameters of the calls under way), so this bounds an evaluation's memory by
     // the limits times that count. `on_var` is rhai's variable resolver hook (marked volatile);
@@ -97,7 +97,7 @@ pub(crate) fn build_engine(limits: &ScriptLimits, clock: Arc<dyn Clock>) -> Engi
     #[allow(deprecated)]
     engine.on_var(move |_name, _index, context| {
         if sample_variable_read() {
-            sizes.check_scope(context.scope())?;
+            sizes.check_scope(context.scope(), context.this_ptr())?;
         }
         Ok(None)
     });
@@ -128,10 +128,11 @@ impl SizeLimits {
         }
     }
 
-    /// Fails with rhai's own "data too large" error when a variable holds more than a limit
-    /// allows. Constants are left out: they can't grow, `record` may legitimately exceed the
-    /// limits, and a closure that captures one shares it rather than copying it.
-    fn check_scope(&self, scope: &rhai::Scope) -> Result<(), Box<EvalAltResult>> {
+    /// Fails with rhai's own "data too large" error when a variable, or `this` in a method,
+    /// holds more than a limit allows. Constants are left out: they can't grow, `record` may
+    /// legitimately exceed the limits, and a closure that captures one shares it rather than
+    /// copying it.
+    fn check_scope(&self, scope: &rhai::Scope, this: Option<&Dynamic>) -> Result<(), Box<EvalAltResult>> {
         let mut constants = HashSet::new();
         for (_, constant, value) in scope.iter_raw() {
             if constant && value.is_shared() {
@@ -140,18 +141,13 @@ impl SizeLimits {
                 }
             }
         }
-        for (_, constant, value) in scope.iter_raw() {
-            if !constant {
-                let mut held = HeldSizes {
-                    limits: *self,
-                    seen: constants.clone(),
-                    string_bytes: 0,
-                    array_items: 0,
-                    map_entries: 0,
-                };
-                held.add(value)
-                    .map_err(|what| EvalAltResult::ErrorDataTooLarge(what.to_owned(), rhai::Position::NONE))?;
-            }
+        let variables = scope.iter_raw().filter(|(_, constant, _)| !constant).map(|(_, _, value)| value);
+        // A method's `this` is no variable of its scope, and may grow while the method runs.
+        let this = this.filter(|this| !this.is_read_only());
+        for value in variables.chain(this) {
+            let mut held =
+                HeldSizes { limits: *self, seen: constants.clone(), string_bytes: 0, array_items: 0, map_entries: 0 };
+            held.add(value).map_err(|what| EvalAltResult::ErrorDataTooLarge(what.to_owned(), rhai::Position::NONE))?;
         }
         Ok(())
     }
