@@ -213,6 +213,26 @@ impl Engine {
         Ok(events)
     }
 
+    /// Runs `work`, which evaluates admins' scripts when `scripted`, on a blocking thread then:
+    /// a script may spin until its timeout, and on a runtime thread it would hold up every
+    /// other request and task that thread serves (`/healthz`, writes in other spaces). Work
+    /// without scripts runs where it is, sparing it the hand-off.
+    pub(crate) async fn evaluating<T: Send + 'static>(
+        &self,
+        scripted: bool,
+        work: impl FnOnce(&Engine) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        if !scripted {
+            return work(self);
+        }
+        let engine = self.clone();
+        match tokio::task::spawn_blocking(move || work(&engine)).await {
+            Ok(result) => result,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => Err(EngineError::Internal(format!("script evaluation was cancelled: {err}"))),
+        }
+    }
+
     fn new_record_id(&self, at: DateTime<Utc>) -> Uuid {
         let context = self.inner.ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let seconds = u64::try_from(at.timestamp()).unwrap_or(0);

@@ -5,6 +5,7 @@ use crate::store::Store as _;
 use crate::store::TimerOp;
 use crate::timers::sla_op;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use forms::{FieldError, SpaceName, ValidationErrors, RESERVED_FIELDS};
@@ -26,9 +27,18 @@ impl Engine {
     pub async fn create_record(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<Record> {
         // Held until the write is committed, so a form change never sees it half-done.
         let _shared = self.inner.definitions.shared().await;
-        let (record, write) = self.prepare_create(actor, space, form, data)?;
+        let (actor, space, form) = (actor.clone(), space.to_owned(), form.to_owned());
+        let scripted = self.has_scripts(&space, &form);
+        let (record, write) =
+            self.evaluating(scripted, move |engine| engine.prepare_create(&actor, &space, &form, data)).await?;
         self.commit(vec![write], Extras::default()).await?;
         Ok(record)
+    }
+
+    /// Whether writing a record of the form evaluates scripts (computed fields, rules); false
+    /// for a form that doesn't exist, whose write fails at once.
+    fn has_scripts(&self, space: &str, form: &str) -> bool {
+        self.loaded_form(space, form).is_ok_and(|loaded| !loaded.computed.is_empty() || !loaded.rules.is_empty())
     }
 
     fn prepare_create(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<(Record, RecordWrite)> {
@@ -92,8 +102,12 @@ impl Engine {
     ) -> Result<Record> {
         let id = parse_id(id)?;
         check_patch(patch)?;
-        self.commit_with_retries(&id, if_match, || self.patch_record_now(actor, space, form, &id, patch, if_match))
-            .await
+        let scripted = self.has_scripts(space, form);
+        let (actor, space, form, patch) = (actor.clone(), space.to_owned(), form.to_owned(), patch.clone());
+        self.commit_with_retries(&id, if_match, scripted, move |engine| {
+            engine.patch_record_now(&actor, &space, &form, &id, &patch, if_match)
+        })
+        .await
     }
 
     fn patch_record_now(
@@ -145,8 +159,12 @@ impl Engine {
         if_match: Option<u64>,
     ) -> Result<Record> {
         let id = parse_id(id)?;
-        self.commit_with_retries(&id, if_match, || self.transition_record_now(actor, space, form, &id, to, if_match))
-            .await
+        let scripted = self.has_scripts(space, form);
+        let (actor, space, form, to) = (actor.clone(), space.to_owned(), form.to_owned(), to.to_owned());
+        self.commit_with_retries(&id, if_match, scripted, move |engine| {
+            engine.transition_record_now(&actor, &space, &form, &id, &to, if_match)
+        })
+        .await
     }
 
     fn transition_record_now(
@@ -192,25 +210,30 @@ impl Engine {
         if_match: Option<u64>,
     ) -> Result<()> {
         let id = parse_id(id)?;
-        self.commit_with_retries(&id, if_match, || {
-            self.delete_record_now(actor, space, form, &id, if_match).map(|write| ((), Some(write)))
+        let (actor, space, form) = (actor.clone(), space.to_owned(), form.to_owned());
+        self.commit_with_retries(&id, if_match, false, move |engine| {
+            engine.delete_record_now(&actor, &space, &form, &id, if_match).map(|write| ((), Some(write)))
         })
         .await
     }
 
     /// Runs `attempt` (read the record, compute the change) and commits what it asks, until it
     /// commits. With `If-Match`, a concurrent change is a 412; without, the attempt is re-run
-    /// on the fresh record. An attempt that changes nothing asks for no write.
-    async fn commit_with_retries<T>(
+    /// on the fresh record. An attempt that changes nothing asks for no write. A `scripted`
+    /// attempt runs off the runtime's threads (`Engine::evaluating`).
+    async fn commit_with_retries<T: Send + 'static>(
         &self,
         id: &Uuid,
         if_match: Option<u64>,
-        attempt: impl Fn() -> Result<(T, Option<RecordWrite>)>,
+        scripted: bool,
+        attempt: impl Fn(&Engine) -> Result<(T, Option<RecordWrite>)> + Send + Sync + 'static,
     ) -> Result<T> {
+        let attempt = Arc::new(attempt);
         for _ in 0..CONFLICT_RETRIES {
             // Held until the write is committed, so a form change never sees it half-done.
             let _shared = self.inner.definitions.shared().await;
-            let committed = match attempt() {
+            let attempt = attempt.clone();
+            let committed = match self.evaluating(scripted, move |engine| attempt(engine)).await {
                 Ok((value, Some(write))) => {
                     self.commit(vec![write], Extras::default()).await.map(|_| value).map_err(EngineError::from)
                 }

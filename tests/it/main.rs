@@ -28,6 +28,7 @@ mod observability;
 mod packs;
 mod readme;
 mod restart;
+mod slow_scripts;
 mod tidy;
 mod timers;
 mod ui;

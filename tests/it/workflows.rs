@@ -1,5 +1,6 @@
 //! Workflows through the HTTP API: record-triggered runs, `when`, actions, exactly one effect
-//! per triggering event, failed runs that apply nothing, cascades stopped at the limit.
+//! per triggering event, failed runs that apply nothing, cascades stopped at the depth and work
+//! limits.
 
 use std::time::{Duration, Instant};
 
@@ -161,6 +162,47 @@ async fn a_cascade_stops_at_the_limit_and_shows_the_chain() {
     )
     .await;
     assert_eq!(current["data"]["n"], 8);
+}
+
+/// Depth alone let a workflow that creates two records of its own form turn one POST into 511
+/// records. With a budget of 30, the cascade's events share it: 1 + 2 + 4 + 8 records, seven
+/// runs that spent it, and eight that fail naming it; the space's other work goes on.
+#[tokio::test]
+async fn a_self_replicating_workflow_stops_at_the_work_budget() {
+    let app = TestApp::spawn_configured(|config| config.workflows.max_cascade_work = 30).await;
+    app.create_space("cs").await;
+    let cell = json!({ "schema": { "type": "object", "properties": { "generation": { "type": "integer" } } } });
+    app.put_form("cs", "cell", &cell).await;
+    let counter = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
+    app.put_form("cs", "counter", &counter).await;
+    let divide = json!({ "trigger": { "form": "cell", "on": ["created"] }, "actions": [
+        { "create": { "form": "cell", "data": { "generation": "record.generation + 1" } } },
+        { "create": { "form": "cell", "data": { "generation": "record.generation + 1" } } } ] });
+    expect_json(app.put("/api/v1/spaces/cs/workflows/divide", &divide).await, StatusCode::CREATED).await;
+    let count = json!({ "trigger": { "form": "counter", "on": ["created"] },
+                        "actions": [ { "set": { "n": "record.n + 1" } } ] });
+    expect_json(app.put("/api/v1/spaces/cs/workflows/count", &count).await, StatusCode::CREATED).await;
+
+    app.create_record("cs", "cell", &json!({ "generation": 0 })).await;
+    let runs = wait_for_runs(&app, "cs", 15).await;
+    let failed: Vec<&Value> = runs.iter().filter(|run| run["status"] == "failed").collect();
+    assert_eq!(failed.len(), 8, "{runs:#?}");
+    for run in &failed {
+        let error = run["error"].as_str().unwrap();
+        assert!(error.contains("cascade stopped") && error.contains("max_cascade_work = 30"), "{error}");
+    }
+    let cells = expect_json(app.get(&format!("{}?limit=1000", records_path("cs", "cell"))).await, StatusCode::OK).await;
+    assert_eq!(cells["items"].as_array().unwrap().len(), 15);
+
+    let counter = app.create_record("cs", "counter", &json!({ "n": 0 })).await;
+    let runs = wait_for_runs(&app, "cs", 16).await;
+    assert_eq!(runs.iter().filter(|run| run["status"] == "succeeded").count(), 8, "{runs:#?}");
+    let counter = expect_json(
+        app.get(&format!("{}/{}", records_path("cs", "counter"), counter["id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(counter["data"]["n"], 1);
 }
 
 #[tokio::test]

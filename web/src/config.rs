@@ -26,6 +26,7 @@ const ENV_KEYS: &[&str] = &[
     "scripts.max_operations",
     "scripts.timeout_ms",
     "workflows.max_cascade_depth",
+    "workflows.max_cascade_work",
     "workflows.run_retention_days",
     "storage.cache_mb",
     "webhooks.allow_private_targets",

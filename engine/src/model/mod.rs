@@ -297,4 +297,8 @@ pub struct Cause {
     pub run: Uuid,
     /// Workflows from the first to the one that wrote; its length is the cascade depth.
     pub chain: Vec<String>,
+    /// The share of the cascade's work budget (`max_cascade_work`) left for what this write's
+    /// event may cause; absent in events written before budgets existed, which get it whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<u64>,
 }

@@ -8,7 +8,11 @@
 //! Admin scripts are untrusted input: an infinite loop, a memory bomb or runaway recursion ends
 //! that one evaluation with a [`ScriptError`] naming the limit it hit, and every other
 //! evaluation, on any thread, goes on. rhai has no wall-clock limit of its own; `sandbox`
-//! checks a per-evaluation deadline from rhai's progress callback.
+//! checks a per-evaluation deadline from rhai's progress callback. Nor do rhai's size limits
+//! see inside function pointers (curried arguments, what a closure captured), so `sandbox`
+//! measures everything the script's variables hold, through pointers and captured cells, every
+//! so many variable reads: closures stay available, and what an evaluation can hold stays
+//! bounded by the size limits times the variables it declares.
 //!
 //! Variables in scope, all constants: `record` (a map), `old` (a map or `()`), `event` (a map
 //! or `()`), `space` (a string or `()`), `payload` (what was posted to an inbound hook, or
@@ -93,9 +97,11 @@ pub struct ScriptLimits {
     pub max_expr_depth: usize,
     /// Nesting of expressions inside functions, checked at compile time.
     pub max_function_expr_depth: usize,
-    /// Bytes in one string value (and in all the strings inside one array or map).
+    /// Bytes in one string value (and in all the strings inside one array, map or function
+    /// pointer).
     pub max_string_size: usize,
-    /// Items in one array (nested arrays count too).
+    /// Items in one array (nested arrays count too, and so do the values a function pointer
+    /// carries).
     pub max_array_size: usize,
     /// Entries in one map (nested maps count too).
     pub max_map_size: usize,

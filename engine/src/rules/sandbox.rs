@@ -7,6 +7,7 @@
 //! evaluation that called them.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,20 +83,21 @@ pub(crate) fn build_engine(limits: &ScriptLimits, clock: Arc<dyn Clock>) -> Engi
             None
         }
     });
-    // rhai checks sizes when a value is built or passed, except when `m[key] = value` adds a
-    // key to a map: a loop could add entries until the operation limit, each up to the string
-    // limit (gigabytes under the defaults). So every so many variable reads, the variables in
-    // scope are measured too. `on_var` is rhai's variable resolver hook (marked volatile); it
-    // never resolves anything here.
+    // rhai checks sizes when a value is built or passed, but not when `m[key] = value` adds a
+    // key to a map, and never inside a function pointer: its curried arguments and the
+    // variables its closure captured (shared cells) are not measured at all. A loop could pile
+    // up such values until the operation limit, each up to the string limit (gigabytes under
+    // the defaults). So every so many variable reads, everything the variables in scope (and a
+    // method's `this`) hold is measured (`HeldSizes`). Whatever a script keeps beyond one expression is reachable
+    // from a variable, and the scope holds at most as many variables as the script declares
+    // (plus the parameters of the calls under way), so this bounds an evaluation's memory by
+    // the limits times that count. `on_var` is rhai's variable resolver hook (marked volatile);
+    // it never resolves anything here.
+    let sizes = SizeLimits::of(limits);
     #[allow(deprecated)]
-    engine.on_var(|_name, _index, context| {
+    engine.on_var(move |_name, _index, context| {
         if sample_variable_read() {
-            for (_, constant, value) in context.scope().iter_raw() {
-                // Constants can't grow, and `record` may legitimately exceed script limits.
-                if !constant {
-                    context.engine().ensure_data_size_within_limits(value)?;
-                }
-            }
+            sizes.check_scope(context.scope(), context.this_ptr())?;
         }
         Ok(None)
     });
@@ -106,6 +108,106 @@ pub(crate) fn build_engine(limits: &ScriptLimits, clock: Arc<dyn Clock>) -> Engi
     super::helpers::register(&mut engine);
     super::effects::register(&mut engine);
     engine
+}
+
+/// The size limits as the sandbox's own measure applies them (0 is no limit, as in rhai).
+#[derive(Clone, Copy)]
+struct SizeLimits {
+    string_bytes: usize,
+    array_items: usize,
+    map_entries: usize,
+}
+
+impl SizeLimits {
+    fn of(limits: &ScriptLimits) -> SizeLimits {
+        let limit = |value: usize| if value == 0 { usize::MAX } else { value };
+        SizeLimits {
+            string_bytes: limit(limits.max_string_size),
+            array_items: limit(limits.max_array_size),
+            map_entries: limit(limits.max_map_size),
+        }
+    }
+
+    /// Fails with rhai's own "data too large" error when a variable, or `this` in a method,
+    /// holds more than a limit allows. Constants are left out: they can't grow, `record` may
+    /// legitimately exceed the limits, and a closure that captures one shares it rather than
+    /// copying it.
+    fn check_scope(&self, scope: &rhai::Scope, this: Option<&Dynamic>) -> Result<(), Box<EvalAltResult>> {
+        let mut constants = HashSet::new();
+        for (_, constant, value) in scope.iter_raw() {
+            if constant && value.is_shared() {
+                if let Some(inner) = value.read_lock::<Dynamic>() {
+                    constants.insert(&*inner as *const Dynamic);
+                }
+            }
+        }
+        let variables = scope.iter_raw().filter(|(_, constant, _)| !constant).map(|(_, _, value)| value);
+        // A method's `this` is no variable of its scope, and may grow while the method runs.
+        let this = this.filter(|this| !this.is_read_only());
+        for value in variables.chain(this) {
+            let mut held =
+                HeldSizes { limits: *self, seen: constants.clone(), string_bytes: 0, array_items: 0, map_entries: 0 };
+            held.add(value).map_err(|what| EvalAltResult::ErrorDataTooLarge(what.to_owned(), rhai::Position::NONE))?;
+        }
+        Ok(())
+    }
+}
+
+/// What one variable holds, counted the way rhai counts a value (array items, map entries and
+/// string bytes, nested ones included), and also through function pointers: their curried
+/// arguments count as array items, and the cells a closure captured are measured once each
+/// (`seen`: cells can refer to each other, even in a loop).
+struct HeldSizes {
+    limits: SizeLimits,
+    seen: HashSet<*const Dynamic>,
+    string_bytes: usize,
+    array_items: usize,
+    map_entries: usize,
+}
+
+impl HeldSizes {
+    /// Adds `value`; stops at the first limit passed, naming it as rhai does.
+    fn add(&mut self, value: &Dynamic) -> Result<(), &'static str> {
+        if value.is_shared() {
+            // A cell locked for writing is being changed by the call under way; it is measured
+            // at a later sample.
+            if let Some(inner) = value.read_lock::<Dynamic>() {
+                if self.seen.insert(&*inner as *const Dynamic) {
+                    self.add(&inner)?;
+                }
+            }
+            return Ok(());
+        }
+        if let Some(text) = value.read_lock::<rhai::ImmutableString>() {
+            self.string_bytes = self.string_bytes.saturating_add(text.len());
+        } else if let Some(array) = value.read_lock::<rhai::Array>() {
+            self.array_items = self.array_items.saturating_add(array.len());
+            self.within()?;
+            array.iter().try_for_each(|item| self.add(item))?;
+        } else if let Some(map) = value.read_lock::<rhai::Map>() {
+            self.map_entries = self.map_entries.saturating_add(map.len());
+            self.within()?;
+            map.values().try_for_each(|item| self.add(item))?;
+        } else if let Some(pointer) = value.read_lock::<rhai::FnPtr>() {
+            self.array_items = self.array_items.saturating_add(pointer.curry().len());
+            self.within()?;
+            pointer.iter_curry().try_for_each(|item| self.add(item))?;
+        }
+        self.within()
+    }
+
+    fn within(&self) -> Result<(), &'static str> {
+        let limits = self.limits;
+        if self.string_bytes > limits.string_bytes {
+            Err("Length of string")
+        } else if self.array_items > limits.array_items {
+            Err("Size of array")
+        } else if self.map_entries > limits.map_entries {
+            Err("Size of object map")
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// The state of the evaluation running on this thread.

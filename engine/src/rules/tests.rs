@@ -309,9 +309,12 @@ fn print_output_of_concurrent_evaluations_does_not_mix() {
 
 #[test]
 fn print_output_is_capped() {
-    let scripts = scripts_at("2027-02-27T20:00:00Z");
+    // No deadline: the operation limit alone bounds the loop, so a loaded machine can't turn
+    // this into a timeout.
+    let scripts = scripts_with(ScriptLimits { timeout_ms: 0, ..ScriptLimits::default() });
     let evaluation = run(&scripts, "for i in 0..5000 { print(i); } 0", &ScriptVars::default()).expect("evaluates");
-    assert!(evaluation.output.len() <= 1_001);
+    assert_eq!(evaluation.output.len(), 1_001);
+    assert_eq!(evaluation.output[999], "999");
     assert_eq!(evaluation.output.last().map(String::as_str), Some("… (output truncated)"));
 }
 
@@ -397,7 +400,7 @@ fn a_cheap_loop_under_a_high_operation_limit_times_out() {
 
 #[test]
 fn exponential_string_growth_is_data_too_large() {
-    let scripts = scripts_with(ScriptLimits::default());
+    let scripts = size_limits_only(100_000);
     let started = Instant::now();
     let err = error_of(&scripts, "let s = \"x\"; loop { s += s; }", &ScriptVars::default());
     assert_quick(started, "string growth");
@@ -428,7 +431,7 @@ fn size_limits_only(max_operations: u64) -> Scripts {
 
 #[test]
 fn huge_arrays_and_maps_are_data_too_large() {
-    let scripts = scripts_with(ScriptLimits::default());
+    let scripts = size_limits_only(100_000);
     let started = Instant::now();
     let err = error_of(&scripts, "let a = []; a.pad(10_000_000, 0); a.len()", &ScriptVars::default());
     assert_quick(started, "pad");
@@ -447,6 +450,55 @@ fn huge_arrays_and_maps_are_data_too_large() {
     let err = error_of(&scripts, source, &ScriptVars::default());
     assert_quick(started, "map of big strings");
     assert_eq!(err.kind, ScriptErrorKind::DataTooLarge { what: "string".to_owned(), limit: 65_536 });
+}
+
+/// rhai measures a value when it is built or passed, but not what a function pointer carries:
+/// its curried arguments and the variables its closure captured. Before those were measured,
+/// each of these scripts ran to the operation limit holding a new 60 kB string per loop
+/// (about 1.4 GB under the default limits); now the size guard stops them as soon as it
+/// samples the variables. The deadline is out of reach, so only the size guard can pass.
+#[test]
+fn values_held_by_function_pointers_count_toward_the_size_limits() {
+    let scripts = size_limits_only(20_000);
+    let big = "let s = \"x\"; s.pad(60_000, \"x\"); let i = 0;";
+    for source in [
+        // Curried arguments piling up in one pointer.
+        "fn keep(a) { a } let f = Fn(\"keep\"); loop { f = f.curry(s + i); i += 1; }",
+        // An array of pointers, each carrying its own big string.
+        "fn keep(a) { a } let a = []; loop { a.push(Fn(\"keep\").curry(s + i)); i += 1; }",
+        // Closures, each capturing a variable that leaves the scope with its iteration.
+        "let a = []; loop { let t = s + i; a.push(|| t); i += 1; }",
+        // A map of closures.
+        "let m = #{}; loop { let t = s + i; m[`k${i}`] = || t.len(); i += 1; }",
+        // Grown through `this` inside a method, whose own scope holds no accumulator.
+        "fn k(x) { x } fn grow(s) { let i = 0; loop { this.push(Fn(\"k\").curry(s + i)); i += 1; } } \
+         let a = []; a.grow(s);",
+        // One captured array, grown through the closure after its variable is gone.
+        "let f = 0; { let a = []; f = |x| { a.push(x); a.len() }; } loop { f.call(s + i); i += 1; }",
+    ] {
+        let source = format!("{big} {source}");
+        let err = error_of(&scripts, &source, &ScriptVars::default());
+        assert_eq!(
+            err.kind,
+            ScriptErrorKind::DataTooLarge { what: "string".to_owned(), limit: 65_536 },
+            "{source}: {err}"
+        );
+        assert!(err.to_string().ends_with("string longer than 65536 bytes (max_string_size)"), "{err}");
+    }
+}
+
+/// Measuring what closures capture leaves out the constants they capture, and a method's
+/// `this` when it is a constant: `record` may legitimately be larger than a script's own
+/// values.
+#[test]
+fn closures_may_capture_a_record_larger_than_the_script_limits() {
+    let scripts = size_limits_only(100_000);
+    let record = json!({ "notes": "n".repeat(200_000), "items": [1, 2, 3], "min": 2 });
+    let source = "let keep = |x| x >= record.min && record.notes.len() > 0; \
+                  let items = record.items; let kept = items.filter(keep); let n = 0; for x in kept { n += x; } n";
+    assert_eq!(value_of(&scripts, source, record.clone()), json!(5));
+    let source = "fn notes() { let n = 0; for i in 0..100 { n += this.notes.len(); } n } record.notes()";
+    assert_eq!(value_of(&scripts, source, record), json!(20_000_000));
 }
 
 #[test]

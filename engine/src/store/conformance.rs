@@ -118,7 +118,7 @@ fn indexed<S: Store>(store: &S) -> Vec<(Vec<u8>, Uuid)> {
 async fn a_commit_is_all_or_nothing<S: Store>(dir: &Path) {
     let store: S = open(dir);
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-    let mut extras = Extras { cursor: Some(("reader", 7)), ..Extras::default() };
+    let mut extras = Extras { cursor: Some(("reader".into(), 7)), ..Extras::default() };
     extras.events.push(Event::bare(space(), EventKind::Inbound, Actor::system(), at()));
     let failed = store.commit(vec![create(a, 1), update(b, 4, 1, 2)], extras).await;
     assert!(matches!(failed, Err(StoreError::VersionConflict { current: None })), "{failed:?}");
@@ -165,8 +165,11 @@ async fn sequence_numbers_are_gapless_and_in_commit_order<S: Store>(dir: &Path) 
 async fn cursors_and_positions_move_with_their_commit<S: Store>(dir: &Path) {
     let store: S = open(dir);
     assert_eq!(store.cursor("reader").expect("cursor"), 0);
-    let extras =
-        Extras { cursor: Some(("reader", 42)), assignments: vec![(space(), "w".into(), 3, 9)], ..Extras::default() };
+    let extras = Extras {
+        cursor: Some(("reader".into(), 42)),
+        assignments: vec![(space(), "w".into(), 3, 9)],
+        ..Extras::default()
+    };
     store.commit(Vec::new(), extras).await.expect("commit");
     assert_eq!(store.cursor("reader").expect("cursor"), 42);
     assert_eq!(store.cursor("another").expect("cursor"), 0);
@@ -256,7 +259,7 @@ async fn acknowledged_writes_survive_reopening<S: Store>(dir: &Path) {
     {
         let store: S = open(dir);
         for (n, id) in ids.iter().enumerate() {
-            let extras = Extras { cursor: Some(("reader", n as u64 + 1)), ..Extras::default() };
+            let extras = Extras { cursor: Some(("reader".into(), n as u64 + 1)), ..Extras::default() };
             store.commit(vec![create(*id, n as u8)], extras).await.expect("commit");
         }
         store.close().expect("close");

@@ -182,7 +182,7 @@ pub struct Extras {
     /// Outbox deliveries.
     pub deliveries: Vec<Delivery>,
     /// A log reader's new position: (reader name, last processed sequence number).
-    pub cursor: Option<(&'static str, u64)>,
+    pub cursor: Option<(std::borrow::Cow<'static, str>, u64)>,
     /// New round-robin positions: (space, workflow, action index, next position).
     pub assignments: Vec<(SpaceName, String, u32, u64)>,
     /// Events that come with no record write (a timer fell due, an inbound hook was posted),

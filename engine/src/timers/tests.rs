@@ -214,7 +214,7 @@ async fn a_cron_digest_fires_at_local_nine_across_dst_and_queries_records() {
     let tasks = sim.engine.list_records("cs", "task", &crate::ListQuery::default()).expect("tasks");
     assert!(tasks.items.iter().all(|t| t.data["title"] == "1 at risk: Risky"));
     // A dry run of the schedule shows the same, storing nothing.
-    let dry = sim.engine.test_workflow("cs", "daily-digest", &Default::default()).expect("dry run");
+    let dry = sim.engine.test_workflow("cs", "daily-digest", &Default::default()).await.expect("dry run");
     assert_eq!(dry.run.status, RunStatus::Succeeded);
     assert_eq!(dry.records.len(), 1);
     assert_eq!(sim.tasks(), 6);

@@ -52,7 +52,7 @@ impl Engine {
         }
         let mut cause_chain = chain;
         cause_chain.push(name.clone());
-        let cause = Cause { run: run.id, chain: cause_chain };
+        let cause = Cause { run: run.id, chain: cause_chain, budget: None };
         let actor = Actor(format!("workflow:{name}"));
         let triggering = (&event.space, event.form_name(), event.record);
         for (index, action) in workflow.actions.iter().enumerate() {
@@ -191,7 +191,7 @@ impl Engine {
     ) -> std::result::Result<Touched, String> {
         let loaded = self.loaded_form(space.as_str(), form).map_err(|e| e.to_string())?;
         let after = self.new_record(space.as_str(), &loaded, data, actor).map_err(describe)?;
-        Ok(Touched { loaded, before: None, after, cause: Cause { run: Uuid::nil(), chain: Vec::new() } })
+        Ok(Touched { loaded, before: None, after, cause: Cause { run: Uuid::nil(), chain: Vec::new(), budget: None } })
     }
 }
 

@@ -7,7 +7,8 @@
 //! from scratch); after it, the cursor is past the event, so nothing is repeated. A failed run
 //! applies no effect, is recorded, and never blocks later events.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{CompiledWorkflow, Delivery, Run, RunStatus, TriggerKind};
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 use crate::model::{timestamp, Cause, Event, EventKind, Record};
 use crate::records::{create_write, update_write};
 use crate::rules::ScriptVars;
@@ -37,6 +38,98 @@ const BATCH: usize = 256;
 const CONFLICT_RETRIES: usize = 16;
 /// A batch stops growing past this many record writes.
 const MAX_BATCH_WRITES: usize = 2_000;
+/// Events read ahead and not yet finished, across every space's lane: past this, reading waits
+/// for lanes to finish. A space with a longer backlog than this can still hold up the events
+/// of other spaces read after it, until its lane works through it.
+const MAX_IN_FLIGHT: usize = 4 * BATCH;
+
+/// The cursor of one space's lane: the last event of that space whose runs are committed.
+fn lane_cursor(space: &SpaceName) -> String {
+    format!("{PROCESSOR_CURSOR}/{space}")
+}
+
+/// What reading the log after the cursor gave.
+enum Read {
+    Events(Vec<Event>),
+    /// This event can't be read: it is passed.
+    Unreadable(u64),
+}
+
+/// The events read and not yet finished, by space, and the lanes running them: one task per
+/// space at most, so a space's events run in log order while other spaces' run beside them.
+#[derive(Default)]
+struct Lanes {
+    /// Events waiting for their space's lane, in log order.
+    waiting: HashMap<SpaceName, VecDeque<Event>>,
+    /// Each space's lane cursor, read when the space is first seen.
+    cursors: HashMap<SpaceName, u64>,
+    /// The first event of each running (or failed) batch, by space.
+    running: HashMap<SpaceName, u64>,
+    tasks: tokio::task::JoinSet<(SpaceName, usize, Result<()>)>,
+    in_flight: usize,
+}
+
+impl Lanes {
+    /// Queues an event for its space's lane, unless that lane committed it before (the
+    /// global cursor lags the lanes).
+    fn add(&mut self, engine: &Engine, event: Event) -> Result<()> {
+        let cursor = match self.cursors.get(&event.space) {
+            Some(cursor) => *cursor,
+            None => {
+                let cursor = engine.store().cursor(&lane_cursor(&event.space))?;
+                self.cursors.insert(event.space.clone(), cursor);
+                cursor
+            }
+        };
+        if event.seq > cursor {
+            self.in_flight += 1;
+            self.waiting.entry(event.space.clone()).or_default().push_back(event);
+        }
+        Ok(())
+    }
+
+    /// Starts a batch in every lane that has events waiting and none running.
+    fn start(&mut self, engine: &Engine) {
+        for (space, waiting) in &mut self.waiting {
+            if waiting.is_empty() || self.running.contains_key(space) {
+                continue;
+            }
+            let batch: Vec<Event> = waiting.drain(..waiting.len().min(BATCH)).collect();
+            self.running.insert(space.clone(), batch[0].seq);
+            let (engine, space) = (engine.clone(), space.clone());
+            self.tasks.spawn(async move {
+                let count = batch.len();
+                let outcome = engine.process_lane(batch).await;
+                (space, count, outcome)
+            });
+        }
+        self.waiting.retain(|_, waiting| !waiting.is_empty());
+    }
+
+    /// Takes in a lane's outcome; a failed batch stays running, so the global cursor stays
+    /// before it.
+    fn finish(
+        &mut self,
+        finished: std::result::Result<(SpaceName, usize, Result<()>), tokio::task::JoinError>,
+        failure: &mut Option<EngineError>,
+    ) {
+        match finished {
+            Ok((space, count, Ok(()))) => {
+                self.running.remove(&space);
+                self.in_flight -= count;
+            }
+            Ok((_, _, Err(err))) => *failure = failure.take().or(Some(err)),
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => *failure = failure.take().or(Some(EngineError::Internal(format!("a lane stopped: {err}")))),
+        }
+    }
+
+    /// The last event up to which every event read is finished.
+    fn done_through(&self, read_to: u64) -> u64 {
+        let waiting = self.waiting.values().filter_map(|waiting| waiting.front().map(|event| event.seq));
+        waiting.chain(self.running.values().copied()).min().map_or(read_to, |first| first - 1)
+    }
+}
 
 /// Processor settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -45,6 +138,10 @@ pub struct ProcessorConfig {
     /// Writes made by workflows trigger workflows; a chain longer than this stops with a
     /// failed run that shows it.
     pub max_cascade_depth: usize,
+    /// The most work (record writes plus runs) one event may cause through the workflows it
+    /// triggers, every level of its cascade together; a run that would go past it fails and
+    /// says so. Above what one script may ask for (1,000 effects), so a single run fits.
+    pub max_cascade_work: u64,
     /// Runs are kept this many days, then pruned in the background; only age prunes them, so
     /// a flood of new runs never erases recent history.
     pub run_retention_days: u32,
@@ -52,7 +149,7 @@ pub struct ProcessorConfig {
 
 impl Default for ProcessorConfig {
     fn default() -> Self {
-        Self { max_cascade_depth: 8, run_retention_days: 90 }
+        Self { max_cascade_depth: 8, max_cascade_work: 2_000, run_retention_days: 90 }
     }
 }
 
@@ -67,11 +164,20 @@ pub(crate) struct Processor {
     cron_runs: std::sync::Mutex<std::collections::HashMap<(String, String), DateTime<Utc>>>,
     /// Why the last pass failed, while the processor cannot go on (readiness says so).
     stalled: std::sync::Mutex<Option<String>>,
+    /// The last event every lane is done with, ahead of the stored global cursor, which is
+    /// saved every so many events.
+    done_through: AtomicU64,
 }
 
 impl Processor {
     pub(crate) fn new(config: ProcessorConfig) -> Self {
-        Self { config, wake: tokio::sync::Notify::new(), cron_runs: Default::default(), stalled: Default::default() }
+        Self {
+            config,
+            wake: tokio::sync::Notify::new(),
+            cron_runs: Default::default(),
+            stalled: Default::default(),
+            done_through: AtomicU64::new(0),
+        }
     }
 
     /// Rings the processor's bell: there are events to read.
@@ -155,6 +261,14 @@ impl Effects {
     pub(super) fn seed(&mut self, id: Uuid, touched: Touched) {
         self.order.push(id);
         self.touched.insert(id, touched);
+    }
+
+    /// How many records these runs write: those they create, and those they change.
+    pub(super) fn writes(&self) -> usize {
+        self.touched
+            .values()
+            .filter(|touched| touched.before.as_ref().is_none_or(|before| before.data != touched.after.data))
+            .count()
     }
 
     /// A record these runs changed or created, as they leave it.
@@ -245,46 +359,145 @@ impl Engine {
         self.inner.processor.stalled.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The last event the processor has finished with.
+    /// The last event the processor has finished with (every event up to it, in every space).
     pub fn processor_position(&self) -> Result<u64> {
-        Ok(self.store().cursor(PROCESSOR_CURSOR)?)
+        let stored = self.store().cursor(PROCESSOR_CURSOR)?;
+        Ok(stored.max(self.inner.processor.done_through.load(Ordering::Relaxed)))
     }
 
-    /// Processes every event after the cursor; returns how many it processed.
+    /// Processes every event after the cursor, each space's in a lane of its own; returns how
+    /// many it processed (events read, including those that trigger nothing).
+    ///
+    /// A lane runs its space's events in log order, one batch at a time, and commits each
+    /// batch's effects and runs with the lane's cursor (the last event of that space it is
+    /// done with); lanes of different spaces run at once, so a space whose scripts are slow
+    /// holds up only its own events. Records and their workflows belong to one space, so
+    /// per-record order is the order within a lane. The global cursor is the low-water mark
+    /// (every event up to it is done in every lane): reading resumes from it after a restart,
+    /// and an event at or before its space's lane cursor is skipped, having been committed
+    /// already: each event's runs are still committed exactly once.
     pub async fn process_pending(&self) -> Result<usize> {
+        let mut lanes = Lanes::default();
+        let mut read_to = self.store().cursor(PROCESSOR_CURSOR)?;
+        let mut saved = read_to;
         let mut processed = 0;
+        let mut failure: Option<EngineError> = None;
+        let mut drained = false;
         loop {
-            let cursor = self.store().cursor(PROCESSOR_CURSOR)?;
-            let events = match self.store().events_after(cursor, BATCH) {
-                Ok(events) => events,
-                // One event of the batch cannot be read: read them one by one to find it.
-                Err(err) if !is_transient(&err) => match self.store().events_after(cursor, 1) {
-                    Ok(events) => events,
-                    Err(err) if !is_transient(&err) => {
-                        self.give_up_unreadable(cursor + 1, &err).await?;
-                        processed += 1;
-                        continue;
+            if failure.is_none() && lanes.in_flight < MAX_IN_FLIGHT {
+                match self.read_after(read_to) {
+                    Ok(Read::Events(events)) => {
+                        drained = events.is_empty();
+                        self.report_lag(saved);
+                        for event in events {
+                            let seq = event.seq;
+                            // Past `read_to` only once queued: the global cursor may pass it.
+                            if let Err(err) = lanes.add(self, event) {
+                                failure = Some(err);
+                                break;
+                            }
+                            read_to = seq;
+                            processed += 1;
+                        }
                     }
-                    Err(err) => return Err(err.into()),
-                },
-                Err(err) => return Err(err.into()),
-            };
-            if events.is_empty() {
-                metrics::gauge!("tend_workflow_processor_lag_events").set(0.0);
-                return Ok(processed);
+                    Ok(Read::Unreadable(seq)) => {
+                        read_to = seq;
+                        processed += 1;
+                        drained = false;
+                    }
+                    Err(err) => failure = Some(err),
+                }
             }
-            metrics::gauge!("tend_workflow_processor_lag_events")
-                .set(self.last_event_seq().saturating_sub(cursor) as f64);
-            self.process_events(&events).await?;
-            processed += events.len();
+            if failure.is_none() {
+                lanes.start(self);
+            }
+            if lanes.tasks.is_empty() {
+                if failure.is_some() || drained {
+                    break;
+                }
+                continue;
+            }
+            let more_to_read = failure.is_none() && !drained && lanes.in_flight < MAX_IN_FLIGHT;
+            if more_to_read {
+                while let Some(finished) = lanes.tasks.try_join_next() {
+                    lanes.finish(finished, &mut failure);
+                }
+            } else {
+                tokio::select! {
+                    Some(finished) = lanes.tasks.join_next() => lanes.finish(finished, &mut failure),
+                    // New events: read them while the lanes run.
+                    () = self.inner.processor.wake.notified(), if failure.is_none() => {}
+                    () = tokio::time::sleep(Duration::from_millis(250)), if failure.is_none() => {}
+                }
+            }
+            let done = lanes.done_through(read_to);
+            self.inner.processor.done_through.fetch_max(done, Ordering::Relaxed);
+            if done >= saved + BATCH as u64 {
+                match self.save_position(done).await {
+                    Ok(()) => {
+                        saved = done;
+                        self.report_lag(saved);
+                    }
+                    Err(err) => failure = failure.or(Some(err)),
+                }
+            }
+        }
+        let done = lanes.done_through(read_to);
+        if done > saved {
+            match self.save_position(done).await {
+                Ok(()) => saved = done,
+                Err(err) => failure = failure.or(Some(err)),
+            }
+        }
+        self.report_lag(saved);
+        match failure {
+            Some(err) => Err(err),
+            None => Ok(processed),
         }
     }
 
-    /// Commits the events' runs in as few batches as possible: one batch carries the effects
-    /// and runs of many events and the cursor past the last of them. An event whose runs change
-    /// a record that an earlier event of the batch changes starts the next batch, so that every
-    /// plan reads what it changes as committed.
-    async fn process_events(&self, events: &[Event]) -> Result<()> {
+    /// The lag gauge: the events after the saved global cursor, which a restart would read
+    /// again; 0 only once the processor is done with every event and has saved so.
+    fn report_lag(&self, saved: u64) {
+        metrics::gauge!("tend_workflow_processor_lag_events").set(self.last_event_seq().saturating_sub(saved) as f64);
+    }
+
+    /// Moves the global cursor to `done`: every event up to it is finished in every lane.
+    async fn save_position(&self, done: u64) -> Result<()> {
+        let extras = Extras { cursor: Some((PROCESSOR_CURSOR.into(), done)), ..Extras::default() };
+        self.commit(Vec::new(), extras).await?;
+        self.inner.processor.done_through.fetch_max(done, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The events after `after`, one at a time after a batch that can't be read, to find the
+    /// event that can't; that one is passed (the log and a metric say so).
+    fn read_after(&self, after: u64) -> Result<Read> {
+        let err = match self.store().events_after(after, BATCH) {
+            Ok(events) => return Ok(Read::Events(events)),
+            Err(err) => err,
+        };
+        if is_transient(&err) {
+            return Err(err.into());
+        }
+        match self.store().events_after(after, 1) {
+            Ok(events) => Ok(Read::Events(events)),
+            Err(err) if !is_transient(&err) => {
+                tracing::error!(seq = after + 1, error = %err, "an event of the log cannot be read; the processor goes on past it");
+                metrics::counter!("tend_workflow_events_failed_total").increment(1);
+                Ok(Read::Unreadable(after + 1))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Runs one space's events in order and commits their runs in as few batches as possible:
+    /// one batch carries the effects and runs of many events and the lane's cursor past the
+    /// last of them. An event whose runs change a record that an earlier event of the batch
+    /// changes starts the next batch, so that every plan reads what it changes as committed.
+    /// Planning evaluates scripts, so it runs off the runtime's threads.
+    async fn process_lane(&self, events: Vec<Event>) -> Result<()> {
+        let events = Arc::new(events);
         let mut start = 0;
         let mut conflicts = 0;
         // After a failure, events are planned one at a time until the one that fails is found.
@@ -292,7 +505,9 @@ impl Engine {
         while start < events.len() {
             let shared = self.inner.definitions.shared().await;
             let end = if one_by_one { start + 1 } else { events.len() };
-            let (writes, extras, planned) = match self.plan_batch(&events[start..end]) {
+            let batch = events.clone();
+            let planned = self.evaluating(true, move |engine| engine.plan_batch(&batch[start..end])).await;
+            let (writes, extras, planned) = match planned {
                 Ok(batch) => batch,
                 Err(err) if is_transient_engine(&err) => return Err(err),
                 Err(_) if !one_by_one => {
@@ -307,6 +522,17 @@ impl Engine {
                     continue;
                 }
             };
+            // Events that trigger nothing need no commit: the global cursor passes them.
+            let nothing_to_commit = writes.is_empty()
+                && extras.runs.is_empty()
+                && extras.deliveries.is_empty()
+                && extras.timers.is_empty()
+                && extras.assignments.is_empty();
+            if nothing_to_commit {
+                start += planned;
+                one_by_one = false;
+                continue;
+            }
             let statuses: Vec<RunStatus> = extras.runs.iter().map(|(_, run)| run.status).collect();
             match self.commit(writes, extras).await {
                 Ok(_) => {
@@ -334,7 +560,7 @@ impl Engine {
 
     /// Records an event the processor cannot process (its runs' effects cannot be planned or
     /// stored, whatever the retries) as a failed run of each workflow it triggers, with the
-    /// reason, and moves the cursor past it: the rest of the log goes on.
+    /// reason, and moves its lane's cursor past it: the rest of the log goes on.
     async fn give_up(&self, event: &Event, reason: &str) -> Result<()> {
         tracing::error!(seq = event.seq, space = %event.space, reason, "an event could not be processed; its runs are recorded as failed");
         metrics::counter!("tend_workflow_events_failed_total").increment(1);
@@ -347,7 +573,7 @@ impl Engine {
                 self.triggered(&event.space, event.trigger_source(), event.kind).map(|c| c.to_vec()).unwrap_or_default()
             }
         };
-        let mut extras = Extras { cursor: Some((PROCESSOR_CURSOR, event.seq)), ..Extras::default() };
+        let mut extras = Extras { cursor: Some((lane_cursor(&event.space).into(), event.seq)), ..Extras::default() };
         for (name, version) in candidates {
             let mut run = self.new_run(name, version, event, None);
             run.status = RunStatus::Failed;
@@ -357,16 +583,6 @@ impl Engine {
         let failed = extras.runs.len() as u64;
         self.commit(Vec::new(), extras).await?;
         metrics::counter!("tend_workflow_runs_total", "status" => RunStatus::Failed.as_str()).increment(failed);
-        Ok(())
-    }
-
-    /// Moves the cursor past event `seq`, which cannot even be read (its space is unknown, so
-    /// no run can hold it): one log line and the metric say so.
-    async fn give_up_unreadable(&self, seq: u64, err: &StoreError) -> Result<()> {
-        tracing::error!(seq, error = %err, "an event of the log cannot be read; the processor goes on past it");
-        metrics::counter!("tend_workflow_events_failed_total").increment(1);
-        let extras = Extras { cursor: Some((PROCESSOR_CURSOR, seq)), ..Extras::default() };
-        self.commit(Vec::new(), extras).await?;
         Ok(())
     }
 
@@ -401,7 +617,7 @@ impl Engine {
                 extras.timers.extend(effects.timers);
                 assignments = effects.assignments;
             }
-            extras.cursor = Some((PROCESSOR_CURSOR, event.seq));
+            extras.cursor = Some((lane_cursor(&event.space).into(), event.seq));
             planned += 1;
             if writes.len() >= MAX_BATCH_WRITES {
                 break;
@@ -412,11 +628,20 @@ impl Engine {
 
     /// Runs every workflow the event triggers, in order, against the event's snapshot; their
     /// effects go to `effects`.
+    ///
+    /// The event's share of its cascade's work budget (`max_cascade_work`, whole for an event
+    /// no workflow wrote) pays for each run and each record write; a run that would overspend
+    /// it fails with its effects discarded. What is left is split evenly among the writes, and
+    /// each write's event carries its share in its cause: a cascade's events then never do more
+    /// work in all than the budget, with no counter shared between them to keep consistent.
     fn plan_event(&self, event: &Event, candidates: &[(WorkflowName, u32)], effects: &mut Effects) -> Result<Vec<Run>> {
         let mut runs = Vec::new();
         // Built once: every workflow of the event sees the same snapshot.
         let vars = self.event_vars(event, None);
+        let max_work = self.inner.processor.config.max_cascade_work;
+        let budget = event.cause.as_ref().and_then(|cause| cause.budget).unwrap_or(max_work);
         for (name, version) in candidates {
+            let before_run = effects.clone();
             let run = match self.compiled_workflow(&event.space, name, *version) {
                 Ok(workflow) if !fields_changed(&workflow, event) => continue,
                 Ok(workflow) if event.kind == EventKind::TimerFired => {
@@ -435,7 +660,24 @@ impl Engine {
                     run
                 }
             };
+            let mut run = run;
+            let work = runs.len() as u64 + 1 + effects.writes() as u64;
+            if work > budget {
+                *effects = before_run;
+                run.status = RunStatus::Failed;
+                run.error = Some(format!(
+                    "cascade stopped: this run would take the work caused by one event past its budget \
+                     (max_cascade_work = {max_work}); {budget} record writes and runs were left for this \
+                     event, and its runs would need {work}"
+                ));
+            }
             runs.push(run);
+        }
+        let writes = effects.writes() as u64;
+        if let Some(share) = budget.saturating_sub(runs.len() as u64 + writes).checked_div(writes) {
+            for touched in effects.touched.values_mut() {
+                touched.cause.budget = Some(share);
+            }
         }
         Ok(runs)
     }
@@ -601,6 +843,66 @@ mod tests {
         assert_eq!(first.len(), 4);
         assert_eq!(first.iter().collect::<HashSet<_>>().len(), 4, "distinct ids: {first:?}");
         assert_eq!(ids(&engine), first, "the same ids when planned again");
+    }
+
+    /// A workflow creating two records of its own form doubles each level of its cascade;
+    /// depth alone stopped it at 511 records. The events share the budget instead: with 30,
+    /// 1 + 2 + 4 + 8 records are written, and the eight runs of the last level fail, naming
+    /// the budget and applying nothing.
+    #[tokio::test]
+    async fn a_cascade_shares_its_work_budget_among_its_events() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = EngineConfig::new(dir.path());
+        config.processor.max_cascade_work = 30;
+        let engine = Engine::open(config).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let form = json!({ "schema": { "type": "object", "properties": { "generation": { "type": "integer" } } } });
+        engine.put_form(&actor, "cs", "cell", &form, false).await.expect("form");
+        let child = json!({ "create": { "form": "cell", "data": { "generation": "record.generation + 1" } } });
+        let divide = json!({ "trigger": { "form": "cell", "on": ["created"] }, "actions": [child, child] });
+        engine.put_workflow(&actor, "cs", "divide", &divide).await.expect("workflow");
+        engine.create_record(&actor, "cs", "cell", json!({ "generation": 0 })).await.expect("record");
+        engine.process_pending().await.expect("processed");
+
+        let (runs, _) = engine.runs("cs", &RunFilter::default(), 100, None).expect("runs");
+        let failed: Vec<&Run> = runs.iter().filter(|run| run.status == RunStatus::Failed).collect();
+        assert_eq!((runs.len(), failed.len()), (15, 8));
+        for run in failed {
+            let error = run.error.as_deref().unwrap_or_default();
+            assert!(error.contains("max_cascade_work = 30"), "{error}");
+        }
+        let cells = engine.list_records("cs", "cell", &crate::ListQuery::default()).expect("cells");
+        assert_eq!(cells.items.len(), 15);
+    }
+
+    /// The global cursor lags the lanes (it is saved every so many events): when reading
+    /// resumes before events that lanes committed, as after a crash, they are skipped, not run
+    /// again, and those not committed yet are run once.
+    #[tokio::test]
+    async fn events_a_lane_committed_are_not_run_again_from_a_lagging_cursor() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+        let actor = Actor::system();
+        let form = json!({ "schema": { "type": "object", "properties": {
+            "name": { "type": "string" }, "seen": { "type": "boolean" } } } });
+        let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
+                               "actions": [ { "set": { "seen": "true" } } ] });
+        for space in ["a", "b"] {
+            engine.create_space(&actor, space, None).await.expect("space");
+            engine.put_form(&actor, space, "account", &form, false).await.expect("form");
+            engine.put_workflow(&actor, space, "mark", &workflow).await.expect("workflow");
+            engine.create_record(&actor, space, "account", json!({ "name": "first" })).await.expect("record");
+        }
+        engine.process_pending().await.expect("processed");
+        engine.create_record(&actor, "b", "account", json!({ "name": "second" })).await.expect("record");
+
+        let rewind = Extras { cursor: Some((PROCESSOR_CURSOR.into(), 0)), ..Extras::default() };
+        engine.commit(Vec::new(), rewind).await.expect("rewound");
+        engine.process_pending().await.expect("processed again");
+        let runs = |space: &str| engine.runs(space, &RunFilter::default(), 100, None).expect("runs").0.len();
+        assert_eq!((runs("a"), runs("b")), (1, 2));
+        assert_eq!(engine.store().cursor(PROCESSOR_CURSOR).expect("cursor"), engine.last_event_seq());
     }
 
     /// An event that cannot be processed does not stop the log: an unreadable one is passed

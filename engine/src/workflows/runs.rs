@@ -1,6 +1,8 @@
 //! Runs started by hand: a manual run of a workflow, the retry of a run, and the dry run that
 //! shows what a workflow would do and stores nothing.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use forms::{FormName, SpaceName};
 use serde::{Deserialize, Serialize};
@@ -87,14 +89,20 @@ impl Engine {
     async fn commit_run(
         &self,
         space: &SpaceName,
-        workflow: &CompiledWorkflow,
+        workflow: &Arc<CompiledWorkflow>,
         event: &Event,
         retry_of: Option<Uuid>,
     ) -> Result<Run> {
         for _ in 0..CONFLICT_RETRIES {
             let _shared = self.inner.definitions.shared().await;
-            let mut effects = Effects::default();
-            let mut run = self.execute(workflow, event, &self.event_vars(event, None), &mut effects);
+            let (planned, event) = (workflow.clone(), event.clone());
+            let (mut run, effects) = self
+                .evaluating(true, move |engine| {
+                    let mut effects = Effects::default();
+                    let run = engine.execute(&planned, &event, &engine.event_vars(&event, None), &mut effects);
+                    Ok((run, effects))
+                })
+                .await?;
             run.retry_of = retry_of;
             let writes = self.writes_of(space, &effects);
             let extras = Extras {
@@ -112,8 +120,14 @@ impl Engine {
         Err(EngineError::Internal("the run's records kept changing; try again".into()))
     }
 
-    /// What a workflow would do with a sample record; stores nothing.
-    pub fn test_workflow(&self, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
+    /// What a workflow would do with a sample record; stores nothing. Its scripts run off the
+    /// runtime's threads (`Engine::evaluating`).
+    pub async fn test_workflow(&self, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
+        let (space, name, input) = (space.to_owned(), name.to_owned(), input.clone());
+        self.evaluating(true, move |engine| engine.test_workflow_now(&space, &name, &input)).await
+    }
+
+    fn test_workflow_now(&self, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
         let stored = self.workflow(space, name, None)?;
         let space = self.space(space)?.name;
         let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
@@ -149,7 +163,7 @@ impl Engine {
         };
         // The sample is the record the run changes; it is never read from or written to the store.
         let mut effects = Effects::default();
-        let cause = Cause { run: Uuid::nil(), chain: Vec::new() };
+        let cause = Cause { run: Uuid::nil(), chain: Vec::new(), budget: None };
         effects.seed(record.id, Touched { loaded, before: Some(record.clone()), after: record, cause });
         Ok(self.dry_run(&space, &workflow, &event, now, effects))
     }

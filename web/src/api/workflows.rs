@@ -141,7 +141,7 @@ async fn dry_run(
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let input: DryRunInput = parse_body(body)?;
-    Ok(Json(state.engine.test_workflow(&space, &name, &input)?))
+    Ok(Json(state.engine.test_workflow(&space, &name, &input).await?))
 }
 
 async fn retry(
