@@ -247,7 +247,7 @@ mod tests {
         event.record = Uuid::now_v7();
         event.version = 3;
         event.after = Some(json!({ "name": "new" }));
-        event.cause = Some(Cause { run: Uuid::now_v7(), chain: vec!["w".into()] });
+        event.cause = Some(Cause { run: Uuid::now_v7(), chain: vec!["w".into()], budget: Some(12) });
         event
     }
 
