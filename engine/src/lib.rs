@@ -133,6 +133,8 @@ struct Inner {
     deliveries: outbox::DeliveryWorker,
     /// Tokens already authenticated.
     tokens: auth::Tokens,
+    /// Inbound posts being checked for replays.
+    inbound: outbox::InboundReplays,
 }
 
 impl std::fmt::Debug for Engine {
@@ -156,6 +158,7 @@ impl Engine {
                 scheduler: timers::Scheduler::default(),
                 deliveries: outbox::DeliveryWorker::default(),
                 tokens: auth::Tokens::default(),
+                inbound: outbox::InboundReplays::default(),
             }),
         })
     }

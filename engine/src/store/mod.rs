@@ -171,6 +171,17 @@ pub struct RecordWrite {
     pub timers: Vec<TimerOp>,
 }
 
+/// A message id an inbound hook has taken: a second post with it is a replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InboundReceipt {
+    /// The hook's space.
+    pub space: SpaceName,
+    /// The hook.
+    pub hook: String,
+    /// The sender's id of the message (`webhook-id`).
+    pub message_id: String,
+}
+
 /// What a workflow run commits besides record writes.
 #[derive(Debug, Default)]
 pub struct Extras {
@@ -187,6 +198,8 @@ pub struct Extras {
     pub events: Vec<Event>,
     /// Timers scheduled, replaced, cancelled or fired.
     pub timers: Vec<TimerOp>,
+    /// Inbound message ids taken (with when they were received) or forgotten (`None`).
+    pub inbound_receipts: Vec<(InboundReceipt, Option<DateTime<Utc>>)>,
 }
 
 /// A change to the pending timers.
@@ -431,6 +444,10 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     fn hook(&self, space: &SpaceName, name: &str) -> Result<Option<Hook>, StoreError>;
     /// Every inbound hook of a space, in name order.
     fn hooks(&self, space: &SpaceName) -> Result<Vec<Hook>, StoreError>;
+    /// When the hook took the message id, if it did.
+    fn inbound_receipt(&self, receipt: &InboundReceipt) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Every message id taken before `cutoff`.
+    fn inbound_receipts_before(&self, cutoff: DateTime<Utc>) -> Result<Vec<InboundReceipt>, StoreError>;
 
     // ---- tokens ----
 

@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use self::timers::decode_owner_entry;
-use super::{BackendError, Extras, Items, RecordWrite, StorageConfig, Store, StoreError, ValueRange};
+use super::{BackendError, Extras, InboundReceipt, Items, RecordWrite, StorageConfig, Store, StoreError, ValueRange};
 use crate::model::{
     Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredForm, StoredView,
     StoredWorkflow, Timer, TimerPosition, TokenInfo,
@@ -102,6 +102,10 @@ impl Store for SledStore {
         }
         for (space, workflow, action, next) in &extras.assignments {
             entries.push((keys::assignment(space, workflow, *action), Some(next.to_be_bytes().to_vec())));
+        }
+        for (receipt, received) in &extras.inbound_receipts {
+            let key = keys::inbound_receipt(&receipt.space, &receipt.hook, &receipt.message_id);
+            entries.push((key, received.map(|at| micros(at).to_be_bytes().to_vec())));
         }
         if let Some((name, position)) = &extras.cursor {
             entries.push((keys::cursor(name), Some(position.to_be_bytes().to_vec())));
@@ -614,6 +618,39 @@ impl Store for SledStore {
     /// Every inbound hook of a space, in name order.
     fn hooks(&self, space: &SpaceName) -> Result<Vec<Hook>, StoreError> {
         self.defs.scan_prefix(keys::hooks_of(space)).map(|item| decode_pair(item?)).collect()
+    }
+
+    /// When the hook took the message id, if it did.
+    fn inbound_receipt(&self, receipt: &InboundReceipt) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let key = keys::inbound_receipt(&receipt.space, &receipt.hook, &receipt.message_id);
+        match self.data.get(&key)? {
+            Some(bytes) => {
+                let bytes: [u8; 8] = bytes.as_ref().try_into().map_err(|_| corrupt(&key, "bad receipt"))?;
+                Ok(Some(from_micros(u64::from_be_bytes(bytes))))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Every message id taken before `cutoff` (a walk over all receipts: there are only as
+    /// many as the replay window holds).
+    fn inbound_receipts_before(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<InboundReceipt>, StoreError> {
+        let mut expired = Vec::new();
+        for item in self.data.scan_prefix(keys::inbound_receipts()) {
+            let (key, value) = item?;
+            let received: [u8; 8] = value.as_ref().try_into().map_err(|_| corrupt(&key, "bad receipt"))?;
+            if u64::from_be_bytes(received) >= micros(cutoff) {
+                continue;
+            }
+            let (space, hook, message_id) =
+                keys::parse_inbound_receipt(&key).ok_or_else(|| corrupt(&key, "bad receipt key"))?;
+            let space = SpaceName::parse(space).map_err(|_| corrupt(&key, "bad receipt key"))?;
+            expired.push(InboundReceipt { space, hook: hook.to_owned(), message_id: message_id.to_owned() });
+        }
+        Ok(expired)
     }
 
     // ---- auth ----
