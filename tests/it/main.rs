@@ -27,6 +27,7 @@ mod observability;
 mod packs;
 mod readme;
 mod restart;
+mod storage_failures;
 mod tidy;
 mod timers;
 mod ui;

@@ -269,8 +269,9 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// Finishes queued writes and flushes; the store must not be written afterwards.
     fn close(&self) -> Result<(), StoreError>;
 
-    /// Whether the database answers reads.
-    fn is_healthy(&self) -> bool;
+    /// Why the database can't serve reads and writes now (a failed flush not yet followed by
+    /// a successful one, or reads failing); `None` when it can.
+    fn problem(&self) -> Option<String>;
 
     // ---- spaces and definitions ----
 

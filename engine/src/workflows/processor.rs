@@ -308,6 +308,7 @@ impl Engine {
                 }
             };
             let statuses: Vec<RunStatus> = extras.runs.iter().map(|(_, run)| run.status).collect();
+            crate::fault::reached("processor-batch");
             match self.commit(writes, extras).await {
                 Ok(_) => {
                     for status in statuses {

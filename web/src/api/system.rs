@@ -20,8 +20,11 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    if !state.engine.is_healthy() {
-        return Err(ApiError::for_status(StatusCode::SERVICE_UNAVAILABLE, "storage is not answering"));
+    if let Some(problem) = state.engine.storage_problem() {
+        return Err(ApiError::for_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("storage is not available: {problem}"),
+        ));
     }
     match state.engine.processor_stalled() {
         None => Ok(Json(json!({ "status": "ready" }))),

@@ -13,7 +13,8 @@ mod timers;
 
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use forms::{FormName, SpaceName, WorkflowName};
 use serde::de::DeserializeOwned;
@@ -34,30 +35,26 @@ impl From<sled::Error> for StoreError {
     }
 }
 
-/// The sled database and its trees.
+/// The sled database and its trees, shared with the committer, which reopens the database
+/// after a failed flush (see [`Shared`]).
 pub(crate) struct SledStore {
-    db: sled::Db,
-    defs: sled::Tree,
-    /// Records, index entries, events and history, told apart by a leading key byte.
-    data: sled::Tree,
-    auth: sled::Tree,
+    shared: Arc<Shared>,
     committer: committer::Committer,
 }
 
-impl std::fmt::Debug for SledStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SledStore").finish_non_exhaustive()
-    }
+/// Handles on one open database.
+#[derive(Clone)]
+pub(super) struct Trees {
+    pub(super) db: sled::Db,
+    pub(super) defs: sled::Tree,
+    /// Records, index entries, events and history, told apart by a leading key byte.
+    pub(super) data: sled::Tree,
+    pub(super) auth: sled::Tree,
 }
 
-impl Store for SledStore {
-    /// Opens (or creates) the database in `dir`.
-    fn open(dir: &Path, settings: &StorageConfig) -> Result<SledStore, StoreError> {
+impl Trees {
+    fn open(dir: &Path, settings: &StorageConfig) -> Result<Trees, StoreError> {
         let open_error = |source: BackendError| StoreError::Open { path: dir.to_owned(), source };
-        std::fs::create_dir_all(dir).map_err(|err| open_error(Arc::new(err)))?;
-        if database_in_use(dir) {
-            return Err(StoreError::InUse { path: dir.to_owned() });
-        }
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(settings.cache_mb.max(1) * 1024 * 1024)
@@ -69,21 +66,151 @@ impl Store for SledStore {
             .flush_every_ms(std::env::var_os(super::CRASH_POINT_VAR).is_none().then_some(500))
             .open()
             .map_err(|err| open_error(Arc::new(err)))?;
-        let tree = |name: &str| db.open_tree(name).map_err(StoreError::from);
-        let data = tree("data")?;
-        let defs = tree("defs")?;
-        migrate(&db, &defs, &data)?;
-        let last_seq = match data.scan_prefix(keys::events()).next_back().transpose()? {
-            Some((key, _)) => keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?,
-            None => 0,
-        };
-        Ok(SledStore {
-            defs,
-            auth: tree("auth")?,
-            committer: committer::Committer::start(db.clone(), data.clone(), last_seq),
-            data,
-            db,
-        })
+        let tree = |name: &str| db.open_tree(name).map_err(|err| open_error(Arc::new(err)));
+        Ok(Trees { data: tree("data")?, defs: tree("defs")?, auth: tree("auth")?, db })
+    }
+
+    /// The last event's sequence number.
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        match self.data.scan_prefix(keys::events()).next_back().transpose()? {
+            Some((key, _)) => keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key")),
+            None => Ok(0),
+        }
+    }
+}
+
+/// What the store and its committer share: the open database, and whether storage is
+/// failing. sled 0.34 keeps an I/O error of its log (a full disk) for good, refusing every
+/// later write and some reads, and what it applied before the failed flush stays in its
+/// memory though not on disk; so after a failed flush the committer closes the database and
+/// opens it again from what is on disk. Readers wait for that (briefly) rather than fail.
+pub(super) struct Shared {
+    dir: std::path::PathBuf,
+    settings: StorageConfig,
+    /// `None` while the committer reopens the database.
+    trees: Mutex<Option<Trees>>,
+    reopened: Condvar,
+    /// Why storage is not writable, from a failed flush until a flush succeeds again.
+    problem: Mutex<Option<String>>,
+}
+
+/// How long a reader waits for a reopen before it fails.
+const REOPEN_WAIT: Duration = Duration::from_secs(5);
+
+impl Shared {
+    /// The open database's handles, waiting for a reopen under way.
+    pub(super) fn trees(&self) -> Result<Trees, StoreError> {
+        let deadline = Instant::now() + REOPEN_WAIT;
+        let mut trees = lock(&self.trees);
+        loop {
+            if let Some(trees) = trees.as_ref() {
+                return Ok(trees.clone());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Durability(Arc::new(std::io::Error::other(
+                    "the database is being reopened after a failed write",
+                ))));
+            }
+            trees = self.reopened.wait_timeout(trees, left).unwrap_or_else(|poisoned| poisoned.into_inner()).0;
+        }
+    }
+
+    /// Closes the database and opens it again from what is on disk, once nothing else holds
+    /// the old one (readers finish with it, or give up waiting). `drop_own` drops the caller's
+    /// handles first. Returns the reopened handles.
+    pub(super) fn reopen(&self, drop_own: impl FnOnce()) -> Trees {
+        let old = lock(&self.trees).take();
+        drop(old);
+        drop_own();
+        let mut delay = Duration::from_millis(10);
+        loop {
+            match Trees::open(&self.dir, &self.settings) {
+                Ok(trees) => {
+                    *lock(&self.trees) = Some(trees.clone());
+                    self.reopened.notify_all();
+                    tracing::warn!("reopened the database after a failed write");
+                    return trees;
+                }
+                Err(err) => {
+                    tracing::debug!(error = %err, "reopening the database");
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    /// Why storage is not writable, if it isn't.
+    pub(super) fn problem(&self) -> Option<String> {
+        lock(&self.problem).clone()
+    }
+
+    pub(super) fn set_problem(&self, problem: Option<String>) {
+        let mut current = lock(&self.problem);
+        match (&*current, &problem) {
+            (None, Some(problem)) => {
+                tracing::error!(%problem, "storage is not writable; writes are refused until it is")
+            }
+            (Some(_), None) => tracing::info!("storage is writable again"),
+            _ => {}
+        }
+        *current = problem;
+    }
+
+    /// The data dir.
+    pub(super) fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore").finish_non_exhaustive()
+    }
+}
+
+impl SledStore {
+    fn data(&self) -> Result<sled::Tree, StoreError> {
+        Ok(self.shared.trees()?.data)
+    }
+
+    fn defs(&self) -> Result<sled::Tree, StoreError> {
+        Ok(self.shared.trees()?.defs)
+    }
+
+    fn auth(&self) -> Result<sled::Tree, StoreError> {
+        Ok(self.shared.trees()?.auth)
+    }
+
+    fn db(&self) -> Result<sled::Db, StoreError> {
+        Ok(self.shared.trees()?.db)
+    }
+}
+
+impl Store for SledStore {
+    /// Opens (or creates) the database in `dir`.
+    fn open(dir: &Path, settings: &StorageConfig) -> Result<SledStore, StoreError> {
+        let open_error = |source: BackendError| StoreError::Open { path: dir.to_owned(), source };
+        std::fs::create_dir_all(dir).map_err(|err| open_error(Arc::new(err)))?;
+        if database_in_use(dir) {
+            return Err(StoreError::InUse { path: dir.to_owned() });
+        }
+        let trees = Trees::open(dir, settings)?;
+        migrate(&trees.db, &trees.defs, &trees.data)?;
+        let last_seq = trees.last_seq()?;
+        let shared = Arc::new(Shared {
+            dir: dir.to_owned(),
+            settings: settings.clone(),
+            trees: Mutex::new(Some(trees.clone())),
+            reopened: Condvar::new(),
+            problem: Mutex::new(None),
+        });
+        Ok(SledStore { committer: committer::Committer::start(Arc::clone(&shared), trees, last_seq), shared })
     }
 
     /// Applies record writes, and what workflow runs write besides, atomically (all or none),
@@ -132,8 +259,14 @@ impl Store for SledStore {
     }
 
     /// Whether the database answers reads.
-    fn is_healthy(&self) -> bool {
-        self.defs.get(keys::spaces()).is_ok()
+    fn problem(&self) -> Option<String> {
+        if let Some(problem) = self.shared.problem() {
+            return Some(problem);
+        }
+        match self.defs().and_then(|defs| Ok(defs.get(keys::spaces())?)) {
+            Ok(_) => None,
+            Err(err) => Some(err.to_string()),
+        }
     }
 
     // ---- spaces and definitions ----
@@ -141,7 +274,7 @@ impl Store for SledStore {
     /// Stores a new space; `AlreadyExists` if the name is taken. Durable after [`Store::barrier`].
     fn insert_space(&self, space: &Space) -> Result<(), StoreError> {
         let value = encode(space)?;
-        let previous = self.defs.compare_and_swap(keys::space(&space.name), None as Option<&[u8]>, Some(value))?;
+        let previous = self.defs()?.compare_and_swap(keys::space(&space.name), None as Option<&[u8]>, Some(value))?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
@@ -150,24 +283,24 @@ impl Store for SledStore {
 
     /// Overwrites a space. Durable after [`Store::barrier`].
     fn put_space(&self, space: &Space) -> Result<(), StoreError> {
-        self.defs.insert(keys::space(&space.name), encode(space)?)?;
+        self.defs()?.insert(keys::space(&space.name), encode(space)?)?;
         Ok(())
     }
 
     /// A space by name.
     fn space(&self, name: &SpaceName) -> Result<Option<Space>, StoreError> {
-        get(&self.defs, &keys::space(name))
+        get(&self.defs()?, &keys::space(name))
     }
 
     /// All spaces in name order.
     fn spaces(&self) -> Result<Vec<Space>, StoreError> {
-        self.defs.scan_prefix(keys::spaces()).map(|item| decode_pair(item?)).collect()
+        self.defs()?.scan_prefix(keys::spaces()).map(|item| decode_pair(item?)).collect()
     }
 
     /// Stores a form version; `AlreadyExists` if that version is taken. Durable after [`Store::barrier`].
     fn insert_form_version(&self, space: &SpaceName, form: &StoredForm) -> Result<(), StoreError> {
         let key = keys::form_version(space, &form.name, form.version);
-        let previous = self.defs.compare_and_swap(key, None as Option<&[u8]>, Some(encode(form)?))?;
+        let previous = self.defs()?.compare_and_swap(key, None as Option<&[u8]>, Some(encode(form)?))?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
@@ -194,7 +327,7 @@ impl Store for SledStore {
 
     /// A record by id.
     fn record(&self, space: &SpaceName, form: &FormName, id: &Uuid) -> Result<Option<Record>, StoreError> {
-        match self.data.get(keys::record(space, form, id))? {
+        match self.data()?.get(keys::record(space, form, id))? {
             Some(bytes) => decode_record(&keys::record(space, form, id), &bytes).map(Some),
             None => Ok(None),
         }
@@ -217,7 +350,11 @@ impl Store for SledStore {
             (Some(id), true) => (Bound::Included(prefix.clone()), Bound::Excluded(keys::record(space, form, &id))),
             (None, _) => (Bound::Included(prefix.clone()), Bound::Excluded(keys::prefix_end(&prefix))),
         };
-        let range = self.data.range::<Vec<u8>, _>((lower, upper));
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        let range = data.range::<Vec<u8>, _>((lower, upper));
         let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
             if reverse { Box::new(range.rev()) } else { Box::new(range) };
         Box::new(iter.map(|item| {
@@ -234,9 +371,12 @@ impl Store for SledStore {
     ) -> Items<'s, Record> {
         let prefix = keys::records_of(space, form);
         let fields = fields.to_vec();
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
         Box::new(
-            self.data
-                .range::<Vec<u8>, _>((Bound::Included(prefix.clone()), Bound::Excluded(keys::prefix_end(&prefix))))
+            data.range::<Vec<u8>, _>((Bound::Included(prefix.clone()), Bound::Excluded(keys::prefix_end(&prefix))))
                 .map(move |item| {
                     let (key, value) = item?;
                     let json = value.get(8..).ok_or_else(|| corrupt(&key, "short record"))?;
@@ -301,20 +441,20 @@ impl Store for SledStore {
             batch.insert(keys::index_entry(space, form, field, &value, &id), &[]);
             n += 1;
             if n % 10_000 == 0 {
-                self.data.apply_batch(std::mem::take(&mut batch))?;
+                self.data()?.apply_batch(std::mem::take(&mut batch))?;
             }
         }
-        self.data.apply_batch(batch)?;
+        self.data()?.apply_batch(batch)?;
         Ok(())
     }
 
     /// Removes every entry of one index.
     fn drop_index(&self, space: &SpaceName, form: &FormName, field: &str) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for item in self.data.scan_prefix(keys::index_of(space, form, field)).keys() {
+        for item in self.data()?.scan_prefix(keys::index_of(space, form, field)).keys() {
             batch.remove(item?);
         }
-        self.data.apply_batch(batch)?;
+        self.data()?.apply_batch(batch)?;
         Ok(())
     }
 
@@ -330,11 +470,11 @@ impl Store for SledStore {
         let prefix = keys::history_of(space, form, id);
         let start = keys::history_entry(space, form, id, after.saturating_add(1));
         let mut events = Vec::new();
-        for item in self.data.range(start..keys::prefix_end(&prefix)).keys().take(limit) {
+        for item in self.data()?.range(start..keys::prefix_end(&prefix)).keys().take(limit) {
             let key = item?;
             let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad history key"))?;
             let event =
-                get(&self.data, &keys::event(seq))?.ok_or_else(|| corrupt(&key, "history names a missing event"))?;
+                get(&self.data()?, &keys::event(seq))?.ok_or_else(|| corrupt(&key, "history names a missing event"))?;
             events.push(event);
         }
         Ok(events)
@@ -342,14 +482,15 @@ impl Store for SledStore {
 
     /// One event of the log.
     fn event(&self, seq: u64) -> Result<Option<Event>, StoreError> {
-        get(&self.data, &keys::event(seq))
+        get(&self.data()?, &keys::event(seq))
     }
 
-    /// Events after sequence number `after`, in order.
+    /// Events after sequence number `after`, in order, up to the last durable one: a batch
+    /// applied but not yet flushed may still fail, and nothing may act on its events before.
     fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
-        let end = keys::prefix_end(&keys::events());
-        self.data
-            .range(keys::event(after.saturating_add(1)).to_vec()..end)
+        let end = keys::event(self.last_seq().saturating_add(1));
+        self.data()?
+            .range(keys::event(after.saturating_add(1)).to_vec()..end.to_vec())
             .take(limit)
             .map(|item| decode_pair(item?))
             .collect()
@@ -373,7 +514,7 @@ impl Store for SledStore {
         triggers: &[(String, EventKind, i64)],
     ) -> Result<(), StoreError> {
         let key = keys::workflow_version(space, &workflow.name, workflow.version);
-        if self.defs.contains_key(&key)? {
+        if self.defs()?.contains_key(&key)? {
             return Err(StoreError::AlreadyExists);
         }
         let mut batch = sled::Batch::default();
@@ -387,7 +528,7 @@ impl Store for SledStore {
             );
         }
         batch.insert(key, encode(workflow)?);
-        self.defs.apply_batch(batch)?;
+        self.defs()?.apply_batch(batch)?;
         Ok(())
     }
 
@@ -416,7 +557,7 @@ impl Store for SledStore {
     ) -> Result<Vec<(WorkflowName, u32)>, StoreError> {
         let prefix = keys::triggers_of(space, source, &kind.name());
         let mut found = Vec::new();
-        for item in self.defs.scan_prefix(&prefix) {
+        for item in self.defs()?.scan_prefix(&prefix) {
             let (key, value) = item?;
             let name = keys::trigger_workflow(&key, prefix.len()).ok_or_else(|| corrupt(&key, "bad trigger key"))?;
             let version: [u8; 4] = value.as_ref().try_into().map_err(|_| corrupt(&key, "bad trigger version"))?;
@@ -428,7 +569,7 @@ impl Store for SledStore {
 
     /// Where the log reader `name` stands (0: nothing processed).
     fn cursor(&self, name: &str) -> Result<u64, StoreError> {
-        match self.data.get(keys::cursor(name))? {
+        match self.data()?.get(keys::cursor(name))? {
             Some(bytes) => {
                 let bytes: [u8; 8] =
                     bytes.as_ref().try_into().map_err(|_| corrupt(&keys::cursor(name), "bad cursor"))?;
@@ -441,7 +582,7 @@ impl Store for SledStore {
     /// The next round-robin position of an `assign` action.
     fn assignment_position(&self, space: &SpaceName, workflow: &str, action: u32) -> Result<u64, StoreError> {
         let key = keys::assignment(space, workflow, action);
-        match self.data.get(&key)? {
+        match self.data()?.get(&key)? {
             Some(bytes) => {
                 Ok(u64::from_be_bytes(bytes.as_ref().try_into().map_err(|_| corrupt(&key, "bad position"))?))
             }
@@ -451,7 +592,7 @@ impl Store for SledStore {
 
     /// A run by id.
     fn run(&self, space: &SpaceName, id: &Uuid) -> Result<Option<Run>, StoreError> {
-        get(&self.data, &keys::run(space, id))
+        get(&self.data()?, &keys::run(space, id))
     }
 
     /// Runs of a space, newest first, older than `before` when given.
@@ -461,7 +602,11 @@ impl Store for SledStore {
             Some(id) => keys::run(space, &id),
             None => keys::prefix_end(&prefix),
         };
-        Box::new(self.data.range(prefix..upper).rev().map(|item| decode_pair(item?)))
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        Box::new(data.range(prefix..upper).rev().map(|item| decode_pair(item?)))
     }
 
     /// Deletes a space's runs that started before `cutoff`. Run ids are UUIDv7, so the oldest
@@ -469,7 +614,7 @@ impl Store for SledStore {
     fn prune_runs(&self, space: &SpaceName, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
         let mut pruned = 0;
-        for item in self.data.scan_prefix(keys::runs_of(space)) {
+        for item in self.data()?.scan_prefix(keys::runs_of(space)) {
             let (key, value) = item?;
             let run: Run = from_json(&value).map_err(|err| corrupt(&key, &err.to_string()))?;
             if run.started_at >= cutoff {
@@ -478,18 +623,22 @@ impl Store for SledStore {
             batch.remove(key);
             pruned += 1;
         }
-        self.data.apply_batch(batch)?;
+        self.data()?.apply_batch(batch)?;
         Ok(pruned)
     }
 
     /// The outbox, oldest first.
     fn deliveries(&self) -> Items<'_, Delivery> {
-        Box::new(self.data.scan_prefix(keys::delivery_prefix()).map(|item| decode_pair(item?)))
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        Box::new(data.scan_prefix(keys::delivery_prefix()).map(|item| decode_pair(item?)))
     }
 
     /// One delivery.
     fn delivery(&self, id: &Uuid) -> Result<Option<Delivery>, StoreError> {
-        get(&self.data, &keys::delivery(id))
+        get(&self.data()?, &keys::delivery(id))
     }
 
     /// The outbox, newest first, older than `before` when given.
@@ -499,8 +648,12 @@ impl Store for SledStore {
             Some(id) => keys::space_delivery(space, &id),
             None => keys::prefix_end(&prefix),
         };
-        let data = self.data.clone();
-        Box::new(self.data.range(prefix..upper).keys().rev().map(move |key| {
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        let range = data.range(prefix..upper);
+        Box::new(range.keys().rev().map(move |key| {
             let key = key?;
             let id = keys::trailing_id(&key).ok_or_else(|| corrupt(&key, "bad space delivery key"))?;
             get(&data, &keys::delivery(&id))?.ok_or_else(|| corrupt(&key, "indexes a missing delivery"))
@@ -513,7 +666,7 @@ impl Store for SledStore {
         let mut groups = Vec::new();
         let mut from = keys::due_prefix().to_vec();
         let end = keys::prefix_end(&keys::due_prefix());
-        while let Some(item) = self.data.range(from..end.clone()).keys().next() {
+        while let Some(item) = self.data()?.range(from..end.clone()).keys().next() {
             let key = item?;
             let (group, _, _) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
             from = keys::prefix_end(&keys::due_of(group));
@@ -532,7 +685,7 @@ impl Store for SledStore {
         let start = keys::due_of(group);
         let end = keys::due(group, micros(until).saturating_add(1), &Uuid::nil());
         let mut due = Vec::new();
-        for key in self.data.range(start..end).keys().take(limit) {
+        for key in self.data()?.range(start..end).keys().take(limit) {
             let key = key?;
             let (_, at, id) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
             due.push((from_micros(at), id));
@@ -548,7 +701,7 @@ impl Store for SledStore {
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         let start = keys::due(group, micros(after).saturating_add(1), &Uuid::nil());
         let end = keys::prefix_end(&keys::due_of(group));
-        match self.data.range(start..end).keys().next().transpose()? {
+        match self.data()?.range(start..end).keys().next().transpose()? {
             Some(key) => Ok(Some(from_micros(keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?.1))),
             None => Ok(None),
         }
@@ -590,40 +743,40 @@ impl Store for SledStore {
     /// Stores an outgoing webhook endpoint (replacing one of that name). Durable after
     /// [`Store::barrier`].
     fn put_endpoint(&self, space: &SpaceName, endpoint: &Endpoint) -> Result<(), StoreError> {
-        self.defs.insert(keys::endpoint(space, endpoint.name.as_str()), encode(endpoint)?)?;
+        self.defs()?.insert(keys::endpoint(space, endpoint.name.as_str()), encode(endpoint)?)?;
         Ok(())
     }
 
     /// An outgoing webhook endpoint by name.
     fn endpoint(&self, space: &SpaceName, name: &str) -> Result<Option<Endpoint>, StoreError> {
-        get(&self.defs, &keys::endpoint(space, name))
+        get(&self.defs()?, &keys::endpoint(space, name))
     }
 
     /// Every outgoing webhook endpoint of a space, in name order.
     fn endpoints(&self, space: &SpaceName) -> Result<Vec<Endpoint>, StoreError> {
-        self.defs.scan_prefix(keys::endpoints_of(space)).map(|item| decode_pair(item?)).collect()
+        self.defs()?.scan_prefix(keys::endpoints_of(space)).map(|item| decode_pair(item?)).collect()
     }
 
     /// Stores an inbound hook (replacing one of that name). Durable after [`Store::barrier`].
     fn put_hook(&self, space: &SpaceName, hook: &Hook) -> Result<(), StoreError> {
-        self.defs.insert(keys::hook(space, hook.name.as_str()), encode(hook)?)?;
+        self.defs()?.insert(keys::hook(space, hook.name.as_str()), encode(hook)?)?;
         Ok(())
     }
 
     /// An inbound hook by name.
     fn hook(&self, space: &SpaceName, name: &str) -> Result<Option<Hook>, StoreError> {
-        get(&self.defs, &keys::hook(space, name))
+        get(&self.defs()?, &keys::hook(space, name))
     }
 
     /// Every inbound hook of a space, in name order.
     fn hooks(&self, space: &SpaceName) -> Result<Vec<Hook>, StoreError> {
-        self.defs.scan_prefix(keys::hooks_of(space)).map(|item| decode_pair(item?)).collect()
+        self.defs()?.scan_prefix(keys::hooks_of(space)).map(|item| decode_pair(item?)).collect()
     }
 
     /// When the hook took the message id, if it did.
     fn inbound_receipt(&self, receipt: &InboundReceipt) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         let key = keys::inbound_receipt(&receipt.space, &receipt.hook, &receipt.message_id);
-        match self.data.get(&key)? {
+        match self.data()?.get(&key)? {
             Some(bytes) => {
                 let bytes: [u8; 8] = bytes.as_ref().try_into().map_err(|_| corrupt(&key, "bad receipt"))?;
                 Ok(Some(from_micros(u64::from_be_bytes(bytes))))
@@ -639,7 +792,7 @@ impl Store for SledStore {
         cutoff: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<InboundReceipt>, StoreError> {
         let mut expired = Vec::new();
-        for item in self.data.scan_prefix(keys::inbound_receipts()) {
+        for item in self.data()?.scan_prefix(keys::inbound_receipts()) {
             let (key, value) = item?;
             let received: [u8; 8] = value.as_ref().try_into().map_err(|_| corrupt(&key, "bad receipt"))?;
             if u64::from_be_bytes(received) >= micros(cutoff) {
@@ -657,19 +810,19 @@ impl Store for SledStore {
 
     /// Stores a token by the hash of its secret. Durable after [`Store::barrier`].
     fn insert_token(&self, hash_hex: &str, info: &TokenInfo) -> Result<(), StoreError> {
-        self.auth.insert(keys::token(hash_hex), encode(info)?)?;
+        self.auth()?.insert(keys::token(hash_hex), encode(info)?)?;
         Ok(())
     }
 
     /// The token whose secret hashes to `hash_hex`.
     fn token(&self, hash_hex: &str) -> Result<Option<TokenInfo>, StoreError> {
-        get(&self.auth, &keys::token(hash_hex))
+        get(&self.auth()?, &keys::token(hash_hex))
     }
 
     /// Every token with the hash of its secret, in hash order.
     fn tokens(&self) -> Result<Vec<(String, TokenInfo)>, StoreError> {
         let prefix = keys::tokens();
-        self.auth
+        self.auth()?
             .scan_prefix(&prefix)
             .map(|item| {
                 let (key, value) = item?;
@@ -683,38 +836,38 @@ impl Store for SledStore {
 
     /// Removes the token whose secret hashes to `hash_hex`. Durable after [`Store::barrier`].
     fn remove_token(&self, hash_hex: &str) -> Result<(), StoreError> {
-        self.auth.remove(keys::token(hash_hex))?;
+        self.auth()?.remove(keys::token(hash_hex))?;
         Ok(())
     }
 
     /// Whether any token exists.
     fn has_tokens(&self) -> Result<bool, StoreError> {
-        Ok(self.auth.scan_prefix(keys::tokens()).next().transpose()?.is_some())
+        Ok(self.auth()?.scan_prefix(keys::tokens()).next().transpose()?.is_some())
     }
 
     // ---- browser sessions and sign-in links ----
 
     fn insert_session(&self, hash_hex: &str, session: &Session) -> Result<(), StoreError> {
-        self.auth.insert(keys::session(hash_hex), encode(session)?)?;
+        self.auth()?.insert(keys::session(hash_hex), encode(session)?)?;
         Ok(())
     }
 
     fn session(&self, hash_hex: &str) -> Result<Option<Session>, StoreError> {
-        get(&self.auth, &keys::session(hash_hex))
+        get(&self.auth()?, &keys::session(hash_hex))
     }
 
     fn remove_session(&self, hash_hex: &str) -> Result<(), StoreError> {
-        self.auth.remove(keys::session(hash_hex))?;
+        self.auth()?.remove(keys::session(hash_hex))?;
         Ok(())
     }
 
     fn remove_sessions_where(&self, expired: &dyn Fn(&Session) -> bool) -> Result<usize, StoreError> {
         let mut removed = 0;
-        for item in self.auth.scan_prefix(keys::sessions()) {
+        for item in self.auth()?.scan_prefix(keys::sessions()) {
             let (key, value) = item?;
             let session: Session = decode_pair((key.clone(), value))?;
             if expired(&session) {
-                self.auth.remove(key)?;
+                self.auth()?.remove(key)?;
                 removed += 1;
             }
         }
@@ -722,24 +875,24 @@ impl Store for SledStore {
     }
 
     fn insert_sign_in_link(&self, hash_hex: &str, link: &SignInLink) -> Result<(), StoreError> {
-        self.auth.insert(keys::sign_in_link(hash_hex), encode(link)?)?;
+        self.auth()?.insert(keys::sign_in_link(hash_hex), encode(link)?)?;
         Ok(())
     }
 
     fn take_sign_in_link(&self, hash_hex: &str) -> Result<Option<SignInLink>, StoreError> {
         let key = keys::sign_in_link(hash_hex);
-        match self.auth.remove(&key)? {
+        match self.auth()?.remove(&key)? {
             Some(value) => decode_pair((key.into(), value)).map(Some),
             None => Ok(None),
         }
     }
 
     fn remove_sign_in_links_where(&self, expired: &dyn Fn(&SignInLink) -> bool) -> Result<(), StoreError> {
-        for item in self.auth.scan_prefix(keys::sign_in_links()) {
+        for item in self.auth()?.scan_prefix(keys::sign_in_links()) {
             let (key, value) = item?;
             let link: SignInLink = decode_pair((key.clone(), value))?;
             if expired(&link) {
-                self.auth.remove(key)?;
+                self.auth()?.remove(key)?;
             }
         }
         Ok(())
@@ -748,20 +901,20 @@ impl Store for SledStore {
     // ---- saved views ----
 
     fn put_view(&self, space: &SpaceName, form: &FormName, view: &StoredView) -> Result<(), StoreError> {
-        self.defs.insert(keys::view(space, form, &view.name), encode(view)?)?;
+        self.defs()?.insert(keys::view(space, form, &view.name), encode(view)?)?;
         Ok(())
     }
 
     fn view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<Option<StoredView>, StoreError> {
-        get(&self.defs, &keys::view(space, form, name))
+        get(&self.defs()?, &keys::view(space, form, name))
     }
 
     fn views(&self, space: &SpaceName, form: &FormName) -> Result<Vec<StoredView>, StoreError> {
-        self.defs.scan_prefix(keys::views_of(space, form)).map(|item| decode_pair(item?)).collect()
+        self.defs()?.scan_prefix(keys::views_of(space, form)).map(|item| decode_pair(item?)).collect()
     }
 
     fn remove_view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<(), StoreError> {
-        self.defs.remove(keys::view(space, form, name))?;
+        self.defs()?.remove(keys::view(space, form, name))?;
         Ok(())
     }
 
@@ -769,7 +922,7 @@ impl Store for SledStore {
 
     /// The due instant (microseconds) of the first pending timer.
     fn first_due(&self) -> Result<Option<i64>, StoreError> {
-        match self.data.scan_prefix(keys::timers()).keys().next() {
+        match self.data()?.scan_prefix(keys::timers()).keys().next() {
             Some(key) => {
                 let key = key?;
                 Ok(Some(keys::position_due(&key[1..]).ok_or_else(|| corrupt(&key, "bad timer key"))?))
@@ -782,9 +935,9 @@ impl Store for SledStore {
     fn due_timers(&self, until: i64, limit: usize) -> Result<Vec<Timer>, StoreError> {
         let end = keys::timer(&keys::timer_position(until, &Uuid::max()));
         let mut timers = Vec::new();
-        for item in self.data.range(keys::timers().to_vec()..=end).take(limit) {
+        for item in self.data()?.range(keys::timers().to_vec()..=end).take(limit) {
             let (_, owner) = item?;
-            if let Some(value) = self.data.get(&owner)? {
+            if let Some(value) = self.data()?.get(&owner)? {
                 timers.push(decode_owner_entry(&owner, &value)?);
             }
         }
@@ -807,7 +960,7 @@ impl Store for SledStore {
             None => keys::timers().to_vec(),
         };
         let mut found = Vec::new();
-        for item in self.data.range(start..keys::prefix_end(&keys::timers())) {
+        for item in self.data()?.range(start..keys::prefix_end(&keys::timers())) {
             let (_, owner) = item?;
             // The owner key says whose timer it is: no decoding for the others.
             let ours = owner.starts_with(&space_prefix)
@@ -815,7 +968,7 @@ impl Store for SledStore {
             if !ours {
                 continue;
             }
-            let Some(value) = self.data.get(&owner)? else { continue };
+            let Some(value) = self.data()?.get(&owner)? else { continue };
             let timer = decode_owner_entry(&owner, &value)?;
             if !keep(&timer) {
                 break;
@@ -831,7 +984,7 @@ impl Store for SledStore {
     /// The pending timers of one record, in due order.
     fn timers_of_record(&self, space: &SpaceName, record: &Uuid) -> Result<Vec<Timer>, StoreError> {
         let mut found = Vec::new();
-        for item in self.data.scan_prefix(keys::timers_of_record(space, record)) {
+        for item in self.data()?.scan_prefix(keys::timers_of_record(space, record)) {
             let (owner, value) = item?;
             found.push(decode_owner_entry(&owner, &value)?);
         }
@@ -841,7 +994,7 @@ impl Store for SledStore {
 
     /// How many timers are pending (a full count: for tests, benchmarks and the CLI).
     fn count_timers(&self) -> usize {
-        self.data.scan_prefix(keys::timers()).keys().count()
+        self.data().map_or(0, |data| data.scan_prefix(keys::timers()).keys().count())
     }
 }
 
@@ -853,8 +1006,8 @@ impl SledStore {
         versions: Vec<u8>,
     ) -> Result<Option<T>, StoreError> {
         match exact {
-            Some(key) => get(&self.defs, &key),
-            None => match self.defs.scan_prefix(versions).next_back() {
+            Some(key) => get(&self.defs()?, &key),
+            None => match self.defs()?.scan_prefix(versions).next_back() {
                 Some(item) => decode_pair(item?).map(Some),
                 None => Ok(None),
             },
@@ -868,7 +1021,7 @@ impl SledStore {
         name: impl Fn(&T) -> N,
     ) -> Result<Vec<T>, StoreError> {
         let mut latest: Vec<T> = Vec::new();
-        for item in self.defs.scan_prefix(prefix) {
+        for item in self.defs()?.scan_prefix(prefix) {
             let definition: T = decode_pair(item?)?;
             match latest.last_mut() {
                 // Versions of one definition are adjacent and ascending, so the last one wins.
@@ -921,7 +1074,11 @@ impl SledStore {
         if empty {
             return Box::new(std::iter::empty());
         }
-        let range = self.data.range::<Vec<u8>, _>((lower, upper)).keys();
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        let range = data.range::<Vec<u8>, _>((lower, upper)).keys();
         let keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>>> =
             if reverse { Box::new(range.rev()) } else { Box::new(range) };
         Box::new(keys.map(|key| key.map_err(StoreError::from)))
@@ -929,9 +1086,17 @@ impl SledStore {
 
     /// Flushes everything now, blocking (for the CLI and shutdown).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        flush_db(&self.db()?)
     }
+}
+
+/// Flushes the database (or fails the way a fault says, see `crate::fault`).
+fn flush_db(db: &sled::Db) -> Result<(), StoreError> {
+    if let Some(err) = crate::fault::flush_failure() {
+        return Err(StoreError::Durability(Arc::new(err)));
+    }
+    db.flush().map_err(|err| StoreError::Durability(Arc::new(err)))?;
+    Ok(())
 }
 
 /// Whether another process holds sled's lock on the database file. sled reports a held lock
@@ -1097,7 +1262,7 @@ impl SledStore {
     /// Overwrites event `seq` with `bytes`, as damage on disk would: tests of what the log's
     /// readers do with an event they cannot read, or one written before data was bounded.
     pub(crate) fn damage_event(&self, seq: u64, bytes: &[u8]) {
-        self.data.insert(keys::event(seq), bytes).expect("write the event");
+        self.data().expect("the database").insert(keys::event(seq), bytes).expect("write the event");
     }
 }
 
@@ -1141,9 +1306,9 @@ mod tests {
     fn the_storage_format_is_recorded_and_a_newer_one_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SledStore::open(dir.path(), &StorageConfig::default()).expect("open");
-        let format = store.defs.get(keys::format()).expect("read").expect("the format is recorded");
+        let format = store.defs().expect("defs").get(keys::format()).expect("read").expect("the format is recorded");
         assert_eq!(format.as_ref(), FORMAT.to_be_bytes());
-        store.defs.insert(keys::format(), &(FORMAT + 1).to_be_bytes()).expect("write");
+        store.defs().expect("defs").insert(keys::format(), &(FORMAT + 1).to_be_bytes()).expect("write");
         store.close().expect("close");
         drop(store);
         match SledStore::open(dir.path(), &StorageConfig::default()) {
