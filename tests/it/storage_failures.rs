@@ -102,3 +102,123 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_by_itself() {
     }
     assert_eq!(client.readiness().await.0, StatusCode::OK);
 }
+
+/// How `tend serve` on a data dir ended: `None` if it started serving (then it is killed),
+/// else its exit status and stderr.
+fn serve_outcome(data_dir: &std::path::Path) -> Option<(std::process::ExitStatus, String)> {
+    use std::io::Read as _;
+    let mut child = tend()
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawning tend serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (listening, serving) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("Tend is listening on ") {
+                let _ = listening.send(());
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for tend serve") {
+            let mut stderr = String::new();
+            child.stderr.take().expect("piped stderr").read_to_string(&mut stderr).expect("reading stderr");
+            return Some((status, stderr));
+        }
+        if serving.try_recv().is_ok() || Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Damaged sled files (a log cut short, garbage written over part of it, a torn config file)
+/// end `tend serve` with one line saying the database is damaged and how to restore it, and
+/// a non-zero exit: never a panic or a backtrace. Damage sled can recover from (it keeps the
+/// consistent prefix of its log) may start the server instead.
+#[tokio::test]
+async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
+    let app = TestApp::spawn().await;
+    app.space_with_accounts("cs").await;
+    let path = records_path("cs", "account");
+    let bodies: Vec<Value> =
+        (0..600).map(|i| account(&format!("Account {i} {}", "x".repeat(5_000)), "growth", i % 100)).collect();
+    for created in futures::future::join_all(bodies.iter().map(|body| app.post(&path, body))).await {
+        assert_eq!(created.status(), StatusCode::CREATED);
+    }
+    let (data_dir, _) = app.stop().await;
+    let db_len = std::fs::metadata(data_dir.path().join("db")).unwrap().len();
+
+    type Damage = Box<dyn Fn(&std::path::Path)>;
+    let truncate = |fraction: f64| -> Damage {
+        Box::new(move |dir: &std::path::Path| {
+            let file = std::fs::OpenOptions::new().write(true).open(dir.join("db")).unwrap();
+            file.set_len((db_len as f64 * fraction) as u64).unwrap();
+        })
+    };
+    let overwrite = |fraction: f64| -> Damage {
+        Box::new(move |dir: &std::path::Path| {
+            use std::io::{Seek as _, Write as _};
+            let mut file = std::fs::OpenOptions::new().write(true).open(dir.join("db")).unwrap();
+            file.seek(std::io::SeekFrom::Start((db_len as f64 * fraction) as u64)).unwrap();
+            file.write_all(&vec![0xA5; 64 * 1024]).unwrap();
+        })
+    };
+    let cases: Vec<(&str, Damage)> = vec![
+        (
+            "config file torn",
+            Box::new(|dir: &std::path::Path| std::fs::write(dir.join("conf"), b"segment_si").unwrap()),
+        ),
+        ("log cut at 40%", truncate(0.4)),
+        ("log cut at 60%", truncate(0.6)),
+        ("log cut at 80%", truncate(0.8)),
+        ("log cut at 95%", truncate(0.95)),
+        ("garbage at 30%", overwrite(0.3)),
+        ("garbage at 70%", overwrite(0.7)),
+    ];
+    let mut refused = Vec::new();
+    for (damage, apply) in &cases {
+        let copy = tempfile::tempdir().unwrap();
+        for entry in walk_files(data_dir.path()) {
+            let target = copy.path().join(entry.strip_prefix(data_dir.path()).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&entry, &target).unwrap();
+        }
+        apply(copy.path());
+        let Some((status, stderr)) = serve_outcome(copy.path()) else {
+            eprintln!("{damage}: sled recovered what it could and the server started");
+            continue;
+        };
+        assert!(!status.success(), "{damage}: a failed start exits non-zero");
+        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{damage}: {stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|line| line.starts_with("error: ")).collect();
+        assert_eq!(errors.len(), 1, "{damage}: one error line: {stderr}");
+        assert!(errors[0].contains("is damaged") && errors[0].contains("restore"), "{damage}: {}", errors[0]);
+        refused.push(*damage);
+    }
+    assert!(refused.contains(&"config file torn"), "{refused:?}");
+    assert!(refused.len() >= 2, "garbage inside the log is refused too: {refused:?}");
+}
+
+/// Every file under `dir`.
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk_files(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -71,6 +71,17 @@ pub enum StoreError {
         #[source]
         source: BackendError,
     },
+    /// The database's files are damaged: they can't be read back as a database.
+    #[error(
+        "the database in {} is damaged ({reason}); restore the data dir from a backup copy, or move it aside to start with an empty one",
+        path.display()
+    )]
+    Damaged {
+        /// The data dir.
+        path: PathBuf,
+        /// What the backend found.
+        reason: String,
+    },
     /// The database could not be read or written.
     #[error("storage error: {0}")]
     Backend(#[source] BackendError),

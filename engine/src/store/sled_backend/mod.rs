@@ -54,7 +54,6 @@ pub(super) struct Trees {
 
 impl Trees {
     fn open(dir: &Path, settings: &StorageConfig) -> Result<Trees, StoreError> {
-        let open_error = |source: BackendError| StoreError::Open { path: dir.to_owned(), source };
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(settings.cache_mb.max(1) * 1024 * 1024)
@@ -65,8 +64,8 @@ impl Trees {
             // A crash point (crash tests) needs applied writes to stay unflushed until it fires.
             .flush_every_ms(std::env::var_os(super::CRASH_POINT_VAR).is_none().then_some(500))
             .open()
-            .map_err(|err| open_error(Arc::new(err)))?;
-        let tree = |name: &str| db.open_tree(name).map_err(|err| open_error(Arc::new(err)));
+            .map_err(|err| open_failed(dir, err))?;
+        let tree = |name: &str| db.open_tree(name).map_err(|err| open_failed(dir, err));
         Ok(Trees { data: tree("data")?, defs: tree("defs")?, auth: tree("auth")?, db })
     }
 
@@ -200,9 +199,13 @@ impl Store for SledStore {
         if database_in_use(dir) {
             return Err(StoreError::InUse { path: dir.to_owned() });
         }
-        let trees = Trees::open(dir, settings)?;
-        migrate(&trees.db, &trees.defs, &trees.data)?;
-        let last_seq = trees.last_seq()?;
+        // sled 0.34 panics on some damaged files (a log cut short) instead of failing.
+        let (trees, last_seq) = catching_panics(dir, || {
+            let trees = Trees::open(dir, settings)?;
+            migrate(&trees.db, &trees.defs, &trees.data)?;
+            let last_seq = trees.last_seq()?;
+            Ok((trees, last_seq))
+        })?;
         let shared = Arc::new(Shared {
             dir: dir.to_owned(),
             settings: settings.clone(),
@@ -1088,6 +1091,49 @@ impl SledStore {
     pub fn flush(&self) -> Result<(), StoreError> {
         flush_db(&self.db()?)
     }
+}
+
+/// Why sled could not open the database in `dir`: damaged files, or another failure.
+fn open_failed(dir: &Path, err: sled::Error) -> StoreError {
+    match err {
+        sled::Error::Corruption { .. } => {
+            StoreError::Damaged { path: dir.to_owned(), reason: "its files hold data that can't be read".into() }
+        }
+        sled::Error::Unsupported(reason) | sled::Error::ReportableBug(reason) => {
+            StoreError::Damaged { path: dir.to_owned(), reason }
+        }
+        other => StoreError::Open { path: dir.to_owned(), source: Arc::new(other) },
+    }
+}
+
+thread_local! {
+    /// Set while [`catching_panics`] runs on this thread: the panic hook stays quiet.
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `open`, turning a panic in it into [`StoreError::Damaged`] without the panic's message
+/// and backtrace on stderr (the error says what happened, once).
+fn catching_panics<T>(dir: &Path, open: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CATCHING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    CATCHING.with(|catching| catching.set(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(open));
+    CATCHING.with(|catching| catching.set(false));
+    outcome.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|message| (*message).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(StoreError::Damaged { path: dir.to_owned(), reason: format!("reading it back failed: {message}") })
+    })
 }
 
 /// Flushes the database (or fails the way a fault says, see `crate::fault`).
