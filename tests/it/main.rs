@@ -20,6 +20,7 @@ mod connections;
 mod crash;
 mod delivery_crash;
 mod export;
+mod fault_kills;
 mod import;
 mod integrations;
 mod migration;
