@@ -46,7 +46,7 @@ use crate::Engine;
 #[derive(Debug, Clone)]
 pub enum Inbound {
     /// Appended as this `inbound` event.
-    Appended(Event),
+    Appended(Box<Event>),
     /// A replay of a message the hook already took: nothing appended.
     Replay,
 }
@@ -426,7 +426,7 @@ impl Engine {
         let extras = Extras { events: vec![event], inbound_receipts: receipts, ..Extras::default() };
         let mut events = self.commit(Vec::new(), extras).await?;
         let event = events.pop().ok_or_else(|| EngineError::Internal("the commit returned no event".into()))?;
-        Ok(Inbound::Appended(event))
+        Ok(Inbound::Appended(Box::new(event)))
     }
 
     /// A space's deliveries, newest first, matching `filter`; `before` is the last one of the
