@@ -222,3 +222,60 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// `/readyz` says the workflow processor cannot go on while a pass fails (here: the storage
+/// its runs commit to), and answers ready again, with the run committed once, when it can.
+#[tokio::test]
+async fn readiness_names_a_stalled_processor_and_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    // A `when` that counts for a while, so the disk fills while the processor is planning.
+    std::fs::write(dir.path().join("tend.toml"), "[scripts]\nmax_operations = 0\ntimeout_ms = 20000\n").unwrap();
+    let switch_dir = tempfile::tempdir().unwrap();
+    let disk_full = switch_dir.path().join("disk-full");
+    let fault = format!("flush-enospc:{}", disk_full.display());
+    let server = ServerProcess::start_with_env(dir.path(), &[("TEND_FAULT", &fault)]);
+    let token = server.token.clone().expect("a first admin token");
+    let client = Client::new(&server, &token);
+    let (post, put) = (reqwest::Method::POST, reqwest::Method::PUT);
+    expect_json(client.send(post.clone(), "/api/v1/spaces", Some(&json!({ "name": "cs" }))).await, StatusCode::CREATED)
+        .await;
+    let form = account_form();
+    expect_json(client.send(put.clone(), "/api/v1/spaces/cs/forms/account", Some(&form)).await, StatusCode::CREATED)
+        .await;
+    let slow = json!({ "trigger": { "form": "account", "on": ["created"] },
+        "when": "let i = 0; while i < 300000 { i += 1; } true",
+        "actions": [ { "set": { "health": "99" } } ] });
+    let stored = client.send(put, "/api/v1/spaces/cs/workflows/slow", Some(&slow)).await;
+    expect_json(stored, StatusCode::CREATED).await;
+    assert_eq!(client.readiness().await.0, StatusCode::OK);
+
+    let started = Instant::now();
+    let body = account("Acme", "growth", 10);
+    expect_json(client.send(post, &records_path("cs", "account"), Some(&body)).await, StatusCode::CREATED).await;
+    std::fs::write(&disk_full, b"").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = client.readiness().await;
+        if body.contains("the workflow processor cannot go on") {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the processor never said it stalled: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    std::fs::remove_file(&disk_full).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.readiness().await.0 != StatusCode::OK {
+        assert!(Instant::now() < deadline, "not ready again: {:?}", client.readiness().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The refused batch may have reached the disk anyway (like a write whose answer a crash cut
+    // off); either way the run is there once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let runs =
+        expect_json(client.send(reqwest::Method::GET, "/api/v1/spaces/cs/runs", None).await, StatusCode::OK).await;
+    assert_eq!(runs["items"].as_array().unwrap().len(), 1, "the run, committed once: {runs}");
+    assert!(server.terminate());
+}
