@@ -50,3 +50,50 @@ impl InboundReplays {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{DateTime, Utc};
+    use serde_json::json;
+
+    use super::REPLAY_WINDOW;
+    use crate::outbox::Inbound;
+    use crate::store::{InboundReceipt, Store as _};
+    use crate::{Actor, Engine, EngineConfig, ManualClock};
+
+    fn receipt(message_id: &str) -> InboundReceipt {
+        InboundReceipt {
+            space: forms::SpaceName::parse("cs").expect("name"),
+            hook: "usage".into(),
+            message_id: message_id.into(),
+        }
+    }
+
+    /// A message id is a replay within the window, is forgotten after it (storage holds one
+    /// window's ids), and then counts as a new post.
+    #[tokio::test]
+    async fn message_ids_are_refused_within_the_window_and_forgotten_after_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let start: DateTime<Utc> = "2027-01-04T10:00:00Z".parse().expect("instant");
+        let clock = ManualClock::new(start);
+        let engine = Engine::open(EngineConfig { clock: Arc::new(clock.clone()), ..EngineConfig::new(dir.path()) })
+            .expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        engine.put_hook("cs", "usage", &json!({})).await.expect("hook");
+        let post = |id: &'static str| engine.receive_inbound(&actor, "cs", "usage", json!({}), Some(id));
+
+        assert!(matches!(post("m1").await.expect("first"), Inbound::Appended(_)));
+        clock.advance(REPLAY_WINDOW - chrono::Duration::seconds(1));
+        assert!(matches!(post("m1").await.expect("replay"), Inbound::Replay));
+        assert!(engine.store().inbound_receipt(&receipt("m1")).expect("read").is_some());
+
+        clock.advance(chrono::Duration::minutes(2));
+        assert!(matches!(post("m2").await.expect("another"), Inbound::Appended(_)));
+        assert_eq!(engine.store().inbound_receipt(&receipt("m1")).expect("read"), None, "m1 expired");
+        assert!(matches!(post("m1").await.expect("after the window"), Inbound::Appended(_)));
+        assert_eq!(engine.events_after(0, 100).expect("events").len(), 3, "three posts appended, the replay not");
+    }
+}
