@@ -33,6 +33,7 @@ mod counting;
 pub mod dashboards;
 mod definitions;
 mod error;
+mod fault;
 mod import;
 mod listing;
 pub mod model;
@@ -58,6 +59,7 @@ pub use crate::auth::{Principal, Role, TokenInfo};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::definitions::PutFormOutcome;
 pub use crate::error::{EngineError, ErrorCode, FailingRecord, Result};
+pub use crate::fault::FAULT_VAR;
 pub use crate::import::{
     ImportMode, ImportOptions, ImportReport, ImportRow, Importer, RowError, DEFAULT_CHUNK_ROWS, MAX_REPORTED_ERRORS,
 };
@@ -134,6 +136,8 @@ struct Inner {
     deliveries: outbox::DeliveryWorker,
     /// Tokens already authenticated.
     tokens: auth::Tokens,
+    /// Inbound posts being checked for replays.
+    inbound: outbox::InboundReplays,
 }
 
 impl std::fmt::Debug for Engine {
@@ -157,6 +161,7 @@ impl Engine {
                 scheduler: timers::Scheduler::default(),
                 deliveries: outbox::DeliveryWorker::default(),
                 tokens: auth::Tokens::default(),
+                inbound: outbox::InboundReplays::default(),
             }),
         })
     }
@@ -167,9 +172,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether storage answers (for readiness probes).
+    /// Whether storage answers reads and takes writes (for readiness probes).
     pub fn is_healthy(&self) -> bool {
-        self.inner.store.is_healthy()
+        self.storage_problem().is_none()
+    }
+
+    /// Why storage can't serve reads and writes now (a full disk, say), if it can't.
+    pub fn storage_problem(&self) -> Option<String> {
+        self.inner.store.problem()
     }
 
     /// The current instant, as the engine stores it (microsecond precision).

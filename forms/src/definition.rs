@@ -243,6 +243,12 @@ pub struct Stage {
     /// How long a record may stay in this stage, e.g. `3d` (see [`parse_duration`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<String>,
+    /// A date or date-time field: a record created (or imported) already in this stage entered
+    /// it at that field's value, when set and not later than the write, so its SLA counts from
+    /// there (an onboarding imported in kickoff counts from its kickoff date, not from the
+    /// import). Moving into the stage later counts from the move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_from: Option<String>,
 }
 
 /// One checklist entry of a stage. A bare string is both its id and its label.

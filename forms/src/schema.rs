@@ -625,6 +625,17 @@ fn check_pipeline(pipeline: &Pipeline, view: SchemaView<'_>, errors: &mut Vec<Fi
                 errors.push(FieldError::new(format!("{at}/sla"), problem));
             }
         }
+        if let Some(from) = &stage.sla_from {
+            let kind = view.top_level(from).map(|schema| view.field_type(schema));
+            if !matches!(kind, Some(FieldType::Date | FieldType::DateTime)) {
+                errors.push(FieldError::new(
+                    format!("{at}/sla_from"),
+                    format!("`{from}` must be a top-level date or date-time property of the schema"),
+                ));
+            } else if stage.sla.is_none() {
+                errors.push(FieldError::new(format!("{at}/sla_from"), "the stage has no `sla` to count from it"));
+            }
+        }
         for (j, item) in stage.checklist.iter().enumerate() {
             let item_at = format!("{at}/checklist/{j}");
             if item.id.trim().is_empty() {

@@ -409,6 +409,17 @@ async fn serve_demo_installs_the_customer_success_pack_once() {
         let page = expect_json(get(path).await.unwrap(), StatusCode::OK).await;
         assert!(!page["items"].as_array().unwrap().is_empty(), "onboardings in {stage}");
     }
+    // Kickoff SLAs count from each onboarding's kickoff date: they fall due on different days,
+    // not all at one instant after the demo was loaded.
+    let timers = expect_json(get("/api/v1/spaces/demo/timers?limit=500".into()).await.unwrap(), StatusCode::OK).await;
+    let kickoff_due_days: std::collections::BTreeSet<String> = timers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|timer| timer["kind"] == "sla" && timer["offset"] == "kickoff")
+        .map(|timer| timer["due"].as_str().unwrap()[..10].to_owned())
+        .collect();
+    assert!(kickoff_due_days.len() >= 2, "kickoff SLAs due on {kickoff_due_days:?}");
     server.kill9();
 
     let (again, banner) = ServerProcess::start_with(dir.path(), &["--demo"]);

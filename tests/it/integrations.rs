@@ -466,3 +466,72 @@ async fn storing_a_workflow_warns_about_deliveries_that_cannot_work_yet() {
     assert_eq!(error_paths(&json!({ "errors": stored["warnings"] })), ["/actions/1/notify/email", "/actions/2/script"]);
     assert!(stored["warnings"][1]["message"].as_str().unwrap().contains("`cs-leads` is disabled"), "{stored}");
 }
+
+/// A sender that repeats a post (the same `webhook-id`, signature and body) within the
+/// signature's tolerance gets a success each time, and the hook's workflow runs once, even
+/// when the server restarted between the copies.
+#[tokio::test]
+async fn replayed_inbound_posts_run_once_even_across_a_restart() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    let stored = expect_json(app.put("/api/v1/spaces/cs/hooks/usage", &json!({})).await, StatusCode::CREATED).await;
+    let secret = stored["secret"].as_str().unwrap().to_owned();
+    let workflow = json!({ "trigger": { "hook": "usage" }, "actions": [ { "script": "print(payload.n);" } ] });
+    expect_json(app.put("/api/v1/spaces/cs/workflows/usage", &workflow).await, StatusCode::CREATED).await;
+
+    let signer = standardwebhooks::Webhook::new(&secret).unwrap();
+    let timestamp = chrono::Utc::now().timestamp();
+    let signed = |id: &'static str, body: &'static str| {
+        let signature = signer.sign(id, timestamp, body.as_bytes()).unwrap();
+        move |app: &TestApp| {
+            app.client
+                .post(app.url("/api/v1/spaces/cs/hooks/usage"))
+                .header("content-type", "application/json")
+                .header("webhook-id", id.to_owned())
+                .header("webhook-timestamp", timestamp.to_string())
+                .header("webhook-signature", signature.clone())
+                .body(body.to_owned())
+        }
+    };
+    let first = signed("msg_replayed", r#"{"n": 1}"#);
+    let accepted = expect_json(first(&app).send().await.unwrap(), StatusCode::ACCEPTED).await;
+    let seq = accepted["event"].as_u64().unwrap();
+    let replay = expect_json(first(&app).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(replay["replay"], true, "{replay}");
+    assert_eq!(app.last_event_seq(), seq, "a replay appends nothing");
+
+    let (data_dir, token) = app.stop().await;
+    let app = TestApp::spawn_with(data_dir, Some(token), |_| {}).await;
+    let replay = expect_json(first(&app).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(replay["replay"], true, "{replay}");
+    assert_eq!(app.last_event_seq(), seq, "a replay after a restart appends nothing");
+    // A copy whose signature no longer matches is refused as before, not taken as a replay.
+    let forged = app
+        .client
+        .post(app.url("/api/v1/spaces/cs/hooks/usage"))
+        .header("webhook-id", "msg_replayed")
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", "v1,AAAA")
+        .body(r#"{"n": 1}"#);
+    expect_problem(forged.send().await.unwrap(), StatusCode::UNAUTHORIZED, "unauthorized").await;
+    // Another message with the same body is a new post.
+    let other = signed("msg_other", r#"{"n": 1}"#);
+    let accepted = expect_json(other(&app).send().await.unwrap(), StatusCode::ACCEPTED).await;
+    assert_eq!(accepted["event"], seq + 1);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let runs = expect_json(app.get("/api/v1/spaces/cs/runs?workflow=usage").await, StatusCode::OK).await;
+        let items = runs["items"].as_array().unwrap();
+        if items.len() >= 2 {
+            assert_eq!(items.len(), 2, "one run per message: {runs}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{runs}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Give a stray run time to appear, then count again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let runs = expect_json(app.get("/api/v1/spaces/cs/runs?workflow=usage").await, StatusCode::OK).await;
+    assert_eq!(runs["items"].as_array().unwrap().len(), 2, "{runs}");
+}

@@ -94,7 +94,7 @@ fn only_engine_store_names_sled() {
 /// what it re-exports). A module may use its own layer and those below. Mirrors the "Layers"
 /// section of ARCHITECTURE.md; a new module must be placed here.
 const ENGINE_LAYERS: &[&[&str]] = &[
-    &["clock", "calendar", "query"],
+    &["clock", "calendar", "query", "fault"],
     &["model"],
     &["store"],
     &["error"],

@@ -7,10 +7,14 @@
 //! signature or secret) is the same [`InboundError::Unauthorized`], and a missing hook is
 //! checked against a decoy secret so it costs the time a bad signature does: telling them
 //! apart would let anyone map a deployment's spaces and hooks without a secret.
+//!
+//! A post that repeats a `webhook-id` the hook took within the replay window (a sender's retry
+//! after a lost answer, or a copied signed post) is answered as a success and appends nothing,
+//! the way Standard Webhooks receivers dedupe.
 
 use axum::http::HeaderMap;
-use engine::outbox::HookAuth;
-use engine::{Actor, Engine, ErrorCode, Event};
+use engine::outbox::{HookAuth, Inbound};
+use engine::{Actor, Engine, ErrorCode};
 
 use crate::api::strict_json::{self, StrictJsonError};
 
@@ -32,14 +36,15 @@ pub(crate) enum InboundError {
     Engine(#[from] engine::EngineError),
 }
 
-/// Authenticates a post to hook `name` of `space` and appends it as an `inbound` event.
+/// Authenticates a post to hook `name` of `space` and appends it as an `inbound` event, unless
+/// it replays a message (its `webhook-id`) the hook took within the replay window.
 pub(crate) async fn receive(
     engine: &Engine,
     space: &str,
     name: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Event, InboundError> {
+) -> Result<Inbound, InboundError> {
     let hook = match engine.hook(space, name) {
         Ok(hook) => Some(hook).filter(|hook| hook.enabled),
         Err(err) if err.code() == ErrorCode::NotFound || err.code() == ErrorCode::Invalid => None,
@@ -53,7 +58,8 @@ pub(crate) async fn receive(
         return Err(InboundError::Unauthorized);
     }
     let payload = strict_json::parse(body)?;
-    Ok(engine.receive_inbound(&Actor(format!("hook:{name}")), space, name, payload).await?)
+    let message_id = headers.get("webhook-id").and_then(|id| id.to_str().ok()).filter(|id| !id.is_empty());
+    Ok(engine.receive_inbound(&Actor(format!("hook:{name}")), space, name, payload, message_id).await?)
 }
 
 /// Whether the post carries the hook's secret the way the hook asks for.

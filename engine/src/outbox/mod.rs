@@ -12,6 +12,7 @@
 //! secrets are stored, because signing and verifying need them, and never shown again by the
 //! API (see [`EndpointInfo`], [`HookInfo`]).
 
+mod replays;
 mod worker;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -27,6 +28,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+pub(crate) use self::replays::InboundReplays;
+pub use self::replays::{REPLAY_WINDOW, SIGNATURE_TOLERANCE};
 pub use self::worker::{DeliveryPolicy, RESPONSE_SLICE};
 use crate::error::{EngineError, Result};
 use crate::model::url_authority;
@@ -35,9 +38,18 @@ pub use crate::model::{
     Attempt, Delivery, DeliveryStatus, DeliveryTarget, Endpoint, EndpointInfo, Hook, HookAuth, HookInfo,
     MAX_KEPT_ATTEMPTS,
 };
-use crate::store::Extras;
 use crate::store::Store as _;
+use crate::store::{Extras, InboundReceipt};
 use crate::Engine;
+
+/// What became of an authenticated post to an inbound hook.
+#[derive(Debug, Clone)]
+pub enum Inbound {
+    /// Appended as this `inbound` event.
+    Appended(Box<Event>),
+    /// A replay of a message the hook already took: nothing appended.
+    Replay,
+}
 
 /// The prefix of Standard Webhooks secrets.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -354,9 +366,17 @@ impl Engine {
     }
 
     /// Appends an `inbound` event for a post to hook `name`, after checking the body against
-    /// the hook's schema (every failing field, nothing stored when one fails); returns the
-    /// event. The caller has authenticated the post.
-    pub async fn receive_inbound(&self, actor: &Actor, space: &str, name: &str, payload: Value) -> Result<Event> {
+    /// the hook's schema (every failing field, nothing stored when one fails). The caller has
+    /// authenticated the post. A post carrying a `message_id` the hook already took within
+    /// [`REPLAY_WINDOW`] is a replay: nothing is appended, and the answer says so.
+    pub async fn receive_inbound(
+        &self,
+        actor: &Actor,
+        space: &str,
+        name: &str,
+        payload: Value,
+        message_id: Option<&str>,
+    ) -> Result<Inbound> {
         let hook = self.hook(space, name)?;
         if !hook.enabled {
             return Err(EngineError::not_found("inbound hook", name));
@@ -375,14 +395,38 @@ impl Engine {
             schema.validate(&payload)?;
         }
         let space = self.space(space)?.name;
+        let receipt = message_id.map(|message_id| InboundReceipt {
+            space: space.clone(),
+            hook: hook.name.clone(),
+            message_id: message_id.to_owned(),
+        });
+        let _serialised = match &receipt {
+            Some(receipt) => Some(self.inner.inbound.lock_for(&receipt.message_id).lock().await),
+            None => None,
+        };
+        let now = self.now();
+        let mut receipts = Vec::new();
+        if self.inner.inbound.prune_due(now) {
+            let expired = self.store().inbound_receipts_before(now - REPLAY_WINDOW)?;
+            let renewed = |old: &InboundReceipt| receipt.as_ref() == Some(old);
+            receipts.extend(expired.into_iter().filter(|old| !renewed(old)).map(|old| (old, None)));
+        }
+        if let Some(receipt) = receipt {
+            let taken = self.store().inbound_receipt(&receipt)?;
+            if taken.is_some_and(|taken| now - taken < REPLAY_WINDOW) {
+                return Ok(Inbound::Replay);
+            }
+            receipts.push((receipt, Some(now)));
+        }
         let event = Event {
             hook: Some(hook.name.clone()),
             payload: Some(payload),
-            ..Event::bare(space, EventKind::Inbound, actor.clone(), self.now())
+            ..Event::bare(space, EventKind::Inbound, actor.clone(), now)
         };
-        let extras = Extras { events: vec![event], ..Extras::default() };
+        let extras = Extras { events: vec![event], inbound_receipts: receipts, ..Extras::default() };
         let mut events = self.commit(Vec::new(), extras).await?;
-        events.pop().ok_or_else(|| EngineError::Internal("the commit returned no event".into()))
+        let event = events.pop().ok_or_else(|| EngineError::Internal("the commit returned no event".into()))?;
+        Ok(Inbound::Appended(Box::new(event)))
     }
 
     /// A space's deliveries, newest first, matching `filter`; `before` is the last one of the

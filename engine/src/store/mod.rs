@@ -71,6 +71,17 @@ pub enum StoreError {
         #[source]
         source: BackendError,
     },
+    /// The database's files are damaged: they can't be read back as a database.
+    #[error(
+        "the database in {} is damaged ({reason}); restore the data dir from a backup copy, or move it aside to start with an empty one",
+        path.display()
+    )]
+    Damaged {
+        /// The data dir.
+        path: PathBuf,
+        /// What the backend found.
+        reason: String,
+    },
     /// The database could not be read or written.
     #[error("storage error: {0}")]
     Backend(#[source] BackendError),
@@ -174,6 +185,17 @@ pub struct RecordWrite {
     pub timers: Vec<TimerOp>,
 }
 
+/// A message id an inbound hook has taken: a second post with it is a replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InboundReceipt {
+    /// The hook's space.
+    pub space: SpaceName,
+    /// The hook.
+    pub hook: String,
+    /// The sender's id of the message (`webhook-id`).
+    pub message_id: String,
+}
+
 /// What a workflow run commits besides record writes.
 #[derive(Debug, Default)]
 pub struct Extras {
@@ -190,6 +212,8 @@ pub struct Extras {
     pub events: Vec<Event>,
     /// Timers scheduled, replaced, cancelled or fired.
     pub timers: Vec<TimerOp>,
+    /// Inbound message ids taken (with when they were received) or forgotten (`None`).
+    pub inbound_receipts: Vec<(InboundReceipt, Option<DateTime<Utc>>)>,
 }
 
 /// A change to the pending timers.
@@ -259,8 +283,9 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// Finishes queued writes and flushes; the store must not be written afterwards.
     fn close(&self) -> Result<(), StoreError>;
 
-    /// Whether the database answers reads.
-    fn is_healthy(&self) -> bool;
+    /// Why the database can't serve reads and writes now (a failed flush not yet followed by
+    /// a successful one, or reads failing); `None` when it can.
+    fn problem(&self) -> Option<String>;
 
     // ---- spaces and definitions ----
 
@@ -434,6 +459,10 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     fn hook(&self, space: &SpaceName, name: &str) -> Result<Option<Hook>, StoreError>;
     /// Every inbound hook of a space, in name order.
     fn hooks(&self, space: &SpaceName) -> Result<Vec<Hook>, StoreError>;
+    /// When the hook took the message id, if it did.
+    fn inbound_receipt(&self, receipt: &InboundReceipt) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Every message id taken before `cutoff`.
+    fn inbound_receipts_before(&self, cutoff: DateTime<Utc>) -> Result<Vec<InboundReceipt>, StoreError>;
 
     // ---- tokens ----
 

@@ -67,7 +67,7 @@ impl Engine {
                 &space,
                 filter.workflow.as_deref(),
                 after,
-                limit + 1,
+                limit.saturating_add(1),
                 &mut |timer: &Timer| in_range(timer),
             )?,
         };

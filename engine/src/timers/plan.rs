@@ -281,6 +281,16 @@ impl Engine {
     }
 }
 
+/// When a record entered its stage by a date (its start, UTC) or date-time field's value.
+fn entered_at(value: &Value) -> Option<DateTime<Utc>> {
+    let text = value.as_str()?;
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(day.and_time(NaiveTime::MIN).and_utc())
+}
+
 /// The SLA timer change of a record write: entering a stage with an `sla` schedules its
 /// breach; leaving it (or being deleted) cancels it.
 pub(crate) fn sla_op(
@@ -304,7 +314,11 @@ pub(crate) fn sla_op(
         return before.map(|_| replace(Vec::new()));
     };
     let span = Span::parse(sla, false).ok()?;
-    let entered = after.updated_at;
+    let entered = match (before, &stage.sla_from) {
+        (None, Some(field)) => entered_at(&after.data[field.as_str()]).filter(|at| *at <= after.updated_at),
+        _ => None,
+    }
+    .unwrap_or(after.updated_at);
     let planned = Planned {
         space,
         kind: TimerKind::Sla,

@@ -140,6 +140,7 @@ impl Engine {
         if timer.kind == TimerKind::Cron {
             // All missed occurrences fire as one: the next one is the first after now.
             next = self.next_cron_timer(&timer, now)?;
+            crate::fault::reached("cron-fire");
         }
         Ok(TimerOp::Fire { timer, event: raise.then(|| Box::new(event)), next: next.map(Box::new) })
     }

@@ -285,6 +285,42 @@ async fn a_stage_sla_raises_sla_breached_if_the_record_is_still_there() {
     assert!(titles.contains(&json!("Stuck stalled in kickoff")) && titles.contains(&json!("Moving stalled in setup")));
 }
 
+/// Records created already in a stage with `sla_from` count their SLA from their own date
+/// (imported onboardings breach on their own schedules, not all at once from the import);
+/// without the date, or with one later than the write, from the write.
+#[tokio::test]
+async fn a_record_created_in_a_stage_counts_its_sla_from_its_date_field() {
+    let sim = Sim::new("2027-01-10T10:00:00Z").await;
+    let project = json!({ "schema": { "type": "object", "properties": {
+            "name": { "type": "string" }, "stage": { "type": "string" },
+            "kickoff_date": { "type": "string", "format": "date" } } },
+        "pipeline": { "field": "stage", "stages": [
+            { "name": "kickoff", "sla": "5d", "sla_from": "kickoff_date" }, { "name": "live" } ] } });
+    sim.engine.put_form(&actor(), "cs", "project", &project, false).await.expect("project form");
+    sim.workflow(
+        "stalled",
+        json!({ "trigger": { "form": "project", "on": ["sla_breached"] },
+                "actions": [ { "create": { "form": "task", "data": { "title": "record.name" } } } ] }),
+    )
+    .await;
+    sim.create("project", json!({ "name": "long ago", "kickoff_date": "2027-01-01" })).await;
+    sim.create("project", json!({ "name": "Friday", "kickoff_date": "2027-01-08" })).await;
+    sim.create("project", json!({ "name": "Saturday", "kickoff_date": "2027-01-09" })).await;
+    sim.create("project", json!({ "name": "no date" })).await;
+    sim.create("project", json!({ "name": "next month", "kickoff_date": "2027-02-01" })).await;
+    sim.run_until("2027-01-31T00:00:00Z").await;
+    assert_eq!(
+        sim.started("stalled"),
+        vec![
+            utc("2027-01-10T10:00:00Z"), // due on the 6th: late, fires at once
+            utc("2027-01-13T00:00:00Z"),
+            utc("2027-01-14T00:00:00Z"),
+            utc("2027-01-15T10:00:00Z"),
+            utc("2027-01-15T10:00:00Z"),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn timers_missed_during_downtime_follow_the_misfire_policy() {
     let sim = Sim::new("2027-01-01T00:00:00Z").await;

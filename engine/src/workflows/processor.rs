@@ -534,6 +534,7 @@ impl Engine {
                 continue;
             }
             let statuses: Vec<RunStatus> = extras.runs.iter().map(|(_, run)| run.status).collect();
+            crate::fault::reached("processor-batch");
             match self.commit(writes, extras).await {
                 Ok(_) => {
                     for status in statuses {

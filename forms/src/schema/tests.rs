@@ -467,6 +467,23 @@ fn pipeline_inconsistencies_are_all_reported() {
 }
 
 #[test]
+fn an_sla_counts_from_a_date_field_with_an_sla() {
+    let pipeline = |stages: Value| with_pipeline(json!({ "field": "stage", "stages": stages }));
+    form(pipeline(json!([
+        { "name": "onboarding", "sla": "5d", "sla_from": "renewal_date" },
+        { "name": "live", "sla": "1d", "sla_from": "contacted_at" }
+    ])));
+    check_errors(
+        pipeline(json!([
+            { "name": "onboarding", "sla": "5d", "sla_from": "stage" },
+            { "name": "live", "sla_from": "renewal_date" },
+            { "name": "churned", "sla": "1d", "sla_from": "nope" }
+        ])),
+        &["/pipeline/stages/0/sla_from", "/pipeline/stages/1/sla_from", "/pipeline/stages/2/sla_from"],
+    );
+}
+
+#[test]
 fn the_pipeline_field_is_a_declared_string_whose_enum_allows_every_stage() {
     let stages = json!([{ "name": "onboarding" }, { "name": "won" }]);
     let errors =

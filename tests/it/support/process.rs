@@ -32,6 +32,13 @@ impl ServerProcess {
         Self::spawn(tend().args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(args), data_dir)
     }
 
+    /// Like [`ServerProcess::start`] with more environment variables (a `TEND_FAULT`, say).
+    pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> ServerProcess {
+        let mut command = tend();
+        command.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data_dir).envs(env.iter().copied());
+        Self::spawn(&mut command, data_dir).0
+    }
+
     /// Like [`ServerProcess::start`] with the server's log (stderr, not a terminal) at `info`
     /// written to `log`.
     pub fn start_logging_to(data_dir: &Path, log: &Path) -> ServerProcess {

@@ -21,6 +21,8 @@ use axum::Router;
 pub struct Hit {
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The status the receiver answered.
+    pub status: StatusCode,
 }
 
 impl Hit {
@@ -94,14 +96,15 @@ impl Receiver {
 }
 
 async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
-    shared.hits.lock().unwrap().push(Hit { headers, body });
     let n = shared.answered.fetch_add(1, Ordering::SeqCst);
     let behaviour = *shared.behaviour.lock().unwrap();
-    match behaviour {
+    let answer = match behaviour {
         Behaviour::Succeed => (StatusCode::OK, "thanks"),
         Behaviour::FailFirst(failures) if n >= failures => (StatusCode::OK, "thanks"),
         Behaviour::FailFirst(_) | Behaviour::AlwaysFail => (StatusCode::INTERNAL_SERVER_ERROR, "receiver is down"),
-    }
+    };
+    shared.hits.lock().unwrap().push(Hit { headers, body, status: answer.0 });
+    answer
 }
 
 /// An SMTP server process on 127.0.0.1 that appends every accepted message to a file as one

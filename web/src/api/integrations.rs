@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use engine::outbox::DeliveryFilter;
+use engine::outbox::{DeliveryFilter, Inbound};
 use engine::workflows::DeliveryStatus;
 use serde::Deserialize;
 use serde_json::json;
@@ -99,19 +99,23 @@ async fn hooks(State(state): State<AppState>, Path(space): Path<String>) -> Resu
 }
 
 /// An outside system's post: authenticated with the hook's secret, then its body checked
-/// against the hook's schema and appended as an `inbound` event (202 with the event's number).
+/// against the hook's schema and appended as an `inbound` event (202 with the event's number);
+/// a replay of a message already taken is a 200 that appends nothing.
 async fn inbound(
     State(state): State<AppState>,
     Path((space, name)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let event = inbound::receive(&state.engine, &space, &name, &headers, &body).await.map_err(|err| match err {
+    let received = inbound::receive(&state.engine, &space, &name, &headers, &body).await.map_err(|err| match err {
         InboundError::Unauthorized => ApiError::unauthorized(err.to_string()),
         InboundError::Body(err) => json_body_error(err),
         InboundError::Engine(err) => ApiError::from(err),
     })?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "hook": name, "event": event.seq }))))
+    Ok(match received {
+        Inbound::Appended(event) => (StatusCode::ACCEPTED, Json(json!({ "hook": name, "event": event.seq }))),
+        Inbound::Replay => (StatusCode::OK, Json(json!({ "hook": name, "event": null, "replay": true }))),
+    })
 }
 
 #[derive(Deserialize)]

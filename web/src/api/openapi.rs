@@ -459,7 +459,7 @@ fn integration_paths(paths: &mut Map<String, Value>) {
         "put": op("Store a hook `{auth?: signature|bearer, secret?, schema?, enabled?, title?}`; a generated secret is in this answer only", named("Hook name"),
                   Some(object()), vec![("200", ok("Updated", object())), ("201", ok("Created", object()))]),
         "post": op("An outside system's event: authenticated by the hook's Standard Webhooks signature or bearer secret (not a Tend token), body checked against the hook's schema", named("Hook name"),
-                   Some(object()), vec![("202", ok("Appended as an `inbound` event", object()))]),
+                   Some(object()), vec![("202", ok("Appended as an `inbound` event", object())), ("200", ok("A replay of a `webhook-id` already taken within the replay window: nothing appended", object()))]),
     }));
     let mut list = space_params();
     list.push(query_param("status", "pending, delivering, delivered or dead", json!({ "type": "string" })));

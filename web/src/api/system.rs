@@ -20,16 +20,17 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    if !state.engine.is_healthy() {
-        return Err(ApiError::for_status(StatusCode::SERVICE_UNAVAILABLE, "storage is not answering"));
+    let problems: Vec<String> = [
+        state.engine.storage_problem().map(|problem| format!("storage is not available: {problem}")),
+        state.engine.processor_stalled().map(|reason| format!("the workflow processor cannot go on: {reason}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if problems.is_empty() {
+        return Ok(Json(json!({ "status": "ready" })));
     }
-    match state.engine.processor_stalled() {
-        None => Ok(Json(json!({ "status": "ready" }))),
-        Some(reason) => Err(ApiError::for_status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the workflow processor cannot go on: {reason}"),
-        )),
-    }
+    Err(ApiError::for_status(StatusCode::SERVICE_UNAVAILABLE, problems.join("; ")))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::staging::{BatchBuilder, Staging};
+use super::{Shared, Trees};
 use crate::model::Event;
 use crate::store::{RecordWrite, StoreError, TimerOp, CRASH_POINT_VAR};
 
@@ -47,11 +48,17 @@ pub(super) struct Committer {
 }
 
 impl Committer {
-    pub(super) fn start(db: sled::Db, data: sled::Tree, last_seq: u64) -> Committer {
+    pub(super) fn start(shared: Arc<Shared>, trees: Trees, last_seq: u64) -> Committer {
         let (sender, receiver) = mpsc::channel();
         let last_seq = Arc::new(Mutex::new(last_seq));
         let crash_when_outbox_applied = std::env::var(CRASH_POINT_VAR).is_ok_and(|point| point == "outbox-applied");
-        let worker = Worker { db, data, last_seq: Arc::clone(&last_seq), crash_when_outbox_applied };
+        let worker = Worker {
+            shared,
+            db: Some(trees.db),
+            data: Some(trees.data),
+            last_seq: Arc::clone(&last_seq),
+            crash_when_outbox_applied,
+        };
         let thread = std::thread::Builder::new()
             .name("tend-committer".into())
             .spawn(move || worker.run(receiver))
@@ -75,8 +82,10 @@ impl Committer {
 }
 
 struct Worker {
-    db: sled::Db,
-    data: sled::Tree,
+    shared: Arc<Shared>,
+    /// The open database (`None` only while it is reopened).
+    db: Option<sled::Db>,
+    data: Option<sled::Tree>,
     last_seq: Arc<Mutex<u64>>,
     /// The `outbox-applied` crash point ([`CRASH_POINT_VAR`]).
     crash_when_outbox_applied: bool,
@@ -89,11 +98,16 @@ enum Pending {
 }
 
 impl Worker {
-    fn run(self, receiver: Receiver<Request>) {
+    fn run(mut self, receiver: Receiver<Request>) {
         loop {
             let first = match receiver.recv_timeout(Duration::from_secs(1)) {
                 Ok(request) => request,
-                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.shared.problem().is_some() {
+                        self.recover();
+                    }
+                    continue;
+                }
                 Err(RecvTimeoutError::Disconnected) => return,
             };
             let mut requests = vec![first];
@@ -107,10 +121,25 @@ impl Worker {
         }
     }
 
-    fn commit(&self, requests: Vec<Request>) {
+    fn commit(&mut self, requests: Vec<Request>) {
+        if let Some(problem) = self.shared.problem() {
+            if !self.recover() {
+                // Nothing is applied while storage is failing: sled keeps what it applied in
+                // memory, readable, though a crash would lose it.
+                let refused = StoreError::Durability(Arc::new(std::io::Error::other(problem)));
+                for request in requests {
+                    match request {
+                        Request::Barrier { reply } => drop(reply.send(Err(refused.clone()))),
+                        Request::Write { reply, .. } => drop(reply.send(Err(refused.clone()))),
+                    }
+                }
+                return;
+            }
+        }
+        let (Some(db), Some(data)) = (self.db.clone(), self.data.clone()) else { return };
         let mut pending = Vec::with_capacity(requests.len());
         let mut last_seq = lock(&self.last_seq);
-        let mut builder = BatchBuilder::new(&self.data, *last_seq);
+        let mut builder = BatchBuilder::new(&data, *last_seq);
         let mut written = 0u64;
         let mut writes_outbox = false;
         for request in requests {
@@ -130,17 +159,17 @@ impl Worker {
         }
         let (batch, seq) = builder.finish();
         let started = Instant::now();
-        let outcome = self
-            .data
+        let outcome = data
             .apply_batch(batch)
+            .map_err(|err| StoreError::Durability(Arc::new(err)))
             .inspect(|()| {
                 if self.crash_when_outbox_applied && writes_outbox {
                     std::thread::sleep(Duration::from_millis(1_500));
                     std::process::abort();
                 }
+                crate::fault::reached("committer-applied");
             })
-            .and_then(|()| self.db.flush().map(|_| ()))
-            .map_err(|err| StoreError::Durability(Arc::new(err)));
+            .and_then(|()| super::flush_db(&db));
         metrics::histogram!("tend_store_flush_seconds").record(started.elapsed().as_secs_f64());
         match &outcome {
             Ok(()) => {
@@ -148,7 +177,14 @@ impl Worker {
                 metrics::counter!("tend_records_written_total").increment(written);
                 metrics::counter!("tend_events_appended_total").increment(written);
             }
-            Err(err) => tracing::error!(error = %err, "committing a batch failed"),
+            Err(err) => {
+                tracing::error!(error = %err, "committing a batch failed");
+                let problem = match err {
+                    StoreError::Durability(source) => source.to_string(),
+                    other => other.to_string(),
+                };
+                self.shared.set_problem(Some(problem));
+            }
         }
         drop(last_seq);
         for answer in pending {
@@ -159,6 +195,48 @@ impl Worker {
                 Pending::Write(reply, result) => {
                     let _ = reply.send(outcome.clone().and(result));
                 }
+            }
+        }
+        if outcome.is_err() {
+            // What the batch applied is in sled's memory but maybe not on disk, and sled may
+            // refuse every later write: start again from what is on disk.
+            drop((db, data));
+            let trees = self.shared.reopen(|| {
+                self.db = None;
+                self.data = None;
+            });
+            match trees.last_seq() {
+                Ok(seq) => *lock(&self.last_seq) = seq,
+                Err(err) => tracing::error!(error = %err, "reading the event log after a reopen"),
+            }
+            self.db = Some(trees.db);
+            self.data = Some(trees.data);
+        }
+    }
+
+    /// Whether storage takes writes again (after a failed flush): a small file can be written
+    /// and synced beside the database, and a flush succeeds. Clears the problem when it does.
+    fn recover(&mut self) -> bool {
+        let probe = self.shared.dir().join(".tend-write-probe");
+        let written = std::fs::File::create(&probe)
+            .and_then(|mut file| {
+                std::io::Write::write_all(&mut file, &[0; 64 * 1024])?;
+                file.sync_all()
+            })
+            .map_err(|err| StoreError::Durability(Arc::new(err)));
+        let _ = std::fs::remove_file(&probe);
+        let flushed = match &self.db {
+            Some(db) => written.and_then(|()| super::flush_db(db)),
+            None => return false,
+        };
+        match flushed {
+            Ok(()) => {
+                self.shared.set_problem(None);
+                true
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "storage is still not writable");
+                false
             }
         }
     }

@@ -24,6 +24,7 @@ const TIMER: u8 = b't';
 const TIMER_BY_OWNER: u8 = b'w';
 const DUE: u8 = b'q';
 const DELIVERY_BY_SPACE: u8 = b'p';
+const INBOUND_RECEIPT: u8 = b'k';
 
 /// A signed number as 8 bytes whose byte order is numeric order (sign bit flipped, big-endian).
 fn ordered_i64(n: i64) -> [u8; 8] {
@@ -275,6 +276,28 @@ pub(super) fn assignment(space: &SpaceName, workflow: &str, action: u32) -> Vec<
     let mut key = kind(ASSIGNMENT, &[space.as_str().as_bytes(), workflow.as_bytes()]);
     key.extend_from_slice(&action.to_be_bytes());
     key
+}
+
+/// `data`: `k{space}\0{hook}\0{message id}` → when the post was received (µs, u64 BE): the
+/// message ids an inbound hook has taken, to refuse replays.
+pub(super) fn inbound_receipt(space: &SpaceName, hook: &str, message_id: &str) -> Vec<u8> {
+    let mut key = kind(INBOUND_RECEIPT, &[space.as_str().as_bytes(), hook.as_bytes()]);
+    key.extend_from_slice(message_id.as_bytes());
+    key
+}
+
+/// `data`: every inbound receipt.
+pub(super) fn inbound_receipts() -> [u8; 1] {
+    [INBOUND_RECEIPT]
+}
+
+/// The space, hook and message id of an inbound receipt's key.
+pub(super) fn parse_inbound_receipt(key: &[u8]) -> Option<(&str, &str, &str)> {
+    let mut parts = key.strip_prefix(&[INBOUND_RECEIPT])?.splitn(3, |byte| *byte == SEP);
+    let space = std::str::from_utf8(parts.next()?).ok()?;
+    let hook = std::str::from_utf8(parts.next()?).ok()?;
+    let message_id = std::str::from_utf8(parts.next()?).ok()?;
+    Some((space, hook, message_id))
 }
 
 /// `data`: `c{name}` → the position (u64 BE) a log reader has processed up to.

@@ -14,7 +14,8 @@ mod timers;
 
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use forms::{FormName, SpaceName, WorkflowName};
 use serde::de::DeserializeOwned;
@@ -23,7 +24,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use self::timers::decode_owner_entry;
-use super::{BackendError, Extras, Items, RecordWrite, StorageConfig, Store, StoreError, ValueRange};
+use super::{BackendError, Extras, InboundReceipt, Items, RecordWrite, StorageConfig, Store, StoreError, ValueRange};
 use crate::model::{
     Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredDashboard, StoredForm,
     StoredView, StoredWorkflow, Timer, TimerPosition, TokenInfo,
@@ -35,19 +36,159 @@ impl From<sled::Error> for StoreError {
     }
 }
 
-/// The sled database and its trees.
+/// The sled database and its trees, shared with the committer, which reopens the database
+/// after a failed flush (see [`Shared`]).
 pub(crate) struct SledStore {
-    db: sled::Db,
-    defs: sled::Tree,
-    /// Records, index entries, events and history, told apart by a leading key byte.
-    data: sled::Tree,
-    auth: sled::Tree,
+    shared: Arc<Shared>,
     committer: committer::Committer,
+}
+
+/// Handles on one open database.
+#[derive(Clone)]
+pub(super) struct Trees {
+    pub(super) db: sled::Db,
+    pub(super) defs: sled::Tree,
+    /// Records, index entries, events and history, told apart by a leading key byte.
+    pub(super) data: sled::Tree,
+    pub(super) auth: sled::Tree,
+}
+
+impl Trees {
+    fn open(dir: &Path, settings: &StorageConfig) -> Result<Trees, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(settings.cache_mb.max(1) * 1024 * 1024)
+            .mode(sled::Mode::HighThroughput)
+            // Durability comes from the committer's group commit; sled's own periodic flush is
+            // kept because without it sled 0.34 does not trim its in-memory state and memory
+            // grows with the data (a million small keys took 1.7 GB instead of 0.4 GB).
+            // A crash point (crash tests) needs applied writes to stay unflushed until it fires.
+            .flush_every_ms(std::env::var_os(super::CRASH_POINT_VAR).is_none().then_some(500))
+            .open()
+            .map_err(|err| open_failed(dir, err))?;
+        let tree = |name: &str| db.open_tree(name).map_err(|err| open_failed(dir, err));
+        Ok(Trees { data: tree("data")?, defs: tree("defs")?, auth: tree("auth")?, db })
+    }
+
+    /// The last event's sequence number.
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        match self.data.scan_prefix(keys::events()).next_back().transpose()? {
+            Some((key, _)) => keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key")),
+            None => Ok(0),
+        }
+    }
+}
+
+/// What the store and its committer share: the open database, and whether storage is
+/// failing. sled 0.34 keeps an I/O error of its log (a full disk) for good, refusing every
+/// later write and some reads, and what it applied before the failed flush stays in its
+/// memory though not on disk; so after a failed flush the committer closes the database and
+/// opens it again from what is on disk. Readers wait for that (briefly) rather than fail.
+pub(super) struct Shared {
+    dir: std::path::PathBuf,
+    settings: StorageConfig,
+    /// `None` while the committer reopens the database.
+    trees: Mutex<Option<Trees>>,
+    reopened: Condvar,
+    /// Why storage is not writable, from a failed flush until a flush succeeds again.
+    problem: Mutex<Option<String>>,
+}
+
+/// How long a reader waits for a reopen before it fails.
+const REOPEN_WAIT: Duration = Duration::from_secs(5);
+
+impl Shared {
+    /// The open database's handles, waiting for a reopen under way.
+    pub(super) fn trees(&self) -> Result<Trees, StoreError> {
+        let deadline = Instant::now() + REOPEN_WAIT;
+        let mut trees = lock(&self.trees);
+        loop {
+            if let Some(trees) = trees.as_ref() {
+                return Ok(trees.clone());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Durability(Arc::new(std::io::Error::other(
+                    "the database is being reopened after a failed write",
+                ))));
+            }
+            trees = self.reopened.wait_timeout(trees, left).unwrap_or_else(|poisoned| poisoned.into_inner()).0;
+        }
+    }
+
+    /// Closes the database and opens it again from what is on disk, once nothing else holds
+    /// the old one (readers finish with it, or give up waiting). `drop_own` drops the caller's
+    /// handles first. Returns the reopened handles.
+    pub(super) fn reopen(&self, drop_own: impl FnOnce()) -> Trees {
+        let old = lock(&self.trees).take();
+        drop(old);
+        drop_own();
+        let mut delay = Duration::from_millis(10);
+        loop {
+            match Trees::open(&self.dir, &self.settings) {
+                Ok(trees) => {
+                    *lock(&self.trees) = Some(trees.clone());
+                    self.reopened.notify_all();
+                    tracing::warn!("reopened the database after a failed write");
+                    return trees;
+                }
+                Err(err) => {
+                    tracing::debug!(error = %err, "reopening the database");
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    /// Why storage is not writable, if it isn't.
+    pub(super) fn problem(&self) -> Option<String> {
+        lock(&self.problem).clone()
+    }
+
+    pub(super) fn set_problem(&self, problem: Option<String>) {
+        let mut current = lock(&self.problem);
+        match (&*current, &problem) {
+            (None, Some(problem)) => {
+                tracing::error!(%problem, "storage is not writable; writes are refused until it is")
+            }
+            (Some(_), None) => tracing::info!("storage is writable again"),
+            _ => {}
+        }
+        *current = problem;
+    }
+
+    /// The data dir.
+    pub(super) fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SledStore").finish_non_exhaustive()
+    }
+}
+
+impl SledStore {
+    fn data(&self) -> Result<sled::Tree, StoreError> {
+        Ok(self.shared.trees()?.data)
+    }
+
+    fn defs(&self) -> Result<sled::Tree, StoreError> {
+        Ok(self.shared.trees()?.defs)
+    }
+
+    fn auth(&self) -> Result<sled::Tree, StoreError> {
+        Ok(self.shared.trees()?.auth)
+    }
+
+    fn db(&self) -> Result<sled::Db, StoreError> {
+        Ok(self.shared.trees()?.db)
     }
 }
 
@@ -59,32 +200,21 @@ impl Store for SledStore {
         if database_in_use(dir) {
             return Err(StoreError::InUse { path: dir.to_owned() });
         }
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(settings.cache_mb.max(1) * 1024 * 1024)
-            .mode(sled::Mode::HighThroughput)
-            // Durability comes from the committer's group commit; sled's own periodic flush is
-            // kept because without it sled 0.34 does not trim its in-memory state and memory
-            // grows with the data (a million small keys took 1.7 GB instead of 0.4 GB).
-            // A crash point (crash tests) needs applied writes to stay unflushed until it fires.
-            .flush_every_ms(std::env::var_os(super::CRASH_POINT_VAR).is_none().then_some(500))
-            .open()
-            .map_err(|err| open_error(Arc::new(err)))?;
-        let tree = |name: &str| db.open_tree(name).map_err(StoreError::from);
-        let data = tree("data")?;
-        let defs = tree("defs")?;
-        migrate(&db, &defs, &data)?;
-        let last_seq = match data.scan_prefix(keys::events()).next_back().transpose()? {
-            Some((key, _)) => keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?,
-            None => 0,
-        };
-        Ok(SledStore {
-            defs,
-            auth: tree("auth")?,
-            committer: committer::Committer::start(db.clone(), data.clone(), last_seq),
-            data,
-            db,
-        })
+        // sled 0.34 panics on some damaged files (a log cut short) instead of failing.
+        let (trees, last_seq) = catching_panics(dir, || {
+            let trees = Trees::open(dir, settings)?;
+            migrate(&trees.db, &trees.defs, &trees.data)?;
+            let last_seq = trees.last_seq()?;
+            Ok((trees, last_seq))
+        })?;
+        let shared = Arc::new(Shared {
+            dir: dir.to_owned(),
+            settings: settings.clone(),
+            trees: Mutex::new(Some(trees.clone())),
+            reopened: Condvar::new(),
+            problem: Mutex::new(None),
+        });
+        Ok(SledStore { committer: committer::Committer::start(Arc::clone(&shared), trees, last_seq), shared })
     }
 
     /// Applies record writes, and what workflow runs write besides, atomically (all or none),
@@ -103,6 +233,10 @@ impl Store for SledStore {
         }
         for (space, workflow, action, next) in &extras.assignments {
             entries.push((keys::assignment(space, workflow, *action), Some(next.to_be_bytes().to_vec())));
+        }
+        for (receipt, received) in &extras.inbound_receipts {
+            let key = keys::inbound_receipt(&receipt.space, &receipt.hook, &receipt.message_id);
+            entries.push((key, received.map(|at| micros(at).to_be_bytes().to_vec())));
         }
         if let Some((name, position)) = &extras.cursor {
             entries.push((keys::cursor(name), Some(position.to_be_bytes().to_vec())));
@@ -129,8 +263,14 @@ impl Store for SledStore {
     }
 
     /// Whether the database answers reads.
-    fn is_healthy(&self) -> bool {
-        self.defs.get(keys::spaces()).is_ok()
+    fn problem(&self) -> Option<String> {
+        if let Some(problem) = self.shared.problem() {
+            return Some(problem);
+        }
+        match self.defs().and_then(|defs| Ok(defs.get(keys::spaces())?)) {
+            Ok(_) => None,
+            Err(err) => Some(err.to_string()),
+        }
     }
 
     // ---- spaces and definitions ----
@@ -138,7 +278,7 @@ impl Store for SledStore {
     /// Stores a new space; `AlreadyExists` if the name is taken. Durable after [`Store::barrier`].
     fn insert_space(&self, space: &Space) -> Result<(), StoreError> {
         let value = encode(space)?;
-        let previous = self.defs.compare_and_swap(keys::space(&space.name), None as Option<&[u8]>, Some(value))?;
+        let previous = self.defs()?.compare_and_swap(keys::space(&space.name), None as Option<&[u8]>, Some(value))?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
@@ -147,24 +287,24 @@ impl Store for SledStore {
 
     /// Overwrites a space. Durable after [`Store::barrier`].
     fn put_space(&self, space: &Space) -> Result<(), StoreError> {
-        self.defs.insert(keys::space(&space.name), encode(space)?)?;
+        self.defs()?.insert(keys::space(&space.name), encode(space)?)?;
         Ok(())
     }
 
     /// A space by name.
     fn space(&self, name: &SpaceName) -> Result<Option<Space>, StoreError> {
-        get(&self.defs, &keys::space(name))
+        get(&self.defs()?, &keys::space(name))
     }
 
     /// All spaces in name order.
     fn spaces(&self) -> Result<Vec<Space>, StoreError> {
-        self.defs.scan_prefix(keys::spaces()).map(|item| decode_pair(item?)).collect()
+        self.defs()?.scan_prefix(keys::spaces()).map(|item| decode_pair(item?)).collect()
     }
 
     /// Stores a form version; `AlreadyExists` if that version is taken. Durable after [`Store::barrier`].
     fn insert_form_version(&self, space: &SpaceName, form: &StoredForm) -> Result<(), StoreError> {
         let key = keys::form_version(space, &form.name, form.version);
-        let previous = self.defs.compare_and_swap(key, None as Option<&[u8]>, Some(encode(form)?))?;
+        let previous = self.defs()?.compare_and_swap(key, None as Option<&[u8]>, Some(encode(form)?))?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
@@ -191,7 +331,7 @@ impl Store for SledStore {
 
     /// A record by id.
     fn record(&self, space: &SpaceName, form: &FormName, id: &Uuid) -> Result<Option<Record>, StoreError> {
-        match self.data.get(keys::record(space, form, id))? {
+        match self.data()?.get(keys::record(space, form, id))? {
             Some(bytes) => decode_record(&keys::record(space, form, id), &bytes).map(Some),
             None => Ok(None),
         }
@@ -214,7 +354,11 @@ impl Store for SledStore {
             (Some(id), true) => (Bound::Included(prefix.clone()), Bound::Excluded(keys::record(space, form, &id))),
             (None, _) => (Bound::Included(prefix.clone()), Bound::Excluded(keys::prefix_end(&prefix))),
         };
-        let range = self.data.range::<Vec<u8>, _>((lower, upper));
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        let range = data.range::<Vec<u8>, _>((lower, upper));
         let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
             if reverse { Box::new(range.rev()) } else { Box::new(range) };
         Box::new(iter.map(|item| {
@@ -231,9 +375,12 @@ impl Store for SledStore {
     ) -> Items<'s, Record> {
         let prefix = keys::records_of(space, form);
         let fields = fields.to_vec();
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
         Box::new(
-            self.data
-                .range::<Vec<u8>, _>((Bound::Included(prefix.clone()), Bound::Excluded(keys::prefix_end(&prefix))))
+            data.range::<Vec<u8>, _>((Bound::Included(prefix.clone()), Bound::Excluded(keys::prefix_end(&prefix))))
                 .map(move |item| {
                     let (key, value) = item?;
                     let json = value.get(8..).ok_or_else(|| corrupt(&key, "short record"))?;
@@ -298,20 +445,20 @@ impl Store for SledStore {
             batch.insert(keys::index_entry(space, form, field, &value, &id), &[]);
             n += 1;
             if n % 10_000 == 0 {
-                self.data.apply_batch(std::mem::take(&mut batch))?;
+                self.data()?.apply_batch(std::mem::take(&mut batch))?;
             }
         }
-        self.data.apply_batch(batch)?;
+        self.data()?.apply_batch(batch)?;
         Ok(())
     }
 
     /// Removes every entry of one index.
     fn drop_index(&self, space: &SpaceName, form: &FormName, field: &str) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for item in self.data.scan_prefix(keys::index_of(space, form, field)).keys() {
+        for item in self.data()?.scan_prefix(keys::index_of(space, form, field)).keys() {
             batch.remove(item?);
         }
-        self.data.apply_batch(batch)?;
+        self.data()?.apply_batch(batch)?;
         Ok(())
     }
 
@@ -327,7 +474,7 @@ impl Store for SledStore {
         let prefix = keys::history_of(id);
         let start = keys::history_entry(id, after.saturating_add(1));
         let mut events = Vec::new();
-        for item in self.data.range(start.to_vec()..keys::prefix_end(&prefix)).keys() {
+        for item in self.data()?.range(start.to_vec()..keys::prefix_end(&prefix)).keys() {
             if events.len() == limit {
                 break;
             }
@@ -344,17 +491,18 @@ impl Store for SledStore {
     /// One event of the log.
     fn event(&self, seq: u64) -> Result<Option<Event>, StoreError> {
         let key = keys::event(seq);
-        match self.data.get(key)? {
+        match self.data()?.get(key)? {
             Some(bytes) => self.read_event(&key, seq, &bytes).map(Some),
             None => Ok(None),
         }
     }
 
-    /// Events after sequence number `after`, in order.
+    /// Events after sequence number `after`, in order, up to the last durable one: a batch
+    /// applied but not yet flushed may still fail, and nothing may act on its events before.
     fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
-        let end = keys::prefix_end(&keys::events());
-        self.data
-            .range(keys::event(after.saturating_add(1)).to_vec()..end)
+        let end = keys::event(self.last_seq().saturating_add(1));
+        self.data()?
+            .range(keys::event(after.saturating_add(1)).to_vec()..end.to_vec())
             .take(limit)
             .map(|item| {
                 let (key, bytes) = item?;
@@ -382,7 +530,7 @@ impl Store for SledStore {
         triggers: &[(String, EventKind, i64)],
     ) -> Result<(), StoreError> {
         let key = keys::workflow_version(space, &workflow.name, workflow.version);
-        if self.defs.contains_key(&key)? {
+        if self.defs()?.contains_key(&key)? {
             return Err(StoreError::AlreadyExists);
         }
         let mut batch = sled::Batch::default();
@@ -396,7 +544,7 @@ impl Store for SledStore {
             );
         }
         batch.insert(key, encode(workflow)?);
-        self.defs.apply_batch(batch)?;
+        self.defs()?.apply_batch(batch)?;
         Ok(())
     }
 
@@ -425,7 +573,7 @@ impl Store for SledStore {
     ) -> Result<Vec<(WorkflowName, u32)>, StoreError> {
         let prefix = keys::triggers_of(space, source, &kind.name());
         let mut found = Vec::new();
-        for item in self.defs.scan_prefix(&prefix) {
+        for item in self.defs()?.scan_prefix(&prefix) {
             let (key, value) = item?;
             let name = keys::trigger_workflow(&key, prefix.len()).ok_or_else(|| corrupt(&key, "bad trigger key"))?;
             let version: [u8; 4] = value.as_ref().try_into().map_err(|_| corrupt(&key, "bad trigger version"))?;
@@ -437,7 +585,7 @@ impl Store for SledStore {
 
     /// Where the log reader `name` stands (0: nothing processed).
     fn cursor(&self, name: &str) -> Result<u64, StoreError> {
-        match self.data.get(keys::cursor(name))? {
+        match self.data()?.get(keys::cursor(name))? {
             Some(bytes) => {
                 let bytes: [u8; 8] =
                     bytes.as_ref().try_into().map_err(|_| corrupt(&keys::cursor(name), "bad cursor"))?;
@@ -450,7 +598,7 @@ impl Store for SledStore {
     /// The next round-robin position of an `assign` action.
     fn assignment_position(&self, space: &SpaceName, workflow: &str, action: u32) -> Result<u64, StoreError> {
         let key = keys::assignment(space, workflow, action);
-        match self.data.get(&key)? {
+        match self.data()?.get(&key)? {
             Some(bytes) => {
                 Ok(u64::from_be_bytes(bytes.as_ref().try_into().map_err(|_| corrupt(&key, "bad position"))?))
             }
@@ -460,7 +608,7 @@ impl Store for SledStore {
 
     /// A run by id.
     fn run(&self, space: &SpaceName, id: &Uuid) -> Result<Option<Run>, StoreError> {
-        get(&self.data, &keys::run(space, id))
+        get(&self.data()?, &keys::run(space, id))
     }
 
     /// Runs of a space, newest first, older than `before` when given.
@@ -470,7 +618,11 @@ impl Store for SledStore {
             Some(id) => keys::run(space, &id),
             None => keys::prefix_end(&prefix),
         };
-        Box::new(self.data.range(prefix..upper).rev().map(|item| decode_pair(item?)))
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        Box::new(data.range(prefix..upper).rev().map(|item| decode_pair(item?)))
     }
 
     /// Deletes a space's runs that started before `cutoff`. Run ids are UUIDv7, so the oldest
@@ -478,7 +630,7 @@ impl Store for SledStore {
     fn prune_runs(&self, space: &SpaceName, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
         let mut batch = sled::Batch::default();
         let mut pruned = 0;
-        for item in self.data.scan_prefix(keys::runs_of(space)) {
+        for item in self.data()?.scan_prefix(keys::runs_of(space)) {
             let (key, value) = item?;
             let run: Run = from_json(&value).map_err(|err| corrupt(&key, &err.to_string()))?;
             if run.started_at >= cutoff {
@@ -487,18 +639,22 @@ impl Store for SledStore {
             batch.remove(key);
             pruned += 1;
         }
-        self.data.apply_batch(batch)?;
+        self.data()?.apply_batch(batch)?;
         Ok(pruned)
     }
 
     /// The outbox, oldest first.
     fn deliveries(&self) -> Items<'_, Delivery> {
-        Box::new(self.data.scan_prefix(keys::delivery_prefix()).map(|item| decode_pair(item?)))
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        Box::new(data.scan_prefix(keys::delivery_prefix()).map(|item| decode_pair(item?)))
     }
 
     /// One delivery.
     fn delivery(&self, id: &Uuid) -> Result<Option<Delivery>, StoreError> {
-        get(&self.data, &keys::delivery(id))
+        get(&self.data()?, &keys::delivery(id))
     }
 
     /// The outbox, newest first, older than `before` when given.
@@ -508,8 +664,12 @@ impl Store for SledStore {
             Some(id) => keys::space_delivery(space, &id),
             None => keys::prefix_end(&prefix),
         };
-        let data = self.data.clone();
-        Box::new(self.data.range(prefix..upper).keys().rev().map(move |key| {
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        let range = data.range(prefix..upper);
+        Box::new(range.keys().rev().map(move |key| {
             let key = key?;
             let id = keys::trailing_id(&key).ok_or_else(|| corrupt(&key, "bad space delivery key"))?;
             get(&data, &keys::delivery(&id))?.ok_or_else(|| corrupt(&key, "indexes a missing delivery"))
@@ -522,7 +682,7 @@ impl Store for SledStore {
         let mut groups = Vec::new();
         let mut from = keys::due_prefix().to_vec();
         let end = keys::prefix_end(&keys::due_prefix());
-        while let Some(item) = self.data.range(from..end.clone()).keys().next() {
+        while let Some(item) = self.data()?.range(from..end.clone()).keys().next() {
             let key = item?;
             let (group, _, _) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
             from = keys::prefix_end(&keys::due_of(group));
@@ -541,7 +701,7 @@ impl Store for SledStore {
         let start = keys::due_of(group);
         let end = keys::due(group, micros(until).saturating_add(1), &Uuid::nil());
         let mut due = Vec::new();
-        for key in self.data.range(start..end).keys().take(limit) {
+        for key in self.data()?.range(start..end).keys().take(limit) {
             let key = key?;
             let (_, at, id) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
             due.push((from_micros(at), id));
@@ -557,7 +717,7 @@ impl Store for SledStore {
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
         let start = keys::due(group, micros(after).saturating_add(1), &Uuid::nil());
         let end = keys::prefix_end(&keys::due_of(group));
-        match self.data.range(start..end).keys().next().transpose()? {
+        match self.data()?.range(start..end).keys().next().transpose()? {
             Some(key) => Ok(Some(from_micros(keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?.1))),
             None => Ok(None),
         }
@@ -599,53 +759,86 @@ impl Store for SledStore {
     /// Stores an outgoing webhook endpoint (replacing one of that name). Durable after
     /// [`Store::barrier`].
     fn put_endpoint(&self, space: &SpaceName, endpoint: &Endpoint) -> Result<(), StoreError> {
-        self.defs.insert(keys::endpoint(space, endpoint.name.as_str()), encode(endpoint)?)?;
+        self.defs()?.insert(keys::endpoint(space, endpoint.name.as_str()), encode(endpoint)?)?;
         Ok(())
     }
 
     /// An outgoing webhook endpoint by name.
     fn endpoint(&self, space: &SpaceName, name: &str) -> Result<Option<Endpoint>, StoreError> {
-        get(&self.defs, &keys::endpoint(space, name))
+        get(&self.defs()?, &keys::endpoint(space, name))
     }
 
     /// Every outgoing webhook endpoint of a space, in name order.
     fn endpoints(&self, space: &SpaceName) -> Result<Vec<Endpoint>, StoreError> {
-        self.defs.scan_prefix(keys::endpoints_of(space)).map(|item| decode_pair(item?)).collect()
+        self.defs()?.scan_prefix(keys::endpoints_of(space)).map(|item| decode_pair(item?)).collect()
     }
 
     /// Stores an inbound hook (replacing one of that name). Durable after [`Store::barrier`].
     fn put_hook(&self, space: &SpaceName, hook: &Hook) -> Result<(), StoreError> {
-        self.defs.insert(keys::hook(space, hook.name.as_str()), encode(hook)?)?;
+        self.defs()?.insert(keys::hook(space, hook.name.as_str()), encode(hook)?)?;
         Ok(())
     }
 
     /// An inbound hook by name.
     fn hook(&self, space: &SpaceName, name: &str) -> Result<Option<Hook>, StoreError> {
-        get(&self.defs, &keys::hook(space, name))
+        get(&self.defs()?, &keys::hook(space, name))
     }
 
     /// Every inbound hook of a space, in name order.
     fn hooks(&self, space: &SpaceName) -> Result<Vec<Hook>, StoreError> {
-        self.defs.scan_prefix(keys::hooks_of(space)).map(|item| decode_pair(item?)).collect()
+        self.defs()?.scan_prefix(keys::hooks_of(space)).map(|item| decode_pair(item?)).collect()
+    }
+
+    /// When the hook took the message id, if it did.
+    fn inbound_receipt(&self, receipt: &InboundReceipt) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let key = keys::inbound_receipt(&receipt.space, &receipt.hook, &receipt.message_id);
+        match self.data()?.get(&key)? {
+            Some(bytes) => {
+                let bytes: [u8; 8] = bytes.as_ref().try_into().map_err(|_| corrupt(&key, "bad receipt"))?;
+                Ok(Some(from_micros(u64::from_be_bytes(bytes))))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Every message id taken before `cutoff` (a walk over all receipts: there are only as
+    /// many as the replay window holds).
+    fn inbound_receipts_before(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<InboundReceipt>, StoreError> {
+        let mut expired = Vec::new();
+        for item in self.data()?.scan_prefix(keys::inbound_receipts()) {
+            let (key, value) = item?;
+            let received: [u8; 8] = value.as_ref().try_into().map_err(|_| corrupt(&key, "bad receipt"))?;
+            if u64::from_be_bytes(received) >= micros(cutoff) {
+                continue;
+            }
+            let (space, hook, message_id) =
+                keys::parse_inbound_receipt(&key).ok_or_else(|| corrupt(&key, "bad receipt key"))?;
+            let space = SpaceName::parse(space).map_err(|_| corrupt(&key, "bad receipt key"))?;
+            expired.push(InboundReceipt { space, hook: hook.to_owned(), message_id: message_id.to_owned() });
+        }
+        Ok(expired)
     }
 
     // ---- auth ----
 
     /// Stores a token by the hash of its secret. Durable after [`Store::barrier`].
     fn insert_token(&self, hash_hex: &str, info: &TokenInfo) -> Result<(), StoreError> {
-        self.auth.insert(keys::token(hash_hex), encode(info)?)?;
+        self.auth()?.insert(keys::token(hash_hex), encode(info)?)?;
         Ok(())
     }
 
     /// The token whose secret hashes to `hash_hex`.
     fn token(&self, hash_hex: &str) -> Result<Option<TokenInfo>, StoreError> {
-        get(&self.auth, &keys::token(hash_hex))
+        get(&self.auth()?, &keys::token(hash_hex))
     }
 
     /// Every token with the hash of its secret, in hash order.
     fn tokens(&self) -> Result<Vec<(String, TokenInfo)>, StoreError> {
         let prefix = keys::tokens();
-        self.auth
+        self.auth()?
             .scan_prefix(&prefix)
             .map(|item| {
                 let (key, value) = item?;
@@ -659,38 +852,38 @@ impl Store for SledStore {
 
     /// Removes the token whose secret hashes to `hash_hex`. Durable after [`Store::barrier`].
     fn remove_token(&self, hash_hex: &str) -> Result<(), StoreError> {
-        self.auth.remove(keys::token(hash_hex))?;
+        self.auth()?.remove(keys::token(hash_hex))?;
         Ok(())
     }
 
     /// Whether any token exists.
     fn has_tokens(&self) -> Result<bool, StoreError> {
-        Ok(self.auth.scan_prefix(keys::tokens()).next().transpose()?.is_some())
+        Ok(self.auth()?.scan_prefix(keys::tokens()).next().transpose()?.is_some())
     }
 
     // ---- browser sessions and sign-in links ----
 
     fn insert_session(&self, hash_hex: &str, session: &Session) -> Result<(), StoreError> {
-        self.auth.insert(keys::session(hash_hex), encode(session)?)?;
+        self.auth()?.insert(keys::session(hash_hex), encode(session)?)?;
         Ok(())
     }
 
     fn session(&self, hash_hex: &str) -> Result<Option<Session>, StoreError> {
-        get(&self.auth, &keys::session(hash_hex))
+        get(&self.auth()?, &keys::session(hash_hex))
     }
 
     fn remove_session(&self, hash_hex: &str) -> Result<(), StoreError> {
-        self.auth.remove(keys::session(hash_hex))?;
+        self.auth()?.remove(keys::session(hash_hex))?;
         Ok(())
     }
 
     fn remove_sessions_where(&self, expired: &dyn Fn(&Session) -> bool) -> Result<usize, StoreError> {
         let mut removed = 0;
-        for item in self.auth.scan_prefix(keys::sessions()) {
+        for item in self.auth()?.scan_prefix(keys::sessions()) {
             let (key, value) = item?;
             let session: Session = decode_pair((key.clone(), value))?;
             if expired(&session) {
-                self.auth.remove(key)?;
+                self.auth()?.remove(key)?;
                 removed += 1;
             }
         }
@@ -698,24 +891,24 @@ impl Store for SledStore {
     }
 
     fn insert_sign_in_link(&self, hash_hex: &str, link: &SignInLink) -> Result<(), StoreError> {
-        self.auth.insert(keys::sign_in_link(hash_hex), encode(link)?)?;
+        self.auth()?.insert(keys::sign_in_link(hash_hex), encode(link)?)?;
         Ok(())
     }
 
     fn take_sign_in_link(&self, hash_hex: &str) -> Result<Option<SignInLink>, StoreError> {
         let key = keys::sign_in_link(hash_hex);
-        match self.auth.remove(&key)? {
+        match self.auth()?.remove(&key)? {
             Some(value) => decode_pair((key.into(), value)).map(Some),
             None => Ok(None),
         }
     }
 
     fn remove_sign_in_links_where(&self, expired: &dyn Fn(&SignInLink) -> bool) -> Result<(), StoreError> {
-        for item in self.auth.scan_prefix(keys::sign_in_links()) {
+        for item in self.auth()?.scan_prefix(keys::sign_in_links()) {
             let (key, value) = item?;
             let link: SignInLink = decode_pair((key.clone(), value))?;
             if expired(&link) {
-                self.auth.remove(key)?;
+                self.auth()?.remove(key)?;
             }
         }
         Ok(())
@@ -725,7 +918,7 @@ impl Store for SledStore {
 
     fn insert_dashboard_version(&self, space: &SpaceName, dashboard: &StoredDashboard) -> Result<(), StoreError> {
         let key = keys::dashboard_version(space, &dashboard.name, dashboard.version);
-        let previous = self.defs.compare_and_swap(key, None as Option<&[u8]>, Some(encode(dashboard)?))?;
+        let previous = self.defs()?.compare_and_swap(key, None as Option<&[u8]>, Some(encode(dashboard)?))?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
@@ -748,31 +941,31 @@ impl Store for SledStore {
 
     fn remove_dashboard(&self, space: &SpaceName, name: &str) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for item in self.defs.scan_prefix(keys::dashboard_versions(space, name)) {
+        for item in self.defs()?.scan_prefix(keys::dashboard_versions(space, name)) {
             let (key, _) = item?;
             batch.remove(key);
         }
-        self.defs.apply_batch(batch)?;
+        self.defs()?.apply_batch(batch)?;
         Ok(())
     }
 
     // ---- saved views ----
 
     fn put_view(&self, space: &SpaceName, form: &FormName, view: &StoredView) -> Result<(), StoreError> {
-        self.defs.insert(keys::view(space, form, &view.name), encode(view)?)?;
+        self.defs()?.insert(keys::view(space, form, &view.name), encode(view)?)?;
         Ok(())
     }
 
     fn view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<Option<StoredView>, StoreError> {
-        get(&self.defs, &keys::view(space, form, name))
+        get(&self.defs()?, &keys::view(space, form, name))
     }
 
     fn views(&self, space: &SpaceName, form: &FormName) -> Result<Vec<StoredView>, StoreError> {
-        self.defs.scan_prefix(keys::views_of(space, form)).map(|item| decode_pair(item?)).collect()
+        self.defs()?.scan_prefix(keys::views_of(space, form)).map(|item| decode_pair(item?)).collect()
     }
 
     fn remove_view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<(), StoreError> {
-        self.defs.remove(keys::view(space, form, name))?;
+        self.defs()?.remove(keys::view(space, form, name))?;
         Ok(())
     }
 
@@ -780,7 +973,7 @@ impl Store for SledStore {
 
     /// The due instant (microseconds) of the first pending timer.
     fn first_due(&self) -> Result<Option<i64>, StoreError> {
-        match self.data.scan_prefix(keys::timers()).keys().next() {
+        match self.data()?.scan_prefix(keys::timers()).keys().next() {
             Some(key) => {
                 let key = key?;
                 Ok(Some(keys::position_due(&key[1..]).ok_or_else(|| corrupt(&key, "bad timer key"))?))
@@ -793,9 +986,9 @@ impl Store for SledStore {
     fn due_timers(&self, until: i64, limit: usize) -> Result<Vec<Timer>, StoreError> {
         let end = keys::timer(&keys::timer_position(until, &Uuid::max()));
         let mut timers = Vec::new();
-        for item in self.data.range(keys::timers().to_vec()..=end).take(limit) {
+        for item in self.data()?.range(keys::timers().to_vec()..=end).take(limit) {
             let (_, owner) = item?;
-            if let Some(value) = self.data.get(&owner)? {
+            if let Some(value) = self.data()?.get(&owner)? {
                 timers.push(decode_owner_entry(&owner, &value)?);
             }
         }
@@ -818,7 +1011,7 @@ impl Store for SledStore {
             None => keys::timers().to_vec(),
         };
         let mut found = Vec::new();
-        for item in self.data.range(start..keys::prefix_end(&keys::timers())) {
+        for item in self.data()?.range(start..keys::prefix_end(&keys::timers())) {
             let (_, owner) = item?;
             // The owner key says whose timer it is: no decoding for the others.
             let ours = owner.starts_with(&space_prefix)
@@ -826,7 +1019,7 @@ impl Store for SledStore {
             if !ours {
                 continue;
             }
-            let Some(value) = self.data.get(&owner)? else { continue };
+            let Some(value) = self.data()?.get(&owner)? else { continue };
             let timer = decode_owner_entry(&owner, &value)?;
             if !keep(&timer) {
                 break;
@@ -842,7 +1035,7 @@ impl Store for SledStore {
     /// The pending timers of one record, in due order.
     fn timers_of_record(&self, space: &SpaceName, record: &Uuid) -> Result<Vec<Timer>, StoreError> {
         let mut found = Vec::new();
-        for item in self.data.scan_prefix(keys::timers_of_record(space, record)) {
+        for item in self.data()?.scan_prefix(keys::timers_of_record(space, record)) {
             let (owner, value) = item?;
             found.push(decode_owner_entry(&owner, &value)?);
         }
@@ -852,7 +1045,7 @@ impl Store for SledStore {
 
     /// How many timers are pending (a full count: for tests, benchmarks and the CLI).
     fn count_timers(&self) -> usize {
-        self.data.scan_prefix(keys::timers()).keys().count()
+        self.data().map_or(0, |data| data.scan_prefix(keys::timers()).keys().count())
     }
 }
 
@@ -881,11 +1074,11 @@ impl SledStore {
         }
         let prefix = keys::history_of(&event.record);
         let start = keys::history_entry(&event.record, event.seq.saturating_add(1));
-        for item in self.data.range(start.to_vec()..keys::prefix_end(&prefix)).keys() {
+        for item in self.data()?.range(start.to_vec()..keys::prefix_end(&prefix)).keys() {
             let history_key = item?;
             let seq = keys::trailing_seq(&history_key).ok_or_else(|| corrupt(&history_key, "bad history key"))?;
             let event_key = keys::event(seq);
-            let Some(bytes) = self.data.get(event_key)? else { continue };
+            let Some(bytes) = self.data()?.get(event_key)? else { continue };
             let later = events::decode(&event_key, seq, &bytes)?;
             if later.replaced_record && later.event.space == event.space && later.event.form.as_ref() == Some(form) {
                 return later.event.before.ok_or_else(|| corrupt(&event_key, "replaced record without data"));
@@ -901,8 +1094,8 @@ impl SledStore {
         versions: Vec<u8>,
     ) -> Result<Option<T>, StoreError> {
         match exact {
-            Some(key) => get(&self.defs, &key),
-            None => match self.defs.scan_prefix(versions).next_back() {
+            Some(key) => get(&self.defs()?, &key),
+            None => match self.defs()?.scan_prefix(versions).next_back() {
                 Some(item) => decode_pair(item?).map(Some),
                 None => Ok(None),
             },
@@ -916,7 +1109,7 @@ impl SledStore {
         name: impl Fn(&T) -> N,
     ) -> Result<Vec<T>, StoreError> {
         let mut latest: Vec<T> = Vec::new();
-        for item in self.defs.scan_prefix(prefix) {
+        for item in self.defs()?.scan_prefix(prefix) {
             let definition: T = decode_pair(item?)?;
             match latest.last_mut() {
                 // Versions of one definition are adjacent and ascending, so the last one wins.
@@ -969,7 +1162,11 @@ impl SledStore {
         if empty {
             return Box::new(std::iter::empty());
         }
-        let range = self.data.range::<Vec<u8>, _>((lower, upper)).keys();
+        let data = match self.data() {
+            Ok(data) => data,
+            Err(err) => return Box::new(std::iter::once(Err(err))),
+        };
+        let range = data.range::<Vec<u8>, _>((lower, upper)).keys();
         let keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>>> =
             if reverse { Box::new(range.rev()) } else { Box::new(range) };
         Box::new(keys.map(|key| key.map_err(StoreError::from)))
@@ -977,9 +1174,60 @@ impl SledStore {
 
     /// Flushes everything now, blocking (for the CLI and shutdown).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        flush_db(&self.db()?)
     }
+}
+
+/// Why sled could not open the database in `dir`: damaged files, or another failure.
+fn open_failed(dir: &Path, err: sled::Error) -> StoreError {
+    match err {
+        sled::Error::Corruption { .. } => {
+            StoreError::Damaged { path: dir.to_owned(), reason: "its files hold data that can't be read".into() }
+        }
+        sled::Error::Unsupported(reason) | sled::Error::ReportableBug(reason) => {
+            StoreError::Damaged { path: dir.to_owned(), reason }
+        }
+        other => StoreError::Open { path: dir.to_owned(), source: Arc::new(other) },
+    }
+}
+
+thread_local! {
+    /// Set while [`catching_panics`] runs on this thread: the panic hook stays quiet.
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `open`, turning a panic in it into [`StoreError::Damaged`] without the panic's message
+/// and backtrace on stderr (the error says what happened, once).
+fn catching_panics<T>(dir: &Path, open: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CATCHING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    CATCHING.with(|catching| catching.set(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(open));
+    CATCHING.with(|catching| catching.set(false));
+    outcome.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|message| (*message).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(StoreError::Damaged { path: dir.to_owned(), reason: format!("reading it back failed: {message}") })
+    })
+}
+
+/// Flushes the database (or fails the way a fault says, see `crate::fault`).
+fn flush_db(db: &sled::Db) -> Result<(), StoreError> {
+    if let Some(err) = crate::fault::flush_failure() {
+        return Err(StoreError::Durability(Arc::new(err)));
+    }
+    db.flush().map_err(|err| StoreError::Durability(Arc::new(err)))?;
+    Ok(())
 }
 
 /// Whether another process holds sled's lock on the database file. sled reports a held lock
@@ -1193,7 +1441,7 @@ impl SledStore {
     /// Overwrites event `seq` with `bytes`, as damage on disk would: tests of what the log's
     /// readers do with an event they cannot read, or one written before data was bounded.
     pub(crate) fn damage_event(&self, seq: u64, bytes: &[u8]) {
-        self.data.insert(keys::event(seq), bytes).expect("write the event");
+        self.data().expect("the database").insert(keys::event(seq), bytes).expect("write the event");
     }
 }
 
@@ -1237,9 +1485,9 @@ mod tests {
     fn the_storage_format_is_recorded_and_a_newer_one_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SledStore::open(dir.path(), &StorageConfig::default()).expect("open");
-        let format = store.defs.get(keys::format()).expect("read").expect("the format is recorded");
+        let format = store.defs().expect("defs").get(keys::format()).expect("read").expect("the format is recorded");
         assert_eq!(format.as_ref(), FORMAT.to_be_bytes());
-        store.defs.insert(keys::format(), &(FORMAT + 1).to_be_bytes()).expect("write");
+        store.defs().expect("defs").insert(keys::format(), &(FORMAT + 1).to_be_bytes()).expect("write");
         store.close().expect("close");
         drop(store);
         match SledStore::open(dir.path(), &StorageConfig::default()) {

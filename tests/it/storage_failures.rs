@@ -1,0 +1,281 @@
+//! Storage that fails under a running server (a full disk) and data dirs damaged on disk.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// A client of a `tend serve` child process.
+struct Client {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    fn new(server: &ServerProcess, token: &str) -> Client {
+        Client { base: server.base.clone(), token: token.to_owned(), http: reqwest::Client::new() }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> reqwest::Response {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("the server answers")
+    }
+
+    async fn readiness(&self) -> (StatusCode, String) {
+        let response = self.http.get(format!("{}/readyz", self.base)).send().await.expect("the server answers");
+        (response.status(), response.text().await.unwrap_or_default())
+    }
+}
+
+/// A full disk (flushes failing with ENOSPC, injected through `TEND_FAULT`): writes are
+/// refused with 503, acknowledged records stay readable, `/readyz` says not ready; once space
+/// returns the server takes writes again by itself, and a graceful stop flushes and exits 0.
+#[tokio::test]
+async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let switch_dir = tempfile::tempdir().unwrap();
+    let disk_full = switch_dir.path().join("disk-full");
+    let fault = format!("flush-enospc:{}", disk_full.display());
+    let server = ServerProcess::start_with_env(dir.path(), &[("TEND_FAULT", &fault)]);
+    let token = server.token.clone().expect("a first admin token");
+    let client = Client::new(&server, &token);
+    let post = reqwest::Method::POST;
+    let get = reqwest::Method::GET;
+    expect_json(client.send(post.clone(), "/api/v1/spaces", Some(&json!({ "name": "cs" }))).await, StatusCode::CREATED)
+        .await;
+    let form = account_form();
+    let stored = client.send(reqwest::Method::PUT, "/api/v1/spaces/cs/forms/account", Some(&form)).await;
+    expect_json(stored, StatusCode::CREATED).await;
+    let accounts = records_path("cs", "account");
+    let mut acknowledged = Vec::new();
+    for i in 0..20 {
+        let body = account(&format!("Before {i}"), "growth", i);
+        let created = expect_json(client.send(post.clone(), &accounts, Some(&body)).await, StatusCode::CREATED).await;
+        acknowledged.push(created["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(client.readiness().await.0, StatusCode::OK);
+
+    std::fs::write(&disk_full, b"").unwrap();
+    for i in 0..3 {
+        let body = account(&format!("Refused {i}"), "growth", 1);
+        let refused = client.send(post.clone(), &accounts, Some(&body)).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE, "{}", refused.text().await.unwrap());
+    }
+    let (status, body) = client.readiness().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("no space left on device"), "{body}");
+    for id in &acknowledged {
+        let read = client.send(get.clone(), &format!("{accounts}/{id}"), None).await;
+        expect_json(read, StatusCode::OK).await;
+    }
+    let listed =
+        expect_json(client.send(get.clone(), &format!("{accounts}?limit=100"), None).await, StatusCode::OK).await;
+    let listed: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    for id in &acknowledged {
+        assert!(listed.contains(&id.as_str()), "{id} is listed while the disk is full");
+    }
+    // Still full a while later: still not ready, still no writes.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(client.readiness().await.0, StatusCode::SERVICE_UNAVAILABLE);
+
+    std::fs::remove_file(&disk_full).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.readiness().await.0 != StatusCode::OK {
+        assert!(Instant::now() < deadline, "not ready again after space returned: {:?}", client.readiness().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = account("After", "growth", 1);
+    let after = expect_json(client.send(post.clone(), &accounts, Some(&body)).await, StatusCode::CREATED).await;
+    acknowledged.push(after["id"].as_str().unwrap().to_owned());
+    assert!(server.terminate(), "a graceful stop flushes and exits 0 once space returned");
+
+    let server = ServerProcess::start(dir.path());
+    let client = Client::new(&server, &token);
+    for id in &acknowledged {
+        expect_json(client.send(get.clone(), &format!("{accounts}/{id}"), None).await, StatusCode::OK).await;
+    }
+    assert_eq!(client.readiness().await.0, StatusCode::OK);
+}
+
+/// How `tend serve` on a data dir ended: `None` if it started serving (then it is killed),
+/// else its exit status and stderr.
+fn serve_outcome(data_dir: &std::path::Path) -> Option<(std::process::ExitStatus, String)> {
+    use std::io::Read as _;
+    let mut child = tend()
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawning tend serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (listening, serving) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("Tend is listening on ") {
+                let _ = listening.send(());
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for tend serve") {
+            let mut stderr = String::new();
+            child.stderr.take().expect("piped stderr").read_to_string(&mut stderr).expect("reading stderr");
+            return Some((status, stderr));
+        }
+        if serving.try_recv().is_ok() || Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Damaged sled files (a log cut short, garbage written over part of it, a torn config file)
+/// end `tend serve` with one line saying the database is damaged and how to restore it, and
+/// a non-zero exit: never a panic or a backtrace. Damage sled can recover from (it keeps the
+/// consistent prefix of its log) may start the server instead.
+#[tokio::test]
+async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
+    let app = TestApp::spawn().await;
+    app.space_with_accounts("cs").await;
+    let path = records_path("cs", "account");
+    let bodies: Vec<Value> =
+        (0..600).map(|i| account(&format!("Account {i} {}", "x".repeat(5_000)), "growth", i % 100)).collect();
+    for created in futures::future::join_all(bodies.iter().map(|body| app.post(&path, body))).await {
+        assert_eq!(created.status(), StatusCode::CREATED);
+    }
+    let (data_dir, _) = app.stop().await;
+    let db_len = std::fs::metadata(data_dir.path().join("db")).unwrap().len();
+
+    type Damage = Box<dyn Fn(&std::path::Path)>;
+    let truncate = |fraction: f64| -> Damage {
+        Box::new(move |dir: &std::path::Path| {
+            let file = std::fs::OpenOptions::new().write(true).open(dir.join("db")).unwrap();
+            file.set_len((db_len as f64 * fraction) as u64).unwrap();
+        })
+    };
+    let overwrite = |fraction: f64| -> Damage {
+        Box::new(move |dir: &std::path::Path| {
+            use std::io::{Seek as _, Write as _};
+            let mut file = std::fs::OpenOptions::new().write(true).open(dir.join("db")).unwrap();
+            file.seek(std::io::SeekFrom::Start((db_len as f64 * fraction) as u64)).unwrap();
+            file.write_all(&vec![0xA5; 64 * 1024]).unwrap();
+        })
+    };
+    let cases: Vec<(&str, Damage)> = vec![
+        (
+            "config file torn",
+            Box::new(|dir: &std::path::Path| std::fs::write(dir.join("conf"), b"segment_si").unwrap()),
+        ),
+        ("log cut at 40%", truncate(0.4)),
+        ("log cut at 60%", truncate(0.6)),
+        ("log cut at 80%", truncate(0.8)),
+        ("log cut at 95%", truncate(0.95)),
+        ("garbage at 30%", overwrite(0.3)),
+        ("garbage at 70%", overwrite(0.7)),
+    ];
+    let mut refused = Vec::new();
+    for (damage, apply) in &cases {
+        let copy = tempfile::tempdir().unwrap();
+        for entry in walk_files(data_dir.path()) {
+            let target = copy.path().join(entry.strip_prefix(data_dir.path()).unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&entry, &target).unwrap();
+        }
+        apply(copy.path());
+        let Some((status, stderr)) = serve_outcome(copy.path()) else {
+            eprintln!("{damage}: sled recovered what it could and the server started");
+            continue;
+        };
+        assert!(!status.success(), "{damage}: a failed start exits non-zero");
+        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{damage}: {stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|line| line.starts_with("error: ")).collect();
+        assert_eq!(errors.len(), 1, "{damage}: one error line: {stderr}");
+        assert!(errors[0].contains("is damaged") && errors[0].contains("restore"), "{damage}: {}", errors[0]);
+        refused.push(*damage);
+    }
+    assert!(refused.contains(&"config file torn"), "{refused:?}");
+    assert!(refused.len() >= 2, "garbage inside the log is refused too: {refused:?}");
+}
+
+/// Every file under `dir`.
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk_files(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// `/readyz` says the workflow processor cannot go on while a pass fails (here: the storage
+/// its runs commit to), and answers ready again, with the run committed once, when it can.
+#[tokio::test]
+async fn readiness_names_a_stalled_processor_and_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    // A `when` that counts for a while, so the disk fills while the processor is planning.
+    std::fs::write(dir.path().join("tend.toml"), "[scripts]\nmax_operations = 0\ntimeout_ms = 20000\n").unwrap();
+    let switch_dir = tempfile::tempdir().unwrap();
+    let disk_full = switch_dir.path().join("disk-full");
+    let fault = format!("flush-enospc:{}", disk_full.display());
+    let server = ServerProcess::start_with_env(dir.path(), &[("TEND_FAULT", &fault)]);
+    let token = server.token.clone().expect("a first admin token");
+    let client = Client::new(&server, &token);
+    let (post, put) = (reqwest::Method::POST, reqwest::Method::PUT);
+    expect_json(client.send(post.clone(), "/api/v1/spaces", Some(&json!({ "name": "cs" }))).await, StatusCode::CREATED)
+        .await;
+    let form = account_form();
+    expect_json(client.send(put.clone(), "/api/v1/spaces/cs/forms/account", Some(&form)).await, StatusCode::CREATED)
+        .await;
+    let slow = json!({ "trigger": { "form": "account", "on": ["created"] },
+        "when": "let i = 0; while i < 300000 { i += 1; } true",
+        "actions": [ { "set": { "health": "99" } } ] });
+    let stored = client.send(put, "/api/v1/spaces/cs/workflows/slow", Some(&slow)).await;
+    expect_json(stored, StatusCode::CREATED).await;
+    assert_eq!(client.readiness().await.0, StatusCode::OK);
+
+    let started = Instant::now();
+    let body = account("Acme", "growth", 10);
+    expect_json(client.send(post, &records_path("cs", "account"), Some(&body)).await, StatusCode::CREATED).await;
+    std::fs::write(&disk_full, b"").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = client.readiness().await;
+        if body.contains("the workflow processor cannot go on") {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the processor never said it stalled: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(started.elapsed() < Duration::from_secs(20));
+
+    std::fs::remove_file(&disk_full).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.readiness().await.0 != StatusCode::OK {
+        assert!(Instant::now() < deadline, "not ready again: {:?}", client.readiness().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The refused batch may have reached the disk anyway (like a write whose answer a crash cut
+    // off); either way the run is there once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let runs =
+        expect_json(client.send(reqwest::Method::GET, "/api/v1/spaces/cs/runs", None).await, StatusCode::OK).await;
+    assert_eq!(runs["items"].as_array().unwrap().len(), 1, "the run, committed once: {runs}");
+    assert!(server.terminate());
+}
