@@ -152,7 +152,7 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
     prepare(dir.path(), &receiver).await;
 
     let faults =
-        ["cron-fire:1", "processor-batch:1", "committer-applied:3", "processor-batch:1", "committer-applied:8"];
+        ["cron-fire:1", "processor-batch:1", "committer-applied:3", "committer-applied:5", "committer-applied:8"];
     for fault in faults {
         serve_until_the_fault(dir.path(), fault);
         let (unprocessed, due_timers, undelivered) = work_left(dir.path());

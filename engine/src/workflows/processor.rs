@@ -362,7 +362,31 @@ impl Engine {
     /// The last event the processor has finished with (every event up to it, in every space).
     pub fn processor_position(&self) -> Result<u64> {
         let stored = self.store().cursor(PROCESSOR_CURSOR)?;
-        Ok(stored.max(self.inner.processor.done_through.load(Ordering::Relaxed)))
+        let in_memory = self.inner.processor.done_through.load(Ordering::Relaxed);
+        Ok(stored.max(in_memory).max(self.done_by_lanes(stored)?))
+    }
+
+    /// How far past the stored global cursor the lanes' own cursors say every event is done:
+    /// the global cursor is saved now and then, so after a restart the events just after it
+    /// may have been committed by their lanes already. Looks at most one read-ahead of events.
+    fn done_by_lanes(&self, global: u64) -> Result<u64> {
+        let mut lanes: HashMap<SpaceName, u64> = HashMap::new();
+        let mut done = global;
+        for event in self.store().events_after(global, MAX_IN_FLIGHT)? {
+            let lane = match lanes.get(&event.space) {
+                Some(lane) => *lane,
+                None => {
+                    let lane = self.store().cursor(&lane_cursor(&event.space))?;
+                    lanes.insert(event.space.clone(), lane);
+                    lane
+                }
+            };
+            if event.seq > lane {
+                break;
+            }
+            done = event.seq;
+        }
+        Ok(done)
     }
 
     /// Processes every event after the cursor, each space's in a lane of its own; returns how
