@@ -10,7 +10,8 @@
 //! - the date range (the caller's, else the definition's `date_range`, else the last twelve
 //!   months) applied to the widget's `date_field`, and offered to its filters as `{from}` and
 //!   `{to}`;
-//! - the owner, when given, applied to the widget's `owner_field`;
+//! - the owner, when given, applied to the widget's `owner_field`, and a team (one of the
+//!   definition's `teams`) as the owner being one of its members;
 //! - relative dates (`{today+30d}`, `{quarter}`) resolved against the engine's clock today.
 //!
 //! A widget answers rows (an aggregate's groups; its `segments`, one aggregate each; or its
@@ -51,6 +52,8 @@ pub struct DashboardFilters {
     pub to: Option<NaiveDate>,
     /// Only records whose owner field is this.
     pub owner: Option<String>,
+    /// Only records owned by a member of this team (one of the definition's `teams`).
+    pub team: Option<String>,
 }
 
 /// The outcome of saving a dashboard.
@@ -278,7 +281,15 @@ impl Engine {
             return Err(QueryError::new(format!("the range ends ({to}) before it starts ({from})")).into());
         }
         let owner = filters.owner.as_deref().map(str::trim).filter(|owner| !owner.is_empty());
-        let scope = Scope { today, from, to, owner };
+        let team = filters.team.as_deref().map(str::trim).filter(|team| !team.is_empty());
+        let members = match team {
+            Some(team) => Some(stored.definition.teams.get(team).ok_or_else(|| {
+                let known: Vec<&str> = stored.definition.teams.keys().map(String::as_str).collect();
+                QueryError::new(format!("the dashboard has no team `{team}` (its teams: {})", known.join(", ")))
+            })?),
+            None => None,
+        };
+        let scope = Scope { today, from, to, owner, team: members.map(Vec::as_slice) };
         let widgets = stored
             .definition
             .widgets
@@ -301,6 +312,7 @@ impl Engine {
             from,
             to,
             owner: owner.map(str::to_owned),
+            team: team.map(str::to_owned),
             widgets,
         })
     }
@@ -321,6 +333,9 @@ impl Engine {
         }
         if let (Some(field), Some(owner)) = (&widget.owner_field, scope.owner) {
             narrowing.push(format!("{field} = {}", Value::from(owner)));
+        }
+        if let (Some(field), Some(members)) = (&widget.owner_field, scope.team) {
+            narrowing.push(format!("{field} in {}", Value::from(members.to_vec())));
         }
         let whole = DateAnchors { today: scope.today, range: Some((scope.from, scope.to)) };
         let periods = match widget.periods {
@@ -423,12 +438,14 @@ impl Engine {
     }
 }
 
-/// The range and owner a dashboard is evaluated under.
+/// The range, owner and team a dashboard is evaluated under.
 struct Scope<'a> {
     today: NaiveDate,
     from: NaiveDate,
     to: NaiveDate,
     owner: Option<&'a str>,
+    /// The owners of the team chosen.
+    team: Option<&'a [String]>,
 }
 
 /// A query's aggregate, parsed with its filter's relative dates resolved.

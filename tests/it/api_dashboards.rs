@@ -175,6 +175,20 @@ async fn the_customer_success_pack_ships_the_cs_overview() {
     assert_eq!(accounts, 10, "every sample account is in one band");
     let grr = widget(&data, "grr")["total"]["value"].as_f64().expect("a GRR");
     assert!((0.5..=1.0).contains(&grr), "{grr}");
+    // A team narrows every widget with an owner field to its members' records.
+    let team =
+        expect_json(app.get(&format!("{DASHBOARDS}/cs-overview/data?team=enterprise")).await, StatusCode::OK).await;
+    assert_eq!(team["team"], "enterprise");
+    let team_accounts: u64 = widget(&team, "health_bands")["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["values"]["accounts"].as_u64())
+        .sum();
+    assert!(team_accounts < accounts, "{team_accounts} of {accounts} accounts");
+    let unknown = app.get(&format!("{DASHBOARDS}/cs-overview/data?team=nope")).await;
+    let problem = expect_problem(unknown, StatusCode::BAD_REQUEST, "bad-query").await;
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("enterprise")), "{problem}");
 
     let copy = json!({ "name": "cs-emea", "from_space": "cs" });
     expect_json(app.post("/api/v1/spaces", &copy).await, StatusCode::CREATED).await;

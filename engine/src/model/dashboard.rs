@@ -1,6 +1,8 @@
 //! Dashboards as stored: versioned definitions of widgets, each bound to an aggregate of one
 //! form (or to two, for a ratio), and what evaluating them answers.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -19,6 +21,10 @@ pub struct DashboardDef {
     /// The range shown when the caller names none; relative dates such as `{quarter-3q}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_range: Option<RangeDef>,
+    /// Teams the dashboard can be narrowed to: a name and the owners in it (as the widgets'
+    /// owner fields hold them). The team filter keeps records whose owner is one of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub teams: BTreeMap<String, Vec<String>>,
     /// The widgets, in reading order.
     pub widgets: Vec<WidgetDef>,
 }
@@ -171,6 +177,9 @@ pub struct DashboardData {
     /// The owner filter applied, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The team filter applied, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     /// One per widget, in the definition's order.
     pub widgets: Vec<WidgetData>,
 }

@@ -90,13 +90,14 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `?from=&to=&owner=`, or the same as a POST body.
+/// `?from=&to=&owner=&team=`, or the same as a POST body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DataParams {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     owner: Option<String>,
+    team: Option<String>,
 }
 
 async fn data(
@@ -120,7 +121,7 @@ async fn data_for(
 }
 
 async fn evaluate(state: &AppState, space: &str, dashboard: &str, params: DataParams) -> Result<Json<Value>, ApiError> {
-    let filters = DashboardFilters { from: params.from, to: params.to, owner: params.owner };
+    let filters = DashboardFilters { from: params.from, to: params.to, owner: params.owner, team: params.team };
     let engine = state.engine.clone();
     let (space, dashboard) = (space.to_owned(), dashboard.to_owned());
     // Aggregates read every matching record; keep them off the async workers.

@@ -387,6 +387,8 @@ fn dashboard_paths(paths: &mut Map<String, Value>) {
     let definition = json!({ "type": "object", "required": ["title", "widgets"], "properties": {
         "title": { "type": "string" }, "description": { "type": "string" },
         "date_range": { "type": "object", "properties": { "from": { "type": "string" }, "to": { "type": "string" } } },
+        "teams": { "type": "object", "description": "Team name → the owners in it, for the team filter",
+                   "additionalProperties": { "type": "array", "items": { "type": "string" } } },
         "widgets": { "type": "array", "items": widget } } });
     let stored = json!({ "type": "object", "required": ["name", "version", "definition"], "properties": {
         "name": { "type": "string" }, "version": { "type": "integer" }, "definition": definition.clone(),
@@ -416,7 +418,7 @@ fn dashboard_paths(paths: &mut Map<String, Value>) {
     let data = json!({ "type": "object", "required": ["name", "version", "from", "to", "widgets"], "properties": {
         "name": { "type": "string" }, "version": { "type": "integer" },
         "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" },
-        "owner": { "type": "string" },
+        "owner": { "type": "string" }, "team": { "type": "string" },
         "widgets": { "type": "array", "items": { "type": "object", "required": ["id", "form", "keys", "metrics", "rows", "total"], "properties": {
             "id": { "type": "string" }, "form": { "type": "string" },
             "keys": { "type": "array", "items": { "type": "string" } }, "metrics": { "type": "array", "items": { "type": "string" } },
@@ -426,11 +428,12 @@ fn dashboard_paths(paths: &mut Map<String, Value>) {
             "total": { "type": "object" },
             "error": { "type": "object", "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } } } } });
     let range = json!({ "type": "object", "properties": {
-        "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" }, "owner": { "type": "string" } } });
+        "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" }, "owner": { "type": "string" }, "team": { "type": "string" } } });
     let mut data_params = one();
     data_params.push(query_param("from", "First day (default: the dashboard's range)", json!({ "type": "string", "format": "date" })));
     data_params.push(query_param("to", "Last day, included", json!({ "type": "string", "format": "date" })));
     data_params.push(query_param("owner", "Only records whose widget owner field is this", json!({ "type": "string" })));
+    data_params.push(query_param("team", "Only records owned by a member of this team (one of the definition's `teams`)", json!({ "type": "string" })));
     paths.insert("/api/v1/spaces/{space}/dashboards/{dashboard}/data".into(), json!({
         "get": op("Every widget's numbers for a date range and owner", data_params, None, vec![("200", ok("Per-widget rows and totals", data.clone()))]),
         "post": op("The same, the range and owner in the body", one(), Some(range), vec![("200", ok("Per-widget rows and totals", data))]),

@@ -26,7 +26,7 @@
 //! clock, firing the timers that fall due on the way. `expect` (at the end, or as a step)
 //! compares counts of runs (`status` defaults to `succeeded`), of records (with an optional
 //! filter in the API's filter language), of outbox deliveries, and field values of a record
-//! (`data` is a subset), and a dashboard's numbers for a range and owner: a widget's `total`
+//! (`data` is a subset), and a dashboard's numbers for a range, owner and team: a widget's `total`
 //! (the metrics listed), and its `rows` (all of them, in order; each row's `values` a subset).
 //! A run that failed fails the test unless a `runs` entry expects it.
 //! Data takes the placeholders of sample data (`$ref`, `$date`, `$datetime`).
@@ -117,6 +117,8 @@ struct DashboardExpected {
     to: Option<chrono::NaiveDate>,
     #[serde(default)]
     owner: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
     widgets: Vec<WidgetExpected>,
 }
 
@@ -515,6 +517,7 @@ impl Scenario<'_> {
                 from: expected.from,
                 to: expected.to,
                 owner: expected.owner.clone(),
+                team: expected.team.clone(),
             };
             let data = engine.dashboard_data(SPACE, &expected.dashboard, &filters).map_err(detailed)?;
             failures.extend(compare_dashboard(expected, &data));

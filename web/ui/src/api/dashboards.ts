@@ -38,6 +38,8 @@ export interface DashboardDef {
   title: string;
   description?: string;
   date_range?: { from: string; to: string };
+  /** Team name → the owners in it: what the team filter narrows to. */
+  teams?: Record<string, string[]>;
   widgets: WidgetDef[];
 }
 
@@ -70,6 +72,7 @@ export interface DashboardData {
   from: string;
   to: string;
   owner?: string;
+  team?: string;
   widgets: WidgetData[];
 }
 
@@ -87,6 +90,7 @@ export interface DataParams {
   from?: string;
   to?: string;
   owner?: string;
+  team?: string;
 }
 
 export async function dashboardData(space: string, name: string, params: DataParams, signal?: AbortSignal): Promise<DashboardData> {

@@ -122,6 +122,8 @@ export const en = {
     to: "To",
     owner: "Owner",
     allOwners: "All owners",
+    team: "Team",
+    allTeams: "All teams",
     apply: "Apply",
     reset: "Reset",
     showing: "Showing {{from}} to {{to}}",

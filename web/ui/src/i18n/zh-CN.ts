@@ -124,6 +124,8 @@ export const zhCN: Strings = {
     to: "结束日期",
     owner: "负责人",
     allOwners: "全部负责人",
+    team: "团队",
+    allTeams: "全部团队",
     apply: "应用",
     reset: "重置",
     showing: "显示 {{from}} 至 {{to}}",

@@ -61,8 +61,9 @@ function DashboardView({ space, name }: { space: string; name: string }) {
   const from = location.query.get("from") ?? "";
   const to = location.query.get("to") ?? "";
   const owner = location.query.get("owner") ?? "";
+  const team = location.query.get("team") ?? "";
   const stored = useLoad((signal) => getDashboard(space, name, signal), [space, name]);
-  const data = useLoad((signal) => dashboardData(space, name, { from, to, owner }, signal), [space, name, from, to, owner]);
+  const data = useLoad((signal) => dashboardData(space, name, { from, to, owner, team }, signal), [space, name, from, to, owner, team]);
   const ownerSource = stored.data?.definition.widgets.find((w) => w.owner_field);
   const owners = useLoad(
     (signal) => (ownerSource?.owner_field ? distinctValues(space, ownerSource.form, ownerSource.owner_field, signal) : Promise.resolve([])),
@@ -89,7 +90,9 @@ function DashboardView({ space, name }: { space: string; name: string }) {
         shownByDefault={{ from: from ? "" : data.data?.from ?? "", to: to ? "" : data.data?.to ?? "" }}
         owner={owner}
         owners={owners.data ?? []}
-        custom={Boolean(from || to || owner)}
+        team={team}
+        teams={Object.keys(definition.teams ?? {})}
+        custom={Boolean(from || to || owner || team)}
       />
       {data.problem && <ProblemNotice problem={data.problem} onRetry={data.reload} />}
       {!data.data && !data.problem && <DashboardSkeleton />}
@@ -117,6 +120,8 @@ function Filters({
   shownByDefault,
   owner,
   owners,
+  team,
+  teams,
   custom,
 }: {
   from: string;
@@ -124,6 +129,8 @@ function Filters({
   shownByDefault: { from: string; to: string };
   owner: string;
   owners: string[];
+  team: string;
+  teams: string[];
   custom: boolean;
 }) {
   const { t } = useTranslation();
@@ -136,10 +143,10 @@ function Filters({
       const value = String(form.get(name) ?? "");
       return value === shownByDefault[name] ? null : value;
     };
-    setQuery({ from: chosen("from"), to: chosen("to"), owner: String(form.get("owner") ?? "") });
+    setQuery({ from: chosen("from"), to: chosen("to"), owner: String(form.get("owner") ?? ""), team: String(form.get("team") ?? "") });
   };
   return (
-    <form className="dashboard-filters" onSubmit={submit} aria-label={t("dashboards.filters")} key={`${from}|${to}|${owner}`}>
+    <form className="dashboard-filters" onSubmit={submit} aria-label={t("dashboards.filters")} key={`${from}|${to}|${owner}|${team}`}>
       <label>
         <span>{t("dashboards.from")}</span>
         <input type="date" name="from" defaultValue={from} data-testid="dashboard-from" />
@@ -160,11 +167,24 @@ function Filters({
           ))}
         </select>
       </label>
+      {teams.length > 0 && (
+        <label>
+          <span>{t("dashboards.team")}</span>
+          <select name="team" defaultValue={team} data-testid="dashboard-team" onChange={(e) => e.currentTarget.form?.requestSubmit()}>
+            <option value="">{t("dashboards.allTeams")}</option>
+            {teams.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <button type="submit" data-testid="dashboard-apply">
         {t("dashboards.apply")}
       </button>
       {custom && (
-        <button type="button" className="link-button" onClick={() => setQuery({ from: null, to: null, owner: null })}>
+        <button type="button" className="link-button" onClick={() => setQuery({ from: null, to: null, owner: null, team: null })}>
           {t("dashboards.reset")}
         </button>
       )}
