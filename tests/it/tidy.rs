@@ -113,6 +113,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "views",
         "counting",
         "import",
+        "backup",
     ],
 ];
 

@@ -259,6 +259,22 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// Whether the database answers reads.
     fn is_healthy(&self) -> bool;
 
+    // ---- backups ----
+
+    /// The storage format this backend writes (the layout of the entries a snapshot yields).
+    fn storage_format() -> u32;
+    /// Calls `visit(part, key, value)` with every stored entry as it was at one instant, while
+    /// writes go on (a part is one of the backend's key spaces, e.g. a sled tree); `visit`'s
+    /// error stops the walk and is returned.
+    fn snapshot(&self, visit: &mut dyn FnMut(&str, &[u8], &[u8]) -> Result<(), StoreError>) -> Result<(), StoreError>;
+    /// Writes the entries of a snapshot into a new database in `dir` (created; it must hold no
+    /// database) and flushes it; how many entries were written. `StoreError::Corrupt` for a
+    /// part this backend doesn't have.
+    fn load_snapshot(
+        dir: &Path,
+        entries: &mut dyn Iterator<Item = Result<(String, Vec<u8>, Vec<u8>), StoreError>>,
+    ) -> Result<u64, StoreError>;
+
     // ---- spaces and definitions ----
 
     /// Stores a new space; `AlreadyExists` if the name is taken.

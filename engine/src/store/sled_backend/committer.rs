@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::snapshot::Snapshots;
 use super::staging::{BatchBuilder, Staging};
 use crate::model::Event;
 use crate::store::{RecordWrite, StoreError, TimerOp, CRASH_POINT_VAR};
@@ -47,11 +48,11 @@ pub(super) struct Committer {
 }
 
 impl Committer {
-    pub(super) fn start(db: sled::Db, data: sled::Tree, last_seq: u64) -> Committer {
+    pub(super) fn start(db: sled::Db, data: sled::Tree, snapshots: Arc<Snapshots>, last_seq: u64) -> Committer {
         let (sender, receiver) = mpsc::channel();
         let last_seq = Arc::new(Mutex::new(last_seq));
         let crash_when_outbox_applied = std::env::var(CRASH_POINT_VAR).is_ok_and(|point| point == "outbox-applied");
-        let worker = Worker { db, data, last_seq: Arc::clone(&last_seq), crash_when_outbox_applied };
+        let worker = Worker { db, data, snapshots, last_seq: Arc::clone(&last_seq), crash_when_outbox_applied };
         let thread = std::thread::Builder::new()
             .name("tend-committer".into())
             .spawn(move || worker.run(receiver))
@@ -77,6 +78,8 @@ impl Committer {
 struct Worker {
     db: sled::Db,
     data: sled::Tree,
+    /// Batches are applied through it, so a backup being read sees none of them.
+    snapshots: Arc<Snapshots>,
     last_seq: Arc<Mutex<u64>>,
     /// The `outbox-applied` crash point ([`CRASH_POINT_VAR`]).
     crash_when_outbox_applied: bool,
@@ -131,16 +134,19 @@ impl Worker {
         let (batch, seq) = builder.finish();
         let started = Instant::now();
         let outcome = self
-            .data
-            .apply_batch(batch)
+            .snapshots
+            .apply(&self.data, batch)
+            .map_err(|err| match err {
+                StoreError::Backend(source) => StoreError::Durability(source),
+                other => other,
+            })
             .inspect(|()| {
                 if self.crash_when_outbox_applied && writes_outbox {
                     std::thread::sleep(Duration::from_millis(1_500));
                     std::process::abort();
                 }
             })
-            .and_then(|()| self.db.flush().map(|_| ()))
-            .map_err(|err| StoreError::Durability(Arc::new(err)));
+            .and_then(|()| self.db.flush().map(|_| ()).map_err(|err| StoreError::Durability(Arc::new(err))));
         metrics::histogram!("tend_store_flush_seconds").record(started.elapsed().as_secs_f64());
         match &outcome {
             Ok(()) => {

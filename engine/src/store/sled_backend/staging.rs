@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::snapshot::Changes;
 use super::{encode, encode_record, keys, record_version, timers};
 use crate::model::Event;
 use crate::store::{RecordWrite, StoreError, TimerOp};
@@ -23,7 +24,7 @@ pub(super) struct Staging {
 /// A batch being built from the requests the committer took.
 pub(super) struct BatchBuilder<'a> {
     data: &'a sled::Tree,
-    batch: sled::Batch,
+    changes: Changes,
     /// Record versions written earlier in this batch, which the tree doesn't show yet.
     versions: HashMap<Vec<u8>, Option<u64>>,
     /// Timer keys changed earlier in this batch.
@@ -37,7 +38,7 @@ impl<'a> BatchBuilder<'a> {
     pub(super) fn new(data: &'a sled::Tree, last_seq: u64) -> Self {
         Self {
             data,
-            batch: sled::Batch::default(),
+            changes: Changes::default(),
             versions: HashMap::new(),
             timers: timers::Overlay::new(),
             seq: last_seq,
@@ -45,8 +46,8 @@ impl<'a> BatchBuilder<'a> {
     }
 
     /// The batch, and the last sequence number it assigns.
-    pub(super) fn finish(self) -> (sled::Batch, u64) {
-        (self.batch, self.seq)
+    pub(super) fn finish(self) -> (Changes, u64) {
+        (self.changes, self.seq)
     }
 
     /// Checks one request's versions and adds its keys to the batch; a request that fails
@@ -104,8 +105,8 @@ impl<'a> BatchBuilder<'a> {
         // A request's keys join the shared batch only when all its checks passed.
         for (key, value) in staged.into_iter().chain(entries) {
             match value {
-                Some(value) => self.batch.insert(key, value),
-                None => self.batch.remove(key),
+                Some(value) => self.changes.insert(key, value),
+                None => self.changes.remove(key),
             }
         }
         self.versions.extend(staged_versions);
