@@ -3,6 +3,7 @@
 //! error the router or a layer produces).
 
 mod aggregates;
+mod backup;
 mod counts;
 mod error;
 mod export;
@@ -99,6 +100,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(sessions::router())
         .merge(counts::router())
         .merge(views::router())
+        .merge(backup::router())
         .layer(DefaultBodyLimit::max(limits.body))
         .layer(RequestBodyLimitLayer::new(limits.body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout));
