@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{Backend, SnapshotEntry, Store, StoreError};
 use crate::Engine;
 
 /// The first bytes of every archive.
@@ -322,7 +322,7 @@ impl ArchiveReader {
     }
 
     /// The next (part, key, value); `None` after the last, once the `Z` record is read.
-    fn next_entry(&mut self) -> Result<Option<(String, Vec<u8>, Vec<u8>)>, RestoreError> {
+    fn next_entry(&mut self) -> Result<Option<SnapshotEntry>, RestoreError> {
         loop {
             if self.end.is_some() {
                 return Ok(None);

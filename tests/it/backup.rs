@@ -16,6 +16,9 @@ use tempfile::TempDir;
 
 use crate::support::*;
 
+/// A write the server acknowledged: record id, name, version, when.
+type Acknowledged = (String, String, u64, Instant);
+
 /// Quick retries to a loopback receiver, the same on the source and the restored server.
 fn delivering(config: &mut web::config::Config) {
     config.webhooks.allow_private_targets = true;
@@ -126,12 +129,12 @@ async fn a_backup_under_concurrent_writes_restores_every_acknowledged_write_time
     .await;
     app.create_record("cs", "signal", &json!({ "what": "renewal" })).await;
     wait_until(Duration::from_secs(10), "the timer is scheduled and the delivery failed once", || async {
-        receiver.hits().len() >= 1 && app.engine.pending_timers() == 1
+        !receiver.hits().is_empty() && app.engine.pending_timers() == 1
     })
     .await;
 
     // Writers create and update accounts, recording when each write was acknowledged.
-    let acknowledged: Arc<Mutex<Vec<(String, String, u64, Instant)>>> = Arc::default();
+    let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let mut writers = Vec::new();
     for writer in 0..4 {

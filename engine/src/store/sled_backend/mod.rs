@@ -24,7 +24,10 @@ use uuid::Uuid;
 
 use self::snapshot::{Changes, Snapshots};
 use self::timers::decode_owner_entry;
-use super::{BackendError, Extras, Items, RecordWrite, StorageConfig, Store, StoreError, ValueRange};
+use super::{
+    BackendError, Extras, Items, RecordWrite, SnapshotEntry, SnapshotVisitor, StorageConfig, Store, StoreError,
+    ValueRange,
+};
 use crate::model::{
     Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredForm, StoredView,
     StoredWorkflow, Timer, TimerPosition, TokenInfo,
@@ -146,14 +149,14 @@ impl Store for SledStore {
 
     /// The three trees, each walked in key order (then the keys removed since the snapshot's
     /// start that the walk did not meet); see `snapshot` for how the instant is kept.
-    fn snapshot(&self, visit: &mut dyn FnMut(&str, &[u8], &[u8]) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    fn snapshot(&self, visit: &mut SnapshotVisitor<'_>) -> Result<(), StoreError> {
         let trees = [("defs", &self.defs), ("data", &self.data), ("auth", &self.auth)];
         self.snapshots.read(&trees, visit)
     }
 
     fn load_snapshot(
         dir: &Path,
-        entries: &mut dyn Iterator<Item = Result<(String, Vec<u8>, Vec<u8>), StoreError>>,
+        entries: &mut dyn Iterator<Item = Result<SnapshotEntry, StoreError>>,
     ) -> Result<u64, StoreError> {
         let open_error = |source: BackendError| StoreError::Open { path: dir.to_owned(), source };
         std::fs::create_dir_all(dir).map_err(|err| open_error(Arc::new(err)))?;

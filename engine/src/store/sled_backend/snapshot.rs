@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
-use crate::store::StoreError;
+use crate::store::{SnapshotVisitor, StoreError};
 
 /// The snapshot machinery shared by every writer of the store.
 #[derive(Default)]
@@ -115,7 +115,7 @@ impl Snapshots {
     pub(super) fn read(
         &self,
         trees: &[(&str, &sled::Tree)],
-        visit: &mut dyn FnMut(&str, &[u8], &[u8]) -> Result<(), StoreError>,
+        visit: &mut SnapshotVisitor<'_>,
     ) -> Result<(), StoreError> {
         let _one_at_a_time = lock(&self.reading);
         {
@@ -127,12 +127,7 @@ impl Snapshots {
         read
     }
 
-    fn read_tree(
-        &self,
-        name: &str,
-        tree: &sled::Tree,
-        visit: &mut dyn FnMut(&str, &[u8], &[u8]) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+    fn read_tree(&self, name: &str, tree: &sled::Tree, visit: &mut SnapshotVisitor<'_>) -> Result<(), StoreError> {
         let id = tree.name();
         for item in tree.iter() {
             let (key, live) = item?;
