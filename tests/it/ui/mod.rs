@@ -6,6 +6,7 @@
 //! `CI=true`, where it fails.
 
 mod browser;
+mod import_export;
 
 use std::time::Duration;
 

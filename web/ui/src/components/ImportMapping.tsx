@@ -64,8 +64,7 @@ export function ImportMapping({ fields, value, onChange }: { fields: Field[]; va
                     <option value="">{t("import.leaveOut")}</option>
                     {settable.map((f) => (
                       <option key={f.name} value={f.name}>
-                        {label(f.name)}
-                        {label(f.name) !== f.name ? ` (${f.name})` : ""}
+                        {f.schema.title ? `${f.schema.title} (${f.name})` : label(f.name)}
                       </option>
                     ))}
                   </select>

@@ -60,6 +60,7 @@ export const en = {
   ops: { "=": "is", "!=": "is not", "<": "less than", "<=": "at most", ">": "more than", ">=": "at least", contains: "contains", in: "is one of" },
   import: {
     open: "Import",
+    fromFile: "Import a file",
     title: "Import into {{form}}",
     backToGrid: "Back to the records",
     steps: "Import steps",

@@ -62,7 +62,8 @@ export const zhCN: Strings = {
   ops: { "=": "等于", "!=": "不等于", "<": "小于", "<=": "不大于", ">": "大于", ">=": "不小于", contains: "包含", in: "属于" },
   import: {
     open: "导入",
-    title: "导入到{{form}}",
+    fromFile: "从文件导入",
+    title: "导入到 {{form}}",
     backToGrid: "返回数据列表",
     steps: "导入步骤",
     step: { file: "选择文件", mapping: "匹配列", report: "检查", importing: "导入" },

@@ -220,7 +220,11 @@ function Grid({ space, stored }: { space: string; stored: StoredForm }) {
             )}
           </tbody>
         </table>
-        {!rows.loading && rows.items.length === 0 && !rows.problem && <p className="empty-state">{t("grid.empty")}</p>}
+        {!rows.loading && rows.items.length === 0 && !rows.problem && (
+          <p className="empty-state">
+            {t("grid.empty")} <Link href={`${base}/import`}>{t("import.fromFile")}</Link>
+          </p>
+        )}
         {rows.loading && <p className="muted loading-more">{t("grid.loadingMore")}</p>}
       </div>
       {openRecord && (

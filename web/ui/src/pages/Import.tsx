@@ -107,7 +107,7 @@ function Wizard({ space, stored }: { space: string; stored: StoredForm }) {
       <ol className="wizard-steps" aria-label={t("import.steps")}>
         {STEPS.map((s, index) => (
           <li key={s} className={index === current ? "current" : index < current ? "done" : undefined} aria-current={index === current ? "step" : undefined}>
-            <span className="step-number">{index + 1}</span>
+            <span className="step-number">{index < current ? "✓" : index + 1}</span>
             {t(`import.step.${s}`)}
           </li>
         ))}
@@ -168,7 +168,7 @@ function Wizard({ space, stored }: { space: string; stored: StoredForm }) {
 
         {step === "done" && result && (
           <div data-testid="import-done">
-            <h2 className="ok">{result.failed > 0 ? t("import.doneWithFailures") : t("import.done")}</h2>
+            <h2 className={result.failed > 0 ? "done-title warn" : "done-title ok"}>{result.failed > 0 ? t("import.doneWithFailures") : t("import.done")}</h2>
             <Counts outcome={result} dryRun={false} number={number} />
             <RowErrors outcome={result} />
             <div className="wizard-actions">
