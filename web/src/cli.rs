@@ -488,6 +488,14 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
 }
 
 async fn backup_data_dir(data: &DataArgs, archive: crate::backup::Archive) -> anyhow::Result<crate::backup::Written> {
+    let config =
+        Config::load(data.config.as_deref(), &Overrides { data_dir: data.data_dir.clone(), ..Default::default() })?;
+    // Opening a missing data dir would create one and back up nothing.
+    anyhow::ensure!(
+        config.data_dir.join("db").exists(),
+        "there is no Tend data directory at {}",
+        config.data_dir.display()
+    );
     let engine = open_data_dir(data)?;
     let copy = engine.clone();
     let written = tokio::task::spawn_blocking(move || archive.write_with(|out| Ok(copy.backup(out)?.bytes)))

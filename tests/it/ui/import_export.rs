@@ -76,10 +76,17 @@ async fn a_csv_is_checked_imported_and_exported_from_the_web_app() {
     browser.wait_for("[data-testid=import-open-grid]").await.click().await.expect("see the records");
     grid_settled(&browser).await;
     let imported = demo
-        .get("/api/v1/spaces/demo/forms/account/records", &[("filter", "name in [\"Zephyr Imports\", \"Xylo Retail\"]")])
+        .get(
+            "/api/v1/spaces/demo/forms/account/records",
+            &[("filter", "name in [\"Zephyr Imports\", \"Xylo Retail\"]")],
+        )
         .await;
-    let ids: Vec<String> =
-        imported["items"].as_array().expect("items").iter().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect();
+    let ids: Vec<String> = imported["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
     assert_eq!(ids.len(), 2);
     let filtered = "/s/demo/account?filter=name%20in%20%5B%22Zephyr%20Imports%22%2C%20%22Xylo%20Retail%22%5D&sort=name&columns=name,tier,arr";
     browser.client.goto(&demo.url(filtered)).await.expect("the imported accounts");
