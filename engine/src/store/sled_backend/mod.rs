@@ -160,7 +160,9 @@ impl Store for SledStore {
     ) -> Result<u64, StoreError> {
         let open_error = |source: BackendError| StoreError::Open { path: dir.to_owned(), source };
         std::fs::create_dir_all(dir).map_err(|err| open_error(Arc::new(err)))?;
-        let db = sled::Config::new().path(dir).open().map_err(|err| open_error(Arc::new(err)))?;
+        // No periodic flusher: its thread would hold the database's lock for up to one period
+        // after the load, and a server started on the directory right after would find it in use.
+        let db = sled::Config::new().path(dir).flush_every_ms(None).open().map_err(|err| open_error(Arc::new(err)))?;
         let mut batches: Vec<(String, sled::Tree, sled::Batch, usize)> = Vec::new();
         let mut written = 0;
         for entry in entries {

@@ -55,14 +55,15 @@ impl<'a> BatchBuilder<'a> {
     pub(super) fn stage(&mut self, request: Staging) -> Result<Vec<Event>, StoreError> {
         let Staging { writes, standalone, mut timers, entries } = request;
         let mut staged: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
-        let mut staged_versions = Vec::new();
+        // Looked up once per write: a map, since one request may hold a whole import's writes.
+        let mut staged_versions: HashMap<Vec<u8>, Option<u64>> = HashMap::new();
         let mut events = Vec::with_capacity(writes.len());
         let mut next_seq = self.seq;
         let mut write_timers = Vec::new();
         for write in writes {
             let (space, form, id) = (&write.space, &write.form, write.id);
             let record_key = keys::record(space, form, &id);
-            let earlier = staged_versions.iter().rev().find(|(key, _)| *key == record_key).map(|(_, v)| *v);
+            let earlier = staged_versions.get(&record_key).copied();
             let current = match earlier.or_else(|| self.versions.get(&record_key).copied()) {
                 Some(version) => version,
                 None => match self.data.get(&record_key)? {
@@ -85,7 +86,7 @@ impl<'a> BatchBuilder<'a> {
             event.seq = next_seq;
             staged.push((keys::event(event.seq).to_vec(), Some(encode(&event)?)));
             staged.push((keys::history_entry(space, form, &id, event.seq), Some(Vec::new())));
-            staged_versions.push((record_key, write.record.as_ref().map(|r| r.version)));
+            staged_versions.insert(record_key, write.record.as_ref().map(|r| r.version));
             events.push(event);
             write_timers.extend(write.timers);
         }
