@@ -160,8 +160,7 @@ impl Store for SledStore {
     ) -> Result<u64, StoreError> {
         let open_error = |source: BackendError| StoreError::Open { path: dir.to_owned(), source };
         std::fs::create_dir_all(dir).map_err(|err| open_error(Arc::new(err)))?;
-        // No periodic flusher: its thread would hold the database's lock for up to one period
-        // after the load, and a server started on the directory right after would find it in use.
+        // No periodic flusher: the load flushes once at its end.
         let db = sled::Config::new().path(dir).flush_every_ms(None).open().map_err(|err| open_error(Arc::new(err)))?;
         let mut batches: Vec<(String, sled::Tree, sled::Batch, usize)> = Vec::new();
         let mut written = 0;
@@ -191,6 +190,13 @@ impl Store for SledStore {
             tree.apply_batch(batch)?;
         }
         db.flush()?;
+        drop(db);
+        // sled's own threads let go of the database (and its lock) shortly after the last handle
+        // is dropped; wait for that, so a server can open the directory at once.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while database_in_use(dir) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         Ok(written)
     }
 
