@@ -18,7 +18,8 @@
 //!   implements) and turns posts to inbound hooks into events;
 //! - [`clock`] is the one source of time; `calendar` is zone, DST and cron arithmetic;
 //! - [`views`]: saved views (filter, sort, columns) of a form, personal or shared;
-//! - [`sessions`]: browser sessions and one-time sign-in links, beside the tokens of [`auth`].
+//! - [`sessions`]: browser sessions and one-time sign-in links, beside the tokens of [`auth`];
+//! - [`backup`]: a consistent snapshot of the whole database as one archive, and its restore.
 //!
 //! The modules are layered (ARCHITECTURE.md, "Layers inside `engine`"): none imports from a
 //! layer above its own.
@@ -27,6 +28,7 @@
 
 pub mod aggregate;
 pub mod auth;
+pub mod backup;
 mod calendar;
 pub mod clock;
 mod counting;

@@ -139,7 +139,7 @@ async fn import_and_export_talk_to_the_running_server() {
 /// the version is the workspace's, also in `/healthz`.
 #[tokio::test]
 async fn help_explains_every_command_and_the_version_is_real() {
-    let commands: [&[&str]; 16] = [
+    let commands: [&[&str]; 18] = [
         &[],
         &["serve"],
         &["token"],
@@ -156,6 +156,8 @@ async fn help_explains_every_command_and_the_version_is_real() {
         &["simulate"],
         &["import"],
         &["export"],
+        &["backup"],
+        &["restore"],
     ];
     for command in commands {
         let output = tend().args(command).arg("--help").output().unwrap();

@@ -114,6 +114,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "views",
         "counting",
         "import",
+        "backup",
     ],
 ];
 

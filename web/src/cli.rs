@@ -1,7 +1,8 @@
 //! The command line: `tend serve [--demo]`, `tend token create|list|revoke`, `tend simulate`,
-//! `tend pack check|test|install|list`, `tend space copy`, `tend import` and `tend export`.
-//! `token list|revoke`, `import` and `export` talk to the running server's API (`remote`); the
-//! others open the data directory.
+//! `tend pack check|test|install|list`, `tend space copy`, `tend import`, `tend export`,
+//! `tend backup` and `tend restore`. `token list|revoke`, `import` and `export` talk to the
+//! running server's API (`remote`); `backup` does when a server runs, else it reads the data
+//! directory; the others open the data directory.
 //!
 //! Commands print their result on stdout (a token alone on its line, so scripts can capture
 //! it) and logs on stderr. Any failure is one line on stderr and a non-zero exit.
@@ -87,6 +88,52 @@ enum Command {
         after_help = "Examples:\n  TEND_TOKEN=tend_... tend export --space cs --form account --out accounts.csv\n  tend export --space cs --form account --format xlsx --filter 'health < 50' --out at-risk.xlsx"
     )]
     Export(ExportCommand),
+    /// Back up everything (spaces, forms, records, history, workflows, runs, timers, the
+    /// outbox, tokens) into one archive file, while the server runs.
+    ///
+    /// With a token, the running server takes a consistent snapshot and streams it (writes go
+    /// on meanwhile); with no server running, the data directory is read directly. The archive
+    /// carries a format version and a checksum, and holds webhook secrets and token hashes: it
+    /// is written readable by you only; keep it as safe as the data directory.
+    #[command(
+        after_help = "Examples:\n  TEND_TOKEN=tend_... tend backup --out tend-2026-12-01.tend\n  tend backup --out nightly.tend --data-dir /var/lib/tend    (server stopped)\n\nRestore with `tend restore FILE --data-dir NEW_DIR`."
+    )]
+    Backup(BackupArgs),
+    /// Restore a backup into a new (missing or empty) data directory.
+    ///
+    /// Checks the whole archive first (its format, its framing and its checksum) and refuses a
+    /// damaged, truncated or foreign file, or one made by a newer Tend, without writing
+    /// anything. Then start a server on the directory: pending timers fire and the outbox
+    /// resumes where the backup left them.
+    #[command(
+        after_help = "Example:\n  tend restore tend-2026-12-01.tend --data-dir ./tend-data-restored\n  tend serve --data-dir ./tend-data-restored"
+    )]
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// The archive to write (replaced if it exists; mode 0600).
+    #[arg(long)]
+    out: PathBuf,
+    /// The running server's base URL [default: http://<bind from the config>].
+    #[arg(long, env = "TEND_SERVER")]
+    server: Option<String>,
+    /// An admin token of that server. Without one, the data directory is read directly, which
+    /// needs the server stopped.
+    #[arg(long, env = "TEND_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// The archive, as `tend backup` wrote it.
+    file: PathBuf,
+    /// The data directory to create (it must be missing or empty).
+    #[arg(long)]
+    data_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -392,6 +439,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let export = ExportArgs { format: args.format, filter: args.filter, sort: args.sort, fields: args.fields };
             args.remote.remote()?.export(&args.space, &args.form, &export, args.out.as_deref()).await
         }
+        Command::Backup(args) => backup(args).await,
+        Command::Restore(args) => restore(args).await,
         Command::Space { command: SpaceCommand::Copy { from, to, title, data } } => {
             let engine = open_data_dir(&data)?;
             let copied = engine.copy_space(&Actor("cli".into()), &from, &to, title).await;
@@ -407,6 +456,69 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Through the running server when there is a token and the server answers; else from the
+/// data directory.
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let config = Config::load(
+        args.data.config.as_deref(),
+        &Overrides { data_dir: args.data.data_dir.clone(), ..Default::default() },
+    )?;
+    let archive = crate::backup::Archive::create(&args.out)?;
+    let written = match args.token {
+        Some(token) => match Remote::new(args.server, token, &config)?.backup(archive).await? {
+            Ok(written) => written,
+            Err(archive) => {
+                eprintln!("No server answers; reading the data directory {} directly.", config.data_dir.display());
+                backup_data_dir(&args.data, archive).await?
+            }
+        },
+        None => backup_data_dir(&args.data, archive)
+            .await
+            .map_err(|err| err.context("to back up a running server, give its admin token (TEND_TOKEN or --token)"))?,
+    };
+    println!(
+        "Backed up {} entries ({} bytes) to {} (checksum verified)",
+        written.entries,
+        written.bytes,
+        args.out.display()
+    );
+    Ok(())
+}
+
+async fn backup_data_dir(data: &DataArgs, archive: crate::backup::Archive) -> anyhow::Result<crate::backup::Written> {
+    let config =
+        Config::load(data.config.as_deref(), &Overrides { data_dir: data.data_dir.clone(), ..Default::default() })?;
+    // Opening a missing data dir would create one and back up nothing.
+    anyhow::ensure!(
+        config.data_dir.join("db").exists(),
+        "there is no Tend data directory at {}",
+        config.data_dir.display()
+    );
+    let engine = open_data_dir(data)?;
+    let copy = engine.clone();
+    let written = tokio::task::spawn_blocking(move || archive.write_with(|out| Ok(copy.backup(out)?.bytes)))
+        .await
+        .context("the backup task failed")?;
+    engine.close().context("closing the database")?;
+    written
+}
+
+async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let (file, dir) = (args.file.clone(), args.data_dir.clone());
+    let info = tokio::task::spawn_blocking(move || engine::backup::restore(&file, &dir))
+        .await
+        .context("the restore task failed")??;
+    crate::data_dir::restrict(&args.data_dir)?;
+    println!(
+        "Restored {} entries from a backup taken at {} into {}",
+        info.entries,
+        info.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        args.data_dir.display()
+    );
+    println!("Start it with: {} serve --data-dir {}", invoked_as(), args.data_dir.display());
+    Ok(())
 }
 
 fn open_data_dir(data: &DataArgs) -> anyhow::Result<Engine> {

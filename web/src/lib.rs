@@ -22,6 +22,7 @@
 //! errors; domain logic lives in `engine` and `forms`.
 
 mod api;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod data_dir;

@@ -1,6 +1,6 @@
 //! CLI commands that act on a running server through its HTTP API rather than on the data
 //! directory, which the server holds locked while it runs: `tend token list|revoke`,
-//! `tend import` and `tend export`.
+//! `tend import`, `tend export` and `tend backup`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+use crate::backup::{Archive, Written};
 use crate::config::Config;
 use crate::tabular::FileFormat;
 
@@ -222,6 +223,29 @@ impl Remote {
     }
 }
 
+impl Remote {
+    /// Streams `POST /api/v1/backup` into `archive` and finishes it; `Err(archive)` back,
+    /// untouched, when no server answers at the address.
+    pub async fn backup(&self, mut archive: Archive) -> anyhow::Result<Result<Written, Archive>> {
+        let request = self.client.post(format!("{}/api/v1/backup", self.base)).timeout(TRANSFER_TIMEOUT);
+        let response = match request.bearer_auth(&self.token).send().await {
+            Ok(response) => response,
+            Err(err) if err.is_connect() => return Ok(Err(archive)),
+            Err(err) => return Err(err).with_context(|| format!("reaching the server at {}", self.base)),
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let text = response.text().await.context("reading the server's answer")?;
+            anyhow::bail!("the server answered {status}: {}", problem_detail(&text));
+        }
+        let mut chunks = response.bytes_stream();
+        while let Some(chunk) = chunks.next().await {
+            archive.append(&chunk.context("the backup broke off")?)?;
+        }
+        archive.finish().map(Ok)
+    }
+}
+
 /// A problem document's `detail`, or the text itself.
 fn problem_detail(text: &str) -> String {
     serde_json::from_str::<Value>(text)
@@ -232,7 +256,7 @@ fn problem_detail(text: &str) -> String {
 
 /// A bar of bytes on stderr (drawn only when stderr is a terminal): with a total, a bar and a
 /// rate; without, a spinner and a count.
-fn progress(total: Option<u64>, what: &str) -> ProgressBar {
+pub(crate) fn progress(total: Option<u64>, what: &str) -> ProgressBar {
     let bar = match total {
         Some(total) => ProgressBar::new(total).with_style(
             ProgressStyle::with_template(&format!("{{bar:40}} {{bytes}}/{{total_bytes}} {what} ({{bytes_per_sec}})"))

@@ -9,9 +9,9 @@
 //! with the data before and after each change, however the record changed since; timers come out in due order and
 //! fire once; deliveries leave the due index when done; definitions are versioned, spaces
 //! unique, tokens found by hash; index scans follow bounds, direction and resume positions;
-//! and everything acknowledged is
-//! there after the store is closed and opened again, with numbering continuing where it
-//! stopped.
+//! everything acknowledged is there after the store is closed and opened again, with numbering
+//! continuing where it stopped; and a snapshot read while commits go on holds exactly what was
+//! committed before it started, and loads into a new store.
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -449,6 +449,60 @@ async fn index_scans_follow_bounds_direction_and_resume<S: Store>(dir: &Path) {
 }
 
 /// Instantiates the suite for one backend: `conformance_suite!(module_name, BackendType);`.
+/// A snapshot read while commits go on holds exactly what was committed before it started,
+/// and loads into a new store that serves it.
+async fn a_snapshot_is_one_instant_and_loads_into_a_new_store<S: Store>(dir: &Path) {
+    let store: Arc<S> = Arc::new(open(&dir.join("live")));
+    let before: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    for (n, id) in before.iter().enumerate() {
+        store.commit(vec![create(*id, n as u8)], Extras::default()).await.expect("commit");
+    }
+    let (started, wait_started) = std::sync::mpsc::channel::<()>();
+    let (resume, wait_resume) = std::sync::mpsc::channel::<()>();
+    let reader = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            let mut entries = Vec::new();
+            store
+                .snapshot(&mut |part, key, value| {
+                    if entries.is_empty() {
+                        let _ = started.send(());
+                        let _ = wait_resume.recv();
+                    }
+                    entries.push((part.to_owned(), key.to_vec(), value.to_vec()));
+                    Ok(())
+                })
+                .expect("snapshot");
+            entries
+        })
+    };
+    tokio::task::spawn_blocking(move || wait_started.recv()).await.expect("join").expect("the snapshot started");
+    // Written while the snapshot is read: none of it may show.
+    for n in 0..10u8 {
+        store.commit(vec![create(Uuid::now_v7(), 100 + n)], Extras::default()).await.expect("commit");
+    }
+    let mut delete = create(before[0], 0);
+    delete.expected_version = Some(1);
+    delete.record = None;
+    delete.index_add = Vec::new();
+    delete.index_remove = vec![index(&[0])];
+    delete.event = event(before[0], EventKind::Deleted, 2, None);
+    store.commit(vec![delete], Extras::default()).await.expect("delete");
+    resume.send(()).expect("resume");
+    let entries = tokio::task::spawn_blocking(move || reader.join().expect("reader")).await.expect("join");
+    let loaded = S::load_snapshot(&dir.join("copy"), &mut entries.into_iter().map(Ok)).expect("load");
+    assert!(loaded > 0);
+    let copy: S = open(&dir.join("copy"));
+    assert_eq!(copy.last_seq(), 20, "the events as of the snapshot");
+    let scanned: Vec<Uuid> = copy.scan_records(&space(), &form(), None, false).map(|r| r.expect("record").id).collect();
+    assert_eq!(scanned, before, "the records as of the snapshot, the deleted one included");
+    for id in &before {
+        assert_eq!(copy.record_events(&space(), &form(), id, 0, 10).expect("history").len(), 1);
+    }
+    copy.close().expect("close");
+    store.close().expect("close");
+}
+
 macro_rules! conformance_suite {
     ($name:ident, $backend:ty) => {
         mod $name {
@@ -510,6 +564,14 @@ macro_rules! conformance_suite {
             #[tokio::test]
             async fn events_read_back_as_committed() {
                 check(|dir| async move { super::events_read_back_as_committed::<$backend>(&dir).await }).await;
+            }
+
+            #[tokio::test]
+            async fn a_snapshot_is_one_instant_and_loads_into_a_new_store() {
+                check(|dir| async move {
+                    super::a_snapshot_is_one_instant_and_loads_into_a_new_store::<$backend>(&dir).await
+                })
+                .await;
             }
 
             #[tokio::test]

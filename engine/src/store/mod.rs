@@ -46,6 +46,12 @@ pub const CRASH_POINT_VAR: &str = "TEND_TEST_CRASH_POINT";
 /// A boxed iterator over stored items, borrowing the store.
 pub(crate) type Items<'s, T> = Box<dyn Iterator<Item = Result<T, StoreError>> + 's>;
 
+/// What a snapshot calls with each stored entry: (part, key, value).
+pub(crate) type SnapshotVisitor<'a> = dyn FnMut(&str, &[u8], &[u8]) -> Result<(), StoreError> + 'a;
+
+/// One entry of a snapshot: (part, key, value).
+pub(crate) type SnapshotEntry = (String, Vec<u8>, Vec<u8>);
+
 /// A range of encoded index values (see `query::IndexScan`).
 pub(crate) type ValueRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
@@ -286,6 +292,22 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// Why the database can't serve reads and writes now (a failed flush not yet followed by
     /// a successful one, or reads failing); `None` when it can.
     fn problem(&self) -> Option<String>;
+
+    // ---- backups ----
+
+    /// The storage format this backend writes (the layout of the entries a snapshot yields).
+    fn storage_format() -> u32;
+    /// Calls `visit(part, key, value)` with every stored entry as it was at one instant, while
+    /// writes go on (a part is one of the backend's key spaces, e.g. a sled tree); `visit`'s
+    /// error stops the walk and is returned.
+    fn snapshot(&self, visit: &mut SnapshotVisitor<'_>) -> Result<(), StoreError>;
+    /// Writes the entries of a snapshot into a new database in `dir` (created; it must hold no
+    /// database) and flushes it; how many entries were written. `StoreError::Corrupt` for a
+    /// part this backend doesn't have.
+    fn load_snapshot(
+        dir: &Path,
+        entries: &mut dyn Iterator<Item = Result<SnapshotEntry, StoreError>>,
+    ) -> Result<u64, StoreError>;
 
     // ---- spaces and definitions ----
 

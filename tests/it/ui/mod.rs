@@ -7,6 +7,7 @@
 
 mod browser;
 mod dashboards;
+mod import_export;
 
 use std::time::Duration;
 

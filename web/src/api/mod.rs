@@ -3,6 +3,7 @@
 //! error the router or a layer produces).
 
 mod aggregates;
+mod backup;
 mod counts;
 mod dashboards;
 mod error;
@@ -101,6 +102,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(counts::router())
         .merge(views::router())
         .merge(dashboards::router())
+        .merge(backup::router())
         .layer(DefaultBodyLimit::max(limits.body))
         .layer(RequestBodyLimitLayer::new(limits.body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.timeout));

@@ -486,6 +486,12 @@ fn integration_paths(paths: &mut Map<String, Value>) {
     paths.insert("/api/v1/tokens".into(), json!({
         "get": op("API tokens, oldest first (never their secrets)", vec![], None, vec![("200", ok("Tokens", page_of(token)))]),
     }));
+    paths.insert("/api/v1/backup".into(), json!({
+        "post": op("Back up the whole database (admins): a consistent snapshot taken while the server runs, streamed as an archive with a format version and a SHA-256 checksum; `tend restore` reads it. It holds webhook and hook secrets and token hashes: keep it as private as the data dir", vec![], None, vec![("200", json!({
+            "description": "The archive, streamed; a transfer that breaks off leaves a file without its checksum, which a restore refuses",
+            "headers": { "Content-Disposition": { "schema": { "type": "string" }, "description": "attachment; filename=\"tend-backup-<time>.tend\"" } },
+            "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } }))]),
+    }));
     paths.insert("/api/v1/tokens/{id}".into(), json!({
         "delete": op("Revoke a token: it is refused from this answer on", vec![path_param("id", "The token's public id")], None,
                      vec![("204", json!({ "description": "Revoked" }))]),

@@ -15,6 +15,7 @@ const BoardPage = lazy(() => import("./pages/Board"));
 const CalendarPage = lazy(() => import("./pages/Calendar"));
 const MyWorkPage = lazy(() => import("./pages/MyWork"));
 const DashboardsPage = lazy(() => import("./pages/Dashboards"));
+const ImportPage = lazy(() => import("./pages/Import"));
 
 export interface Me {
   caller: string;
@@ -134,6 +135,8 @@ function route(path: string) {
   if (params) return <BoardPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
   params = match("/s/:space/:form/calendar", path);
   if (params) return <CalendarPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
+  params = match("/s/:space/:form/import", path);
+  if (params) return <ImportPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
   params = match("/s/:space/:form/r/:id", path);
   if (params) return <RecordPage key={params.id} space={params.space} form={params.form} id={params.id} />;
   return <NotFound />;

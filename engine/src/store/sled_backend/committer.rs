@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::snapshot::Snapshots;
 use super::staging::{BatchBuilder, Staging};
 use super::{Shared, Trees};
 use crate::model::Event;
@@ -48,7 +49,7 @@ pub(super) struct Committer {
 }
 
 impl Committer {
-    pub(super) fn start(shared: Arc<Shared>, trees: Trees, last_seq: u64) -> Committer {
+    pub(super) fn start(shared: Arc<Shared>, trees: Trees, snapshots: Arc<Snapshots>, last_seq: u64) -> Committer {
         let (sender, receiver) = mpsc::channel();
         let last_seq = Arc::new(Mutex::new(last_seq));
         let crash_when_outbox_applied = std::env::var(CRASH_POINT_VAR).is_ok_and(|point| point == "outbox-applied");
@@ -56,6 +57,7 @@ impl Committer {
             shared,
             db: Some(trees.db),
             data: Some(trees.data),
+            snapshots,
             last_seq: Arc::clone(&last_seq),
             crash_when_outbox_applied,
         };
@@ -86,6 +88,8 @@ struct Worker {
     /// The open database (`None` only while it is reopened).
     db: Option<sled::Db>,
     data: Option<sled::Tree>,
+    /// Batches are applied through it, so a backup being read sees none of them.
+    snapshots: Arc<Snapshots>,
     last_seq: Arc<Mutex<u64>>,
     /// The `outbox-applied` crash point ([`CRASH_POINT_VAR`]).
     crash_when_outbox_applied: bool,
@@ -159,9 +163,13 @@ impl Worker {
         }
         let (batch, seq) = builder.finish();
         let started = Instant::now();
-        let outcome = data
-            .apply_batch(batch)
-            .map_err(|err| StoreError::Durability(Arc::new(err)))
+        let outcome = self
+            .snapshots
+            .apply(&data, batch)
+            .map_err(|err| match err {
+                StoreError::Backend(source) => StoreError::Durability(source),
+                other => other,
+            })
             .inspect(|()| {
                 if self.crash_when_outbox_applied && writes_outbox {
                     std::thread::sleep(Duration::from_millis(1_500));

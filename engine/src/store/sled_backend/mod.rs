@@ -9,6 +9,7 @@
 mod committer;
 mod events;
 mod keys;
+mod snapshot;
 mod staging;
 mod timers;
 
@@ -23,8 +24,12 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use self::snapshot::{Changes, Snapshots};
 use self::timers::decode_owner_entry;
-use super::{BackendError, Extras, InboundReceipt, Items, RecordWrite, StorageConfig, Store, StoreError, ValueRange};
+use super::{
+    BackendError, Extras, InboundReceipt, Items, RecordWrite, SnapshotEntry, SnapshotVisitor, StorageConfig, Store,
+    StoreError, ValueRange,
+};
 use crate::model::{
     Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredDashboard, StoredForm,
     StoredView, StoredWorkflow, Timer, TimerPosition, TokenInfo,
@@ -41,6 +46,8 @@ impl From<sled::Error> for StoreError {
 pub(crate) struct SledStore {
     shared: Arc<Shared>,
     committer: committer::Committer,
+    /// Every write goes through it, so a backup sees the database at one instant.
+    snapshots: Arc<Snapshots>,
 }
 
 /// Handles on one open database.
@@ -214,7 +221,9 @@ impl Store for SledStore {
             reopened: Condvar::new(),
             problem: Mutex::new(None),
         });
-        Ok(SledStore { committer: committer::Committer::start(Arc::clone(&shared), trees, last_seq), shared })
+        let snapshots = Arc::new(Snapshots::default());
+        let committer = committer::Committer::start(Arc::clone(&shared), trees, Arc::clone(&snapshots), last_seq);
+        Ok(SledStore { committer, shared, snapshots })
     }
 
     /// Applies record writes, and what workflow runs write besides, atomically (all or none),
@@ -273,12 +282,72 @@ impl Store for SledStore {
         }
     }
 
+    // ---- backups ----
+
+    fn storage_format() -> u32 {
+        FORMAT
+    }
+
+    /// The three trees, each walked in key order (then the keys removed since the snapshot's
+    /// start that the walk did not meet); see `snapshot` for how the instant is kept.
+    fn snapshot(&self, visit: &mut SnapshotVisitor<'_>) -> Result<(), StoreError> {
+        let open = self.shared.trees()?;
+        let trees = [("defs", &open.defs), ("data", &open.data), ("auth", &open.auth)];
+        self.snapshots.read(&trees, visit)
+    }
+
+    fn load_snapshot(
+        dir: &Path,
+        entries: &mut dyn Iterator<Item = Result<SnapshotEntry, StoreError>>,
+    ) -> Result<u64, StoreError> {
+        let open_error = |source: BackendError| StoreError::Open { path: dir.to_owned(), source };
+        std::fs::create_dir_all(dir).map_err(|err| open_error(Arc::new(err)))?;
+        // No periodic flusher: the load flushes once at its end.
+        let db = sled::Config::new().path(dir).flush_every_ms(None).open().map_err(|err| open_error(Arc::new(err)))?;
+        let mut batches: Vec<(String, sled::Tree, sled::Batch, usize)> = Vec::new();
+        let mut written = 0;
+        for entry in entries {
+            let (part, key, value) = entry?;
+            if !["defs", "data", "auth"].contains(&part.as_str()) {
+                return Err(corrupt(part.as_bytes(), "not a tree of this storage backend"));
+            }
+            let index = match batches.iter().position(|(name, ..)| *name == part) {
+                Some(index) => index,
+                None => {
+                    let tree = db.open_tree(&part)?;
+                    batches.push((part, tree, sled::Batch::default(), 0));
+                    batches.len() - 1
+                }
+            };
+            let (_, tree, batch, pending) = &mut batches[index];
+            batch.insert(key, value);
+            *pending += 1;
+            written += 1;
+            if *pending == 10_000 {
+                tree.apply_batch(std::mem::take(batch))?;
+                *pending = 0;
+            }
+        }
+        for (_, tree, batch, _) in batches {
+            tree.apply_batch(batch)?;
+        }
+        db.flush()?;
+        drop(db);
+        // sled's own threads let go of the database (and its lock) shortly after the last handle
+        // is dropped; wait for that, so a server can open the directory at once.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while database_in_use(dir) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Ok(written)
+    }
+
     // ---- spaces and definitions ----
 
     /// Stores a new space; `AlreadyExists` if the name is taken. Durable after [`Store::barrier`].
     fn insert_space(&self, space: &Space) -> Result<(), StoreError> {
-        let value = encode(space)?;
-        let previous = self.defs()?.compare_and_swap(keys::space(&space.name), None as Option<&[u8]>, Some(value))?;
+        let (key, value) = (keys::space(&space.name), encode(space)?);
+        let previous = self.put_if_absent(&self.defs()?, key, value)?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
@@ -287,7 +356,7 @@ impl Store for SledStore {
 
     /// Overwrites a space. Durable after [`Store::barrier`].
     fn put_space(&self, space: &Space) -> Result<(), StoreError> {
-        self.defs()?.insert(keys::space(&space.name), encode(space)?)?;
+        self.put(&self.defs()?, keys::space(&space.name), Some(encode(space)?))?;
         Ok(())
     }
 
@@ -304,7 +373,7 @@ impl Store for SledStore {
     /// Stores a form version; `AlreadyExists` if that version is taken. Durable after [`Store::barrier`].
     fn insert_form_version(&self, space: &SpaceName, form: &StoredForm) -> Result<(), StoreError> {
         let key = keys::form_version(space, &form.name, form.version);
-        let previous = self.defs()?.compare_and_swap(key, None as Option<&[u8]>, Some(encode(form)?))?;
+        let previous = self.put_if_absent(&self.defs()?, key, encode(form)?)?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
@@ -439,27 +508,23 @@ impl Store for SledStore {
         entries: &mut dyn Iterator<Item = (Vec<u8>, Uuid)>,
     ) -> Result<(), StoreError> {
         self.drop_index(space, form, field)?;
-        let mut batch = sled::Batch::default();
-        let mut n = 0;
+        let mut changes = Changes::default();
         for (value, id) in entries {
-            batch.insert(keys::index_entry(space, form, field, &value, &id), &[]);
-            n += 1;
-            if n % 10_000 == 0 {
-                self.data()?.apply_batch(std::mem::take(&mut batch))?;
+            changes.insert(keys::index_entry(space, form, field, &value, &id), Vec::new());
+            if changes.len() == 10_000 {
+                self.snapshots.apply(&self.data()?, std::mem::take(&mut changes))?;
             }
         }
-        self.data()?.apply_batch(batch)?;
-        Ok(())
+        self.snapshots.apply(&self.data()?, changes)
     }
 
     /// Removes every entry of one index.
     fn drop_index(&self, space: &SpaceName, form: &FormName, field: &str) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
+        let mut changes = Changes::default();
         for item in self.data()?.scan_prefix(keys::index_of(space, form, field)).keys() {
-            batch.remove(item?);
+            changes.remove(item?.to_vec());
         }
-        self.data()?.apply_batch(batch)?;
-        Ok(())
+        self.snapshots.apply(&self.data()?, changes)
     }
 
     /// The events of one record, oldest first, after sequence number `after`.
@@ -533,19 +598,18 @@ impl Store for SledStore {
         if self.defs()?.contains_key(&key)? {
             return Err(StoreError::AlreadyExists);
         }
-        let mut batch = sled::Batch::default();
+        let mut changes = Changes::default();
         for (source, kind, order) in retired {
-            batch.remove(keys::trigger(space, source, &kind.name(), *order, &workflow.name));
+            changes.remove(keys::trigger(space, source, &kind.name(), *order, &workflow.name));
         }
         for (form, kind, order) in triggers {
-            batch.insert(
+            changes.insert(
                 keys::trigger(space, form, &kind.name(), *order, &workflow.name),
-                &workflow.version.to_be_bytes(),
+                workflow.version.to_be_bytes().to_vec(),
             );
         }
-        batch.insert(key, encode(workflow)?);
-        self.defs()?.apply_batch(batch)?;
-        Ok(())
+        changes.insert(key, encode(workflow)?);
+        self.snapshots.apply(&self.defs()?, changes)
     }
 
     /// One version of a workflow, or its latest.
@@ -628,7 +692,7 @@ impl Store for SledStore {
     /// Deletes a space's runs that started before `cutoff`. Run ids are UUIDv7, so the oldest
     /// come first and the walk stops at the first run to keep.
     fn prune_runs(&self, space: &SpaceName, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
-        let mut batch = sled::Batch::default();
+        let mut changes = Changes::default();
         let mut pruned = 0;
         for item in self.data()?.scan_prefix(keys::runs_of(space)) {
             let (key, value) = item?;
@@ -636,10 +700,10 @@ impl Store for SledStore {
             if run.started_at >= cutoff {
                 break;
             }
-            batch.remove(key);
+            changes.remove(key.to_vec());
             pruned += 1;
         }
-        self.data()?.apply_batch(batch)?;
+        self.snapshots.apply(&self.data()?, changes)?;
         Ok(pruned)
     }
 
@@ -759,7 +823,7 @@ impl Store for SledStore {
     /// Stores an outgoing webhook endpoint (replacing one of that name). Durable after
     /// [`Store::barrier`].
     fn put_endpoint(&self, space: &SpaceName, endpoint: &Endpoint) -> Result<(), StoreError> {
-        self.defs()?.insert(keys::endpoint(space, endpoint.name.as_str()), encode(endpoint)?)?;
+        self.put(&self.defs()?, keys::endpoint(space, endpoint.name.as_str()), Some(encode(endpoint)?))?;
         Ok(())
     }
 
@@ -775,7 +839,7 @@ impl Store for SledStore {
 
     /// Stores an inbound hook (replacing one of that name). Durable after [`Store::barrier`].
     fn put_hook(&self, space: &SpaceName, hook: &Hook) -> Result<(), StoreError> {
-        self.defs()?.insert(keys::hook(space, hook.name.as_str()), encode(hook)?)?;
+        self.put(&self.defs()?, keys::hook(space, hook.name.as_str()), Some(encode(hook)?))?;
         Ok(())
     }
 
@@ -826,7 +890,7 @@ impl Store for SledStore {
 
     /// Stores a token by the hash of its secret. Durable after [`Store::barrier`].
     fn insert_token(&self, hash_hex: &str, info: &TokenInfo) -> Result<(), StoreError> {
-        self.auth()?.insert(keys::token(hash_hex), encode(info)?)?;
+        self.put(&self.auth()?, keys::token(hash_hex), Some(encode(info)?))?;
         Ok(())
     }
 
@@ -852,7 +916,7 @@ impl Store for SledStore {
 
     /// Removes the token whose secret hashes to `hash_hex`. Durable after [`Store::barrier`].
     fn remove_token(&self, hash_hex: &str) -> Result<(), StoreError> {
-        self.auth()?.remove(keys::token(hash_hex))?;
+        self.put(&self.auth()?, keys::token(hash_hex), None)?;
         Ok(())
     }
 
@@ -864,7 +928,7 @@ impl Store for SledStore {
     // ---- browser sessions and sign-in links ----
 
     fn insert_session(&self, hash_hex: &str, session: &Session) -> Result<(), StoreError> {
-        self.auth()?.insert(keys::session(hash_hex), encode(session)?)?;
+        self.put(&self.auth()?, keys::session(hash_hex), Some(encode(session)?))?;
         Ok(())
     }
 
@@ -873,7 +937,7 @@ impl Store for SledStore {
     }
 
     fn remove_session(&self, hash_hex: &str) -> Result<(), StoreError> {
-        self.auth()?.remove(keys::session(hash_hex))?;
+        self.put(&self.auth()?, keys::session(hash_hex), None)?;
         Ok(())
     }
 
@@ -883,7 +947,7 @@ impl Store for SledStore {
             let (key, value) = item?;
             let session: Session = decode_pair((key.clone(), value))?;
             if expired(&session) {
-                self.auth()?.remove(key)?;
+                self.put(&self.auth()?, key.to_vec(), None)?;
                 removed += 1;
             }
         }
@@ -891,13 +955,13 @@ impl Store for SledStore {
     }
 
     fn insert_sign_in_link(&self, hash_hex: &str, link: &SignInLink) -> Result<(), StoreError> {
-        self.auth()?.insert(keys::sign_in_link(hash_hex), encode(link)?)?;
+        self.put(&self.auth()?, keys::sign_in_link(hash_hex), Some(encode(link)?))?;
         Ok(())
     }
 
     fn take_sign_in_link(&self, hash_hex: &str) -> Result<Option<SignInLink>, StoreError> {
         let key = keys::sign_in_link(hash_hex);
-        match self.auth()?.remove(&key)? {
+        match self.put(&self.auth()?, key.clone(), None)? {
             Some(value) => decode_pair((key.into(), value)).map(Some),
             None => Ok(None),
         }
@@ -908,7 +972,7 @@ impl Store for SledStore {
             let (key, value) = item?;
             let link: SignInLink = decode_pair((key.clone(), value))?;
             if expired(&link) {
-                self.auth()?.remove(key)?;
+                self.put(&self.auth()?, key.to_vec(), None)?;
             }
         }
         Ok(())
@@ -918,7 +982,7 @@ impl Store for SledStore {
 
     fn insert_dashboard_version(&self, space: &SpaceName, dashboard: &StoredDashboard) -> Result<(), StoreError> {
         let key = keys::dashboard_version(space, &dashboard.name, dashboard.version);
-        let previous = self.defs()?.compare_and_swap(key, None as Option<&[u8]>, Some(encode(dashboard)?))?;
+        let previous = self.put_if_absent(&self.defs()?, key, encode(dashboard)?)?;
         if previous.is_err() {
             return Err(StoreError::AlreadyExists);
         }
@@ -940,19 +1004,17 @@ impl Store for SledStore {
     }
 
     fn remove_dashboard(&self, space: &SpaceName, name: &str) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for item in self.defs()?.scan_prefix(keys::dashboard_versions(space, name)) {
-            let (key, _) = item?;
-            batch.remove(key);
+        let mut changes = Changes::default();
+        for item in self.defs()?.scan_prefix(keys::dashboard_versions(space, name)).keys() {
+            changes.remove(item?.to_vec());
         }
-        self.defs()?.apply_batch(batch)?;
-        Ok(())
+        self.snapshots.apply(&self.defs()?, changes)
     }
 
     // ---- saved views ----
 
     fn put_view(&self, space: &SpaceName, form: &FormName, view: &StoredView) -> Result<(), StoreError> {
-        self.defs()?.insert(keys::view(space, form, &view.name), encode(view)?)?;
+        self.put(&self.defs()?, keys::view(space, form, &view.name), Some(encode(view)?))?;
         Ok(())
     }
 
@@ -965,7 +1027,7 @@ impl Store for SledStore {
     }
 
     fn remove_view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<(), StoreError> {
-        self.defs()?.remove(keys::view(space, form, name))?;
+        self.put(&self.defs()?, keys::view(space, form, name), None)?;
         Ok(())
     }
 
@@ -1170,6 +1232,24 @@ impl SledStore {
         let keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>>> =
             if reverse { Box::new(range.rev()) } else { Box::new(range) };
         Box::new(keys.map(|key| key.map_err(StoreError::from)))
+    }
+
+    /// Writes (`Some`) or removes (`None`) one key, as a snapshot being read expects; the
+    /// previous value.
+    fn put(&self, tree: &sled::Tree, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<Option<sled::IVec>, StoreError> {
+        self.snapshots.write(tree, [&key], || {
+            Ok(match value {
+                Some(value) => tree.insert(&key, value)?,
+                None => tree.remove(&key)?,
+            })
+        })
+    }
+
+    /// Writes one key unless it exists; `Err(())` when it did.
+    fn put_if_absent(&self, tree: &sled::Tree, key: Vec<u8>, value: Vec<u8>) -> Result<Result<(), ()>, StoreError> {
+        self.snapshots.write(tree, [&key], || {
+            Ok(tree.compare_and_swap(&key, None as Option<&[u8]>, Some(value))?.map_err(|_| ()))
+        })
     }
 
     /// Flushes everything now, blocking (for the CLI and shutdown).

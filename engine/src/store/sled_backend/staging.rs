@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::snapshot::Changes;
 use super::{encode_record, events, keys, record_version, timers};
 use crate::model::Event;
 use crate::store::{RecordWrite, StoreError, TimerOp};
@@ -23,7 +24,7 @@ pub(super) struct Staging {
 /// A batch being built from the requests the committer took.
 pub(super) struct BatchBuilder<'a> {
     data: &'a sled::Tree,
-    batch: sled::Batch,
+    changes: Changes,
     /// Records written earlier in this batch, which the tree doesn't show yet: (version,
     /// stored value), none for a deletion.
     versions: HashMap<Vec<u8>, Option<(u64, sled::IVec)>>,
@@ -38,7 +39,7 @@ impl<'a> BatchBuilder<'a> {
     pub(super) fn new(data: &'a sled::Tree, last_seq: u64) -> Self {
         Self {
             data,
-            batch: sled::Batch::default(),
+            changes: Changes::default(),
             versions: HashMap::new(),
             timers: timers::Overlay::new(),
             seq: last_seq,
@@ -46,8 +47,8 @@ impl<'a> BatchBuilder<'a> {
     }
 
     /// The batch, and the last sequence number it assigns.
-    pub(super) fn finish(self) -> (sled::Batch, u64) {
-        (self.batch, self.seq)
+    pub(super) fn finish(self) -> (Changes, u64) {
+        (self.changes, self.seq)
     }
 
     /// Checks one request's versions and adds its keys to the batch; a request that fails
@@ -55,14 +56,15 @@ impl<'a> BatchBuilder<'a> {
     pub(super) fn stage(&mut self, request: Staging) -> Result<Vec<Event>, StoreError> {
         let Staging { writes, standalone, mut timers, entries } = request;
         let mut staged: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
-        let mut staged_versions = Vec::new();
+        // Looked up once per write: a map, since one request may hold a whole import's writes.
+        let mut staged_versions: HashMap<Vec<u8>, Option<(u64, sled::IVec)>> = HashMap::new();
         let mut events = Vec::with_capacity(writes.len());
         let mut next_seq = self.seq;
         let mut write_timers = Vec::new();
         for write in writes {
             let (space, form, id) = (&write.space, &write.form, write.id);
             let record_key = keys::record(space, form, &id);
-            let earlier = staged_versions.iter().rev().find(|(key, _)| *key == record_key).map(|(_, v)| v);
+            let earlier = staged_versions.get(&record_key);
             // The stored record this write replaces: its version is checked, and its value is
             // kept with the event (the record's state before the change; see `events`).
             let current = match earlier.or_else(|| self.versions.get(&record_key)) {
@@ -100,7 +102,7 @@ impl<'a> BatchBuilder<'a> {
             staged.push((keys::event(event.seq).to_vec(), Some(stored)));
             staged.push((keys::history_entry(&id, event.seq).to_vec(), Some(Vec::new())));
             let version = write.record.as_ref().map_or(0, |record| record.version);
-            staged_versions.push((record_key, value.map(|bytes| (version, bytes))));
+            staged_versions.insert(record_key, value.map(|bytes| (version, bytes)));
             events.push(event);
             write_timers.extend(write.timers);
         }
@@ -120,8 +122,8 @@ impl<'a> BatchBuilder<'a> {
         // A request's keys join the shared batch only when all its checks passed.
         for (key, value) in staged.into_iter().chain(entries) {
             match value {
-                Some(value) => self.batch.insert(key, value),
-                None => self.batch.remove(key),
+                Some(value) => self.changes.insert(key, value),
+                None => self.changes.remove(key),
             }
         }
         self.versions.extend(staged_versions);

@@ -11,6 +11,7 @@ import { countRecords, getForm, listRecords } from "../api/tend";
 import { FilterBuilder } from "../components/FilterBuilder";
 import { ProblemNotice } from "../components/ProblemNotice";
 import { ColumnChooser } from "../components/ColumnChooser";
+import { ExportMenu } from "../components/ExportMenu";
 import { ViewPicker } from "../components/ViewPicker";
 import { useLoad } from "../hooks/useApi";
 import { refName, useRefNames } from "../hooks/useRefNames";
@@ -150,6 +151,10 @@ function Grid({ space, stored }: { space: string; stored: StoredForm }) {
           </Link>
         )}
         <ColumnChooser fields={fields} chosen={columnNames} onChange={(cols) => setQuery({ columns: cols.join(","), view: null })} />
+        <Link href={`${base}/import`} className="button" data-testid="open-import">
+          {t("import.open")}
+        </Link>
+        <ExportMenu space={space} form={form} view={{ filter, sort, columns: columnNames }} />
         <button type="button" className="primary" onClick={() => setQuery({ record: "new" })} data-testid="new-record">
           {t("grid.newRecord")}
         </button>
@@ -215,7 +220,11 @@ function Grid({ space, stored }: { space: string; stored: StoredForm }) {
             )}
           </tbody>
         </table>
-        {!rows.loading && rows.items.length === 0 && !rows.problem && <p className="empty-state">{t("grid.empty")}</p>}
+        {!rows.loading && rows.items.length === 0 && !rows.problem && (
+          <p className="empty-state">
+            {t("grid.empty")} <Link href={`${base}/import`}>{t("import.fromFile")}</Link>
+          </p>
+        )}
         {rows.loading && <p className="muted loading-more">{t("grid.loadingMore")}</p>}
       </div>
       {openRecord && (
