@@ -25,6 +25,7 @@ const CONFLICT_RETRIES: usize = 16;
 impl Engine {
     /// Creates a record from `data`, which must be valid for the form's latest version.
     pub async fn create_record(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<Record> {
+        self.pace_writes().await;
         // Held until the write is committed, so a form change never sees it half-done.
         let _shared = self.inner.definitions.shared().await;
         let (actor, space, form) = (actor.clone(), space.to_owned(), form.to_owned());
@@ -230,6 +231,7 @@ impl Engine {
     ) -> Result<T> {
         let attempt = Arc::new(attempt);
         for _ in 0..CONFLICT_RETRIES {
+            self.pace_writes().await;
             // Held until the write is committed, so a form change never sees it half-done.
             let _shared = self.inner.definitions.shared().await;
             let attempt = attempt.clone();

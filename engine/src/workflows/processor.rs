@@ -8,7 +8,7 @@
 //! applies no effect, is recorded, and never blocks later events.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,21 @@ const MAX_BATCH_WRITES: usize = 2_000;
 /// for lanes to finish. A space with a longer backlog than this can still hold up the events
 /// of other spaces read after it, until its lane works through it.
 const MAX_IN_FLIGHT: usize = 4 * BATCH;
+/// How far behind the last event the processor may fall before record writes wait for it
+/// (`Engine::pace_writes`): one batch, so it still reads full batches.
+const PACED_BACKLOG: u64 = BATCH as u64;
+/// The longest a record write waits for a processor that is not moving.
+const PACE_LIMIT: Duration = Duration::from_secs(2);
+
+/// Marks the processor as running while it lives; writes stop waiting for it once it ends.
+struct Running<'a>(&'a Processor);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::Relaxed);
+        self.0.progressed.notify_waiters();
+    }
+}
 
 /// The cursor of one space's lane: the last event of that space whose runs are committed.
 fn lane_cursor(space: &SpaceName) -> String {
@@ -167,6 +182,10 @@ pub(crate) struct Processor {
     /// The last event every lane is done with, ahead of the stored global cursor, which is
     /// saved every so many events.
     done_through: AtomicU64,
+    /// Whether `run_processor` is running: only then do writes wait for it (`pace_writes`).
+    running: AtomicBool,
+    /// Rung whenever `done_through` moves, for the writes `pace_writes` holds.
+    progressed: tokio::sync::Notify,
 }
 
 impl Processor {
@@ -177,6 +196,15 @@ impl Processor {
             cron_runs: Default::default(),
             stalled: Default::default(),
             done_through: AtomicU64::new(0),
+            running: AtomicBool::new(false),
+            progressed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Records that every event up to `done` is finished, for the writes waiting on it.
+    fn advance(&self, done: u64) {
+        if self.done_through.fetch_max(done, Ordering::Relaxed) < done {
+            self.progressed.notify_waiters();
         }
     }
 
@@ -316,6 +344,13 @@ impl Engine {
     /// a write wakes it.
     pub async fn run_processor(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut pruned_at: Option<Instant> = None;
+        let processor = &self.inner.processor;
+        if let Ok(position) = self.store().cursor(PROCESSOR_CURSOR) {
+            processor.done_through.fetch_max(position, Ordering::Relaxed);
+        }
+        processor.running.store(true, Ordering::Relaxed);
+        // Whatever ends the loop, writes stop waiting for a processor that is gone.
+        let _running = Running(processor);
         loop {
             if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 match self.prune_runs() {
@@ -455,7 +490,7 @@ impl Engine {
                 }
             }
             let done = lanes.done_through(read_to);
-            self.inner.processor.done_through.fetch_max(done, Ordering::Relaxed);
+            self.inner.processor.advance(done);
             if done >= saved + BATCH as u64 {
                 match self.save_position(done).await {
                     Ok(()) => {
@@ -490,8 +525,28 @@ impl Engine {
     async fn save_position(&self, done: u64) -> Result<()> {
         let extras = Extras { cursor: Some((PROCESSOR_CURSOR.into(), done)), ..Extras::default() };
         self.commit(Vec::new(), extras).await?;
-        self.inner.processor.done_through.fetch_max(done, Ordering::Relaxed);
+        self.inner.processor.advance(done);
         Ok(())
+    }
+
+    /// Holds a record write from outside the processor while the processor is more than
+    /// [`PACED_BACKLOG`] events behind, so record-triggered workflows keep up with the writes
+    /// that trigger them (a bounded lag) instead of falling ever further behind when writes
+    /// come faster than their workflows run. A write waits [`PACE_LIMIT`] at most: a stalled
+    /// processor must not stop writes.
+    pub(crate) async fn pace_writes(&self) {
+        let processor = &self.inner.processor;
+        let deadline = tokio::time::Instant::now() + PACE_LIMIT;
+        loop {
+            let progressed = processor.progressed.notified();
+            let behind = self.last_event_seq().saturating_sub(processor.done_through.load(Ordering::Relaxed));
+            if !processor.running.load(Ordering::Relaxed) || behind <= PACED_BACKLOG {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, progressed).await.is_err() {
+                return;
+            }
+        }
     }
 
     /// The events after `after`, one at a time after a batch that can't be read, to find the
