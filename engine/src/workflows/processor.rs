@@ -899,6 +899,38 @@ mod tests {
     /// Planning the same events again (what the processor does after a crash before their
     /// commit) gives their deliveries the same ids, so a receiver dedupes a redone run's
     /// webhooks; two deliveries of one run, and of different events, differ.
+    /// A write waits while the running processor is more than a batch behind, and goes on as
+    /// soon as it catches up; without a running processor, or once one stops, nothing waits.
+    #[tokio::test]
+    async fn writes_wait_for_a_processor_that_falls_behind() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let form = json!({ "schema": { "type": "object", "properties": { "name": { "type": "string" } } } });
+        engine.put_form(&actor, "cs", "account", &form, false).await.expect("form");
+        for n in 0..PACED_BACKLOG + 10 {
+            engine.create_record(&actor, "cs", "account", json!({ "name": format!("a{n}") })).await.expect("record");
+        }
+        let processor = &engine.inner.processor;
+        let paced = || tokio::time::timeout(Duration::from_millis(200), engine.pace_writes());
+        assert!(paced().await.is_ok(), "no processor runs: nothing waits");
+
+        processor.running.store(true, Ordering::Relaxed);
+        assert!(paced().await.is_err(), "a processor more than a batch behind holds the write");
+        let waiting = engine.pace_writes();
+        let caught_up = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            processor.advance(engine.last_event_seq() - 1);
+        };
+        let ((), ()) = tokio::time::timeout(Duration::from_secs(1), async { tokio::join!(waiting, caught_up) })
+            .await
+            .expect("released once the processor is within a batch");
+
+        drop(Running(processor));
+        assert!(paced().await.is_ok(), "a stopped processor holds nothing");
+    }
+
     #[tokio::test]
     async fn a_redone_run_recreates_the_same_delivery_ids() {
         let dir = tempfile::tempdir().expect("temp dir");
