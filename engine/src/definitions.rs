@@ -142,7 +142,7 @@ impl Engine {
     ) -> Result<PutFormOutcome> {
         let space = self.space(space)?.name;
         let name = FormName::parse(form).map_err(|_| EngineError::not_found("form", form))?;
-        let _exclusive = self.inner.definitions.exclusive().await;
+        let exclusive = self.inner.definitions.exclusive().await;
         let current = self.store().form_version(&space, &name, None)?;
         let current = current.ok_or_else(|| EngineError::not_found("form", name.as_str()))?;
         let definition = merged(&current.definition, current.version, merge, expected_version)?;
@@ -150,7 +150,7 @@ impl Engine {
         let compiled = CompiledForm::compile(definition.clone())?;
         self.compile_scripts(&space, &name, &definition)?;
         let outcome = self.put_form_locked(actor, &space, name, definition, compiled, force)?;
-        drop(_exclusive);
+        drop(exclusive);
         if outcome.changed {
             self.store().barrier().await?;
         }

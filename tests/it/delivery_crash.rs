@@ -17,6 +17,20 @@ use crate::support::*;
 const DELIVERIES: usize = 2_000;
 const MAX_IN_FLIGHT: usize = 64;
 
+/// Space `cs` with the account form, a `counter` endpoint at `receiver`, and the `tell`
+/// workflow that notifies it of every account created (with the account's name).
+async fn announce_accounts(client: &reqwest::Client, base: &str, token: &str, receiver: &Receiver) {
+    let put = |path: &str, body: Value| client.put(format!("{base}{path}")).bearer_auth(token).json(&body).send();
+    let created = client.post(format!("{base}/api/v1/spaces")).bearer_auth(token).json(&json!({ "name": "cs" }));
+    assert_eq!(created.send().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(put("/api/v1/spaces/cs/forms/account", account_form()).await.unwrap().status(), StatusCode::CREATED);
+    let endpoint = put("/api/v1/spaces/cs/webhooks/counter", json!({ "url": receiver.url("/count") })).await.unwrap();
+    assert_eq!(endpoint.status(), StatusCode::CREATED);
+    let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
+                           "actions": [ { "notify": { "webhook": "counter", "body": "#{ name: record.name }" } } ] });
+    assert_eq!(put("/api/v1/spaces/cs/workflows/tell", workflow).await.unwrap().status(), StatusCode::CREATED);
+}
+
 async fn count_records(client: &reqwest::Client, base: &str, token: &str) -> usize {
     let mut count = 0;
     let mut cursor: Option<String> = None;
@@ -47,15 +61,7 @@ async fn kill_9_during_2000_deliveries_loses_none_and_bounds_duplicates() {
     let token = server.token.clone().expect("first admin token");
     let client = reqwest::Client::new();
     let base = server.base.clone();
-    let put = |path: &str, body: Value| client.put(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
-    let created = client.post(format!("{base}/api/v1/spaces")).bearer_auth(&token).json(&json!({ "name": "cs" }));
-    assert_eq!(created.send().await.unwrap().status(), StatusCode::CREATED);
-    assert_eq!(put("/api/v1/spaces/cs/forms/account", account_form()).await.unwrap().status(), StatusCode::CREATED);
-    let endpoint = put("/api/v1/spaces/cs/webhooks/counter", json!({ "url": receiver.url("/count") })).await.unwrap();
-    assert_eq!(endpoint.status(), StatusCode::CREATED);
-    let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
-                           "actions": [ { "notify": { "webhook": "counter", "body": "#{ name: record.name }" } } ] });
-    assert_eq!(put("/api/v1/spaces/cs/workflows/tell", workflow).await.unwrap().status(), StatusCode::CREATED);
+    announce_accounts(&client, &base, &token, &receiver).await;
 
     // Writers create the accounts (one delivery each) while the worker delivers; the server is
     // killed once deliveries are flowing.
@@ -186,15 +192,7 @@ async fn deliveries_leave_only_once_the_batch_that_wrote_them_is_durable() {
     let token = server.token.clone().expect("first admin token");
     let client = reqwest::Client::new();
     let base = server.base.clone();
-    let put = |path: &str, body: Value| client.put(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
-    let created = client.post(format!("{base}/api/v1/spaces")).bearer_auth(&token).json(&json!({ "name": "cs" }));
-    assert_eq!(created.send().await.unwrap().status(), StatusCode::CREATED);
-    assert_eq!(put("/api/v1/spaces/cs/forms/account", account_form()).await.unwrap().status(), StatusCode::CREATED);
-    let endpoint = put("/api/v1/spaces/cs/webhooks/counter", json!({ "url": receiver.url("/count") })).await.unwrap();
-    assert_eq!(endpoint.status(), StatusCode::CREATED);
-    let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
-                           "actions": [ { "notify": { "webhook": "counter", "body": "#{ name: record.name }" } } ] });
-    assert_eq!(put("/api/v1/spaces/cs/workflows/tell", workflow).await.unwrap().status(), StatusCode::CREATED);
+    announce_accounts(&client, &base, &token, &receiver).await;
     assert!(server.terminate(), "graceful stop");
 
     // The backlog: accounts written while no processor runs.

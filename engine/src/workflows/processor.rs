@@ -896,19 +896,23 @@ mod tests {
     use crate::workflows::RunFilter;
     use crate::{Actor, EngineConfig};
 
-    /// Planning the same events again (what the processor does after a crash before their
-    /// commit) gives their deliveries the same ids, so a receiver dedupes a redone run's
-    /// webhooks; two deliveries of one run, and of different events, differ.
-    /// A write waits while the running processor is more than a batch behind, and goes on as
-    /// soon as it catches up; without a running processor, or once one stops, nothing waits.
-    #[tokio::test]
-    async fn writes_wait_for_a_processor_that_falls_behind() {
+    /// An engine with a space `cs` whose `account` form holds a name.
+    async fn space_with_names() -> (tempfile::TempDir, Engine) {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
         let actor = Actor::system();
         engine.create_space(&actor, "cs", None).await.expect("space");
         let form = json!({ "schema": { "type": "object", "properties": { "name": { "type": "string" } } } });
         engine.put_form(&actor, "cs", "account", &form, false).await.expect("form");
+        (dir, engine)
+    }
+
+    /// A write waits while the running processor is more than a batch behind, and goes on as
+    /// soon as it catches up; without a running processor, or once one stops, nothing waits.
+    #[tokio::test]
+    async fn writes_wait_for_a_processor_that_falls_behind() {
+        let (_dir, engine) = space_with_names().await;
+        let actor = Actor::system();
         for n in 0..PACED_BACKLOG + 10 {
             engine.create_record(&actor, "cs", "account", json!({ "name": format!("a{n}") })).await.expect("record");
         }
@@ -931,14 +935,13 @@ mod tests {
         assert!(paced().await.is_ok(), "a stopped processor holds nothing");
     }
 
+    /// Planning the same events again (what the processor does after a crash before their
+    /// commit) gives their deliveries the same ids, so a receiver dedupes a redone run's
+    /// webhooks; two deliveries of one run, and of different events, differ.
     #[tokio::test]
     async fn a_redone_run_recreates_the_same_delivery_ids() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+        let (_dir, engine) = space_with_names().await;
         let actor = Actor::system();
-        engine.create_space(&actor, "cs", None).await.expect("space");
-        let form = json!({ "schema": { "type": "object", "properties": { "name": { "type": "string" } } } });
-        engine.put_form(&actor, "cs", "account", &form, false).await.expect("form");
         let workflow = json!({ "trigger": { "form": "account", "on": ["created"] }, "actions": [
             { "notify": { "url": "https://example.com/a" } },
             { "notify": { "url": "https://example.com/b" } } ] });
