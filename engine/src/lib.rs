@@ -66,7 +66,9 @@ pub use crate::import::{
     ImportMode, ImportOptions, ImportReport, ImportRow, Importer, RowError, DEFAULT_CHUNK_ROWS, MAX_REPORTED_ERRORS,
 };
 pub use crate::listing::{ListQuery, Page, QueryPlan, MAX_LIMIT};
-pub use crate::model::{Actor, CopiedFrom, Event, EventKind, Record, Space, StoredForm, TemplateRef};
+pub use crate::model::{
+    Access, Actor, CopiedFrom, Event, EventKind, Record, Space, SpaceRole, StoredForm, TemplateRef,
+};
 use crate::store::{Backend, Store};
 pub use crate::store::{StorageConfig, StoreError, CRASH_POINT_VAR};
 

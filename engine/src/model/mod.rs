@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::query::FieldLookup;
 
+mod access;
 mod dashboard;
 mod delivery;
 mod integration;
@@ -22,6 +23,7 @@ mod token;
 mod view;
 mod workflow;
 
+pub use self::access::*;
 pub use self::dashboard::*;
 pub use self::delivery::*;
 pub use self::integration::*;

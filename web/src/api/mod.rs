@@ -2,6 +2,7 @@
 //! cross-cutting layers (authentication, limits, timeouts, metrics, problem+json for every
 //! error the router or a layer produces).
 
+mod access;
 mod aggregates;
 mod backup;
 mod counts;
