@@ -34,6 +34,7 @@ pub mod clock;
 mod counting;
 pub mod dashboards;
 mod definitions;
+mod drafts;
 mod error;
 mod fault;
 mod import;
@@ -60,6 +61,7 @@ use uuid::Uuid;
 pub use crate::auth::{Principal, Role, TokenInfo};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::definitions::PutFormOutcome;
+pub use crate::drafts::{ComputedOutcome, DraftEvaluation, RuleOutcome, ScriptProblem};
 pub use crate::error::{EngineError, ErrorCode, FailingRecord, Result};
 pub use crate::fault::FAULT_VAR;
 pub use crate::import::{

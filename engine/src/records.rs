@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::definitions::index_entries;
 use crate::error::{EngineError, Result};
 use crate::model::{Actor, Event, EventKind, Record};
-use crate::rules::ScriptVars;
+use crate::rules::{ScriptError, ScriptVars};
 use crate::store::{Extras, IndexEntry, RecordWrite, StoreError};
 use crate::{Engine, LoadedForm};
 
@@ -306,22 +306,47 @@ impl Engine {
     /// Makes `data` what is stored: computes the computed fields into it, then checks the
     /// schema, the rules, the pipeline stage and the references, every failure in one list.
     pub(crate) fn prepare_data(&self, space: &str, loaded: &LoadedForm, id: &Uuid, data: &mut Value) -> Result<()> {
+        let check = self.check_data(space, loaded, id, data)?;
+        if check.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationErrors(check.errors).into())
+        }
+    }
+
+    /// What [`Engine::prepare_data`] does, told in full: each computed field's value or script
+    /// error, each rule's outcome, and every failure that refuses the write (empty when the
+    /// data may be stored). Reads the store only to check references; writes nothing.
+    pub(crate) fn check_data(
+        &self,
+        space: &str,
+        loaded: &LoadedForm,
+        id: &Uuid,
+        data: &mut Value,
+    ) -> Result<DataCheck> {
         // Bounded where data enters (the API, workflows, imports), before any script sees it.
-        forms::check_depth(data, forms::MAX_DATA_DEPTH).map_err(|error| ValidationErrors(vec![error]))?;
+        if let Err(error) = forms::check_depth(data, forms::MAX_DATA_DEPTH) {
+            return Ok(DataCheck { computed: Vec::new(), rules: Vec::new(), errors: vec![error] });
+        }
         let mut errors = Vec::new();
+        let mut computed = Vec::with_capacity(loaded.computed.len());
         // Scripts read dates in the space's zone; looked up only for forms that have scripts.
         let zone = (!loaded.computed.is_empty() || !loaded.rules.is_empty()).then(|| self.space_zone(&loaded.space));
         for (field, script) in &loaded.computed {
             match self.inner.scripts.eval(script, &script_vars(space, id, data, zone)) {
                 Ok(evaluation) => {
                     if let Some(object) = data.as_object_mut() {
-                        match evaluation.value {
+                        match &evaluation.value {
                             Value::Null => object.remove(field),
-                            value => object.insert(field.clone(), value),
+                            value => object.insert(field.clone(), value.clone()),
                         };
                     }
+                    computed.push((field.clone(), Ok(evaluation.value)));
                 }
-                Err(err) => errors.push(FieldError::new(format!("/{field}"), format!("could not be computed: {err}"))),
+                Err(err) => {
+                    errors.push(FieldError::new(format!("/{field}"), format!("could not be computed: {err}")));
+                    computed.push((field.clone(), Err(err)));
+                }
             }
         }
         let data = &*data;
@@ -333,21 +358,32 @@ impl Engine {
             errors.extend(schema_errors);
         }
         // Rules read typed fields, so they only run on data the schema accepts.
+        let mut rules = Vec::with_capacity(loaded.rules.len());
         if errors.is_empty() {
             let vars = script_vars(space, id, data, zone);
             for (rule, script) in &loaded.rules {
-                match self.inner.scripts.eval(script, &vars).map(|evaluation| evaluation.as_bool()) {
-                    Ok(Some(true)) => {}
-                    Ok(Some(false)) => errors.push(FieldError::new(rule.path.clone(), rule.message.clone())),
-                    Ok(None) => errors.push(FieldError::new(
-                        rule.path.clone(),
-                        format!("rule `{}` did not give true or false", rule.expr),
-                    )),
-                    Err(err) => {
-                        errors.push(FieldError::new(rule.path.clone(), format!("rule could not be evaluated: {err}")))
+                let outcome = match self.inner.scripts.eval(script, &vars).map(|evaluation| evaluation.as_bool()) {
+                    Ok(Some(true)) => RuleCheck::Passed,
+                    Ok(Some(false)) => {
+                        errors.push(FieldError::new(rule.path.clone(), rule.message.clone()));
+                        RuleCheck::Failed
                     }
-                }
+                    Ok(None) => {
+                        errors.push(FieldError::new(
+                            rule.path.clone(),
+                            format!("rule `{}` did not give true or false", rule.expr),
+                        ));
+                        RuleCheck::NotBoolean
+                    }
+                    Err(err) => {
+                        errors.push(FieldError::new(rule.path.clone(), format!("rule could not be evaluated: {err}")));
+                        RuleCheck::Error(err)
+                    }
+                };
+                rules.push(outcome);
             }
+        } else {
+            rules.resize_with(loaded.rules.len(), || RuleCheck::Skipped);
         }
         if let Some(pipeline) = &loaded.compiled.def().pipeline {
             if let Some(stage) = data.get(&pipeline.field).and_then(Value::as_str) {
@@ -371,14 +407,34 @@ impl Engine {
                 ));
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
-            errors.dedup();
-            Err(ValidationErrors(errors).into())
-        }
+        errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+        errors.dedup();
+        Ok(DataCheck { computed, rules, errors })
     }
+}
+
+/// Everything [`Engine::check_data`] found, in the form's order of computed fields and rules.
+pub(crate) struct DataCheck {
+    /// Each computed field with its value (null: the field is left out) or why it failed.
+    pub(crate) computed: Vec<(String, std::result::Result<Value, ScriptError>)>,
+    /// Each rule's outcome, in the order of `LoadedForm::rules`.
+    pub(crate) rules: Vec<RuleCheck>,
+    /// Every failure that refuses the write, sorted by path.
+    pub(crate) errors: Vec<FieldError>,
+}
+
+/// How one rule came out.
+pub(crate) enum RuleCheck {
+    /// It gave true.
+    Passed,
+    /// It gave false: the write fails with its message.
+    Failed,
+    /// It gave something other than true or false.
+    NotBoolean,
+    /// It did not finish.
+    Error(ScriptError),
+    /// Not run: the data failed the schema (or a computed field failed) first.
+    Skipped,
 }
 
 /// The event for a change of `record` (as it is after the change; for a deletion, as it was).
@@ -505,7 +561,7 @@ pub(crate) fn move_to_stage(loaded: &LoadedForm, data: &mut Value, to: &str) -> 
 }
 
 /// A new record of a form with a pipeline starts in the initial stage unless it names one.
-fn apply_initial_stage(loaded: &LoadedForm, data: &mut Value) {
+pub(crate) fn apply_initial_stage(loaded: &LoadedForm, data: &mut Value) {
     if let (Some(pipeline), Some(object)) = (loaded.compiled.def().pipeline.as_ref(), data.as_object_mut()) {
         if object.get(&pipeline.field).is_none_or(Value::is_null) {
             if let Some(initial) = pipeline.initial_stage() {

@@ -226,3 +226,85 @@ async fn forms_and_workflows_change_in_part_with_a_merge_patch() {
     .await;
     assert_eq!(expect_json(app.get(workflow_path).await, StatusCode::OK).await["version"], 2);
 }
+
+/// A draft with a pipeline, a computed field and a rule, for the evaluate endpoint.
+fn draft_with_scripts(health: &str) -> serde_json::Value {
+    let mut draft = account_form();
+    draft["schema"]["properties"]["stage"] = json!({ "type": "string", "enum": ["onboarding", "live"] });
+    draft["computed"] = json!({ "health": health });
+    draft["rules"] = json!([{ "name": "big-enterprise", "expr": "record.tier != \"enterprise\" || record.arr >= 50000",
+                              "message": "enterprise accounts have at least 50,000 ARR", "path": "/arr" }]);
+    draft["pipeline"] = json!({ "field": "stage", "stages": [{ "name": "onboarding" }, { "name": "live" }] });
+    draft
+}
+
+#[tokio::test]
+async fn a_draft_definition_is_evaluated_on_data_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    let stored = app.put_form("cs", "account", &account_form()).await;
+    let path = "/api/v1/spaces/cs/forms/account/evaluate";
+    let seq = app.last_event_seq();
+
+    // A new record: the computed field is set (a sent value is recomputed), the stage filled in.
+    let data = json!({ "name": "Acme", "tier": "growth", "arr": 30000, "health": 1 });
+    let body = json!({ "definition": draft_with_scripts("(record.arr / 1000).to_int()"), "record": data });
+    let answer = expect_json(app.post(path, &body).await, StatusCode::OK).await;
+    assert_eq!(answer["valid"], true, "{answer}");
+    assert_eq!(answer["record"]["health"], 30);
+    assert_eq!(answer["record"]["stage"], "onboarding");
+    assert_eq!(answer["computed"], json!([{ "field": "health", "path": "/computed/health", "value": 30 }]));
+    assert_eq!(answer["rules"][0]["outcome"], "passed");
+    assert_eq!(answer["errors"], json!([]));
+
+    // A failing rule and a schema error (the computed value is out of range) are the errors a
+    // write would answer with; rules are skipped when the schema fails, as on a write.
+    let data = json!({ "name": "Big", "tier": "enterprise", "arr": 20000 });
+    let body = json!({ "definition": draft_with_scripts("(record.arr / 1000).to_int()"), "record": data });
+    let answer = expect_json(app.post(path, &body).await, StatusCode::OK).await;
+    assert_eq!(answer["valid"], false);
+    assert_eq!(answer["rules"][0]["outcome"], "failed");
+    assert_eq!(error_paths(&answer), vec!["/arr"]);
+    let body = json!({ "definition": draft_with_scripts("record.arr.to_int()"), "record": { "name": "X", "tier": "enterprise", "arr": 200 } });
+    let answer = expect_json(app.post(path, &body).await, StatusCode::OK).await;
+    assert_eq!(error_paths(&answer), vec!["/health"]);
+    assert_eq!(answer["rules"][0]["outcome"], "skipped");
+
+    // A script that does not compile is an outcome with its line and column, not a 422.
+    let body = json!({ "definition": draft_with_scripts("let x = record.arr;\nx +* 2"), "record": { "name": "A", "tier": "growth" } });
+    let answer = expect_json(app.post(path, &body).await, StatusCode::OK).await;
+    assert_eq!(answer["valid"], false);
+    let error = &answer["computed"][0]["error"];
+    assert_eq!(error["line"], 2, "{answer}");
+    assert!(error["column"].as_u64().is_some(), "{answer}");
+    assert!(error["message"].as_str().unwrap().contains("syntax error"), "{answer}");
+    // A runtime error too, with the position where it happened.
+    let body = json!({ "definition": draft_with_scripts("if record.tier == \"growth\" {\n  nope(1)\n} else { 0 }"), "record": { "name": "A", "tier": "growth" } });
+    let answer = expect_json(app.post(path, &body).await, StatusCode::OK).await;
+    assert_eq!(answer["computed"][0]["error"]["line"], 2, "{answer}");
+
+    // An existing record (by id) keeps its stage; a malformed definition is a 422 with pointers.
+    let record = app.create_record("cs", "account", &account("Acme", "growth", 70)).await;
+    let mut data = record["data"].clone();
+    data["stage"] = json!("live");
+    let body = json!({ "definition": draft_with_scripts("7"), "record": data, "id": record["id"] });
+    let answer = expect_json(app.post(path, &body).await, StatusCode::OK).await;
+    assert_eq!(answer["record"]["stage"], "live");
+    assert_eq!(answer["record"]["health"], 7);
+    let mut bad = account_form();
+    bad["indexes"] = json!(["nope"]);
+    let problem = expect_problem(
+        app.post(path, &json!({ "definition": bad, "record": {} })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(error_paths(&problem), vec!["/indexes/0"]);
+
+    // Nothing was stored: no new version, and the only event is the record created above.
+    let current = expect_json(app.get("/api/v1/spaces/cs/forms/account").await, StatusCode::OK).await;
+    assert_eq!(current["version"], stored["version"]);
+    assert_eq!(app.last_event_seq(), seq + 1);
+    let listed = expect_json(app.get(&records_path("cs", "account")).await, StatusCode::OK).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+}

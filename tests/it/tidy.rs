@@ -102,6 +102,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
     &[
         "",
         "definitions",
+        "drafts",
         "records",
         "listing",
         "aggregate",

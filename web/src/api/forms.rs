@@ -1,12 +1,12 @@
 //! `/api/v1/spaces/{space}/forms[/{form}]`: versioned form definitions.
 
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::extract::{etag, ApiQuery, Caller, DefinitionIfMatch, JsonBody};
@@ -16,6 +16,39 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .listed("/api/v1/spaces/{space}/forms", get(list))
         .listed("/api/v1/spaces/{space}/forms/{form}", get(show).put(put).patch(patch))
+        .listed("/api/v1/spaces/{space}/forms/{form}/evaluate", post(evaluate))
+}
+
+/// A draft definition and the data to try it on.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvaluateBody {
+    definition: Value,
+    record: Value,
+    /// An existing record's id, when `record` is that record's data.
+    #[serde(default)]
+    id: Option<String>,
+}
+
+async fn evaluate(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((space, form)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<impl IntoResponse, ApiError> {
+    let body: EvaluateBody = serde_json::from_value(body).map_err(|err| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            format!("expected {{\"definition\": {{...}}, \"record\": {{...}}, \"id\"?: \"<record id>\"}}: {err}"),
+        )
+        .with_errors(vec![forms::FieldError::new("", err.to_string())])
+    })?;
+    let evaluation = state
+        .engine
+        .evaluate_draft(&caller.actor(), &space, &form, &body.definition, body.record, body.id.as_deref())
+        .await?;
+    Ok(Json(evaluation))
 }
 
 #[derive(Deserialize)]

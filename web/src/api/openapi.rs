@@ -96,6 +96,25 @@ fn header_param(name: &str, description: &str) -> Value {
 }
 
 /// An operation; every operation can answer with a problem document.
+/// The answer of `POST .../forms/{form}/evaluate`.
+fn draft_evaluation() -> Value {
+    let script_problem = json!({ "type": "object", "properties": {
+        "message": { "type": "string" }, "line": { "type": "integer" }, "column": { "type": "integer" } } });
+    json!({ "type": "object", "required": ["record", "valid", "computed", "rules", "errors"], "properties": {
+        "record": { "type": "object", "description": "The data as it would be stored" },
+        "valid": { "type": "boolean", "description": "A write would be accepted and every script compiles" },
+        "computed": { "type": "array", "items": { "type": "object", "required": ["field", "path"], "properties": {
+            "field": { "type": "string" }, "path": { "type": "string", "description": "Pointer into the definition" },
+            "value": {}, "error": script_problem.clone() } } },
+        "rules": { "type": "array", "items": { "type": "object", "required": ["path", "field", "outcome"], "properties": {
+            "name": { "type": "string" }, "path": { "type": "string", "description": "Pointer into the definition" },
+            "field": { "type": "string", "description": "The record field the rule's message is about" },
+            "outcome": { "type": "string", "enum": ["passed", "failed", "not_boolean", "error", "skipped"] },
+            "error": script_problem } } },
+        "errors": { "type": "array", "items": { "type": "object", "properties": {
+            "path": { "type": "string" }, "message": { "type": "string" } } } } } })
+}
+
 fn op(summary: &str, params: Vec<Value>, body: Option<Value>, responses: Vec<(&str, Value)>) -> Value {
     let mut responses: Map<String, Value> = responses.into_iter().map(|(code, r)| (code.to_owned(), r)).collect();
     responses.insert("default".into(), json!({ "$ref": "#/components/responses/Problem" }));
@@ -189,6 +208,14 @@ fn generic_paths() -> Map<String, Value> {
         "patch": op("Change part of the definition: a JSON merge patch (RFC 7396) on the current version, stored as the next (`If-Match`: that version's ETag, 412 if stale; same checks as PUT)",
                     definition_conditional(put_params), Some(json!({ "type": "object", "description": "A merge patch of the form definition" })),
                     vec![("200", ok("New version stored (or unchanged)", schema_ref("StoredForm")))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/forms/{form}/evaluate".into(), json!({
+        "post": op("Try a draft definition on some data, storing nothing: computed fields, each rule's outcome, the errors a write would answer with (422 only when the definition itself is malformed)",
+                   form_params(), Some(json!({ "type": "object", "required": ["definition", "record"], "additionalProperties": false, "properties": {
+                       "definition": schema_ref("FormDefinition"),
+                       "record": { "type": "object", "description": "The record data to evaluate on" },
+                       "id": { "type": "string", "description": "An existing record's id, when `record` is its data (kept in its stage)" } } })),
+                   vec![("200", ok("What a write of this data under the draft would do", draft_evaluation()))]),
     }));
     paths.insert("/api/v1/spaces/{space}/forms/{form}/records".into(), json!({
         "get": op("List records", list_params(form_params()), None, vec![("200", ok("A page of records; header Tend-Query-Plan tells scan or index", page_of(record.clone())))]),
