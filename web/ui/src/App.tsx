@@ -16,6 +16,7 @@ const CalendarPage = lazy(() => import("./pages/Calendar"));
 const MyWorkPage = lazy(() => import("./pages/MyWork"));
 const DashboardsPage = lazy(() => import("./pages/Dashboards"));
 const ImportPage = lazy(() => import("./pages/Import"));
+const DesignerPage = lazy(() => import("./pages/Designer"));
 
 export interface Me {
   caller: string;
@@ -137,6 +138,8 @@ function route(path: string) {
   if (params) return <CalendarPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
   params = match("/s/:space/:form/import", path);
   if (params) return <ImportPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
+  params = match("/s/:space/:form/design", path);
+  if (params) return <DesignerPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
   params = match("/s/:space/:form/r/:id", path);
   if (params) return <RecordPage key={params.id} space={params.space} form={params.form} id={params.id} />;
   return <NotFound />;

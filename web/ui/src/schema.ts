@@ -29,8 +29,10 @@ export interface Stage {
 
 export interface Pipeline {
   field: string;
+  initial?: string;
   stages: Stage[];
   transitions?: Record<string, string[]>;
+  checklist_field?: string;
 }
 
 export interface FormDefinition {
@@ -40,6 +42,7 @@ export interface FormDefinition {
   ui?: { order?: string[]; list_columns?: string[]; [key: string]: unknown };
   indexes?: string[];
   computed?: Record<string, unknown>;
+  rules?: unknown[];
   pipeline?: Pipeline;
 }
 

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import Form from "@rjsf/core";
 import validator from "@rjsf/validator-ajv8";
-import type { FieldTemplateProps, RJSFSchema, UiSchema, WidgetProps } from "@rjsf/utils";
+import type { FieldTemplateProps, ObjectFieldTemplateProps, RJSFSchema, UiSchema, WidgetProps } from "@rjsf/utils";
 import { api, formPath, Problem, type FieldError } from "../api/client";
 import { getRecord, listForms, listRecords, patchRecord, transition } from "../api/tend";
 import { flatChanges, mergePatch } from "../diff";
@@ -23,6 +23,13 @@ type Data = Record<string, unknown>;
 interface Context {
   space: string;
   forms: StoredForm[];
+  /** `ui.sections`: titled groups of fields. */
+  sections?: Section[];
+}
+
+interface Section {
+  title: string;
+  fields: string[];
 }
 
 export interface RecordViewProps {
@@ -124,7 +131,7 @@ function Loaded({ space, stored, forms, initial, prefill, onSaved, onCreated }: 
   const { schema: errorSchema, general } = errorSchemaFrom(errors);
   const uiSchema = useMemo(() => buildUiSchema(definition, fields, readOnly, t("record.computed")), [definition, fields, readOnly, t]);
   const schema = useMemo(() => formSchema(definition.schema), [definition]);
-  const context: Context = { space, forms };
+  const context: Context = { space, forms, sections: sectionsOf(definition) };
   // A record without a name of its own (an onboarding) is named after what it references.
   const refField = fields.find((f) => f.ref && record?.data[f.name]);
   useRefNames(space, refField && record ? [{ form: refField.ref as string, id: String(record.data[refField.name]) }] : []);
@@ -168,9 +175,9 @@ function Loaded({ space, stored, forms, initial, prefill, onSaved, onCreated }: 
         showErrorList={false}
         extraErrors={errorSchema as never}
         formContext={context}
-        widgets={{ ref: RefWidget }}
+        widgets={WIDGETS}
         fields={{ hidden: () => null }}
-        templates={{ FieldTemplate }}
+        templates={{ FieldTemplate, ObjectFieldTemplate }}
         onChange={(e) => {
           setFormData(e.formData as Data);
           setSaved(false);
@@ -224,6 +231,98 @@ function Loaded({ space, stored, forms, initial, prefill, onSaved, onCreated }: 
           <History key={historyGeneration} space={space} form={stored.name} id={record.id} fields={fields} />
         </aside>
       )}
+    </div>
+  );
+}
+
+export interface FormPreviewProps {
+  space: string;
+  definition: StoredForm["definition"];
+  forms: StoredForm[];
+  data: Data;
+  errors: FieldError[];
+  onChange: (data: Data) => void;
+}
+
+/** A form as its users will see it, for a definition not stored yet (the designer's preview):
+ * the same fields, widgets, sections and read-only computed fields as a record page, no saving. */
+export function FormPreview({ space, definition, forms, data, errors, onChange }: FormPreviewProps) {
+  const { t } = useTranslation();
+  const fields = useMemo(() => formFields(definition), [definition]);
+  const readOnly = useMemo(() => {
+    const names = new Set(fields.filter((f) => f.computed).map((f) => f.name));
+    if (definition.pipeline) names.add(definition.pipeline.field);
+    return names;
+  }, [fields, definition]);
+  const uiSchema = useMemo(() => buildUiSchema(definition, fields, readOnly, t("record.computed")), [definition, fields, readOnly, t]);
+  const schema = useMemo(() => formSchema(definition.schema), [definition]);
+  const { schema: errorSchema } = errorSchemaFrom(errors);
+  const context: Context = { space, forms, sections: sectionsOf(definition) };
+  return (
+    <div className="record" data-testid="form-preview">
+      <Form
+        schema={schema}
+        uiSchema={uiSchema}
+        formData={data}
+        validator={validator}
+        noValidate
+        noHtml5Validate
+        showErrorList={false}
+        extraErrors={errorSchema as never}
+        formContext={context}
+        widgets={WIDGETS}
+        fields={{ hidden: () => null }}
+        templates={{ FieldTemplate, ObjectFieldTemplate }}
+        onChange={(e) => onChange(e.formData as Data)}
+      >
+        <></>
+      </Form>
+    </div>
+  );
+}
+
+function sectionsOf(definition: StoredForm["definition"]): Section[] | undefined {
+  const sections = definition.ui?.sections;
+  return Array.isArray(sections) ? (sections as Section[]) : undefined;
+}
+
+/** Inputs of a given HTML type (`tel`, `email`, a number with a unit) for the designer's field kinds. */
+function inputWidget(type: string, unit?: string) {
+  return function InputWidget(props: WidgetProps) {
+    const { BaseInputTemplate } = props.registry.templates;
+    const input = <BaseInputTemplate {...props} type={type} />;
+    return unit ? (
+      <span className="with-unit">
+        {input}
+        <span className="muted">{unit}</span>
+      </span>
+    ) : (
+      input
+    );
+  };
+}
+
+/** The root object's fields, grouped under the titles of `ui.sections` when it has any. */
+function ObjectFieldTemplate(props: ObjectFieldTemplateProps) {
+  const sections = (props.formContext as Context | undefined)?.sections;
+  if (!sections || sections.length === 0 || props.idSchema.$id !== "root") {
+    return <div>{props.properties.map((p) => (p.hidden ? null : <div key={p.name}>{p.content}</div>))}</div>;
+  }
+  const inSection = new Set(sections.flatMap((s) => s.fields));
+  const loose = props.properties.filter((p) => !inSection.has(p.name));
+  return (
+    <div>
+      {loose.map((p) => (p.hidden ? null : <div key={p.name}>{p.content}</div>))}
+      {sections.map((section, i) => (
+        <section key={`${i}-${section.title}`} className="form-section" aria-label={section.title}>
+          <h3>{section.title}</h3>
+          {props.properties
+            .filter((p) => section.fields.includes(p.name) && !p.hidden)
+            .map((p) => (
+              <div key={p.name}>{p.content}</div>
+            ))}
+        </section>
+      ))}
     </div>
   );
 }
@@ -285,6 +384,14 @@ function FieldTemplate(props: FieldTemplateProps) {
     </div>
   );
 }
+
+const WIDGETS = {
+  ref: RefWidget,
+  currency: inputWidget("number"),
+  percent: inputWidget("number", "%"),
+  phone: inputWidget("tel"),
+  person: inputWidget("email"),
+};
 
 /** `x-ref` fields: the referenced record's name with a link, and a search to pick another. */
 function RefWidget(props: WidgetProps) {

@@ -499,6 +499,21 @@ export function setStages(stages: Stage[]): Change {
   };
 }
 
+/** Renames a stage, keeping its moves. */
+export function renameStage(from: string, to: string): Change {
+  return (model) => {
+    const pipeline = model.pipeline;
+    if (!pipeline || from === to || pipeline.stages.some((s) => s.name === to)) return model;
+    const rename = (n: string) => (n === from ? to : n);
+    const transitions = pipeline.transitions
+      ? Object.fromEntries(Object.entries(pipeline.transitions).map(([k, v]) => [rename(k), v.map(rename)]))
+      : undefined;
+    const stages = pipeline.stages.map((s) => (s.name === from ? { ...s, name: to } : s));
+    const initial = pipeline.initial === from ? { initial: to } : {};
+    return syncStageField({ ...model, pipeline: { ...pipeline, ...initial, stages, ...(transitions ? { transitions } : {}) } });
+  };
+}
+
 /** Whether the pipeline lets a record move from `from` to `to` (no transitions: any move). */
 export function allows(pipeline: Pipeline, from: string, to: string): boolean {
   if (!pipeline.transitions || Object.keys(pipeline.transitions).length === 0) return from !== to;

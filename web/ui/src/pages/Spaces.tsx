@@ -1,9 +1,10 @@
 // The spaces home: each space, the pack it came from, its forms with their record counts.
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { countRecords, listForms, listSpaces } from "../api/tend";
 import { ProblemNotice } from "../components/ProblemNotice";
 import { useLoad } from "../hooks/useApi";
-import { Link } from "../router";
+import { Link, navigate } from "../router";
 import { formatNumber } from "../format";
 import { dateFields, singleSelectFields, type Space, type StoredForm } from "../schema";
 
@@ -68,6 +69,9 @@ export default function SpacesPage() {
                           <Link href={`${base}/board`}>{t("spaces.board")}</Link>
                         )}
                         {dateFields(form.definition).length > 0 && <Link href={`${base}/calendar`}>{t("spaces.calendar")}</Link>}
+                        <Link href={`${base}/design`} data-testid={`design-${form.name}`}>
+                          {t("spaces.design")}
+                        </Link>
                       </td>
                     </tr>
                   );
@@ -75,8 +79,38 @@ export default function SpacesPage() {
               </tbody>
             </table>
           )}
+          <NewForm space={space.name} taken={forms.map((f) => f.form.name)} />
         </article>
       ))}
     </section>
+  );
+}
+
+const FORM_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/** Names a new form and opens it in the designer. */
+function NewForm({ space, taken }: { space: string; taken: string[] }) {
+  const { t } = useTranslation();
+  const [name, setName] = useState("");
+  const valid = FORM_NAME.test(name) && !taken.includes(name);
+  return (
+    <form
+      className="new-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (valid) navigate(`/s/${encodeURIComponent(space)}/${encodeURIComponent(name)}/design`);
+      }}
+    >
+      <label>
+        {t("spaces.newFormName")}
+        <input value={name} onChange={(e) => setName(e.target.value.trim())} placeholder="account" aria-describedby={`new-form-help-${space}`} data-testid={`new-form-name-${space}`} />
+      </label>
+      <button type="submit" disabled={!valid} data-testid={`new-form-${space}`}>
+        {t("spaces.newForm")}
+      </button>
+      <small id={`new-form-help-${space}`} className="muted">
+        {name && taken.includes(name) ? t("spaces.newFormTaken") : t("spaces.newFormHelp")}
+      </small>
+    </form>
   );
 }
