@@ -177,6 +177,13 @@ impl Demo {
         format!("{}{path}", self.server.base)
     }
 
+    /// A POST of the API with the admin token; the answer's JSON, which must be a success.
+    pub async fn post(&self, path: &str, body: &Value) -> Value {
+        let response = self.api.post(self.url(path)).json(body).bearer_auth(&self.token).send().await.expect("POST");
+        assert!(response.status().is_success(), "POST {path}: {}", response.status());
+        response.json().await.expect("JSON")
+    }
+
     /// A GET of the API with the admin token.
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Value {
         let response = self.api.get(self.url(path)).query(query).bearer_auth(&self.token).send().await.expect("GET");

@@ -7,6 +7,7 @@
 
 mod browser;
 mod dashboards;
+mod designer;
 mod import_export;
 
 use std::time::Duration;

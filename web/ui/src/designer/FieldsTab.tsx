@@ -148,15 +148,15 @@ const ICONS: Record<PaletteKind, string> = {
   integer: "12",
   currency: "¤",
   percent: "%",
-  date: "📅",
-  datetime: "🕘",
+  date: "31",
+  datetime: "9:00",
   select: "◉",
   multiselect: "☑",
   checkbox: "✓",
   email: "@",
   phone: "☎",
-  url: "🔗",
-  person: "👤",
+  url: "://",
+  person: "☺",
   link: "↗",
 };
 
@@ -217,7 +217,7 @@ function CanvasItem({ id, item, model, selected, errors, onSelect, onUp, onDown,
         </span>
       ) : null}
       <span className="canvas-actions">
-        <button type="button" onClick={onUp} disabled={!onUp} aria-label={t("designer.moveUp", { what: label })}>
+        <button type="button" onClick={onUp} disabled={!onUp} aria-label={t("designer.moveUp", { what: label })} data-testid={`move-up-${name}`}>
           ↑
         </button>
         <button type="button" onClick={onDown} disabled={!onDown} aria-label={t("designer.moveDown", { what: label })} data-testid={`move-down-${name}`}>

@@ -2,6 +2,7 @@
 // and the moves allowed between them as a from × to grid of checkboxes.
 import { useTranslation } from "react-i18next";
 import type { ChecklistItem, Stage } from "../schema";
+import type { FieldError } from "../api/client";
 import { addField, allows, fieldKind, fieldNames, freshName, renameStage, setMove, setOptions, setPipeline, setStages, type DesignModel } from "./model";
 
 type Change = (model: DesignModel) => DesignModel;
@@ -16,7 +17,7 @@ const slug = (text: string) =>
 /** Checklist items may be written as bare strings (id and label at once). */
 const items = (stage: Stage): ChecklistItem[] => (stage.checklist ?? []).map((i) => (typeof i === "string" ? { id: i, label: i } : i));
 
-export function PipelineTab({ model, change }: { model: DesignModel; change: (...c: Change[]) => void }) {
+export function PipelineTab({ model, change, errors }: { model: DesignModel; change: (...c: Change[]) => void; errors: FieldError[] }) {
   const { t } = useTranslation();
   const pipeline = model.pipeline;
   const selects = fieldNames(model).filter((n) => fieldKind(model, n) === "select");
@@ -27,8 +28,14 @@ export function PipelineTab({ model, change }: { model: DesignModel; change: (..
     change(addField("select", name), setOptions(name, ["stage_1"]), setPipeline(name));
   };
 
+  const mine = errors.filter((e) => e.path.startsWith("/pipeline"));
   return (
     <section className="pipeline-editor" aria-label={t("designer.tabs.pipeline")}>
+      {mine.map((e, i) => (
+        <div key={i} className="field-error" role="alert" data-testid="pipeline-error">
+          <code>{e.path}</code> {e.message}
+        </div>
+      ))}
       <div className="rule-row">
         <label>
           {t("designer.stageField")}

@@ -4,12 +4,21 @@ import { lazy, Suspense } from "react";
 import { useTranslation } from "react-i18next";
 import { fieldNames, setRules, type DesignModel, type Rule } from "./model";
 import type { DraftEvaluation } from "./api";
+import type { FieldError } from "../api/client";
 
 const ScriptEditor = lazy(() => import("./ScriptEditor"));
 
 type Change = (model: DesignModel) => DesignModel;
 
-export function RulesTab({ model, change, evaluation }: { model: DesignModel; change: (...c: Change[]) => void; evaluation: DraftEvaluation | null }) {
+export interface RulesTabProps {
+  model: DesignModel;
+  change: (...c: Change[]) => void;
+  evaluation: DraftEvaluation | null;
+  /** The server's objections to the definition; those under `/rules/<i>/` show in rule i. */
+  errors: FieldError[];
+}
+
+export function RulesTab({ model, change, evaluation, errors }: RulesTabProps) {
   const { t } = useTranslation();
   const names = fieldNames(model);
   const update = (i: number, patch: Partial<Rule>) => change(setRules(model.rules.map((r, j) => (j === i ? { ...r, ...patch } : r))));
@@ -59,8 +68,13 @@ export function RulesTab({ model, change, evaluation }: { model: DesignModel; ch
             </Suspense>
             <label>
               {t("designer.ruleMessage")}
-              <input value={rule.message} onChange={(e) => update(i, { message: e.target.value })} data-testid={`rule-message-${i}`} />
+              <input value={rule.message} onChange={(e) => update(i, { message: e.target.value })} aria-invalid={errorsAt(errors, i).length > 0} data-testid={`rule-message-${i}`} />
             </label>
+            {errorsAt(errors, i).map((e, k) => (
+              <div key={k} className="field-error" role="alert" data-testid={`rule-error-${i}`}>
+                {e.message}
+              </div>
+            ))}
           </article>
         );
       })}
@@ -69,4 +83,9 @@ export function RulesTab({ model, change, evaluation }: { model: DesignModel; ch
       </button>
     </section>
   );
+}
+
+/** The server's errors about rule `i` (pointers under `/rules/<i>`). */
+function errorsAt(errors: FieldError[], i: number): FieldError[] {
+  return errors.filter((e) => e.path === `/rules/${i}` || e.path.startsWith(`/rules/${i}/`));
 }

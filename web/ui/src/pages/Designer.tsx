@@ -204,8 +204,8 @@ function Designer({ space, form, initial, forms }: { space: string; form: string
         {tab === "fields" && (
           <FieldsTab model={model} change={change} selected={selected} select={setSelected} forms={forms} evaluation={evaluation} fieldErrors={fieldErrors} />
         )}
-        {tab === "rules" && <RulesTab model={model} change={change} evaluation={evaluation} />}
-        {tab === "pipeline" && <PipelineTab model={model} change={change} />}
+        {tab === "rules" && <RulesTab model={model} change={change} evaluation={evaluation} errors={definitionProblem?.errors ?? []} />}
+        {tab === "pipeline" && <PipelineTab model={model} change={change} errors={definitionProblem?.errors ?? []} />}
         {tab === "preview" && (
           <div className="preview-columns">
             <FormPreview
