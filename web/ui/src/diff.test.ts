@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { flatChanges, mergePatch } from "./diff";
+import { canonical, changes, flatChanges, mergePatch } from "./diff";
 
 describe("what a save sends and what history shows", () => {
   it("sends only changed fields, and null for removed ones", () => {
@@ -10,5 +10,13 @@ describe("what a save sends and what history shows", () => {
     expect(flatChanges({ checklist: { sso: true }, stage: "setup" }, { checklist: { sso: true, data_import: true }, stage: "setup" })).toEqual([
       { field: "checklist.data_import", before: undefined, after: true },
     ]);
+  });
+});
+
+describe("canonical", () => {
+  it("ignores key order at every depth, not array order", () => {
+    expect(canonical({ b: 1, a: { d: [2, 1], c: null } })).toBe(canonical({ a: { c: null, d: [2, 1] }, b: 1 }));
+    expect(canonical([1, 2])).not.toBe(canonical([2, 1]));
+    expect(changes({ x: { a: 1, b: 2 } }, { x: { b: 2, a: 1 } })).toEqual([]);
   });
 });

@@ -3,7 +3,17 @@
 
 type Data = Record<string, unknown>;
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** JSON text with every object's keys sorted: equal values give equal text whatever the key order
+ * (the server stores definitions with sorted keys; the app writes them in display order). */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+export const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
 
 /** The merge patch turning `before` into `after` at the top level (removed keys → null). */
 export function mergePatch(before: Data, after: Data): Data {

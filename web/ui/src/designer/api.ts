@@ -2,6 +2,7 @@
 // version (a PUT for a new form, else a merge patch with If-Match on the version it started
 // from), and read past versions.
 import { api, formPath, Problem } from "../api/client";
+import { same } from "../diff";
 import type { FormDefinition, StoredForm } from "../schema";
 import type { ScriptProblem } from "./ScriptEditor";
 
@@ -34,7 +35,7 @@ export function deepMergePatch(before: Json, after: Json): Json {
   const patch: Record<string, Json> = {};
   for (const [key, value] of Object.entries(after)) {
     if (!(key in before)) patch[key] = value;
-    else if (JSON.stringify(before[key]) !== JSON.stringify(value)) patch[key] = deepMergePatch(before[key], value);
+    else if (!same(before[key], value)) patch[key] = deepMergePatch(before[key], value);
   }
   for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
   return patch;

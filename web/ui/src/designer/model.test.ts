@@ -170,3 +170,12 @@ describe("designer operations", () => {
     expect(pipeline().transitions).toEqual({ new: ["live"], live: ["new"] });
   });
 });
+
+describe("publishing", () => {
+  it("sends a merge patch of what changed at any depth, whatever the key order", async () => {
+    const { deepMergePatch } = await import("./api");
+    const before = { title: "A", schema: { type: "object", properties: { a: { type: "string" }, b: { type: "integer" } } }, indexes: ["a"] };
+    const after = { schema: { properties: { b: { type: "integer", minimum: 0 }, a: { type: "string" } }, type: "object" }, indexes: ["a", "b"] };
+    expect(deepMergePatch(before, after)).toEqual({ title: null, schema: { properties: { b: { minimum: 0 } } }, indexes: ["a", "b"] });
+  });
+});

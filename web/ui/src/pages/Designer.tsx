@@ -10,6 +10,7 @@ import { FormPreview } from "../components/RecordView";
 import { ProblemNotice } from "../components/ProblemNotice";
 import { useLoad } from "../hooks/useApi";
 import { Link, setQuery, useLocation } from "../router";
+import { same } from "../diff";
 import { recordTitle, type FormDefinition, type StoredForm, type TendRecord } from "../schema";
 import { evaluateDraft, publish, refusal, type DraftEvaluation, type Refusal } from "../designer/api";
 import { FieldsTab } from "../designer/FieldsTab";
@@ -62,7 +63,7 @@ function Designer({ space, form, initial, forms }: { space: string; form: string
   const [selected, setSelected] = useState<string | null>(null);
   const definition = useMemo(() => save(model), [model]);
   const change = (...changes: Change[]) => setModel((m) => apply(m, ...changes));
-  const dirty = !base || JSON.stringify(base.definition) !== JSON.stringify(definition);
+  const dirty = !base || !same(base.definition, definition);
 
   // The sample the draft is tried on: a new record typed in the preview, or a stored one.
   const records = useLoad((signal) => (base ? listRecords(space, form, { limit: 50 }, signal).then((p) => p.items) : Promise.resolve([] as TendRecord[])), [space, form, base?.version]);
