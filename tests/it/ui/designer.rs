@@ -47,6 +47,7 @@ async fn an_admin_builds_and_publishes_a_form_in_the_designer() {
     browser.client.goto(&demo.sign_in_link).await.expect("open the sign-in link");
     browser.wait_for("[data-testid=count-account]").await;
     type_into(&browser, "[data-testid=new-form-name-crm]", "account").await;
+    browser.screenshot("spaces-new-form-en-1440").await;
     click(&browser, "[data-testid=new-form-crm]").await;
     browser.wait_for("[data-testid=designer]").await;
     type_into(&browser, "[data-testid=form-title]", "Account").await;
@@ -185,6 +186,22 @@ async fn an_admin_builds_and_publishes_a_form_in_the_designer() {
     // The index serves a filter on health.
     let filtered = demo.get("/api/v1/spaces/crm/forms/account/records", &[("filter", "health > 60")]).await;
     assert_eq!(filtered["items"].as_array().expect("items").len(), 1);
+
+    // A change the stored records do not fit shows its impact before anything is stored.
+    browser.client.goto(&demo.url("/s/crm/account/design")).await.expect("designer");
+    click(&browser, "[data-testid=select-renewal_date]").await;
+    click(&browser, "[data-testid=prop-required]").await;
+    click(&browser, "[data-testid=publish]").await;
+    let impact = browser.wait_for("[data-testid=impact-dialog]").await.text().await.expect("text");
+    assert!(impact.contains("reject 2 stored records"), "{impact}");
+    assert!(impact.contains("/renewal_date"), "{impact}");
+    browser.screenshot("designer-impact-en-1440").await;
+    click(&browser, "[data-testid=impact-cancel]").await;
+    assert_eq!(demo.get("/api/v1/spaces/crm/forms/account", &[]).await["version"], 1, "cancel stores nothing");
+    click(&browser, "[data-testid=prop-required]").await;
+    click(&browser, "[data-testid=tab-json]").await;
+    browser.wait_for("[data-testid=definition-json]").await;
+    browser.screenshot("designer-json-en-1440").await;
 
     // The same designer at a laptop size, in Chinese, with the versions diff.
     browser.client.goto(&demo.url("/s/crm/account/design")).await.expect("designer");

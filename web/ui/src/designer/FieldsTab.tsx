@@ -204,7 +204,12 @@ function CanvasItem({ id, item, model, selected, errors, onSelect, onUp, onDown,
               {model.required.includes(item.name) && <span aria-label={t("designer.required")}> *</span>}
             </span>
             <span className="muted small">
-              {item.name} · {kind === "other" ? t("designer.kinds.other") : t(`designer.kinds.${kind}`)}
+              {item.name} ·{" "}
+              {item.name === (model.pipeline?.checklist_field ?? "checklist") && model.pipeline
+                ? t("designer.checklistField")
+                : kind === "other"
+                  ? t("designer.kinds.other")
+                  : t(`designer.kinds.${kind}`)}
               {model.indexes.includes(item.name) && ` · ${t("designer.indexedBadge")}`}
               {item.name in model.computed && ` · ${t("designer.computedBadge")}`}
             </span>

@@ -3,7 +3,7 @@
 import { useTranslation } from "react-i18next";
 import type { ChecklistItem, Stage } from "../schema";
 import type { FieldError } from "../api/client";
-import { addField, allows, fieldKind, fieldNames, freshName, renameStage, setMove, setOptions, setPipeline, setStages, type DesignModel } from "./model";
+import { addField, allows, setKeyword, fieldKind, fieldNames, freshName, renameStage, setMove, setOptions, setPipeline, setStages, type DesignModel } from "./model";
 
 type Change = (model: DesignModel) => DesignModel;
 
@@ -25,7 +25,7 @@ export function PipelineTab({ model, change, errors }: { model: DesignModel; cha
   const setStage = (i: number, patch: Partial<Stage>) => change(setStages(stages.map((s, j) => (j === i ? { ...s, ...patch } : s))));
   const createStageField = () => {
     const name = "stage" in model.properties ? freshName(model, "stage") : "stage";
-    change(addField("select", name), setOptions(name, ["stage_1"]), setPipeline(name));
+    change(addField("select", name), setOptions(name, ["stage_1"]), setKeyword(name, "title", t("designer.stageFieldTitle")), setPipeline(name));
   };
 
   const mine = errors.filter((e) => e.path.startsWith("/pipeline"));

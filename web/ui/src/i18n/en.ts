@@ -301,6 +301,8 @@ export const en = {
     sla: "SLA",
     slaHelp: "How long a record may stay in this stage: 30m, 4h, 3d or 2w. Leave empty for none.",
     checklist: "Checklist",
+    checklistField: "Pipeline checklist state",
+    stageFieldTitle: "Stage",
     checklistItem: "Checklist item {{n}}",
     addChecklistItem: "Add checklist item",
     addStage: "Add stage",

@@ -303,6 +303,8 @@ export const zhCN: Strings = {
     sla: "时限",
     slaHelp: "记录在此阶段最多停留多久：30m、4h、3d 或 2w。留空表示不限。",
     checklist: "检查清单",
+    checklistField: "流程检查清单状态",
+    stageFieldTitle: "阶段",
     checklistItem: "清单项 {{n}}",
     addChecklistItem: "添加清单项",
     addStage: "添加阶段",

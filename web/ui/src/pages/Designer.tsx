@@ -9,6 +9,7 @@ import { getForm, listForms, listRecords } from "../api/tend";
 import { FormPreview } from "../components/RecordView";
 import { ProblemNotice } from "../components/ProblemNotice";
 import { useLoad } from "../hooks/useApi";
+import { refName, useRefNames } from "../hooks/useRefNames";
 import { Link, setQuery, useLocation } from "../router";
 import { same } from "../diff";
 import { recordTitle, type FormDefinition, type StoredForm, type TendRecord } from "../schema";
@@ -369,6 +370,7 @@ function ImpactDialog({ space, form, refusal, onCancel, onForce }: { space: stri
   const { t } = useTranslation();
   const cancel = useRef<HTMLButtonElement>(null);
   useEffect(() => cancel.current?.focus(), []);
+  useRefNames(space, refusal.examples.map((e) => ({ form, id: e.id })));
   return (
     <div className="modal-backdrop">
       <div
@@ -384,7 +386,7 @@ function ImpactDialog({ space, form, refusal, onCancel, onForce }: { space: stri
         <ul className="impact-examples">
           {refusal.examples.map((example) => (
             <li key={example.id}>
-              <Link href={`/s/${encodeURIComponent(space)}/${encodeURIComponent(form)}/r/${encodeURIComponent(example.id)}`}>{example.id.slice(0, 8)}</Link>
+              <Link href={`/s/${encodeURIComponent(space)}/${encodeURIComponent(form)}/r/${encodeURIComponent(example.id)}`}>{refName(form, example.id) ?? example.id}</Link>
               <ul>
                 {example.errors.map((e, i) => (
                   <li key={i}>
