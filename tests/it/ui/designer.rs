@@ -91,9 +91,18 @@ async fn an_admin_builds_and_publishes_a_form_in_the_designer() {
     browser
         .until("the error gone", || async { browser.all(".cm-lintRange-error, .cm-lintPoint-error").await.is_empty() })
         .await;
-    // Move health up, next to the fields it comes from.
-    click(&browser, "[data-testid=move-up-health]").await;
-    click(&browser, "[data-testid=move-up-health]").await;
+    // Drag health up, next to the fields it comes from.
+    let handle = browser.wait_for("[data-testid=canvas-field-health] .drag-handle").await;
+    let owner = browser.wait_for("[data-testid=canvas-field-owner]").await;
+    super::drag(&browser, &handle, &owner).await;
+    browser
+        .until("health dragged above owner", || async {
+            let script = "return Array.from(document.querySelectorAll('.canvas-item')).map(i => i.dataset.testid)";
+            let order = browser.client.execute(script, vec![]).await.expect("order");
+            let order: Vec<String> = serde_json::from_value(order).unwrap_or_default();
+            order.iter().position(|i| i == "canvas-field-health") < order.iter().position(|i| i == "canvas-field-owner")
+        })
+        .await;
     browser.screenshot("designer-fields-en-1440").await;
 
     // A three-stage pipeline with a checklist; onboarding may not jump straight to renewal.
