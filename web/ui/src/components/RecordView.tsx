@@ -1,7 +1,7 @@
 // One record: its form rendered from the JSON Schema (@rjsf/core with the form's `ui` hints),
 // saved with If-Match; the server's 422 shown at the fields its pointers name; a 412 opens the
 // conflict dialog; the pipeline (stage bar, checklist, allowed moves); history; related records.
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import Form from "@rjsf/core";
 import validator from "@rjsf/validator-ajv8";
@@ -85,11 +85,7 @@ function Loaded({ space, stored, forms, initial, prefill, onSaved, onCreated }: 
   const [busy, setBusy] = useState(false);
   const [historyGeneration, setHistoryGeneration] = useState(0);
 
-  const readOnly = useMemo(() => {
-    const names = new Set(fields.filter((f) => f.computed).map((f) => f.name));
-    if (definition.pipeline) names.add(definition.pipeline.field);
-    return names;
-  }, [fields, definition]);
+  const readOnly = useMemo(() => readOnlyFields(definition, fields), [fields, definition]);
   const editable = (data: Data) => Object.fromEntries(Object.entries(data).filter(([k]) => !readOnly.has(k)));
 
   const accept = (next: TendRecord) => {
@@ -128,10 +124,7 @@ function Loaded({ space, stored, forms, initial, prefill, onSaved, onCreated }: 
     }
   };
 
-  const { schema: errorSchema, general } = errorSchemaFrom(errors);
-  const uiSchema = useMemo(() => buildUiSchema(definition, fields, readOnly, t("record.computed")), [definition, fields, readOnly, t]);
-  const schema = useMemo(() => formSchema(definition.schema), [definition]);
-  const context: Context = { space, forms, sections: sectionsOf(definition) };
+  const { general } = errorSchemaFrom(errors);
   // A record without a name of its own (an onboarding) is named after what it references.
   const refField = fields.find((f) => f.ref && record?.data[f.name]);
   useRefNames(space, refField && record ? [{ form: refField.ref as string, id: String(record.data[refField.name]) }] : []);
@@ -165,24 +158,17 @@ function Loaded({ space, stored, forms, initial, prefill, onSaved, onCreated }: 
           ))}
         </div>
       )}
-      <Form
-        schema={schema}
-        uiSchema={uiSchema}
-        formData={formData}
-        validator={validator}
-        noValidate
-        noHtml5Validate
-        showErrorList={false}
-        extraErrors={errorSchema as never}
-        formContext={context}
-        widgets={WIDGETS}
-        fields={{ hidden: () => null }}
-        templates={{ FieldTemplate, ObjectFieldTemplate }}
-        onChange={(e) => {
-          setFormData(e.formData as Data);
+      <RecordForm
+        space={space}
+        definition={definition}
+        forms={forms}
+        data={formData}
+        errors={errors}
+        onChange={(data) => {
+          setFormData(data);
           setSaved(false);
         }}
-        onSubmit={(e) => void save(e.formData as Data)}
+        onSubmit={(data) => void save(data)}
       >
         <div className="form-actions">
           <button type="submit" className="primary" disabled={busy} data-testid="save-record">
@@ -194,7 +180,7 @@ function Loaded({ space, stored, forms, initial, prefill, onSaved, onCreated }: 
             </span>
           )}
         </div>
-      </Form>
+      </RecordForm>
       {conflict && record && (
         <ConflictDialog
           fields={fields}
@@ -246,38 +232,52 @@ export interface FormPreviewProps {
 
 /** A form as its users will see it, for a definition not stored yet (the designer's preview):
  * the same fields, widgets, sections and read-only computed fields as a record page, no saving. */
-export function FormPreview({ space, definition, forms, data, errors, onChange }: FormPreviewProps) {
+export function FormPreview(props: FormPreviewProps) {
+  return (
+    <div className="record" data-testid="form-preview">
+      <RecordForm {...props}>
+        <></>
+      </RecordForm>
+    </div>
+  );
+}
+
+/** The fields users can't edit: computed ones and the pipeline's stage (moved by transitions). */
+function readOnlyFields(definition: StoredForm["definition"], fields: Field[]): Set<string> {
+  const names = new Set(fields.filter((f) => f.computed).map((f) => f.name));
+  if (definition.pipeline) names.add(definition.pipeline.field);
+  return names;
+}
+
+/** The record form proper: the schema rendered by @rjsf with the form's `ui` hints, and the
+ * server's errors at the fields their pointers name. */
+function RecordForm({ space, definition, forms, data, errors, onChange, onSubmit, children }: FormPreviewProps & { onSubmit?: (data: Data) => void; children: ReactNode }) {
   const { t } = useTranslation();
   const fields = useMemo(() => formFields(definition), [definition]);
-  const readOnly = useMemo(() => {
-    const names = new Set(fields.filter((f) => f.computed).map((f) => f.name));
-    if (definition.pipeline) names.add(definition.pipeline.field);
-    return names;
-  }, [fields, definition]);
+  const readOnly = useMemo(() => readOnlyFields(definition, fields), [fields, definition]);
   const uiSchema = useMemo(() => buildUiSchema(definition, fields, readOnly, t("record.computed")), [definition, fields, readOnly, t]);
   const schema = useMemo(() => formSchema(definition.schema), [definition]);
   const { schema: errorSchema } = errorSchemaFrom(errors);
   const context: Context = { space, forms, sections: sectionsOf(definition) };
   return (
-    <div className="record" data-testid="form-preview">
-      <Form
-        schema={schema}
-        uiSchema={uiSchema}
-        formData={data}
-        validator={validator}
-        noValidate
-        noHtml5Validate
-        showErrorList={false}
-        extraErrors={errorSchema as never}
-        formContext={context}
-        widgets={WIDGETS}
-        fields={{ hidden: () => null }}
-        templates={{ FieldTemplate, ObjectFieldTemplate }}
-        onChange={(e) => onChange(e.formData as Data)}
-      >
-        <></>
-      </Form>
-    </div>
+    <Form
+      schema={schema}
+      uiSchema={uiSchema}
+      formData={data}
+      validator={validator}
+      noValidate
+      noHtml5Validate
+      showErrorList={false}
+      extraErrors={errorSchema as never}
+      formContext={context}
+      widgets={WIDGETS}
+      fields={{ hidden: () => null }}
+      templates={{ FieldTemplate, ObjectFieldTemplate }}
+      onChange={(e) => onChange(e.formData as Data)}
+      onSubmit={(e) => onSubmit?.(e.formData as Data)}
+    >
+      {children}
+    </Form>
   );
 }
 

@@ -47,26 +47,8 @@ export function VersionsTab({ space, form, latest, draft }: { space: string; for
     <section className="versions" aria-label={t("designer.tabs.versions")}>
       {latest === 0 && <p className="muted">{t("designer.noVersions")}</p>}
       <div className="rule-row">
-        <label>
-          {t("designer.compare")}
-          <select value={left} onChange={(e) => setLeft(Number(e.target.value))} data-testid="diff-left">
-            {versions.map((v) => (
-              <option key={v} value={v}>
-                {label(v)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t("designer.with")}
-          <select value={right} onChange={(e) => setRight(Number(e.target.value))} data-testid="diff-right">
-            {versions.map((v) => (
-              <option key={v} value={v}>
-                {label(v)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <VersionSelect label={t("designer.compare")} value={left} versions={versions} name={label} onChange={setLeft} testId="diff-left" />
+        <VersionSelect label={t("designer.with")} value={right} versions={versions} name={label} onChange={setRight} testId="diff-right" />
       </div>
       {list && list.length === 0 && <p className="muted">{t("designer.noDifferences")}</p>}
       {list && list.length > 0 && (
@@ -96,5 +78,29 @@ export function VersionsTab({ space, form, latest, draft }: { space: string; for
         </table>
       )}
     </section>
+  );
+}
+
+interface VersionSelectProps {
+  label: string;
+  value: number;
+  versions: number[];
+  name: (version: number) => string;
+  onChange: (version: number) => void;
+  testId: string;
+}
+
+function VersionSelect({ label, value, versions, name, onChange, testId }: VersionSelectProps) {
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(Number(e.target.value))} data-testid={testId}>
+        {versions.map((v) => (
+          <option key={v} value={v}>
+            {name(v)}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

@@ -4,7 +4,7 @@
 // JSON, and publish it as the next version, seeing first what it would reject.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Problem } from "../api/client";
+import { Problem, type FieldError } from "../api/client";
 import { getForm, listForms, listRecords } from "../api/tend";
 import { FormPreview } from "../components/RecordView";
 import { ProblemNotice } from "../components/ProblemNotice";
@@ -176,13 +176,7 @@ function Designer({ space, form, initial, forms }: { space: string; form: string
         <div className="notice error" role="alert" data-testid="definition-errors">
           <div>
             <strong>{t("designer.definitionInvalid")}</strong>
-            <ul>
-              {(definitionProblem.errors.length > 0 ? definitionProblem.errors : [{ path: "", message: definitionProblem.detail }]).map((e, i) => (
-                <li key={i}>
-                  <code>{e.path || "/"}</code> {e.message}
-                </li>
-              ))}
-            </ul>
+            <PointerErrors errors={definitionProblem.errors.length > 0 ? definitionProblem.errors : [{ path: "", message: definitionProblem.detail }]} />
           </div>
         </div>
       )}
@@ -287,13 +281,7 @@ function Outcome({ evaluation }: { evaluation: DraftEvaluation | null }) {
         </ul>
       )}
       {evaluation.errors.length > 0 && (
-        <ul className="plain">
-          {evaluation.errors.map((e, i) => (
-            <li key={i}>
-              <code>{e.path || "/"}</code> {e.message}
-            </li>
-          ))}
-        </ul>
+        <PointerErrors errors={evaluation.errors} className="plain" />
       )}
     </aside>
   );
@@ -347,6 +335,19 @@ function JsonTab({ definition, onChange }: { definition: FormDefinition; onChang
   );
 }
 
+/** Errors as the server names them: a JSON pointer and its message. */
+function PointerErrors({ errors, className }: { errors: FieldError[]; className?: string }) {
+  return (
+    <ul className={className}>
+      {errors.map((e, i) => (
+        <li key={i}>
+          <code>{e.path || "/"}</code> {e.message}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function PublishErrors({ problem }: { problem: Problem }) {
   const { t } = useTranslation();
   if (problem.errors.length === 0) return <ProblemNotice problem={problem} />;
@@ -354,13 +355,7 @@ function PublishErrors({ problem }: { problem: Problem }) {
     <div className="notice error" role="alert" data-testid="publish-errors">
       <div>
         <strong>{t("designer.publishFailed")}</strong>
-        <ul>
-          {problem.errors.map((e, i) => (
-            <li key={i}>
-              <code>{e.path || "/"}</code> {e.message}
-            </li>
-          ))}
-        </ul>
+        <PointerErrors errors={problem.errors} />
       </div>
     </div>
   );
@@ -387,13 +382,7 @@ function ImpactDialog({ space, form, refusal, onCancel, onForce }: { space: stri
           {refusal.examples.map((example) => (
             <li key={example.id}>
               <Link href={`/s/${encodeURIComponent(space)}/${encodeURIComponent(form)}/r/${encodeURIComponent(example.id)}`}>{refName(form, example.id) ?? example.id}</Link>
-              <ul>
-                {example.errors.map((e, i) => (
-                  <li key={i}>
-                    <code>{e.path || "/"}</code> {e.message}
-                  </li>
-                ))}
-              </ul>
+              <PointerErrors errors={example.errors} />
             </li>
           ))}
         </ul>
