@@ -232,6 +232,7 @@ async fn an_admin_builds_and_publishes_a_form_in_the_designer() {
     browser.wait_for("[data-testid=rule-outcome-0]").await;
     browser.screenshot("designer-rules-zh-1280").await;
     click(&browser, "[data-testid=tab-versions]").await;
+    browser.wait_for("[data-testid=versions-list]").await;
     browser.wait_for("[data-testid=version-diff]").await;
     browser.screenshot("designer-versions-zh-1280").await;
     browser.wait_for("[data-testid=language]").await.select_by_value("en").await.expect("language");

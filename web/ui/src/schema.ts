@@ -50,6 +50,8 @@ export interface StoredForm {
   name: string;
   version: number;
   definition: FormDefinition;
+  created_at?: string;
+  created_by?: string;
 }
 
 export interface TendRecord {

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { changes } from "../diff";
 import { useLoad } from "../hooks/useApi";
+import { formatInstant } from "../format";
 import type { FormDefinition, StoredForm } from "../schema";
 import { formVersion } from "./api";
 
@@ -30,9 +31,15 @@ export function definitionChanges(before: FormDefinition | undefined, after: For
 }
 
 const DRAFT = 0;
+/** How many of the latest versions the list shows. */
+const LISTED = 30;
 
 export function VersionsTab({ space, form, latest, draft }: { space: string; form: string; latest: number; draft: FormDefinition }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  const history = useLoad(
+    (signal) => Promise.all(Array.from({ length: Math.min(latest, LISTED) }, (_, i) => formVersion(space, form, latest - i, signal))),
+    [space, form, latest],
+  );
   const [left, setLeft] = useState(Math.max(latest - 1, latest > 0 ? 1 : DRAFT));
   const [right, setRight] = useState(DRAFT);
   const load = (version: number, signal: AbortSignal) =>
@@ -50,6 +57,41 @@ export function VersionsTab({ space, form, latest, draft }: { space: string; for
         <VersionSelect label={t("designer.compare")} value={left} versions={versions} name={label} onChange={setLeft} testId="diff-left" />
         <VersionSelect label={t("designer.with")} value={right} versions={versions} name={label} onChange={setRight} testId="diff-right" />
       </div>
+      {history.data && history.data.length > 0 && (
+        <table className="diff-table versions-list" data-testid="versions-list">
+          <thead>
+            <tr>
+              <th scope="col">{t("designer.versionColumn")}</th>
+              <th scope="col">{t("designer.publishedAt")}</th>
+              <th scope="col">{t("designer.publishedBy")}</th>
+              <th scope="col">
+                <span className="visually-hidden">{t("designer.compareWithDraft")}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {history.data.map((v) => (
+              <tr key={v.version}>
+                <th scope="row">{label(v.version)}</th>
+                <td>{v.created_at ? formatInstant(v.created_at, i18n.language) : "—"}</td>
+                <td>{v.created_by ?? "—"}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="link-button"
+                    onClick={() => {
+                      setLeft(v.version);
+                      setRight(DRAFT);
+                    }}
+                  >
+                    {t("designer.compareWithDraft")}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       {list && list.length === 0 && <p className="muted">{t("designer.noDifferences")}</p>}
       {list && list.length > 0 && (
         <table className="diff-table" data-testid="version-diff">
