@@ -121,6 +121,13 @@ async fn an_admin_builds_and_publishes_a_form_in_the_designer() {
 
     click(&browser, "[data-testid=tab-preview]").await;
     browser.wait_for("[data-testid=form-preview] #root_name").await;
+    // A new record starts in the first stage, as the server's evaluation of the draft says.
+    browser
+        .until("the preview in the first stage", || async {
+            let script = "const s = document.querySelector('#root_stage'); return s && s.selectedOptions[0] ? s.selectedOptions[0].textContent : ''";
+            browser.client.execute(script, vec![]).await.expect("stage") == "onboarding"
+        })
+        .await;
     browser.screenshot("designer-preview-en-1440").await;
 
     click(&browser, "[data-testid=publish]").await;
