@@ -205,6 +205,8 @@ impl Engine {
             }
         }
         let loaded = Arc::new(self.load(space, stored.clone(), compiled)?);
+        // The columns hold values, not types, but they hold fields the old version's queries read.
+        self.inner.columns.forget(space.as_str(), name.as_str());
         self.inner.definitions.forms.insert((space.clone(), name), loaded);
         Ok(PutFormOutcome { form: stored, changed: true })
     }

@@ -191,6 +191,32 @@ pub struct RecordWrite {
     pub timers: Vec<TimerOp>,
 }
 
+/// A record write a commit made durable, as a [`WriteObserver`] sees it.
+#[derive(Debug)]
+pub(crate) struct AppliedWrite {
+    /// Space of the record.
+    pub space: SpaceName,
+    /// Form of the record.
+    pub form: FormName,
+    /// The record's id.
+    pub id: Uuid,
+    /// The record after the write; `None`: it was deleted.
+    pub record: Option<Record>,
+}
+
+/// What is told about every record write a commit makes durable: in-memory views derived from
+/// the records (the aggregate columns) keep up through it.
+pub(crate) trait WriteObserver: Send + Sync + 'static {
+    /// The record writes of one commit (every batch of the backend, in commit order), called
+    /// once they are durable and before any of their writers is answered. Writes that failed a
+    /// version check are not among them.
+    fn applied(&self, writes: Vec<AppliedWrite>);
+
+    /// The backend lost writes it had applied but not made durable (a failed flush made it
+    /// reopen the database): anything derived from reads made until now may hold them.
+    fn reset(&self);
+}
+
 /// A message id an inbound hook has taken: a second post with it is a replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct InboundReceipt {
@@ -282,6 +308,10 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
         writes: Vec<RecordWrite>,
         extras: Extras,
     ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
+    /// Tells `observer` about every record write committed from now on (replacing an earlier
+    /// observer).
+    fn observe(&self, observer: Arc<dyn WriteObserver>);
 
     /// Waits until every write made so far (definitions and tokens included) is on disk.
     fn barrier(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

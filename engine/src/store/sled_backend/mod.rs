@@ -28,7 +28,7 @@ use self::snapshot::{Changes, Snapshots};
 use self::timers::decode_owner_entry;
 use super::{
     BackendError, Extras, InboundReceipt, Items, RecordWrite, SnapshotEntry, SnapshotVisitor, StorageConfig, Store,
-    StoreError, ValueRange,
+    StoreError, ValueRange, WriteObserver,
 };
 use crate::model::{
     Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredDashboard, StoredForm,
@@ -99,12 +99,19 @@ pub(super) struct Shared {
     reopened: Condvar,
     /// Why storage is not writable, from a failed flush until a flush succeeds again.
     problem: Mutex<Option<String>>,
+    /// Told about every committed record write (`Store::observe`).
+    observer: Mutex<Option<Arc<dyn WriteObserver>>>,
 }
 
 /// How long a reader waits for a reopen before it fails.
 const REOPEN_WAIT: Duration = Duration::from_secs(5);
 
 impl Shared {
+    /// The observer of committed writes, if one is set.
+    pub(super) fn observer(&self) -> Option<Arc<dyn WriteObserver>> {
+        lock(&self.observer).clone()
+    }
+
     /// The open database's handles, waiting for a reopen under way.
     pub(super) fn trees(&self) -> Result<Trees, StoreError> {
         let deadline = Instant::now() + REOPEN_WAIT;
@@ -220,6 +227,7 @@ impl Store for SledStore {
             trees: Mutex::new(Some(trees.clone())),
             reopened: Condvar::new(),
             problem: Mutex::new(None),
+            observer: Mutex::new(None),
         });
         let snapshots = Arc::new(Snapshots::default());
         let committer = committer::Committer::start(Arc::clone(&shared), trees, Arc::clone(&snapshots), last_seq);
@@ -255,6 +263,10 @@ impl Store for SledStore {
             committer::Request::Write { writes, events: extras.events, timers: extras.timers, entries, reply };
         self.committer.send(request)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn observe(&self, observer: Arc<dyn WriteObserver>) {
+        *lock(&self.shared.observer) = Some(observer);
     }
 
     /// Waits until every write made so far (definitions and tokens included) is on disk.
