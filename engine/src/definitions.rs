@@ -82,13 +82,19 @@ pub(crate) struct Definitions {
     /// Record writes hold it shared; a form or workflow change holds it exclusively, so the
     /// check "every stored record fits the new schema" and the index rebuild see no
     /// concurrent writes.
-    schema_lock: tokio::sync::RwLock<()>,
+    schema_lock: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Definitions {
     /// Held by a write that reads definitions (records, runs) until it is committed.
     pub(crate) async fn shared(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
         self.schema_lock.read().await
+    }
+
+    /// [`Definitions::shared`], as a guard that can move to another task (an import's commit
+    /// in flight).
+    pub(crate) async fn shared_owned(&self) -> tokio::sync::OwnedRwLockReadGuard<()> {
+        Arc::clone(&self.schema_lock).read_owned().await
     }
 
     /// Held by a definition change.

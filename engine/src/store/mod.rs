@@ -246,6 +246,9 @@ pub struct Extras {
     pub timers: Vec<TimerOp>,
     /// Inbound message ids taken (with when they were received) or forgotten (`None`).
     pub inbound_receipts: Vec<(InboundReceipt, Option<DateTime<Utc>>)>,
+    /// Import journal entries written (or removed, `None`): (import id, chunk, what undoes
+    /// the chunk, opaque to the store).
+    pub import_journal: Vec<(Uuid, u32, Option<Vec<u8>>)>,
 }
 
 /// A change to the pending timers.
@@ -474,6 +477,9 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
 
     /// The outbox, oldest first.
     fn deliveries(&self) -> Items<'_, Delivery>;
+
+    /// Every import journal entry, by import id and chunk: (import, chunk, entry).
+    fn import_journal(&self) -> Result<Vec<(Uuid, u32, Vec<u8>)>, StoreError>;
     /// One delivery.
     fn delivery(&self, id: &Uuid) -> Result<Option<Delivery>, StoreError>;
     /// A space's outbox, newest first, older than `before` when given (never reads other

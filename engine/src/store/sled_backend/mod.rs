@@ -258,6 +258,9 @@ impl Store for SledStore {
         if let Some((name, position)) = &extras.cursor {
             entries.push((keys::cursor(name), Some(position.to_be_bytes().to_vec())));
         }
+        for (import, chunk, entry) in extras.import_journal {
+            entries.push((keys::import_journal(&import, chunk), entry));
+        }
         let (reply, answer) = oneshot::channel();
         let request =
             committer::Request::Write { writes, events: extras.events, timers: extras.timers, entries, reply };
@@ -726,6 +729,21 @@ impl Store for SledStore {
             Err(err) => return Box::new(std::iter::once(Err(err))),
         };
         Box::new(data.scan_prefix(keys::delivery_prefix()).map(|item| decode_pair(item?)))
+    }
+
+    fn import_journal(&self) -> Result<Vec<(Uuid, u32, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.data()?.scan_prefix(keys::import_journal_prefix()) {
+            let (key, value) = item?;
+            let (Some(import), Some(chunk)) = (
+                key.get(1..17).and_then(|id| Uuid::from_slice(id).ok()),
+                key.get(17..21).and_then(|chunk| <[u8; 4]>::try_from(chunk).ok()),
+            ) else {
+                return Err(corrupt(&key, "short import journal key"));
+            };
+            out.push((import, u32::from_be_bytes(chunk), value.to_vec()));
+        }
+        Ok(out)
     }
 
     /// One delivery.
