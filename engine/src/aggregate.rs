@@ -409,7 +409,10 @@ impl Engine {
         }
         let fields = aggregate.read_fields();
         let scan = |fields: &[String]| self.store().scan_records_with_fields(space, form, fields);
+        let building = Instant::now();
         if let Some(projection) = self.inner.columns.columns(space.as_str(), form.as_str(), &fields, scan)? {
+            // Building the columns (or waiting for another query's build) is not the query's run.
+            let deadline = deadline + building.elapsed();
             let columns = projection.read();
             let evaluated = aggregate.run_columns(&columns, deadline)?;
             return Ok(aggregate.answer(evaluated, QueryPlan::Columns));

@@ -61,7 +61,7 @@ pub const MAX_REPORTED_ERRORS: usize = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportMode {
-    /// Nothing is stored unless every row is valid; then everything in one atomic commit.
+    /// Nothing is kept unless every row is valid: chunks stored meanwhile are undone.
     #[default]
     All,
     /// Valid rows are stored chunk by chunk; invalid rows are reported and skipped.
