@@ -170,13 +170,16 @@ pub struct Importer {
     /// All-or-nothing: the journal's import id, and the chunks stored so far.
     journal: Option<(Uuid, u32)>,
     /// The commit in flight: its task, and the last row it stores.
-    in_flight: Option<(tokio::task::JoinHandle<std::result::Result<(), StoreError>>, Option<u64>)>,
+    in_flight: Option<(InFlight, Option<u64>)>,
     /// Upsert keys seen so far, with their row (a key twice in one file is an error).
     keys_seen: HashMap<String, u64>,
     references: HashMap<FormName, NaturalKeys>,
     last_row: Option<u64>,
     report: ImportReport,
 }
+
+/// A chunk's commit, running.
+type InFlight = tokio::task::JoinHandle<std::result::Result<(), StoreError>>;
 
 /// How the natural keys of one referenced form are looked up.
 enum NaturalKeys {

@@ -516,6 +516,9 @@ struct GroupCodes {
     by_bytes: HashMap<Vec<u8>, u32>,
 }
 
+/// A group being folded: its sort key, its key, its metrics' accumulators.
+type GroupState = (Vec<Vec<u8>>, Vec<Value>, Vec<Acc>);
+
 /// A filter's verdict per row: on one field it is computed once per code.
 enum RowFilter<'a> {
     All,
@@ -564,7 +567,7 @@ impl Aggregate {
         // With one grouping, a key's index is its group's; with more, their packed indexes are.
         let mut single: Vec<u32> = Vec::new();
         let mut packed: HashMap<u64, u32> = HashMap::new();
-        let mut groups: Vec<(Vec<Vec<u8>>, Vec<Value>, Vec<Acc>)> = Vec::new();
+        let mut groups: Vec<GroupState> = Vec::new();
         let filter_of = self.filter.as_ref();
         for (n, (_, slot)) in columns.rows().enumerate() {
             if n % CHECK_EVERY == CHECK_EVERY - 1 && Instant::now() > deadline {
