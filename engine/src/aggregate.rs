@@ -26,8 +26,10 @@
 //! reported with its JSON pointer (`/metrics/1/field`). More than [`MAX_GROUPS`] groups, or a
 //! run longer than the deadline (10 s by default), stops the query with an error saying so.
 //! Records are read through the listing planner's index choice: when a conjunct of the filter
-//! on an indexed field is selective, only its candidates are read; otherwise the form is
-//! scanned. Of each record only the fields the query names are looked at.
+//! on an indexed field is selective, only its candidates are read. Otherwise the form's
+//! aggregate columns answer (`columns`: the fields aggregates read, in memory, kept exact with
+//! every committed write, built on first use), and when they can't be kept the form is
+//! scanned, looking at only the fields the query names. Every path gives the same answer.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -47,6 +49,10 @@ use crate::query::encoding::{number_as_f64, parse_instant};
 use crate::query::{encode_value, is_field_path, FieldLookup, Filter};
 use crate::store::Store as _;
 use crate::Engine;
+
+mod columns;
+
+pub use columns::ColumnStore;
 
 /// Most groups one aggregate may produce.
 pub const MAX_GROUPS: usize = 10_000;
@@ -254,17 +260,22 @@ impl Aggregate {
         self.group_by.iter().map(|g| g.field.as_str()).chain(self.metrics.iter().filter_map(|m| m.field.as_deref()))
     }
 
+    /// Every field the query reads, the filter's included, sorted and once each.
+    fn read_fields(&self) -> Vec<String> {
+        let mut fields: Vec<String> = self.fields().map(str::to_owned).collect();
+        fields.extend(self.filter.iter().flat_map(|f| f.fields()).map(str::to_owned));
+        fields.sort_unstable();
+        fields.dedup();
+        fields
+    }
+
     /// Folds records into groups; stops at the group cap or the deadline.
     fn run(&self, records: impl Iterator<Item = Result<Record>>, deadline: Instant) -> Result<Evaluated> {
         let mut groups: Groups = BTreeMap::new();
         let mut total: Vec<Acc> = self.metrics.iter().map(Acc::new).collect();
         for (n, record) in records.enumerate() {
             if n % CHECK_EVERY == CHECK_EVERY - 1 && Instant::now() > deadline {
-                return Err(EngineError::AggregateLimit {
-                    message: "the aggregate ran past its time limit; narrow the filter or index a field it filters on"
-                        .into(),
-                    path: String::new(),
-                });
+                return Err(deadline_passed());
             }
             let record = record?;
             if self.filter.as_ref().is_some_and(|filter| !filter.matches(&record)) {
@@ -278,14 +289,10 @@ impl Aggregate {
             if self.group_by.is_empty() {
                 continue;
             }
-            let (sort_key, key): (Vec<Vec<u8>>, Vec<Value>) = self.group_by.iter().map(|g| g.key_of(&record)).unzip();
+            let (sort_key, key): (Vec<Vec<u8>>, Vec<Value>) =
+                self.group_by.iter().map(|g| g.key_of(present(&record, &g.field).as_ref())).unzip();
             if !groups.contains_key(&sort_key) && groups.len() >= MAX_GROUPS {
-                return Err(EngineError::AggregateLimit {
-                    message: format!(
-                        "the aggregate has more than {MAX_GROUPS} groups; filter it or group by coarser buckets or bins"
-                    ),
-                    path: "/group_by".into(),
-                });
+                return Err(too_many_groups());
             }
             let (_, accs) =
                 groups.entry(sort_key).or_insert_with(|| (key, self.metrics.iter().map(Acc::new).collect()));
@@ -341,6 +348,24 @@ impl Aggregate {
     }
 }
 
+/// The error of a run past its deadline.
+fn deadline_passed() -> EngineError {
+    EngineError::AggregateLimit {
+        message: "the aggregate ran past its time limit; narrow the filter or index a field it filters on".into(),
+        path: String::new(),
+    }
+}
+
+/// The error of a run with more than [`MAX_GROUPS`] groups.
+fn too_many_groups() -> EngineError {
+    EngineError::AggregateLimit {
+        message: format!(
+            "the aggregate has more than {MAX_GROUPS} groups; filter it or group by coarser buckets or bins"
+        ),
+        path: "/group_by".into(),
+    }
+}
+
 /// Groups by their keys' sort bytes: each with its key values and its metrics' accumulators.
 type Groups = BTreeMap<Vec<Vec<u8>>, (Vec<Value>, Vec<Acc>)>;
 
@@ -377,29 +402,48 @@ impl Engine {
             Some(filter) => self.selective_candidates(space, form, &loaded.compiled, filter)?,
             None => None,
         };
-        match candidates {
-            Some((field, ids)) => {
-                let records = ids.into_iter().filter_map(|id: Uuid| self.store().record(space, form, &id).transpose());
-                let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)), deadline)?;
-                Ok(aggregate.answer(evaluated, QueryPlan::Index(field)))
-            }
-            None => {
-                // Only the fields the query names are built from each record's JSON.
-                let mut fields: Vec<String> = aggregate.fields().map(str::to_owned).collect();
-                fields.extend(aggregate.filter.iter().flat_map(|f| f.fields()).map(str::to_owned));
-                let records = self.store().scan_records_with_fields(space, form, &fields);
-                let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)), deadline)?;
-                Ok(aggregate.answer(evaluated, QueryPlan::Scan))
-            }
+        if let Some((field, ids)) = candidates {
+            let records = ids.into_iter().filter_map(|id: Uuid| self.store().record(space, form, &id).transpose());
+            let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)), deadline)?;
+            return Ok(aggregate.answer(evaluated, QueryPlan::Index(field)));
         }
+        let fields = aggregate.read_fields();
+        let scan = |fields: &[String]| self.store().scan_records_with_fields(space, form, fields);
+        let building = Instant::now();
+        if let Some(projection) = self.inner.columns.columns(space.as_str(), form.as_str(), &fields, scan)? {
+            // Building the columns (or waiting for another query's build) is not the query's run.
+            let deadline = deadline + building.elapsed();
+            let columns = projection.read();
+            let evaluated = aggregate.run_columns(&columns, deadline)?;
+            return Ok(aggregate.answer(evaluated, QueryPlan::Columns));
+        }
+        self.aggregate_scanning(space, form, &aggregate, deadline)
+    }
+
+    /// Answers an aggregate from a scan of the form's records, reading only the fields it names.
+    fn aggregate_scanning(
+        &self,
+        space: &forms::SpaceName,
+        form: &forms::FormName,
+        aggregate: &Aggregate,
+        deadline: Instant,
+    ) -> Result<AggregateResult> {
+        let records = self.store().scan_records_with_fields(space, form, &aggregate.read_fields());
+        let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)), deadline)?;
+        Ok(aggregate.answer(evaluated, QueryPlan::Scan))
+    }
+
+    /// Estimated memory of the aggregate columns of every form (see `aggregate::columns`).
+    pub fn aggregate_columns_bytes(&self) -> usize {
+        self.inner.columns.bytes()
     }
 }
 
 impl Grouping {
-    /// The record's key for this grouping: its sort bytes and its JSON value.
-    fn key_of(&self, record: &Record) -> (Vec<u8>, Value) {
-        let value = present(record, &self.field);
-        let key = match (&self.kind, &value) {
+    /// The key of a record whose field holds `value` (`None`: missing or null) for this
+    /// grouping: its sort bytes and its JSON value.
+    fn key_of(&self, value: Option<&Value>) -> (Vec<u8>, Value) {
+        let key = match (&self.kind, value) {
             (_, None) => Value::Null,
             (GroupKind::Value, Some(value)) => value.clone(),
             (GroupKind::Bucket(bucket, zone), Some(Value::String(s))) => {

@@ -82,13 +82,19 @@ pub(crate) struct Definitions {
     /// Record writes hold it shared; a form or workflow change holds it exclusively, so the
     /// check "every stored record fits the new schema" and the index rebuild see no
     /// concurrent writes.
-    schema_lock: tokio::sync::RwLock<()>,
+    schema_lock: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Definitions {
     /// Held by a write that reads definitions (records, runs) until it is committed.
     pub(crate) async fn shared(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
         self.schema_lock.read().await
+    }
+
+    /// [`Definitions::shared`], as a guard that can move to another task (an import's commit
+    /// in flight).
+    pub(crate) async fn shared_owned(&self) -> tokio::sync::OwnedRwLockReadGuard<()> {
+        Arc::clone(&self.schema_lock).read_owned().await
     }
 
     /// Held by a definition change.
@@ -205,6 +211,8 @@ impl Engine {
             }
         }
         let loaded = Arc::new(self.load(space, stored.clone(), compiled)?);
+        // The columns hold values, not types, but they hold fields the old version's queries read.
+        self.inner.columns.forget(space.as_str(), name.as_str());
         self.inner.definitions.forms.insert((space.clone(), name), loaded);
         Ok(PutFormOutcome { form: stored, changed: true })
     }

@@ -7,7 +7,8 @@
 //!   `point` is reached, counting from 1. Points: `committer-applied` (a batch is applied, not
 //!   yet flushed), `processor-batch` (the processor has planned part of a batch of events and
 //!   committed nothing of it), `cron-fire` (the scheduler has read a due cron timer and
-//!   computed its next occurrence, committed nothing);
+//!   computed its next occurrence, committed nothing), `import-chunk-stored` (a chunk of an
+//!   import is committed; an all-or-nothing import has not finished);
 //! - `flush-enospc:<file>`: every flush of the store fails with "no space left on device"
 //!   while `file` exists.
 

@@ -144,6 +144,8 @@ struct Inner {
     tokens: auth::Tokens,
     /// Inbound posts being checked for replays.
     inbound: outbox::InboundReplays,
+    /// The aggregate columns of the forms aggregates read (the store's observer of writes).
+    columns: Arc<aggregate::ColumnStore>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -156,6 +158,8 @@ impl Engine {
     /// Opens the database in `config.data_dir`, creating it if needed.
     pub fn open(config: EngineConfig) -> Result<Engine> {
         let store = Backend::open(&config.data_dir, &config.storage)?;
+        let columns = Arc::new(aggregate::ColumnStore::default());
+        store.observe(Arc::clone(&columns) as Arc<dyn store::WriteObserver>);
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
@@ -168,6 +172,7 @@ impl Engine {
                 deliveries: outbox::DeliveryWorker::default(),
                 tokens: auth::Tokens::default(),
                 inbound: outbox::InboundReplays::default(),
+                columns,
             }),
         })
     }

@@ -55,6 +55,8 @@ pub enum QueryPlan {
     Index(String),
     /// The index of this field was walked in sort order.
     IndexOrder(String),
+    /// The form's aggregate columns answered (aggregates only).
+    Columns,
 }
 
 impl fmt::Display for QueryPlan {
@@ -63,6 +65,7 @@ impl fmt::Display for QueryPlan {
             Self::Scan => f.write_str("scan"),
             Self::Index(field) => write!(f, "index:{field}"),
             Self::IndexOrder(field) => write!(f, "index-order:{field}"),
+            Self::Columns => f.write_str("columns"),
         }
     }
 }

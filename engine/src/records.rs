@@ -274,21 +274,8 @@ impl Engine {
                 return Err(EngineError::PreconditionFailed { current: current.version });
             }
         }
-        let event =
-            record_event(&space_name, &current, EventKind::Deleted, Some(current.data.clone()), actor, self.now());
-        let write = RecordWrite {
-            space: loaded.space.clone(),
-            form: loaded.stored.name.clone(),
-            id: *id,
-            expected_version: Some(current.version),
-            record: None,
-            index_remove: index_entries(&loaded.compiled, &current),
-            index_add: Vec::new(),
-            event,
-            // A deleted record's timers (its SLA, its reminders) die with it.
-            timers: vec![TimerOp::CancelRecord { space: loaded.space.clone(), record: *id }],
-        };
-        Ok(write)
+        debug_assert_eq!(space_name, loaded.space);
+        Ok(delete_write(&loaded, &current, actor, self.now()))
     }
 
     /// A record's events, oldest first, after sequence number `after` (0 = from the start).
@@ -518,6 +505,23 @@ pub(crate) fn update_write(
 }
 
 /// The write that stores a new record.
+/// The write that deletes `current`.
+pub(crate) fn delete_write(loaded: &LoadedForm, current: &Record, actor: &Actor, now: DateTime<Utc>) -> RecordWrite {
+    let event = record_event(&loaded.space, current, EventKind::Deleted, Some(current.data.clone()), actor, now);
+    RecordWrite {
+        space: loaded.space.clone(),
+        form: loaded.stored.name.clone(),
+        id: current.id,
+        expected_version: Some(current.version),
+        record: None,
+        index_remove: index_entries(&loaded.compiled, current),
+        index_add: Vec::new(),
+        event,
+        // A deleted record's timers (its SLA, its reminders) die with it.
+        timers: vec![TimerOp::CancelRecord { space: loaded.space.clone(), record: current.id }],
+    }
+}
+
 pub(crate) fn create_write(space: &SpaceName, loaded: &LoadedForm, record: &Record) -> RecordWrite {
     RecordWrite {
         space: space.clone(),

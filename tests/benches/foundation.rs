@@ -415,22 +415,6 @@ fn print_disk(dir: &std::path::Path, before: u64, json_bytes: u64, records: usiz
     );
 }
 
-fn print_rss(when: &str) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or_else(|| "n/a".to_owned(), |kb| format!("{:.1} MiB", kb as f64 / 1024.0))
-    };
-    println!(
-        "  RSS {when}: current {} (VmRSS), peak {} (VmHWM, whole process so far)",
-        field("VmRSS:"),
-        field("VmHWM:")
-    );
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. Engine creates
 

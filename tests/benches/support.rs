@@ -28,6 +28,7 @@ pub fn actor() -> Actor {
 /// Nearest-rank percentiles of a set of latencies.
 pub struct Percentiles {
     pub p50: Duration,
+    pub p95: Duration,
     pub p99: Duration,
     pub max: Duration,
 }
@@ -37,7 +38,7 @@ pub fn percentiles(samples: &mut [Duration]) -> Percentiles {
     assert!(!samples.is_empty(), "no samples to summarise");
     samples.sort_unstable();
     let rank = |p: f64| samples[((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
-    Percentiles { p50: rank(0.50), p99: rank(0.99), max: samples[samples.len() - 1] }
+    Percentiles { p50: rank(0.50), p95: rank(0.95), p99: rank(0.99), max: samples[samples.len() - 1] }
 }
 
 pub fn ms(d: Duration) -> String {
@@ -46,6 +47,23 @@ pub fn ms(d: Duration) -> String {
 
 pub fn us(d: Duration) -> String {
     format!("{:.2} µs", d.as_secs_f64() * 1e6)
+}
+
+/// Prints this process's resident memory now and at its peak.
+pub fn print_rss(when: &str) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or_else(|| "n/a".to_owned(), |kb| format!("{:.1} MiB", kb as f64 / 1024.0))
+    };
+    println!(
+        "  RSS {when}: current {} (VmRSS), peak {} (VmHWM, whole process so far)",
+        field("VmRSS:"),
+        field("VmHWM:")
+    );
 }
 
 pub fn verdict(met: bool) -> &'static str {

@@ -49,7 +49,7 @@ async fn aggregates_match_the_records_written() {
         { "op": "avg", "field": "health", "as": "health" } ] });
     let response = app.post(&path, &query).await;
     let plan = response.headers().get("tend-query-plan").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    assert_eq!(plan.as_deref(), Some("scan"));
+    assert_eq!(plan.as_deref(), Some("columns"));
     let got = expect_json(response, StatusCode::OK).await;
     let mut expected: BTreeMap<&str, (u64, f64, f64, u64)> = BTreeMap::new();
     for d in &data {

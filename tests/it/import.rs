@@ -1,14 +1,17 @@
 //! Imports through the real server: CSV in UTF-8 with a byte-order mark and in GBK, XLSX,
 //! NDJSON; column overrides; bad cells reported by row, column and field; references by name;
-//! upserts; dry runs and all-or-nothing imports that store nothing; workflows left out; and an
-//! export imported back unchanged.
+//! upserts; dry runs and all-or-nothing imports that store nothing; an all-or-nothing import
+//! killed while storing, undone at the restart; workflows left out; and an export imported
+//! back unchanged.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{account, contact_form, expect_json, expect_problem, records_path, TestApp};
+use crate::support::{
+    account, account_form, contact_form, expect_json, expect_problem, records_path, ServerProcess, TestApp,
+};
 
 async fn import(
     app: &TestApp,
@@ -198,4 +201,45 @@ async fn an_export_imports_back_unchanged_as_csv_and_xlsx() {
         assert_eq!((report["created"].as_u64(), report["failed"].as_u64()), (Some(0), Some(0)), "{format}");
     }
     assert_eq!(stored(&app, "account").await, before);
+}
+
+/// An all-or-nothing import stores chunk by chunk; killed after two chunks are stored (the
+/// `import-chunk-stored` kill point), its rows are there until the restart, which undoes
+/// them before serving: no row of it is visible, the records from before are untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_all_or_nothing_import_killed_while_storing_is_undone_at_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = ServerProcess::start_with_env(dir.path(), &[(engine::FAULT_VAR, "import-chunk-stored:2")]);
+    let token = server.token.clone().expect("first admin token");
+    let client = reqwest::Client::new();
+    let api = |base: &str, path: &str| format!("{base}/api/v1{path}");
+    let sent = client.post(api(&server.base, "/spaces")).bearer_auth(&token).json(&json!({ "name": "cs" })).send();
+    assert!(sent.await.expect("space").status().is_success());
+    let form = client.put(api(&server.base, "/spaces/cs/forms/account")).bearer_auth(&token).json(&account_form());
+    assert!(form.send().await.expect("form").status().is_success());
+    let before = client.post(api(&server.base, "/spaces/cs/forms/account/records")).bearer_auth(&token);
+    assert!(before.json(&account("Before", "growth", 50)).send().await.expect("record").status().is_success());
+    let mut csv = String::from("name,tier,health\n");
+    for i in 0..2500 {
+        csv.push_str(&format!("Imported {i},starter,{}\n", i % 100));
+    }
+    let import = client
+        .post(api(&server.base, "/spaces/cs/forms/account/import"))
+        .bearer_auth(&token)
+        .query(&[("workflows", "false")])
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await;
+    assert!(import.is_err(), "the server died before answering: {import:?}");
+    let mut server = server;
+    let status = server.child.wait().expect("exit status");
+    use std::os::unix::process::ExitStatusExt as _;
+    assert_eq!(status.signal(), Some(6), "aborted at the kill point: {status}");
+
+    let server = ServerProcess::start(dir.path());
+    let count = client.get(api(&server.base, "/spaces/cs/forms/account/count")).bearer_auth(&token).send().await;
+    let count = expect_json(count.expect("count"), StatusCode::OK).await;
+    assert_eq!(count["count"], 1, "only the record from before the import");
+    assert!(server.terminate(), "a clean shutdown");
 }

@@ -5,11 +5,16 @@
 //! [`run`] is blocking (the file is a `Read`): call it from a blocking task. The body of an
 //! upload reaches it through [`ChannelReader`], fed by the request's stream, so a large CSV
 //! or NDJSON file is never held whole in memory (an XLSX workbook is, by its format).
+//!
+//! An all-or-nothing import reads the file twice: first every row is checked (a dry run,
+//! nothing stored) while the file is copied to an anonymous temporary file; only if every row
+//! is valid is the copy read again and stored, chunk by chunk, undone if storing fails
+//! (`engine::import`). So an invalid file stores nothing at all, and memory stays flat.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek as _, Write as _};
 
 use axum::body::Bytes;
-use engine::{Actor, Engine, EngineError, ImportOptions, ImportReport, ImportRow, RowError};
+use engine::{Actor, Engine, EngineError, ImportMode, ImportOptions, ImportReport, ImportRow, RowError};
 use forms::{CoerceOptions, ColumnMatch, MappingError};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -51,10 +56,55 @@ pub enum ImportError {
     /// Column overrides that can't apply.
     #[error("the column mapping can't be used")]
     Mapping(Vec<MappingError>),
+    /// The copy of the file an all-or-nothing import reads twice could not be written or read.
+    #[error("keeping a copy of the file to import: {0}")]
+    Spool(#[source] io::Error),
 }
 
 /// Imports `input` into `form`. Blocking: run it on a blocking thread of a tokio runtime.
 pub fn run(
+    engine: &Engine,
+    actor: &Actor,
+    space: &str,
+    form: &str,
+    request: ImportRequest,
+    input: impl Read + Send + 'static,
+) -> Result<ImportOutcome, ImportError> {
+    if request.options.mode != ImportMode::All || request.options.dry_run {
+        return run_once(engine, actor, space, form, request, input);
+    }
+    let spool = tempfile::tempfile().map_err(ImportError::Spool)?;
+    let copy = spool.try_clone().map_err(ImportError::Spool)?;
+    let check =
+        ImportRequest { options: ImportOptions { dry_run: true, ..request.options.clone() }, ..request.clone() };
+    let mut checked = run_once(engine, actor, space, form, check, Tee { input, copy })?;
+    if checked.report.failed > 0 {
+        // As an all-or-nothing import with failed rows answers: nothing stored.
+        let report = &mut checked.report;
+        report.dry_run = false;
+        (report.created, report.updated, report.unchanged) = (0, 0, 0);
+        return Ok(checked);
+    }
+    let mut spool = spool;
+    spool.rewind().map_err(ImportError::Spool)?;
+    run_once(engine, actor, space, form, request, spool)
+}
+
+/// A reader that copies what it reads into a file.
+struct Tee<R> {
+    input: R,
+    copy: std::fs::File,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.input.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+fn run_once(
     engine: &Engine,
     actor: &Actor,
     space: &str,

@@ -42,6 +42,8 @@ impl Application {
         let opening = tokio::task::spawn_blocking(move || open_engine(engine_config));
         let transport = Arc::new(NetTransport::new(&config.webhooks, &config.smtp)?);
         let engine = opening.await.context("opening the database")??;
+        // An all-or-nothing import a crash cut short is undone before anyone reads its rows.
+        engine.roll_back_imports().await.context("undoing unfinished imports")?;
         let first_admin_token = if engine.has_tokens()? {
             None
         } else {

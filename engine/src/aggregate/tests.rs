@@ -1,5 +1,6 @@
 //! Aggregate tests: every op, buckets in a zone across a DST change and a year boundary, bins,
-//! nulls, empty answers, the checks with their pointers, the caps, and the planner.
+//! nulls, empty answers, the checks with their pointers, the caps, the planner, and the
+//! aggregate columns under concurrent writes.
 
 use serde_json::{json, Value};
 
@@ -365,13 +366,20 @@ async fn the_planner_uses_a_selective_index() {
     let expected = aggregate_over(query, &data).expect("in memory");
     assert_eq!((got.groups, got.total), (expected.groups, expected.total));
 
-    // A broad filter scans, reading only the fields named (filter, groups, metrics).
+    // A broad filter reads the aggregate columns (built by this first query); a scan, reading
+    // only the fields named (filter, groups, metrics), answers the same.
     let broad = json!({ "filter": "health >= 5", "group_by": ["tier"],
         "metrics": [{ "op": "count" }, { "op": "sum", "field": "arr" }, { "op": "max", "field": "health" }] });
     let got = engine.aggregate("s", "accounts", &broad).expect("aggregate");
-    assert_eq!(got.plan, QueryPlan::Scan);
-    let expected = aggregate_over(broad, &data).expect("in memory");
+    assert_eq!(got.plan, QueryPlan::Columns);
+    let expected = aggregate_over(broad.clone(), &data).expect("in memory");
     assert_eq!((&got.groups, &got.total), (&expected.groups, &expected.total));
+    let parsed = Aggregate::parse(&broad, &types).expect("query");
+    let (space, form) =
+        (forms::SpaceName::parse("s").expect("space"), forms::FormName::parse("accounts").expect("form"));
+    let scanned = engine.aggregate_scanning(&space, &form, &parsed, Instant::now() + DEFAULT_DEADLINE).expect("scan");
+    assert_eq!(scanned.plan, QueryPlan::Scan);
+    assert_eq!((&scanned.groups, &scanned.total), (&expected.groups, &expected.total));
     assert_eq!(
         serde_json::to_value(&got.groups).unwrap(),
         json!([
@@ -407,4 +415,82 @@ fn group_filters_select_a_group() {
     );
     assert_eq!(aggregate.metric_names(), vec!["count".to_owned()]);
     assert_eq!(aggregate.key_names(), vec!["tier".to_owned(), "renewal_date".to_owned(), "health".to_owned()]);
+}
+
+/// The columns stay exact under concurrent writes: each writer, after every acknowledged
+/// create, update or delete of its own records, asks an aggregate over them and sees exactly
+/// what it wrote; the columns are dropped now and then, so builds run beside the writes; at the
+/// end the columns answer what a scan answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn columns_see_every_acknowledged_write() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
+    let actor = Actor::system();
+    engine.create_space(&actor, "s", None).await.expect("space");
+    let form = json!({ "schema": { "type": "object", "properties": {
+        "owner": { "type": "string" }, "arr": { "type": "number" } } } });
+    engine.put_form(&actor, "s", "accounts", &form, false).await.expect("form");
+    let mut writers = Vec::new();
+    for w in 0..6 {
+        let engine = engine.clone();
+        writers.push(tokio::spawn(async move {
+            let actor = Actor::system();
+            let owner = format!("w{w}");
+            let query = json!({ "filter": format!("owner = \"{owner}\""),
+                "metrics": [{ "op": "count" }, { "op": "sum", "field": "arr" }] });
+            let mut mine: Vec<(String, i64)> = Vec::new();
+            for step in 0..48i64 {
+                match step % 4 {
+                    0 | 1 => {
+                        let data = json!({ "owner": owner, "arr": step });
+                        let record = engine.create_record(&actor, "s", "accounts", data).await.expect("create");
+                        mine.push((record.id.to_string(), step));
+                    }
+                    2 => {
+                        let (id, arr) = &mut mine[0];
+                        *arr += 1000;
+                        let patch = json!({ "arr": *arr });
+                        engine.patch_record(&actor, "s", "accounts", id, &patch, None).await.expect("patch");
+                    }
+                    _ => {
+                        let (id, _) = mine.pop().expect("a record");
+                        engine.delete_record(&actor, "s", "accounts", &id, None).await.expect("delete");
+                    }
+                }
+                if w == 0 && step % 12 == 5 {
+                    engine.inner.columns.forget("s", "accounts");
+                }
+                let got = engine.aggregate("s", "accounts", &query).expect("aggregate");
+                assert_eq!(got.plan, QueryPlan::Columns);
+                let sum: i64 = mine.iter().map(|(_, arr)| arr).sum();
+                assert_eq!(
+                    (&got.total["count"], &got.total["sum_arr"]),
+                    (&json!(mine.len()), &json!(sum)),
+                    "{owner} step {step}"
+                );
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    let broad =
+        json!({ "group_by": ["owner"], "metrics": [{ "op": "sum", "field": "arr" }, { "op": "max", "field": "arr" }] });
+    let got = engine.aggregate("s", "accounts", &broad).expect("aggregate");
+    assert_eq!(got.plan, QueryPlan::Columns);
+    let aggregate = Aggregate::parse(&broad, &types).expect("query");
+    let (space, form) =
+        (forms::SpaceName::parse("s").expect("space"), forms::FormName::parse("accounts").expect("form"));
+    let scanned =
+        engine.aggregate_scanning(&space, &form, &aggregate, Instant::now() + DEFAULT_DEADLINE).expect("scan");
+    assert_eq!(scanned.plan, QueryPlan::Scan);
+    assert_eq!((&got.groups, &got.total), (&scanned.groups, &scanned.total));
+    assert_eq!(got.groups.len(), 6);
+    assert!(engine.aggregate_columns_bytes() > 0);
+    // A definition change drops them.
+    let changed = json!({ "schema": { "type": "object", "properties": {
+        "owner": { "type": "string" }, "arr": { "type": "number" }, "note": { "type": "string" } } } });
+    engine.put_form(&actor, "s", "accounts", &changed, false).await.expect("form");
+    assert_eq!(engine.aggregate_columns_bytes(), 0);
+    engine.close().expect("close");
 }

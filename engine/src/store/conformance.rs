@@ -11,7 +11,9 @@
 //! unique, tokens found by hash; index scans follow bounds, direction and resume positions;
 //! everything acknowledged is there after the store is closed and opened again, with numbering
 //! continuing where it stopped; and a snapshot read while commits go on holds exactly what was
-//! committed before it started, and loads into a new store.
+//! committed before it started, and loads into a new store; the write observer hears every
+//! committed record write, in commit order, before the writer is answered, and nothing of a
+//! refused one; import journal entries come and go with their commit.
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -23,7 +25,9 @@ use forms::{FormName, SpaceName, WorkflowName};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{Extras, IndexEntry, RecordWrite, StorageConfig, Store, StoreError, TimerOp, ValueRange};
+use super::{
+    AppliedWrite, Extras, IndexEntry, RecordWrite, StorageConfig, Store, StoreError, TimerOp, ValueRange, WriteObserver,
+};
 use crate::model::{
     Actor, Delivery, DeliveryStatus, DeliveryTarget, Event, EventKind, Record, Role, Space, StoredForm, Timer,
     TimerKind, TokenInfo,
@@ -448,6 +452,44 @@ async fn index_scans_follow_bounds_direction_and_resume<S: Store>(dir: &Path) {
     store.close().expect("close");
 }
 
+/// What an observer heard: (record id, version or `None` for a deletion) per write, and resets.
+#[derive(Default)]
+struct Heard(std::sync::Mutex<(Vec<(Uuid, Option<u64>)>, usize)>);
+
+impl WriteObserver for Heard {
+    fn applied(&self, writes: Vec<AppliedWrite>) {
+        let mut heard = self.0.lock().expect("lock");
+        heard.0.extend(writes.into_iter().map(|w| (w.id, w.record.map(|r| r.version))));
+    }
+
+    fn reset(&self) {
+        self.0.lock().expect("lock").1 += 1;
+    }
+}
+
+/// The observer hears each committed record write once it is acknowledged, in commit order,
+/// and nothing of a refused request; journal entries are written and removed with commits.
+async fn the_observer_hears_committed_writes_and_journals_follow_commits<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    let heard = Arc::new(Heard::default());
+    store.observe(Arc::clone(&heard) as Arc<dyn WriteObserver>);
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let import = Uuid::now_v7();
+    let journal = Extras { import_journal: vec![(import, 0, Some(b"undo".to_vec()))], ..Extras::default() };
+    store.commit(vec![create(a, 1)], journal).await.expect("commit");
+    assert_eq!(heard.0.lock().expect("lock").0, vec![(a, Some(1))], "heard before the answer");
+    let refused = store.commit(vec![create(b, 2), update(a, 5, 1, 3)], Extras::default()).await;
+    assert!(matches!(refused, Err(StoreError::VersionConflict { .. })), "{refused:?}");
+    store.commit(vec![update(a, 1, 1, 2)], Extras::default()).await.expect("update");
+    assert_eq!(heard.0.lock().expect("lock").0, vec![(a, Some(1)), (a, Some(2))]);
+    assert_eq!(store.import_journal().expect("journal"), vec![(import, 0, b"undo".to_vec())]);
+    let done = Extras { import_journal: vec![(import, 0, None)], ..Extras::default() };
+    store.commit(Vec::new(), done).await.expect("journal removed");
+    assert!(store.import_journal().expect("journal").is_empty());
+    assert_eq!(heard.0.lock().expect("lock").1, 0, "no reset without a failed flush");
+    store.close().expect("close");
+}
+
 /// Instantiates the suite for one backend: `conformance_suite!(module_name, BackendType);`.
 /// A snapshot read while commits go on holds exactly what was committed before it started,
 /// and loads into a new store that serves it.
@@ -570,6 +612,14 @@ macro_rules! conformance_suite {
             async fn a_snapshot_is_one_instant_and_loads_into_a_new_store() {
                 check(|dir| async move {
                     super::a_snapshot_is_one_instant_and_loads_into_a_new_store::<$backend>(&dir).await
+                })
+                .await;
+            }
+
+            #[tokio::test]
+            async fn the_observer_hears_committed_writes_and_journals_follow_commits() {
+                check(|dir| async move {
+                    super::the_observer_hears_committed_writes_and_journals_follow_commits::<$backend>(&dir).await
                 })
                 .await;
             }

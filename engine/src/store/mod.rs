@@ -191,6 +191,32 @@ pub struct RecordWrite {
     pub timers: Vec<TimerOp>,
 }
 
+/// A record write a commit made durable, as a [`WriteObserver`] sees it.
+#[derive(Debug)]
+pub(crate) struct AppliedWrite {
+    /// Space of the record.
+    pub space: SpaceName,
+    /// Form of the record.
+    pub form: FormName,
+    /// The record's id.
+    pub id: Uuid,
+    /// The record after the write; `None`: it was deleted.
+    pub record: Option<Record>,
+}
+
+/// What is told about every record write a commit makes durable: in-memory views derived from
+/// the records (the aggregate columns) keep up through it.
+pub(crate) trait WriteObserver: Send + Sync + 'static {
+    /// The record writes of one commit (every batch of the backend, in commit order), called
+    /// once they are durable and before any of their writers is answered. Writes that failed a
+    /// version check are not among them.
+    fn applied(&self, writes: Vec<AppliedWrite>);
+
+    /// The backend lost writes it had applied but not made durable (a failed flush made it
+    /// reopen the database): anything derived from reads made until now may hold them.
+    fn reset(&self);
+}
+
 /// A message id an inbound hook has taken: a second post with it is a replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct InboundReceipt {
@@ -220,6 +246,9 @@ pub struct Extras {
     pub timers: Vec<TimerOp>,
     /// Inbound message ids taken (with when they were received) or forgotten (`None`).
     pub inbound_receipts: Vec<(InboundReceipt, Option<DateTime<Utc>>)>,
+    /// Import journal entries written (or removed, `None`): (import id, chunk, what undoes
+    /// the chunk, opaque to the store).
+    pub import_journal: Vec<(Uuid, u32, Option<Vec<u8>>)>,
 }
 
 /// A change to the pending timers.
@@ -282,6 +311,10 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
         writes: Vec<RecordWrite>,
         extras: Extras,
     ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
+    /// Tells `observer` about every record write committed from now on (replacing an earlier
+    /// observer).
+    fn observe(&self, observer: Arc<dyn WriteObserver>);
 
     /// Waits until every write made so far (definitions and tokens included) is on disk.
     fn barrier(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -444,6 +477,9 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
 
     /// The outbox, oldest first.
     fn deliveries(&self) -> Items<'_, Delivery>;
+
+    /// Every import journal entry, by import id and chunk: (import, chunk, entry).
+    fn import_journal(&self) -> Result<Vec<(Uuid, u32, Vec<u8>)>, StoreError>;
     /// One delivery.
     fn delivery(&self, id: &Uuid) -> Result<Option<Delivery>, StoreError>;
     /// A space's outbox, newest first, older than `before` when given (never reads other

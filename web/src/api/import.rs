@@ -167,6 +167,7 @@ fn import_error(err: ImportError) -> ApiError {
         }
         ImportError::File(err) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", err.to_string())
             .with_errors(vec![FieldError::new("", err.to_string())]),
+        ImportError::Spool(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", err.to_string()),
     }
 }
 

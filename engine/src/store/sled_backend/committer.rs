@@ -161,7 +161,7 @@ impl Worker {
                 }
             }
         }
-        let (batch, seq) = builder.finish();
+        let (batch, seq, applied) = builder.finish();
         let started = Instant::now();
         let outcome = self
             .snapshots
@@ -182,6 +182,12 @@ impl Worker {
         match &outcome {
             Ok(()) => {
                 *last_seq = seq;
+                // Before any writer is answered: a read after the answer sees the write.
+                if let Some(observer) = self.shared.observer() {
+                    if !applied.is_empty() {
+                        observer.applied(applied);
+                    }
+                }
                 metrics::counter!("tend_records_written_total").increment(written);
                 metrics::counter!("tend_events_appended_total").increment(written);
             }
@@ -192,6 +198,12 @@ impl Worker {
                     other => other.to_string(),
                 };
                 self.shared.set_problem(Some(problem));
+                // Views built from reads may hold the batch: dropped before its writers hear of
+                // the failure, and again after the reopen below (a view built meanwhile read the
+                // old database).
+                if let Some(observer) = self.shared.observer() {
+                    observer.reset();
+                }
             }
         }
         drop(last_seq);
@@ -219,6 +231,9 @@ impl Worker {
             }
             self.db = Some(trees.db);
             self.data = Some(trees.data);
+            if let Some(observer) = self.shared.observer() {
+                observer.reset();
+            }
         }
     }
 

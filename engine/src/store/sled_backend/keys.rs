@@ -25,6 +25,7 @@ const TIMER_BY_OWNER: u8 = b'w';
 const DUE: u8 = b'q';
 const DELIVERY_BY_SPACE: u8 = b'p';
 const INBOUND_RECEIPT: u8 = b'k';
+const IMPORT_JOURNAL: u8 = b'j';
 
 /// A signed number as 8 bytes whose byte order is numeric order (sign bit flipped, big-endian).
 fn ordered_i64(n: i64) -> [u8; 8] {
@@ -301,6 +302,20 @@ pub(super) fn parse_inbound_receipt(key: &[u8]) -> Option<(&str, &str, &str)> {
 }
 
 /// `data`: `c{name}` → the position (u64 BE) a log reader has processed up to.
+/// `data`: `j{import id}{chunk u32 BE}` → what undoes one stored chunk of an all-or-nothing import.
+pub(super) fn import_journal(import: &Uuid, chunk: u32) -> Vec<u8> {
+    let mut key = Vec::with_capacity(21);
+    key.push(IMPORT_JOURNAL);
+    key.extend_from_slice(import.as_bytes());
+    key.extend_from_slice(&chunk.to_be_bytes());
+    key
+}
+
+/// `data`: every import journal entry.
+pub(super) fn import_journal_prefix() -> [u8; 1] {
+    [IMPORT_JOURNAL]
+}
+
 pub(super) fn cursor(name: &str) -> Vec<u8> {
     kind(CURSOR, &[name.as_bytes()])
 }

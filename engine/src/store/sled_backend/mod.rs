@@ -28,7 +28,7 @@ use self::snapshot::{Changes, Snapshots};
 use self::timers::decode_owner_entry;
 use super::{
     BackendError, Extras, InboundReceipt, Items, RecordWrite, SnapshotEntry, SnapshotVisitor, StorageConfig, Store,
-    StoreError, ValueRange,
+    StoreError, ValueRange, WriteObserver,
 };
 use crate::model::{
     Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredDashboard, StoredForm,
@@ -99,12 +99,19 @@ pub(super) struct Shared {
     reopened: Condvar,
     /// Why storage is not writable, from a failed flush until a flush succeeds again.
     problem: Mutex<Option<String>>,
+    /// Told about every committed record write (`Store::observe`).
+    observer: Mutex<Option<Arc<dyn WriteObserver>>>,
 }
 
 /// How long a reader waits for a reopen before it fails.
 const REOPEN_WAIT: Duration = Duration::from_secs(5);
 
 impl Shared {
+    /// The observer of committed writes, if one is set.
+    pub(super) fn observer(&self) -> Option<Arc<dyn WriteObserver>> {
+        lock(&self.observer).clone()
+    }
+
     /// The open database's handles, waiting for a reopen under way.
     pub(super) fn trees(&self) -> Result<Trees, StoreError> {
         let deadline = Instant::now() + REOPEN_WAIT;
@@ -220,6 +227,7 @@ impl Store for SledStore {
             trees: Mutex::new(Some(trees.clone())),
             reopened: Condvar::new(),
             problem: Mutex::new(None),
+            observer: Mutex::new(None),
         });
         let snapshots = Arc::new(Snapshots::default());
         let committer = committer::Committer::start(Arc::clone(&shared), trees, Arc::clone(&snapshots), last_seq);
@@ -250,11 +258,18 @@ impl Store for SledStore {
         if let Some((name, position)) = &extras.cursor {
             entries.push((keys::cursor(name), Some(position.to_be_bytes().to_vec())));
         }
+        for (import, chunk, entry) in extras.import_journal {
+            entries.push((keys::import_journal(&import, chunk), entry));
+        }
         let (reply, answer) = oneshot::channel();
         let request =
             committer::Request::Write { writes, events: extras.events, timers: extras.timers, entries, reply };
         self.committer.send(request)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn observe(&self, observer: Arc<dyn WriteObserver>) {
+        *lock(&self.shared.observer) = Some(observer);
     }
 
     /// Waits until every write made so far (definitions and tokens included) is on disk.
@@ -714,6 +729,21 @@ impl Store for SledStore {
             Err(err) => return Box::new(std::iter::once(Err(err))),
         };
         Box::new(data.scan_prefix(keys::delivery_prefix()).map(|item| decode_pair(item?)))
+    }
+
+    fn import_journal(&self) -> Result<Vec<(Uuid, u32, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.data()?.scan_prefix(keys::import_journal_prefix()) {
+            let (key, value) = item?;
+            let (Some(import), Some(chunk)) = (
+                key.get(1..17).and_then(|id| Uuid::from_slice(id).ok()),
+                key.get(17..21).and_then(|chunk| <[u8; 4]>::try_from(chunk).ok()),
+            ) else {
+                return Err(corrupt(&key, "short import journal key"));
+            };
+            out.push((import, u32::from_be_bytes(chunk), value.to_vec()));
+        }
+        Ok(out)
     }
 
     /// One delivery.

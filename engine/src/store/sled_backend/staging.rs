@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::snapshot::Changes;
 use super::{encode_record, events, keys, record_version, timers};
 use crate::model::Event;
-use crate::store::{RecordWrite, StoreError, TimerOp};
+use crate::store::{AppliedWrite, RecordWrite, StoreError, TimerOp};
 
 /// One write request's parts.
 pub(super) struct Staging {
@@ -32,6 +32,8 @@ pub(super) struct BatchBuilder<'a> {
     timers: timers::Overlay,
     /// The last sequence number assigned.
     seq: u64,
+    /// The record writes of the requests staged, for the store's observer.
+    applied: Vec<AppliedWrite>,
 }
 
 impl<'a> BatchBuilder<'a> {
@@ -43,12 +45,13 @@ impl<'a> BatchBuilder<'a> {
             versions: HashMap::new(),
             timers: timers::Overlay::new(),
             seq: last_seq,
+            applied: Vec::new(),
         }
     }
 
-    /// The batch, and the last sequence number it assigns.
-    pub(super) fn finish(self) -> (Changes, u64) {
-        (self.changes, self.seq)
+    /// The batch, the last sequence number it assigns, and its record writes.
+    pub(super) fn finish(self) -> (Changes, u64, Vec<AppliedWrite>) {
+        (self.changes, self.seq, self.applied)
     }
 
     /// Checks one request's versions and adds its keys to the batch; a request that fails
@@ -61,6 +64,7 @@ impl<'a> BatchBuilder<'a> {
         let mut events = Vec::with_capacity(writes.len());
         let mut next_seq = self.seq;
         let mut write_timers = Vec::new();
+        let mut applied = Vec::with_capacity(writes.len());
         for write in writes {
             let (space, form, id) = (&write.space, &write.form, write.id);
             let record_key = keys::record(space, form, &id);
@@ -105,6 +109,7 @@ impl<'a> BatchBuilder<'a> {
             staged_versions.insert(record_key, value.map(|bytes| (version, bytes)));
             events.push(event);
             write_timers.extend(write.timers);
+            applied.push(AppliedWrite { space: write.space, form: write.form, id, record: write.record });
         }
         // Timer ops come last: they can't conflict, so a request that gets here is accepted
         // (only a storage error could still fail it, leaving the timer overlay ahead of the batch).
@@ -127,6 +132,7 @@ impl<'a> BatchBuilder<'a> {
             }
         }
         self.versions.extend(staged_versions);
+        self.applied.append(&mut applied);
         self.seq = next_seq;
         Ok(events)
     }
