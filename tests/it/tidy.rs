@@ -111,6 +111,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "timers",
         "outbox",
         "sessions",
+        "people",
         "views",
         "counting",
         "import",
