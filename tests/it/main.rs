@@ -28,6 +28,7 @@ mod integrations;
 mod migration;
 mod observability;
 mod packs;
+mod people;
 mod readme;
 mod restart;
 mod slow_scripts;
