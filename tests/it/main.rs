@@ -15,6 +15,7 @@ mod api_pipeline;
 mod api_records;
 mod api_scripts;
 mod api_views;
+mod authz;
 mod backup;
 mod bad_input;
 mod cli;
