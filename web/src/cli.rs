@@ -290,6 +290,9 @@ struct ServeArgs {
 #[derive(Debug, Subcommand)]
 enum UserCommand {
     /// Create a user; the password comes from stdin (empty: none yet).
+    #[command(
+        after_help = "Example:\n  tend user create --email ana@example.com --name \"Ana Lima\" --time-zone Europe/Lisbon"
+    )]
     Create {
         /// Their email (unique, case-insensitive).
         #[arg(long)]
@@ -310,6 +313,7 @@ enum UserCommand {
         data: DataArgs,
     },
     /// Set a user's password (read from stdin).
+    #[command(after_help = "Example:\n  tend user reset-password --email ana@example.com")]
     ResetPassword {
         /// The user's email.
         #[arg(long)]
