@@ -415,6 +415,88 @@ impl Engine {
         Ok(Some(Access { user_id: Some(user_id.to_owned()), role: Some(membership.role), team_members }))
     }
 
+    // ---- people in workflows ----
+
+    /// The members a people reference names in `space`, in user id order: `role:{role}` (e.g.
+    /// `role:member`) the members with that role, `team:{team}` the members of that team;
+    /// `None` for anything else (a plain value, not a reference).
+    pub(crate) fn people_named(&self, space: &SpaceName, reference: &str) -> Result<Option<Vec<String>>> {
+        let keep: Box<dyn Fn(&Membership) -> bool> = if let Some(role) = reference.strip_prefix("role:") {
+            let role = role.to_owned();
+            Box::new(move |m: &Membership| m.role.as_str() == role)
+        } else if let Some(team) = reference.strip_prefix("team:") {
+            let team = team.to_owned();
+            Box::new(move |m: &Membership| m.teams.contains(&team))
+        } else {
+            return Ok(None);
+        };
+        let members = self.store().members(space)?;
+        Ok(Some(members.into_iter().filter(|m| keep(m)).map(|m| m.user_id).collect()))
+    }
+
+    /// An `assign` pool with its people references (`role:…`, `team:…`) replaced by the user
+    /// ids of the members they name (disabled users left out); other entries stay as written.
+    pub(crate) fn expand_pool(&self, space: &SpaceName, pool: &[String]) -> Result<Vec<String>> {
+        let mut expanded = Vec::with_capacity(pool.len());
+        for entry in pool {
+            match self.people_named(space, entry)? {
+                Some(ids) => {
+                    for id in ids {
+                        if self.cached_user(&id)?.is_some_and(|user| !user.disabled) && !expanded.contains(&id) {
+                            expanded.push(id);
+                        }
+                    }
+                }
+                None => expanded.push(entry.clone()),
+            }
+        }
+        Ok(expanded)
+    }
+
+    /// An email's `to` (a string or a list of them) with people references and user ids
+    /// replaced by the users' emails (disabled users left out); addresses stay as written.
+    pub(crate) fn email_recipients(&self, space: &SpaceName, to: &serde_json::Value) -> Result<serde_json::Value> {
+        let entries: Vec<String> = match to {
+            serde_json::Value::String(one) => vec![one.clone()],
+            serde_json::Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            other => return Ok(other.clone()),
+        };
+        let mut emails: Vec<String> = Vec::new();
+        let mut add = |email: String| {
+            if !emails.contains(&email) {
+                emails.push(email);
+            }
+        };
+        for entry in entries {
+            let ids = match self.people_named(space, &entry)? {
+                Some(ids) => ids,
+                None if !entry.contains('@') => vec![entry.clone()],
+                None => {
+                    add(entry);
+                    continue;
+                }
+            };
+            let named = ids.len();
+            let mut found = 0;
+            for id in ids {
+                if let Some(user) = self.cached_user(&id)? {
+                    found += 1;
+                    if !user.disabled {
+                        add(user.email.clone());
+                    }
+                }
+            }
+            // Not a user id after all: keep the value as written.
+            if named == 1 && found == 0 {
+                add(entry);
+            }
+        }
+        Ok(match to {
+            serde_json::Value::String(_) if emails.len() == 1 => serde_json::Value::String(emails.remove(0)),
+            _ => serde_json::Value::from(emails),
+        })
+    }
+
     // ---- the audit log ----
 
     /// Appends to the audit log; durable when it returns.
@@ -551,6 +633,31 @@ mod tests {
         engine.remove_member(&root, "cs", &ana.id).await.unwrap();
         assert_eq!(engine.space_access(&as_ana, "cs").unwrap(), None);
         assert_eq!(engine.memberships_of(&bob.id).unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn roles_and_teams_name_people_for_assignment_and_email() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        engine.create_space(&crate::Actor::system(), "cs", None).await.unwrap();
+        let space = SpaceName::parse("cs").unwrap();
+        let root = Principal { superadmin: true, ..Principal::default() };
+        let ana = engine.create_user(ana()).await.unwrap();
+        let bob = engine.create_user(NewUser { email: "bob@x".into(), name: "Bob".into(), ..NewUser::default() });
+        let bob = bob.await.unwrap();
+        engine.put_member(&root, "cs", &ana.id, SpaceRole::Member, &["emea".to_owned()]).await.unwrap();
+        engine.put_member(&root, "cs", &bob.id, SpaceRole::Viewer, &["emea".to_owned()]).await.unwrap();
+
+        let pool = ["role:member".to_owned(), "cy".to_owned(), "team:emea".to_owned()];
+        assert_eq!(engine.expand_pool(&space, &pool).unwrap(), [ana.id.clone(), "cy".into(), bob.id.clone()]);
+        assert!(engine.expand_pool(&space, &["role:owner".to_owned()]).unwrap().is_empty());
+
+        let to = |value: serde_json::Value| engine.email_recipients(&space, &value).unwrap();
+        assert_eq!(to(serde_json::json!("team:emea")), serde_json::json!(["Ana@Example.com", "bob@x"]));
+        assert_eq!(to(serde_json::json!(bob.id)), serde_json::json!("bob@x"));
+        assert_eq!(to(serde_json::json!("csm@example.com")), serde_json::json!("csm@example.com"));
+        assert_eq!(to(serde_json::json!(["role:viewer", "x@y"])), serde_json::json!(["bob@x", "x@y"]));
+        assert_eq!(to(serde_json::json!("not-a-user")), serde_json::json!("not-a-user"));
     }
 
     #[tokio::test]
