@@ -263,10 +263,7 @@ async fn login(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     same_origin(&headers)?;
-    let PasswordSignIn { email, password } = serde_json::from_value(body).map_err(|err| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", format!("invalid sign-in: {err}"))
-            .with_errors(vec![forms::FieldError::new("", err.to_string())])
-    })?;
+    let PasswordSignIn { email, password } = super::users::body_as("sign-in", body)?;
     let from = client_ip(addr);
     let account = format!("a:{}", email.trim().to_lowercase());
     let address = format!("ip:{}", from.as_deref().unwrap_or("unknown"));

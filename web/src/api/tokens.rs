@@ -73,10 +73,7 @@ async fn create(
     Caller(caller): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    let request: TokenRequest = serde_json::from_value(body).map_err(|err| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", format!("invalid token: {err}"))
-            .with_errors(vec![forms::FieldError::new("", err.to_string())])
-    })?;
+    let request: TokenRequest = super::users::body_as("token", body)?;
     if let Some(space) = request.space.as_deref() {
         // A space the caller can't see answers like one that doesn't exist.
         if state.engine.space_access(&caller, space)?.is_none() {

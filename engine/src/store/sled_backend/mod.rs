@@ -901,17 +901,7 @@ impl Store for SledStore {
 
     /// Every token with the hash of its secret, in hash order.
     fn tokens(&self) -> Result<Vec<(String, TokenInfo)>, StoreError> {
-        let prefix = keys::tokens();
-        self.auth()?
-            .scan_prefix(&prefix)
-            .map(|item| {
-                let (key, value) = item?;
-                // `T\0{hash}\0`: the hash sits between the prefix and the final separator.
-                let hash = key[prefix.len()..].strip_suffix(&[0]).unwrap_or(&key[prefix.len()..]);
-                let hash = String::from_utf8_lossy(hash).into_owned();
-                Ok((hash, decode_pair((key, value))?))
-            })
-            .collect()
+        self.by_hash(&keys::tokens())
     }
 
     /// Removes the token whose secret hashes to `hash_hex`. Durable after [`Store::barrier`].
@@ -942,16 +932,7 @@ impl Store for SledStore {
     }
 
     fn sessions(&self) -> Result<Vec<(String, Session)>, StoreError> {
-        let prefix = keys::sessions();
-        self.auth()?
-            .scan_prefix(&prefix)
-            .map(|item| {
-                let (key, value) = item?;
-                let hash = key[prefix.len()..].strip_suffix(&[0]).unwrap_or(&key[prefix.len()..]);
-                let hash = String::from_utf8_lossy(hash).into_owned();
-                Ok((hash, decode_pair((key, value))?))
-            })
-            .collect()
+        self.by_hash(&keys::sessions())
     }
 
     fn remove_sessions_where(&self, expired: &dyn Fn(&Session) -> bool) -> Result<usize, StoreError> {
@@ -1349,6 +1330,20 @@ impl SledStore {
         self.snapshots.write(tree, [&key], || {
             Ok(tree.compare_and_swap(&key, None as Option<&[u8]>, Some(value))?.map_err(|_| ()))
         })
+    }
+
+    /// Every `auth` entry under `prefix` keyed by a secret's hash (`{kind}\0{hash}\0`: the hash
+    /// sits between the prefix and the final separator), with that hash.
+    fn by_hash<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<(String, T)>, StoreError> {
+        self.auth()?
+            .scan_prefix(prefix)
+            .map(|item| {
+                let (key, value) = item?;
+                let hash = key[prefix.len()..].strip_suffix(&[0]).unwrap_or(&key[prefix.len()..]);
+                let hash = String::from_utf8_lossy(hash).into_owned();
+                Ok((hash, decode_pair((key, value))?))
+            })
+            .collect()
     }
 
     /// Flushes everything now, blocking (for the CLI and shutdown).
