@@ -114,6 +114,10 @@ async fn token_list_and_revoke_work_while_the_server_runs() {
     let listed = String::from_utf8(listed.stdout).unwrap();
     let ci_line = listed.lines().find(|line| line.ends_with(" ci")).unwrap_or_else(|| panic!("{listed}"));
     assert!(listed.lines().any(|line| line.ends_with(" operator")), "{listed}");
+    assert!(
+        ci_line.contains(" bootstrap ") && ci_line.contains(" all "),
+        "an admin token is the bootstrap user's: {ci_line}"
+    );
     assert!(!listed.contains("tend_"), "no secrets listed: {listed}");
     let ci_id = ci_line.split_whitespace().next().unwrap().to_owned();
 
