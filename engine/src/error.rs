@@ -83,6 +83,9 @@ pub enum EngineError {
         /// Checklist items of the current stage not yet done.
         unchecked: Vec<String>,
     },
+    /// The caller may not do this (a role too low, a read-only token, a wrong old password).
+    #[error("{0}")]
+    Forbidden(String),
     /// The thing is busy (a delivery being attempted): try again shortly.
     #[error("{0}")]
     Busy(String),
@@ -110,6 +113,8 @@ pub enum ErrorCode {
     PreconditionFailed,
     /// The change conflicts with stored state.
     Conflict,
+    /// The caller's rights don't reach this.
+    Forbidden,
     /// The write may not be durable; retry later.
     Unavailable,
     /// A bug or corruption.
@@ -126,6 +131,7 @@ impl ErrorCode {
             Self::BadQuery => "bad-query",
             Self::PreconditionFailed => "precondition-failed",
             Self::Conflict => "conflict",
+            Self::Forbidden => "forbidden",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -141,6 +147,7 @@ impl EngineError {
             Self::InvalidName(_) | Self::InvalidDefinition(_) | Self::Validation(_) => ErrorCode::Invalid,
             Self::InvalidQuery(_) | Self::InvalidAggregate(_) | Self::AggregateLimit { .. } => ErrorCode::BadQuery,
             Self::PreconditionFailed { .. } => ErrorCode::PreconditionFailed,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::SchemaChangeRefused { .. } | Self::TransitionRefused { .. } | Self::Busy(_) => ErrorCode::Conflict,
             Self::Store(StoreError::Durability(_) | StoreError::Closed) => ErrorCode::Unavailable,
             Self::Store(_) | Self::Internal(_) => ErrorCode::Internal,

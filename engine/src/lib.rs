@@ -19,6 +19,8 @@
 //! - [`clock`] is the one source of time; `calendar` is zone, DST and cron arithmetic;
 //! - [`views`]: saved views (filter, sort, columns) of a form, personal or shared;
 //! - [`sessions`]: browser sessions and one-time sign-in links, beside the tokens of [`auth`];
+//! - [`people`]: users, space memberships (roles, teams), a caller's standing in a space, the
+//!   audit log;
 //! - [`backup`]: a consistent snapshot of the whole database as one archive, and its restore.
 //!
 //! The modules are layered (ARCHITECTURE.md, "Layers inside `engine`"): none imports from a
@@ -41,6 +43,7 @@ mod import;
 mod listing;
 pub mod model;
 pub mod outbox;
+pub mod people;
 pub mod query;
 mod records;
 pub mod rules;
@@ -58,7 +61,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use forms::{CompiledForm, SpaceName};
 use uuid::Uuid;
 
-pub use crate::auth::{Principal, Role, TokenInfo};
+pub use crate::auth::{NewToken, Principal, Role, TokenInfo};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::definitions::PutFormOutcome;
 pub use crate::drafts::{ComputedOutcome, DraftEvaluation, RuleOutcome, ScriptProblem};
@@ -142,6 +145,8 @@ struct Inner {
     deliveries: outbox::DeliveryWorker,
     /// Tokens already authenticated.
     tokens: auth::Tokens,
+    /// Users and standings already read.
+    people: people::People,
     /// Inbound posts being checked for replays.
     inbound: outbox::InboundReplays,
     /// The aggregate columns of the forms aggregates read (the store's observer of writes).
@@ -171,6 +176,7 @@ impl Engine {
                 scheduler: timers::Scheduler::default(),
                 deliveries: outbox::DeliveryWorker::default(),
                 tokens: auth::Tokens::default(),
+                people: people::People::default(),
                 inbound: outbox::InboundReplays::default(),
                 columns,
             }),
@@ -263,23 +269,53 @@ impl Engine {
     // ---- tokens ----
 
     /// Creates a token and returns its secret, which is not stored and can't be shown again.
-    pub async fn create_token(&self, role: Role, label: Option<String>) -> Result<(String, TokenInfo)> {
-        self.inner.tokens.create(self.store(), role, label, self.now()).await
+    /// A `Role::Admin` token acts for the bootstrap user (everything); a user's token is
+    /// checked against its user (who must exist) and, when narrowed, its space.
+    pub async fn create_token(&self, new: NewToken) -> Result<(String, TokenInfo)> {
+        if let Some(user) = new.user_id.as_deref() {
+            self.user(user)?;
+        } else if new.role != Role::Admin {
+            return Err(EngineError::Internal("a user token needs its user".into()));
+        }
+        if let Some(space) = new.space.as_deref() {
+            self.space(space)?;
+        }
+        self.inner.tokens.create(self.store(), new, self.now()).await
     }
 
-    /// The caller a bearer secret belongs to, if any.
+    /// A bootstrap admin token (the first start, `tend token create --admin`).
+    pub async fn create_admin_token(&self, label: Option<String>) -> Result<(String, TokenInfo)> {
+        self.create_token(NewToken { role: Role::Admin, label, ..NewToken::default() }).await
+    }
+
+    /// The caller a bearer secret belongs to, if any: not for an expired token, nor for one
+    /// whose user is disabled or gone.
     pub fn authenticate(&self, secret: &str) -> Result<Option<Principal>> {
-        self.inner.tokens.authenticate(self.store(), secret)
+        match self.inner.tokens.authenticate(self.store(), secret, self.now())? {
+            Some(principal) => self.current_caller(principal),
+            None => Ok(None),
+        }
     }
 
-    /// Every token (without secrets), oldest first.
-    pub fn tokens(&self) -> Result<Vec<TokenInfo>> {
-        self.inner.tokens.list(self.store())
+    /// Tokens (without secrets), oldest first: every token for `None`, else one user's.
+    pub fn tokens(&self, of_user: Option<&str>) -> Result<Vec<TokenInfo>> {
+        let mut tokens = self.inner.tokens.list(self.store())?;
+        if let Some(user) = of_user {
+            tokens.retain(|token| token.user_id.as_deref() == Some(user));
+        }
+        Ok(tokens)
     }
 
-    /// Revokes the token with public id `id`: from the answer on, its secret authenticates
-    /// nothing.
-    pub async fn revoke_token(&self, id: &str) -> Result<TokenInfo> {
+    /// Revokes the token with public id `id` for `by` (its user's own, or any for a
+    /// superadmin; someone else's answers like one that doesn't exist): from the answer on,
+    /// its secret authenticates nothing.
+    pub async fn revoke_token(&self, by: &Principal, id: &str) -> Result<TokenInfo> {
+        if !by.superadmin {
+            let own = self.tokens(by.user_id.as_deref())?;
+            if by.user_id.is_none() || !own.iter().any(|token| token.id == id) {
+                return Err(EngineError::not_found("token", id));
+            }
+        }
         self.inner.tokens.revoke(self.store(), id).await
     }
 

@@ -10,7 +10,12 @@
 //!    a flush that started after it (the engine's group-commit scheme, re-implemented minimally
 //!    here), and the engine/raw-sled ratio;
 //! 3. **HTTP creates/s**: the real server (`Application::build`) in this process, 16 keep-alive
-//!    clients POSTing records, with p50/p99/max latency from send to full response;
+//!    clients POSTing records, with p50/p99/max latency from send to full response; once with
+//!    the first admin token (a bootstrap superadmin: no space role to look up) and once with a
+//!    member's browser session (cookie, CSRF check, the user and their standing in the space
+//!    resolved on every request), and what authorization costs the write path between the two;
+//!    then **sign-in latency**: password sign-ins (argon2id at the OWASP parameters, m=19456
+//!    KiB, t=2, p=1) one after another, p50/p99/max;
 //! 4. **query latency on N records** (100k by default): indexed filters, sorts and a broad
 //!    query, through HTTP and through `Engine::list_records`, with the plan each one used, plus
 //!    an unindexed query that has to read every record, for comparison;
@@ -36,7 +41,8 @@
 //! and raw sled inserts, `TEND_BENCH_HTTP_WRITES` [30000] measured HTTP creates,
 //! `TEND_BENCH_WARMUP` [2000] unmeasured writes before each write measurement,
 //! `TEND_BENCH_QUERY_ITERS` [200] runs of each indexed query, `TEND_BENCH_SCAN_ITERS` [10] runs
-//! of the unindexed one. A quick run: `TEND_BENCH_RECORDS=10000 TEND_BENCH_WRITES=2000
+//! of the unindexed one, `TEND_BENCH_SIGN_INS` [200] timed password sign-ins;
+//! `TEND_BENCH_SECTIONS` [engine,http,queries] the sections to run. A quick run: `TEND_BENCH_RECORDS=10000 TEND_BENCH_WRITES=2000
 //! TEND_BENCH_HTTP_WRITES=3000 cargo bench -p web --bench foundation`.
 //!
 //! Data directories are temporary directories under `$TMPDIR` (default `/tmp`), so the disk
@@ -85,12 +91,27 @@ fn main() {
 
 async fn run(settings: &Settings) {
     settings.print();
-    let engine_rate = engine_creates(settings).await;
-    let sled_rate = raw_sled_inserts(settings).await;
-    let ratio = engine_rate / sled_rate;
-    println!("  ratio engine / raw sled: {ratio:.2}   (target >= 0.50: {})", verdict(ratio >= 0.5));
-    http_creates(settings).await;
-    queries(settings).await;
+    if settings.runs("engine") {
+        let engine_rate = engine_creates(settings).await;
+        let sled_rate = raw_sled_inserts(settings).await;
+        let ratio = engine_rate / sled_rate;
+        println!("  ratio engine / raw sled: {ratio:.2}   (target >= 0.50: {})", verdict(ratio >= 0.5));
+    }
+    if settings.runs("http") {
+        let admin = http_creates(settings, As::AdminToken).await;
+        let member = http_creates(settings, As::MemberSession).await;
+        let cost = (admin - member) / admin * 100.0;
+        println!();
+        println!(
+            "  authorization's cost on the write path (member session vs admin token): {cost:.1}% fewer creates/s   \
+             (target <= 5%: {})",
+            verdict(cost <= 5.0)
+        );
+        sign_ins(settings).await;
+    }
+    if settings.runs("queries") {
+        queries(settings).await;
+    }
     println!();
     println!("== 5. Memory at the end ==");
     print_rss("at the end");
@@ -106,6 +127,8 @@ struct Settings {
     warmup: usize,
     query_iters: usize,
     scan_iters: usize,
+    sign_ins: usize,
+    sections: Vec<String>,
 }
 
 impl Settings {
@@ -117,7 +140,17 @@ impl Settings {
             warmup: env_count("TEND_BENCH_WARMUP", 2_000),
             query_iters: env_count("TEND_BENCH_QUERY_ITERS", 200),
             scan_iters: env_count("TEND_BENCH_SCAN_ITERS", 10),
+            sign_ins: env_count("TEND_BENCH_SIGN_INS", 200),
+            sections: std::env::var("TEND_BENCH_SECTIONS")
+                .unwrap_or_else(|_| "engine,http,queries".into())
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .collect(),
         }
+    }
+
+    fn runs(&self, section: &str) -> bool {
+        self.sections.iter().any(|s| s == section)
     }
 
     fn print(&self) {
@@ -671,9 +704,51 @@ async fn expect_status(
 // ---------------------------------------------------------------------------------------------
 // 3. HTTP creates
 
-async fn http_creates(settings: &Settings) {
+/// Who the HTTP creates are sent as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum As {
+    /// The first admin token: the bootstrap superadmin.
+    AdminToken,
+    /// A member of the space signed in with a password: a session cookie from the app's own
+    /// origin.
+    MemberSession,
+}
+
+/// The password of the benchmark's member.
+const MEMBER_PASSWORD: &str = "benchmark passphrase";
+
+impl Server {
+    /// A user who is a member of the space, with a password: their id.
+    async fn add_member(&self, email: &str) -> String {
+        let client = reqwest::Client::new();
+        let body = json!({ "email": email, "name": "Bench Member", "password": MEMBER_PASSWORD });
+        let (_, user) =
+            expect_status(self.authorized(client.post(self.url("/api/v1/users")).json(&body)), StatusCode::CREATED)
+                .await;
+        let user: Value = serde_json::from_slice(&user).expect("user JSON");
+        let id = user["id"].as_str().expect("an id").to_owned();
+        let member =
+            client.put(self.url(&format!("/api/v1/spaces/{SPACE}/members/{id}"))).json(&json!({ "role": "member" }));
+        expect_status(self.authorized(member), StatusCode::CREATED).await;
+        id
+    }
+
+    /// Signs in with a password: the session cookie pair.
+    async fn sign_in(&self, client: &reqwest::Client, email: &str) -> String {
+        let request = client
+            .post(self.url("/api/v1/auth/login"))
+            .header(reqwest::header::ORIGIN, self.base.as_str())
+            .json(&json!({ "email": email, "password": MEMBER_PASSWORD }));
+        let (headers, _) = expect_status(request, StatusCode::CREATED).await;
+        let cookie = headers[reqwest::header::SET_COOKIE].to_str().expect("ASCII");
+        cookie.split(';').next().expect("a cookie pair").to_owned()
+    }
+}
+
+/// HTTP creates as `who`; creates/s.
+async fn http_creates(settings: &Settings, who: As) -> f64 {
     println!();
-    println!("== 3. HTTP creates (POST /api/v1/spaces/{SPACE}/forms/{FORM}/records) ==");
+    println!("== 3. HTTP creates (POST /api/v1/spaces/{SPACE}/forms/{FORM}/records) as {who:?} ==");
     println!(
         "  real server in-process; {CONCURRENCY} client tasks, one keep-alive reqwest client each; the load generator \
          shares this process and its {} cores with the server",
@@ -681,13 +756,23 @@ async fn http_creates(settings: &Settings) {
     );
     let server = Server::start().await;
     let clients: Arc<Vec<reqwest::Client>> = Arc::new((0..CONCURRENCY).map(|_| reqwest::Client::new()).collect());
-    let (url, token) = (Arc::new(server.records_url()), Arc::new(server.token.clone()));
+    let credential = match who {
+        As::AdminToken => (reqwest::header::AUTHORIZATION, format!("Bearer {}", server.token)),
+        As::MemberSession => {
+            server.add_member("member@bench.example").await;
+            (reqwest::header::COOKIE, server.sign_in(&clients[0], "member@bench.example").await)
+        }
+    };
+    let (url, credential, origin) =
+        (Arc::new(server.records_url()), Arc::new(credential), Arc::new(server.base.clone()));
     let post = move |worker: usize, body: Vec<u8>| {
-        let (clients, url, token) = (Arc::clone(&clients), Arc::clone(&url), Arc::clone(&token));
+        let (clients, url, credential, origin) =
+            (Arc::clone(&clients), Arc::clone(&url), Arc::clone(&credential), Arc::clone(&origin));
         async move {
             let request = clients[worker]
                 .post(url.as_str())
-                .bearer_auth(token.as_str())
+                .header(credential.0.clone(), credential.1.as_str())
+                .header(reqwest::header::ORIGIN, origin.as_str())
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body);
             // Latency runs to the end of the response body, which is what a client waits for.
@@ -722,6 +807,36 @@ async fn http_creates(settings: &Settings) {
         verdict(p.p99 <= Duration::from_millis(15))
     );
     println!("    group commit: {}", flushes.describe(&run));
+    server.stop().await;
+    rate
+}
+
+/// Password sign-ins one after another: each verifies an argon2id hash (off the async
+/// runtime) and opens a session (a durable write).
+async fn sign_ins(settings: &Settings) {
+    println!();
+    println!("== 3b. Sign-in latency (POST /api/v1/auth/login, argon2id m=19456 KiB, t=2, p=1) ==");
+    let server = Server::start().await;
+    server.add_member("member@bench.example").await;
+    let client = reqwest::Client::new();
+    for _ in 0..5 {
+        server.sign_in(&client, "member@bench.example").await;
+    }
+    let mut latencies = Vec::with_capacity(settings.sign_ins);
+    for _ in 0..settings.sign_ins {
+        let started = Instant::now();
+        server.sign_in(&client, "member@bench.example").await;
+        latencies.push(started.elapsed());
+    }
+    let p = percentiles(&mut latencies);
+    println!(
+        "  {} sign-ins, one at a time: p50 {}  p99 {}  max {}   (target p99 < 100 ms: {})",
+        settings.sign_ins,
+        ms(p.p50),
+        ms(p.p99),
+        ms(p.max),
+        verdict(p.p99 < Duration::from_millis(100))
+    );
     server.stop().await;
 }
 

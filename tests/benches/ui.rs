@@ -67,7 +67,7 @@ async fn run() {
     let started = Instant::now();
     load_large_form(&engine, records).await;
     println!("{records} records written in {:.1} s", started.elapsed().as_secs_f64());
-    let (code, _) = engine.create_sign_in_link().await.expect("sign-in link");
+    let (code, _) = engine.create_sign_in_link(None).await.expect("sign-in link");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;

@@ -67,7 +67,7 @@ async fn the_bearer_scheme_is_case_insensitive() {
 #[tokio::test]
 async fn tokens_are_listed_without_secrets_and_a_revoked_one_fails_at_once() {
     let app = TestApp::spawn().await;
-    let (secret, info) = app.engine.create_token(engine::Role::Admin, Some("ci".into())).await.unwrap();
+    let (secret, info) = app.engine.create_admin_token(Some("ci".into())).await.unwrap();
     let with_ci = |path: &str| app.client.get(app.url(path)).bearer_auth(&secret).send();
     expect_json(with_ci("/api/v1/spaces").await.unwrap(), StatusCode::OK).await;
 

@@ -45,7 +45,7 @@ async fn views_are_saved_checked_listed_replaced_and_deleted() {
 async fn a_personal_view_is_seen_by_whoever_saved_it_only() {
     let app = TestApp::spawn().await;
     app.space_with_accounts("cs").await;
-    let (other, _) = app.engine.create_token(engine::Role::Admin, Some("other".into())).await.expect("token");
+    let (other, _) = app.engine.create_admin_token(Some("other".into())).await.expect("token");
     let mine = json!({ "name": "mine", "title": "Mine", "filter": "tier = \"growth\"" });
     expect_json(app.post(VIEWS, &mine).await, StatusCode::CREATED).await;
     let shared = json!({ "name": "team", "title": "Team", "shared": true });

@@ -29,6 +29,50 @@ async fn token_create_prints_only_the_token_and_it_works() {
     expect_json(app.get("/api/v1/spaces").await, StatusCode::OK).await;
 }
 
+/// `tend user create` reads the password from stdin; `reset-password` changes it; a token
+/// made for the user acts as them, narrowed as asked.
+#[tokio::test]
+async fn users_are_made_and_reset_from_the_command_line_and_get_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = tend()
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let created = run(&["user", "create", "--email", "ana@example.com", "--name", "Ana Lima"], "first passphrase\n");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let id = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    assert!(id.starts_with('u'), "{id}");
+    let again = run(&["user", "create", "--email", "ANA@example.com", "--name", "Ana"], "\n");
+    assert!(!again.status.success());
+    assert_eq!(String::from_utf8_lossy(&again.stderr).lines().count(), 1, "one line");
+    let short = run(&["user", "reset-password", "--email", "ana@example.com"], "short\n");
+    assert!(!short.status.success());
+    let reset = run(&["user", "reset-password", "--email", "ana@example.com"], "second passphrase\n");
+    assert!(reset.status.success(), "{}", String::from_utf8_lossy(&reset.stderr));
+    let token = run(&["token", "create", "--user", "ana@example.com", "--read-only", "--expires-in-days", "7"], "");
+    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+
+    let admin = run(&["token", "create", "--admin"], "");
+    let admin = String::from_utf8(admin.stdout).unwrap().trim().to_owned();
+    let app = TestApp::spawn_with(std::sync::Arc::new(dir), Some(admin), |_| {}).await;
+    assert_eq!(app.login("ana@example.com", "first passphrase").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login("ana@example.com", "second passphrase").await.status(), StatusCode::CREATED);
+    let me = app.request_as(&token, reqwest::Method::GET, "/api/v1/auth/me").send().await.unwrap();
+    let me = expect_json(me, StatusCode::OK).await;
+    assert_eq!((me["caller"].as_str(), me["read_only"].as_bool()), (Some(format!("user:{id}").as_str()), Some(true)));
+}
+
 #[tokio::test]
 async fn serve_prints_the_first_admin_token_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,6 +114,10 @@ async fn token_list_and_revoke_work_while_the_server_runs() {
     let listed = String::from_utf8(listed.stdout).unwrap();
     let ci_line = listed.lines().find(|line| line.ends_with(" ci")).unwrap_or_else(|| panic!("{listed}"));
     assert!(listed.lines().any(|line| line.ends_with(" operator")), "{listed}");
+    assert!(
+        ci_line.contains(" bootstrap ") && ci_line.contains(" all "),
+        "an admin token is the bootstrap user's: {ci_line}"
+    );
     assert!(!listed.contains("tend_"), "no secrets listed: {listed}");
     let ci_id = ci_line.split_whitespace().next().unwrap().to_owned();
 
@@ -139,13 +187,16 @@ async fn import_and_export_talk_to_the_running_server() {
 /// the version is the workspace's, also in `/healthz`.
 #[tokio::test]
 async fn help_explains_every_command_and_the_version_is_real() {
-    let commands: [&[&str]; 18] = [
+    let commands: [&[&str]; 21] = [
         &[],
         &["serve"],
         &["token"],
         &["token", "create"],
         &["token", "list"],
         &["token", "revoke"],
+        &["user"],
+        &["user", "create"],
+        &["user", "reset-password"],
         &["pack"],
         &["pack", "check"],
         &["pack", "test"],

@@ -60,6 +60,10 @@ fn check_serves_what_was_written(engine: &Engine, fixture: &Fixture, accounts: u
     assert_eq!(serde_json::to_value(&deliveries[0].target).expect("target"), serde_json::json!({ "webhook": "crm" }));
     assert_eq!(engine.delivery_counts("cs").expect("counts").get("pending"), Some(&1));
     assert!(engine.last_event_seq() > 40, "the event log is there");
+    // Tokens made before people existed are the bootstrap user's: admin tokens, no user.
+    let tokens = engine.tokens(None).expect("tokens");
+    assert!(!tokens.is_empty(), "the release's first admin token");
+    assert!(tokens.iter().all(|t| t.role == engine::Role::Admin && t.user_id.is_none() && t.space.is_none()));
 }
 
 /// Opens a copy of `fixture` (migrating it), checks it, writes to it, and reopens it.
@@ -94,4 +98,30 @@ async fn a_data_dir_from_format_1_is_migrated_and_served() {
 #[tokio::test]
 async fn a_data_dir_from_format_2_is_migrated_and_served() {
     migrates_and_serves(&FORMAT2, 11).await;
+}
+
+/// The server on an old data dir lists its tokens as the bootstrap user's, makes a first
+/// superadmin user (there were no users), and an old token acts as a superadmin: it sees every
+/// space and may manage users.
+#[tokio::test]
+async fn tokens_from_before_people_are_the_bootstrap_users_superadmin_tokens() {
+    use crate::support::{expect_json, items, TestApp};
+    use reqwest::StatusCode;
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_of_fixture(&FORMAT2, dir.path());
+    // The fixture's token secret was printed once and not kept: make another one the old way,
+    // a bootstrap admin token, the only kind the old code made.
+    let engine = Engine::open(EngineConfig::new(dir.path())).expect("opens");
+    let (old_kind, _) = engine.create_admin_token(Some("old".into())).await.expect("token");
+    engine.close().expect("close");
+    drop(engine);
+    let app = TestApp::spawn_with(std::sync::Arc::new(dir), Some(old_kind), |_| {}).await;
+    let listed = expect_json(app.get("/api/v1/tokens").await, StatusCode::OK).await;
+    assert!(items(&listed).len() >= 2, "{listed}");
+    assert!(items(&listed).iter().all(|t| t["user_id"] == "bootstrap" && t["role"] == "admin"), "{listed}");
+    let me = expect_json(app.get("/api/v1/auth/me").await, StatusCode::OK).await;
+    assert_eq!((me["superadmin"].as_bool(), me["user"].is_null()), (Some(true), true), "{me}");
+    expect_json(app.get("/api/v1/spaces/cs/forms").await, StatusCode::OK).await;
+    let users = expect_json(app.get("/api/v1/users").await, StatusCode::OK).await;
+    assert_eq!(items(&users)[0]["email"], "admin@localhost", "a first superadmin was made: {users}");
 }

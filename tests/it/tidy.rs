@@ -112,6 +112,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "timers",
         "outbox",
         "sessions",
+        "people",
         "views",
         "counting",
         "import",

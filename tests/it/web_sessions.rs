@@ -37,7 +37,7 @@ async fn follow_link(app_url: &str, code: &str) -> Response {
 async fn a_sign_in_link_opens_a_session_once() {
     let app = TestApp::spawn().await;
     let base = app.url("");
-    let (code, _) = app.engine.create_sign_in_link().await.expect("link");
+    let (code, _) = app.engine.create_sign_in_link(None).await.expect("link");
     let opened = follow_link(&base, &code).await;
     assert_eq!(opened.status(), StatusCode::SEE_OTHER);
     assert_eq!(opened.headers()[LOCATION], "/");
@@ -76,8 +76,8 @@ async fn a_sign_in_link_expires_after_fifteen_minutes_and_so_does_a_session_afte
         let _ = stopped.await;
     }));
 
-    let (late, _) = engine.create_sign_in_link().await.expect("link");
-    let (in_time, _) = engine.create_sign_in_link().await.expect("link");
+    let (late, _) = engine.create_sign_in_link(None).await.expect("link");
+    let (in_time, _) = engine.create_sign_in_link(None).await.expect("link");
     clock.advance(Duration::minutes(14));
     let opened = follow_link(&base, &in_time).await;
     assert_eq!(opened.headers()[LOCATION], "/", "a link used within 15 minutes works");
@@ -141,7 +141,7 @@ async fn a_token_opens_a_session_and_signing_out_ends_it_on_the_server() {
 #[tokio::test]
 async fn unsafe_requests_with_a_session_cookie_need_a_same_origin_signal() {
     let app = TestApp::spawn().await;
-    let (code, _) = app.engine.create_sign_in_link().await.expect("link");
+    let (code, _) = app.engine.create_sign_in_link(None).await.expect("link");
     let cookie = session_cookie(&follow_link(&app.url(""), &code).await);
     let create = |headers: &[(&str, String)]| {
         let mut request =
@@ -174,12 +174,12 @@ async fn unsafe_requests_with_a_session_cookie_need_a_same_origin_signal() {
 #[tokio::test]
 async fn the_secure_flag_follows_tls_at_a_proxy_or_the_setting() {
     let app = TestApp::spawn_configured(|config| config.http.secure_cookies = true).await;
-    let (code, _) = app.engine.create_sign_in_link().await.expect("link");
+    let (code, _) = app.engine.create_sign_in_link(None).await.expect("link");
     let opened = follow_link(&app.url(""), &code).await;
     assert!(opened.headers()[SET_COOKIE].to_str().expect("ASCII").contains("; Secure"));
 
     let plain = TestApp::spawn().await;
-    let (code, _) = plain.engine.create_sign_in_link().await.expect("link");
+    let (code, _) = plain.engine.create_sign_in_link(None).await.expect("link");
     let proxied = browser()
         .get(plain.url(&format!("/api/v1/auth/link/{code}")))
         .header("x-forwarded-proto", "https")

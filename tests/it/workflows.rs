@@ -437,6 +437,33 @@ async fn round_robin_assignment_rotates_durably() {
     assert_eq!(assignees(&app).await, ["ana", "ben", "cy", "ana", "ben"]);
 }
 
+/// A pool may name people by role or team: the space's members as of each run, by user id;
+/// an email to a team goes to its members' addresses.
+#[tokio::test]
+async fn assignment_pools_and_email_name_members_by_role_and_team() {
+    let app = TestApp::spawn().await;
+    app.create_space("support").await;
+    app.put_form("support", "ticket", &ticket_form()).await;
+    let ana = app.create_user("ana@example.com", false).await;
+    let ben = app.create_user("ben@example.com", false).await;
+    let cy = app.create_user("cy@example.com", false).await;
+    app.add_member("support", &ana, "member", &["emea"]).await;
+    app.add_member("support", &ben, "member", &[]).await;
+    app.add_member("support", &cy, "viewer", &["emea"]).await;
+    let workflow = json!({ "trigger": { "form": "ticket", "on": ["created"] },
+        "actions": [ { "assign": { "field": "assignee", "pool": ["role:member"], "strategy": "round_robin" } },
+                     { "notify": { "email": { "to": "\"team:emea\"", "subject": "\"New ticket\"", "body": "record.subject" } } } ] });
+    app.put("/api/v1/spaces/support/workflows/auto-assign", &workflow).await;
+    for i in 0..3 {
+        app.create_record("support", "ticket", &json!({ "subject": format!("T{i}") })).await;
+        wait_for_runs(&app, "support", i + 1).await;
+    }
+    assert_eq!(assignees(&app).await, [ana.clone(), ben.clone(), ana.clone()]);
+    let deliveries = app.engine.deliveries().unwrap();
+    let to = serde_json::to_value(&deliveries[0].target).unwrap();
+    assert_eq!(to["email"]["to"], json!(["ana@example.com", "cy@example.com"]), "{to}");
+}
+
 #[tokio::test]
 async fn least_open_assignment_picks_the_least_loaded() {
     let app = TestApp::spawn().await;

@@ -1,4 +1,5 @@
-//! The command line: `tend serve [--demo]`, `tend token create|list|revoke`, `tend simulate`,
+//! The command line: `tend serve [--demo]`, `tend token create|list|revoke`,
+//! `tend user create|reset-password`, `tend simulate`,
 //! `tend pack check|test|install|list`, `tend space copy`, `tend import`, `tend export`,
 //! `tend backup` and `tend restore`. `token list|revoke`, `import` and `export` talk to the
 //! running server's API (`remote`); `backup` does when a server runs, else it reads the data
@@ -12,7 +13,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use engine::{Actor, Engine, EngineConfig, Role};
+use engine::people::NewUser;
+use engine::{Actor, Engine, EngineConfig, NewToken, Role};
 
 use crate::config::{Config, LogFormat, Overrides};
 use crate::packs;
@@ -52,6 +54,16 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Create users and reset their passwords (server stopped: works on the data directory).
+    ///
+    /// The password is read from stdin (prompted for, without echo, on a terminal).
+    #[command(
+        after_help = "Examples:\n  tend user create --email ana@example.com --name \"Ana Lima\" --superadmin\n  echo 'a long passphrase' | tend user reset-password --email ana@example.com"
+    )]
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Check, test, install and list template packs (forms, workflows and sample data).
     #[command(after_help = "Examples:\n  tend pack list\n  tend pack check examples/customer-success")]
@@ -276,15 +288,66 @@ struct ServeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; the password comes from stdin (empty: none yet).
+    #[command(
+        after_help = "Example:\n  tend user create --email ana@example.com --name \"Ana Lima\" --time-zone Europe/Lisbon"
+    )]
+    Create {
+        /// Their email (unique, case-insensitive).
+        #[arg(long)]
+        email: String,
+        /// Their name.
+        #[arg(long)]
+        name: String,
+        /// IANA time zone [default: UTC].
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Language tag [default: en].
+        #[arg(long)]
+        locale: Option<String>,
+        /// Instance-level rights: users, spaces, packs, backups, every space.
+        #[arg(long)]
+        superadmin: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Set a user's password (read from stdin).
+    #[command(after_help = "Example:\n  tend user reset-password --email ana@example.com")]
+    ResetPassword {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum TokenCommand {
     /// Create a token and print it alone on stdout (only its hash is stored).
     ///
     /// Works on the data directory, so stop the server first.
-    #[command(after_help = "Example:\n  TOKEN=$(tend token create --admin --label ci)")]
+    #[command(
+        after_help = "Examples:\n  TOKEN=$(tend token create --admin --label ci)\n  tend token create --user ana@example.com --space cs --read-only --expires-in-days 30"
+    )]
+    #[command(group(clap::ArgGroup::new("whose").required(true).args(["admin", "user"])))]
     Create {
-        /// Give the token every right in every space.
-        #[arg(long, required = true)]
+        /// A bootstrap token: every right in every space.
+        #[arg(long)]
         admin: bool,
+        /// The user (by email) the token acts for, with at most their rights.
+        #[arg(long)]
+        user: Option<String>,
+        /// Narrow the token to one space.
+        #[arg(long)]
+        space: Option<String>,
+        /// Only reads.
+        #[arg(long)]
+        read_only: bool,
+        /// Stop working after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
         /// A note to tell tokens apart.
         #[arg(long)]
         label: Option<String>,
@@ -418,16 +481,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let simulation = Simulation { config: &config, days: args.days, space: args.space, start: args.start };
             simulation.run().await.map(|_| ())
         }
-        Command::Token { command: TokenCommand::Create { admin, label, data } } => {
-            debug_assert!(admin, "clap requires --admin");
-            let config =
-                Config::load(data.config.as_deref(), &Overrides { data_dir: data.data_dir, ..Default::default() })?;
-            let engine = startup::open_engine(EngineConfig::new(&config.data_dir))?;
-            let (secret, _) = engine.create_token(Role::Admin, label).await?;
+        Command::Token {
+            command: TokenCommand::Create { admin, user, space, read_only, expires_in_days, label, data },
+        } => {
+            let engine = open_data_dir(&data)?;
+            let made = async {
+                let user_id = match user {
+                    Some(email) if !admin => Some(engine.user_by_email(&email)?.id),
+                    _ => None,
+                };
+                let role = if user_id.is_some() { Role::User } else { Role::Admin };
+                let expires_at = expires_in_days.map(|days| engine.now() + chrono::Duration::days(i64::from(days)));
+                engine.create_token(NewToken { role, label, user_id, space, read_only, expires_at }).await
+            }
+            .await;
             engine.close().context("flushing the database")?;
-            println!("{secret}");
+            println!("{}", made?.0);
             Ok(())
         }
+        Command::User { command } => user(command).await,
         Command::Token { command: TokenCommand::List { remote } } => remote.remote()?.list_tokens().await,
         Command::Token { command: TokenCommand::Revoke { id, remote } } => remote.remote()?.revoke_token(&id).await,
         Command::Pack { command } => pack(command).await,
@@ -519,6 +591,43 @@ async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     );
     println!("Start it with: {} serve --data-dir {}", invoked_as(), args.data_dir.display());
     Ok(())
+}
+
+/// A password from stdin: prompted for without echo on a terminal, else its first line.
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal as _;
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt).context("reading the password")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    Ok(password)
+}
+
+async fn user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create { email, name, time_zone, locale, superadmin, data } => {
+            let password = Some(read_password("Password (empty: none yet): ")?).filter(|p| !p.is_empty());
+            let engine = open_data_dir(&data)?;
+            let new = NewUser { email, name, time_zone, locale, password, superadmin };
+            let created = engine.create_user(new).await;
+            engine.close().context("flushing the database")?;
+            let user = created?;
+            println!("{}", user.id);
+            Ok(())
+        }
+        UserCommand::ResetPassword { email, data } => {
+            let password = read_password("New password: ")?;
+            let engine = open_data_dir(&data)?;
+            let reset = engine.reset_password(&email, password).await;
+            engine.close().context("flushing the database")?;
+            let user = reset?;
+            println!("Password set for {} ({})", user.email, user.id);
+            Ok(())
+        }
+    }
 }
 
 fn open_data_dir(data: &DataArgs) -> anyhow::Result<Engine> {
@@ -706,8 +815,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("{token}");
         println!("Try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/spaces");
     }
-    // A fresh link every start: it works once, for 15 minutes, and needs no token at hand.
-    let (code, _) = app.engine().create_sign_in_link().await?;
+    if let Some(user) = app.first_superadmin() {
+        println!("Created the first superadmin user {} (no password yet: sign in with the link below,", user.email);
+        println!("then set one with PATCH /api/v1/users/{} or `tend user reset-password`)", user.id);
+    }
+    // A fresh link every start: it works once, for 15 minutes, and needs no token at hand. It
+    // signs in as the first superadmin.
+    let first = app.engine().users()?.into_iter().find(|user| user.superadmin && !user.disabled);
+    let (code, _) = app.engine().create_sign_in_link(first.map(|user| user.id)).await?;
     println!(
         "Open the web app (sign-in link, valid 15 minutes, once): {url}{}",
         crate::api::sessions::link_path(&code)

@@ -13,6 +13,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
+use tower::ServiceExt as _;
 
 use crate::config::HttpConfig;
 
@@ -49,10 +50,10 @@ pub(crate) async fn serve(
                 Err(_) => break,
             },
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors and the like: wait rather than spin.
                     tracing::warn!(error = %err, "accepting a connection failed");
@@ -62,7 +63,12 @@ pub(crate) async fn serve(
             },
         };
         while connections.try_join_next().is_some() {}
-        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+        // Each request learns the client's address (sign-in limits, the audit log).
+        let service = router.clone().map_request(move |mut request: axum::http::Request<_>| {
+            request.extensions_mut().insert(crate::api::ClientAddr(peer));
+            request
+        });
+        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let mut closing = closing_seen.clone();
         connections.spawn(async move {
             let _permit = permit;

@@ -77,10 +77,20 @@ impl Remote {
     pub async fn list_tokens(&self) -> anyhow::Result<()> {
         let page = self.call(reqwest::Method::GET, "/api/v1/tokens").await?.unwrap_or_default();
         let items = page["items"].as_array().cloned().unwrap_or_default();
-        println!("{:<14} {:<7} {:<26} LABEL", "ID", "ROLE", "CREATED");
+        println!("{:<14} {:<7} {:<34} {:<10} {:<26} LABEL", "ID", "ROLE", "USER", "REACH", "CREATED");
         for token in items {
             let text = |key: &str| token[key].as_str().unwrap_or("").to_owned();
-            println!("{:<14} {:<7} {:<26} {}", text("id"), text("role"), text("created_at"), text("label"));
+            let space = token["space"].as_str().map_or("all".to_owned(), |space| format!("space {space}"));
+            let reach = if token["read_only"] == true { format!("{space}, read") } else { space };
+            println!(
+                "{:<14} {:<7} {:<34} {:<10} {:<26} {}",
+                text("id"),
+                text("role"),
+                text("user_id"),
+                reach,
+                text("created_at"),
+                text("label")
+            );
         }
         Ok(())
     }

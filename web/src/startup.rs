@@ -7,12 +7,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use engine::{Engine, EngineConfig, EngineError, Role, StoreError};
+use engine::people::NewUser;
+use engine::{Engine, EngineConfig, EngineError, StoreError};
 use tokio::net::TcpListener;
 
 use crate::api;
 use crate::config::Config;
 use crate::delivery::NetTransport;
+
+/// The email of the superadmin a data dir without users gets at first start.
+pub const FIRST_SUPERADMIN_EMAIL: &str = "admin@localhost";
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -20,6 +24,7 @@ pub struct Application {
     engine: Engine,
     config: Config,
     first_admin_token: Option<String>,
+    first_superadmin: Option<engine::model::User>,
     transport: Arc<NetTransport>,
 }
 
@@ -47,11 +52,22 @@ impl Application {
         let first_admin_token = if engine.has_tokens()? {
             None
         } else {
-            let (secret, _) = engine.create_token(Role::Admin, Some("first admin".into())).await?;
+            let (secret, _) = engine.create_admin_token(Some("first admin".into())).await?;
             Some(secret)
         };
+        let first_superadmin = if engine.has_users()? {
+            None
+        } else {
+            let first = NewUser {
+                email: FIRST_SUPERADMIN_EMAIL.into(),
+                name: "Admin".into(),
+                superadmin: true,
+                ..NewUser::default()
+            };
+            Some(engine.create_user(first).await?)
+        };
         let listener = TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        Ok(Application { listener, engine, config, first_admin_token, transport })
+        Ok(Application { listener, engine, config, first_admin_token, first_superadmin, transport })
     }
 
     /// The address the server listens on.
@@ -62,6 +78,11 @@ impl Application {
     /// The admin token created because the data dir had none (shown once, never stored).
     pub fn first_admin_token(&self) -> Option<&str> {
         self.first_admin_token.as_deref()
+    }
+
+    /// The superadmin user created because the data dir had no users (no password yet).
+    pub fn first_superadmin(&self) -> Option<&engine::model::User> {
+        self.first_superadmin.as_ref()
     }
 
     /// The engine behind the server.

@@ -13,6 +13,17 @@ pub struct Session {
     pub token_id: String,
     /// What it may do.
     pub role: Role,
+    /// The user signed in (password or their sign-in link); `None` for a session opened with
+    /// a bootstrap token or link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Public id (a prefix of the hash of the session id), for listing and revoking; empty for
+    /// sessions opened before it existed.
+    #[serde(default)]
+    pub id: String,
+    /// The client's address at sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     /// When it was opened.
     pub created_at: DateTime<Utc>,
     /// When it stops working.
@@ -24,6 +35,9 @@ pub struct Session {
 pub struct SignInLink {
     /// What the session it opens may do.
     pub role: Role,
+    /// The user it signs in, if any (the first superadmin's link, before a password is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
     /// After this it opens nothing.

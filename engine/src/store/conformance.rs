@@ -8,7 +8,7 @@
 //! records; index entries and history follow record writes; events read back as committed,
 //! with the data before and after each change, however the record changed since; timers come out in due order and
 //! fire once; deliveries leave the due index when done; definitions are versioned, spaces
-//! unique, tokens found by hash; index scans follow bounds, direction and resume positions;
+//! unique, tokens found by hash, users, memberships and the audit log kept; index scans follow bounds, direction and resume positions;
 //! everything acknowledged is there after the store is closed and opened again, with numbering
 //! continuing where it stopped; and a snapshot read while commits go on holds exactly what was
 //! committed before it started, and loads into a new store; the write observer hears every
@@ -29,8 +29,8 @@ use super::{
     AppliedWrite, Extras, IndexEntry, RecordWrite, StorageConfig, Store, StoreError, TimerOp, ValueRange, WriteObserver,
 };
 use crate::model::{
-    Actor, Delivery, DeliveryStatus, DeliveryTarget, Event, EventKind, Record, Role, Space, StoredForm, Timer,
-    TimerKind, TokenInfo,
+    Actor, AuditEntry, Delivery, DeliveryStatus, DeliveryTarget, Event, EventKind, Membership, Record, Role, Space,
+    SpaceRole, StoredForm, Timer, TimerKind, TokenInfo, User,
 };
 
 fn at() -> DateTime<Utc> {
@@ -413,12 +413,78 @@ async fn definitions_spaces_and_tokens_are_kept<S: Store>(dir: &Path) {
     assert_eq!(store.form_version(&space(), &form(), Some(1)).expect("v1").map(|f| f.version), Some(1));
     assert_eq!(store.latest_forms(&space()).expect("latest").iter().map(|f| f.version).collect::<Vec<_>>(), [2]);
     assert!(!store.has_tokens().expect("tokens"));
-    let token = TokenInfo { id: "abc".into(), role: Role::Admin, label: None, created_at: at() };
+    let token = TokenInfo {
+        id: "abc".into(),
+        role: Role::Admin,
+        label: None,
+        created_at: at(),
+        user_id: None,
+        space: None,
+        read_only: false,
+        expires_at: None,
+        last_used_at: None,
+    };
     store.insert_token("hash", &token).expect("token");
     store.barrier().await.expect("barrier");
     assert_eq!(store.token("hash").expect("read"), Some(token));
     assert_eq!(store.token("other").expect("read"), None);
     assert!(store.has_tokens().expect("tokens"));
+    store.close().expect("close");
+}
+
+/// Users claim their email once; memberships are found by space and by user; the audit log
+/// reads back newest first, filtered and paged.
+async fn people_memberships_and_the_audit_log_are_kept<S: Store>(dir: &Path) {
+    let store: S = open(dir);
+    let user = |id: &str| User {
+        id: id.into(),
+        email: format!("{id}@x"),
+        name: id.into(),
+        time_zone: "UTC".into(),
+        locale: "en".into(),
+        password: None,
+        disabled: false,
+        superadmin: false,
+        created_at: at(),
+    };
+    store.insert_user("a@x", &user("a")).expect("a");
+    assert!(matches!(store.insert_user("a@x", &user("b")), Err(StoreError::AlreadyExists)));
+    assert_eq!(store.user("b").expect("read"), None, "a refused user is not stored");
+    store.insert_user("b@x", &user("b")).expect("b");
+    store.put_user(&User { name: "Bee".into(), ..user("b") }).expect("put");
+    assert_eq!(store.user_id_by_email("b@x").expect("read").as_deref(), Some("b"));
+    assert_eq!(store.users().expect("users").iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["a", "Bee"]);
+
+    let member = |id: &str, role| Membership { user_id: id.into(), role, teams: vec!["emea".into()] };
+    let other = SpaceName::parse("s2").expect("name");
+    store.put_membership(&space(), &member("a", SpaceRole::Owner)).expect("a");
+    store.put_membership(&space(), &member("b", SpaceRole::Viewer)).expect("b");
+    store.put_membership(&other, &member("b", SpaceRole::Member)).expect("b2");
+    assert_eq!(store.members(&space()).expect("members").len(), 2);
+    assert_eq!(store.membership(&other, "b").expect("read").map(|m| m.role), Some(SpaceRole::Member));
+    let of_b = store.memberships_of("b").expect("of b");
+    assert_eq!(of_b.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(), ["s", "s2"]);
+    assert!(store.remove_membership(&space(), "b").expect("remove"));
+    assert!(!store.remove_membership(&space(), "b").expect("again"));
+
+    let ids: Vec<Uuid> = (1..=3u128).map(|n| Uuid::from_u128(n << 80)).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let entry = AuditEntry {
+            id: *id,
+            at: at(),
+            actor: "user:a".into(),
+            space: (n != 1).then(|| "s".to_owned()),
+            action: format!("a{n}"),
+            target: "t".into(),
+            from: None,
+        };
+        store.append_audit(&entry).expect("append");
+    }
+    store.barrier().await.expect("barrier");
+    let actions = |entries: Vec<AuditEntry>| entries.into_iter().map(|e| e.action).collect::<Vec<_>>();
+    assert_eq!(actions(store.audit(None, 10, &|_| true).expect("all")), ["a2", "a1", "a0"]);
+    assert_eq!(actions(store.audit(None, 10, &|e| e.space.is_some()).expect("s")), ["a2", "a0"]);
+    assert_eq!(actions(store.audit(Some(ids[2]), 1, &|_| true).expect("page")), ["a1"]);
     store.close().expect("close");
 }
 
@@ -595,6 +661,12 @@ macro_rules! conformance_suite {
             #[tokio::test]
             async fn definitions_spaces_and_tokens_are_kept() {
                 check(|dir| async move { super::definitions_spaces_and_tokens_are_kept::<$backend>(&dir).await }).await;
+            }
+
+            #[tokio::test]
+            async fn people_memberships_and_the_audit_log_are_kept() {
+                check(|dir| async move { super::people_memberships_and_the_audit_log_are_kept::<$backend>(&dir).await })
+                    .await;
             }
 
             #[tokio::test]

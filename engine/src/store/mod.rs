@@ -28,8 +28,8 @@ use forms::{FormName, SpaceName, WorkflowName};
 use uuid::Uuid;
 
 use crate::model::{
-    Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredDashboard, StoredForm,
-    StoredView, StoredWorkflow, Timer, TimerPosition, TokenInfo,
+    AuditEntry, Delivery, Endpoint, Event, EventKind, Hook, Membership, Record, Run, Session, SignInLink, Space,
+    StoredDashboard, StoredForm, StoredView, StoredWorkflow, Timer, TimerPosition, TokenInfo, User,
 };
 
 /// The backend the engine runs on.
@@ -543,6 +543,8 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     fn session(&self, hash_hex: &str) -> Result<Option<Session>, StoreError>;
     /// Removes a session.
     fn remove_session(&self, hash_hex: &str) -> Result<(), StoreError>;
+    /// Every session with the hash of its id.
+    fn sessions(&self) -> Result<Vec<(String, Session)>, StoreError>;
     /// Removes every session for which `expired` holds; how many.
     fn remove_sessions_where(&self, expired: &dyn Fn(&Session) -> bool) -> Result<usize, StoreError>;
     /// Stores a sign-in link under the hash of its code.
@@ -552,6 +554,40 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     fn take_sign_in_link(&self, hash_hex: &str) -> Result<Option<SignInLink>, StoreError>;
     /// Removes every sign-in link for which `expired` holds.
     fn remove_sign_in_links_where(&self, expired: &dyn Fn(&SignInLink) -> bool) -> Result<(), StoreError>;
+
+    // ---- people (durable after `barrier`) ----
+
+    /// Stores a new user and claims their email (`email_key`: the lower-cased email);
+    /// `AlreadyExists` if the email is taken.
+    fn insert_user(&self, email_key: &str, user: &User) -> Result<(), StoreError>;
+    /// Overwrites a user (their email stays claimed).
+    fn put_user(&self, user: &User) -> Result<(), StoreError>;
+    /// A user by id.
+    fn user(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// The id of the user with this (lower-cased) email.
+    fn user_id_by_email(&self, email_key: &str) -> Result<Option<String>, StoreError>;
+    /// Every user, in id (creation) order.
+    fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// Stores (or replaces) a membership of `space`.
+    fn put_membership(&self, space: &SpaceName, membership: &Membership) -> Result<(), StoreError>;
+    /// Removes a membership; whether there was one.
+    fn remove_membership(&self, space: &SpaceName, user_id: &str) -> Result<bool, StoreError>;
+    /// One user's membership of a space.
+    fn membership(&self, space: &SpaceName, user_id: &str) -> Result<Option<Membership>, StoreError>;
+    /// The members of a space, in user id order.
+    fn members(&self, space: &SpaceName) -> Result<Vec<Membership>, StoreError>;
+    /// Every membership of one user: (space, membership), in space order.
+    fn memberships_of(&self, user_id: &str) -> Result<Vec<(String, Membership)>, StoreError>;
+    /// Appends an audit entry (keyed by its time-ordered id).
+    fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Audit entries newest first, older than `before` when given, those `keep` accepts; at most
+    /// `limit`.
+    fn audit(
+        &self,
+        before: Option<uuid::Uuid>,
+        limit: usize,
+        keep: &dyn Fn(&AuditEntry) -> bool,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 
     // ---- dashboards ----
 

@@ -108,6 +108,12 @@ impl Engine {
                             .into_iter()
                             .map(|(key, script)| Ok((key.to_owned(), self.eval(script, vars, run)?)))
                             .collect::<std::result::Result<Map<String, Value>, String>>()?;
+                        let mut parts = parts;
+                        if let Some(to) = parts.get("to") {
+                            // `role:…`, `team:…` and user ids become the people's emails.
+                            let to = self.email_recipients(&event.space, to).map_err(|e| e.to_string())?;
+                            parts.insert("to".into(), to);
+                        }
                         target = DeliveryTarget::Email(Value::Object(parts));
                     }
                     let payload = match body {

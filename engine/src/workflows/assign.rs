@@ -1,6 +1,7 @@
 //! The `assign` action's choice of a person: round-robin (the position is stored, and moved
 //! in the run's own commit, so a retried event picks the same person) or least-open (the
-//! person with the fewest matching records).
+//! person with the fewest matching records). A pool may name people by role or team
+//! (`role:member`, `team:emea`): the space's members as of the run.
 
 use super::processor::Effects;
 use super::{Assign, Strategy};
@@ -19,6 +20,11 @@ impl Engine {
         action: u32,
         effects: &mut Effects,
     ) -> std::result::Result<String, String> {
+        // `role:member`, `team:emea`: the space's members as of now.
+        let pool = self.expand_pool(&event.space, &assign.pool).map_err(|e| e.to_string())?;
+        if pool.is_empty() {
+            return Err("the pool names nobody (no member has that role or team)".into());
+        }
         match assign.strategy {
             Strategy::RoundRobin => {
                 let key = (workflow.to_owned(), action);
@@ -28,13 +34,13 @@ impl Engine {
                         self.store().assignment_position(&event.space, workflow, action).map_err(|e| e.to_string())?
                     }
                 };
-                let person = assign.pool[(position % assign.pool.len() as u64) as usize].clone();
+                let person = pool[(position % pool.len() as u64) as usize].clone();
                 effects.set_assignment(key, position + 1);
                 Ok(person)
             }
             Strategy::LeastOpen => {
                 let mut best: Option<(usize, &String)> = None;
-                for person in &assign.pool {
+                for person in &pool {
                     let mut filter =
                         format!("{} = {}", assign.field, serde_json::to_string(person).unwrap_or_default());
                     if let Some(open) = &assign.open {

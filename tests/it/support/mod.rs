@@ -2,6 +2,7 @@
 //! fixtures for the forms the tests use.
 
 mod fixtures;
+mod people;
 mod process;
 mod receiver;
 
@@ -18,6 +19,7 @@ use web::config::Config;
 use web::startup::Application;
 
 pub use fixtures::*;
+pub use people::*;
 pub use process::*;
 pub use receiver::*;
 

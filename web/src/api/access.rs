@@ -6,9 +6,13 @@ use engine::{Access, Principal};
 use super::error::ApiError;
 use super::AppState;
 
-/// The caller's standing in `space`. Every token today acts for the whole instance, so no
-/// policy restricts it; people and space roles narrow this.
+/// The caller's standing in `space`: a space the caller can't see (not a member, or a token
+/// narrowed to another space) is a 404 like one that doesn't exist. The `authz` middleware has
+/// already refused such requests on every space route; this gives handlers the standing itself.
 #[allow(dead_code)] // the record handlers call it once record policy lands
-pub(crate) fn space_access(_state: &AppState, _caller: &Principal, _space: &str) -> Result<Access, ApiError> {
-    Ok(Access::unrestricted())
+pub(crate) fn space_access(state: &AppState, caller: &Principal, space: &str) -> Result<Access, ApiError> {
+    state
+        .engine
+        .space_access(caller, space)?
+        .ok_or_else(|| engine::EngineError::NotFound { what: "space", name: space.to_owned() }.into())
 }

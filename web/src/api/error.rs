@@ -36,6 +36,10 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
     }
 
+    pub(crate) fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
     pub(crate) fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
         self
@@ -56,6 +60,8 @@ impl ApiError {
             StatusCode::REQUEST_TIMEOUT => "request-timeout",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
             StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::TOO_MANY_REQUESTS => "too-many-requests",
             StatusCode::URI_TOO_LONG => "uri-too-long",
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "header-fields-too-large",
             status if status.is_server_error() => "internal",
@@ -91,6 +97,7 @@ impl From<EngineError> for ApiError {
         let status = match code {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::AlreadyExists | ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::BadQuery => StatusCode::BAD_REQUEST,
             ErrorCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,

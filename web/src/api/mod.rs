@@ -4,6 +4,8 @@
 
 mod access;
 mod aggregates;
+mod audit;
+mod authz;
 mod backup;
 mod counts;
 mod dashboards;
@@ -15,6 +17,7 @@ pub(crate) use extract::bearer_token;
 mod forms;
 mod import;
 mod integrations;
+mod members;
 mod openapi;
 mod records;
 pub(crate) mod sessions;
@@ -23,6 +26,7 @@ pub(crate) mod strict_json;
 mod system;
 mod timers;
 mod tokens;
+mod users;
 mod views;
 mod warnings;
 mod workflows;
@@ -47,6 +51,11 @@ use crate::config::Config;
 use crate::telemetry;
 use error::{ApiError, PROBLEM_JSON};
 
+/// The client's address, put in each request's extensions by the HTTP server (absent when the
+/// router is driven directly, as in unit tests).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub(crate) std::net::SocketAddr);
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -59,6 +68,8 @@ pub(crate) struct AppState {
     pub(crate) mail: bool,
     /// Mark session cookies `Secure` (Tend behind a TLS proxy).
     secure_cookies: bool,
+    /// Failed sign-ins, per account and per client address.
+    pub(crate) sign_in_limits: std::sync::Arc<sessions::SignInLimits>,
 }
 
 #[derive(Clone, Copy)]
@@ -84,6 +95,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         allow_private_targets: config.webhooks.allow_private_targets,
         mail: config.smtp.host.is_some(),
         secure_cookies: config.http.secure_cookies,
+        sign_in_limits: Default::default(),
     };
     // Imports take files far larger (and longer to store) than any other request: their route
     // has its own body limit and timeout; every other route has the API's.
@@ -99,6 +111,9 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(timers::router())
         .merge(integrations::router())
         .merge(tokens::router())
+        .merge(users::router())
+        .merge(members::router())
+        .merge(audit::router())
         .merge(sessions::router())
         .merge(counts::router())
         .merge(views::router())
@@ -114,6 +129,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
     let authenticated = Router::new()
         .merge(standard)
         .merge(imports)
+        .route_layer(middleware::from_fn_with_state(state.clone(), authz::authorize))
         .fallback(not_api_or_unknown)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     // The inbound-hook post authenticates with the hook's own secret, and signing in opens a

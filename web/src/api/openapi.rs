@@ -51,7 +51,7 @@ fn document(title: &str, paths: Map<String, Value>, extra_schemas: Map<String, V
     json!({
         "openapi": "3.1.0",
         "info": { "title": title, "version": env!("CARGO_PKG_VERSION"),
-                  "description": "Tend's generic form API. Every /api route needs `Authorization: Bearer <token>`. Errors are RFC 9457 problem+json." },
+                  "description": "Tend's generic form API. Every /api route needs `Authorization: Bearer <token>` (or a session cookie). A caller sees the spaces they are a member of (others answer 404); a role too low for a route answers 403. Errors are RFC 9457 problem+json." },
         "security": [ { "bearer": [] } ],
         "paths": paths,
         "components": {
@@ -349,8 +349,13 @@ fn generic_paths() -> Map<String, Value> {
         "get": op("Upcoming timers, in due order", timer_params, None, vec![("200", ok("Timers", page_of(schema_ref("Timer"))))]),
     }));
     integration_paths(&mut paths);
+    people_paths(&mut paths);
     let me = json!({ "type": "object", "properties": {
         "caller": { "type": "string" }, "token_id": { "type": "string" }, "role": { "type": "string" },
+        "user": { "type": ["object", "null"], "description": "The user acting (none for a bootstrap token)" },
+        "superadmin": { "type": "boolean" }, "space": { "type": ["string", "null"] }, "read_only": { "type": "boolean" },
+        "memberships": { "type": "array", "items": { "type": "object", "properties": { "space": { "type": "string" },
+            "role": { "type": "string" }, "teams": { "type": "array", "items": { "type": "string" } } } } },
         "via": { "enum": ["session", "token"] }, "session_expires_at": { "type": ["string", "null"], "format": "date-time" } } });
     let mut count_params = form_params();
     count_params.push(query_param("filter", "Filter expression, as for listing", json!({ "type": "string" })));
@@ -393,7 +398,7 @@ fn generic_paths() -> Map<String, Value> {
                   vec![("303", json!({ "description": "To `/` with the session cookie, or to `/signin?link=invalid`" }))]),
     }));
     paths.insert("/api/v1/auth/me".into(), json!({
-        "get": op("Who the caller is, and whether by session or token", vec![], None, vec![("200", ok("The caller", me))]),
+        "get": op("Who the caller is (user, superadmin, memberships), and whether by session or token", vec![], None, vec![("200", ok("The caller", me))]),
     }));
     paths
 }
@@ -506,22 +511,105 @@ fn integration_paths(paths: &mut Map<String, Value>) {
     paths.insert("/api/v1/spaces/{space}/deliveries/{id}/redeliver".into(), json!({
         "post": op("Send it again (same `webhook-id`), with a fresh budget of attempts", one(), None, vec![("202", ok("Pending again", object()))]),
     }));
-    let token = json!({ "type": "object", "required": ["id", "role", "created_at"], "properties": {
-        "id": { "type": "string", "description": "Public id: shown in `created_by` as `token:<id>`" },
-        "role": { "type": "string", "enum": ["admin"] }, "label": { "type": "string" },
-        "created_at": { "type": "string", "format": "date-time" } } });
-    paths.insert("/api/v1/tokens".into(), json!({
-        "get": op("API tokens, oldest first (never their secrets)", vec![], None, vec![("200", ok("Tokens", page_of(token)))]),
-    }));
     paths.insert("/api/v1/backup".into(), json!({
         "post": op("Back up the whole database (admins): a consistent snapshot taken while the server runs, streamed as an archive with a format version and a SHA-256 checksum; `tend restore` reads it. It holds webhook and hook secrets and token hashes: keep it as private as the data dir", vec![], None, vec![("200", json!({
             "description": "The archive, streamed; a transfer that breaks off leaves a file without its checksum, which a restore refuses",
             "headers": { "Content-Disposition": { "schema": { "type": "string" }, "description": "attachment; filename=\"tend-backup-<time>.tend\"" } },
             "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } }))]),
     }));
+}
+
+/// Users, members, tokens, sessions and the audit log.
+#[rustfmt::skip]
+fn people_paths(paths: &mut Map<String, Value>) {
+    let object = || json!({ "type": "object" });
+    let user = json!({ "type": "object", "required": ["id", "email", "name", "time_zone", "locale", "superadmin", "disabled"], "properties": {
+        "id": { "type": "string", "description": "Shown in `created_by` as `user:<id>`" },
+        "email": { "type": "string" }, "name": { "type": "string" }, "time_zone": { "type": "string" },
+        "locale": { "type": "string" }, "has_password": { "type": "boolean" }, "disabled": { "type": "boolean" },
+        "superadmin": { "type": "boolean" }, "created_at": { "type": "string", "format": "date-time" } } });
+    let new_user = json!({ "type": "object", "required": ["email", "name"], "properties": {
+        "email": { "type": "string" }, "name": { "type": "string" }, "time_zone": { "type": "string" }, "locale": { "type": "string" },
+        "password": { "type": "string", "minLength": 12 }, "superadmin": { "type": "boolean" } } });
+    let user_change = json!({ "type": "object", "properties": {
+        "name": { "type": "string" }, "time_zone": { "type": "string" }, "locale": { "type": "string" },
+        "password": { "type": "string", "minLength": 12 },
+        "old_password": { "type": "string", "description": "Needed to change one's own password once one is set" },
+        "disabled": { "type": "boolean", "description": "Superadmins only" }, "superadmin": { "type": "boolean", "description": "Superadmins only" } } });
+    paths.insert("/api/v1/users".into(), json!({
+        "get": op("Users, oldest first (superadmins)", vec![], None, vec![("200", ok("Users", page_of(user.clone())))]),
+        "post": op("Create a user (superadmins)", vec![], Some(new_user), vec![("201", ok("Created", user.clone()))]),
+    }));
+    let id = || vec![path_param("id", "The user's id")];
+    paths.insert("/api/v1/users/{id}".into(), json!({
+        "get": op("One user (superadmins, or the user themselves)", id(), None, vec![("200", ok("The user", user.clone()))]),
+        "patch": op("Change a user: themselves (name, time zone, locale, password with the old one) or any field (superadmins)", id(), Some(user_change), vec![("200", ok("The user", user))]),
+    }));
+    let member = json!({ "type": "object", "required": ["user_id", "role", "teams"], "properties": {
+        "user_id": { "type": "string" }, "role": { "type": "string", "enum": ["owner", "admin", "member", "viewer"] },
+        "teams": { "type": "array", "items": { "type": "string" } }, "name": { "type": ["string", "null"] }, "email": { "type": ["string", "null"] } } });
+    let membership = json!({ "type": "object", "required": ["role"], "properties": {
+        "role": { "type": "string", "enum": ["owner", "admin", "member", "viewer"] },
+        "teams": { "type": "array", "items": { "type": "string" }, "description": "Team names (a-z, 0-9, - and _)" } } });
+    paths.insert("/api/v1/spaces/{space}/members".into(), json!({
+        "get": op("The space's members with their roles and teams", space_params(), None, vec![("200", ok("Members", page_of(member.clone())))]),
+    }));
+    let member_params = || vec![path_param("space", "Space name"), path_param("user_id", "The user's id")];
+    paths.insert("/api/v1/spaces/{space}/members/{user_id}".into(), json!({
+        "put": op("Make a user a member with a role and teams, or change theirs (admins and owners; only owners touch the owner role)",
+                  member_params(), Some(membership), vec![("201", ok("A new member", member.clone())), ("200", ok("Changed", member))]),
+        "delete": op("End a membership", member_params(), None, vec![("204", json!({ "description": "Removed" }))]),
+    }));
+    let token = json!({ "type": "object", "required": ["id", "role", "created_at", "user_id"], "properties": {
+        "id": { "type": "string", "description": "Public id: shown in `created_by` as `token:<id>` for bootstrap tokens" },
+        "role": { "type": "string", "enum": ["admin", "user"], "description": "`admin`: a bootstrap token (every right); `user`: at most its user's rights" },
+        "user_id": { "type": "string", "description": "Its user; `bootstrap` for tokens made before people existed" },
+        "label": { "type": "string" }, "space": { "type": "string", "description": "The one space it reaches" },
+        "read_only": { "type": "boolean" }, "expires_at": { "type": "string", "format": "date-time" },
+        "last_used_at": { "type": "string", "format": "date-time", "description": "Written at most once a minute" },
+        "created_at": { "type": "string", "format": "date-time" } } });
+    let new_token = json!({ "type": "object", "properties": {
+        "label": { "type": "string" }, "space": { "type": "string" }, "read_only": { "type": "boolean" },
+        "expires_at": { "type": "string", "format": "date-time" } } });
+    paths.insert("/api/v1/tokens".into(), json!({
+        "get": op("The caller's API tokens, oldest first (a superadmin's: every token), never their secrets", vec![], None, vec![("200", ok("Tokens", page_of(token.clone())))]),
+        "post": op("Make a token acting for the caller, optionally narrowed to a space, read-only, expiring; the answer's `secret` is shown only this once",
+                   vec![], Some(new_token), vec![("201", ok("The token with its secret", token))]),
+    }));
     paths.insert("/api/v1/tokens/{id}".into(), json!({
-        "delete": op("Revoke a token: it is refused from this answer on", vec![path_param("id", "The token's public id")], None,
+        "delete": op("Revoke one of the caller's tokens (a superadmin: any): it is refused from this answer on", vec![path_param("id", "The token's public id")], None,
                      vec![("204", json!({ "description": "Revoked" }))]),
+    }));
+    paths.insert("/api/v1/auth/login".into(), json!({
+        "post": op("Sign in with email and password: a new session in an HttpOnly cookie; needs a same-origin Origin; failed attempts are limited per account and per address (429 with Retry-After)",
+                   vec![], Some(json!({ "type": "object", "required": ["email", "password"], "properties": { "email": { "type": "string" }, "password": { "type": "string" } } })),
+                   vec![("201", ok("Signed in; Set-Cookie carries the session", object()))]),
+    }));
+    paths.insert("/api/v1/auth/logout".into(), json!({
+        "post": op("Sign out: ends the cookie's session on the server", vec![], None, vec![("204", json!({ "description": "Signed out" }))]),
+    }));
+    let session = json!({ "type": "object", "properties": { "id": { "type": "string" }, "created_at": { "type": "string", "format": "date-time" },
+        "expires_at": { "type": "string", "format": "date-time" }, "from": { "type": ["string", "null"] }, "current": { "type": "boolean" } } });
+    paths.insert("/api/v1/auth/sessions".into(), json!({
+        "get": op("The caller's live sessions", vec![], None, vec![("200", ok("Sessions", page_of(session)))]),
+    }));
+    paths.insert("/api/v1/auth/sessions/{id}".into(), json!({
+        "delete": op("End one of the caller's sessions", vec![path_param("id", "The session's public id")], None, vec![("204", json!({ "description": "Ended" }))]),
+    }));
+    let entry = json!({ "type": "object", "properties": { "id": { "type": "string" }, "at": { "type": "string", "format": "date-time" },
+        "actor": { "type": "string" }, "space": { "type": "string" }, "action": { "type": "string", "description": "`sign_in`, or `{METHOD} {route}` of a change" },
+        "target": { "type": "string" }, "from": { "type": "string", "description": "The client's address" } } });
+    let page_params = || vec![
+        query_param("before", "An entry id: older entries", json!({ "type": "string" })),
+        query_param("limit", "Page size (default 100, max 1000)", json!({ "type": "integer", "minimum": 1, "maximum": 1000 })),
+    ];
+    paths.insert("/api/v1/audit".into(), json!({
+        "get": op("The audit log, newest first (superadmins)", page_params(), None, vec![("200", ok("Entries", page_of(entry.clone())))]),
+    }));
+    let mut space_page = space_params();
+    space_page.extend(page_params());
+    paths.insert("/api/v1/spaces/{space}/audit".into(), json!({
+        "get": op("The space's audit log, newest first (owners and admins)", space_page, None, vec![("200", ok("Entries", page_of(entry)))]),
     }));
 }
 

@@ -63,8 +63,18 @@ async fn update(
     Ok(Json(state.engine.update_space(&space, change.title, change.timezone).await?))
 }
 
-async fn list(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let spaces = state.engine.spaces()?;
+/// The spaces the caller can see: all for a superadmin, else those they are a member of.
+async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Result<impl IntoResponse, ApiError> {
+    let mut spaces = state.engine.spaces()?;
+    let mut refused = Ok(());
+    spaces.retain(|space| match state.engine.space_access(&caller, space.name.as_str()) {
+        Ok(access) => access.is_some(),
+        Err(err) => {
+            refused = Err(err);
+            false
+        }
+    });
+    refused?;
     Ok(Json(json!({ "items": spaces, "next_cursor": null })))
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use engine::{Engine, EngineConfig, Role};
+use engine::{Engine, EngineConfig};
 use tower::ServiceExt;
 
 use super::{route_table, router};
@@ -24,7 +24,7 @@ fn concrete(path: &str) -> String {
 async fn the_openapi_document_describes_exactly_the_routes_served() {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
-    let (token, _) = engine.create_token(Role::Admin, None).await.expect("token");
+    let (token, _) = engine.create_admin_token(None).await.expect("token");
     let app = router(engine.clone(), &Config::default());
 
     let mut served = BTreeSet::new();
@@ -67,6 +67,15 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
     let unserved: Vec<_> = documented.difference(&served).collect();
     assert!(undocumented.is_empty(), "served but not in the OpenAPI document: {undocumented:?}");
     assert!(unserved.is_empty(), "in the OpenAPI document but not served: {unserved:?}");
+    // Every route has an entry in the authorization table.
+    let unguarded: Vec<_> = documented
+        .iter()
+        .filter(|(path, method)| {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("a method");
+            super::authz::need(path, &method).is_none()
+        })
+        .collect();
+    assert!(unguarded.is_empty(), "routes missing from the authorization table: {unguarded:?}");
     engine.close().expect("close");
 }
 

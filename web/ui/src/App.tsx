@@ -23,6 +23,9 @@ export interface Me {
   token_id: string;
   role: string;
   via: "session" | "token";
+  /** The user signed in; none for a bootstrap token's session. */
+  user?: { id: string; name: string; email: string } | null;
+  superadmin?: boolean;
 }
 
 type Auth = { state: "loading" } | { state: "signed-out" } | { state: "signed-in"; me: Me } | { state: "error"; problem: Problem };
@@ -102,7 +105,7 @@ export function App() {
             </>
           )}
         </nav>
-        {auth.state === "signed-in" && <span className="muted small">{t("nav.signedInAs", { who: auth.me.caller })}</span>}
+        {auth.state === "signed-in" && <span className="muted small">{t("nav.signedInAs", { who: auth.me.user?.name ?? auth.me.caller })}</span>}
         <LanguageSwitch />
         {auth.state === "signed-in" && (
           <button type="button" className="link-button" onClick={() => void signOut()} data-testid="sign-out">

@@ -426,6 +426,48 @@ pub(super) fn sign_in_links() -> Vec<u8> {
     prefix(&[b"L"])
 }
 
+/// `auth`: `U\0{user id}\0` → User.
+pub(super) fn user(id: &str) -> Vec<u8> {
+    prefix(&[b"U", id.as_bytes()])
+}
+
+/// `auth`: all users.
+pub(super) fn users() -> Vec<u8> {
+    prefix(&[b"U"])
+}
+
+/// `auth`: `E\0{lower-cased email}\0` → user id (claims the email).
+pub(super) fn user_email(email_key: &str) -> Vec<u8> {
+    prefix(&[b"E", email_key.as_bytes()])
+}
+
+/// `auth`: `M\0{space}\0{user id}\0` → Membership.
+pub(super) fn membership(space: &SpaceName, user_id: &str) -> Vec<u8> {
+    prefix(&[b"M", space.as_str().as_bytes(), user_id.as_bytes()])
+}
+
+/// `auth`: the memberships of a space.
+pub(super) fn members_of(space: &SpaceName) -> Vec<u8> {
+    prefix(&[b"M", space.as_str().as_bytes()])
+}
+
+/// `auth`: every membership.
+pub(super) fn memberships() -> Vec<u8> {
+    prefix(&[b"M"])
+}
+
+/// `auth`: `A\0{16 bytes of a UUIDv7}` → AuditEntry: time order is key order.
+pub(super) fn audit_entry(id: &Uuid) -> Vec<u8> {
+    let mut key = prefix(&[b"A"]);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `auth`: the audit log.
+pub(super) fn audit_log() -> Vec<u8> {
+    prefix(&[b"A"])
+}
+
 /// `defs`: `D\0{space}\0` → every version of every dashboard of a space.
 pub(super) fn dashboards_of(space: &SpaceName) -> Vec<u8> {
     prefix(&[b"D", space.as_str().as_bytes()])

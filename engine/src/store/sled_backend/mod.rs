@@ -31,8 +31,8 @@ use super::{
     StoreError, ValueRange, WriteObserver,
 };
 use crate::model::{
-    Delivery, Endpoint, Event, EventKind, Hook, Record, Run, Session, SignInLink, Space, StoredDashboard, StoredForm,
-    StoredView, StoredWorkflow, Timer, TimerPosition, TokenInfo,
+    AuditEntry, Delivery, Endpoint, Event, EventKind, Hook, Membership, Record, Run, Session, SignInLink, Space,
+    StoredDashboard, StoredForm, StoredView, StoredWorkflow, Timer, TimerPosition, TokenInfo, User,
 };
 
 impl From<sled::Error> for StoreError {
@@ -931,17 +931,7 @@ impl Store for SledStore {
 
     /// Every token with the hash of its secret, in hash order.
     fn tokens(&self) -> Result<Vec<(String, TokenInfo)>, StoreError> {
-        let prefix = keys::tokens();
-        self.auth()?
-            .scan_prefix(&prefix)
-            .map(|item| {
-                let (key, value) = item?;
-                // `T\0{hash}\0`: the hash sits between the prefix and the final separator.
-                let hash = key[prefix.len()..].strip_suffix(&[0]).unwrap_or(&key[prefix.len()..]);
-                let hash = String::from_utf8_lossy(hash).into_owned();
-                Ok((hash, decode_pair((key, value))?))
-            })
-            .collect()
+        self.by_hash(&keys::tokens())
     }
 
     /// Removes the token whose secret hashes to `hash_hex`. Durable after [`Store::barrier`].
@@ -969,6 +959,10 @@ impl Store for SledStore {
     fn remove_session(&self, hash_hex: &str) -> Result<(), StoreError> {
         self.put(&self.auth()?, keys::session(hash_hex), None)?;
         Ok(())
+    }
+
+    fn sessions(&self) -> Result<Vec<(String, Session)>, StoreError> {
+        self.by_hash(&keys::sessions())
     }
 
     fn remove_sessions_where(&self, expired: &dyn Fn(&Session) -> bool) -> Result<usize, StoreError> {
@@ -1006,6 +1000,92 @@ impl Store for SledStore {
             }
         }
         Ok(())
+    }
+
+    // ---- people ----
+
+    fn insert_user(&self, email_key: &str, user: &User) -> Result<(), StoreError> {
+        let auth = self.auth()?;
+        if self.put_if_absent(&auth, keys::user_email(email_key), encode(&user.id)?)?.is_err() {
+            return Err(StoreError::AlreadyExists);
+        }
+        self.put(&auth, keys::user(&user.id), Some(encode(user)?))?;
+        Ok(())
+    }
+
+    fn put_user(&self, user: &User) -> Result<(), StoreError> {
+        self.put(&self.auth()?, keys::user(&user.id), Some(encode(user)?))?;
+        Ok(())
+    }
+
+    fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        get(&self.auth()?, &keys::user(id))
+    }
+
+    fn user_id_by_email(&self, email_key: &str) -> Result<Option<String>, StoreError> {
+        get(&self.auth()?, &keys::user_email(email_key))
+    }
+
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.auth()?.scan_prefix(keys::users()).map(|item| decode_pair(item?)).collect()
+    }
+
+    fn put_membership(&self, space: &SpaceName, membership: &Membership) -> Result<(), StoreError> {
+        self.put(&self.auth()?, keys::membership(space, &membership.user_id), Some(encode(membership)?))?;
+        Ok(())
+    }
+
+    fn remove_membership(&self, space: &SpaceName, user_id: &str) -> Result<bool, StoreError> {
+        Ok(self.put(&self.auth()?, keys::membership(space, user_id), None)?.is_some())
+    }
+
+    fn membership(&self, space: &SpaceName, user_id: &str) -> Result<Option<Membership>, StoreError> {
+        get(&self.auth()?, &keys::membership(space, user_id))
+    }
+
+    fn members(&self, space: &SpaceName) -> Result<Vec<Membership>, StoreError> {
+        self.auth()?.scan_prefix(keys::members_of(space)).map(|item| decode_pair(item?)).collect()
+    }
+
+    fn memberships_of(&self, user_id: &str) -> Result<Vec<(String, Membership)>, StoreError> {
+        let prefix = keys::memberships();
+        let mut found = Vec::new();
+        for item in self.auth()?.scan_prefix(&prefix) {
+            let (key, value) = item?;
+            let membership: Membership = decode_pair((key.clone(), value))?;
+            if membership.user_id == user_id {
+                let rest = &key[prefix.len()..];
+                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                found.push((String::from_utf8_lossy(&rest[..end]).into_owned(), membership));
+            }
+        }
+        Ok(found)
+    }
+
+    fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.put(&self.auth()?, keys::audit_entry(&entry.id), Some(encode(entry)?))?;
+        Ok(())
+    }
+
+    fn audit(
+        &self,
+        before: Option<Uuid>,
+        limit: usize,
+        keep: &dyn Fn(&AuditEntry) -> bool,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let start = keys::audit_log();
+        let end = before.map_or_else(|| keys::prefix_end(&start), |id| keys::audit_entry(&id));
+        let mut found = Vec::new();
+        for item in self.auth()?.range(start..end).rev() {
+            let entry: AuditEntry = decode_pair(item?)?;
+            if keep(&entry) {
+                found.push(entry);
+                if found.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
     }
 
     // ---- dashboards ----
@@ -1280,6 +1360,20 @@ impl SledStore {
         self.snapshots.write(tree, [&key], || {
             Ok(tree.compare_and_swap(&key, None as Option<&[u8]>, Some(value))?.map_err(|_| ()))
         })
+    }
+
+    /// Every `auth` entry under `prefix` keyed by a secret's hash (`{kind}\0{hash}\0`: the hash
+    /// sits between the prefix and the final separator), with that hash.
+    fn by_hash<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<(String, T)>, StoreError> {
+        self.auth()?
+            .scan_prefix(prefix)
+            .map(|item| {
+                let (key, value) = item?;
+                let hash = key[prefix.len()..].strip_suffix(&[0]).unwrap_or(&key[prefix.len()..]);
+                let hash = String::from_utf8_lossy(hash).into_owned();
+                Ok((hash, decode_pair((key, value))?))
+            })
+            .collect()
     }
 
     /// Flushes everything now, blocking (for the CLI and shutdown).

@@ -72,7 +72,7 @@ export async function api<T = unknown>(path: string, options: RequestOptions = {
     }
   }
   if (!response.ok) {
-    if (response.status === 401 && !path.startsWith("/api/v1/auth/session")) {
+    if (response.status === 401 && !path.startsWith("/api/v1/auth/session") && !path.startsWith("/api/v1/auth/login")) {
       window.dispatchEvent(new Event(SIGNED_OUT));
     }
     throw new Problem(response.status, (body ?? {}) as Record<string, unknown>);

@@ -1,5 +1,5 @@
-// Sign-in until people exist: the server's one-time link (which lands on `/` signed in), or
-// an API token pasted here, which opens the same kind of session.
+// Sign-in: email and password (a new session each time), the server's one-time link (which
+// lands on `/` signed in), or an API token pasted here, which opens the same kind of session.
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { api, Problem } from "../api/client";
@@ -7,17 +7,19 @@ import type { Me } from "../App";
 
 export function SignIn({ linkInvalid, onSignedIn }: { linkInvalid: boolean; onSignedIn: (me: Me) => void }) {
   const { t } = useTranslation();
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const submit = async (event: FormEvent) => {
+  const signIn = async (event: FormEvent, path: string, body: Record<string, string>) => {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const { body } = await api<Me>("/api/v1/auth/session", { method: "POST", body: { token: token.trim() } });
-      onSignedIn(body);
+      const { body: me } = await api<Me>(path, { method: "POST", body });
+      onSignedIn(me);
     } catch (err) {
       const detail = err instanceof Problem ? err.errors[0]?.message ?? err.detail : String(err);
       setError(t("signIn.failed", { detail }));
@@ -35,7 +37,40 @@ export function SignIn({ linkInvalid, onSignedIn }: { linkInvalid: boolean; onSi
           {t("signIn.linkInvalid")}
         </p>
       )}
-      <form onSubmit={(e) => void submit(e)}>
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      <form onSubmit={(e) => void signIn(e, "/api/v1/auth/login", { email: email.trim(), password })}>
+        <label htmlFor="email">{t("signIn.email")}</label>
+        <input
+          id="email"
+          type="email"
+          autoComplete="username"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          data-testid="email"
+        />
+        <label htmlFor="password">{t("signIn.password")}</label>
+        <input
+          id="password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          data-testid="password"
+        />
+        <button
+          type="submit"
+          className="primary"
+          disabled={busy || email.trim() === "" || password === ""}
+          data-testid="sign-in-password"
+        >
+          {t("signIn.submit")}
+        </button>
+      </form>
+      <form onSubmit={(e) => void signIn(e, "/api/v1/auth/session", { token: token.trim() })}>
         <label htmlFor="token">{t("signIn.token")}</label>
         <input
           id="token"
@@ -44,19 +79,13 @@ export function SignIn({ linkInvalid, onSignedIn }: { linkInvalid: boolean; onSi
           value={token}
           onChange={(e) => setToken(e.target.value)}
           aria-describedby="token-help"
-          aria-invalid={error ? true : undefined}
           data-testid="token"
         />
         <small id="token-help" className="muted">
           {t("signIn.tokenHelp")}
         </small>
-        {error && (
-          <p className="field-error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" className="primary" disabled={busy || token.trim() === ""} data-testid="sign-in">
-          {t("signIn.submit")}
+        <button type="submit" disabled={busy || token.trim() === ""} data-testid="sign-in">
+          {t("signIn.submitToken")}
         </button>
       </form>
     </section>
