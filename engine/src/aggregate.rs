@@ -42,7 +42,8 @@ use uuid::Uuid;
 use crate::calendar;
 use crate::error::{EngineError, Result};
 use crate::listing::{self, QueryPlan};
-use crate::model::Record;
+use crate::model::{Access, Record};
+use crate::policy::Policy;
 use crate::query::encoding::{number_as_f64, parse_instant};
 use crate::query::{encode_value, is_field_path, FieldLookup, Filter};
 use crate::store::Store as _;
@@ -250,6 +251,15 @@ impl Aggregate {
     }
 
     /// Every field the query reads (the filter's aside).
+    /// Every field the query reads, with the pointer of the part that names it.
+    fn fields_named(&self) -> impl Iterator<Item = (&str, String)> {
+        let grouped = self.group_by.iter().enumerate().map(|(i, g)| (g.field.as_str(), format!("/group_by/{i}")));
+        let measured =
+            self.metrics.iter().enumerate().filter_map(|(i, m)| Some((m.field.as_deref()?, format!("/metrics/{i}"))));
+        let filtered = self.filter.iter().flat_map(|f| f.fields()).map(|field| (field, "/filter".to_owned()));
+        grouped.chain(measured).chain(filtered)
+    }
+
     fn fields(&self) -> impl Iterator<Item = &str> {
         self.group_by.iter().map(|g| g.field.as_str()).chain(self.metrics.iter().filter_map(|m| m.field.as_deref()))
     }
@@ -356,14 +366,17 @@ impl Engine {
         Aggregate::parse(query, &|field| listing::field_type(&loaded.compiled, field)).map(|_| ())
     }
 
-    /// Runs an aggregate query on a form's records (see the module docs).
-    pub fn aggregate(&self, space: &str, form: &str, query: &Value) -> Result<AggregateResult> {
-        self.aggregate_within(space, form, query, DEFAULT_DEADLINE)
+    /// Runs an aggregate query on a form's records (see the module docs), as a caller with
+    /// `access`: only records in its scope count, and a query that groups, measures or filters
+    /// on a field hidden from it is refused naming the field.
+    pub fn aggregate(&self, access: &Access, space: &str, form: &str, query: &Value) -> Result<AggregateResult> {
+        self.aggregate_within(access, space, form, query, DEFAULT_DEADLINE)
     }
 
     /// [`Engine::aggregate`] with its own time limit.
     pub fn aggregate_within(
         &self,
+        access: &Access,
         space: &str,
         form: &str,
         query: &Value,
@@ -371,7 +384,12 @@ impl Engine {
     ) -> Result<AggregateResult> {
         let deadline = Instant::now() + time_limit;
         let loaded = self.loaded_form(space, form)?;
-        let aggregate = Aggregate::parse(query, &|field| listing::field_type(&loaded.compiled, field))?;
+        let resolve = |field: &str| listing::field_type(&loaded.compiled, field);
+        let mut aggregate = Aggregate::parse(query, &resolve)?;
+        let policy = Policy::new(loaded.compiled.def(), access);
+        policy.check_readable(aggregate.fields_named())?;
+        aggregate.filter = listing::scoped(aggregate.filter.take(), &policy, &resolve);
+        let seen = |record: &Result<Record>| record.as_ref().map_or(true, |record| policy.sees_record(record));
         let (space, form) = (&loaded.space, &loaded.stored.name);
         let candidates = match &aggregate.filter {
             Some(filter) => self.selective_candidates(space, form, &loaded.compiled, filter)?,
@@ -380,15 +398,16 @@ impl Engine {
         match candidates {
             Some((field, ids)) => {
                 let records = ids.into_iter().filter_map(|id: Uuid| self.store().record(space, form, &id).transpose());
-                let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)), deadline)?;
+                let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)).filter(seen), deadline)?;
                 Ok(aggregate.answer(evaluated, QueryPlan::Index(field)))
             }
             None => {
                 // Only the fields the query names are built from each record's JSON.
                 let mut fields: Vec<String> = aggregate.fields().map(str::to_owned).collect();
                 fields.extend(aggregate.filter.iter().flat_map(|f| f.fields()).map(str::to_owned));
+                fields.extend(policy.scope_field().map(str::to_owned));
                 let records = self.store().scan_records_with_fields(space, form, &fields);
-                let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)), deadline)?;
+                let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)).filter(seen), deadline)?;
                 Ok(aggregate.answer(evaluated, QueryPlan::Scan))
             }
         }

@@ -83,6 +83,15 @@ pub enum EngineError {
         /// Checklist items of the current stage not yet done.
         unchecked: Vec<String>,
     },
+    /// The caller's role may not do this to the fields named (a form's record policy): write a
+    /// read-only or hidden field, filter or group on a hidden one, give a record away.
+    #[error("{message}")]
+    Forbidden {
+        /// What was refused, in words.
+        message: String,
+        /// The fields concerned, each with its pointer (`/arr`, `/filter`).
+        errors: Vec<FieldError>,
+    },
     /// The thing is busy (a delivery being attempted): try again shortly.
     #[error("{0}")]
     Busy(String),
@@ -108,6 +117,8 @@ pub enum ErrorCode {
     BadQuery,
     /// Optimistic concurrency check failed.
     PreconditionFailed,
+    /// The caller's role may not do this.
+    Forbidden,
     /// The change conflicts with stored state.
     Conflict,
     /// The write may not be durable; retry later.
@@ -125,6 +136,7 @@ impl ErrorCode {
             Self::Invalid => "validation",
             Self::BadQuery => "bad-query",
             Self::PreconditionFailed => "precondition-failed",
+            Self::Forbidden => "forbidden",
             Self::Conflict => "conflict",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
@@ -141,6 +153,7 @@ impl EngineError {
             Self::InvalidName(_) | Self::InvalidDefinition(_) | Self::Validation(_) => ErrorCode::Invalid,
             Self::InvalidQuery(_) | Self::InvalidAggregate(_) | Self::AggregateLimit { .. } => ErrorCode::BadQuery,
             Self::PreconditionFailed { .. } => ErrorCode::PreconditionFailed,
+            Self::Forbidden { .. } => ErrorCode::Forbidden,
             Self::SchemaChangeRefused { .. } | Self::TransitionRefused { .. } | Self::Busy(_) => ErrorCode::Conflict,
             Self::Store(StoreError::Durability(_) | StoreError::Closed) => ErrorCode::Unavailable,
             Self::Store(_) | Self::Internal(_) => ErrorCode::Internal,
@@ -155,6 +168,7 @@ impl EngineError {
             Self::InvalidAggregate(errors) => errors.clone(),
             Self::AggregateLimit { message, path } => vec![FieldError::new(path.clone(), message.clone())],
             Self::InvalidName(err) => vec![FieldError::new("", err.to_string())],
+            Self::Forbidden { errors, .. } => errors.clone(),
             _ => Vec::new(),
         }
     }

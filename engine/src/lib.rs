@@ -17,6 +17,8 @@
 //! - [`outbox`] delivers what workflows send (through a [`outbox::Transport`] the caller
 //!   implements) and turns posts to inbound hooks into events;
 //! - [`clock`] is the one source of time; `calendar` is zone, DST and cron arithmetic;
+//! - [`policy`]: a form's record policy applied to one caller (scope, hidden and read-only
+//!   fields), asked wherever record data enters or leaves;
 //! - [`views`]: saved views (filter, sort, columns) of a form, personal or shared;
 //! - [`sessions`]: browser sessions and one-time sign-in links, beside the tokens of [`auth`];
 //! - [`backup`]: a consistent snapshot of the whole database as one archive, and its restore.
@@ -40,6 +42,7 @@ mod import;
 mod listing;
 pub mod model;
 pub mod outbox;
+pub mod policy;
 pub mod query;
 mod records;
 pub mod rules;

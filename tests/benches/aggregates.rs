@@ -94,7 +94,12 @@ async fn run() {
     futures::stream::iter(data)
         .map(|data| {
             let engine = engine.clone();
-            async move { engine.create_record(&actor(), SPACE, FORM, data).await.expect("create") }
+            async move {
+                engine
+                    .create_record(&actor(), &engine::Access::unrestricted(), SPACE, FORM, data)
+                    .await
+                    .expect("create")
+            }
         })
         .buffer_unordered(CONCURRENCY)
         .for_each(|_| async {})
@@ -115,7 +120,11 @@ async fn run() {
     ];
     println!("  {:<45} {:<8} {:>7} {:>10} {:>10} {:>10}  target", "query", "plan", "groups", "p50", "p99", "max");
     for (label, query) in &queries {
-        let run = || engine.aggregate(SPACE, FORM, query).unwrap_or_else(|err| panic!("{label}: {err}"));
+        let run = || {
+            engine
+                .aggregate(&engine::Access::unrestricted(), SPACE, FORM, query)
+                .unwrap_or_else(|err| panic!("{label}: {err}"))
+        };
         for _ in 0..iterations.div_ceil(5) {
             run();
         }

@@ -172,7 +172,12 @@ async fn throughput(backlog: usize) -> f64 {
     futures::stream::iter(0..backlog)
         .map(|n| {
             let engine = engine.clone();
-            async move { engine.create_record(&actor(), "b", "account", json!({ "n": n })).await.expect("record") }
+            async move {
+                engine
+                    .create_record(&actor(), &engine::Access::unrestricted(), "b", "account", json!({ "n": n }))
+                    .await
+                    .expect("record")
+            }
         })
         .buffer_unordered(16)
         .for_each(|_| async {})

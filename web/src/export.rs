@@ -8,7 +8,8 @@
 
 use std::io;
 
-use engine::{Engine, EngineError, ListQuery, Record, MAX_LIMIT};
+use engine::policy::Policy;
+use engine::{Access, Engine, EngineError, ListQuery, Record, MAX_LIMIT};
 use forms::{CompiledForm, FieldError, FieldType};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
@@ -68,14 +69,16 @@ pub fn media_type(format: FileFormat) -> (&'static str, &'static str) {
 /// takes them.
 pub fn start(
     engine: Engine,
+    access: Access,
     space: String,
     form: String,
     request: ExportRequest,
 ) -> Result<mpsc::Receiver<io::Result<Vec<u8>>>, ExportError> {
     let loaded = engine.loaded_form(&space, &form)?;
-    let columns = columns(&loaded.compiled, request.fields.as_deref())?;
+    let policy = Policy::new(loaded.compiled.def(), &access);
+    let columns = columns(&loaded.compiled, &policy, request.fields.as_deref())?;
     let mut query = ListQuery { filter: request.filter, sort: request.sort, limit: Some(MAX_LIMIT), cursor: None };
-    let first = engine.list_records(&space, &form, &query)?;
+    let first = engine.list_records(&access, &space, &form, &query)?;
     let mut writer = TableWriter::new(request.format, columns)?;
     let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
     tokio::task::spawn_blocking(move || {
@@ -95,7 +98,7 @@ pub fn start(
                 break;
             };
             query.cursor = Some(cursor);
-            page = match engine.list_records(&space, &form, &query) {
+            page = match engine.list_records(&access, &space, &form, &query) {
                 Ok(page) => page,
                 Err(err) => {
                     // Headers are gone already: all that can be done is end the body with an
@@ -111,8 +114,13 @@ pub fn start(
     Ok(receiver)
 }
 
-/// The columns of an export of `form`: `wanted` in the order given, or every column.
-fn columns(form: &CompiledForm, wanted: Option<&[String]>) -> Result<Vec<ExportColumn>, ExportError> {
+/// The columns of an export of `form`: `wanted` in the order given, or every column the
+/// caller's policy shows (a hidden field is no column: asking for one is refused naming it).
+fn columns(
+    form: &CompiledForm,
+    policy: &Policy<'_>,
+    wanted: Option<&[String]>,
+) -> Result<Vec<ExportColumn>, ExportError> {
     let mut all = vec![ExportColumn { name: "id".into(), kind: FieldType::String }];
     let fields = form.fields();
     let order: Vec<&str> = form
@@ -125,11 +133,13 @@ fn columns(form: &CompiledForm, wanted: Option<&[String]>) -> Result<Vec<ExportC
         .unwrap_or_default();
     let ordered = order.iter().filter_map(|name| fields.iter().find(|(field, _)| field == name));
     let rest = fields.iter().filter(|(field, _)| !order.contains(&field.as_str()));
-    all.extend(ordered.chain(rest).map(|(name, kind)| ExportColumn { name: name.clone(), kind: *kind }));
+    let visible = ordered.chain(rest).filter(|(name, _)| !policy.is_hidden(name));
+    all.extend(visible.map(|(name, kind)| ExportColumn { name: name.clone(), kind: *kind }));
     all.extend(SYSTEM_COLUMNS.iter().map(|(name, kind)| ExportColumn { name: (*name).to_owned(), kind: *kind }));
     let Some(wanted) = wanted else {
         return Ok(all);
     };
+    policy.check_readable(wanted.iter().map(|name| (name.as_str(), format!("/fields/{name}"))))?;
     let mut chosen = Vec::with_capacity(wanted.len());
     let mut unknown = Vec::new();
     for name in wanted {

@@ -9,7 +9,7 @@
 use std::io::{self, Read};
 
 use axum::body::Bytes;
-use engine::{Actor, Engine, EngineError, ImportOptions, ImportReport, ImportRow, RowError};
+use engine::{Access, Actor, Engine, EngineError, ImportOptions, ImportReport, ImportRow, RowError};
 use forms::{CoerceOptions, ColumnMatch, MappingError};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -57,6 +57,7 @@ pub enum ImportError {
 pub fn run(
     engine: &Engine,
     actor: &Actor,
+    access: &Access,
     space: &str,
     form: &str,
     request: ImportRequest,
@@ -73,7 +74,7 @@ pub fn run(
     let mut options = request.options;
     options.columns =
         columns.iter().filter_map(|c| c.field.as_ref().map(|field| (field.clone(), c.header.clone()))).collect();
-    let mut importer = engine.importer(actor, space, form, options)?;
+    let mut importer = engine.importer(actor, access, space, form, options)?;
     for row in table.by_ref() {
         let row = match row {
             Ok(row) => {

@@ -356,11 +356,11 @@ async fn the_planner_uses_a_selective_index() {
         data.push(json!({ "tier": tier, "owner": format!("o{}", i % 3), "arr": i * 10, "health": i }));
     }
     for d in &data {
-        engine.create_record(&actor, "s", "accounts", d.clone()).await.expect("create");
+        engine.create_record(&actor, &crate::Access::unrestricted(), "s", "accounts", d.clone()).await.expect("create");
     }
     let query = json!({ "filter": "tier = \"gold\"", "group_by": ["owner"],
         "metrics": [{ "op": "sum", "field": "arr" }, { "op": "avg", "field": "health" }] });
-    let got = engine.aggregate("s", "accounts", &query).expect("aggregate");
+    let got = engine.aggregate(&crate::Access::unrestricted(), "s", "accounts", &query).expect("aggregate");
     assert_eq!(got.plan, QueryPlan::Index("tier".into()));
     let expected = aggregate_over(query, &data).expect("in memory");
     assert_eq!((got.groups, got.total), (expected.groups, expected.total));
@@ -368,7 +368,7 @@ async fn the_planner_uses_a_selective_index() {
     // A broad filter scans, reading only the fields named (filter, groups, metrics).
     let broad = json!({ "filter": "health >= 5", "group_by": ["tier"],
         "metrics": [{ "op": "count" }, { "op": "sum", "field": "arr" }, { "op": "max", "field": "health" }] });
-    let got = engine.aggregate("s", "accounts", &broad).expect("aggregate");
+    let got = engine.aggregate(&crate::Access::unrestricted(), "s", "accounts", &broad).expect("aggregate");
     assert_eq!(got.plan, QueryPlan::Scan);
     let expected = aggregate_over(broad, &data).expect("in memory");
     assert_eq!((&got.groups, &got.total), (&expected.groups, &expected.total));
@@ -380,12 +380,20 @@ async fn the_planner_uses_a_selective_index() {
         ])
     );
 
-    match engine.aggregate("s", "accounts", &json!({ "metrics": [{ "op": "sum", "field": "owner" }] })) {
+    match engine.aggregate(
+        &crate::Access::unrestricted(),
+        "s",
+        "accounts",
+        &json!({ "metrics": [{ "op": "sum", "field": "owner" }] }),
+    ) {
         Err(EngineError::InvalidAggregate(errors)) => assert_eq!(errors[0].path, "/metrics/0/field"),
         other => panic!("expected a type error, got {other:?}"),
     }
     assert!(engine.check_aggregate("s", "accounts", &json!({ "group_by": ["tier"] })).is_ok());
-    assert!(matches!(engine.aggregate("s", "nope", &json!({})), Err(EngineError::NotFound { .. })));
+    assert!(matches!(
+        engine.aggregate(&crate::Access::unrestricted(), "s", "nope", &json!({})),
+        Err(EngineError::NotFound { .. })
+    ));
     engine.close().expect("close");
 }
 

@@ -8,7 +8,6 @@ use super::AppState;
 
 /// The caller's standing in `space`. Every token today acts for the whole instance, so no
 /// policy restricts it; people and space roles narrow this.
-#[allow(dead_code)] // the record handlers call it once record policy lands
 pub(crate) fn space_access(_state: &AppState, _caller: &Principal, _space: &str) -> Result<Access, ApiError> {
     Ok(Access::unrestricted())
 }

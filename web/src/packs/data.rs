@@ -177,7 +177,7 @@ pub(crate) async fn load(
                     continue;
                 }
             };
-            match engine.create_record(actor, space, &row.form, data).await {
+            match engine.create_record(actor, &engine::Access::unrestricted(), space, &row.form, data).await {
                 Ok(record) => {
                     written += 1;
                     if let Some(alias) = row.alias {

@@ -124,7 +124,9 @@ async fn write_all(engine: &Engine, actor: &Actor, form: &str, rows: Vec<Value>)
         let mut tasks = tokio::task::JoinSet::new();
         for (i, data) in chunk.iter().cloned().enumerate() {
             let (engine, actor, form) = (engine.clone(), actor.clone(), form.to_owned());
-            tasks.spawn(async move { (i, engine.create_record(&actor, DEMO_SPACE, &form, data).await) });
+            tasks.spawn(async move {
+                (i, engine.create_record(&actor, &engine::Access::unrestricted(), DEMO_SPACE, &form, data).await)
+            });
         }
         let mut written = vec![String::new(); chunk.len()];
         while let Some(joined) = tasks.join_next().await {
