@@ -70,6 +70,7 @@ impl Engine {
         policy.fill_person(&mut data);
         let record = self.new_record(space, &loaded, data, actor)?;
         policy.check_scope_after(&record.data)?;
+        self.check_references_seen(&loaded, access, None, &record.data)?;
         let write = create_write(&space_name, &loaded, &record);
         Ok((policy.redact_record(record), write))
     }
@@ -175,6 +176,7 @@ impl Engine {
             return Ok((policy.redact_record(current), None));
         }
         policy.check_scope_after(&data)?;
+        self.check_references_seen(&loaded, access, Some(&current.data), &data)?;
         if let Some(pipeline) = &loaded.compiled.def().pipeline {
             if data.get(&pipeline.field) != current.data.get(&pipeline.field) {
                 let message = "the stage changes only through POST .../records/{id}/transition";
@@ -362,6 +364,49 @@ impl Engine {
             return Err(EngineError::not_found("record", id.to_string()));
         }
         Ok(events.into_iter().map(|event| policy.redact_event(event)).collect())
+    }
+
+    /// Refuses a write that makes `data` point (`x-ref`) at a record the caller's `access` can't
+    /// see, with the error a missing record gives, so references can't probe for records out
+    /// of scope. References `before` already held are left alone: a task stays valid when its
+    /// account moves to another CSM.
+    fn check_references_seen(
+        &self,
+        loaded: &LoadedForm,
+        access: &Access,
+        before: Option<&Value>,
+        data: &Value,
+    ) -> Result<()> {
+        if access.is_unrestricted() {
+            return Ok(());
+        }
+        let held: HashSet<(String, String)> = before
+            .map(|before| loaded.compiled.references(before).into_iter().map(|r| (r.path, r.id)).collect())
+            .unwrap_or_default();
+        let mut errors = Vec::new();
+        for reference in loaded.compiled.references(data) {
+            if held.contains(&(reference.path.clone(), reference.id.clone())) {
+                continue;
+            }
+            let target = self.loaded_form(loaded.space.as_str(), reference.form.as_str())?;
+            let policy = Policy::new(target.compiled.def(), access);
+            let seen = match Uuid::parse_str(&reference.id).map(|id| self.current_record(&target, &id, &policy)) {
+                Ok(Ok(_)) => true,
+                Ok(Err(EngineError::NotFound { .. })) | Err(_) => false,
+                Ok(Err(err)) => return Err(err),
+            };
+            if !seen {
+                errors.push(FieldError::new(
+                    reference.path,
+                    format!("no `{}` record with id `{}` exists", reference.form, reference.id),
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationErrors(errors).into())
+        }
     }
 
     /// Makes `data` what is stored: computes the computed fields into it, then checks the

@@ -385,3 +385,35 @@ async fn a_restricted_caller_may_not_import_past_its_policy() {
     assert_eq!(err.err().map(|e| e.code()), Some(ErrorCode::Forbidden));
     engine.importer(&Actor::system(), &admin(), "cs", "account", ImportOptions::default()).expect("admin imports");
 }
+
+#[tokio::test]
+async fn a_reference_to_a_record_out_of_scope_is_refused_like_one_to_a_missing_record() {
+    let (_dir, engine, records) = seeded().await;
+    let task = json!({ "schema": { "type": "object", "properties": {
+        "title": { "type": "string" }, "account": { "type": "string", "x-ref": "account" } } } });
+    engine.put_form(&Actor::system(), "cs", "task", &task, false).await.expect("task form");
+    let (ann, actor) = (member("ann"), Actor("ann".into()));
+    let (mine, theirs, missing) = (records[0].id.to_string(), records[1].id, uuid::Uuid::now_v7());
+    let created = engine.create_record(&actor, &ann, "cs", "task", json!({ "title": "Call", "account": mine })).await;
+    let task_id = created.expect("a task on her account").id.to_string();
+    let refused = |err: EngineError| -> String {
+        assert_eq!(err.code(), ErrorCode::Invalid, "{err}");
+        let errors = err.field_errors();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, "/account");
+        errors[0].message.replace(&theirs.to_string(), "ID").replace(&missing.to_string(), "ID")
+    };
+    let on = |id: uuid::Uuid| json!({ "title": "Call", "account": id });
+    let to_theirs = refused(engine.create_record(&actor, &ann, "cs", "task", on(theirs)).await.expect_err("bob's"));
+    let to_missing = refused(engine.create_record(&actor, &ann, "cs", "task", on(missing)).await.expect_err("missing"));
+    assert_eq!(to_theirs, to_missing);
+    let patch = json!({ "account": theirs });
+    let err = engine.patch_record(&actor, &ann, "cs", "task", &task_id, &patch, None).await.expect_err("bob's");
+    assert_eq!(refused(err), to_missing);
+    // Once her account is bob's, her task still names it and stays editable.
+    let everything = Access::unrestricted();
+    let moved = json!({ "csm": "bob" });
+    engine.patch_record(&Actor::system(), &everything, "cs", "account", &mine, &moved, None).await.expect("moved");
+    let renamed = json!({ "title": "Call again" });
+    engine.patch_record(&actor, &ann, "cs", "task", &task_id, &renamed, None).await.expect("kept reference");
+}
