@@ -157,7 +157,10 @@ impl Engine {
         if !cursor.truncated {
             return Ok(cursor);
         }
-        if let Some(record) = self.store().record(plan.space, plan.form, &Uuid::from_bytes(cursor.id))? {
+        // A record the caller can't see is treated as gone: how the page resumes must not tell
+        // anything about it.
+        let record = self.store().record(plan.space, plan.form, &Uuid::from_bytes(cursor.id))?;
+        if let Some(record) = record.filter(|record| plan.policy.sees_record(record)) {
             let exact = plan.sort.key_of(&record, resolve);
             let consistent = exact.len() == cursor.sort_key.len()
                 && exact.iter().zip(&cursor.sort_key).all(|(whole, cut)| whole.starts_with(cut));

@@ -172,3 +172,51 @@ fn row(record: &Record) -> Map<String, Value> {
     }
     row
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use engine::{Access, EngineError, SpaceRole};
+    use forms::{CompiledForm, FormDef};
+    use serde_json::json;
+
+    use super::*;
+
+    fn form() -> CompiledForm {
+        let def = json!({
+            "schema": { "type": "object", "properties": {
+                "name": { "type": "string" }, "csm": { "type": "string" }, "notes": { "type": "string" } } },
+            "ui": { "order": ["notes", "name"] },
+            "access": { "person_field": "csm", "roles": { "member": { "records": "own", "fields": { "notes": "hidden" } } } }
+        });
+        CompiledForm::compile(FormDef::from_json(&def).expect("shape")).expect("form")
+    }
+
+    fn names(columns: &[ExportColumn]) -> Vec<&str> {
+        columns.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    /// A hidden field is no column of a restricted caller's export, and asking for it is
+    /// refused naming it; others get every column.
+    #[test]
+    fn hidden_fields_are_no_export_columns() {
+        let form = form();
+        let member =
+            Access { user_id: Some("ann".into()), role: Some(SpaceRole::Member), team_members: BTreeSet::new() };
+        let policy = Policy::new(form.def(), &member);
+        let shown = columns(&form, &policy, None).expect("columns");
+        assert_eq!(&names(&shown)[..3], ["id", "name", "csm"]);
+        assert!(!names(&shown).contains(&"notes"));
+        let wanted = ["name".to_owned(), "notes".to_owned()];
+        match columns(&form, &policy, Some(&wanted)) {
+            Err(ExportError::Engine(err @ EngineError::Forbidden { .. })) => {
+                assert_eq!(err.field_errors()[0].path, "/fields/notes");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let everything = Access::unrestricted();
+        let all = columns(&form, &Policy::new(form.def(), &everything), None).expect("columns");
+        assert_eq!(&names(&all)[..4], ["id", "notes", "name", "csm"]);
+    }
+}
