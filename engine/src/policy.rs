@@ -133,18 +133,17 @@ impl<'a> Policy<'a> {
     /// Refuses a query that names a hidden field: `at` is the pointer of the query part
     /// (`/filter`, `/sort`, `/group_by/0/field`) each field was named in.
     pub fn check_readable<'f>(&self, fields: impl IntoIterator<Item = (&'f str, String)>) -> Result<()> {
-        let errors: Vec<FieldError> = fields
-            .into_iter()
-            .filter(|(field, _)| self.is_hidden(field))
-            .map(|(field, at)| FieldError::new(at, format!("`{field}` is hidden from your role")))
-            .collect();
-        if errors.is_empty() {
+        let refused: Vec<(&str, String)> = fields.into_iter().filter(|(field, _)| self.is_hidden(field)).collect();
+        if refused.is_empty() {
             return Ok(());
         }
-        let names: Vec<&str> = errors.iter().map(|e| e.message.split('`').nth(1).unwrap_or("")).collect();
+        let names: Vec<&str> = refused.iter().map(|(field, _)| *field).collect();
         Err(EngineError::Forbidden {
             message: format!("your role may not query on hidden field(s): {}", names.join(", ")),
-            errors,
+            errors: refused
+                .iter()
+                .map(|(field, at)| FieldError::new(at.clone(), format!("`{field}` is hidden from your role")))
+                .collect(),
         })
     }
 

@@ -21,7 +21,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate};
-use engine::{Engine, EngineConfig};
+use engine::{Access, Engine, EngineConfig};
 use futures::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -96,7 +96,7 @@ async fn run() {
             let engine = engine.clone();
             async move {
                 engine
-                    .create_record(&actor(), &engine::Access::unrestricted(), SPACE, FORM, data)
+                    .create_record(&actor(), &Access::unrestricted(), SPACE, FORM, data)
                     .await
                     .expect("create")
             }
@@ -121,9 +121,7 @@ async fn run() {
     println!("  {:<45} {:<8} {:>7} {:>10} {:>10} {:>10}  target", "query", "plan", "groups", "p50", "p99", "max");
     for (label, query) in &queries {
         let run = || {
-            engine
-                .aggregate(&engine::Access::unrestricted(), SPACE, FORM, query)
-                .unwrap_or_else(|err| panic!("{label}: {err}"))
+            engine.aggregate(&Access::unrestricted(), SPACE, FORM, query).unwrap_or_else(|err| panic!("{label}: {err}"))
         };
         for _ in 0..iterations.div_ceil(5) {
             run();

@@ -40,6 +40,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
+use engine::Access;
 use engine::Engine;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -174,7 +175,7 @@ async fn throughput(backlog: usize) -> f64 {
             let engine = engine.clone();
             async move {
                 engine
-                    .create_record(&actor(), &engine::Access::unrestricted(), "b", "account", json!({ "n": n }))
+                    .create_record(&actor(), &Access::unrestricted(), "b", "account", json!({ "n": n }))
                     .await
                     .expect("record")
             }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{SecondsFormat, Utc};
 use engine::clock::ManualClock;
 use engine::workflows::{DeliveryStatus, RunFilter, RunStatus};
-use engine::{Actor, Engine, EngineConfig, EventKind};
+use engine::{Access, Actor, Engine, EngineConfig, EventKind};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -123,24 +123,18 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
     let remind_at = (now - chrono::Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Millis, true);
     for n in 0..REMINDERS {
         let data = json!({ "title": format!("r{n}"), "remind_at": remind_at });
-        engine.create_record(&actor, &engine::Access::unrestricted(), "cs", "reminder", data).await.expect("reminder");
+        engine.create_record(&actor, &Access::unrestricted(), "cs", "reminder", data).await.expect("reminder");
     }
     engine.process_pending().await.expect("the reminders' timers scheduled");
     for n in 0..ACCOUNTS {
         engine
-            .create_record(&actor, &engine::Access::unrestricted(), "cs", "account", json!({ "name": format!("a{n}") }))
+            .create_record(&actor, &Access::unrestricted(), "cs", "account", json!({ "name": format!("a{n}") }))
             .await
             .expect("account");
     }
     for n in 0..ONBOARDINGS {
         engine
-            .create_record(
-                &actor,
-                &engine::Access::unrestricted(),
-                "cs",
-                "onboarding",
-                json!({ "name": format!("o{n}") }),
-            )
+            .create_record(&actor, &Access::unrestricted(), "cs", "onboarding", json!({ "name": format!("o{n}") }))
             .await
             .expect("onboarding");
     }
@@ -191,8 +185,7 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
 
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     assert_eq!(engine.last_event_seq(), engine.processor_position().expect("position"), "everything processed");
-    let (runs, _) =
-        engine.runs(&engine::Access::unrestricted(), "cs", &RunFilter::default(), usize::MAX, None).expect("runs");
+    let (runs, _) = engine.runs(&Access::unrestricted(), "cs", &RunFilter::default(), usize::MAX, None).expect("runs");
     let mut per_workflow: BTreeMap<String, usize> = BTreeMap::new();
     for run in &runs {
         assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
@@ -207,7 +200,7 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
 
     // Round-robin: each of the three took exactly a third of the accounts.
     let accounts = engine.list_records(
-        &engine::Access::unrestricted(),
+        &Access::unrestricted(),
         "cs",
         "account",
         &engine::ListQuery { limit: Some(1000), ..Default::default() },
@@ -221,7 +214,7 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
 
     // Tasks: one per reminder, one for the cron occurrence.
     let tasks = engine.list_records(
-        &engine::Access::unrestricted(),
+        &Access::unrestricted(),
         "cs",
         "task",
         &engine::ListQuery { limit: Some(1000), ..Default::default() },

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use engine::workflows::{RunFilter, RunStatus};
-use engine::{Actor, Engine, EngineConfig};
+use engine::{Access, Actor, Engine, EngineConfig};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -233,8 +233,7 @@ async fn kill_9_during_a_burst_of_10000_timers_fires_each_exactly_once() {
 
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     assert_eq!(engine.pending_timers(), 0);
-    let (runs, _) =
-        engine.runs(&engine::Access::unrestricted(), "cs", &RunFilter::default(), usize::MAX, None).expect("runs");
+    let (runs, _) = engine.runs(&Access::unrestricted(), "cs", &RunFilter::default(), usize::MAX, None).expect("runs");
     assert_eq!(runs.len(), TIMERS, "one run per timer");
     assert!(runs.iter().all(|r| r.status == RunStatus::Succeeded));
     let run_records: HashSet<String> = runs.iter().map(|r| r.record.to_string()).collect();
@@ -244,7 +243,7 @@ async fn kill_9_during_a_burst_of_10000_timers_fires_each_exactly_once() {
     let mut cursor = None;
     loop {
         let query = engine::ListQuery { limit: Some(1000), cursor, ..Default::default() };
-        let page = engine.list_records(&engine::Access::unrestricted(), "cs", "task", &query).expect("tasks");
+        let page = engine.list_records(&Access::unrestricted(), "cs", "task", &query).expect("tasks");
         total += page.items.len();
         tasks.extend(page.items.iter().filter_map(|t| t.data["reminder"].as_str().map(str::to_owned)));
         match page.next_cursor {
@@ -275,7 +274,7 @@ async fn prepare_burst(dir: &std::path::Path, count: usize, due: DateTime<Utc>) 
     engine.put_form(&actor, "cs", "task", &task_form(), false).await.expect("form");
     engine.put_workflow(&actor, "cs", "remind", &remind_workflow()).await.expect("workflow");
     let mut ids = HashSet::new();
-    let everything = engine::Access::unrestricted();
+    let everything = Access::unrestricted();
     for chunk in 0..count.div_ceil(500) {
         let writes = (0..500.min(count - chunk * 500)).map(|n| {
             let data = json!({ "title": format!("Call {chunk}-{n}"), "remind_at": rfc3339(due) });
@@ -312,7 +311,7 @@ async fn simulate_prints_the_coming_runs_and_touches_nothing() {
         engine
             .create_record(
                 &actor,
-                &engine::Access::unrestricted(),
+                &Access::unrestricted(),
                 "cs",
                 "account",
                 json!({ "name": "Acme", "renewal_date": renewal }),
@@ -333,10 +332,7 @@ async fn simulate_prints_the_coming_runs_and_touches_nothing() {
 
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     assert_eq!(engine.pending_timers(), 1, "the real timer is still pending");
-    assert_eq!(
-        engine.runs(&engine::Access::unrestricted(), "cs", &RunFilter::default(), 10, None).expect("runs").0.len(),
-        0
-    );
+    assert_eq!(engine.runs(&Access::unrestricted(), "cs", &RunFilter::default(), 10, None).expect("runs").0.len(), 0);
     engine.close().expect("close");
     drop(engine);
 
@@ -424,7 +420,7 @@ async fn simulate_marks_deliveries_that_would_fail() {
         engine
             .create_record(
                 &actor,
-                &engine::Access::unrestricted(),
+                &Access::unrestricted(),
                 "cs",
                 "account",
                 json!({ "name": "Acme", "renewal_date": renewal }),

@@ -1,8 +1,9 @@
 //! Runs as a caller may see them: a run is about its triggering record, so the record policy of
 //! the workflow's trigger form decides. A run of a record out of the caller's scope is not
 //! found; a run about no record (a cron schedule, a hook) is shown only to a caller no form of
-//! the space restricts. What a run shows of hidden fields (`set` and `assign` effects on them)
-//! is left out, and so are its script effects, output and error text, which may quote any field.
+//! the space restricts. To a caller the trigger form restricts, what a run shows of hidden
+//! fields (`set` and `assign` effects on them) is left out, and so are its script effects,
+//! output and error text, which may quote any field of any record.
 
 use forms::{FormName, SpaceName};
 use serde_json::Value;
@@ -40,8 +41,8 @@ impl Engine {
 
     /// A dry run as `access` may see it: its run redacted like a stored one (a dry run of a
     /// sample record is about that sample), written records out of scope dropped and the rest
-    /// redacted, deliveries (whose bodies may quote any field) left out when the trigger form
-    /// hides fields from the caller.
+    /// redacted, deliveries (whose bodies may quote any record) left out when the trigger form
+    /// restricts the caller.
     pub(crate) fn dry_run_as_seen(
         &self,
         space: &SpaceName,
@@ -56,7 +57,7 @@ impl Engine {
             Some(form) => {
                 let loaded = self.loaded_form(space.as_str(), form.as_str())?;
                 let policy = Policy::new(loaded.compiled.def(), access);
-                if policy.hidden_fields().next().is_some() {
+                if !policy.is_unrestricted() {
                     dry.deliveries.clear();
                 }
                 dry.run = redact_run(&policy, dry.run);
@@ -101,9 +102,11 @@ impl Engine {
     }
 }
 
-/// A visible run with what it shows of hidden fields left out.
+/// A visible run as a caller the form restricts may see it: effects on hidden fields left out,
+/// and what may quote any record (script effects, output and errors: a script can read other
+/// records) withheld.
 fn redact_run(policy: &Policy<'_>, mut run: Run) -> Run {
-    if policy.hidden_fields().next().is_none() {
+    if policy.is_unrestricted() {
         return run;
     }
     run.effects.retain_mut(|effect| {

@@ -9,7 +9,7 @@
 //! trend lines.
 
 use anyhow::Context;
-use engine::{Actor, Engine};
+use engine::{Access, Actor, Engine};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -125,7 +125,7 @@ async fn write_all(engine: &Engine, actor: &Actor, form: &str, rows: Vec<Value>)
         for (i, data) in chunk.iter().cloned().enumerate() {
             let (engine, actor, form) = (engine.clone(), actor.clone(), form.to_owned());
             tasks.spawn(async move {
-                (i, engine.create_record(&actor, &engine::Access::unrestricted(), DEMO_SPACE, &form, data).await)
+                (i, engine.create_record(&actor, &Access::unrestricted(), DEMO_SPACE, &form, data).await)
             });
         }
         let mut written = vec![String::new(); chunk.len()];
