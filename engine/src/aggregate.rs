@@ -250,7 +250,6 @@ impl Aggregate {
         parts.join(" and ")
     }
 
-    /// Every field the query reads (the filter's aside).
     /// Every field the query reads, with the pointer of the part that names it.
     fn fields_named(&self) -> impl Iterator<Item = (&str, String)> {
         let grouped = self.group_by.iter().enumerate().map(|(i, g)| (g.field.as_str(), format!("/group_by/{i}")));
@@ -260,6 +259,7 @@ impl Aggregate {
         grouped.chain(measured).chain(filtered)
     }
 
+    /// Every field the query reads (the filter's aside).
     fn fields(&self) -> impl Iterator<Item = &str> {
         self.group_by.iter().map(|g| g.field.as_str()).chain(self.metrics.iter().filter_map(|m| m.field.as_deref()))
     }

@@ -68,9 +68,11 @@ impl Engine {
         let policy = Policy::new(loaded.compiled.def(), access);
         policy.check_input(None, &data)?;
         policy.fill_person(&mut data);
+        // Before the data is validated: a reference out of scope must fail alone, exactly like
+        // a missing one, whatever else is wrong with the data.
+        self.check_references_seen(&loaded, access, None, &data)?;
         let record = self.new_record(space, &loaded, data, actor)?;
         policy.check_scope_after(&record.data)?;
-        self.check_references_seen(&loaded, access, None, &record.data)?;
         let write = create_write(&space_name, &loaded, &record);
         Ok((policy.redact_record(record), write))
     }
@@ -171,12 +173,12 @@ impl Engine {
         policy.check_input(Some(&current.data), patch)?;
         let mut data = current.data.clone();
         json_patch::merge(&mut data, patch);
+        self.check_references_seen(&loaded, access, Some(&current.data), &data)?;
         self.prepare_data(space, &loaded, id, &mut data)?;
         if data == current.data {
             return Ok((policy.redact_record(current), None));
         }
         policy.check_scope_after(&data)?;
-        self.check_references_seen(&loaded, access, Some(&current.data), &data)?;
         if let Some(pipeline) = &loaded.compiled.def().pipeline {
             if data.get(&pipeline.field) != current.data.get(&pipeline.field) {
                 let message = "the stage changes only through POST .../records/{id}/transition";
@@ -367,9 +369,10 @@ impl Engine {
     }
 
     /// Refuses a write that makes `data` point (`x-ref`) at a record the caller's `access` can't
-    /// see, with the error a missing record gives, so references can't probe for records out
-    /// of scope. References `before` already held are left alone: a task stays valid when its
-    /// account moves to another CSM.
+    /// see, or at one that does not exist, with the same error for both, so references can't
+    /// probe for records out of scope. Called before the data is validated, so the answer is the
+    /// same whatever else is wrong. References `before` already held are left alone: a task
+    /// stays valid when its account moves to another CSM.
     fn check_references_seen(
         &self,
         loaded: &LoadedForm,
@@ -396,10 +399,7 @@ impl Engine {
                 Ok(Err(err)) => return Err(err),
             };
             if !seen {
-                errors.push(FieldError::new(
-                    reference.path,
-                    format!("no `{}` record with id `{}` exists", reference.form, reference.id),
-                ));
+                errors.push(missing_reference(reference));
             }
         }
         if errors.is_empty() {
@@ -471,10 +471,7 @@ impl Engine {
                 Err(_) => false,
             };
             if !exists {
-                errors.push(FieldError::new(
-                    reference.path,
-                    format!("no `{}` record with id `{}` exists", reference.form, reference.id),
-                ));
+                errors.push(missing_reference(reference));
             }
         }
         if errors.is_empty() {
@@ -485,6 +482,12 @@ impl Engine {
             Err(ValidationErrors(errors).into())
         }
     }
+}
+
+/// The error of a reference to a record that does not exist, or that the writer can't see:
+/// the same words for both.
+fn missing_reference(reference: forms::Reference) -> FieldError {
+    FieldError::new(reference.path, format!("no `{}` record with id `{}` exists", reference.form, reference.id))
 }
 
 /// The event for a change of `record` (as it is after the change; for a deletion, as it was).

@@ -417,3 +417,29 @@ async fn a_reference_to_a_record_out_of_scope_is_refused_like_one_to_a_missing_r
     let renamed = json!({ "title": "Call again" });
     engine.patch_record(&actor, &ann, "cs", "task", &task_id, &renamed, None).await.expect("kept reference");
 }
+
+/// With another mistake in the same write, a reference out of scope still answers exactly like
+/// a missing one.
+#[tokio::test]
+async fn a_reference_out_of_scope_is_told_apart_from_a_missing_one_by_nothing() {
+    let (_dir, engine, records) = seeded().await;
+    let task = json!({ "schema": { "type": "object", "required": ["title"], "properties": {
+        "title": { "type": "string" }, "account": { "type": "string", "x-ref": "account" } } } });
+    engine.put_form(&Actor::system(), "cs", "task", &task, false).await.expect("task form");
+    let (ann, actor) = (member("ann"), Actor("ann".into()));
+    let answer = |id: uuid::Uuid| {
+        let (engine, ann, actor) = (engine.clone(), ann.clone(), actor.clone());
+        async move {
+            let err = engine.create_record(&actor, &ann, "cs", "task", json!({ "title": 5, "account": id })).await;
+            let err = err.expect_err("invalid");
+            (
+                err.code(),
+                err.field_errors()
+                    .into_iter()
+                    .map(|e| (e.path, e.message.replace(&id.to_string(), "ID")))
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    assert_eq!(answer(records[1].id).await, answer(uuid::Uuid::now_v7()).await);
+}
