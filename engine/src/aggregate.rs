@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
-use forms::{FieldError, FieldType};
+use forms::{FieldError, FieldType, RecordScope};
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 use uuid::Uuid;
@@ -44,7 +44,8 @@ use uuid::Uuid;
 use crate::calendar;
 use crate::error::{EngineError, Result};
 use crate::listing::{self, QueryPlan};
-use crate::model::Record;
+use crate::model::{Access, Record};
+use crate::policy::Policy;
 use crate::query::encoding::{number_as_f64, parse_instant};
 use crate::query::{encode_value, is_field_path, FieldLookup, Filter};
 use crate::store::Store as _;
@@ -255,6 +256,15 @@ impl Aggregate {
         parts.join(" and ")
     }
 
+    /// Every field the query reads, with the pointer of the part that names it.
+    fn fields_named(&self) -> impl Iterator<Item = (&str, String)> {
+        let grouped = self.group_by.iter().enumerate().map(|(i, g)| (g.field.as_str(), format!("/group_by/{i}")));
+        let measured =
+            self.metrics.iter().enumerate().filter_map(|(i, m)| Some((m.field.as_deref()?, format!("/metrics/{i}"))));
+        let filtered = self.filter.iter().flat_map(|f| f.fields()).map(|field| (field, "/filter".to_owned()));
+        grouped.chain(measured).chain(filtered)
+    }
+
     /// Every field the query reads (the filter's aside).
     fn fields(&self) -> impl Iterator<Item = &str> {
         self.group_by.iter().map(|g| g.field.as_str()).chain(self.metrics.iter().filter_map(|m| m.field.as_deref()))
@@ -381,14 +391,17 @@ impl Engine {
         Aggregate::parse(query, &|field| listing::field_type(&loaded.compiled, field)).map(|_| ())
     }
 
-    /// Runs an aggregate query on a form's records (see the module docs).
-    pub fn aggregate(&self, space: &str, form: &str, query: &Value) -> Result<AggregateResult> {
-        self.aggregate_within(space, form, query, DEFAULT_DEADLINE)
+    /// Runs an aggregate query on a form's records (see the module docs), as a caller with
+    /// `access`: only records in its scope count, and a query that groups, measures or filters
+    /// on a field hidden from it is refused naming the field.
+    pub fn aggregate(&self, access: &Access, space: &str, form: &str, query: &Value) -> Result<AggregateResult> {
+        self.aggregate_within(access, space, form, query, DEFAULT_DEADLINE)
     }
 
     /// [`Engine::aggregate`] with its own time limit.
     pub fn aggregate_within(
         &self,
+        access: &Access,
         space: &str,
         form: &str,
         query: &Value,
@@ -396,7 +409,12 @@ impl Engine {
     ) -> Result<AggregateResult> {
         let deadline = Instant::now() + time_limit;
         let loaded = self.loaded_form(space, form)?;
-        let aggregate = Aggregate::parse(query, &|field| listing::field_type(&loaded.compiled, field))?;
+        let resolve = |field: &str| listing::field_type(&loaded.compiled, field);
+        let mut aggregate = Aggregate::parse(query, &resolve)?;
+        let policy = Policy::new(loaded.compiled.def(), access);
+        policy.check_readable(aggregate.fields_named())?;
+        aggregate.filter = listing::scoped(aggregate.filter.take(), &policy, &resolve);
+        let seen = |record: &Result<Record>| record.as_ref().map_or(true, |record| policy.sees_record(record));
         let (space, form) = (&loaded.space, &loaded.stored.name);
         let candidates = match &aggregate.filter {
             Some(filter) => self.selective_candidates(space, form, &loaded.compiled, filter)?,
@@ -404,10 +422,17 @@ impl Engine {
         };
         if let Some((field, ids)) = candidates {
             let records = ids.into_iter().filter_map(|id: Uuid| self.store().record(space, form, &id).transpose());
-            let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)), deadline)?;
+            let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)).filter(seen), deadline)?;
             return Ok(aggregate.answer(evaluated, QueryPlan::Index(field)));
         }
-        let fields = aggregate.read_fields();
+        // The columns hold no whole records, so they answer only when the filter alone decides
+        // what the caller sees: no scope, or a scope the filter carries.
+        let scope_in_filter = matches!(policy.scope(), RecordScope::All) || policy.scope_filter(&resolve).is_some();
+        if !scope_in_filter {
+            return self.aggregate_scanning(space, form, &aggregate, &policy, deadline);
+        }
+        let mut fields = aggregate.read_fields();
+        fields.extend(policy.scope_field().map(str::to_owned));
         let scan = |fields: &[String]| self.store().scan_records_with_fields(space, form, fields);
         let building = Instant::now();
         if let Some(projection) = self.inner.columns.columns(space.as_str(), form.as_str(), &fields, scan)? {
@@ -417,7 +442,7 @@ impl Engine {
             let evaluated = aggregate.run_columns(&columns, deadline)?;
             return Ok(aggregate.answer(evaluated, QueryPlan::Columns));
         }
-        self.aggregate_scanning(space, form, &aggregate, deadline)
+        self.aggregate_scanning(space, form, &aggregate, &policy, deadline)
     }
 
     /// Answers an aggregate from a scan of the form's records, reading only the fields it names.
@@ -426,10 +451,14 @@ impl Engine {
         space: &forms::SpaceName,
         form: &forms::FormName,
         aggregate: &Aggregate,
+        policy: &Policy<'_>,
         deadline: Instant,
     ) -> Result<AggregateResult> {
-        let records = self.store().scan_records_with_fields(space, form, &aggregate.read_fields());
-        let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)), deadline)?;
+        let mut fields = aggregate.read_fields();
+        fields.extend(policy.scope_field().map(str::to_owned));
+        let records = self.store().scan_records_with_fields(space, form, &fields);
+        let seen = |record: &Result<Record>| record.as_ref().map_or(true, |record| policy.sees_record(record));
+        let evaluated = aggregate.run(records.map(|r| r.map_err(EngineError::from)).filter(seen), deadline)?;
         Ok(aggregate.answer(evaluated, QueryPlan::Scan))
     }
 

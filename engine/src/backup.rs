@@ -435,7 +435,16 @@ mod tests {
             json!({"schema": {"type": "object", "properties": {"name": {"type": "string"}}}, "indexes": ["name"]});
         engine.put_form(&actor, "cs", "account", &form, false).await.expect("form");
         for n in 0..count {
-            engine.create_record(&actor, "cs", "account", json!({"name": format!("a{n}")})).await.expect("record");
+            engine
+                .create_record(
+                    &actor,
+                    &crate::Access::unrestricted(),
+                    "cs",
+                    "account",
+                    json!({"name": format!("a{n}")}),
+                )
+                .await
+                .expect("record");
         }
         engine
     }
@@ -451,7 +460,10 @@ mod tests {
         assert_eq!(info.entries, summary.entries);
         let restored = Engine::open(EngineConfig::new(temp.path().join("restored"))).expect("open restored");
         let query = crate::ListQuery { filter: Some("name = \"a7\"".into()), ..Default::default() };
-        assert_eq!(restored.list_records("cs", "account", &query).expect("list").items.len(), 1);
+        assert_eq!(
+            restored.list_records(&crate::Access::unrestricted(), "cs", "account", &query).expect("list").items.len(),
+            1
+        );
         assert_eq!(restored.last_event_seq(), engine.last_event_seq());
     }
 

@@ -29,8 +29,8 @@ use serde_json::{Map, Value};
 use crate::aggregate::Aggregate;
 use crate::error::{EngineError, Result};
 use crate::listing::field_type;
+use crate::model::{Access, WidgetKind, WidgetRow};
 use crate::model::{Actor, DashboardData, DashboardDef, Period, StoredDashboard, WidgetData, WidgetDef, WidgetError};
-use crate::model::{WidgetKind, WidgetRow};
 use crate::query::relative_dates::{self, DateAnchors};
 use crate::query::QueryError;
 use crate::store::Store as _;
@@ -267,8 +267,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Evaluates every widget of a dashboard (see the module docs).
-    pub fn dashboard_data(&self, space: &str, name: &str, filters: &DashboardFilters) -> Result<DashboardData> {
+    /// Evaluates every widget of a dashboard (see the module docs), as a caller with `access`:
+    /// each widget counts only the records in its scope, and a widget that groups, measures or
+    /// filters on a field hidden from it answers that error instead of figures.
+    pub fn dashboard_data(
+        &self,
+        access: &Access,
+        space: &str,
+        name: &str,
+        filters: &DashboardFilters,
+    ) -> Result<DashboardData> {
         let stored = self.dashboard(space, name, None)?;
         let today = self.now().date_naive();
         let (default_from, default_to) = match &stored.definition.date_range {
@@ -295,7 +303,7 @@ impl Engine {
             .widgets
             .iter()
             .map(|widget| {
-                self.widget_data(space, widget, &scope).unwrap_or_else(|err| WidgetData {
+                self.widget_data(access, space, widget, &scope).unwrap_or_else(|err| WidgetData {
                     id: widget.id.clone(),
                     form: widget.form.clone(),
                     keys: Vec::new(),
@@ -317,7 +325,7 @@ impl Engine {
         })
     }
 
-    fn widget_data(&self, space: &str, widget: &WidgetDef, scope: &Scope<'_>) -> Result<WidgetData> {
+    fn widget_data(&self, access: &Access, space: &str, widget: &WidgetDef, scope: &Scope<'_>) -> Result<WidgetData> {
         let loaded = self.loaded_form(space, &widget.form)?;
         let resolve = |field: &str| field_type(&loaded.compiled, field);
         let mut narrowing = Vec::new();
@@ -359,7 +367,7 @@ impl Engine {
                 object.insert("filter".into(), Value::String(filter.clone()));
             }
             let aggregate = Aggregate::parse(&query, &resolve)?;
-            let result = self.aggregate(space, &widget.form, &query)?;
+            let result = self.aggregate(access, space, &widget.form, &query)?;
             Ok((result, aggregate, filter))
         };
         let period_key = |start: NaiveDate| -> Map<String, Value> {

@@ -83,9 +83,16 @@ pub enum EngineError {
         /// Checklist items of the current stage not yet done.
         unchecked: Vec<String>,
     },
-    /// The caller may not do this (a role too low, a read-only token, a wrong old password).
-    #[error("{0}")]
-    Forbidden(String),
+    /// The caller may not do this: a role too low, a read-only token, a wrong old password, or a
+    /// form's record policy (write a read-only or hidden field, filter or group on a hidden one,
+    /// give a record away), with the fields concerned.
+    #[error("{message}")]
+    Forbidden {
+        /// What was refused, in words.
+        message: String,
+        /// The fields concerned, each with its pointer (`/arr`, `/filter`).
+        errors: Vec<FieldError>,
+    },
     /// The thing is busy (a delivery being attempted): try again shortly.
     #[error("{0}")]
     Busy(String),
@@ -111,10 +118,10 @@ pub enum ErrorCode {
     BadQuery,
     /// Optimistic concurrency check failed.
     PreconditionFailed,
+    /// The caller's role may not do this.
+    Forbidden,
     /// The change conflicts with stored state.
     Conflict,
-    /// The caller's rights don't reach this.
-    Forbidden,
     /// The write may not be durable; retry later.
     Unavailable,
     /// A bug or corruption.
@@ -147,7 +154,7 @@ impl EngineError {
             Self::InvalidName(_) | Self::InvalidDefinition(_) | Self::Validation(_) => ErrorCode::Invalid,
             Self::InvalidQuery(_) | Self::InvalidAggregate(_) | Self::AggregateLimit { .. } => ErrorCode::BadQuery,
             Self::PreconditionFailed { .. } => ErrorCode::PreconditionFailed,
-            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::Forbidden { .. } => ErrorCode::Forbidden,
             Self::SchemaChangeRefused { .. } | Self::TransitionRefused { .. } | Self::Busy(_) => ErrorCode::Conflict,
             Self::Store(StoreError::Durability(_) | StoreError::Closed) => ErrorCode::Unavailable,
             Self::Store(_) | Self::Internal(_) => ErrorCode::Internal,
@@ -162,8 +169,14 @@ impl EngineError {
             Self::InvalidAggregate(errors) => errors.clone(),
             Self::AggregateLimit { message, path } => vec![FieldError::new(path.clone(), message.clone())],
             Self::InvalidName(err) => vec![FieldError::new("", err.to_string())],
+            Self::Forbidden { errors, .. } => errors.clone(),
             _ => Vec::new(),
         }
+    }
+
+    /// A refusal that names no field.
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden { message: message.into(), errors: Vec::new() }
     }
 
     pub(crate) fn not_found(what: &'static str, name: impl Into<String>) -> Self {

@@ -45,7 +45,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
-use crate::model::{Actor, EventKind, Record};
+use crate::model::{Access, Actor, EventKind, Record};
+use crate::policy::Policy;
 use crate::query::encoding::encode_value;
 use crate::records::{create_write, delete_write, update_write};
 use crate::store::{Extras, RecordWrite, Store as _, StoreError};
@@ -193,9 +194,24 @@ enum NaturalKeys {
 
 impl Engine {
     /// Starts an import into `form`. Refuses (422) an upsert key that is not an indexed field,
-    /// and natural-key fields the referenced forms don't have.
-    pub fn importer(&self, actor: &Actor, space: &str, form: &str, options: ImportOptions) -> Result<Importer> {
+    /// and natural-key fields the referenced forms don't have. An import writes and matches
+    /// records in bulk, past any record policy, so a caller the form's policy restricts in any
+    /// way (`access`) may not import into it (403).
+    pub fn importer(
+        &self,
+        actor: &Actor,
+        access: &Access,
+        space: &str,
+        form: &str,
+        options: ImportOptions,
+    ) -> Result<Importer> {
         let loaded = self.loaded_form(space, form)?;
+        if !Policy::new(loaded.compiled.def(), access).is_unrestricted() {
+            return Err(EngineError::Forbidden {
+                message: format!("your role's access to `{form}` is restricted, so it may not import into it"),
+                errors: Vec::new(),
+            });
+        }
         let mut errors = Vec::new();
         if let Some(key) = &options.key {
             if loaded.compiled.field_type(key).is_none() {
@@ -756,7 +772,7 @@ mod tests {
     }
 
     async fn import(engine: &Engine, form: &str, rows: Vec<ImportRow>, options: ImportOptions) -> Result<ImportReport> {
-        let mut importer = engine.importer(&Actor::system(), "cs", form, options)?;
+        let mut importer = engine.importer(&Actor::system(), &crate::Access::unrestricted(), "cs", form, options)?;
         for row in rows {
             if importer.push(row) {
                 importer.flush().await?;
@@ -768,7 +784,7 @@ mod tests {
     fn records(engine: &Engine, form: &str) -> Vec<Record> {
         let query = ListQuery { sort: Some("name".into()), ..ListQuery::default() };
         let query = if form == "account" { query } else { ListQuery::default() };
-        engine.list_records("cs", form, &query).expect("list").items
+        engine.list_records(&crate::Access::unrestricted(), "cs", form, &query).expect("list").items
     }
 
     fn accounts(names: &[(&str, f64)]) -> Vec<ImportRow> {
@@ -803,7 +819,10 @@ mod tests {
         assert_eq!(twice.errors[0].message, "the same key is on row 2");
         assert_eq!(records(&engine, "account").len(), 3, "all-or-nothing stored nothing");
         let unindexed = ImportOptions { key: Some("arr".into()), ..ImportOptions::default() };
-        let refused = engine.importer(&Actor::system(), "cs", "account", unindexed).err().expect("refused");
+        let refused = engine
+            .importer(&Actor::system(), &crate::Access::unrestricted(), "cs", "account", unindexed)
+            .err()
+            .expect("refused");
         assert!(matches!(refused, EngineError::Validation(_)), "{refused}");
         engine.close().expect("close");
     }
@@ -944,7 +963,9 @@ mod tests {
             let done = import(&engine, "account", accounts(&[("Kept", 1.0)]), options.clone()).await.expect("done");
             assert!(done.stored);
             assert!(engine.store().import_journal().expect("journal").is_empty());
-            let mut importer = engine.importer(&Actor::system(), "cs", "account", options).expect("importer");
+            let mut importer = engine
+                .importer(&Actor::system(), &crate::Access::unrestricted(), "cs", "account", options)
+                .expect("importer");
             for row in accounts(&[("A", 1.0), ("B", 2.0), ("C", 3.0), ("D", 4.0), ("E", 5.0)]) {
                 if importer.push(row) {
                     importer.flush().await.expect("flush");

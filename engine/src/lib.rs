@@ -17,6 +17,8 @@
 //! - [`outbox`] delivers what workflows send (through a [`outbox::Transport`] the caller
 //!   implements) and turns posts to inbound hooks into events;
 //! - [`clock`] is the one source of time; `calendar` is zone, DST and cron arithmetic;
+//! - [`policy`]: a form's record policy applied to one caller (scope, hidden and read-only
+//!   fields), asked wherever record data enters or leaves;
 //! - [`views`]: saved views (filter, sort, columns) of a form, personal or shared;
 //! - [`sessions`]: browser sessions and one-time sign-in links, beside the tokens of [`auth`];
 //! - [`people`]: users, space memberships (roles, teams), a caller's standing in a space, the
@@ -44,6 +46,7 @@ mod listing;
 pub mod model;
 pub mod outbox;
 pub mod people;
+pub mod policy;
 pub mod query;
 mod records;
 pub mod rules;

@@ -18,7 +18,8 @@ use forms::{CompiledForm, FieldType, FormName, SpaceName};
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
-use crate::model::{Record, SYSTEM_FIELDS};
+use crate::model::{Access, Record, SYSTEM_FIELDS};
+use crate::policy::Policy;
 use crate::query::{self, Cursor, Filter, IndexScan, QueryError, Sort, ValueRange};
 use crate::store::Store as _;
 use crate::Engine;
@@ -86,6 +87,9 @@ struct Plan<'a> {
     space: &'a SpaceName,
     form: &'a FormName,
     compiled: &'a CompiledForm,
+    /// The caller's record policy: only records it sees match, before any limit.
+    policy: Policy<'a>,
+    /// The caller's filter and the policy's scope, as one filter.
     filter: Option<Filter>,
     sort: Sort,
     cursor: Option<Cursor>,
@@ -93,10 +97,14 @@ struct Plan<'a> {
 }
 
 impl Engine {
-    /// Lists records of a form.
-    pub fn list_records(&self, space: &str, form: &str, query: &ListQuery) -> Result<Page<Record>> {
+    /// Lists records of a form, as a caller with `access` may see them: only records in its
+    /// scope match (before the page is cut, whichever plan runs, so a page is never short or
+    /// padded by records the caller can't see), hidden fields are left out, and a filter or
+    /// sort on a hidden field is refused naming it.
+    pub fn list_records(&self, access: &Access, space: &str, form: &str, query: &ListQuery) -> Result<Page<Record>> {
         let loaded = self.loaded_form(space, form)?;
         let compiled = &loaded.compiled;
+        let policy = Policy::new(compiled.def(), access);
         let resolve = |field: &str| field_type(compiled, field);
         let filter_src = query.filter.as_deref().map(str::trim).filter(|f| !f.is_empty());
         let sort_src = query.sort.as_deref().map(str::trim).unwrap_or("");
@@ -106,12 +114,16 @@ impl Engine {
             Some(_) => return Err(bad_query(format!("limit must be between 1 and {MAX_LIMIT}"))),
         };
         let fingerprint = query::fingerprint(filter_src.unwrap_or(""), sort_src);
+        let filter = filter_src.map(|src| Filter::parse(src, &resolve)).transpose()?;
+        let sort = Sort::parse(sort_src, &resolve)?;
+        check_query_readable(&policy, filter.as_ref(), &sort)?;
         let plan = Plan {
             space: &loaded.space,
             form: &loaded.stored.name,
             compiled,
-            filter: filter_src.map(|src| Filter::parse(src, &resolve)).transpose()?,
-            sort: Sort::parse(sort_src, &resolve)?,
+            policy,
+            filter: scoped(filter, &policy, &resolve),
+            sort,
             cursor: None,
             limit,
         };
@@ -128,6 +140,7 @@ impl Engine {
         } else {
             None
         };
+        let items = items.into_iter().map(|record| plan.policy.redact_record(record)).collect();
         Ok(Page { items, next_cursor, plan: plan_used })
     }
 
@@ -147,7 +160,10 @@ impl Engine {
         if !cursor.truncated {
             return Ok(cursor);
         }
-        if let Some(record) = self.store().record(plan.space, plan.form, &Uuid::from_bytes(cursor.id))? {
+        // A record the caller can't see is treated as gone: how the page resumes must not tell
+        // anything about it.
+        let record = self.store().record(plan.space, plan.form, &Uuid::from_bytes(cursor.id))?;
+        if let Some(record) = record.filter(|record| plan.policy.sees_record(record)) {
             let exact = plan.sort.key_of(&record, resolve);
             let consistent = exact.len() == cursor.sort_key.len()
                 && exact.iter().zip(&cursor.sort_key).all(|(whole, cut)| whole.starts_with(cut));
@@ -383,7 +399,7 @@ impl Engine {
 
 impl Plan<'_> {
     fn matches(&self, record: &Record) -> bool {
-        self.filter.as_ref().is_none_or(|filter| filter.matches(record))
+        self.filter.as_ref().is_none_or(|filter| filter.matches(record)) && self.policy.sees_record(record)
     }
 
     /// Filters, sorts in memory and cuts the page after the cursor.
@@ -402,6 +418,25 @@ impl Plan<'_> {
             None => 0,
         };
         keyed.into_iter().skip(start).take(self.limit + 1).map(|(_, record)| record).collect()
+    }
+}
+
+/// Refuses a filter or sort that names a field hidden from the caller.
+pub(crate) fn check_query_readable(policy: &Policy<'_>, filter: Option<&Filter>, sort: &Sort) -> Result<()> {
+    let filtered = filter.into_iter().flat_map(|f| f.fields()).map(|field| (field, "/filter".to_owned()));
+    let sorted = sort.keys.iter().map(|key| (key.field.as_str(), "/sort".to_owned()));
+    policy.check_readable(filtered.chain(sorted))
+}
+
+/// The caller's filter narrowed by its policy's scope (see [`Policy::scope_filter`]).
+pub(crate) fn scoped(
+    filter: Option<Filter>,
+    policy: &Policy<'_>,
+    resolve: &dyn Fn(&str) -> Option<FieldType>,
+) -> Option<Filter> {
+    match (filter, policy.scope_filter(resolve)) {
+        (Some(filter), Some(scope)) => Some(filter.and(scope)),
+        (filter, scope) => filter.or(scope),
     }
 }
 
@@ -461,7 +496,7 @@ mod tests {
             tokio::spawn(async move {
                 for i in (w..N).step_by(16) {
                     let data = json!({ "tier": if i % 10 == 0 { "b" } else { "a" }, "health": i % 100 });
-                    engine.create_record(&actor, "s", "f", data).await.expect("create");
+                    engine.create_record(&actor, &crate::Access::unrestricted(), "s", "f", data).await.expect("create");
                 }
             })
         });
@@ -472,7 +507,12 @@ mod tests {
         let mut cursor = None;
         loop {
             let page = engine
-                .list_records("s", "f", &ListQuery { limit: Some(MAX_LIMIT), cursor, ..ListQuery::default() })
+                .list_records(
+                    &crate::Access::unrestricted(),
+                    "s",
+                    "f",
+                    &ListQuery { limit: Some(MAX_LIMIT), cursor, ..ListQuery::default() },
+                )
                 .expect("page");
             everything.extend(page.items);
             match page.next_cursor {
@@ -499,7 +539,7 @@ mod tests {
             let mut cursor = None;
             loop {
                 let query = ListQuery { filter: Some(filter.into()), limit: Some(700), cursor, ..ListQuery::default() };
-                let page = engine.list_records("s", "f", &query).expect(filter);
+                let page = engine.list_records(&crate::Access::unrestricted(), "s", "f", &query).expect(filter);
                 assert!(page.plan.to_string().starts_with(plan), "{filter}: plan {}", page.plan);
                 got.extend(page.items.iter().map(|r| r.id));
                 match page.next_cursor {

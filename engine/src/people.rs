@@ -225,7 +225,7 @@ impl Engine {
         let mut user = self.user(id)?;
         let own = by.user_id.as_deref() == Some(id);
         if !by.superadmin && (!own || patch.disabled.is_some() || patch.superadmin.is_some()) {
-            return Err(EngineError::Forbidden("only a superadmin may change this".into()));
+            return Err(EngineError::forbidden("only a superadmin may change this"));
         }
         if let Some(name) = patch.name {
             check_text("/name", &name, 200)?;
@@ -244,7 +244,7 @@ impl Engine {
             if let (true, Some(current)) = (own, user.password.clone()) {
                 let old = patch.old_password.unwrap_or_default();
                 if !off_runtime(move || auth::verify_password(&current, &old)).await? {
-                    return Err(EngineError::Forbidden("the old password is wrong".into()));
+                    return Err(EngineError::forbidden("the old password is wrong"));
                 }
             }
             user.password = Some(off_runtime(move || auth::hash_password(&password)).await??);
@@ -352,7 +352,7 @@ impl Engine {
         if role == Some(SpaceRole::Owner) {
             Ok(())
         } else {
-            Err(EngineError::Forbidden("only an owner may grant, change or remove the owner role".into()))
+            Err(EngineError::forbidden("only an owner may grant, change or remove the owner role"))
         }
     }
 

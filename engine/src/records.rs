@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::definitions::index_entries;
 use crate::error::{EngineError, Result};
-use crate::model::{Actor, Event, EventKind, Record};
+use crate::model::{Access, Actor, Event, EventKind, Record};
+use crate::policy::Policy;
 use crate::rules::{ScriptError, ScriptVars};
 use crate::store::{Extras, IndexEntry, RecordWrite, StoreError};
 use crate::{Engine, LoadedForm};
@@ -23,15 +24,26 @@ use crate::{Engine, LoadedForm};
 const CONFLICT_RETRIES: usize = 16;
 
 impl Engine {
-    /// Creates a record from `data`, which must be valid for the form's latest version.
-    pub async fn create_record(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<Record> {
+    /// Creates a record from `data`, which must be valid for the form's latest version, as a
+    /// caller with `access` (the form's record policy: it may not set read-only or hidden
+    /// fields, and an `own`/`team` caller creates records that are its own, or its team's; one
+    /// that names no person gets itself). The answer is the record as the caller may see it.
+    pub async fn create_record(
+        &self,
+        actor: &Actor,
+        access: &Access,
+        space: &str,
+        form: &str,
+        data: Value,
+    ) -> Result<Record> {
         self.pace_writes().await;
         // Held until the write is committed, so a form change never sees it half-done.
         let _shared = self.inner.definitions.shared().await;
-        let (actor, space, form) = (actor.clone(), space.to_owned(), form.to_owned());
+        let (actor, access, space, form) = (actor.clone(), access.clone(), space.to_owned(), form.to_owned());
         let scripted = self.has_scripts(&space, &form);
-        let (record, write) =
-            self.evaluating(scripted, move |engine| engine.prepare_create(&actor, &space, &form, data)).await?;
+        let (record, write) = self
+            .evaluating(scripted, move |engine| engine.prepare_create(&actor, &access, &space, &form, data))
+            .await?;
         self.commit(vec![write], Extras::default()).await?;
         Ok(record)
     }
@@ -42,13 +54,27 @@ impl Engine {
         self.loaded_form(space, form).is_ok_and(|loaded| !loaded.computed.is_empty() || !loaded.rules.is_empty())
     }
 
-    fn prepare_create(&self, actor: &Actor, space: &str, form: &str, data: Value) -> Result<(Record, RecordWrite)> {
+    fn prepare_create(
+        &self,
+        actor: &Actor,
+        access: &Access,
+        space: &str,
+        form: &str,
+        mut data: Value,
+    ) -> Result<(Record, RecordWrite)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
         reject_computed(&loaded, &data)?;
+        let policy = Policy::new(loaded.compiled.def(), access);
+        policy.check_input(None, &data)?;
+        policy.fill_person(&mut data);
+        // Before the data is validated: a reference out of scope must fail alone, exactly like
+        // a missing one, whatever else is wrong with the data.
+        self.check_references_seen(&loaded, access, None, &data)?;
         let record = self.new_record(space, &loaded, data, actor)?;
+        policy.check_scope_after(&record.data)?;
         let write = create_write(&space_name, &loaded, &record);
-        Ok((record, write))
+        Ok((policy.redact_record(record), write))
     }
 
     /// A new record of `loaded` from `data` (version 1, initial pipeline stage, computed
@@ -78,12 +104,21 @@ impl Engine {
         })
     }
 
-    /// A record by id.
-    pub fn record(&self, space: &str, form: &str, id: &str) -> Result<Record> {
+    /// A record by id, as a caller with `access` may see it: one out of its scope is not
+    /// found, exactly like one that does not exist, and hidden fields are left out.
+    pub fn record(&self, access: &Access, space: &str, form: &str, id: &str) -> Result<Record> {
         let loaded = self.loaded_form(space, form)?;
         let id = parse_id(id)?;
+        let policy = Policy::new(loaded.compiled.def(), access);
+        self.current_record(&loaded, &id, &policy).map(|record| policy.redact_record(record))
+    }
+
+    /// The stored record `id` of `loaded` if the caller's policy reaches it (not redacted);
+    /// not found otherwise, the same error a missing record gives.
+    pub(crate) fn current_record(&self, loaded: &LoadedForm, id: &Uuid, policy: &Policy<'_>) -> Result<Record> {
         self.store()
-            .record(&loaded.space, &loaded.stored.name, &id)?
+            .record(&loaded.space, &loaded.stored.name, id)?
+            .filter(|record| policy.sees_record(record))
             .ok_or_else(|| EngineError::not_found("record", id.to_string()))
     }
 
@@ -92,9 +127,11 @@ impl Engine {
     /// With `if_match`, the record must still be at that version (else `PreconditionFailed`).
     /// Without it, a concurrent change is re-read and the patch re-applied on top of it. A
     /// patch that changes nothing stores nothing and returns the record as it is.
+    #[allow(clippy::too_many_arguments)] // who, with which rights, which record, what, at which version
     pub async fn patch_record(
         &self,
         actor: &Actor,
+        access: &Access,
         space: &str,
         form: &str,
         id: &str,
@@ -104,16 +141,19 @@ impl Engine {
         let id = parse_id(id)?;
         check_patch(patch)?;
         let scripted = self.has_scripts(space, form);
-        let (actor, space, form, patch) = (actor.clone(), space.to_owned(), form.to_owned(), patch.clone());
+        let (actor, access, space, form, patch) =
+            (actor.clone(), access.clone(), space.to_owned(), form.to_owned(), patch.clone());
         self.commit_with_retries(&id, if_match, scripted, move |engine| {
-            engine.patch_record_now(&actor, &space, &form, &id, &patch, if_match)
+            engine.patch_record_now(&actor, &access, &space, &form, &id, &patch, if_match)
         })
         .await
     }
 
+    #[allow(clippy::too_many_arguments)] // one write's inputs, passed through from the façade
     fn patch_record_now(
         &self,
         actor: &Actor,
+        access: &Access,
         space: &str,
         form: &str,
         id: &Uuid,
@@ -122,22 +162,23 @@ impl Engine {
     ) -> Result<(Record, Option<RecordWrite>)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
-        let current = self
-            .store()
-            .record(&loaded.space, &loaded.stored.name, id)?
-            .ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        let policy = Policy::new(loaded.compiled.def(), access);
+        let current = self.current_record(&loaded, id, &policy)?;
         if let Some(expected) = if_match {
             if expected != current.version {
                 return Err(EngineError::PreconditionFailed { current: current.version });
             }
         }
         reject_computed(&loaded, patch)?;
+        policy.check_input(Some(&current.data), patch)?;
         let mut data = current.data.clone();
         json_patch::merge(&mut data, patch);
+        self.check_references_seen(&loaded, access, Some(&current.data), &data)?;
         self.prepare_data(space, &loaded, id, &mut data)?;
         if data == current.data {
-            return Ok((current, None));
+            return Ok((policy.redact_record(current), None));
         }
+        policy.check_scope_after(&data)?;
         if let Some(pipeline) = &loaded.compiled.def().pipeline {
             if data.get(&pipeline.field) != current.data.get(&pipeline.field) {
                 let message = "the stage changes only through POST .../records/{id}/transition";
@@ -145,14 +186,16 @@ impl Engine {
             }
         }
         let (record, write) = update_write(&space_name, &loaded, &current, data, EventKind::Updated, actor, self.now());
-        Ok((record, Some(write)))
+        Ok((policy.redact_record(record), Some(write)))
     }
 
     /// Moves a record to pipeline stage `to`, if the pipeline allows that move and the current
     /// stage's checklist is done.
+    #[allow(clippy::too_many_arguments)] // who, with which rights, which record, what, at which version
     pub async fn transition_record(
         &self,
         actor: &Actor,
+        access: &Access,
         space: &str,
         form: &str,
         id: &str,
@@ -161,16 +204,19 @@ impl Engine {
     ) -> Result<Record> {
         let id = parse_id(id)?;
         let scripted = self.has_scripts(space, form);
-        let (actor, space, form, to) = (actor.clone(), space.to_owned(), form.to_owned(), to.to_owned());
+        let (actor, access, space, form, to) =
+            (actor.clone(), access.clone(), space.to_owned(), form.to_owned(), to.to_owned());
         self.commit_with_retries(&id, if_match, scripted, move |engine| {
-            engine.transition_record_now(&actor, &space, &form, &id, &to, if_match)
+            engine.transition_record_now(&actor, &access, &space, &form, &id, &to, if_match)
         })
         .await
     }
 
+    #[allow(clippy::too_many_arguments)] // one write's inputs, passed through from the façade
     fn transition_record_now(
         &self,
         actor: &Actor,
+        access: &Access,
         space: &str,
         form: &str,
         id: &Uuid,
@@ -179,14 +225,18 @@ impl Engine {
     ) -> Result<(Record, Option<RecordWrite>)> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
-        let current = self
-            .store()
-            .record(&loaded.space, &loaded.stored.name, id)?
-            .ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        let policy = Policy::new(loaded.compiled.def(), access);
+        let current = self.current_record(&loaded, id, &policy)?;
         if let Some(expected) = if_match {
             if expected != current.version {
                 return Err(EngineError::PreconditionFailed { current: current.version });
             }
+        }
+        if let Some(pipeline) = &loaded.compiled.def().pipeline {
+            // The stage is a field: a role that may not write it may not move the record.
+            let mut moved = serde_json::Map::new();
+            moved.insert(pipeline.field.clone(), Value::String(to.to_owned()));
+            policy.check_input(Some(&current.data), &Value::Object(moved))?;
         }
         let mut data = current.data.clone();
         move_to_stage(&loaded, &mut data, to).map_err(|(reason, unchecked)| EngineError::TransitionRefused {
@@ -196,24 +246,26 @@ impl Engine {
             unchecked,
         })?;
         self.prepare_data(space, &loaded, id, &mut data)?;
+        policy.check_scope_after(&data)?;
         let (record, write) =
             update_write(&space_name, &loaded, &current, data, EventKind::StageChanged, actor, self.now());
-        Ok((record, Some(write)))
+        Ok((policy.redact_record(record), Some(write)))
     }
 
     /// Deletes a record (its history stays in the event log).
     pub async fn delete_record(
         &self,
         actor: &Actor,
+        access: &Access,
         space: &str,
         form: &str,
         id: &str,
         if_match: Option<u64>,
     ) -> Result<()> {
         let id = parse_id(id)?;
-        let (actor, space, form) = (actor.clone(), space.to_owned(), form.to_owned());
+        let (actor, access, space, form) = (actor.clone(), access.clone(), space.to_owned(), form.to_owned());
         self.commit_with_retries(&id, if_match, false, move |engine| {
-            engine.delete_record_now(&actor, &space, &form, &id, if_match).map(|write| ((), Some(write)))
+            engine.delete_record_now(&actor, &access, &space, &form, &id, if_match).map(|write| ((), Some(write)))
         })
         .await
     }
@@ -258,6 +310,7 @@ impl Engine {
     fn delete_record_now(
         &self,
         actor: &Actor,
+        access: &Access,
         space: &str,
         form: &str,
         id: &Uuid,
@@ -265,10 +318,7 @@ impl Engine {
     ) -> Result<RecordWrite> {
         let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
-        let current = self
-            .store()
-            .record(&loaded.space, &loaded.stored.name, id)?
-            .ok_or_else(|| EngineError::not_found("record", id.to_string()))?;
+        let current = self.current_record(&loaded, id, &Policy::new(loaded.compiled.def(), access))?;
         if let Some(expected) = if_match {
             if expected != current.version {
                 return Err(EngineError::PreconditionFailed { current: current.version });
@@ -280,14 +330,70 @@ impl Engine {
 
     /// A record's events, oldest first, after sequence number `after` (0 = from the start).
     /// Also answers for deleted records: their history outlives them.
-    pub fn record_history(&self, space: &str, form: &str, id: &str, after: u64, limit: usize) -> Result<Vec<Event>> {
+    ///
+    /// For a caller with `access`: a record out of its scope (as it is now, or as it was when
+    /// deleted) has no history to show, and every version shown leaves hidden fields out.
+    pub fn record_history(
+        &self,
+        access: &Access,
+        space: &str,
+        form: &str,
+        id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>> {
         let loaded = self.loaded_form(space, form)?;
         let id = parse_id(id)?;
+        let policy = Policy::new(loaded.compiled.def(), access);
+        if !policy.is_unrestricted() && !self.seen_in_scope(&loaded, &id, &policy)? {
+            return Err(EngineError::not_found("record", id.to_string()));
+        }
         let events = self.store().record_events(&loaded.space, &loaded.stored.name, &id, after, limit)?;
         if events.is_empty() && after == 0 {
             return Err(EngineError::not_found("record", id.to_string()));
         }
-        Ok(events)
+        Ok(events.into_iter().map(|event| policy.redact_event(event)).collect())
+    }
+
+    /// Refuses a write that makes `data` point (`x-ref`) at a record the caller's `access` can't
+    /// see, or at one that does not exist, with the same error for both, so references can't
+    /// probe for records out of scope. Called before the data is validated, so the answer is the
+    /// same whatever else is wrong. References `before` already held are left alone: a task
+    /// stays valid when its account moves to another CSM.
+    fn check_references_seen(
+        &self,
+        loaded: &LoadedForm,
+        access: &Access,
+        before: Option<&Value>,
+        data: &Value,
+    ) -> Result<()> {
+        if access.is_unrestricted() {
+            return Ok(());
+        }
+        let held: HashSet<(String, String)> = before
+            .map(|before| loaded.compiled.references(before).into_iter().map(|r| (r.path, r.id)).collect())
+            .unwrap_or_default();
+        let mut errors = Vec::new();
+        for reference in loaded.compiled.references(data) {
+            if held.contains(&(reference.path.clone(), reference.id.clone())) {
+                continue;
+            }
+            let target = self.loaded_form(loaded.space.as_str(), reference.form.as_str())?;
+            let policy = Policy::new(target.compiled.def(), access);
+            let seen = match Uuid::parse_str(&reference.id).map(|id| self.current_record(&target, &id, &policy)) {
+                Ok(Ok(_)) => true,
+                Ok(Err(EngineError::NotFound { .. })) | Err(_) => false,
+                Ok(Err(err)) => return Err(err),
+            };
+            if !seen {
+                errors.push(missing_reference(reference));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationErrors(errors).into())
+        }
     }
 
     /// Makes `data` what is stored: computes the computed fields into it, then checks the
@@ -388,10 +494,7 @@ impl Engine {
                 Err(_) => false,
             };
             if !exists {
-                errors.push(FieldError::new(
-                    reference.path,
-                    format!("no `{}` record with id `{}` exists", reference.form, reference.id),
-                ));
+                errors.push(missing_reference(reference));
             }
         }
         errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
@@ -422,6 +525,12 @@ pub(crate) enum RuleCheck {
     Error(ScriptError),
     /// Not run: the data failed the schema (or a computed field failed) first.
     Skipped,
+}
+
+/// The error of a reference to a record that does not exist, or that the writer can't see:
+/// the same words for both.
+fn missing_reference(reference: forms::Reference) -> FieldError {
+    FieldError::new(reference.path, format!("no `{}` record with id `{}` exists", reference.form, reference.id))
 }
 
 /// The event for a change of `record` (as it is after the change; for a deletion, as it was).
@@ -610,3 +719,6 @@ pub(crate) fn index_diff(old: Vec<IndexEntry>, new: Vec<IndexEntry>) -> (Vec<Ind
     let add = new.iter().filter(|e| !old_set.contains(e)).cloned().collect();
     (remove, add)
 }
+
+#[cfg(test)]
+mod policy_tests;

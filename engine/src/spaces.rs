@@ -176,7 +176,10 @@ mod tests {
         engine.put_hook("cs", "usage", &json!({})).await.expect("hook");
         let on_usage = json!({ "trigger": { "hook": "usage" }, "actions": [ { "script": "print(payload)" } ] });
         engine.put_workflow(&actor, "cs", "on-usage", &on_usage).await.expect("hook workflow");
-        engine.create_record(&actor, "cs", "f", json!({ "n": 3 })).await.expect("record");
+        engine
+            .create_record(&actor, &crate::Access::unrestricted(), "cs", "f", json!({ "n": 3 }))
+            .await
+            .expect("record");
 
         let copy = engine.copy_space(&actor, "cs", "emea", Some("EMEA".into())).await.expect("copy");
         let origin = copy.copied_from.clone().expect("copied_from");
@@ -188,7 +191,9 @@ mod tests {
             engine.form("emea", "f", None).expect("form").definition,
             engine.form("cs", "f", None).expect("f").definition
         );
-        let page = engine.list_records("emea", "f", &crate::ListQuery::default()).expect("list");
+        let page = engine
+            .list_records(&crate::Access::unrestricted(), "emea", "f", &crate::ListQuery::default())
+            .expect("list");
         assert!(page.items.is_empty(), "records are not copied");
         assert_eq!(engine.endpoint("emea", "alerts").expect("endpoint").url, "https://hooks.example.com/cs");
         assert_ne!(

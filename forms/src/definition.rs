@@ -52,6 +52,9 @@ pub struct FormDef {
     /// Stages a record moves through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<Pipeline>,
+    /// Who reaches which records and fields, per space role (`crate::AccessPolicy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<crate::access::AccessPolicy>,
 }
 
 impl FormDef {

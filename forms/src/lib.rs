@@ -1,12 +1,13 @@
 //! What a valid record is.
 //!
 //! `forms` turns an admin's form definition (JSON Schema 2020-12 plus `ui`, `indexes`,
-//! `computed`, `rules`, `pipeline`) into a [`CompiledForm`] that validates record data and
+//! `computed`, `rules`, `pipeline`, `access`) into a [`CompiledForm`] that validates record data and
 //! reports every failing field. It is pure: no storage, no network, no async, no clock.
 //!
 //! Architecture invariant: this crate depends on no workspace crate and on nothing that does
 //! I/O (no tokio, sled, rhai, axum). The `tidy` test checks it.
 
+mod access;
 mod coerce;
 mod definition;
 mod depth;
@@ -17,6 +18,7 @@ mod openapi;
 mod payload;
 mod schema;
 
+pub use access::{AccessPolicy, FieldRule, RecordScope, RolePolicy, ROLE_NAMES};
 pub use coerce::{CellError, CoerceOptions, ColumnMatch, FieldCoercer, MappingError, RowMapping};
 pub use definition::*;
 pub use depth::{check_depth, MAX_DATA_DEPTH};

@@ -70,6 +70,9 @@ impl CompiledForm {
         if let Some(pipeline) = &def.pipeline {
             check_pipeline(pipeline, view, &mut errors);
         }
+        if let Some(access) = &def.access {
+            crate::access::check_access(access, &|name| view.top_level(name).map(|s| view.field_type(s)), &mut errors);
+        }
 
         // Compiling a schema that already failed a check would only repeat the complaint less
         // clearly, so the validator is built only for a schema that passed them.

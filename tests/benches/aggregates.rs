@@ -25,7 +25,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate};
-use engine::{Engine, EngineConfig};
+use engine::{Access, Engine, EngineConfig};
 use futures::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -98,7 +98,12 @@ async fn run() {
     futures::stream::iter(data)
         .map(|data| {
             let engine = engine.clone();
-            async move { engine.create_record(&actor(), SPACE, FORM, data).await.expect("create") }
+            async move {
+                engine
+                    .create_record(&actor(), &Access::unrestricted(), SPACE, FORM, data)
+                    .await
+                    .expect("create")
+            }
         })
         .buffer_unordered(CONCURRENCY)
         .for_each(|_| async {})
@@ -123,7 +128,9 @@ async fn run() {
         "query", "plan", "groups", "first run", "p50", "p95", "p99", "max"
     );
     for (label, query) in &queries {
-        let run = || engine.aggregate(SPACE, FORM, query).unwrap_or_else(|err| panic!("{label}: {err}"));
+        let run = || {
+            engine.aggregate(&Access::unrestricted(), SPACE, FORM, query).unwrap_or_else(|err| panic!("{label}: {err}"))
+        };
         let started = Instant::now();
         run();
         let first = started.elapsed();

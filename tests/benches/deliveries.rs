@@ -40,6 +40,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
+use engine::Access;
 use engine::Engine;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -172,7 +173,12 @@ async fn throughput(backlog: usize) -> f64 {
     futures::stream::iter(0..backlog)
         .map(|n| {
             let engine = engine.clone();
-            async move { engine.create_record(&actor(), "b", "account", json!({ "n": n })).await.expect("record") }
+            async move {
+                engine
+                    .create_record(&actor(), &Access::unrestricted(), "b", "account", json!({ "n": n }))
+                    .await
+                    .expect("record")
+            }
         })
         .buffer_unordered(16)
         .for_each(|_| async {})

@@ -57,7 +57,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
-use engine::{Engine, EngineConfig, ListQuery, Page, Record};
+use engine::{Access, Engine, EngineConfig, ListQuery, Page, Record};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
@@ -470,7 +470,7 @@ async fn engine_load(engine: &Engine, records: Vec<Value>) -> Run {
         let engine = engine.clone();
         async move {
             engine
-                .create_record(&actor(), SPACE, FORM, data)
+                .create_record(&actor(), &Access::unrestricted(), SPACE, FORM, data)
                 .await
                 .unwrap_or_else(|err| panic!("engine create_record failed: {err}"));
         }
@@ -989,7 +989,7 @@ async fn queries(settings: &Settings) {
         let engine = time_queries(iterations, || {
             let page = server
                 .engine
-                .list_records(SPACE, FORM, &query)
+                .list_records(&Access::unrestricted(), SPACE, FORM, &query)
                 .unwrap_or_else(|err| panic!("list_records({}): {err}", spec.label));
             async move { page }
         })

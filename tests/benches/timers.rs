@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use engine::timers::{Timer, TimerKind};
 use engine::workflows::RunFilter;
-use engine::{Engine, EngineConfig, EventKind};
+use engine::{Access, Engine, EngineConfig, EventKind};
 use rand::Rng;
 use serde_json::json;
 use support::*;
@@ -193,7 +193,8 @@ async fn run(count: usize, burst: usize) {
         firing.push((event.at - timer.due).to_std().unwrap_or_default());
     }
     assert_eq!(seen, ids, "exactly the burst fired");
-    let (runs, _) = engine.runs("bench", &RunFilter::default(), usize::MAX, None).expect("runs");
+    let (runs, _) =
+        engine.runs(&Access::unrestricted(), "bench", &RunFilter::default(), usize::MAX, None).expect("runs");
     assert_eq!(runs.len(), burst, "one run per fired timer");
     let due_of: std::collections::HashMap<u64, DateTime<Utc>> =
         fired_events.iter().map(|e| (e.seq, e.timer.as_ref().map_or(e.at, |t| t.due))).collect();

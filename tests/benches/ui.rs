@@ -187,7 +187,7 @@ async fn load_large_form(engine: &engine::Engine, count: usize) {
                     "subject": format!("Ticket {i}"), "priority": priority,
                     "requester": format!("user{}@example.com", i % 977), "opened": format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
                     "minutes": i % 500 });
-                engine.create_record(&actor, "bench", "ticket", data).await.expect("record");
+                engine.create_record(&actor, &engine::Access::unrestricted(), "bench", "ticket", data).await.expect("record");
             }
         })
         .buffer_unordered(256)

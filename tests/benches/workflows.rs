@@ -65,7 +65,7 @@ use std::time::{Duration, Instant};
 
 use engine::rules::{ScriptLimits, ScriptOrigin, ScriptVars, Scripts};
 use engine::workflows::{Run, RunFilter, RunStatus};
-use engine::{Engine, EngineConfig, EventKind, ListQuery, SystemClock};
+use engine::{Access, Engine, EngineConfig, EventKind, ListQuery, SystemClock};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
@@ -287,7 +287,7 @@ async fn create_accounts(engine: &Engine, count: usize, seed: u64) -> Vec<String
         let (engine, sink) = (engine.clone(), Arc::clone(&sink));
         async move {
             let record = engine
-                .create_record(&actor(), SPACE, ACCOUNT, data)
+                .create_record(&actor(), &Access::unrestricted(), SPACE, ACCOUNT, data)
                 .await
                 .unwrap_or_else(|err| panic!("creating an account: {err}"));
             sink.lock().expect("ids lock").push(record.id.to_string());
@@ -334,7 +334,7 @@ fn count_runs(engine: &Engine, mut each: impl FnMut(&Run)) -> (usize, usize, usi
     let mut before = None;
     loop {
         let (runs, more) = engine
-            .runs(SPACE, &RunFilter::default(), 10_000, before)
+            .runs(&Access::unrestricted(), SPACE, &RunFilter::default(), 10_000, before)
             .unwrap_or_else(|err| panic!("listing runs: {err}"));
         for run in &runs {
             each(run);
@@ -361,7 +361,9 @@ fn count_records(engine: &Engine, form: &str) -> usize {
     let (mut count, mut cursor) = (0, None);
     loop {
         let query = ListQuery { filter: None, sort: None, limit: Some(engine::MAX_LIMIT), cursor };
-        let page = engine.list_records(SPACE, form, &query).unwrap_or_else(|err| panic!("listing {form}: {err}"));
+        let page = engine
+            .list_records(&Access::unrestricted(), SPACE, form, &query)
+            .unwrap_or_else(|err| panic!("listing {form}: {err}"));
         count += page.items.len();
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -525,7 +527,7 @@ async fn drain_case(settings: &Settings, case: &DrainCase) -> Drained {
         let engine = writer.clone();
         async move {
             engine
-                .patch_record(&actor(), SPACE, ACCOUNT, &id, &patch, None)
+                .patch_record(&actor(), &Access::unrestricted(), SPACE, ACCOUNT, &id, &patch, None)
                 .await
                 .unwrap_or_else(|err| panic!("patching account {id}: {err}"));
         }
@@ -731,7 +733,7 @@ impl Lagged {
     fn update_seq(&self, id: &str) -> u64 {
         let history = self
             .engine
-            .record_history(SPACE, ACCOUNT, id, 0, 10)
+            .record_history(&Access::unrestricted(), SPACE, ACCOUNT, id, 0, 10)
             .unwrap_or_else(|err| panic!("history of {id}: {err}"));
         let updates: Vec<u64> = history.iter().filter(|e| e.kind == EventKind::Updated).map(|e| e.seq).collect();
         assert_eq!(updates.len(), 1, "account {id} must have been updated exactly once");

@@ -324,7 +324,9 @@ async fn restore_refuses_damaged_truncated_foreign_and_newer_archives_and_a_non_
     let (ok, _, stderr) = restore(&direct, &fresh);
     assert!(ok, "{stderr}");
     let engine = engine::Engine::open(engine::EngineConfig::new(&fresh)).expect("open restored");
-    let page = engine.list_records("cs", "account", &engine::ListQuery::default()).expect("list");
+    let page = engine
+        .list_records(&engine::Access::unrestricted(), "cs", "account", &engine::ListQuery::default())
+        .expect("list");
     assert_eq!(page.items.len(), 20);
     engine.close().expect("close");
 }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use engine::{Engine, EngineConfig};
+use engine::{Access, Engine, EngineConfig};
 use rand::Rng;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -255,7 +255,8 @@ async fn kill_9_during_workflow_runs_repeats_and_loses_no_effect() {
         .collect();
     assert!(updates.len() >= acked.lock().unwrap().len(), "every acknowledged update is in the log");
 
-    let (runs, more) = engine.runs("cs", &engine::workflows::RunFilter::default(), 1_000_000, None).unwrap();
+    let (runs, more) =
+        engine.runs(&Access::unrestricted(), "cs", &engine::workflows::RunFilter::default(), 1_000_000, None).unwrap();
     assert!(!more);
     let mut run_events: Vec<u64> = runs.iter().map(|r| r.event).collect();
     run_events.sort_unstable();
@@ -266,7 +267,7 @@ async fn kill_9_during_workflow_runs_repeats_and_loses_no_effect() {
     let mut cursor = None;
     loop {
         let query = engine::ListQuery { limit: Some(1000), cursor, ..Default::default() };
-        let page = engine.list_records("cs", "note", &query).unwrap();
+        let page = engine.list_records(&Access::unrestricted(), "cs", "note", &query).unwrap();
         note_seqs.extend(page.items.iter().map(|n| n.data["seq"].as_u64().unwrap()));
         match page.next_cursor {
             Some(next) => cursor = Some(next),

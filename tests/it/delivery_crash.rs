@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use engine::workflows::DeliveryStatus;
-use engine::{Engine, EngineConfig, EventKind};
+use engine::{Access, Engine, EngineConfig, EventKind};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -200,7 +200,7 @@ async fn deliveries_leave_only_once_the_batch_that_wrote_them_is_durable() {
     let actor = engine::Actor("ops".into());
     for n in 0..ACCOUNTS {
         let data = account(&format!("a{n}"), "growth", 50);
-        engine.create_record(&actor, "cs", "account", data).await.unwrap();
+        engine.create_record(&actor, &Access::unrestricted(), "cs", "account", data).await.unwrap();
     }
     let backlog = engine.last_event_seq() - engine.processor_position().unwrap();
     assert!(backlog >= ACCOUNTS as u64, "a backlog of {backlog} events at the crash");

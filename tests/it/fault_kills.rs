@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{SecondsFormat, Utc};
 use engine::clock::ManualClock;
 use engine::workflows::{DeliveryStatus, RunFilter, RunStatus};
-use engine::{Actor, Engine, EngineConfig, EventKind};
+use engine::{Access, Actor, Engine, EngineConfig, EventKind};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -123,14 +123,20 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
     let remind_at = (now - chrono::Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Millis, true);
     for n in 0..REMINDERS {
         let data = json!({ "title": format!("r{n}"), "remind_at": remind_at });
-        engine.create_record(&actor, "cs", "reminder", data).await.expect("reminder");
+        engine.create_record(&actor, &Access::unrestricted(), "cs", "reminder", data).await.expect("reminder");
     }
     engine.process_pending().await.expect("the reminders' timers scheduled");
     for n in 0..ACCOUNTS {
-        engine.create_record(&actor, "cs", "account", json!({ "name": format!("a{n}") })).await.expect("account");
+        engine
+            .create_record(&actor, &Access::unrestricted(), "cs", "account", json!({ "name": format!("a{n}") }))
+            .await
+            .expect("account");
     }
     for n in 0..ONBOARDINGS {
-        engine.create_record(&actor, "cs", "onboarding", json!({ "name": format!("o{n}") })).await.expect("onboarding");
+        engine
+            .create_record(&actor, &Access::unrestricted(), "cs", "onboarding", json!({ "name": format!("o{n}") }))
+            .await
+            .expect("onboarding");
     }
     assert_eq!(
         engine.last_event_seq() - engine.processor_position().expect("position"),
@@ -179,7 +185,7 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
 
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     assert_eq!(engine.last_event_seq(), engine.processor_position().expect("position"), "everything processed");
-    let (runs, _) = engine.runs("cs", &RunFilter::default(), usize::MAX, None).expect("runs");
+    let (runs, _) = engine.runs(&Access::unrestricted(), "cs", &RunFilter::default(), usize::MAX, None).expect("runs");
     let mut per_workflow: BTreeMap<String, usize> = BTreeMap::new();
     for run in &runs {
         assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
@@ -193,7 +199,12 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
     assert_eq!(per_workflow, expected, "one run per trigger");
 
     // Round-robin: each of the three took exactly a third of the accounts.
-    let accounts = engine.list_records("cs", "account", &engine::ListQuery { limit: Some(1000), ..Default::default() });
+    let accounts = engine.list_records(
+        &Access::unrestricted(),
+        "cs",
+        "account",
+        &engine::ListQuery { limit: Some(1000), ..Default::default() },
+    );
     let mut owners: BTreeMap<String, usize> = BTreeMap::new();
     for account in accounts.expect("accounts").items {
         *owners.entry(account.data["owner"].as_str().expect("an owner").to_owned()).or_default() += 1;
@@ -202,7 +213,12 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
     assert_eq!(owners, [("ana", third), ("ben", third), ("cy", third)].map(|(o, n)| (o.to_owned(), n)).into());
 
     // Tasks: one per reminder, one for the cron occurrence.
-    let tasks = engine.list_records("cs", "task", &engine::ListQuery { limit: Some(1000), ..Default::default() });
+    let tasks = engine.list_records(
+        &Access::unrestricted(),
+        "cs",
+        "task",
+        &engine::ListQuery { limit: Some(1000), ..Default::default() },
+    );
     let mut abouts: BTreeMap<String, usize> = BTreeMap::new();
     for task in tasks.expect("tasks").items {
         *abouts.entry(task.data["about"].as_str().expect("about").to_owned()).or_default() += 1;

@@ -10,7 +10,7 @@ use std::path::Path;
 use engine::outbox::DeliveryFilter;
 use engine::timers::TimerFilter;
 use engine::workflows::DeliveryStatus;
-use engine::{Engine, EngineConfig, ListQuery};
+use engine::{Access, Engine, EngineConfig, ListQuery};
 
 use crate::support::workspace_root;
 
@@ -35,16 +35,18 @@ fn copy_of_fixture(fixture: &Fixture, target: &Path) {
 
 fn count(engine: &Engine, form: &str) -> usize {
     let query = ListQuery { limit: Some(1000), ..ListQuery::default() };
-    engine.list_records("cs", form, &query).expect("records").items.len()
+    engine.list_records(&Access::unrestricted(), "cs", form, &query).expect("records").items.len()
 }
 
 fn check_serves_what_was_written(engine: &Engine, fixture: &Fixture, accounts: usize) {
     let spaces: Vec<String> = engine.spaces().expect("spaces").iter().map(|s| s.name.to_string()).collect();
     assert_eq!(spaces, ["cs"]);
     assert_eq!((count(engine, "account"), count(engine, "contact"), count(engine, "task")), (accounts, 24, 8));
-    let renamed = engine.record("cs", "account", fixture.renamed).expect("the renamed account");
+    let renamed =
+        engine.record(&Access::unrestricted(), "cs", "account", fixture.renamed).expect("the renamed account");
     assert_eq!((renamed.version, renamed.data["name"].as_str()), (2, Some("Migrated Limited")));
-    let history = engine.record_history("cs", "account", fixture.renamed, 0, 100).expect("history");
+    let history =
+        engine.record_history(&Access::unrestricted(), "cs", "account", fixture.renamed, 0, 100).expect("history");
     let kinds: Vec<String> = history.iter().map(|e| serde_json::to_string(&e.kind).expect("kind")).collect();
     assert_eq!(kinds, ["\"created\"", "\"updated\""]);
     let name = |data: &Option<serde_json::Value>| data.as_ref().and_then(|d| d["name"].as_str().map(str::to_owned));
@@ -76,7 +78,10 @@ async fn migrates_and_serves(fixture: &Fixture, accounts: usize) {
     let before = engine.last_event_seq();
     let data = serde_json::json!({ "name": "After the migration", "arr": 1000, "tier": "starter", "status": "active",
         "owner": "ana.silva@example.com", "renewal_date": "2027-09-01", "region": "emea", "timezone": "Europe/Berlin" });
-    let created = engine.create_record(&engine::Actor::system(), "cs", "account", data).await.expect("a new account");
+    let created = engine
+        .create_record(&engine::Actor::system(), &Access::unrestricted(), "cs", "account", data)
+        .await
+        .expect("a new account");
     assert_eq!(engine.last_event_seq(), before + 1);
     engine.close().expect("close");
     drop(engine);
@@ -84,7 +89,9 @@ async fn migrates_and_serves(fixture: &Fixture, accounts: usize) {
     // Opening again finds the current format: nothing to migrate, the same answers.
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("reopens");
     check_serves_what_was_written(&engine, fixture, accounts + 1);
-    let history = engine.record_history("cs", "account", &created.id.to_string(), 0, 10).expect("history");
+    let history = engine
+        .record_history(&Access::unrestricted(), "cs", "account", &created.id.to_string(), 0, 10)
+        .expect("history");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].after.as_ref(), Some(&created.data), "a new event's data, read back from its record");
     engine.close().expect("close");

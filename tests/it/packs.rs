@@ -305,3 +305,57 @@ async fn demo_accounts_look_real() {
     let highs = accounts.iter().filter(|a| a["data"]["health"].as_i64().unwrap() >= 90).count();
     assert!(lows > 0 && highs > 0, "the extremes are there too: {lows} below 30, {highs} at 90+");
 }
+
+/// The customer-success pack's roles, applied by the engine to callers built by hand (people
+/// and memberships are another part's job): a CSM (`member`) reaches only her own accounts,
+/// renewals and tasks and can't change ARR; a manager (`viewer`) reads her team's; an admin
+/// reads everything.
+#[tokio::test]
+async fn the_customer_success_pack_gives_csms_their_book_and_managers_their_team() {
+    use engine::{Access, Actor, Engine, EngineConfig, ErrorCode, ListQuery, SpaceRole};
+
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(EngineConfig::new(dir.path())).unwrap();
+    let pack = web::packs::embedded("customer-success").expect("built-in pack");
+    web::packs::install_new(&engine, &Actor::system(), &pack, "cs", None, true).await.expect("install");
+    let person = |user: &str, role: SpaceRole, team: &[&str]| Access {
+        user_id: Some(user.to_owned()),
+        role: Some(role),
+        team_members: team.iter().map(|m| (*m).to_owned()).collect(),
+    };
+    let admin = person("ops@example.com", SpaceRole::Admin, &[]);
+    let all = |access: &Access, form: &str| {
+        let query = ListQuery { limit: Some(1000), ..ListQuery::default() };
+        engine.list_records(access, "cs", form, &query).expect("list").items
+    };
+    for (form, field) in [("account", "owner"), ("renewal", "owner"), ("task", "assignee"), ("onboarding", "owner")] {
+        let everything = all(&admin, form);
+        let mut owners: Vec<&str> = everything.iter().filter_map(|r| r.data[field].as_str()).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        assert!(owners.len() >= 3, "{form}: the sample data has several owners");
+        let (csm_id, teammate) = (owners[0], owners[1]);
+        let csm = person(csm_id, SpaceRole::Member, &[csm_id]);
+        let mine = all(&csm, form);
+        assert_eq!(mine.len(), everything.iter().filter(|r| r.data[field] == csm_id).count(), "{form}");
+        assert!(mine.iter().all(|r| r.data[field] == csm_id), "{form}");
+        let manager = person("maria.lopez@example.com", SpaceRole::Viewer, &[csm_id, teammate]);
+        let team = all(&manager, form);
+        let expected = everything.iter().filter(|r| r.data[field] == csm_id || r.data[field] == teammate).count();
+        assert_eq!(team.len(), expected, "{form}");
+        assert!(team.len() < everything.len(), "{form}: the team is not everyone");
+    }
+    let (ana, ben) = ("ana.silva@example.com", "ben.okafor@example.com");
+    let csm = person(ana, SpaceRole::Member, &[ana]);
+    let account = all(&csm, "account").remove(0);
+    let raise = json!({ "arr": 1 });
+    let actor = Actor(ana.to_owned());
+    let err = engine.patch_record(&actor, &csm, "cs", "account", &account.id.to_string(), &raise, None).await;
+    let err = err.expect_err("ARR is finance's");
+    assert_eq!(err.code(), ErrorCode::Forbidden);
+    assert_eq!(err.field_errors()[0].path, "/arr");
+    let bens = all(&admin, "account").into_iter().find(|r| r.data["owner"] == ben).expect("ben's account");
+    let err = engine.record(&csm, "cs", "account", &bens.id.to_string()).expect_err("not hers");
+    assert_eq!(err.code(), ErrorCode::NotFound);
+    engine.close().unwrap();
+}

@@ -98,7 +98,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
     &["model"],
     &["store"],
     &["error"],
-    &["auth", "rules"],
+    &["auth", "rules", "policy"],
     &[
         "",
         "definitions",

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use engine::workflows::{RunFilter, RunStatus};
-use engine::{Actor, Engine, EngineConfig};
+use engine::{Access, Actor, Engine, EngineConfig};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -233,7 +233,7 @@ async fn kill_9_during_a_burst_of_10000_timers_fires_each_exactly_once() {
 
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     assert_eq!(engine.pending_timers(), 0);
-    let (runs, _) = engine.runs("cs", &RunFilter::default(), usize::MAX, None).expect("runs");
+    let (runs, _) = engine.runs(&Access::unrestricted(), "cs", &RunFilter::default(), usize::MAX, None).expect("runs");
     assert_eq!(runs.len(), TIMERS, "one run per timer");
     assert!(runs.iter().all(|r| r.status == RunStatus::Succeeded));
     let run_records: HashSet<String> = runs.iter().map(|r| r.record.to_string()).collect();
@@ -243,7 +243,7 @@ async fn kill_9_during_a_burst_of_10000_timers_fires_each_exactly_once() {
     let mut cursor = None;
     loop {
         let query = engine::ListQuery { limit: Some(1000), cursor, ..Default::default() };
-        let page = engine.list_records("cs", "task", &query).expect("tasks");
+        let page = engine.list_records(&Access::unrestricted(), "cs", "task", &query).expect("tasks");
         total += page.items.len();
         tasks.extend(page.items.iter().filter_map(|t| t.data["reminder"].as_str().map(str::to_owned)));
         match page.next_cursor {
@@ -274,10 +274,11 @@ async fn prepare_burst(dir: &std::path::Path, count: usize, due: DateTime<Utc>) 
     engine.put_form(&actor, "cs", "task", &task_form(), false).await.expect("form");
     engine.put_workflow(&actor, "cs", "remind", &remind_workflow()).await.expect("workflow");
     let mut ids = HashSet::new();
+    let everything = Access::unrestricted();
     for chunk in 0..count.div_ceil(500) {
         let writes = (0..500.min(count - chunk * 500)).map(|n| {
             let data = json!({ "title": format!("Call {chunk}-{n}"), "remind_at": rfc3339(due) });
-            engine.create_record(&actor, "cs", "reminder", data)
+            engine.create_record(&actor, &everything, "cs", "reminder", data)
         });
         for record in futures::future::join_all(writes).await {
             ids.insert(record.expect("record").id.to_string());
@@ -308,7 +309,13 @@ async fn simulate_prints_the_coming_runs_and_touches_nothing() {
         engine.put_workflow(&actor, "cs", "renewal-reminders", &reminders).await.expect("workflow");
         let renewal = (Utc::now() + chrono::Duration::days(45)).format("%Y-%m-%d").to_string();
         engine
-            .create_record(&actor, "cs", "account", json!({ "name": "Acme", "renewal_date": renewal }))
+            .create_record(
+                &actor,
+                &Access::unrestricted(),
+                "cs",
+                "account",
+                json!({ "name": "Acme", "renewal_date": renewal }),
+            )
             .await
             .expect("acme");
         engine.process_pending().await.expect("processed");
@@ -325,7 +332,7 @@ async fn simulate_prints_the_coming_runs_and_touches_nothing() {
 
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     assert_eq!(engine.pending_timers(), 1, "the real timer is still pending");
-    assert_eq!(engine.runs("cs", &RunFilter::default(), 10, None).expect("runs").0.len(), 0);
+    assert_eq!(engine.runs(&Access::unrestricted(), "cs", &RunFilter::default(), 10, None).expect("runs").0.len(), 0);
     engine.close().expect("close");
     drop(engine);
 
@@ -411,7 +418,13 @@ async fn simulate_marks_deliveries_that_would_fail() {
         engine.put_workflow(&actor, "cs", "tell", &notifying).await.expect("workflow");
         let renewal = (Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
         engine
-            .create_record(&actor, "cs", "account", json!({ "name": "Acme", "renewal_date": renewal }))
+            .create_record(
+                &actor,
+                &Access::unrestricted(),
+                "cs",
+                "account",
+                json!({ "name": "Acme", "renewal_date": renewal }),
+            )
             .await
             .expect("acme");
         engine.process_pending().await.expect("processed");

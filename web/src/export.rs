@@ -8,7 +8,8 @@
 
 use std::io;
 
-use engine::{Engine, EngineError, ListQuery, Record, MAX_LIMIT};
+use engine::policy::Policy;
+use engine::{Access, Engine, EngineError, ListQuery, Record, MAX_LIMIT};
 use forms::{CompiledForm, FieldError, FieldType};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
@@ -68,14 +69,16 @@ pub fn media_type(format: FileFormat) -> (&'static str, &'static str) {
 /// takes them.
 pub fn start(
     engine: Engine,
+    access: Access,
     space: String,
     form: String,
     request: ExportRequest,
 ) -> Result<mpsc::Receiver<io::Result<Vec<u8>>>, ExportError> {
     let loaded = engine.loaded_form(&space, &form)?;
-    let columns = columns(&loaded.compiled, request.fields.as_deref())?;
+    let policy = Policy::new(loaded.compiled.def(), &access);
+    let columns = columns(&loaded.compiled, &policy, request.fields.as_deref())?;
     let mut query = ListQuery { filter: request.filter, sort: request.sort, limit: Some(MAX_LIMIT), cursor: None };
-    let first = engine.list_records(&space, &form, &query)?;
+    let first = engine.list_records(&access, &space, &form, &query)?;
     let mut writer = TableWriter::new(request.format, columns)?;
     let (sender, receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
     tokio::task::spawn_blocking(move || {
@@ -95,7 +98,7 @@ pub fn start(
                 break;
             };
             query.cursor = Some(cursor);
-            page = match engine.list_records(&space, &form, &query) {
+            page = match engine.list_records(&access, &space, &form, &query) {
                 Ok(page) => page,
                 Err(err) => {
                     // Headers are gone already: all that can be done is end the body with an
@@ -111,8 +114,13 @@ pub fn start(
     Ok(receiver)
 }
 
-/// The columns of an export of `form`: `wanted` in the order given, or every column.
-fn columns(form: &CompiledForm, wanted: Option<&[String]>) -> Result<Vec<ExportColumn>, ExportError> {
+/// The columns of an export of `form`: `wanted` in the order given, or every column the
+/// caller's policy shows (a hidden field is no column: asking for one is refused naming it).
+fn columns(
+    form: &CompiledForm,
+    policy: &Policy<'_>,
+    wanted: Option<&[String]>,
+) -> Result<Vec<ExportColumn>, ExportError> {
     let mut all = vec![ExportColumn { name: "id".into(), kind: FieldType::String }];
     let fields = form.fields();
     let order: Vec<&str> = form
@@ -125,11 +133,13 @@ fn columns(form: &CompiledForm, wanted: Option<&[String]>) -> Result<Vec<ExportC
         .unwrap_or_default();
     let ordered = order.iter().filter_map(|name| fields.iter().find(|(field, _)| field == name));
     let rest = fields.iter().filter(|(field, _)| !order.contains(&field.as_str()));
-    all.extend(ordered.chain(rest).map(|(name, kind)| ExportColumn { name: name.clone(), kind: *kind }));
+    let visible = ordered.chain(rest).filter(|(name, _)| !policy.is_hidden(name));
+    all.extend(visible.map(|(name, kind)| ExportColumn { name: name.clone(), kind: *kind }));
     all.extend(SYSTEM_COLUMNS.iter().map(|(name, kind)| ExportColumn { name: (*name).to_owned(), kind: *kind }));
     let Some(wanted) = wanted else {
         return Ok(all);
     };
+    policy.check_readable(wanted.iter().map(|name| (name.as_str(), format!("/fields/{name}"))))?;
     let mut chosen = Vec::with_capacity(wanted.len());
     let mut unknown = Vec::new();
     for name in wanted {
@@ -161,4 +171,52 @@ fn row(record: &Record) -> Map<String, Value> {
         }
     }
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use engine::{Access, EngineError, SpaceRole};
+    use forms::{CompiledForm, FormDef};
+    use serde_json::json;
+
+    use super::*;
+
+    fn form() -> CompiledForm {
+        let def = json!({
+            "schema": { "type": "object", "properties": {
+                "name": { "type": "string" }, "csm": { "type": "string" }, "notes": { "type": "string" } } },
+            "ui": { "order": ["notes", "name"] },
+            "access": { "person_field": "csm", "roles": { "member": { "records": "own", "fields": { "notes": "hidden" } } } }
+        });
+        CompiledForm::compile(FormDef::from_json(&def).expect("shape")).expect("form")
+    }
+
+    fn names(columns: &[ExportColumn]) -> Vec<&str> {
+        columns.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    /// A hidden field is no column of a restricted caller's export, and asking for it is
+    /// refused naming it; others get every column.
+    #[test]
+    fn hidden_fields_are_no_export_columns() {
+        let form = form();
+        let member =
+            Access { user_id: Some("ann".into()), role: Some(SpaceRole::Member), team_members: BTreeSet::new() };
+        let policy = Policy::new(form.def(), &member);
+        let shown = columns(&form, &policy, None).expect("columns");
+        assert_eq!(&names(&shown)[..3], ["id", "name", "csm"]);
+        assert!(!names(&shown).contains(&"notes"));
+        let wanted = ["name".to_owned(), "notes".to_owned()];
+        match columns(&form, &policy, Some(&wanted)) {
+            Err(ExportError::Engine(err @ EngineError::Forbidden { .. })) => {
+                assert_eq!(err.field_errors()[0].path, "/fields/notes");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let everything = Access::unrestricted();
+        let all = columns(&form, &Policy::new(form.def(), &everything), None).expect("columns");
+        assert_eq!(&names(&all)[..4], ["id", "notes", "name", "csm"]);
+    }
 }

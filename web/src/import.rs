@@ -14,7 +14,7 @@
 use std::io::{self, Read, Seek as _, Write as _};
 
 use axum::body::Bytes;
-use engine::{Actor, Engine, EngineError, ImportMode, ImportOptions, ImportReport, ImportRow, RowError};
+use engine::{Access, Actor, Engine, EngineError, ImportMode, ImportOptions, ImportReport, ImportRow, RowError};
 use forms::{CoerceOptions, ColumnMatch, MappingError};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -65,19 +65,20 @@ pub enum ImportError {
 pub fn run(
     engine: &Engine,
     actor: &Actor,
+    access: &Access,
     space: &str,
     form: &str,
     request: ImportRequest,
     input: impl Read + Send + 'static,
 ) -> Result<ImportOutcome, ImportError> {
     if request.options.mode != ImportMode::All || request.options.dry_run {
-        return run_once(engine, actor, space, form, request, input);
+        return run_once(engine, actor, access, space, form, request, input);
     }
     let spool = tempfile::tempfile().map_err(ImportError::Spool)?;
     let copy = spool.try_clone().map_err(ImportError::Spool)?;
     let check =
         ImportRequest { options: ImportOptions { dry_run: true, ..request.options.clone() }, ..request.clone() };
-    let mut checked = run_once(engine, actor, space, form, check, Tee { input, copy })?;
+    let mut checked = run_once(engine, actor, access, space, form, check, Tee { input, copy })?;
     if checked.report.failed > 0 {
         // As an all-or-nothing import with failed rows answers: nothing stored.
         let report = &mut checked.report;
@@ -87,7 +88,7 @@ pub fn run(
     }
     let mut spool = spool;
     spool.rewind().map_err(ImportError::Spool)?;
-    run_once(engine, actor, space, form, request, spool)
+    run_once(engine, actor, access, space, form, request, spool)
 }
 
 /// A reader that copies what it reads into a file.
@@ -107,6 +108,7 @@ impl<R: Read> Read for Tee<R> {
 fn run_once(
     engine: &Engine,
     actor: &Actor,
+    access: &Access,
     space: &str,
     form: &str,
     request: ImportRequest,
@@ -123,7 +125,7 @@ fn run_once(
     let mut options = request.options;
     options.columns =
         columns.iter().filter_map(|c| c.field.as_ref().map(|field| (field.clone(), c.header.clone()))).collect();
-    let mut importer = engine.importer(actor, space, form, options)?;
+    let mut importer = engine.importer(actor, access, space, form, options)?;
     for row in table.by_ref() {
         let row = match row {
             Ok(row) => {

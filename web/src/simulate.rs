@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use engine::workflows::{Run, RunFilter, RunStatus};
-use engine::{Engine, EngineConfig, ManualClock};
+use engine::{Access, Engine, EngineConfig, ManualClock};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -65,12 +65,14 @@ impl Simulation<'_> {
         };
         let newest_before: Vec<Option<Uuid>> = spaces
             .iter()
-            .map(|space| Ok(engine.runs(space, &RunFilter::default(), 1, None)?.0.first().map(|r| r.id)))
+            .map(|space| {
+                Ok(engine.runs(&Access::unrestricted(), space, &RunFilter::default(), 1, None)?.0.first().map(|r| r.id))
+            })
             .collect::<anyhow::Result<_>>()?;
         engine.simulate_until(&clock, start + Duration::days(i64::from(self.days))).await?;
         let mut runs = Vec::new();
         for (space, newest) in spaces.iter().zip(newest_before) {
-            let (all, _) = engine.runs(space, &RunFilter::default(), usize::MAX, None)?;
+            let (all, _) = engine.runs(&Access::unrestricted(), space, &RunFilter::default(), usize::MAX, None)?;
             runs.extend(
                 all.into_iter()
                     .take_while(|run| newest.is_none_or(|newest| run.id > newest))
@@ -154,7 +156,10 @@ fn describe(engine: &Engine, simulated: &SimulatedRun, mail: bool) -> String {
 /// A record by the first of its name-like fields, else its id.
 fn record_label(engine: &Engine, space: &str, id: &Uuid) -> String {
     let found = engine.forms(space).ok().into_iter().flatten().find_map(|form| {
-        engine.record(space, form.name.as_str(), &id.to_string()).ok().map(|record| (form.name, record))
+        engine
+            .record(&Access::unrestricted(), space, form.name.as_str(), &id.to_string())
+            .ok()
+            .map(|record| (form.name, record))
     });
     match found {
         Some((form, record)) => {

@@ -357,11 +357,11 @@ async fn the_planner_uses_a_selective_index() {
         data.push(json!({ "tier": tier, "owner": format!("o{}", i % 3), "arr": i * 10, "health": i }));
     }
     for d in &data {
-        engine.create_record(&actor, "s", "accounts", d.clone()).await.expect("create");
+        engine.create_record(&actor, &crate::Access::unrestricted(), "s", "accounts", d.clone()).await.expect("create");
     }
     let query = json!({ "filter": "tier = \"gold\"", "group_by": ["owner"],
         "metrics": [{ "op": "sum", "field": "arr" }, { "op": "avg", "field": "health" }] });
-    let got = engine.aggregate("s", "accounts", &query).expect("aggregate");
+    let got = engine.aggregate(&crate::Access::unrestricted(), "s", "accounts", &query).expect("aggregate");
     assert_eq!(got.plan, QueryPlan::Index("tier".into()));
     let expected = aggregate_over(query, &data).expect("in memory");
     assert_eq!((got.groups, got.total), (expected.groups, expected.total));
@@ -370,14 +370,18 @@ async fn the_planner_uses_a_selective_index() {
     // only the fields named (filter, groups, metrics), answers the same.
     let broad = json!({ "filter": "health >= 5", "group_by": ["tier"],
         "metrics": [{ "op": "count" }, { "op": "sum", "field": "arr" }, { "op": "max", "field": "health" }] });
-    let got = engine.aggregate("s", "accounts", &broad).expect("aggregate");
+    let got = engine.aggregate(&crate::Access::unrestricted(), "s", "accounts", &broad).expect("aggregate");
     assert_eq!(got.plan, QueryPlan::Columns);
     let expected = aggregate_over(broad.clone(), &data).expect("in memory");
     assert_eq!((&got.groups, &got.total), (&expected.groups, &expected.total));
     let parsed = Aggregate::parse(&broad, &types).expect("query");
+    let everyone = crate::Access::unrestricted();
+    let unrestricted = crate::policy::Policy::of(None, &everyone);
     let (space, form) =
         (forms::SpaceName::parse("s").expect("space"), forms::FormName::parse("accounts").expect("form"));
-    let scanned = engine.aggregate_scanning(&space, &form, &parsed, Instant::now() + DEFAULT_DEADLINE).expect("scan");
+    let scanned = engine
+        .aggregate_scanning(&space, &form, &parsed, &unrestricted, Instant::now() + DEFAULT_DEADLINE)
+        .expect("scan");
     assert_eq!(scanned.plan, QueryPlan::Scan);
     assert_eq!((&scanned.groups, &scanned.total), (&expected.groups, &expected.total));
     assert_eq!(
@@ -388,12 +392,20 @@ async fn the_planner_uses_a_selective_index() {
         ])
     );
 
-    match engine.aggregate("s", "accounts", &json!({ "metrics": [{ "op": "sum", "field": "owner" }] })) {
+    match engine.aggregate(
+        &crate::Access::unrestricted(),
+        "s",
+        "accounts",
+        &json!({ "metrics": [{ "op": "sum", "field": "owner" }] }),
+    ) {
         Err(EngineError::InvalidAggregate(errors)) => assert_eq!(errors[0].path, "/metrics/0/field"),
         other => panic!("expected a type error, got {other:?}"),
     }
     assert!(engine.check_aggregate("s", "accounts", &json!({ "group_by": ["tier"] })).is_ok());
-    assert!(matches!(engine.aggregate("s", "nope", &json!({})), Err(EngineError::NotFound { .. })));
+    assert!(matches!(
+        engine.aggregate(&crate::Access::unrestricted(), "s", "nope", &json!({})),
+        Err(EngineError::NotFound { .. })
+    ));
     engine.close().expect("close");
 }
 
@@ -443,24 +455,33 @@ async fn columns_see_every_acknowledged_write() {
                 match step % 4 {
                     0 | 1 => {
                         let data = json!({ "owner": owner, "arr": step });
-                        let record = engine.create_record(&actor, "s", "accounts", data).await.expect("create");
+                        let record = engine
+                            .create_record(&actor, &crate::Access::unrestricted(), "s", "accounts", data)
+                            .await
+                            .expect("create");
                         mine.push((record.id.to_string(), step));
                     }
                     2 => {
                         let (id, arr) = &mut mine[0];
                         *arr += 1000;
                         let patch = json!({ "arr": *arr });
-                        engine.patch_record(&actor, "s", "accounts", id, &patch, None).await.expect("patch");
+                        engine
+                            .patch_record(&actor, &crate::Access::unrestricted(), "s", "accounts", id, &patch, None)
+                            .await
+                            .expect("patch");
                     }
                     _ => {
                         let (id, _) = mine.pop().expect("a record");
-                        engine.delete_record(&actor, "s", "accounts", &id, None).await.expect("delete");
+                        engine
+                            .delete_record(&actor, &crate::Access::unrestricted(), "s", "accounts", &id, None)
+                            .await
+                            .expect("delete");
                     }
                 }
                 if w == 0 && step % 12 == 5 {
                     engine.inner.columns.forget("s", "accounts");
                 }
-                let got = engine.aggregate("s", "accounts", &query).expect("aggregate");
+                let got = engine.aggregate(&crate::Access::unrestricted(), "s", "accounts", &query).expect("aggregate");
                 assert_eq!(got.plan, QueryPlan::Columns);
                 let sum: i64 = mine.iter().map(|(_, arr)| arr).sum();
                 assert_eq!(
@@ -476,13 +497,16 @@ async fn columns_see_every_acknowledged_write() {
     }
     let broad =
         json!({ "group_by": ["owner"], "metrics": [{ "op": "sum", "field": "arr" }, { "op": "max", "field": "arr" }] });
-    let got = engine.aggregate("s", "accounts", &broad).expect("aggregate");
+    let got = engine.aggregate(&crate::Access::unrestricted(), "s", "accounts", &broad).expect("aggregate");
     assert_eq!(got.plan, QueryPlan::Columns);
     let aggregate = Aggregate::parse(&broad, &types).expect("query");
+    let everyone = crate::Access::unrestricted();
+    let unrestricted = crate::policy::Policy::of(None, &everyone);
     let (space, form) =
         (forms::SpaceName::parse("s").expect("space"), forms::FormName::parse("accounts").expect("form"));
-    let scanned =
-        engine.aggregate_scanning(&space, &form, &aggregate, Instant::now() + DEFAULT_DEADLINE).expect("scan");
+    let scanned = engine
+        .aggregate_scanning(&space, &form, &aggregate, &unrestricted, Instant::now() + DEFAULT_DEADLINE)
+        .expect("scan");
     assert_eq!(scanned.plan, QueryPlan::Scan);
     assert_eq!((&got.groups, &got.total), (&scanned.groups, &scanned.total));
     assert_eq!(got.groups.len(), 6);

@@ -112,6 +112,18 @@ impl Filter {
         Ok(Filter { root })
     }
 
+    /// Both filters: records must match `self` and `other`.
+    pub fn and(self, other: Filter) -> Filter {
+        let mut conjuncts = Vec::new();
+        for node in [self.root, other.root] {
+            match node {
+                Node::And(items) => conjuncts.extend(items),
+                node => conjuncts.push(node),
+            }
+        }
+        Filter { root: Node::And(conjuncts) }
+    }
+
     /// The fields the filter reads, each once.
     pub fn fields(&self) -> Vec<&str> {
         let mut out = Vec::new();

@@ -520,7 +520,10 @@ async fn index_scans_follow_bounds_direction_and_resume<S: Store>(dir: &Path) {
 
 /// What an observer heard: (record id, version or `None` for a deletion) per write, and resets.
 #[derive(Default)]
-struct Heard(std::sync::Mutex<(Vec<(Uuid, Option<u64>)>, usize)>);
+struct Heard(std::sync::Mutex<(Vec<HeardWrite>, usize)>);
+
+/// A record id, and its version or `None` for a deletion.
+type HeardWrite = (Uuid, Option<u64>);
 
 impl WriteObserver for Heard {
     fn applied(&self, writes: Vec<AppliedWrite>) {

@@ -51,7 +51,12 @@ impl Sim {
     }
 
     async fn create(&self, form: &str, data: Value) -> String {
-        self.engine.create_record(&actor(), "cs", form, data).await.expect("record").id.to_string()
+        self.engine
+            .create_record(&actor(), &crate::Access::unrestricted(), "cs", form, data)
+            .await
+            .expect("record")
+            .id
+            .to_string()
     }
 
     async fn run_until(&self, until: &str) {
@@ -61,7 +66,7 @@ impl Sim {
     /// Runs of a workflow, oldest first.
     fn runs(&self, workflow: &str) -> Vec<Run> {
         let filter = RunFilter { workflow: Some(workflow.into()), ..RunFilter::default() };
-        let (mut runs, _) = self.engine.runs("cs", &filter, 1000, None).expect("runs");
+        let (mut runs, _) = self.engine.runs(&crate::Access::unrestricted(), "cs", &filter, 1000, None).expect("runs");
         runs.reverse();
         runs
     }
@@ -71,7 +76,11 @@ impl Sim {
     }
 
     fn tasks(&self) -> usize {
-        self.engine.list_records("cs", "task", &crate::ListQuery::default()).expect("tasks").items.len()
+        self.engine
+            .list_records(&crate::Access::unrestricted(), "cs", "task", &crate::ListQuery::default())
+            .expect("tasks")
+            .items
+            .len()
     }
 }
 
@@ -116,12 +125,26 @@ async fn moving_the_date_reschedules_and_deleting_cancels() {
     sim.engine.process_pending().await.expect("processed");
     assert_eq!(sim.engine.pending_timers(), 6);
     // An unrelated change leaves the timers alone.
-    sim.engine.patch_record(&actor(), "cs", "account", &moved, &json!({ "health": 40 }), None).await.expect("patch");
     sim.engine
-        .patch_record(&actor(), "cs", "account", &moved, &json!({ "renewal_date": "2027-09-30" }), None)
+        .patch_record(&actor(), &crate::Access::unrestricted(), "cs", "account", &moved, &json!({ "health": 40 }), None)
         .await
         .expect("patch");
-    sim.engine.delete_record(&actor(), "cs", "account", &deleted, None).await.expect("delete");
+    sim.engine
+        .patch_record(
+            &actor(),
+            &crate::Access::unrestricted(),
+            "cs",
+            "account",
+            &moved,
+            &json!({ "renewal_date": "2027-09-30" }),
+            None,
+        )
+        .await
+        .expect("patch");
+    sim.engine
+        .delete_record(&actor(), &crate::Access::unrestricted(), "cs", "account", &deleted, None)
+        .await
+        .expect("delete");
     sim.engine.process_pending().await.expect("processed");
     assert_eq!(sim.engine.pending_timers(), 3, "the moved account's three; none of the deleted one's");
     sim.run_until("2027-12-31T00:00:00Z").await;
@@ -174,7 +197,10 @@ async fn a_delay_rechecks_when_at_fire_time() {
     let stalled = sim.create("onboarding", json!({ "name": "Stalled" })).await;
     let moving = sim.create("onboarding", json!({ "name": "Moving" })).await;
     sim.run_until("2027-01-06T10:00:00Z").await;
-    sim.engine.transition_record(&actor(), "cs", "onboarding", &moving, "setup", None).await.expect("moved");
+    sim.engine
+        .transition_record(&actor(), &crate::Access::unrestricted(), "cs", "onboarding", &moving, "setup", None)
+        .await
+        .expect("moved");
     sim.run_until("2027-01-20T00:00:00Z").await;
     let runs = sim.runs("stalled-kickoff");
     assert_eq!(runs.len(), 2);
@@ -211,10 +237,17 @@ async fn a_cron_digest_fires_at_local_nine_across_dst_and_queries_records() {
         ],
         "09:00 Berlin: UTC+1 before the change, UTC+2 after"
     );
-    let tasks = sim.engine.list_records("cs", "task", &crate::ListQuery::default()).expect("tasks");
+    let tasks = sim
+        .engine
+        .list_records(&crate::Access::unrestricted(), "cs", "task", &crate::ListQuery::default())
+        .expect("tasks");
     assert!(tasks.items.iter().all(|t| t.data["title"] == "1 at risk: Risky"));
     // A dry run of the schedule shows the same, storing nothing.
-    let dry = sim.engine.test_workflow("cs", "daily-digest", &Default::default()).await.expect("dry run");
+    let dry = sim
+        .engine
+        .test_workflow(&crate::Access::unrestricted(), "cs", "daily-digest", &Default::default())
+        .await
+        .expect("dry run");
     assert_eq!(dry.run.status, RunStatus::Succeeded);
     assert_eq!(dry.records.len(), 1);
     assert_eq!(sim.tasks(), 6);
@@ -273,14 +306,20 @@ async fn a_stage_sla_raises_sla_breached_if_the_record_is_still_there() {
     sim.create("onboarding", json!({ "name": "Stuck" })).await;
     let moving = sim.create("onboarding", json!({ "name": "Moving" })).await;
     sim.run_until("2027-01-05T10:00:00Z").await;
-    sim.engine.transition_record(&actor(), "cs", "onboarding", &moving, "setup", None).await.expect("moved");
+    sim.engine
+        .transition_record(&actor(), &crate::Access::unrestricted(), "cs", "onboarding", &moving, "setup", None)
+        .await
+        .expect("moved");
     sim.run_until("2027-01-31T00:00:00Z").await;
     assert_eq!(
         sim.started("sla-escalation"),
         vec![utc("2027-01-07T10:00:00Z"), utc("2027-01-10T10:00:00Z")],
         "Stuck after 3 days in kickoff; Moving after 5 days in setup, not in kickoff"
     );
-    let tasks = sim.engine.list_records("cs", "task", &crate::ListQuery::default()).expect("tasks");
+    let tasks = sim
+        .engine
+        .list_records(&crate::Access::unrestricted(), "cs", "task", &crate::ListQuery::default())
+        .expect("tasks");
     let titles: Vec<_> = tasks.items.iter().map(|t| t.data["title"].clone()).collect();
     assert!(titles.contains(&json!("Stuck stalled in kickoff")) && titles.contains(&json!("Moving stalled in setup")));
 }

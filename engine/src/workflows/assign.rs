@@ -69,7 +69,7 @@ impl Engine {
                 cursor,
                 ..Default::default()
             };
-            let page = self.list_records(space, form, &query)?;
+            let page = self.list_records(&crate::Access::unrestricted(), space, form, &query)?;
             count += page.items.len();
             match page.next_cursor {
                 Some(next) => cursor = Some(next),

@@ -9,6 +9,7 @@ mod processor;
 mod runs;
 mod script_context;
 mod script_effects;
+mod seen;
 mod triggers;
 
 use std::sync::Arc;
@@ -24,11 +25,11 @@ pub(crate) use self::triggers::{CompiledTrigger, TriggerKind, ZoneSource};
 use crate::error::{EngineError, Result};
 // Deliveries belong to the outbox (`engine::outbox`); they are also named here, where
 // callers first met them.
+use crate::model::{Access, Actor, EventKind};
 pub use crate::model::{
     Action, Assign, Attempt, Delivery, DeliveryStatus, DeliveryTarget, Email, Misfire, Notify, Run, RunStatus,
     StoredWorkflow, Strategy, Trigger, WorkflowDef, Zone, MAX_KEPT_ATTEMPTS,
 };
-use crate::model::{Actor, EventKind};
 use crate::rules::{Script, ScriptOrigin};
 use crate::store::Store as _;
 use crate::store::TimerOp;
@@ -410,8 +411,11 @@ pub struct RunFilter {
 impl Engine {
     /// Runs of a space, newest first, matching `filter`; `before` is the last run of the
     /// previous page. Returns up to `limit` runs and whether there are more.
+    ///
+    /// A caller with `access` sees only the runs of records in its scope (`seen`).
     pub fn runs(
         &self,
+        access: &Access,
         space: &str,
         filter: &RunFilter,
         limit: usize,
@@ -424,21 +428,23 @@ impl Engine {
             let keep = filter.workflow.as_deref().is_none_or(|w| run.workflow.as_str() == w)
                 && filter.status.is_none_or(|s| run.status == s)
                 && filter.record.is_none_or(|r| run.record == r);
-            if keep {
-                if runs.len() == limit {
-                    return Ok((runs, true));
-                }
-                runs.push(run);
+            let Some(run) = (if keep { self.run_as_seen(&space, access, run)? } else { None }) else {
+                continue;
+            };
+            if runs.len() == limit {
+                return Ok((runs, true));
             }
+            runs.push(run);
         }
         Ok((runs, false))
     }
 
-    /// One run.
-    pub fn run(&self, space: &str, id: &str) -> Result<Run> {
+    /// One run, as a caller with `access` may see it (one it may not is not found).
+    pub fn run(&self, access: &Access, space: &str, id: &str) -> Result<Run> {
         let space = self.space(space)?.name;
         let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("run", id))?;
-        self.store().run(&space, &id)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))
+        let run = self.store().run(&space, &id)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))?;
+        self.run_as_seen(&space, access, run)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))
     }
 
     /// The outbox, oldest first (deliveries are sent by the delivery worker).
@@ -470,7 +476,10 @@ mod tests {
         engine.put_workflow(&actor, "s", "w", &workflow).await.expect("workflow");
         let write_and_process = async |count: i64| {
             for n in 0..count {
-                engine.create_record(&actor, "s", "f", json!({ "n": n })).await.expect("record");
+                engine
+                    .create_record(&actor, &crate::Access::unrestricted(), "s", "f", json!({ "n": n }))
+                    .await
+                    .expect("record");
             }
             engine.process_pending().await.expect("processed");
         };
@@ -479,7 +488,8 @@ mod tests {
         write_and_process(50).await;
         clock.advance(Duration::days(20));
         assert_eq!(engine.prune_runs().expect("pruned"), 3, "only the runs older than 90 days");
-        let (runs, _) = engine.runs("s", &RunFilter::default(), 1000, None).expect("runs");
+        let (runs, _) =
+            engine.runs(&crate::Access::unrestricted(), "s", &RunFilter::default(), 1000, None).expect("runs");
         assert_eq!(runs.len(), 50);
         assert_eq!(engine.prune_runs().expect("pruned"), 0);
         engine.close().expect("close");

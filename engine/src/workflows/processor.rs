@@ -914,7 +914,16 @@ mod tests {
         let (_dir, engine) = space_with_names().await;
         let actor = Actor::system();
         for n in 0..PACED_BACKLOG + 10 {
-            engine.create_record(&actor, "cs", "account", json!({ "name": format!("a{n}") })).await.expect("record");
+            engine
+                .create_record(
+                    &actor,
+                    &crate::Access::unrestricted(),
+                    "cs",
+                    "account",
+                    json!({ "name": format!("a{n}") }),
+                )
+                .await
+                .expect("record");
         }
         let processor = &engine.inner.processor;
         let paced = || tokio::time::timeout(Duration::from_millis(200), engine.pace_writes());
@@ -947,7 +956,10 @@ mod tests {
             { "notify": { "url": "https://example.com/b" } } ] });
         engine.put_workflow(&actor, "cs", "tell", &workflow).await.expect("workflow");
         for name in ["a", "b"] {
-            engine.create_record(&actor, "cs", "account", json!({ "name": name })).await.expect("record");
+            engine
+                .create_record(&actor, &crate::Access::unrestricted(), "cs", "account", json!({ "name": name }))
+                .await
+                .expect("record");
         }
         let events = engine.store().events_after(engine.processor_position().expect("cursor"), 10).expect("events");
         let ids = |engine: &Engine| -> Vec<Uuid> {
@@ -977,17 +989,23 @@ mod tests {
         let child = json!({ "create": { "form": "cell", "data": { "generation": "record.generation + 1" } } });
         let divide = json!({ "trigger": { "form": "cell", "on": ["created"] }, "actions": [child, child] });
         engine.put_workflow(&actor, "cs", "divide", &divide).await.expect("workflow");
-        engine.create_record(&actor, "cs", "cell", json!({ "generation": 0 })).await.expect("record");
+        engine
+            .create_record(&actor, &crate::Access::unrestricted(), "cs", "cell", json!({ "generation": 0 }))
+            .await
+            .expect("record");
         engine.process_pending().await.expect("processed");
 
-        let (runs, _) = engine.runs("cs", &RunFilter::default(), 100, None).expect("runs");
+        let (runs, _) =
+            engine.runs(&crate::Access::unrestricted(), "cs", &RunFilter::default(), 100, None).expect("runs");
         let failed: Vec<&Run> = runs.iter().filter(|run| run.status == RunStatus::Failed).collect();
         assert_eq!((runs.len(), failed.len()), (15, 8));
         for run in failed {
             let error = run.error.as_deref().unwrap_or_default();
             assert!(error.contains("max_cascade_work = 30"), "{error}");
         }
-        let cells = engine.list_records("cs", "cell", &crate::ListQuery::default()).expect("cells");
+        let cells = engine
+            .list_records(&crate::Access::unrestricted(), "cs", "cell", &crate::ListQuery::default())
+            .expect("cells");
         assert_eq!(cells.items.len(), 15);
     }
 
@@ -1007,15 +1025,23 @@ mod tests {
             engine.create_space(&actor, space, None).await.expect("space");
             engine.put_form(&actor, space, "account", &form, false).await.expect("form");
             engine.put_workflow(&actor, space, "mark", &workflow).await.expect("workflow");
-            engine.create_record(&actor, space, "account", json!({ "name": "first" })).await.expect("record");
+            engine
+                .create_record(&actor, &crate::Access::unrestricted(), space, "account", json!({ "name": "first" }))
+                .await
+                .expect("record");
         }
         engine.process_pending().await.expect("processed");
-        engine.create_record(&actor, "b", "account", json!({ "name": "second" })).await.expect("record");
+        engine
+            .create_record(&actor, &crate::Access::unrestricted(), "b", "account", json!({ "name": "second" }))
+            .await
+            .expect("record");
 
         let rewind = Extras { cursor: Some((PROCESSOR_CURSOR.into(), 0)), ..Extras::default() };
         engine.commit(Vec::new(), rewind).await.expect("rewound");
         engine.process_pending().await.expect("processed again");
-        let runs = |space: &str| engine.runs(space, &RunFilter::default(), 100, None).expect("runs").0.len();
+        let runs = |space: &str| {
+            engine.runs(&crate::Access::unrestricted(), space, &RunFilter::default(), 100, None).expect("runs").0.len()
+        };
         assert_eq!((runs("a"), runs("b")), (1, 2));
         assert_eq!(engine.store().cursor(PROCESSOR_CURSOR).expect("cursor"), engine.last_event_seq());
     }
@@ -1039,7 +1065,10 @@ mod tests {
         engine.put_workflow(&actor, "cs", "mark", &workflow).await.expect("workflow");
         let mut seqs = Vec::new();
         for name in ["a", "deep", "damaged", "d"] {
-            engine.create_record(&actor, "cs", "account", json!({ "name": name })).await.expect("record");
+            engine
+                .create_record(&actor, &crate::Access::unrestricted(), "cs", "account", json!({ "name": name }))
+                .await
+                .expect("record");
             seqs.push(engine.last_event_seq());
         }
         let deep_event = engine.store().events_after(seqs[1] - 1, 1).expect("read").remove(0);
@@ -1054,7 +1083,8 @@ mod tests {
         assert!(engine.last_event_seq() > seqs[3]);
         assert_eq!(engine.processor_position().expect("cursor"), engine.last_event_seq());
         assert_eq!(engine.processor_stalled(), None);
-        let (runs, _) = engine.runs("cs", &RunFilter::default(), 100, None).expect("runs");
+        let (runs, _) =
+            engine.runs(&crate::Access::unrestricted(), "cs", &RunFilter::default(), 100, None).expect("runs");
         let mut by_event: Vec<(u64, RunStatus)> = runs.iter().map(|run| (run.event, run.status)).collect();
         by_event.sort_by_key(|(seq, _)| *seq);
         assert_eq!(

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::processor::{Effects, Touched};
 use super::{CompiledWorkflow, Run};
 use crate::error::{EngineError, Result};
-use crate::model::{Actor, Cause, Event, EventKind, Record};
+use crate::model::{Access, Actor, Cause, Event, EventKind, Record};
 use crate::store::Store as _;
 use crate::store::{Extras, StoreError};
 use crate::Engine;
@@ -49,31 +49,49 @@ pub struct DryRun {
 
 impl Engine {
     /// Runs a workflow now, for one record of its trigger form or for none, and commits its
-    /// effects and its run together.
-    pub async fn run_workflow_now(&self, actor: &Actor, space: &str, name: &str, record: Option<&str>) -> Result<Run> {
+    /// effects and its run together. The record must be in the scope of the caller's `access`
+    /// (else it is not found); the run is answered as the caller may see it.
+    pub async fn run_workflow_now(
+        &self,
+        actor: &Actor,
+        access: &Access,
+        space: &str,
+        name: &str,
+        record: Option<&str>,
+    ) -> Result<Run> {
         let stored = self.workflow(space, name, None)?;
         let space = self.space(space)?.name;
         let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
         let record = match record {
-            Some(id) => Some(self.record(space.as_str(), trigger_form(&workflow)?.as_str(), id)?),
+            Some(id) => Some(self.record_in_scope(access, &space, trigger_form(&workflow)?, id)?),
             None => None,
         };
         let event = manual_event(&space, &workflow, record.as_ref(), actor, self.now());
-        self.commit_run(&space, &workflow, &event, None).await
+        let run = self.commit_run(&space, &workflow, &event, None).await?;
+        Ok(self.run_as_seen(&space, access, run.clone())?.unwrap_or_else(|| stripped(run)))
     }
 
-    /// Runs a run's workflow again, at its current version, on the same triggering event.
-    pub async fn retry_run(&self, actor: &Actor, space: &str, id: &str) -> Result<Run> {
-        let original = self.run(space, id)?;
+    /// The stored record `id` of `form` (whole: a run reads every field) if `access` reaches it.
+    fn record_in_scope(&self, access: &Access, space: &SpaceName, form: &FormName, id: &str) -> Result<Record> {
+        let loaded = self.loaded_form(space.as_str(), form.as_str())?;
+        let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("record", id))?;
+        self.current_record(&loaded, &id, &crate::policy::Policy::new(loaded.compiled.def(), access))
+    }
+
+    /// Runs a run's workflow again, at its current version, on the same triggering event. A
+    /// run the caller's `access` may not see is not found.
+    pub async fn retry_run(&self, actor: &Actor, access: &Access, space: &str, id: &str) -> Result<Run> {
+        let original = self.run(access, space, id)?;
         let space = self.space(space)?.name;
         let stored = self.workflow(space.as_str(), original.workflow.as_str(), None)?;
         let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
         let event = if original.event == 0 {
             let record = match original.record.is_nil() {
                 true => None,
-                false => Some(self.record(
-                    space.as_str(),
-                    trigger_form(&workflow)?.as_str(),
+                false => Some(self.record_in_scope(
+                    access,
+                    &space,
+                    trigger_form(&workflow)?,
                     &original.record.to_string(),
                 )?),
             };
@@ -83,7 +101,8 @@ impl Engine {
                 .event(original.event)?
                 .ok_or_else(|| EngineError::not_found("event", original.event.to_string()))?
         };
-        self.commit_run(&space, &workflow, &event, Some(original.id)).await
+        let run = self.commit_run(&space, &workflow, &event, Some(original.id)).await?;
+        Ok(self.run_as_seen(&space, access, run.clone())?.unwrap_or_else(|| stripped(run)))
     }
 
     async fn commit_run(
@@ -121,13 +140,14 @@ impl Engine {
     }
 
     /// What a workflow would do with a sample record; stores nothing. Its scripts run off the
-    /// runtime's threads (`Engine::evaluating`).
-    pub async fn test_workflow(&self, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
-        let (space, name, input) = (space.to_owned(), name.to_owned(), input.clone());
-        self.evaluating(true, move |engine| engine.test_workflow_now(&space, &name, &input)).await
+    /// runtime's threads (`Engine::evaluating`). A stored record must be in the scope of the
+    /// caller's `access`, and the answer shows what the caller may see.
+    pub async fn test_workflow(&self, access: &Access, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
+        let (access, space, name, input) = (access.clone(), space.to_owned(), name.to_owned(), input.clone());
+        self.evaluating(true, move |engine| engine.test_workflow_now(&access, &space, &name, &input)).await
     }
 
-    fn test_workflow_now(&self, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
+    fn test_workflow_now(&self, access: &Access, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
         let stored = self.workflow(space, name, None)?;
         let space = self.space(space)?.name;
         let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
@@ -136,12 +156,13 @@ impl Engine {
             // A cron schedule (or hook) runs about no record: pretend its timer fired now.
             let kind = input.event.unwrap_or(EventKind::TimerFired);
             let event = Event::bare(space.clone(), kind, Actor("dry-run".into()), now);
-            return Ok(self.dry_run(&space, &workflow, &event, now, Effects::default()));
+            let dry = self.dry_run(&space, &workflow, &event, now, Effects::default());
+            return self.dry_run_as_seen(&space, access, None, dry);
         }
         let form = trigger_form(&workflow)?.clone();
         let loaded = self.loaded_form(space.as_str(), form.as_str())?;
         let record = match (&input.record_id, &input.record) {
-            (Some(id), None) => self.record(space.as_str(), form.as_str(), id)?,
+            (Some(id), None) => self.record_in_scope(access, &space, &form, id)?,
             (None, Some(data)) => sample_record(&form, data.clone(), loaded.stored.version, now),
             _ => {
                 return Err(forms::ValidationErrors(vec![forms::FieldError::new(
@@ -165,7 +186,8 @@ impl Engine {
         let mut effects = Effects::default();
         let cause = Cause { run: Uuid::nil(), chain: Vec::new(), budget: None };
         effects.seed(record.id, Touched { loaded, before: Some(record.clone()), after: record, cause });
-        Ok(self.dry_run(&space, &workflow, &event, now, effects))
+        let dry = self.dry_run(&space, &workflow, &event, now, effects);
+        self.dry_run_as_seen(&space, access, Some(&form), dry)
     }
 
     fn dry_run(
@@ -225,4 +247,16 @@ fn sample_record(form: &FormName, data: Value, form_version: u32, now: DateTime<
         updated_at: now,
         updated_by: actor,
     }
+}
+
+/// What a caller is answered about a run it started but may not see (a workflow moved its
+/// record out of the caller's scope): that it ran and how it ended, nothing of what it did.
+fn stripped(mut run: Run) -> Run {
+    run.record = Uuid::nil();
+    run.event = 0;
+    run.effects.clear();
+    run.output.clear();
+    run.error = None;
+    run.note = Some("the run's record is out of your scope now; its details are hidden".into());
+    run
 }

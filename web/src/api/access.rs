@@ -9,7 +9,6 @@ use super::AppState;
 /// The caller's standing in `space`: a space the caller can't see (not a member, or a token
 /// narrowed to another space) is a 404 like one that doesn't exist. The `authz` middleware has
 /// already refused such requests on every space route; this gives handlers the standing itself.
-#[allow(dead_code)] // the record handlers call it once record policy lands
 pub(crate) fn space_access(state: &AppState, caller: &Principal, space: &str) -> Result<Access, ApiError> {
     state
         .engine

@@ -7,8 +7,9 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 
+use super::access::space_access;
 use super::error::ApiError;
-use super::extract::JsonBody;
+use super::extract::{Caller, JsonBody};
 use super::records::QUERY_PLAN_HEADER;
 use super::{AppState, Routes as _};
 
@@ -18,12 +19,14 @@ pub(super) fn router() -> Router<AppState> {
 
 async fn aggregate(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((space, form)): Path<(String, String)>,
     JsonBody(query): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     // Reading many records is blocking work: keep it off the runtime's threads.
+    let access = space_access(&state, &caller, &space)?;
     let engine = state.engine.clone();
-    let result = tokio::task::spawn_blocking(move || engine.aggregate(&space, &form, &query))
+    let result = tokio::task::spawn_blocking(move || engine.aggregate(&access, &space, &form, &query))
         .await
         .map_err(|_| ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log"))??;
     Ok(([(QUERY_PLAN_HEADER, result.plan.to_string())], Json(result)))

@@ -7,8 +7,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::access::space_access;
 use super::error::ApiError;
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, Caller};
 use super::{AppState, Routes as _};
 
 pub(super) fn router() -> Router<AppState> {
@@ -23,13 +24,16 @@ struct CountParams {
 
 async fn count(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((space, form)): Path<(String, String)>,
     ApiQuery(params): ApiQuery<CountParams>,
 ) -> Result<Json<Value>, ApiError> {
     // Counting reads every record of the form: off the async runtime.
+    let access = space_access(&state, &caller, &space)?;
     let engine = state.engine.clone();
-    let count = tokio::task::spawn_blocking(move || engine.count_matching(&space, &form, params.filter.as_deref()))
-        .await
-        .map_err(|err| ApiError::for_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR, err.to_string()))??;
+    let count =
+        tokio::task::spawn_blocking(move || engine.count_matching(&access, &space, &form, params.filter.as_deref()))
+            .await
+            .map_err(|err| ApiError::for_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR, err.to_string()))??;
     Ok(Json(json!({ "count": count })))
 }

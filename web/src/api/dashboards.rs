@@ -11,6 +11,7 @@ use engine::dashboards::DashboardFilters;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::access::space_access;
 use super::error::ApiError;
 use super::extract::{etag, ApiQuery, Caller, IfMatch, JsonBody};
 use super::{AppState, Routes as _, VersionParam};
@@ -102,14 +103,17 @@ struct DataParams {
 
 async fn data(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((space, dashboard)): Path<(String, String)>,
     ApiQuery(params): ApiQuery<DataParams>,
 ) -> Result<impl IntoResponse, ApiError> {
-    evaluate(&state, &space, &dashboard, params).await
+    let access = space_access(&state, &caller, &space)?;
+    evaluate(&state, access, &space, &dashboard, params).await
 }
 
 async fn data_for(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((space, dashboard)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -117,15 +121,22 @@ async fn data_for(
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", format!("invalid request body: {err}"))
             .with_errors(vec![forms::FieldError::new("", err.to_string())])
     })?;
-    evaluate(&state, &space, &dashboard, params).await
+    let access = space_access(&state, &caller, &space)?;
+    evaluate(&state, access, &space, &dashboard, params).await
 }
 
-async fn evaluate(state: &AppState, space: &str, dashboard: &str, params: DataParams) -> Result<Json<Value>, ApiError> {
+async fn evaluate(
+    state: &AppState,
+    access: engine::Access,
+    space: &str,
+    dashboard: &str,
+    params: DataParams,
+) -> Result<Json<Value>, ApiError> {
     let filters = DashboardFilters { from: params.from, to: params.to, owner: params.owner, team: params.team };
     let engine = state.engine.clone();
     let (space, dashboard) = (space.to_owned(), dashboard.to_owned());
     // Aggregates read every matching record; keep them off the async workers.
-    let data = tokio::task::spawn_blocking(move || engine.dashboard_data(&space, &dashboard, &filters))
+    let data = tokio::task::spawn_blocking(move || engine.dashboard_data(&access, &space, &dashboard, &filters))
         .await
         .map_err(|_| ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the server log"))??;
     Ok(Json(json!(data)))

@@ -9,8 +9,9 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
+use super::access::space_access;
 use super::error::ApiError;
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, Caller};
 use super::{AppState, Routes as _};
 use crate::export::{self, ExportError, ExportRequest};
 use crate::tabular::FileFormat;
@@ -31,6 +32,7 @@ struct ExportParams {
 
 async fn download(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((space, form)): Path<(String, String)>,
     ApiQuery(params): ApiQuery<ExportParams>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -43,11 +45,13 @@ async fn download(
     let fields =
         params.fields.map(|list| list.split(',').map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).collect());
     let request = ExportRequest { filter: params.filter, sort: params.sort, format, fields };
-    let chunks = export::start(state.engine.clone(), space, form.clone(), request).map_err(|err| match err {
-        ExportError::Engine(err) => ApiError::from(err),
-        ExportError::UnknownFields(errors) => ApiError::bad_request("unknown export column(s)").with_errors(errors),
-        ExportError::Write(err) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", err.to_string()),
-    })?;
+    let access = space_access(&state, &caller, &space)?;
+    let chunks =
+        export::start(state.engine.clone(), access, space, form.clone(), request).map_err(|err| match err {
+            ExportError::Engine(err) => ApiError::from(err),
+            ExportError::UnknownFields(errors) => ApiError::bad_request("unknown export column(s)").with_errors(errors),
+            ExportError::Write(err) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", err.to_string()),
+        })?;
     let (media_type, extension) = export::media_type(format);
     let body = Body::from_stream(futures::stream::unfold(chunks, |mut chunks| async move {
         chunks.recv().await.map(|chunk| (chunk, chunks))

@@ -14,6 +14,7 @@ use forms::{CoerceOptions, FieldError};
 use futures::StreamExt as _;
 use tokio::sync::mpsc;
 
+use super::access::space_access;
 use super::error::ApiError;
 use super::extract::{ApiQuery, Caller};
 use super::{AppState, Routes as _};
@@ -138,8 +139,9 @@ async fn upload(
     let request = ImportRequest { format, overrides: params.overrides, coerce: params.coerce, options: params.options };
     let engine = state.engine.clone();
     let actor = caller.actor();
+    let access = space_access(&state, &caller, &space)?;
     let outcome = tokio::task::spawn_blocking(move || {
-        import::run(&engine, &actor, &space, &form, request, ChannelReader::new(receiver))
+        import::run(&engine, &actor, &access, &space, &form, request, ChannelReader::new(receiver))
     })
     .await
     .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", err.to_string()))?;

@@ -8,9 +8,12 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use engine::policy::Policy;
 use serde_json::{json, Map, Value};
 
+use super::access::space_access;
 use super::error::ApiError;
+use super::extract::Caller;
 use super::{AppState, Routes as _};
 
 pub(super) fn router() -> Router<AppState> {
@@ -23,7 +26,14 @@ async fn generic() -> Json<Value> {
     Json(document("Tend API", generic_paths(), Map::new()))
 }
 
-async fn for_space(State(state): State<AppState>, Path(space): Path<String>) -> Result<Json<Value>, ApiError> {
+/// The space's document as the caller's role sees it: fields the form's record policy hides
+/// from the role are absent from its schemas, read-only ones are marked `readOnly`.
+async fn for_space(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(space): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let access = space_access(&state, &caller, &space)?;
     let space = state.engine.space(&space)?;
     let mut paths = generic_paths();
     let mut schemas = Map::new();
@@ -32,7 +42,8 @@ async fn for_space(State(state): State<AppState>, Path(space): Path<String>) -> 
         let type_name = pascal_case(stored.name.as_str());
         let data_name = format!("{type_name}Data");
         let record_name = format!("{type_name}Record");
-        schemas.insert(data_name.clone(), forms::record_data_schema(&loaded.compiled));
+        let policy = Policy::new(loaded.compiled.def(), &access);
+        schemas.insert(data_name.clone(), policy.schema(forms::record_data_schema(&loaded.compiled)));
         schemas.insert(
             record_name.clone(),
             forms::record_envelope_schema(&stored.name, &format!("#/components/schemas/{data_name}")),

@@ -11,6 +11,7 @@ use engine::{ListQuery, Record};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::access::space_access;
 use super::error::ApiError;
 use super::extract::{etag, ApiQuery, Caller, IfMatch, JsonBody};
 use super::{AppState, Routes as _};
@@ -55,16 +56,19 @@ async fn create(
     Path((space, form)): Path<(String, String)>,
     JsonBody(data): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    let record = state.engine.create_record(&caller.actor(), &space, &form, data).await?;
+    let access = space_access(&state, &caller, &space)?;
+    let record = state.engine.create_record(&caller.actor(), &access, &space, &form, data).await?;
     let location = format!("/api/v1/spaces/{space}/forms/{form}/records/{}", record.id);
     Ok(([(header::LOCATION, location)], with_etag(StatusCode::CREATED, record)))
 }
 
 async fn show(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((space, form, id)): Path<(String, String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(with_etag(StatusCode::OK, state.engine.record(&space, &form, &id)?))
+    let access = space_access(&state, &caller, &space)?;
+    Ok(with_etag(StatusCode::OK, state.engine.record(&access, &space, &form, &id)?))
 }
 
 async fn patch(
@@ -74,7 +78,8 @@ async fn patch(
     IfMatch(if_match): IfMatch,
     JsonBody(patch): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    let record = state.engine.patch_record(&caller.actor(), &space, &form, &id, &patch, if_match).await?;
+    let access = space_access(&state, &caller, &space)?;
+    let record = state.engine.patch_record(&caller.actor(), &access, &space, &form, &id, &patch, if_match).await?;
     Ok(with_etag(StatusCode::OK, record))
 }
 
@@ -84,7 +89,8 @@ async fn delete(
     Path((space, form, id)): Path<(String, String, String)>,
     IfMatch(if_match): IfMatch,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.engine.delete_record(&caller.actor(), &space, &form, &id, if_match).await?;
+    let access = space_access(&state, &caller, &space)?;
+    state.engine.delete_record(&caller.actor(), &access, &space, &form, &id, if_match).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -109,17 +115,20 @@ async fn transition(
         )
         .with_errors(vec![forms::FieldError::new("/to", err.to_string())])
     })?;
-    let record = state.engine.transition_record(&caller.actor(), &space, &form, &id, &to, if_match).await?;
+    let access = space_access(&state, &caller, &space)?;
+    let record = state.engine.transition_record(&caller.actor(), &access, &space, &form, &id, &to, if_match).await?;
     Ok(with_etag(StatusCode::OK, record))
 }
 
 async fn list(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((space, form)): Path<(String, String)>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let query = ListQuery { filter: params.filter, sort: params.sort, limit: params.limit, cursor: params.cursor };
-    let page = state.engine.list_records(&space, &form, &query)?;
+    let access = space_access(&state, &caller, &space)?;
+    let page = state.engine.list_records(&access, &space, &form, &query)?;
     Ok((
         [(QUERY_PLAN_HEADER, page.plan.to_string())],
         Json(json!({ "items": page.items, "next_cursor": page.next_cursor })),
@@ -128,6 +137,7 @@ async fn list(
 
 async fn history(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((space, form, id)): Path<(String, String, String)>,
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -136,7 +146,8 @@ async fn history(
         return Err(ApiError::bad_request(format!("limit must be between 1 and {}", HISTORY_LIMIT.1)));
     }
     let after = params.cursor.as_deref().map(decode_seq_cursor).transpose()?.unwrap_or(0);
-    let mut events = state.engine.record_history(&space, &form, &id, after, limit + 1)?;
+    let access = space_access(&state, &caller, &space)?;
+    let mut events = state.engine.record_history(&access, &space, &form, &id, after, limit + 1)?;
     let next_cursor = if events.len() > limit {
         events.truncate(limit);
         events.last().map(|event| encode_seq_cursor(event.seq))

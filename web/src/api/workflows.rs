@@ -10,6 +10,7 @@ use engine::workflows::{DryRunInput, PutWorkflowOutcome, RunFilter, RunStatus};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::access::space_access;
 use super::error::ApiError;
 use super::extract::{etag, ApiQuery, Caller, DefinitionIfMatch, JsonBody};
 use super::{stored_definition, warnings, AppState, Routes as _, VersionParam};
@@ -90,6 +91,7 @@ struct RunParams {
 
 async fn runs(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(space): Path<String>,
     ApiQuery(params): ApiQuery<RunParams>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -98,16 +100,19 @@ async fn runs(
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
     let filter = RunFilter { workflow: params.workflow, status: params.status, record: params.record };
-    let (items, more) = state.engine.runs(&space, &filter, limit, params.cursor)?;
+    let access = space_access(&state, &caller, &space)?;
+    let (items, more) = state.engine.runs(&access, &space, &filter, limit, params.cursor)?;
     let next_cursor = if more { items.last().map(|run| run.id.to_string()) } else { None };
     Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
 }
 
 async fn run(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((space, id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(state.engine.run(&space, &id)?))
+    let access = space_access(&state, &caller, &space)?;
+    Ok(Json(state.engine.run(&access, &space, &id)?))
 }
 
 #[derive(Deserialize, Default)]
@@ -131,17 +136,20 @@ async fn run_now(
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let RunNow { record } = parse_body(body)?;
-    let run = state.engine.run_workflow_now(&caller.actor(), &space, &name, record.as_deref()).await?;
+    let access = space_access(&state, &caller, &space)?;
+    let run = state.engine.run_workflow_now(&caller.actor(), &access, &space, &name, record.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(run)))
 }
 
 async fn dry_run(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path((space, name)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let input: DryRunInput = parse_body(body)?;
-    Ok(Json(state.engine.test_workflow(&space, &name, &input).await?))
+    let access = space_access(&state, &caller, &space)?;
+    Ok(Json(state.engine.test_workflow(&access, &space, &name, &input).await?))
 }
 
 async fn retry(
@@ -149,5 +157,6 @@ async fn retry(
     Caller(caller): Caller,
     Path((space, id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok((StatusCode::CREATED, Json(state.engine.retry_run(&caller.actor(), &space, &id).await?)))
+    let access = space_access(&state, &caller, &space)?;
+    Ok((StatusCode::CREATED, Json(state.engine.retry_run(&caller.actor(), &access, &space, &id).await?)))
 }

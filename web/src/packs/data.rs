@@ -12,7 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use engine::{Actor, Engine};
+use engine::{Access, Actor, Engine};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -177,7 +177,7 @@ pub(crate) async fn load(
                     continue;
                 }
             };
-            match engine.create_record(actor, space, &row.form, data).await {
+            match engine.create_record(actor, &Access::unrestricted(), space, &row.form, data).await {
                 Ok(record) => {
                     written += 1;
                     if let Some(alias) = row.alias {

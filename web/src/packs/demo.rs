@@ -9,7 +9,7 @@
 //! trend lines.
 
 use anyhow::Context;
-use engine::{Actor, Engine};
+use engine::{Access, Actor, Engine};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -124,7 +124,9 @@ async fn write_all(engine: &Engine, actor: &Actor, form: &str, rows: Vec<Value>)
         let mut tasks = tokio::task::JoinSet::new();
         for (i, data) in chunk.iter().cloned().enumerate() {
             let (engine, actor, form) = (engine.clone(), actor.clone(), form.to_owned());
-            tasks.spawn(async move { (i, engine.create_record(&actor, DEMO_SPACE, &form, data).await) });
+            tasks.spawn(async move {
+                (i, engine.create_record(&actor, &Access::unrestricted(), DEMO_SPACE, &form, data).await)
+            });
         }
         let mut written = vec![String::new(); chunk.len()];
         while let Some(joined) = tasks.join_next().await {

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use engine::workflows::{RunFilter, RunStatus};
-use engine::{Actor, Engine, EngineConfig, ListQuery, ManualClock};
+use engine::{Access, Actor, Engine, EngineConfig, ListQuery, ManualClock};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -393,7 +393,7 @@ async fn run_one(engine: &Engine, clock: &ManualClock, pack: &Pack, test: &TestC
         .map(|r| r.workflow.as_str())
         .collect();
     let filter = RunFilter { status: Some(RunStatus::Failed), ..RunFilter::default() };
-    for run in engine.runs(SPACE, &filter, 1000, None)?.0 {
+    for run in engine.runs(&Access::unrestricted(), SPACE, &filter, 1000, None)?.0 {
         if !expected_failures.contains(run.workflow.as_str()) {
             failures.push(format!(
                 "run of `{}` failed: {}",
@@ -433,7 +433,10 @@ impl Scenario<'_> {
         match step {
             Step::Create { form, alias, data } => {
                 let data = resolve(data, &self.aliases)?;
-                let record = engine.create_record(&self.actor, SPACE, form, data).await.map_err(detailed)?;
+                let record = engine
+                    .create_record(&self.actor, &Access::unrestricted(), SPACE, form, data)
+                    .await
+                    .map_err(detailed)?;
                 self.forms_of.insert(record.id, form.clone());
                 if let Some(alias) = alias {
                     self.aliases.insert(alias.clone(), record.id);
@@ -443,20 +446,23 @@ impl Scenario<'_> {
                 let (form, id) = self.record(reference)?;
                 let patch = resolve(data, &self.aliases)?;
                 engine
-                    .patch_record(&self.actor, SPACE, &form, &id.to_string(), &patch, None)
+                    .patch_record(&self.actor, &Access::unrestricted(), SPACE, &form, &id.to_string(), &patch, None)
                     .await
                     .map_err(detailed)?;
             }
             Step::Transition { reference, to } => {
                 let (form, id) = self.record(reference)?;
                 engine
-                    .transition_record(&self.actor, SPACE, &form, &id.to_string(), to, None)
+                    .transition_record(&self.actor, &Access::unrestricted(), SPACE, &form, &id.to_string(), to, None)
                     .await
                     .map_err(detailed)?;
             }
             Step::Delete { reference } => {
                 let (form, id) = self.record(reference)?;
-                engine.delete_record(&self.actor, SPACE, &form, &id.to_string(), None).await.map_err(detailed)?;
+                engine
+                    .delete_record(&self.actor, &Access::unrestricted(), SPACE, &form, &id.to_string(), None)
+                    .await
+                    .map_err(detailed)?;
             }
             Step::Advance(_) | Step::Expect(_) => {}
         }
@@ -470,7 +476,7 @@ impl Scenario<'_> {
         for runs in &expect.runs {
             let filter =
                 RunFilter { workflow: Some(runs.workflow.clone()), status: Some(runs.status), ..RunFilter::default() };
-            let got = engine.runs(SPACE, &filter, 100_000, None)?.0.len();
+            let got = engine.runs(&Access::unrestricted(), SPACE, &filter, 100_000, None)?.0.len();
             if got != runs.count {
                 failures.push(format!(
                     "runs of `{}` that {}: expected {}, got {got}",
@@ -489,7 +495,7 @@ impl Scenario<'_> {
         }
         for values in &expect.values {
             let (form, id) = self.record(&values.reference)?;
-            let record = engine.record(SPACE, &form, &id.to_string())?;
+            let record = engine.record(&Access::unrestricted(), SPACE, &form, &id.to_string())?;
             let expected =
                 data::resolve(&values.data, &self.aliases, engine.now(), "/data").map_err(anyhow::Error::msg)?;
             for (field, want) in expected.as_object().into_iter().flatten() {
@@ -519,7 +525,9 @@ impl Scenario<'_> {
                 owner: expected.owner.clone(),
                 team: expected.team.clone(),
             };
-            let data = engine.dashboard_data(SPACE, &expected.dashboard, &filters).map_err(detailed)?;
+            let data = engine
+                .dashboard_data(&Access::unrestricted(), SPACE, &expected.dashboard, &filters)
+                .map_err(detailed)?;
             failures.extend(compare_dashboard(expected, &data));
         }
         Ok(failures)
@@ -589,7 +597,7 @@ fn count_records(engine: &Engine, form: &str, filter: Option<&str>) -> anyhow::R
             cursor,
             ..ListQuery::default()
         };
-        let page = engine.list_records(SPACE, form, &query).map_err(detailed)?;
+        let page = engine.list_records(&Access::unrestricted(), SPACE, form, &query).map_err(detailed)?;
         count += page.items.len();
         match page.next_cursor {
             Some(next) => cursor = Some(next),
