@@ -65,6 +65,7 @@ const TABLE: &[(&str, &str, Guard)] = &[
     ("get", "/api/v1/spaces/{space}/forms/{form}", Read),
     ("put", "/api/v1/spaces/{space}/forms/{form}", Define),
     ("patch", "/api/v1/spaces/{space}/forms/{form}", Define),
+    ("post", "/api/v1/spaces/{space}/forms/{form}/evaluate", Define),
     ("get", "/api/v1/spaces/{space}/forms/{form}/records", Read),
     ("post", "/api/v1/spaces/{space}/forms/{form}/records", Work),
     ("get", "/api/v1/spaces/{space}/forms/{form}/records/{id}", Read),

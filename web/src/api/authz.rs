@@ -146,8 +146,8 @@ pub(crate) async fn authorize(State(state): State<AppState>, request: Request, n
 /// Whether a successful request is written to the audit log: changes of definitions, members
 /// and instance settings, and tokens made or revoked (record writes have their own history).
 fn audited(need: Need, route: &str, method: &Method) -> bool {
-    // A workflow's dry run stores nothing.
-    if method.is_safe() || only_reads(route, method) || route.ends_with("/test") {
+    // A workflow's dry run and a draft form's evaluation store nothing.
+    if method.is_safe() || only_reads(route, method) || route.ends_with("/test") || route.ends_with("/evaluate") {
         return false;
     }
     match need {
