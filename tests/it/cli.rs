@@ -3,6 +3,7 @@
 use std::process::Stdio;
 
 use reqwest::StatusCode;
+use serde_json::{json, Value};
 
 use crate::support::*;
 
@@ -478,4 +479,99 @@ async fn serve_demo_installs_the_customer_success_pack_once() {
     let (again, banner) = ServerProcess::start_with(dir.path(), &["--demo"]);
     assert!(again.token.is_none());
     assert!(banner.iter().any(|l| l.contains("already installed")), "{banner:?}");
+}
+
+/// The demo's CSMs and manager are users with printed passwords: a CSM signed in lists only
+/// the accounts she owns (her user id in `owner`), the manager her team's, the admin all.
+#[tokio::test]
+async fn serve_demo_users_sign_in_to_their_own_book() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, banner) = ServerProcess::start_with(dir.path(), &["--demo"]);
+    let token = server.token.clone().expect("a first admin token");
+    // `Demo user: ana.silva@example.com / <password> (member, team north)`
+    let users: Vec<(String, String, String)> = banner
+        .iter()
+        .filter_map(|line| line.strip_prefix("Demo user: "))
+        .map(|rest| {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            (words[0].to_owned(), words[2].to_owned(), words[3].trim_matches(['(', ',']).to_owned())
+        })
+        .collect();
+    assert_eq!(users.len(), 9, "eight CSMs and a manager: {banner:?}");
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", server.base);
+    let accounts = format!("{}?limit=1000", records_path("demo", "account"));
+    let owners = |page: &Value| -> Vec<String> {
+        page["items"].as_array().unwrap().iter().map(|r| r["data"]["owner"].as_str().unwrap().to_owned()).collect()
+    };
+    let admin = |path: String| client.get(url(&path)).bearer_auth(&token).send();
+    let everything = owners(&expect_json(admin(accounts.clone()).await.unwrap(), StatusCode::OK).await);
+    assert_eq!(everything.len(), 300);
+    let members = expect_json(admin("/api/v1/spaces/demo/members".into()).await.unwrap(), StatusCode::OK).await;
+    let id_of = |email: &str| -> String {
+        let members = members["items"].as_array().unwrap();
+        let member = members.iter().find(|m| m["email"] == email).unwrap_or_else(|| panic!("{email}: {members:?}"));
+        member["user_id"].as_str().unwrap().to_owned()
+    };
+    let team_of = |email: &str| -> Vec<String> {
+        let members = members["items"].as_array().unwrap();
+        let member = members.iter().find(|m| m["email"] == email).unwrap();
+        member["teams"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect()
+    };
+    let signed_in = |email: String, password: String| {
+        let client = &client;
+        let url = url("/api/v1/auth/login");
+        let origin = server.base.clone();
+        async move {
+            let response = client
+                .post(url)
+                .header("origin", origin)
+                .json(&json!({ "email": email, "password": password }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED, "{email} signs in");
+            let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+            set_cookie.split(';').next().unwrap().to_owned()
+        }
+    };
+    let as_user = |cookie: String| client.get(url(&accounts)).header("cookie", cookie).send();
+
+    let (csm, password, role) = users.iter().find(|(_, _, role)| role == "member").expect("a CSM");
+    assert_eq!(role, "member");
+    let csm_id = id_of(csm);
+    let cookie = signed_in(csm.clone(), password.clone()).await;
+    let hers = owners(&expect_json(as_user(cookie).await.unwrap(), StatusCode::OK).await);
+    let expected = everything.iter().filter(|owner| **owner == csm_id).count();
+    assert!(expected > 0, "{csm} owns accounts");
+    assert_eq!(hers.len(), expected, "{csm} sees exactly her own accounts");
+    assert!(hers.iter().all(|owner| *owner == csm_id));
+    let filtered = format!("{accounts}&filter=owner%20%3D%20%22{csm_id}%22");
+    let by_owner = owners(&expect_json(admin(filtered).await.unwrap(), StatusCode::OK).await);
+    assert_eq!(by_owner.len(), hers.len(), "the admin's view filtered by owner is the same book");
+
+    let (manager, password, _) = users.iter().find(|(_, _, role)| role == "viewer").expect("a manager");
+    let team = team_of(manager);
+    let teammates: Vec<String> = users
+        .iter()
+        .filter(|(email, _, role)| role == "member" && team_of(email) == team)
+        .map(|(email, ..)| id_of(email))
+        .collect();
+    assert!(!teammates.is_empty() && teammates.len() < 8, "the manager's team is some CSMs: {teammates:?}");
+    let cookie = signed_in(manager.clone(), password.clone()).await;
+    let theirs = owners(&expect_json(as_user(cookie).await.unwrap(), StatusCode::OK).await);
+    let expected = everything.iter().filter(|owner| teammates.contains(owner)).count();
+    assert_eq!(theirs.len(), expected, "the manager sees her team's accounts");
+    assert!(theirs.len() < everything.len());
+    assert!(theirs.iter().all(|owner| teammates.contains(owner)));
+
+    let wrong = client
+        .post(url("/api/v1/auth/login"))
+        .header("origin", server.base.clone())
+        .json(&json!({ "email": csm, "password": "not the demo password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    server.kill9();
 }

@@ -750,11 +750,21 @@ async fn demo_banner(app: &Application, url: &str, mail: bool) -> anyhow::Result
         Ok(_) => println!("Demo: space `{space}` is already installed; serving it as it is."),
         Err(err) if err.code() == engine::ErrorCode::NotFound => {
             println!("Demo: installing the customer-success pack with sample data into space `{space}`...");
-            let installed = packs::demo::install_demo(engine, mail).await?;
+            let (installed, users) = packs::demo::install_demo(engine, mail).await?;
             println!(
                 "Demo: {} forms, {} workflows and {} sample records in space `{space}`.",
                 installed.forms, installed.workflows, installed.records
             );
+            println!("Demo users (sign in with email and password; the passwords are shown only now):");
+            for user in &users {
+                println!(
+                    "Demo user: {} / {} ({}, team {})",
+                    user.email,
+                    user.password,
+                    user.role.as_str(),
+                    user.teams.join(", ")
+                );
+            }
             println!(
                 "Demo: webhook endpoints {} are sinks: deliveries are recorded, never sent.",
                 packs::demo::DEMO_ENDPOINTS.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(" and ")

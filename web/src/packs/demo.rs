@@ -7,9 +7,18 @@
 //! contacts, onboardings in every stage, renewals in progress, NPS answers and open tasks,
 //! and the ARR movements and monthly snapshots behind the CS overview's retention numbers and
 //! trend lines.
+//!
+//! Its CSMs and their manager are users, members of the space (CSMs `member` in a team,
+//! the manager `viewer` of one team), with demo passwords made at install and printed once;
+//! every person field holds a user id, so a CSM signed in sees her own book and the manager
+//! her team's.
 
 use anyhow::Context;
-use engine::{Access, Actor, Engine};
+use std::collections::HashMap;
+
+use engine::auth::{Principal, Role};
+use engine::people::NewUser;
+use engine::{Access, Actor, Engine, SpaceRole};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -36,6 +45,78 @@ const CSMS: &[&str] = &[
     "grace.kim@example.com",
     "hugo.martin@example.com",
 ];
+/// The demo's CS manager: `viewer` of the team of the first half of [`CSMS`].
+pub const DEMO_MANAGER: &str = "maya.patel@example.com";
+/// The teams the CSMs are in, half each; the manager's is the first.
+pub const DEMO_TEAMS: [&str; 2] = ["north", "south"];
+
+/// A demo user made at install, with the password printed once.
+#[derive(Debug, Clone)]
+pub struct DemoUser {
+    /// Sign-in email.
+    pub email: String,
+    /// User id, held by the person fields of the records the user owns.
+    pub id: String,
+    /// The demo password (random, made at install).
+    pub password: String,
+    /// The user's role in the demo space.
+    pub role: SpaceRole,
+    /// The user's teams.
+    pub teams: Vec<String>,
+}
+
+/// `ana.silva@example.com` → `Ana Silva`.
+fn name_of(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or(email);
+    local
+        .split(['.', '_', '-'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Creates the CSMs and the manager as users with random passwords and makes them members of
+/// the demo space.
+async fn create_users(engine: &Engine) -> anyhow::Result<Vec<DemoUser>> {
+    let installer = Principal {
+        token_id: "demo".into(),
+        role: Role::Admin,
+        user_id: None,
+        superadmin: true,
+        space: None,
+        read_only: false,
+    };
+    let half = CSMS.len().div_ceil(2);
+    let people = CSMS
+        .iter()
+        .enumerate()
+        .map(|(i, email)| (*email, SpaceRole::Member, DEMO_TEAMS[usize::from(i >= half)]))
+        .chain([(DEMO_MANAGER, SpaceRole::Viewer, DEMO_TEAMS[0])]);
+    let mut users = Vec::new();
+    for (email, role, team) in people {
+        let password: String =
+            rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(16).map(char::from).collect();
+        let new = NewUser {
+            email: email.into(),
+            name: name_of(email),
+            password: Some(password.clone()),
+            ..NewUser::default()
+        };
+        let user = engine.create_user(new).await.with_context(|| format!("creating demo user {email}"))?;
+        let teams = vec![team.to_owned()];
+        engine
+            .put_member(&installer, DEMO_SPACE, &user.id, role, &teams)
+            .await
+            .with_context(|| format!("making {email} a member of `{DEMO_SPACE}`"))?;
+        users.push(DemoUser { email: email.into(), id: user.id, password, role, teams });
+    }
+    Ok(users)
+}
+
 const PREFIXES: &[&str] = &[
     "Northwind",
     "Bluepeak",
@@ -94,10 +175,10 @@ pub const DEMO_ENDPOINTS: &[&str] = &["cs-alerts", "cs-leads"];
 /// The pack's workflow that sends email.
 const EMAILING_WORKFLOW: &str = "task-overdue-reminder";
 
-/// Installs the demo into an engine that has no `demo` space yet; returns what was written.
-/// Without a mail server (`mail` false) the workflow that emails is stored disabled, so the
+/// Installs the demo into an engine that has no `demo` space yet; returns what was written
+/// and the demo users (with their passwords, to print once). Without a mail server (`mail` false) the workflow that emails is stored disabled, so the
 /// demo sends nothing that can only fail.
-pub async fn install_demo(engine: &Engine, mail: bool) -> anyhow::Result<Installed> {
+pub async fn install_demo(engine: &Engine, mail: bool) -> anyhow::Result<(Installed, Vec<DemoUser>)> {
     let pack = embedded(DEMO_PACK).with_context(|| format!("the built-in pack `{DEMO_PACK}` is missing"))?;
     let actor = Actor("demo".into());
     let mut installed = install_new(engine, &actor, &pack, DEMO_SPACE, Some("Customer Success (demo)".into()), false)
@@ -113,8 +194,10 @@ pub async fn install_demo(engine: &Engine, mail: bool) -> anyhow::Result<Install
         workflow["enabled"] = json!(false);
         engine.put_workflow(&actor, DEMO_SPACE, EMAILING_WORKFLOW, &workflow).await?;
     }
-    installed.records = generate(engine, &actor).await?;
-    Ok(installed)
+    let users = create_users(engine).await?;
+    let ids: HashMap<&str, &str> = users.iter().map(|u| (u.email.as_str(), u.id.as_str())).collect();
+    installed.records = generate(engine, &actor, &ids).await?;
+    Ok((installed, users))
 }
 
 /// Writes records concurrently; any refusal is a bug in the generator and stops the demo.
@@ -145,7 +228,8 @@ fn pick<'a>(rng: &mut StdRng, items: &'a [&'a str]) -> &'a str {
 }
 
 /// Generates and writes the sample data; returns how many records.
-async fn generate(engine: &Engine, actor: &Actor) -> anyhow::Result<usize> {
+/// `ids`: each CSM's user id by email, stored in the person fields.
+async fn generate(engine: &Engine, actor: &Actor, ids: &HashMap<&str, &str>) -> anyhow::Result<usize> {
     let mut rng = StdRng::seed_from_u64(20_270_104);
     let today = engine.now().date_naive();
     let date = |days: i64| (today + chrono::Duration::days(days)).to_string();
@@ -211,7 +295,7 @@ async fn generate(engine: &Engine, actor: &Actor) -> anyhow::Result<usize> {
             "name": name,
             "tier": tier,
             "arr": arr,
-            "owner": pick(&mut rng, CSMS),
+            "owner": ids.get(pick(&mut rng, CSMS)).copied().context("every CSM is a demo user")?,
             "status": status,
             "renewal_date": date(rng.gen_range(7..365)),
             "timezone": zone,
@@ -435,4 +519,17 @@ fn arr_history(
         }
     }
     (movements, snapshots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_demo_users_name_comes_from_the_email() {
+        assert_eq!(name_of("ana.silva@example.com"), "Ana Silva");
+        assert_eq!(name_of("elif_yilmaz@example.com"), "Elif Yilmaz");
+        assert_eq!(name_of("maya@example.com"), "Maya");
+        assert!(CSMS.iter().chain([&DEMO_MANAGER]).all(|email| !name_of(email).is_empty()));
+    }
 }
