@@ -61,6 +61,11 @@ async fn an_own_scope_member_reads_only_their_records_without_the_hidden_field()
     assert_eq!(ids, own_sorted, "{list}");
     assert!(items(&list).iter().all(|r| r["data"].get("notes").is_none() && r["data"]["arr"].is_number()), "{list}");
 
+    for path in [format!("{FORM}/records/{}", own[0]), format!("{FORM}/records/{}/history", own[0])] {
+        let text = get_as(&app, &tess, &path, &[]).await.text().await.expect("body");
+        assert!(text.contains("Account 0") && !text.contains("secret"), "{path}: {text}");
+    }
+
     let count = expect_json(get_as(&app, &tess, &format!("{FORM}/count"), &[]).await, StatusCode::OK).await;
     assert_eq!(count["count"], own.len(), "{count}");
 
