@@ -148,7 +148,10 @@ enum Expect {
     /// Past authorization: whatever the handler answers, but no 401, 403, nor the 404 of a
     /// space the caller can't see.
     Allowed,
-    /// Not asked (no credentials involved, or nothing to check for this kind yet).
+    /// Exactly what the same request about a record that doesn't exist gets: a 404 problem,
+    /// the same document apart from the id.
+    AsMissing,
+    /// Not asked (no credentials involved, or nothing to check for this kind).
     Skip,
 }
 
@@ -189,12 +192,15 @@ fn expected(kind: Kind, guard: Guard, method: &str, path: &str) -> Expect {
     }
 }
 
-/// RECORD POLICY HOOK: the column for a member whose form policy gives `own` scope, asking
-/// for a record someone else owns (expected: 404 on the record routes, as if it didn't
-/// exist; 403 naming a read-only field on writes to one). Per-form record scope is the other
-/// half of issue 12: until it lands there is no policy to set up, and this column is skipped.
-fn own_scope_on_anothers_record(_guard: Guard, _method: &str, _path: &str) -> Expect {
-    Expect::Skip
+/// The column for a member whose form policy gives `own` scope, asking for a record someone
+/// else owns: every route about one record answers as if it didn't exist. (What such a member
+/// may do with their own records is `record_policy.rs`.)
+fn own_scope_on_anothers_record(_guard: Guard, _method: &str, path: &str) -> Expect {
+    if path.contains("/records/{id}") {
+        Expect::AsMissing
+    } else {
+        Expect::Skip
+    }
 }
 
 /// The state refused requests must leave alone: definitions, records, members, users,
@@ -231,10 +237,20 @@ async fn snapshot(app: &TestApp) -> Value {
 #[tokio::test]
 async fn every_documented_route_answers_each_kind_of_caller_as_the_table_says() {
     let app = TestApp::spawn().await;
-    app.space_with_accounts("cs").await;
+    app.create_space("cs").await;
     app.space_with_accounts("other").await;
-    let record = app.create_record("cs", "account", &account("Acme", "enterprise", 80)).await;
+    let (tess, _) = app.member("tess@example.com", "cs", "member").await;
+    let (_, mona) = app.member("mona@example.com", "cs", "member").await;
+    // Members reach only the accounts whose `csm` they are; this one is Tess's.
+    let mut form = account_form();
+    form["schema"]["properties"]["csm"] = json!({ "type": "string" });
+    form["access"] = json!({ "person_field": "csm", "roles": { "member": { "records": "own" } } });
+    app.put_form("cs", "account", &form).await;
+    let mut tess_account = account("Acme", "enterprise", 80);
+    tess_account["csm"] = json!(tess);
+    let record = app.create_record("cs", "account", &tess_account).await;
     let record_id = record["id"].as_str().expect("id").to_owned();
+    let missing_id = uuid::Uuid::now_v7().to_string();
     let (_, other_member) = app.member("otto@example.com", "other", "admin").await;
     let (_, viewer) = app.member("vera@example.com", "cs", "viewer").await;
     let rita = app.create_user("rita@example.com", false).await;
@@ -248,7 +264,6 @@ async fn every_documented_route_answers_each_kind_of_caller_as_the_table_says() 
     let root = engine::Principal { superadmin: true, ..Default::default() };
     app.engine.revoke_token(&root, &revoked_id).await.expect("revoked");
     let cookie = app.session_of("olga@example.com").await;
-    let (tess, _) = app.member("tess@example.com", "cs", "member").await;
 
     let document = expect_json(app.get("/api/v1/openapi.json").await, StatusCode::OK).await;
     let before = snapshot(&app).await;
@@ -272,21 +287,29 @@ async fn every_documented_route_answers_each_kind_of_caller_as_the_table_says() 
                 if expect == Expect::Skip {
                     continue;
                 }
-                let mut request = app.client.request(http_method.clone(), app.url(&concrete));
-                request = match kind {
-                    Kind::Anonymous => request,
-                    Kind::OtherSpaceMember => request.bearer_auth(&other_member),
-                    Kind::Viewer => request.bearer_auth(&viewer),
-                    Kind::ScopedReadOnly => request.bearer_auth(&scoped),
-                    Kind::Revoked => request.bearer_auth(&revoked),
-                    Kind::CookieWithoutCsrf => request.header(COOKIE, &cookie),
-                    Kind::OwnScopeOnAnothersRecord => unreachable!("skipped until record policy lands"),
+                let send = |url: &str| {
+                    let mut request = app.client.request(http_method.clone(), app.url(url));
+                    request = match kind {
+                        Kind::Anonymous => request,
+                        Kind::OtherSpaceMember => request.bearer_auth(&other_member),
+                        Kind::Viewer => request.bearer_auth(&viewer),
+                        Kind::ScopedReadOnly => request.bearer_auth(&scoped),
+                        Kind::Revoked => request.bearer_auth(&revoked),
+                        Kind::CookieWithoutCsrf => request.header(COOKIE, &cookie),
+                        Kind::OwnScopeOnAnothersRecord => request.bearer_auth(&mona),
+                    };
+                    if http_method.is_safe() {
+                        request
+                    } else if kind == Kind::OwnScopeOnAnothersRecord {
+                        // A body that would go through on the member's own record.
+                        let to = path.ends_with("/transition").then(|| json!({ "to": "live" }));
+                        request.json(&to.unwrap_or_else(|| json!({ "name": "Probe" })))
+                    } else {
+                        // Deliberately not a valid body: an allowed write must not go through.
+                        request.json(&json!({ "__authorization_probe": true }))
+                    }
                 };
-                if !http_method.is_safe() {
-                    // Deliberately not a valid body: an allowed write must not go through.
-                    request = request.json(&json!({ "__authorization_probe": true }));
-                }
-                let response = request.send().await.expect("request");
+                let response = send(&concrete).send().await.expect("request");
                 let status = response.status();
                 let body: Value = response.json().await.unwrap_or(Value::Null);
                 let what = format!("{kind:?} {} {concrete} -> {status} {body}", method.to_uppercase());
@@ -299,6 +322,17 @@ async fn every_documented_route_answers_each_kind_of_caller_as_the_table_says() 
                         assert!(status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN, "{what}");
                         let detail = body["detail"].as_str().unwrap_or_default();
                         assert!(!detail.starts_with("space `cs`"), "{what}");
+                    }
+                    Expect::AsMissing => {
+                        let missing = concrete.replace(&record_id, &missing_id);
+                        let response = send(&missing).send().await.expect("request");
+                        let missing_status = response.status();
+                        let missing_body: Value = response.json().await.unwrap_or(Value::Null);
+                        assert_eq!(status, StatusCode::NOT_FOUND, "{what}");
+                        assert_eq!(body["type"], "urn:tend:problem:not-found", "{what}");
+                        assert_eq!(missing_status, status, "{what}, a missing record: {missing_body}");
+                        let unnamed = body.to_string().replace(&record_id, &missing_id);
+                        assert_eq!(unnamed, missing_body.to_string(), "{what}, a missing record: {missing_body}");
                     }
                     Expect::Skip => unreachable!(),
                 }

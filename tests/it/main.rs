@@ -31,6 +31,7 @@ mod observability;
 mod packs;
 mod people;
 mod readme;
+mod record_policy;
 mod restart;
 mod slow_scripts;
 mod storage_failures;
