@@ -304,13 +304,8 @@ impl Engine {
             .iter()
             .map(|widget| {
                 self.widget_data(access, space, widget, &scope).unwrap_or_else(|err| WidgetData {
-                    id: widget.id.clone(),
-                    form: widget.form.clone(),
-                    keys: Vec::new(),
-                    metrics: Vec::new(),
-                    rows: Vec::new(),
-                    total: Map::new(),
                     error: Some(WidgetError { code: err.code().as_str().to_owned(), message: err.to_string() }),
+                    ..empty_data(widget)
                 })
             })
             .collect();
@@ -373,15 +368,7 @@ impl Engine {
         let period_key = |start: NaiveDate| -> Map<String, Value> {
             Map::from_iter([("period".to_owned(), Value::String(start.to_string()))])
         };
-        let mut data = WidgetData {
-            id: widget.id.clone(),
-            form: widget.form.clone(),
-            keys: Vec::new(),
-            metrics: Vec::new(),
-            rows: Vec::new(),
-            total: Map::new(),
-            error: None,
-        };
+        let mut data = empty_data(widget);
         if let Some(ratio) = &widget.ratio {
             let ratio_of = |anchors: &DateAnchors| -> Result<Map<String, Value>> {
                 let (numerator, aggregate, _) = run(&ratio.numerator, None, anchors)?;
@@ -457,6 +444,19 @@ struct Scope<'a> {
 }
 
 /// A query's aggregate, parsed with its filter's relative dates resolved.
+/// A widget's answer with no numbers yet (and no error).
+fn empty_data(widget: &WidgetDef) -> WidgetData {
+    WidgetData {
+        id: widget.id.clone(),
+        form: widget.form.clone(),
+        keys: Vec::new(),
+        metrics: Vec::new(),
+        rows: Vec::new(),
+        total: Map::new(),
+        error: None,
+    }
+}
+
 fn parse_query(
     query: &Value,
     anchors: &DateAnchors,
