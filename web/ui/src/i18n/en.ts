@@ -2,6 +2,15 @@
 export const en = {
   app: { name: "Tend", language: "Language", skipToContent: "Skip to content", loading: "Loading…", retry: "Retry" },
   nav: { spaces: "Spaces", dashboards: "Dashboards", myWork: "My work", signOut: "Sign out", signedInAs: "Signed in as {{who}}" },
+  spaceNav: {
+    label: "Pages of {{space}}",
+    workflows: "Workflows",
+    runs: "Runs",
+    timers: "Timers",
+    upcoming: "Next 30 days",
+    deliveries: "Deliveries",
+    integrations: "Webhooks & hooks",
+  },
   notFound: { title: "Page not found", body: "Nothing lives at this address.", home: "Go to the spaces" },
   signIn: {
     title: "Sign in to Tend",

@@ -4,6 +4,15 @@ import type { Strings } from "./en";
 export const zhCN: Strings = {
   app: { name: "Tend", language: "语言", skipToContent: "跳到正文", loading: "加载中…", retry: "重试" },
   nav: { spaces: "空间", dashboards: "仪表盘", myWork: "我的工作", signOut: "退出登录", signedInAs: "当前身份：{{who}}" },
+  spaceNav: {
+    label: "{{space}} 的页面",
+    workflows: "工作流",
+    runs: "运行记录",
+    timers: "定时器",
+    upcoming: "未来 30 天",
+    deliveries: "投递",
+    integrations: "Webhook 与入站钩子",
+  },
   notFound: { title: "页面不存在", body: "这个地址下没有内容。", home: "返回空间列表" },
   signIn: {
     title: "登录 Tend",

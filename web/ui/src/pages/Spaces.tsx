@@ -3,6 +3,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { countRecords, listForms, listSpaces } from "../api/tend";
 import { ProblemNotice } from "../components/ProblemNotice";
+import { SpaceNav } from "../components/SpaceNav";
 import { useLoad } from "../hooks/useApi";
 import { Link, navigate } from "../router";
 import { formatNumber } from "../format";
@@ -41,9 +42,7 @@ export default function SpacesPage() {
               {space.template ? t("spaces.fromPack", { name: space.template.name, version: space.template.version }) : null}
               {space.copied_from ? t("spaces.copiedFrom", { space: space.copied_from.space }) : null}
             </span>
-            <Link className="space-dashboards" href={`/d/${encodeURIComponent(space.name)}`} data-testid={`dashboards-${space.name}`}>
-              {t("nav.dashboards")}
-            </Link>
+            <SpaceNav space={space.name} />
           </header>
           {forms.length === 0 ? (
             <p className="muted">{t("spaces.noForms")}</p>
