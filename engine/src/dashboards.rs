@@ -11,7 +11,8 @@
 //!   months) applied to the widget's `date_field`, and offered to its filters as `{from}` and
 //!   `{to}`;
 //! - the owner, when given, applied to the widget's `owner_field`, and a team (one of the
-//!   definition's `teams`) as the owner being one of its members;
+//!   definition's `teams`, or a team of the space's members) as the owner being one of its
+//!   members;
 //! - relative dates (`{today+30d}`, `{quarter}`) resolved against the engine's clock today.
 //!
 //! A widget answers rows (an aggregate's groups; its `segments`, one aggregate each; or its
@@ -21,6 +22,8 @@
 //! {from}`, both sums of signed ARR movements. Each row also carries the filter that lists its
 //! records, for the grid a click opens. A widget that fails is answered with its error; the
 //! others still are.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Months, NaiveDate};
 use forms::{DefinitionErrors, FieldError, FieldType, FormName};
@@ -267,6 +270,30 @@ impl Engine {
         Ok(())
     }
 
+    /// The owners a dashboard's team filter keeps: the people the definition lists under
+    /// `team` (an email among them also as its user's id, the value person fields hold), else
+    /// the members of the space's team of that name.
+    fn dashboard_team(&self, space: &str, listed: &BTreeMap<String, Vec<String>>, team: &str) -> Result<Vec<String>> {
+        if let Some(people) = listed.get(team) {
+            let mut owners = people.clone();
+            for email in people.iter().filter(|p| p.contains('@')) {
+                if let Ok(user) = self.user_by_email(email) {
+                    owners.push(user.id);
+                }
+            }
+            return Ok(owners);
+        }
+        let space_name = self.space(space)?.name;
+        let members = self.members(space)?;
+        if members.iter().any(|(m, _)| m.teams.iter().any(|t| t == team)) {
+            return Ok(self.people_named(&space_name, &format!("team:{team}"))?.unwrap_or_default());
+        }
+        let mut known: BTreeSet<&str> = listed.keys().map(String::as_str).collect();
+        known.extend(members.iter().flat_map(|(m, _)| m.teams.iter().map(String::as_str)));
+        let known = known.into_iter().collect::<Vec<_>>().join(", ");
+        Err(QueryError::new(format!("the dashboard has no team `{team}` (its teams: {known})")).into())
+    }
+
     /// Evaluates every widget of a dashboard (see the module docs), as a caller with `access`:
     /// each widget counts only the records in its scope, and a widget that groups, measures or
     /// filters on a field hidden from it answers that error instead of figures.
@@ -291,13 +318,10 @@ impl Engine {
         let owner = filters.owner.as_deref().map(str::trim).filter(|owner| !owner.is_empty());
         let team = filters.team.as_deref().map(str::trim).filter(|team| !team.is_empty());
         let members = match team {
-            Some(team) => Some(stored.definition.teams.get(team).ok_or_else(|| {
-                let known: Vec<&str> = stored.definition.teams.keys().map(String::as_str).collect();
-                QueryError::new(format!("the dashboard has no team `{team}` (its teams: {})", known.join(", ")))
-            })?),
+            Some(team) => Some(self.dashboard_team(space, &stored.definition.teams, team)?),
             None => None,
         };
-        let scope = Scope { today, from, to, owner, team: members.map(Vec::as_slice) };
+        let scope = Scope { today, from, to, owner, team: members.as_deref() };
         let widgets = stored
             .definition
             .widgets

@@ -5,17 +5,38 @@
 //! on any change to users or memberships (both are rare next to the requests that read them:
 //! every request resolves its caller's user, and every space route its standing).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use forms::SpaceName;
+use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::{self, Principal};
 use crate::error::{EngineError, Result};
+use crate::model::Record;
 pub use crate::model::{Access, AuditEntry, Membership, SpaceRole, User, UserInfo};
 use crate::store::Store;
 use crate::Engine;
+
+/// How record answers name a person their fields or actors hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonName {
+    /// Display name.
+    pub name: String,
+    /// Email, as the space's member list shows it.
+    pub email: String,
+}
+
+/// Who an email goes to, as [`Engine::email_recipients`] resolves it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Recipients {
+    /// The addresses, a string or a list as the workflow wrote `to`.
+    pub to: Value,
+    /// The time zone of the one user the email goes to; `None` for several or for strangers.
+    pub time_zone: Option<chrono_tz::Tz>,
+}
 
 /// A user to create.
 #[derive(Debug, Clone, Default)]
@@ -203,6 +224,37 @@ impl Engine {
         Ok(user)
     }
 
+    /// The people `records` of `form` name, by user id: the values of its person fields
+    /// ([`forms::CompiledForm::person_fields`]) and the users who created and last changed
+    /// them. Values that name no user (free text, an email from before people) are left out.
+    pub fn people_of(&self, space: &str, form: &str, records: &[&Record]) -> Result<BTreeMap<String, PersonName>> {
+        let fields = self.loaded_form(space, form)?.compiled.person_fields();
+        let mut ids = BTreeSet::new();
+        for record in records {
+            for field in &fields {
+                match record.data.get(field) {
+                    Some(Value::String(id)) => {
+                        ids.insert(id.as_str());
+                    }
+                    Some(Value::Array(values)) => ids.extend(values.iter().filter_map(Value::as_str)),
+                    _ => {}
+                }
+            }
+            for actor in [&record.created_by, &record.updated_by] {
+                if let Some(id) = actor.0.strip_prefix("user:") {
+                    ids.insert(id);
+                }
+            }
+        }
+        let mut people = BTreeMap::new();
+        for id in ids {
+            if let Some(user) = self.cached_user(id)? {
+                people.insert(id.to_owned(), PersonName { name: user.name.clone(), email: user.email.clone() });
+            }
+        }
+        Ok(people)
+    }
+
     /// The user with this email (case-insensitive).
     pub fn user_by_email(&self, email: &str) -> Result<User> {
         let id = self.store().user_id_by_email(&email_key(email))?;
@@ -244,7 +296,9 @@ impl Engine {
             if let (true, Some(current)) = (own, user.password.clone()) {
                 let old = patch.old_password.unwrap_or_default();
                 if !off_runtime(move || auth::verify_password(&current, &old)).await? {
-                    return Err(EngineError::forbidden("the old password is wrong"));
+                    let message = "the old password is wrong";
+                    let errors = vec![forms::FieldError::new("/old_password", message)];
+                    return Err(EngineError::Forbidden { message: message.into(), errors });
                 }
             }
             user.password = Some(off_runtime(move || auth::hash_password(&password)).await??);
@@ -455,16 +509,21 @@ impl Engine {
 
     /// An email's `to` (a string or a list of them) with people references and user ids
     /// replaced by the users' emails (disabled users left out); addresses stay as written.
-    pub(crate) fn email_recipients(&self, space: &SpaceName, to: &serde_json::Value) -> Result<serde_json::Value> {
+    /// When the email goes to one user, known by id, reference or address, their time zone
+    /// comes with it: the subject and body are written for their day, not the workflow's.
+    pub(crate) fn email_recipients(&self, space: &SpaceName, to: &Value) -> Result<Recipients> {
         let entries: Vec<String> = match to {
-            serde_json::Value::String(one) => vec![one.clone()],
-            serde_json::Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-            other => return Ok(other.clone()),
+            Value::String(one) => vec![one.clone()],
+            Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            other => return Ok(Recipients { to: other.clone(), time_zone: None }),
         };
         let mut emails: Vec<String> = Vec::new();
-        let mut add = |email: String| {
+        // The user behind each address, where one is known.
+        let mut users: Vec<Option<Arc<User>>> = Vec::new();
+        let mut add = |email: String, user: Option<Arc<User>>| {
             if !emails.contains(&email) {
                 emails.push(email);
+                users.push(user);
             }
         };
         for entry in entries {
@@ -472,7 +531,11 @@ impl Engine {
                 Some(ids) => ids,
                 None if !entry.contains('@') => vec![entry.clone()],
                 None => {
-                    add(entry);
+                    let user = match self.store().user_id_by_email(&email_key(&entry))? {
+                        Some(id) => self.cached_user(&id)?,
+                        None => None,
+                    };
+                    add(entry, user);
                     continue;
                 }
             };
@@ -482,19 +545,24 @@ impl Engine {
                 if let Some(user) = self.cached_user(&id)? {
                     found += 1;
                     if !user.disabled {
-                        add(user.email.clone());
+                        add(user.email.clone(), Some(user));
                     }
                 }
             }
             // Not a user id after all: keep the value as written.
             if named == 1 && found == 0 {
-                add(entry);
+                add(entry, None);
             }
         }
-        Ok(match to {
-            serde_json::Value::String(_) if emails.len() == 1 => serde_json::Value::String(emails.remove(0)),
-            _ => serde_json::Value::from(emails),
-        })
+        let time_zone = match users.as_slice() {
+            [Some(user)] => user.time_zone.parse().ok(),
+            _ => None,
+        };
+        let to = match to {
+            Value::String(_) if emails.len() == 1 => Value::String(emails.remove(0)),
+            _ => Value::from(emails),
+        };
+        Ok(Recipients { to, time_zone })
     }
 
     // ---- the audit log ----
@@ -652,12 +720,22 @@ mod tests {
         assert_eq!(engine.expand_pool(&space, &pool).unwrap(), [ana.id.clone(), "cy".into(), bob.id.clone()]);
         assert!(engine.expand_pool(&space, &["role:owner".to_owned()]).unwrap().is_empty());
 
-        let to = |value: serde_json::Value| engine.email_recipients(&space, &value).unwrap();
+        let to = |value: serde_json::Value| engine.email_recipients(&space, &value).unwrap().to;
+        let zone = |value: serde_json::Value| engine.email_recipients(&space, &value).unwrap().time_zone;
         assert_eq!(to(serde_json::json!("team:emea")), serde_json::json!(["Ana@Example.com", "bob@x"]));
         assert_eq!(to(serde_json::json!(bob.id)), serde_json::json!("bob@x"));
         assert_eq!(to(serde_json::json!("csm@example.com")), serde_json::json!("csm@example.com"));
         assert_eq!(to(serde_json::json!(["role:viewer", "x@y"])), serde_json::json!(["bob@x", "x@y"]));
         assert_eq!(to(serde_json::json!("not-a-user")), serde_json::json!("not-a-user"));
+
+        // One user, however named, brings their time zone; several or a stranger don't.
+        let tokyo = UserPatch { time_zone: Some("Asia/Tokyo".into()), ..UserPatch::default() };
+        engine.update_user(&root, &bob.id, tokyo).await.unwrap();
+        assert_eq!(zone(serde_json::json!(bob.id)), Some(chrono_tz::Asia::Tokyo));
+        assert_eq!(zone(serde_json::json!("BOB@x")), Some(chrono_tz::Asia::Tokyo));
+        assert_eq!(zone(serde_json::json!("role:viewer")), Some(chrono_tz::Asia::Tokyo));
+        assert_eq!(zone(serde_json::json!("team:emea")), None);
+        assert_eq!(zone(serde_json::json!("csm@example.com")), None);
     }
 
     #[tokio::test]

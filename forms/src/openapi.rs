@@ -123,7 +123,21 @@ pub fn record_envelope_schema(form: &FormName, data_schema_ref: &str) -> Value {
             "created_at": instant("When the record was created."),
             "created_by": actor("Who created the record."),
             "updated_at": instant("When the record was last changed."),
-            "updated_by": actor("Who last changed the record.")
+            "updated_by": actor("Who last changed the record."),
+            "people": people_schema()
+        }
+    })
+}
+
+/// `people` in record answers: the users a record's person fields (`x-person`) and actors
+/// (`user:<id>`) name, by user id.
+pub fn people_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "The users the record's person fields and actors name, by user id.",
+        "additionalProperties": {
+            "type": "object",
+            "properties": { "name": { "type": "string" }, "email": { "type": "string" } }
         }
     })
 }

@@ -155,6 +155,25 @@ impl CompiledForm {
         out
     }
 
+    /// The top-level fields that hold people (user ids), in schema order: each string
+    /// property (or array of strings) marked `"x-person": true`, and the access policy's
+    /// `person_field`, which holds a user id by definition.
+    pub fn person_fields(&self) -> Vec<String> {
+        let view = self.view();
+        let declared = self.inner.def.access.as_ref().and_then(|access| access.person_field.as_deref());
+        let Some(props) = view.properties(view.root) else {
+            return Vec::new();
+        };
+        props
+            .iter()
+            .filter(|(name, schema)| {
+                let marked = |node: &Value| view.lookup(node, "x-person") == Some(&Value::Bool(true));
+                declared == Some(name.as_str()) || marked(schema) || view.lookup(schema, "items").is_some_and(marked)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// The definition this form was compiled from.
     pub fn def(&self) -> &FormDef {
         &self.inner.def
@@ -400,6 +419,18 @@ fn check_keywords(node: &Map<String, Value>, pointer: &str, errors: &mut Vec<Fie
                  (e.g. `#/$defs/address`)"
             ),
         ));
+    }
+    if let Some(person) = node.get("x-person") {
+        let string_typed = matches!(node.get("type"), Some(Value::String(t)) if t == "string")
+            || matches!(node.get("type"), Some(Value::Array(ts)) if ts.iter().any(|t| t == "string"));
+        if person != &Value::Bool(true) && person != &Value::Bool(false) {
+            errors.push(FieldError::new(pointer_join(pointer, "x-person"), "must be true or false"));
+        } else if person == &Value::Bool(true) && !string_typed {
+            errors.push(FieldError::new(
+                pointer_join(pointer, "x-person"),
+                "a person field must be of type string: it holds a user id",
+            ));
+        }
     }
     if let Some(target) = node.get("x-ref") {
         let problem = match target.as_str() {

@@ -306,8 +306,7 @@ async fn demo_accounts_look_real() {
     assert!(lows > 0 && highs > 0, "the extremes are there too: {lows} below 30, {highs} at 90+");
 }
 
-/// The customer-success pack's roles, applied by the engine to callers built by hand (people
-/// and memberships are another part's job): a CSM (`member`) reaches only her own accounts,
+/// The customer-success pack's roles, applied by the engine to callers built by hand: a CSM (`member`) reaches only her own accounts,
 /// renewals and tasks and can't change ARR; a manager (`viewer`) reads her team's; an admin
 /// reads everything.
 #[tokio::test]
@@ -345,7 +344,13 @@ async fn the_customer_success_pack_gives_csms_their_book_and_managers_their_team
         assert_eq!(team.len(), expected, "{form}");
         assert!(team.len() < everything.len(), "{form}: the team is not everyone");
     }
-    let (ana, ben) = ("ana.silva@example.com", "ben.okafor@example.com");
+    // The sample data names its CSMs by email; installing it made them users and members,
+    // and the person fields hold their ids.
+    let user = |email: &str| engine.user_by_email(email).expect("a user for the sample data's CSM").id;
+    let (ana, ben) = (user("ana.silva@example.com"), user("ben.okafor@example.com"));
+    let member = engine.members("cs").expect("members").into_iter().find(|(m, _)| m.user_id == ana);
+    assert_eq!(member.map(|(m, _)| m.role), Some(SpaceRole::Member));
+    let (ana, ben) = (ana.as_str(), ben.as_str());
     let csm = person(ana, SpaceRole::Member, &[ana]);
     let account = all(&csm, "account").remove(0);
     let raise = json!({ "arr": 1 });

@@ -273,3 +273,38 @@ async fn a_new_data_dir_has_a_superadmin_whose_link_signs_in_to_set_a_password()
     let me = expect_json(app.login("Admin@Localhost", "the first admin's passphrase").await, StatusCode::CREATED).await;
     assert_eq!(me["superadmin"], true);
 }
+
+/// A person field holds a user id; answers name the people a record's person fields and
+/// actors hold, once per record or once per page, and leave out values that are no user.
+#[tokio::test]
+async fn record_answers_name_the_people_their_person_fields_hold() {
+    let app = TestApp::spawn().await;
+    app.create_space("cs").await;
+    let form = json!({ "schema": { "type": "object", "properties": {
+        "name": { "type": "string" },
+        "owner": { "type": "string", "x-person": true },
+        "watchers": { "type": "array", "items": { "type": "string", "x-person": true } },
+        "note": { "type": "string" } } } });
+    app.put_form("cs", "account", &form).await;
+    let (ana, ana_token) = app.member("ana@example.com", "cs", "member").await;
+    let ben = app.create_user("ben@example.com", false).await;
+
+    let body = json!({ "name": "Acme", "owner": ben, "watchers": [ana, "someone@else"], "note": ana });
+    let path = "/api/v1/spaces/cs/forms/account/records";
+    let created = app.request_as(&ana_token, Method::POST, path).json(&body).send().await.expect("create");
+    let created = expect_json(created, StatusCode::CREATED).await;
+    let people = &created["people"];
+    assert_eq!(people[&ben], json!({ "name": "ben", "email": "ben@example.com" }), "{created}");
+    // Ana is a watcher and made the record.
+    assert_eq!(people[&ana]["name"], "ana");
+    assert_eq!(created["created_by"], format!("user:{ana}"));
+    // Neither a value that is no user nor a field that holds no person is looked up.
+    assert_eq!(people.as_object().map(|p| p.len()), Some(2), "{people}");
+
+    let id = created["id"].as_str().expect("id");
+    let shown = expect_json(app.get(&format!("{path}/{id}")).await, StatusCode::OK).await;
+    assert_eq!(shown["people"], *people);
+    let listed = expect_json(app.get(path).await, StatusCode::OK).await;
+    assert_eq!(listed["people"], *people);
+    assert!(items(&listed)[0].get("people").is_none(), "a page names its people once");
+}

@@ -438,7 +438,8 @@ async fn round_robin_assignment_rotates_durably() {
 }
 
 /// A pool may name people by role or team: the space's members as of each run, by user id;
-/// an email to a team goes to its members' addresses.
+/// an email to a team goes to its members' addresses, and one to a person is written in
+/// their time zone.
 #[tokio::test]
 async fn assignment_pools_and_email_name_members_by_role_and_team() {
     let app = TestApp::spawn().await;
@@ -450,9 +451,14 @@ async fn assignment_pools_and_email_name_members_by_role_and_team() {
     app.add_member("support", &ana, "member", &["emea"]).await;
     app.add_member("support", &ben, "member", &[]).await;
     app.add_member("support", &cy, "viewer", &["emea"]).await;
+    // Kiritimati (UTC+14) and the space's UTC are never on the same date past 10:00 UTC, and
+    // before it the test compares with Kiritimati's date all the same.
+    let kiritimati = json!({ "time_zone": "Pacific/Kiritimati" });
+    expect_json(app.patch(&format!("/api/v1/users/{ana}"), &kiritimati, None).await, StatusCode::OK).await;
     let workflow = json!({ "trigger": { "form": "ticket", "on": ["created"] },
         "actions": [ { "assign": { "field": "assignee", "pool": ["role:member"], "strategy": "round_robin" } },
-                     { "notify": { "email": { "to": "\"team:emea\"", "subject": "\"New ticket\"", "body": "record.subject" } } } ] });
+                     { "notify": { "email": { "to": "\"team:emea\"", "subject": "\"New ticket\"", "body": "record.subject" } } },
+                     { "notify": { "email": { "to": format!("\"{ana}\""), "subject": "`Yours from ${today()}`", "body": "record.subject" } } } ] });
     app.put("/api/v1/spaces/support/workflows/auto-assign", &workflow).await;
     for i in 0..3 {
         app.create_record("support", "ticket", &json!({ "subject": format!("T{i}") })).await;
@@ -462,6 +468,15 @@ async fn assignment_pools_and_email_name_members_by_role_and_team() {
     let deliveries = app.engine.deliveries().unwrap();
     let to = serde_json::to_value(&deliveries[0].target).unwrap();
     assert_eq!(to["email"]["to"], json!(["ana@example.com", "cy@example.com"]), "{to}");
+    let to_ana = serde_json::to_value(&deliveries[1].target).unwrap();
+    let ana_today = chrono::Utc::now().with_timezone(&chrono_tz::Pacific::Kiritimati).date_naive();
+    assert_eq!(to_ana["email"]["to"], json!("ana@example.com"), "{to_ana}");
+    let subject = to_ana["email"]["subject"].as_str().unwrap_or_default();
+    let yesterday = ana_today.pred_opt().unwrap_or(ana_today);
+    assert!(
+        subject == format!("Yours from {ana_today}") || subject == format!("Yours from {yesterday}"),
+        "written for Kiritimati's date: {subject}"
+    );
 }
 
 #[tokio::test]

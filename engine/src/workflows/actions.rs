@@ -104,16 +104,15 @@ impl Engine {
                 CompiledAction::Notify { target, body, email } => {
                     let mut target = target.clone();
                     if let Some([to, subject, body]) = email {
-                        let parts = [("to", to), ("subject", subject), ("body", body)]
-                            .into_iter()
-                            .map(|(key, script)| Ok((key.to_owned(), self.eval(script, vars, run)?)))
-                            .collect::<std::result::Result<Map<String, Value>, String>>()?;
-                        let mut parts = parts;
-                        if let Some(to) = parts.get("to") {
-                            // `role:…`, `team:…` and user ids become the people's emails.
-                            let to = self.email_recipients(&event.space, to).map_err(|e| e.to_string())?;
-                            parts.insert("to".into(), to);
-                        }
+                        // `role:…`, `team:…` and user ids become the people's emails; one
+                        // person's email is written in their time zone.
+                        let to = self.eval(to, vars, run)?;
+                        let recipients = self.email_recipients(&event.space, &to).map_err(|e| e.to_string())?;
+                        let local = ScriptVars { timezone: recipients.time_zone.or(vars.timezone), ..vars.clone() };
+                        let mut parts = Map::new();
+                        parts.insert("to".into(), recipients.to);
+                        parts.insert("subject".into(), self.eval(subject, &local, run)?);
+                        parts.insert("body".into(), self.eval(body, &local, run)?);
                         target = DeliveryTarget::Email(Value::Object(parts));
                     }
                     let payload = match body {

@@ -642,3 +642,30 @@ fn unchecked_items_are_those_not_marked_true() {
     assert!(pipeline.unchecked_items("live", &data).is_empty());
     assert_eq!(pipeline.unchecked_items("onboarding", &json!({})).len(), 3);
 }
+
+#[test]
+fn x_person_marks_string_fields_that_hold_user_ids() {
+    let errors = check_errors(
+        definition(json!({ "type": "object", "properties": {
+            "count": { "type": "integer", "x-person": true },
+            "flag": { "type": "string", "x-person": "yes" },
+            "owner": { "type": "string", "x-person": true }
+        } })),
+        &["/schema/properties/count/x-person", "/schema/properties/flag/x-person"],
+    );
+    assert!(message_at(&errors, "/schema/properties/count/x-person").contains("user id"));
+
+    let marked = form(json!({
+        "schema": { "type": "object", "properties": {
+            "name": { "type": "string" },
+            "csm": { "type": "string" },
+            "owner": { "type": "string", "x-person": true },
+            "watchers": { "type": "array", "items": { "type": "string", "x-person": true } },
+            "quiet": { "type": "string", "x-person": false }
+        } },
+        "access": { "person_field": "csm" }
+    }));
+    // The access policy's person field holds a user id whether or not it says so.
+    assert_eq!(marked.person_fields(), ["csm", "owner", "watchers"]);
+    assert!(account_form().person_fields().is_empty());
+}

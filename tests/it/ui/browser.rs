@@ -156,6 +156,8 @@ pub struct Demo {
     pub server: ServerProcess,
     pub token: String,
     pub sign_in_link: String,
+    /// The demo's users as the banner prints them: (email, password).
+    pub users: Vec<(String, String)>,
     pub api: reqwest::Client,
     _data: TempDir,
 }
@@ -170,7 +172,16 @@ impl Demo {
             .find_map(|line| line.split_whitespace().find(|w| w.contains("/api/v1/auth/link/")))
             .unwrap_or_else(|| panic!("the banner prints a sign-in link: {banner:?}"))
             .to_owned();
-        Demo { server, token, sign_in_link, api: reqwest::Client::new(), _data: data }
+        // `Demo user: ana.silva@example.com / <password> (member, team north)`
+        let users = banner
+            .iter()
+            .filter_map(|line| line.strip_prefix("Demo user: "))
+            .filter_map(|rest| match rest.split_whitespace().collect::<Vec<_>>()[..] {
+                [email, "/", password, ..] => Some((email.to_owned(), password.to_owned())),
+                _ => None,
+            })
+            .collect();
+        Demo { server, token, sign_in_link, users, api: reqwest::Client::new(), _data: data }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -142,7 +142,7 @@ async fn an_admin_builds_and_publishes_a_form_in_the_designer() {
     assert_eq!(properties["tier"]["enum"], json!(["starter", "enterprise"]));
     assert_eq!(properties["usage_score"], json!({ "type": "number", "minimum": 0, "maximum": 100, "title": "Usage" }));
     assert_eq!(properties["nps"], json!({ "type": "integer", "minimum": 0, "maximum": 10, "title": "NPS" }));
-    assert_eq!(properties["owner"], json!({ "type": "string", "format": "email", "title": "Owner" }));
+    assert_eq!(properties["owner"], json!({ "type": "string", "x-person": true, "title": "Owner" }));
     assert_eq!(properties["renewal_date"], json!({ "type": "string", "format": "date", "title": "Renewal date" }));
     assert_eq!(definition["schema"]["required"], json!(["name"]));
     assert_eq!(
@@ -150,7 +150,7 @@ async fn an_admin_builds_and_publishes_a_form_in_the_designer() {
         json!({ "health": "((record.usage_score ?? 0) * 0.6 + (record.nps ?? 0) * 4).to_int()" })
     );
     assert_eq!(definition["indexes"], json!(["health"]));
-    assert_eq!(definition["ui"]["widgets"], json!({ "usage_score": "percent", "owner": "person" }));
+    assert_eq!(definition["ui"]["widgets"], json!({ "usage_score": "percent" }));
     let order = definition["ui"]["order"].as_array().expect("order");
     assert_eq!(
         order[..7],
@@ -172,14 +172,27 @@ async fn an_admin_builds_and_publishes_a_form_in_the_designer() {
     );
     assert_eq!(properties["stage"]["enum"], json!(["onboarding", "adoption", "renewal"]));
 
-    // Two records through the app's own record form.
+    // Two records through the app's own record form, owned by a member picked by name.
+    let ana = demo.get("/api/v1/spaces/demo/members", &[]).await["items"]
+        .as_array()
+        .and_then(|members| members.iter().find(|m| m["email"] == "ana.silva@example.com").cloned())
+        .expect("Ana is a demo member");
+    let membership = json!({ "role": "member" });
+    let path = format!("/api/v1/spaces/crm/members/{}", ana["user_id"].as_str().expect("an id"));
+    let added = demo.api.put(demo.url(&path)).json(&membership).bearer_auth(&demo.token).send().await.expect("PUT");
+    assert!(added.status().is_success(), "adding Ana to crm: {}", added.status());
     for (name, tier, usage, nps) in [("Acme", "enterprise", "80", "9"), ("Globex", "starter", "50", "5")] {
         browser.client.goto(&demo.url("/s/crm/account?record=new")).await.expect("new record");
         type_into(&browser, "#root_name", name).await;
         browser.wait_for("#root_tier").await.select_by_label(tier).await.expect("tier");
         type_into(&browser, "#root_usage_score", usage).await;
         type_into(&browser, "#root_nps", nps).await;
-        type_into(&browser, "#root_owner", "csm@example.com").await;
+        browser
+            .wait_for("#root_owner")
+            .await
+            .select_by_label("Ana Silva (ana.silva@example.com)")
+            .await
+            .expect("owner");
         click(&browser, "[data-testid=save-record]").await;
         // Once created, the drawer shows the stored record under its name.
         browser
@@ -191,6 +204,7 @@ async fn an_admin_builds_and_publishes_a_form_in_the_designer() {
     let records = demo.get("/api/v1/spaces/crm/forms/account/records", &[("sort", "name")]).await;
     let items = records["items"].as_array().expect("items");
     assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|r| r["data"]["owner"] == ana["user_id"]), "the owner is Ana's user id");
     let summary: Vec<_> = items
         .iter()
         .map(|r| (r["data"]["name"].clone(), r["data"]["health"].clone(), r["data"]["stage"].clone()))

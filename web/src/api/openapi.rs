@@ -94,6 +94,13 @@ fn page_of(schema: Value) -> Value {
                             "next_cursor": { "type": ["string", "null"] } } })
 }
 
+/// A page of records, with the people they name (see `Record.people`) once for the page.
+fn record_page(schema: Value) -> Value {
+    let mut page = page_of(schema);
+    page["properties"]["people"] = forms::people_schema();
+    page
+}
+
 fn path_param(name: &str, description: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "string" } })
 }
@@ -229,7 +236,7 @@ fn generic_paths() -> Map<String, Value> {
                    vec![("200", ok("What a write of this data under the draft would do", draft_evaluation()))]),
     }));
     paths.insert("/api/v1/spaces/{space}/forms/{form}/records".into(), json!({
-        "get": op("List records", list_params(form_params()), None, vec![("200", ok("A page of records; header Tend-Query-Plan tells scan or index", page_of(record.clone())))]),
+        "get": op("List records", list_params(form_params()), None, vec![("200", ok("A page of records; header Tend-Query-Plan tells scan or index", record_page(record.clone())))]),
         "post": op("Create a record (the body is its data)", form_params(), Some(data.clone()), vec![("201", ok("Created; ETag is its version", record.clone()))]),
     }));
     let conditional = conditional_params();
@@ -627,7 +634,7 @@ fn people_paths(paths: &mut Map<String, Value>) {
 fn typed_collection(title: &str, data: &str, record: &str) -> Value {
     let params = vec![path_param("space", "Space name")];
     json!({
-        "get": op(&format!("List {title} records"), list_params(params.clone()), None, vec![("200", ok("A page of records", page_of(schema_ref(record))))]),
+        "get": op(&format!("List {title} records"), list_params(params.clone()), None, vec![("200", ok("A page of records", record_page(schema_ref(record))))]),
         "post": op(&format!("Create a {title} record"), params, Some(schema_ref(data)), vec![("201", ok("Created", schema_ref(record)))]),
     })
 }
@@ -676,7 +683,7 @@ fn common_schemas() -> Map<String, Value> {
             "version": { "type": "integer", "minimum": 1 }, "form_version": { "type": "integer" },
             "data": { "type": "object" }, "stage": { "type": "string" },
             "created_at": timestamp, "created_by": { "type": "string" },
-            "updated_at": timestamp, "updated_by": { "type": "string" } } },
+            "updated_at": timestamp, "updated_by": { "type": "string" }, "people": forms::people_schema() } },
         "Timer": { "type": "object", "properties": {
             "id": { "type": "string", "format": "uuid" },
             "kind": { "type": "string", "enum": ["date_offset", "delay", "cron", "sla"] },

@@ -3,12 +3,15 @@
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderName, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use engine::{ListQuery, Record};
-use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use engine::people::PersonName;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::access::space_access;
@@ -46,8 +49,19 @@ struct HistoryParams {
     cursor: Option<String>,
 }
 
-fn with_etag(status: StatusCode, record: Record) -> impl IntoResponse {
-    (status, [(header::ETAG, etag(record.version))], Json(record))
+/// A record as the API answers it: the envelope with an `ETag`, and `people`, the names of
+/// the users its person fields and actors hold, by user id.
+fn answer(state: &AppState, space: &str, form: &str, status: StatusCode, record: Record) -> Result<Response, ApiError> {
+    let people = state.engine.people_of(space, form, &[&record])?;
+    let headers = [(header::ETAG, etag(record.version))];
+    Ok((status, headers, Json(RecordAnswer { record, people })).into_response())
+}
+
+#[derive(Serialize)]
+struct RecordAnswer {
+    #[serde(flatten)]
+    record: Record,
+    people: BTreeMap<String, PersonName>,
 }
 
 async fn create(
@@ -59,7 +73,7 @@ async fn create(
     let access = space_access(&state, &caller, &space)?;
     let record = state.engine.create_record(&caller.actor(), &access, &space, &form, data).await?;
     let location = format!("/api/v1/spaces/{space}/forms/{form}/records/{}", record.id);
-    Ok(([(header::LOCATION, location)], with_etag(StatusCode::CREATED, record)))
+    Ok(([(header::LOCATION, location)], answer(&state, &space, &form, StatusCode::CREATED, record)?))
 }
 
 async fn show(
@@ -68,7 +82,8 @@ async fn show(
     Path((space, form, id)): Path<(String, String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = space_access(&state, &caller, &space)?;
-    Ok(with_etag(StatusCode::OK, state.engine.record(&access, &space, &form, &id)?))
+    let record = state.engine.record(&access, &space, &form, &id)?;
+    answer(&state, &space, &form, StatusCode::OK, record)
 }
 
 async fn patch(
@@ -80,7 +95,7 @@ async fn patch(
 ) -> Result<impl IntoResponse, ApiError> {
     let access = space_access(&state, &caller, &space)?;
     let record = state.engine.patch_record(&caller.actor(), &access, &space, &form, &id, &patch, if_match).await?;
-    Ok(with_etag(StatusCode::OK, record))
+    answer(&state, &space, &form, StatusCode::OK, record)
 }
 
 async fn delete(
@@ -117,7 +132,7 @@ async fn transition(
     })?;
     let access = space_access(&state, &caller, &space)?;
     let record = state.engine.transition_record(&caller.actor(), &access, &space, &form, &id, &to, if_match).await?;
-    Ok(with_etag(StatusCode::OK, record))
+    answer(&state, &space, &form, StatusCode::OK, record)
 }
 
 async fn list(
@@ -129,9 +144,10 @@ async fn list(
     let query = ListQuery { filter: params.filter, sort: params.sort, limit: params.limit, cursor: params.cursor };
     let access = space_access(&state, &caller, &space)?;
     let page = state.engine.list_records(&access, &space, &form, &query)?;
+    let people = state.engine.people_of(&space, &form, &page.items.iter().collect::<Vec<_>>())?;
     Ok((
         [(QUERY_PLAN_HEADER, page.plan.to_string())],
-        Json(json!({ "items": page.items, "next_cursor": page.next_cursor })),
+        Json(json!({ "items": page.items, "next_cursor": page.next_cursor, "people": people })),
     ))
 }
 

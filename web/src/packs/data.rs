@@ -8,11 +8,18 @@
 //! - `{"$datetime": "-2h"}`: now moved by an offset.
 //!
 //! Offsets are a sign and a duration (`30m`, `12h`, `3d`, `2w`), or `0d` for today.
+//!
+//! A person field (`x-person`) holds a user id, and sample data names people by email: each
+//! such email becomes the id of the user with that email, who is made (named from the
+//! address, without a password) and added to the space as a `member` when missing. The sample
+//! data brings its people, so record scopes work on it at once.
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use engine::{Access, Actor, Engine};
+use engine::auth::{Principal, Role};
+use engine::people::NewUser;
+use engine::{Access, Actor, Engine, EngineError, SpaceRole};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -20,6 +27,81 @@ use super::Problem;
 
 /// Aliases given with `$id` → record id.
 pub(crate) type Aliases = HashMap<String, Uuid>;
+
+/// `ana.silva@example.com` → `Ana Silva`.
+pub(crate) fn name_from_email(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or(email);
+    local
+        .split(['.', '_', '-'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The people sample data names by email in one space: user ids by email, made on first use.
+struct SamplePeople {
+    space: String,
+    /// Lower-cased email → user id.
+    ids: HashMap<String, String>,
+    members: BTreeSet<String>,
+    /// Emails of the users made here.
+    made: Vec<String>,
+}
+
+impl SamplePeople {
+    fn new(engine: &Engine, space: &str) -> Result<Self, EngineError> {
+        let members = engine.members(space)?.into_iter().map(|(m, _)| m.user_id).collect();
+        Ok(Self { space: space.to_owned(), ids: HashMap::new(), members, made: Vec::new() })
+    }
+
+    /// `data` with every email in a person field of `form` replaced by its user's id.
+    async fn resolve(&mut self, engine: &Engine, form: &str, mut data: Value) -> Result<Value, EngineError> {
+        let fields = engine.loaded_form(&self.space, form)?.compiled.person_fields();
+        for field in fields {
+            match data.get_mut(&field) {
+                Some(Value::String(value)) if value.contains('@') => *value = self.id_of(engine, value).await?,
+                Some(Value::Array(values)) => {
+                    for value in values {
+                        if let Value::String(email) = value {
+                            if email.contains('@') {
+                                *email = self.id_of(engine, email).await?;
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(data)
+    }
+
+    async fn id_of(&mut self, engine: &Engine, email: &str) -> Result<String, EngineError> {
+        let key = email.to_lowercase();
+        if let Some(id) = self.ids.get(&key) {
+            return Ok(id.clone());
+        }
+        let user = match engine.user_by_email(email) {
+            Ok(user) => user,
+            Err(err) if err.code() == engine::ErrorCode::NotFound => {
+                let new = NewUser { email: email.to_owned(), name: name_from_email(email), ..NewUser::default() };
+                let user = engine.create_user(new).await?;
+                self.made.push(user.email.clone());
+                user
+            }
+            Err(err) => return Err(err),
+        };
+        if self.members.insert(user.id.clone()) {
+            let installer = Principal { superadmin: true, role: Role::Admin, ..Principal::default() };
+            engine.put_member(&installer, &self.space, &user.id, SpaceRole::Member, &[]).await?;
+        }
+        self.ids.insert(key, user.id.clone());
+        Ok(user.id)
+    }
+}
 
 /// Parses `+90d`, `-2h`, `3d`, `0d`.
 pub(crate) fn parse_offset(text: &str) -> Result<chrono::Duration, String> {
@@ -163,6 +245,13 @@ pub(crate) async fn load(
         order.push(next);
     }
 
+    let mut people = match SamplePeople::new(engine, space) {
+        Ok(people) => people,
+        Err(err) => {
+            problems.push(Problem { file: String::new(), line: None, message: err.to_string() });
+            return (0, problems);
+        }
+    };
     let mut aliases = Aliases::new();
     let mut written = 0;
     let mut slots: Vec<Option<(String, Vec<Row>)>> = by_file.into_iter().map(Some).collect();
@@ -174,6 +263,13 @@ pub(crate) async fn load(
                 Ok(data) => data,
                 Err(message) => {
                     problems.push(at(message));
+                    continue;
+                }
+            };
+            let data = match people.resolve(engine, &row.form, data).await {
+                Ok(data) => data,
+                Err(err) => {
+                    problems.push(at(format!("naming the people of this record: {err}")));
                     continue;
                 }
             };
@@ -196,6 +292,13 @@ pub(crate) async fn load(
                 }
             }
         }
+    }
+    if !people.made.is_empty() {
+        tracing::info!(
+            space,
+            users = people.made.join(", "),
+            "made users for the people the sample data names; they sign in once given a password (`tend user reset-password`)"
+        );
     }
     (written, problems)
 }

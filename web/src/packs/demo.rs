@@ -24,6 +24,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
+use super::data::name_from_email;
 use super::{embedded, install_new, Installed};
 
 /// The space the demo lives in.
@@ -65,20 +66,6 @@ pub struct DemoUser {
     pub teams: Vec<String>,
 }
 
-/// `ana.silva@example.com` → `Ana Silva`.
-fn name_of(email: &str) -> String {
-    let local = email.split('@').next().unwrap_or(email);
-    local
-        .split(['.', '_', '-'])
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Creates the CSMs and the manager as users with random passwords and makes them members of
 /// the demo space.
 async fn create_users(engine: &Engine) -> anyhow::Result<Vec<DemoUser>> {
@@ -102,7 +89,7 @@ async fn create_users(engine: &Engine) -> anyhow::Result<Vec<DemoUser>> {
             rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(16).map(char::from).collect();
         let new = NewUser {
             email: email.into(),
-            name: name_of(email),
+            name: name_from_email(email),
             password: Some(password.clone()),
             ..NewUser::default()
         };
@@ -527,9 +514,9 @@ mod tests {
 
     #[test]
     fn a_demo_users_name_comes_from_the_email() {
-        assert_eq!(name_of("ana.silva@example.com"), "Ana Silva");
-        assert_eq!(name_of("elif_yilmaz@example.com"), "Elif Yilmaz");
-        assert_eq!(name_of("maya@example.com"), "Maya");
-        assert!(CSMS.iter().chain([&DEMO_MANAGER]).all(|email| !name_of(email).is_empty()));
+        assert_eq!(name_from_email("ana.silva@example.com"), "Ana Silva");
+        assert_eq!(name_from_email("elif_yilmaz@example.com"), "Elif Yilmaz");
+        assert_eq!(name_from_email("maya@example.com"), "Maya");
+        assert!(CSMS.iter().chain([&DEMO_MANAGER]).all(|email| !name_from_email(email).is_empty()));
     }
 }

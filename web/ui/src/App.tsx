@@ -4,6 +4,7 @@ import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, Problem, SIGNED_OUT } from "./api/client";
 import { LANGUAGES } from "./i18n";
+import { forgetSignedIn } from "./hooks/usePeople";
 import { Link, match, navigate, useLocation } from "./router";
 import { SignIn } from "./pages/SignIn";
 import { ProblemNotice } from "./components/ProblemNotice";
@@ -14,6 +15,7 @@ const RecordPage = lazy(() => import("./pages/RecordPage"));
 const BoardPage = lazy(() => import("./pages/Board"));
 const CalendarPage = lazy(() => import("./pages/Calendar"));
 const MyWorkPage = lazy(() => import("./pages/MyWork"));
+const AccountPage = lazy(() => import("./pages/Account"));
 const DashboardsPage = lazy(() => import("./pages/Dashboards"));
 const ImportPage = lazy(() => import("./pages/Import"));
 const DesignerPage = lazy(() => import("./pages/Designer"));
@@ -55,6 +57,7 @@ export function App() {
     try {
       await api("/api/v1/auth/session", { method: "DELETE" });
     } finally {
+      forgetSignedIn();
       setAuth({ state: "signed-out" });
       navigate("/signin");
     }
@@ -68,12 +71,18 @@ export function App() {
       <SignIn
         linkInvalid={location.query.get("link") === "invalid"}
         onSignedIn={(me) => {
+          forgetSignedIn();
           setAuth({ state: "signed-in", me });
           if (location.path === "/signin") navigate("/", { replace: true });
         }}
       />
     );
-  else content = <Suspense fallback={<div className="skeleton" aria-busy="true" />}>{route(location.path)}</Suspense>;
+  else
+    content = (
+      <Suspense fallback={<div className="skeleton" aria-busy="true" />}>
+        {location.path === "/account" ? <AccountPage me={auth.me} /> : route(location.path)}
+      </Suspense>
+    );
 
   return (
     <div className="app">
@@ -105,7 +114,11 @@ export function App() {
             </>
           )}
         </nav>
-        {auth.state === "signed-in" && <span className="muted small">{t("nav.signedInAs", { who: auth.me.user?.name ?? auth.me.caller })}</span>}
+        {auth.state === "signed-in" && (
+          <Link className="muted small" href="/account" aria-current={location.path === "/account" ? "page" : undefined} data-testid="nav-account">
+            {t("nav.signedInAs", { who: auth.me.user?.name ?? auth.me.caller })}
+          </Link>
+        )}
         <LanguageSwitch />
         {auth.state === "signed-in" && (
           <button type="button" className="link-button" onClick={() => void signOut()} data-testid="sign-out">

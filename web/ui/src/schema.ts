@@ -44,6 +44,7 @@ export interface FormDefinition {
   computed?: Record<string, unknown>;
   rules?: unknown[];
   pipeline?: Pipeline;
+  access?: { person_field?: string; [key: string]: unknown };
 }
 
 export interface StoredForm {
@@ -87,6 +88,8 @@ export interface Field {
   schema: JsonSchema;
   options: string[];
   ref?: string;
+  /** Holds a user id (`x-person`, or the access policy's person field). */
+  person?: boolean;
   computed: boolean;
   indexed: boolean;
 }
@@ -117,6 +120,7 @@ export function fields(definition: FormDefinition): Field[] {
       schema,
       options: Array.isArray(schema.enum) ? schema.enum.map(String) : [],
       ref: schema["x-ref"],
+      person: schema["x-person"] === true || definition.access?.person_field === name,
       computed: name in computed,
       indexed: indexes.includes(name),
     };

@@ -12,6 +12,7 @@ import { flatChanges, mergePatch } from "../diff";
 import { errorSchemaFrom } from "../errors";
 import { formatInstant, formatValue } from "../format";
 import { useLoad } from "../hooks/useApi";
+import { personName, useMembers, useSpaceRole } from "../hooks/usePeople";
 import { refName, useRefNames } from "../hooks/useRefNames";
 import { Link } from "../router";
 import { fieldLabel, fields as formFields, recordTitle, type Field, type StoredForm, type TendRecord } from "../schema";
@@ -85,7 +86,8 @@ function Loaded({ space, stored, forms, initial, prefill, onSaved, onCreated }: 
   const [busy, setBusy] = useState(false);
   const [historyGeneration, setHistoryGeneration] = useState(0);
 
-  const readOnly = useMemo(() => readOnlyFields(definition, fields), [fields, definition]);
+  const role = useSpaceRole(space);
+  const readOnly = useMemo(() => readOnlyFields(definition, fields, role), [fields, definition, role]);
   const editable = (data: Data) => Object.fromEntries(Object.entries(data).filter(([k]) => !readOnly.has(k)));
 
   const accept = (next: TendRecord) => {
@@ -242,10 +244,13 @@ export function FormPreview(props: FormPreviewProps) {
   );
 }
 
-/** The fields users can't edit: computed ones and the pipeline's stage (moved by transitions). */
-function readOnlyFields(definition: StoredForm["definition"], fields: Field[]): Set<string> {
+/** The fields users can't edit: computed ones, the pipeline's stage (moved by transitions),
+ * and those the form's `access` makes read-only for the user's role in the space. */
+function readOnlyFields(definition: StoredForm["definition"], fields: Field[], role?: string | null): Set<string> {
   const names = new Set(fields.filter((f) => f.computed).map((f) => f.name));
   if (definition.pipeline) names.add(definition.pipeline.field);
+  const roles = definition.access?.roles as Record<string, { fields?: Record<string, string> }> | undefined;
+  for (const [field, rule] of Object.entries((role && roles?.[role]?.fields) || {})) if (rule === "read_only") names.add(field);
   return names;
 }
 
@@ -254,7 +259,8 @@ function readOnlyFields(definition: StoredForm["definition"], fields: Field[]): 
 function RecordForm({ space, definition, forms, data, errors, onChange, onSubmit, children }: FormPreviewProps & { onSubmit?: (data: Data) => void; children: ReactNode }) {
   const { t } = useTranslation();
   const fields = useMemo(() => formFields(definition), [definition]);
-  const readOnly = useMemo(() => readOnlyFields(definition, fields), [fields, definition]);
+  const role = useSpaceRole(space);
+  const readOnly = useMemo(() => readOnlyFields(definition, fields, role), [fields, definition, role]);
   const uiSchema = useMemo(() => buildUiSchema(definition, fields, readOnly, t("record.computed")), [definition, fields, readOnly, t]);
   const schema = useMemo(() => formSchema(definition.schema), [definition]);
   const { schema: errorSchema } = errorSchemaFrom(errors);
@@ -350,6 +356,7 @@ function buildUiSchema(definition: StoredForm["definition"], fields: Field[], re
       entry["ui:widget"] = "ref";
       entry["ui:options"] = { form: field.ref };
     }
+    if (field.person && field.kind === "string") entry["ui:widget"] = "person";
     if (definition.pipeline && field.name === "checklist" && field.kind === "object") entry["ui:field"] = "hidden";
     if (field.kind === "object" && field.name !== "checklist") entry["ui:field"] = "hidden";
     ui[field.name] = entry;
@@ -390,8 +397,35 @@ const WIDGETS = {
   currency: inputWidget("number"),
   percent: inputWidget("number", "%"),
   phone: inputWidget("tel"),
-  person: inputWidget("email"),
+  person: PersonWidget,
 };
+
+/** Person fields hold a user id: the space's members by name, and the value as it is when it
+ * names nobody among them (an email from before people, say). */
+function PersonWidget(props: WidgetProps) {
+  const { t } = useTranslation();
+  const { id, value, onChange, readonly, disabled, required, formContext } = props;
+  const members = useMembers((formContext as Context).space);
+  const current = typeof value === "string" ? value : "";
+  const listed = members?.some((m) => m.user_id === current);
+  return (
+    <select
+      id={id}
+      value={current}
+      disabled={readonly || disabled || !members}
+      required={required}
+      onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)}
+    >
+      <option value="">{t("record.none")}</option>
+      {current && !listed && <option value={current}>{personName(current) ?? current}</option>}
+      {(members ?? []).map((m) => (
+        <option key={m.user_id} value={m.user_id}>
+          {m.name ? `${m.name}${m.email ? ` (${m.email})` : ""}` : m.user_id}
+        </option>
+      ))}
+    </select>
+  );
+}
 
 /** `x-ref` fields: the referenced record's name with a link, and a search to pick another. */
 function RefWidget(props: WidgetProps) {

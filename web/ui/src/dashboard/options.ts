@@ -12,6 +12,8 @@ const FONT = 'system-ui, -apple-system, "Segoe UI", "PingFang SC", "Noto Sans CJ
 export interface Labels {
   none: string;
   quarter: (quarter: number, year: number) => string;
+  /** A user id's name, for keys that are people (an owner field); undefined for other values. */
+  person?: (value: string) => string | undefined;
 }
 
 /** The metric a widget draws: a ratio's value, else the first metric. */
@@ -67,7 +69,7 @@ export function rowLabel(widget: WidgetDef, data: WidgetData, row: WidgetRow, lo
   const parts = data.keys.map((key) => {
     const value = row.key[key];
     if (value === null || value === undefined) return labels.none;
-    if (typeof value === "string") return dateLabel(value, bucketOf(widget, key), locale, labels);
+    if (typeof value === "string") return labels.person?.(value) ?? dateLabel(value, bucketOf(widget, key), locale, labels);
     if (typeof value === "object") {
       const bin = value as { from?: number; to?: number };
       const from = bin.from === undefined ? "" : formatMetric(bin.from, "number", locale);

@@ -63,8 +63,8 @@ describe("round trip", () => {
     expect(fieldKind(model, "name")).toBe("text");
     expect(fieldKind(model, "tier")).toBe("select");
     expect(fieldKind(model, "arr")).toBe("number");
-    // A person field holds a user id: plain text to the schema.
-    expect(fieldKind(model, "owner")).toBe("text");
+    // A person field holds a user id: a string marked `x-person`.
+    expect(fieldKind(model, "owner")).toBe("person");
     expect(fieldKind(model, "renewal_date")).toBe("date");
     expect(fieldKind(model, "usage_score")).toBe("integer");
     // ui.order comes first: health is 10th on screen though last in the schema.
@@ -89,12 +89,12 @@ describe("designer operations", () => {
       arr: { type: "number" },
       tags: { type: "array", items: { type: "string", enum: ["option_1"] }, uniqueItems: true },
       notes: { type: "string" },
-      owner: { type: "string", format: "email" },
+      owner: { type: "string", "x-person": true },
       parent: { type: "string", "x-ref": "" },
     });
     expect(definition.ui).toEqual({
       order: ["name", "arr", "tags", "notes", "owner", "parent"],
-      widgets: { arr: "currency", notes: "textarea", owner: "person" },
+      widgets: { arr: "currency", notes: "textarea" },
     });
     expect(fieldKind(model, "arr")).toBe("currency");
     expect(fieldKind(model, "owner")).toBe("person");

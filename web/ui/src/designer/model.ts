@@ -34,7 +34,6 @@ const WIDGET_OF: Partial<Record<PaletteKind, string>> = {
   currency: "currency",
   percent: "percent",
   phone: "phone",
-  person: "person",
 };
 
 export interface Rule {
@@ -193,6 +192,7 @@ export function fieldNames(model: DesignModel): string[] {
 /** A field's palette kind, read from its schema and widget. */
 export function kindOf(schema: JsonSchema, widget?: string): FieldKindName {
   if (schema["x-ref"]) return "link";
+  if (schema["x-person"] === true) return "person";
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== "null") : schema.type;
   if (type === "array" && schema.items && Array.isArray(schema.items.enum)) return "multiselect";
   if (Array.isArray(schema.enum)) return "select";
@@ -202,7 +202,7 @@ export function kindOf(schema: JsonSchema, widget?: string): FieldKindName {
   if (type === "string") {
     if (schema.format === "date") return "date";
     if (schema.format === "date-time") return "datetime";
-    if (schema.format === "email") return widget === "person" ? "person" : "email";
+    if (schema.format === "email") return "email";
     if (schema.format === "uri") return "url";
     if (widget === "textarea") return "longtext";
     if (widget === "phone") return "phone";
@@ -240,8 +240,9 @@ export function schemaFor(kind: PaletteKind, ref = ""): JsonSchema {
     case "checkbox":
       return { type: "boolean" };
     case "email":
-    case "person":
       return { type: "string", format: "email" };
+    case "person":
+      return { type: "string", "x-person": true };
     case "url":
       return { type: "string", format: "uri" };
     case "link":

@@ -8,8 +8,8 @@ import { Problem } from "../api/client";
 import { getForm, listRecords, patchRecord, transition } from "../api/tend";
 import { ProblemNotice } from "../components/ProblemNotice";
 import { useLoad } from "../hooks/useApi";
+import { personName } from "../hooks/usePeople";
 import { refName, useRefNames } from "../hooks/useRefNames";
-import { formatValue } from "../format";
 import { Link, navigate, setQuery, useLocation } from "../router";
 import { fieldLabel, fields as formFields, recordTitle, singleSelectFields, type StoredForm, type TendRecord } from "../schema";
 
@@ -66,6 +66,12 @@ function Board({ space, stored }: { space: string; stored: StoredForm }) {
     const record = records.find((r) => r.id === event.active.id);
     if (record && event.over) void move(record, String(event.over.id));
   };
+  // The card's second line: whose it is, by name.
+  const personField = formFields(definition).find((f) => f.person);
+  const personOf = (record: TendRecord) => {
+    const value = personField ? record.data[personField.name] : undefined;
+    return typeof value === "string" ? personName(value) ?? value : "";
+  };
   const subtitle = (record: TendRecord) => {
     const name = recordTitle(record, definition);
     if (refField && record.data[refField.name]) return refName(refField.ref as string, String(record.data[refField.name])) ?? name;
@@ -110,7 +116,7 @@ function Board({ space, stored }: { space: string; stored: StoredForm }) {
                     key={record.id}
                     record={record}
                     title={subtitle(record)}
-                    detail={formatValue(record.data.owner ?? record.data.assignee, undefined, "en")}
+                    detail={personOf(record)}
                     columns={columns}
                     onMove={(to) => void move(record, to)}
                     onOpen={() => navigate(`/s/${encodeURIComponent(space)}/${encodeURIComponent(stored.name)}/r/${record.id}`)}

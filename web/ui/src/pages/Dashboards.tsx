@@ -16,6 +16,7 @@ import {
 } from "../api/dashboards";
 import { Chart } from "../components/Chart";
 import { ProblemNotice } from "../components/ProblemNotice";
+import { personName, useMembers } from "../hooks/usePeople";
 import { chartOption, formatMetric, isEmpty, mainMetric, rowForClick, rowLabel, type Labels } from "../dashboard/options";
 import { formatDate } from "../format";
 import { useLoad } from "../hooks/useApi";
@@ -64,6 +65,7 @@ function DashboardView({ space, name }: { space: string; name: string }) {
   const team = location.query.get("team") ?? "";
   const stored = useLoad((signal) => getDashboard(space, name, signal), [space, name]);
   const data = useLoad((signal) => dashboardData(space, name, { from, to, owner, team }, signal), [space, name, from, to, owner, team]);
+  const members = useMembers(space);
   const ownerSource = stored.data?.definition.widgets.find((w) => w.owner_field);
   const owners = useLoad(
     (signal) => (ownerSource?.owner_field ? distinctValues(space, ownerSource.form, ownerSource.owner_field, signal) : Promise.resolve([])),
@@ -91,7 +93,7 @@ function DashboardView({ space, name }: { space: string; name: string }) {
         owner={owner}
         owners={owners.data ?? []}
         team={team}
-        teams={Object.keys(definition.teams ?? {})}
+        teams={[...new Set([...Object.keys(definition.teams ?? {}), ...(members ?? []).flatMap((m) => m.teams)])].sort()}
         custom={Boolean(from || to || owner || team)}
       />
       {data.problem && <ProblemNotice problem={data.problem} onRetry={data.reload} />}
@@ -159,12 +161,15 @@ function Filters({
         <span>{t("dashboards.owner")}</span>
         <select name="owner" defaultValue={owner} data-testid="dashboard-owner" onChange={(e) => e.currentTarget.form?.requestSubmit()}>
           <option value="">{t("dashboards.allOwners")}</option>
-          {owner && !owners.includes(owner) && <option value={owner}>{owner}</option>}
-          {owners.map((o) => (
-            <option key={o} value={o}>
-              {o}
-            </option>
-          ))}
+          {owner && !owners.includes(owner) && <option value={owner}>{personName(owner) ?? owner}</option>}
+          {owners
+            .map((o) => ({ value: o, label: personName(o) ?? o }))
+            .sort((a, b) => a.label.localeCompare(b.label))
+            .map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
         </select>
       </label>
       {teams.length > 0 && (
@@ -194,9 +199,12 @@ function Filters({
 
 function Widgets({ space, stored, data, busy }: { space: string; stored: StoredDashboard; data: DashboardData; busy: boolean }) {
   const { t, i18n } = useTranslation();
+  const members = useMembers(space);
   const labels: Labels = useMemo(
-    () => ({ none: t("dashboards.none"), quarter: (quarter, year) => t("dashboards.quarter", { quarter, year }) }),
-    [t],
+    () => ({ none: t("dashboards.none"), quarter: (quarter, year) => t("dashboards.quarter", { quarter, year }), person: personName }),
+    // The members' names arrive after the first render; `members` re-labels the charts then.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [t, members],
   );
   const byId = new Map(data.widgets.map((w) => [w.id, w]));
   const open = (widget: WidgetDef, row: WidgetRow | undefined) => {

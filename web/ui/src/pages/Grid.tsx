@@ -14,6 +14,7 @@ import { ColumnChooser } from "../components/ColumnChooser";
 import { ExportMenu } from "../components/ExportMenu";
 import { ViewPicker } from "../components/ViewPicker";
 import { useLoad } from "../hooks/useApi";
+import { personName } from "../hooks/usePeople";
 import { refName, useRefNames } from "../hooks/useRefNames";
 import { formatNumber, formatValue } from "../format";
 import { Link, setQuery, useLocation } from "../router";
@@ -245,6 +246,9 @@ function Grid({ space, stored }: { space: string; stored: StoredForm }) {
 function Cell({ value, field, locale }: { value: unknown; field: Field | undefined; locale: string }) {
   if (field?.ref && typeof value === "string" && value) {
     return <span className="ref">{refName(field.ref, value) ?? value.slice(0, 8)}</span>;
+  }
+  if (field?.person && typeof value === "string" && value) {
+    return <span className="person" title={value}>{personName(value) ?? value}</span>;
   }
   const text = formatValue(value, field, locale);
   const numeric = typeof value === "number";
