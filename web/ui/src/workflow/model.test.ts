@@ -116,7 +116,8 @@ describe("builder pieces", () => {
     expect(parseSpan("-30d")).toEqual({ amount: 30, unit: "d", before: true });
     expect(parseSpan("2w")).toEqual({ amount: 2, unit: "w", before: false });
     expect(parseSpan("+1d")).toBeNull();
-    expect(parseSpan("-0d")).toBeNull();
+    expect(parseSpan("-0d")).toEqual({ amount: 0, unit: "d", before: true });
+    expect(parseSpan("-030d")).toBeNull();
   });
   it("changes a trigger's kind keeping what both kinds share", () => {
     const date = changeKind({ form: "account", on: ["updated"], fields: ["health"] }, "date");

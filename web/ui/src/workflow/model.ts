@@ -147,7 +147,7 @@ export function parseSpan(text: string): Span | null {
 }
 
 export function writeSpan(span: Span): string {
-  return `${span.before && span.amount !== 0 ? "-" : ""}${span.amount}${span.unit}`;
+  return `${span.before ? "-" : ""}${span.amount}${span.unit}`;
 }
 
 /** Where a timer's local time is read: the space's zone, a fixed one, or a field of the record. */
@@ -315,7 +315,8 @@ export function open(definition: WorkflowDefinition): BuilderState {
     enabled: definition.enabled,
     order: definition.order,
     trigger: definition.trigger,
-    condition: definition.when === undefined ? null : parseCondition(definition.when),
+    // No `when` reads as no rows, so a new workflow opens in the rows.
+    condition: definition.when === undefined ? { join: "all", rows: [] } : parseCondition(definition.when),
     code: definition.when,
     actions: (definition.actions ?? []).map(openAction),
     extra,
