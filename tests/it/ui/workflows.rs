@@ -54,7 +54,7 @@ async fn save(browser: &Browser) {
 
 /// The first account whose health is in `low..high`.
 async fn account_with_health(demo: &Demo, low: i64, high: i64) -> Value {
-    let filter = format!("health >= {low} && health < {high}");
+    let filter = format!("health >= {low} and health < {high}");
     let page = demo.get("/api/v1/spaces/demo/forms/account/records", &[("filter", &filter), ("limit", "1")]).await;
     page["items"][0].clone()
 }
@@ -222,7 +222,7 @@ async fn an_admin_builds_tests_and_runs_workflows_in_the_builder() {
     let runs = demo.get("/api/v1/spaces/demo/runs", &[("workflow", "health-below-60")]).await;
     let run = &runs["items"][0];
     assert_eq!(run["record"], id);
-    let tasks = demo.get("/api/v1/spaces/demo/forms/task/records", &[("filter", "source == \"health-below-60\"")]).await;
+    let tasks = demo.get("/api/v1/spaces/demo/forms/task/records", &[("filter", "source = \"health-below-60\"")]).await;
     let task = &tasks["items"][0]["data"];
     assert_eq!(task["account"], id);
     assert_eq!(task["assignee"], account["data"]["owner"]);

@@ -370,7 +370,7 @@ export const en = {
     units: { m: "minutes", h: "hours", d: "days", w: "weeks" },
     summary: {
       record: "{{form}}: {{events}}",
-      recordFields: "{{form}}: {{events}} (only when {{fields}} change)",
+      recordFields: "{{form}}: {{events}} (only when {{fields}} changed)",
       sla: "{{form}} stays in a stage past its SLA",
       date: "{{offsets}} {{field}} at {{time}}, {{zone}}",
       before: "{{span}} before",

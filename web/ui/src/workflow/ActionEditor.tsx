@@ -76,7 +76,7 @@ export function ActionEditor({ index, action, onChange, context }: ActionEditorP
             <Issues at={`${at}/create/form`} />
           </label>
           {targetFields.length > 0 && (
-            <table className="mapping-table">
+            <table className="create-mapping">
               <thead>
                 <tr>
                   <th scope="col">{t("workflows.actions.targetField", { form: target?.definition.title ?? action.form })}</th>

@@ -128,7 +128,7 @@ export function TestPanel({ space, workflow, form, dirty, saved }: TestPanelProp
                     </td>
                   )}
                   <td>
-                    {picked || f.computed ? (
+                    {picked ? (
                       <span className="muted" data-testid={`test-new-${f.name}`}>
                         {shown(current[f.name])}
                       </span>

@@ -27,7 +27,7 @@ export function VersionsPanel({ space, name, latest, draft }: { space: string; n
     (signal) => Promise.all(Array.from({ length: Math.min(latest, LISTED) }, (_, i) => getWorkflow(space, name, latest - i, signal))),
     [space, name, latest],
   );
-  const [left, setLeft] = useState(latest > 0 ? latest : DRAFT);
+  const [left, setLeft] = useState(Math.max(latest - 1, latest > 0 ? 1 : DRAFT));
   const [right, setRight] = useState(DRAFT);
   const definitionOf = (version: number): WorkflowDefinition | undefined =>
     version === DRAFT ? draft : history.data?.find((v: StoredWorkflow) => v.version === version)?.definition;
