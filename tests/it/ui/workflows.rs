@@ -31,7 +31,12 @@ async fn click(browser: &Browser, css: &str) {
 
 async fn choose(browser: &Browser, testid: &str, value: &str) {
     let css = format!("[data-testid=\"{testid}\"]");
-    browser.wait_for(&css).await.select_by_value(value).await.unwrap_or_else(|err| panic!("choose {value} in {css}: {err}"));
+    browser
+        .wait_for(&css)
+        .await
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|err| panic!("choose {value} in {css}: {err}"));
 }
 
 async fn text_of(browser: &Browser, testid: &str) -> String {
@@ -62,14 +67,16 @@ async fn account_with_health(demo: &Demo, low: i64, high: i64) -> Value {
 /// An account at 60 or more whose health falls below 59 once its usage, adoption and NPS are 0
 /// (the weights of `examples/customer-success/scripts/health.rhai`).
 async fn account_to_drop(demo: &Demo) -> Value {
-    let page = demo.get("/api/v1/spaces/demo/forms/account/records", &[("filter", "health >= 60"), ("limit", "200")]).await;
+    let page =
+        demo.get("/api/v1/spaces/demo/forms/account/records", &[("filter", "health >= 60"), ("limit", "200")]).await;
     let items = page["items"].as_array().expect("accounts").clone();
     items
         .into_iter()
         .find(|account| {
             let data = &account["data"];
             let number = |field: &str, default: f64| data[field].as_f64().unwrap_or(default);
-            let loss = 0.3 * number("usage_score", 50.0) + 0.2 * number("feature_adoption", 50.0) + 1.5 * number("nps", 5.0);
+            let loss =
+                0.3 * number("usage_score", 50.0) + 0.2 * number("feature_adoption", 50.0) + 1.5 * number("nps", 5.0);
             number("health", 0.0) - loss < 59.0
         })
         .expect("an account whose health can drop below 60")
@@ -148,6 +155,11 @@ async fn an_admin_builds_tests_and_runs_workflows_in_the_builder() {
     browser.screenshot("workflow-dry-run-en-1440").await;
     let runs = demo.get("/api/v1/spaces/demo/runs", &[("workflow", "health-below-60")]).await;
     assert_eq!(runs["items"], json!([]), "a dry run stores no run");
+    // Run now stores a run, whatever `when` says of a record that did not change.
+    click(&browser, "[data-testid=run-now]").await;
+    browser.wait_for("[data-testid=run-result] [data-testid=runs-link]").await;
+    let runs = demo.get("/api/v1/spaces/demo/runs", &[("workflow", "health-below-60")]).await;
+    assert_eq!(runs["items"][0]["record"], low_id, "{runs}");
 
     // 2. Renewal reminder 30 days before renewal_date at 09:00 Shanghai time. Saved before the
     // date field is chosen, the server's refusal shows at the field picker.
@@ -213,13 +225,13 @@ async fn an_admin_builds_tests_and_runs_workflows_in_the_builder() {
     type_into(&browser, "#root_feature_adoption", "0").await;
     type_into(&browser, "#root_nps", "0").await;
     click(&browser, "[data-testid=save-record]").await;
+    let query = [("workflow", "health-below-60"), ("record", id)];
     browser
         .until("the workflow's run", || async {
-            let runs = demo.get("/api/v1/spaces/demo/runs", &[("workflow", "health-below-60")]).await;
-            runs["items"][0]["status"] == "succeeded"
+            demo.get("/api/v1/spaces/demo/runs", &query).await["items"][0]["status"] == "succeeded"
         })
         .await;
-    let runs = demo.get("/api/v1/spaces/demo/runs", &[("workflow", "health-below-60")]).await;
+    let runs = demo.get("/api/v1/spaces/demo/runs", &query).await;
     let run = &runs["items"][0];
     assert_eq!(run["record"], id);
     let tasks = demo.get("/api/v1/spaces/demo/forms/task/records", &[("filter", "source = \"health-below-60\"")]).await;
@@ -234,7 +246,9 @@ async fn an_admin_builds_tests_and_runs_workflows_in_the_builder() {
     // The list shows the run's outcome; the builder shows the versions.
     browser.client.goto(&demo.url("/space/demo/workflows")).await.expect("the list");
     browser
-        .until("the last run listed", || async { text_of(&browser, "workflow-last-health-below-60").await.contains("Succeeded") })
+        .until("the last run listed", || async {
+            text_of(&browser, "workflow-last-health-below-60").await.contains("Succeeded")
+        })
         .await;
     browser.screenshot("workflows-en-1440").await;
     browser.client.goto(&demo.url("/space/demo/workflows/notify-nowhere?tab=versions")).await.expect("versions");

@@ -513,6 +513,7 @@ export const en = {
       records_other: "{{count}} records written",
       deliveries_one: "{{count}} delivery",
       deliveries_other: "{{count}} deliveries",
+      seeRuns: "See its runs",
       output: "Printed",
     },
     versions: {

@@ -515,6 +515,7 @@ export const zhCN: Strings = {
       records_other: "将写入 {{count}} 条记录",
       deliveries_one: "{{count}} 次投递",
       deliveries_other: "{{count}} 次投递",
+      seeRuns: "查看运行记录",
       output: "输出",
     },
     versions: {

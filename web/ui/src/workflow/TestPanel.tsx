@@ -7,6 +7,7 @@ import { useTranslation } from "react-i18next";
 import { Problem } from "../api/client";
 import { listRecords } from "../api/tend";
 import { ProblemNotice } from "../components/ProblemNotice";
+import { Link } from "../router";
 import { useLoad } from "../hooks/useApi";
 import { fields as formFields, fieldLabel, recordTitle, type Field, type StoredForm } from "../schema";
 import { dryRun, runNow, type DryRun, type DryRunInput, type Run } from "./api";
@@ -156,14 +157,23 @@ export function TestPanel({ space, workflow, form, dirty, saved }: TestPanelProp
         </button>
       </div>
       {result?.kind === "problem" && <ProblemNotice problem={result.problem} />}
-      {result?.kind === "dry" && <RunResult run={result.dry.run} dry={result.dry} />}
-      {result?.kind === "run" && <RunResult run={result.run} />}
+      {result?.kind === "dry" && <RunResult space={space} run={result.dry.run} dry={result.dry} />}
+      {result?.kind === "run" && <RunResult space={space} run={result.run} />}
     </aside>
   );
 }
 
+/** `{"create": {...}}` as its kind and what it says. */
+function effectParts(effect: unknown): [string, unknown] {
+  if (typeof effect === "object" && effect !== null && !Array.isArray(effect)) {
+    const entries = Object.entries(effect);
+    if (entries.length === 1) return [entries[0][0], entries[0][1]];
+  }
+  return ["", effect];
+}
+
 /** A run as the panel shows it: `when`, the status, each effect, what it writes and delivers. */
-function RunResult({ run, dry }: { run: Run; dry?: DryRun }) {
+function RunResult({ space, run, dry }: { space: string; run: Run; dry?: DryRun }) {
   const { t } = useTranslation();
   return (
     <div className="run-result" data-testid={dry ? "dry-run-result" : "run-result"}>
@@ -175,7 +185,9 @@ function RunResult({ run, dry }: { run: Run; dry?: DryRun }) {
         {!dry && (
           <>
             {" · "}
-            <code className="small">{run.id}</code>
+            <Link href={`/space/${encodeURIComponent(space)}/runs?workflow=${encodeURIComponent(run.workflow)}`} data-testid="runs-link">
+              {t("workflows.test.seeRuns")}
+            </Link>
           </>
         )}
       </p>
@@ -186,11 +198,15 @@ function RunResult({ run, dry }: { run: Run; dry?: DryRun }) {
       )}
       <h3>{t("workflows.test.effects", { count: run.effects.length })}</h3>
       <ol className="effects" data-testid="test-effects">
-        {run.effects.map((e, i) => (
-          <li key={i}>
-            <code>{JSON.stringify(e)}</code>
-          </li>
-        ))}
+        {run.effects.map((e, i) => {
+          const [kind, detail] = effectParts(e);
+          return (
+            <li key={i}>
+              <span className="effect-kind">{t(`workflows.actionKinds.${kind}`, { defaultValue: kind })}</span>
+              <code>{JSON.stringify(detail)}</code>
+            </li>
+          );
+        })}
       </ol>
       {dry && dry.records.length > 0 && (
         <>
@@ -208,11 +224,17 @@ function RunResult({ run, dry }: { run: Run; dry?: DryRun }) {
         <>
           <h3>{t("workflows.test.deliveries", { count: dry.deliveries.length })}</h3>
           <ul className="effects" data-testid="test-deliveries">
-            {dry.deliveries.map((d, i) => (
-              <li key={i}>
-                <code>{JSON.stringify(d.target)}</code> <code>{JSON.stringify(d.body)}</code>
-              </li>
-            ))}
+            {dry.deliveries.map((d, i) => {
+              const [kind, target] = effectParts(d.target);
+              return (
+                <li key={i}>
+                  <span className="effect-kind">
+                    {t(`workflows.actions.${kind}`, { defaultValue: kind })} {typeof target === "string" ? target : ""}
+                  </span>
+                  <code>{JSON.stringify(typeof target === "string" ? d.body : target)}</code>
+                </li>
+              );
+            })}
           </ul>
         </>
       )}
