@@ -489,7 +489,7 @@ export const en = {
       scriptPlaceholder: "create(\"task\", #{ title: \"…\" }); notify(#{ webhook: \"…\" });",
       raw: "The builder has no form for this action; it is kept as written.",
     },
-    value: { mode: "Value from", unset: "Not set", field: "The record's field", typed: "Typed in", expr: "Expression", recordId: "Record id" },
+    value: { mode: "Value from", unset: "Not set", field: "The record's field", typed: "Typed in", template: "Text with fields", expr: "Expression", recordId: "Record id" },
     test: {
       title: "Test",
       saveFirst: "Save the workflow to test it.",

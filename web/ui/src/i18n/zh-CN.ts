@@ -491,7 +491,7 @@ export const zhCN: Strings = {
       scriptPlaceholder: "create(\"task\", #{ title: \"…\" }); notify(#{ webhook: \"…\" });",
       raw: "可视化方式无法编辑此动作，按原样保留。",
     },
-    value: { mode: "取值方式", unset: "不设置", field: "记录的字段", typed: "手动输入", expr: "表达式", recordId: "记录 ID" },
+    value: { mode: "取值方式", unset: "不设置", field: "记录的字段", typed: "手动输入", template: "含字段的文本", expr: "表达式", recordId: "记录 ID" },
     test: {
       title: "测试",
       saveFirst: "保存工作流后即可测试。",

@@ -7,7 +7,7 @@ import { useTranslation } from "react-i18next";
 import { fields as formFields, fieldLabel, type Field, type StoredForm } from "../schema";
 import { Issues } from "./Issues";
 import { LiteralInput } from "./ConditionEditor";
-import { valueSource, writeValue, type ActionState, type Mapping, type Notify, type ValueSource } from "./model";
+import { readTemplate, valueSource, writeTemplate, writeValue, type ActionState, type Mapping, type Notify, type ValueSource } from "./model";
 import type { Member, Named } from "./api";
 
 const ScriptEditor = lazy(() => import("../designer/ScriptEditor"));
@@ -271,6 +271,7 @@ export function ValueEditor({ value, target, recordFields, onChange, testId, all
     if (next === "unset") onChange(null);
     else if (next === "field") onChange({ mode: "field", field: recordFields[0]?.name ?? "id" });
     else if (next === "typed") onChange({ mode: "typed", value: target?.kind === "number" || target?.kind === "integer" ? 0 : "" });
+    else if (next === "template") onChange({ mode: "template", text: value?.mode === "typed" ? String(value.value) : "" });
     else onChange({ mode: "expr", expr: value ? writeValue(value) : "" });
   };
   return (
@@ -279,6 +280,7 @@ export function ValueEditor({ value, target, recordFields, onChange, testId, all
         {allowUnset && <option value="unset">{t("workflows.value.unset")}</option>}
         <option value="field">{t("workflows.value.field")}</option>
         <option value="typed">{t("workflows.value.typed")}</option>
+        <option value="template">{t("workflows.value.template")}</option>
         <option value="expr">{t("workflows.value.expr")}</option>
       </select>
       {value?.mode === "field" && (
@@ -291,6 +293,12 @@ export function ValueEditor({ value, target, recordFields, onChange, testId, all
         </select>
       )}
       {value?.mode === "typed" && <LiteralInput value={value.value} field={target} onChange={(v) => onChange({ mode: "typed", value: v })} testId={`${testId}-typed`} label={t("workflows.value.typed")} />}
+      {value?.mode === "template" && (
+        <>
+          <input className="grow" value={value.text} aria-label={t("workflows.value.template")} onChange={(e) => onChange({ mode: "template", text: e.target.value })} data-testid={`${testId}-template`} />
+          <InsertField recordFields={recordFields} onInsert={(placeholder) => onChange({ mode: "template", text: value.text + placeholder })} testId={`${testId}-insert`} />
+        </>
+      )}
       {value?.mode === "expr" && (
         <input
           className="mono grow"
@@ -306,11 +314,26 @@ export function ValueEditor({ value, target, recordFields, onChange, testId, all
   );
 }
 
-/** A message template: text with `${record.field}` placeholders, written as a rhai template literal. */
-export function readTemplate(expr: string): string | null {
-  if (expr.length < 2 || !expr.startsWith("`") || !expr.endsWith("`")) return null;
-  const inner = expr.slice(1, -1);
-  return inner.includes("`") ? null : inner;
+/** A picker that adds `${record.field}` to a template. */
+function InsertField({ recordFields, onInsert, testId }: { recordFields: Field[]; onInsert: (placeholder: string) => void; testId: string }) {
+  const { t } = useTranslation();
+  return (
+    <select
+      value=""
+      aria-label={t("workflows.actions.insertField")}
+      onChange={(e) => {
+        if (e.target.value) onInsert(`\${record.${e.target.value}}`);
+      }}
+      data-testid={testId}
+    >
+      <option value="">{t("workflows.actions.insertField")}</option>
+      {recordFields.map((f) => (
+        <option key={f.name} value={f.name}>
+          {fieldLabel(f.name, f.schema)}
+        </option>
+      ))}
+    </select>
+  );
 }
 
 function TemplateEditor({ value, onChange, recordFields, multiline, testId, label }: { value: string; onChange: (expr: string) => void; recordFields: Field[]; multiline?: boolean; testId: string; label: string }) {
@@ -323,26 +346,12 @@ function TemplateEditor({ value, onChange, recordFields, multiline, testId, labe
         <input className="mono" value={value} onChange={(e) => onChange(e.target.value)} data-testid={`${testId}-expr`} />
       </label>
     );
-  const write = (inner: string) => onChange(`\`${inner.replace(/`/g, "'")}\``);
+  const write = (inner: string) => onChange(writeTemplate(inner));
   return (
     <label className="template">
       <span className="template-label">
         {label}
-        <select
-          value=""
-          aria-label={t("workflows.actions.insertField")}
-          onChange={(e) => {
-            if (e.target.value) write(`${text}\${record.${e.target.value}}`);
-          }}
-          data-testid={`${testId}-insert`}
-        >
-          <option value="">{t("workflows.actions.insertField")}</option>
-          {recordFields.map((f) => (
-            <option key={f.name} value={f.name}>
-              {fieldLabel(f.name, f.schema)}
-            </option>
-          ))}
-        </select>
+        <InsertField recordFields={recordFields} onInsert={(placeholder) => write(text + placeholder)} testId={`${testId}-insert`} />
       </span>
       {multiline ? (
         <textarea rows={5} value={text} onChange={(e) => write(e.target.value)} data-testid={testId} />

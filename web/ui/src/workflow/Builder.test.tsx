@@ -117,8 +117,9 @@ describe("the action editor", () => {
   it("maps a new record field by field: from the record, typed in, or an expression", () => {
     const seen = actionHarness(newAction("create"));
     fireEvent.change(screen.getByTestId("create-form-0"), { target: { value: "task" } });
-    fireEvent.change(screen.getByTestId("create-0-title-mode"), { target: { value: "expr" } });
-    fireEvent.change(screen.getByTestId("create-0-title-expr"), { target: { value: "`Call ${record.name}`" } });
+    fireEvent.change(screen.getByTestId("create-0-title-mode"), { target: { value: "template" } });
+    fireEvent.change(screen.getByTestId("create-0-title-template"), { target: { value: "Call " } });
+    fireEvent.change(screen.getByTestId("create-0-title-insert"), { target: { value: "name" } });
     fireEvent.change(screen.getByTestId("create-0-assignee-mode"), { target: { value: "field" } });
     fireEvent.change(screen.getByTestId("create-0-assignee-field"), { target: { value: "owner" } });
     fireEvent.change(screen.getByTestId("create-0-priority-mode"), { target: { value: "typed" } });

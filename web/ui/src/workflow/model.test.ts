@@ -109,6 +109,9 @@ describe("builder pieces", () => {
     expect(valueSource('"open"')).toEqual({ mode: "typed", value: "open" });
     expect(valueSource("42")).toEqual({ mode: "typed", value: 42 });
     expect(valueSource("today() + days(2)")).toEqual({ mode: "expr", expr: "today() + days(2)" });
+    expect(valueSource("`Renewal of ${record.name}`")).toEqual({ mode: "template", text: "Renewal of ${record.name}" });
+    expect(valueSource("`a` + `b`")).toEqual({ mode: "expr", expr: "`a` + `b`" });
+    expect(writeValue({ mode: "template", text: "say `hi` to ${record.name}" })).toBe("`say 'hi' to ${record.name}`");
     expect(writeValue({ mode: "typed", value: "line\nnext" })).toBe('"line\\nnext"');
     expect(parseLiteral("1e3")).toBeUndefined();
   });

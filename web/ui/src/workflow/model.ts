@@ -168,7 +168,12 @@ export function zoneValue(choice: ZoneChoice): Trigger["timezone"] {
 // ---------------------------------------------------------------------------------------------
 // Values (of `set` and `create`): from a field of the record, typed in, or an expression.
 
-export type ValueSource = { mode: "field"; field: string } | { mode: "typed"; value: string | number | boolean } | { mode: "expr"; expr: string };
+export type ValueSource =
+  | { mode: "field"; field: string }
+  | { mode: "typed"; value: string | number | boolean }
+  /** Text with `${record.field}` placeholders: a rhai template literal. */
+  | { mode: "template"; text: string }
+  | { mode: "expr"; expr: string };
 
 /** How a rhai expression reads in the value picker; what does not come back exactly is an expression. */
 export function valueSource(expr: string): ValueSource {
@@ -176,13 +181,28 @@ export function valueSource(expr: string): ValueSource {
   if (field) return { mode: "field", field: field[1] };
   const literal = parseLiteral(expr);
   if (literal !== undefined && literal !== null) return { mode: "typed", value: literal };
+  const text = readTemplate(expr);
+  if (text !== null) return { mode: "template", text };
   return { mode: "expr", expr };
 }
 
 export function writeValue(source: ValueSource): string {
   if (source.mode === "field") return `record.${source.field}`;
   if (source.mode === "typed") return writeLiteral(source.value);
+  if (source.mode === "template") return writeTemplate(source.text);
   return source.expr;
+}
+
+/** The text of a rhai template literal (`` `Hi ${record.name}` ``), or null if `expr` is not one. */
+export function readTemplate(expr: string): string | null {
+  if (expr.length < 2 || !expr.startsWith("`") || !expr.endsWith("`")) return null;
+  const inner = expr.slice(1, -1);
+  return inner.includes("`") ? null : inner;
+}
+
+/** Text as a template literal; a backtick typed in the text would end it, so it becomes a quote. */
+export function writeTemplate(text: string): string {
+  return `\`${text.replace(/`/g, "'")}\``;
 }
 
 /** A rhai literal: a number, a double-quoted string, true/false or `()` (null); undefined otherwise. */
