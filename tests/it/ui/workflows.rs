@@ -6,28 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Browser, Demo};
-
-/// Replaces an input's text by typing (finding the input again if a render replaced it).
-async fn type_into(browser: &Browser, css: &str, text: &str) {
-    for attempt in 0.. {
-        let input = browser.wait_for(css).await;
-        match async {
-            input.clear().await?;
-            input.send_keys(text).await
-        }
-        .await
-        {
-            Ok(()) => return,
-            Err(err) if attempt < 3 => eprintln!("retrying {css}: {err}"),
-            Err(err) => panic!("typing into {css}: {err}"),
-        }
-    }
-}
-
-async fn click(browser: &Browser, css: &str) {
-    browser.wait_for(css).await.click().await.unwrap_or_else(|err| panic!("click {css}: {err}"));
-}
+use super::{click, type_into, Browser, Demo};
 
 async fn choose(browser: &Browser, testid: &str, value: &str) {
     let css = format!("[data-testid=\"{testid}\"]");

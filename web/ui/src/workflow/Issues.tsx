@@ -45,37 +45,28 @@ export function Issues({ at, under = false }: { at: string; under?: boolean }) {
 /** Every issue with where it is, in words (`Step 2 · notify › webhook`). */
 export function IssueSummary({ issues, place }: { issues: IssueSet; place: (path: string) => string }) {
   const { t } = useTranslation();
-  if (issues.errors.length === 0 && issues.warnings.length === 0) return null;
+  const kinds = [
+    { list: issues.errors, className: "notice error", role: "alert", testId: "workflow-errors", title: t("workflows.errorsTitle") },
+    { list: issues.warnings, className: "notice warn", role: "status", testId: "workflow-warnings", title: t("workflows.warningsTitle") },
+  ];
   return (
     <>
-      {issues.errors.length > 0 && (
-        <div className="notice error" role="alert" data-testid="workflow-errors">
-          <div>
-            <strong>{t("workflows.errorsTitle")}</strong>
-            <ul className="plain">
-              {issues.errors.map((e, i) => (
-                <li key={i}>
-                  <span className="muted">{place(e.path)}</span> {e.message}
-                </li>
-              ))}
-            </ul>
+      {kinds
+        .filter((kind) => kind.list.length > 0)
+        .map((kind) => (
+          <div key={kind.testId} className={kind.className} role={kind.role} data-testid={kind.testId}>
+            <div>
+              <strong>{kind.title}</strong>
+              <ul className="plain">
+                {kind.list.map((e, i) => (
+                  <li key={i}>
+                    <span className="muted">{place(e.path)}</span> {e.message}
+                  </li>
+                ))}
+              </ul>
+            </div>
           </div>
-        </div>
-      )}
-      {issues.warnings.length > 0 && (
-        <div className="notice warn" role="status" data-testid="workflow-warnings">
-          <div>
-            <strong>{t("workflows.warningsTitle")}</strong>
-            <ul className="plain">
-              {issues.warnings.map((w, i) => (
-                <li key={i}>
-                  <span className="muted">{place(w.path)}</span> {w.message}
-                </li>
-              ))}
-            </ul>
-          </div>
-        </div>
-      )}
+        ))}
     </>
   );
 }

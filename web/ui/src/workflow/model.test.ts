@@ -1,11 +1,10 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { examples, packDefinitions } from "../test/packs";
 import { canonical } from "../diff";
 import { parseCondition, writeCondition } from "./condition";
 import { describeCron, nextOccurrences } from "./cron";
 import { blank, changeKind, open, parseLiteral, parseSpan, save, toCode, toRows, triggerKind, valueSource, writeValue, type WorkflowDefinition } from "./model";
-
-const examples = join(__dirname, "..", "..", "..", "..", "examples");
 
 /** `{"file": "scripts/x.rhai"}` replaced by the script's text, as installing a pack does. */
 function inlined(value: unknown, pack: string): unknown {
@@ -18,22 +17,7 @@ function inlined(value: unknown, pack: string): unknown {
 }
 
 function packWorkflows(): [string, WorkflowDefinition][] {
-  const found: [string, WorkflowDefinition][] = [];
-  for (const pack of readdirSync(examples, { withFileTypes: true })) {
-    if (!pack.isDirectory()) continue;
-    const dir = join(examples, pack.name, "workflows");
-    let files: string[] = [];
-    try {
-      files = readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const file of files.filter((f) => f.endsWith(".json"))) {
-      const raw = JSON.parse(readFileSync(join(dir, file), "utf8")) as unknown;
-      found.push([`${pack.name}/${file}`, inlined(raw, pack.name) as WorkflowDefinition]);
-    }
-  }
-  return found;
+  return packDefinitions("workflows").map(([name, raw]) => [name, inlined(raw, name.split("/")[0]) as WorkflowDefinition]);
 }
 
 describe("round trip", () => {
