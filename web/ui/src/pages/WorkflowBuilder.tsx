@@ -249,7 +249,7 @@ function Builder({ space, name, loaded }: { space: string; name: string; loaded:
               <Issues at="/actions" />
             </section>
           </div>
-          <TestPanel space={space} workflow={name} form={form} dirty={dirty} saved={opened !== null} />
+          <TestPanel space={space} workflow={name} form={form} dirty={dirty} saved={opened !== null} event={state.trigger.on?.[0]} />
         </div>
       )}
     </IssuesContext.Provider>

@@ -21,6 +21,8 @@ export interface TestPanelProps {
   /** The builder has unsaved changes: the test runs the saved version. */
   dirty: boolean;
   saved: boolean;
+  /** The event to pretend first: the trigger's own. */
+  event?: string;
 }
 
 type Values = Record<string, unknown>;
@@ -35,11 +37,11 @@ export function coerce(text: string, field: Field | undefined): unknown {
 
 const shown = (v: unknown) => (v === undefined || v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
 
-export function TestPanel({ space, workflow, form, dirty, saved }: TestPanelProps) {
+export function TestPanel({ space, workflow, form, dirty, saved, event: triggerEvent }: TestPanelProps) {
   const { t } = useTranslation();
   const records = useLoad((signal) => (form ? listRecords(space, form.name, { limit: 50 }, signal).then((p) => p.items) : Promise.resolve([])), [space, form?.name]);
   const [recordId, setRecordId] = useState("");
-  const [event, setEvent] = useState("updated");
+  const [event, setEvent] = useState(triggerEvent ?? "updated");
   const [sample, setSample] = useState<Values>({});
   const [old, setOld] = useState<Values | null>(null);
   const [result, setResult] = useState<{ kind: "dry"; dry: DryRun } | { kind: "run"; run: Run } | { kind: "problem"; problem: Problem } | null>(null);
