@@ -12,7 +12,7 @@ import { useLoad } from "../hooks/useApi";
 import { same } from "../diff";
 import { Link, setQuery, useLocation } from "../router";
 import type { StoredForm } from "../schema";
-import { getWorkflow, listEndpoints, listHooks, listMembers, saveWorkflow, type Member, type Named, type Saved } from "../workflow/api";
+import { getWorkflow, listEndpoints, listHooks, listMembers, saveWorkflow, spaceZone, type Member, type Named, type Saved } from "../workflow/api";
 import { ActionEditor } from "../workflow/ActionEditor";
 import { ConditionEditor } from "../workflow/ConditionEditor";
 import { IssueSummary, Issues, IssuesContext, type IssueSet } from "../workflow/Issues";
@@ -31,21 +31,23 @@ interface Loaded {
   endpoints: Named[];
   hooks: Named[];
   members: Member[];
+  zone: string | undefined;
 }
 
 async function load(space: string, name: string, signal: AbortSignal): Promise<Loaded> {
   // The pickers' lists are a help, not a need: one the caller may not read leaves its picker empty.
   const optional = <T,>(p: Promise<T[]>) => p.catch((err: unknown) => (err instanceof Problem && err.status !== 0 ? ([] as T[]) : Promise.reject(err)));
-  const [forms, endpoints, hooks, members] = await Promise.all([
+  const [forms, endpoints, hooks, members, zone] = await Promise.all([
     listForms(space, signal),
     optional(listEndpoints(space, signal)),
     optional(listHooks(space, signal)),
     optional(listMembers(space, signal)),
+    spaceZone(space, signal).catch(() => undefined),
   ]);
   try {
-    return { stored: await getWorkflow(space, name, undefined, signal), forms, endpoints, hooks, members };
+    return { stored: await getWorkflow(space, name, undefined, signal), forms, endpoints, hooks, members, zone };
   } catch (err) {
-    if (err instanceof Problem && err.status === 404) return { stored: null, forms, endpoints, hooks, members };
+    if (err instanceof Problem && err.status === 404) return { stored: null, forms, endpoints, hooks, members, zone };
     throw err;
   }
 }
@@ -182,7 +184,7 @@ function Builder({ space, name, loaded }: { space: string; name: string; loaded:
               <p className="muted small" data-testid="trigger-summary">
                 {triggerSummary(state.trigger, t, i18n.language)}
               </p>
-              <TriggerEditor trigger={state.trigger} onChange={(trigger) => setState((s) => ({ ...s, trigger }))} forms={loaded.forms} hooks={loaded.hooks} />
+              <TriggerEditor trigger={state.trigger} onChange={(trigger) => setState((s) => ({ ...s, trigger }))} forms={loaded.forms} hooks={loaded.hooks} spaceZone={loaded.zone} />
               <Issues at="/trigger" />
             </section>
             <section className="card step" data-testid="step-condition">

@@ -66,6 +66,10 @@ describe("the trigger editor", () => {
     expect(screen.getByTestId("cron-reading").textContent).toBe("At 08:00, only on Monday, Europe/Berlin");
     expect(screen.getByTestId("cron-next").querySelectorAll("li")).toHaveLength(5);
   });
+  it("reads a schedule that names no zone in the space's zone", () => {
+    render(<TriggerEditor trigger={{ cron: "0 9 * * *" }} onChange={() => undefined} forms={[]} hooks={[]} spaceZone="Asia/Shanghai" />);
+    expect(screen.getByTestId("cron-reading").textContent).toBe("At 09:00, Asia/Shanghai");
+  });
   it("shows the server's error at the input its pointer names", () => {
     triggerHarness({ cron: "61 * * * *" }, { errors: [{ path: "/trigger/cron", message: "minute out of range" }], warnings: [] });
     expect(screen.getByTestId("error-/trigger/cron").textContent).toBe("minute out of range");

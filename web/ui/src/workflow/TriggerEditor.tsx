@@ -13,6 +13,8 @@ export interface TriggerEditorProps {
   onChange: (trigger: Trigger) => void;
   forms: StoredForm[];
   hooks: Named[];
+  /** The space's zone, where a schedule that names none runs (UTC when unset). */
+  spaceZone?: string;
 }
 
 /** IANA zones the browser knows, for the zone picker's suggestions. */
@@ -24,7 +26,7 @@ const ZONES: string[] = (() => {
   }
 })();
 
-export function TriggerEditor({ trigger, onChange, forms, hooks }: TriggerEditorProps) {
+export function TriggerEditor({ trigger, onChange, forms, hooks, spaceZone }: TriggerEditorProps) {
   const { t } = useTranslation();
   const kind = triggerKind(trigger);
   const form = forms.find((f) => f.name === trigger.form);
@@ -158,7 +160,7 @@ export function TriggerEditor({ trigger, onChange, forms, hooks }: TriggerEditor
         </fieldset>
       )}
 
-      {kind === "cron" && <CronInput trigger={trigger} set={set} />}
+      {kind === "cron" && <CronInput trigger={trigger} set={set} spaceZone={spaceZone} />}
 
       {timer && (
         <div className="row">
@@ -286,10 +288,10 @@ function ZoneInput({ choice, allowField, fieldNames, onChange }: { choice: ZoneC
 }
 
 /** The five (or six) cron fields, what they mean in words and when they next fire. */
-function CronInput({ trigger, set }: { trigger: Trigger; set: (patch: Partial<Trigger>) => void }) {
+function CronInput({ trigger, set, spaceZone }: { trigger: Trigger; set: (patch: Partial<Trigger>) => void; spaceZone?: string }) {
   const { t, i18n } = useTranslation();
   const cron = trigger.cron ?? "";
-  const zone = typeof trigger.timezone === "string" ? trigger.timezone : undefined;
+  const zone = typeof trigger.timezone === "string" ? trigger.timezone : (spaceZone ?? "UTC");
   const words = describeCron(cron, i18n.language);
   const next = nextOccurrences(cron, zone, 5);
   return (
@@ -300,7 +302,7 @@ function CronInput({ trigger, set }: { trigger: Trigger; set: (patch: Partial<Tr
         <Issues at="/trigger/cron" />
       </label>
       <p id="cron-reading" className={words ? "cron-reading" : "field-error"} data-testid="cron-reading">
-        {words ? `${words}, ${zone ?? t("workflows.zone.spaceShort")}` : t("workflows.trigger.cronInvalid")}
+        {words ? `${words}, ${zone}` : t("workflows.trigger.cronInvalid")}
       </p>
       {next && (
         <div>

@@ -5,11 +5,16 @@
 import { api } from "../api/client";
 import { deepMergePatch } from "../designer/api";
 import type { FieldError } from "../api/client";
-import type { Page, TendRecord } from "../schema";
+import type { Page, Space, TendRecord } from "../schema";
 import type { StoredWorkflow, WorkflowDefinition } from "./model";
 
 const base = (space: string) => `/api/v1/spaces/${encodeURIComponent(space)}`;
 const workflowPath = (space: string, name: string, rest = "") => `${base(space)}/workflows/${encodeURIComponent(name)}${rest}`;
+
+/** The space's own time zone (timers use it when a workflow names none); undefined: UTC. */
+export async function spaceZone(space: string, signal?: AbortSignal): Promise<string | undefined> {
+  return (await api<Space>(base(space), { signal })).body.timezone;
+}
 
 export async function listWorkflows(space: string, signal?: AbortSignal): Promise<StoredWorkflow[]> {
   return (await api<Page<StoredWorkflow>>(`${base(space)}/workflows`, { signal })).body.items;
