@@ -233,5 +233,23 @@ async fn an_admin_builds_tests_and_runs_workflows_in_the_builder() {
     browser.client.goto(&demo.url("/space/demo/workflows/notify-nowhere?tab=versions")).await.expect("versions");
     let diff = text_of(&browser, "version-diff").await;
     assert!(diff.contains("title"), "{diff}");
+
+    // At a laptop size, in Chinese: the builder with a dry run, and the list.
+    browser.client.set_window_size(1280, 800).await.expect("resize");
+    browser.wait_for("[data-testid=language]").await.select_by_value("zh-CN").await.expect("language");
+    browser.client.goto(&demo.url("/space/demo/workflows/health-below-60")).await.expect("the builder");
+    choose(&browser, "test-record", low_id).await;
+    type_into(&browser, "[data-testid=test-old-health]", "65").await;
+    click(&browser, "[data-testid=dry-run]").await;
+    browser.wait_for("[data-testid=dry-run-result]").await;
+    assert_eq!(text_of(&browser, "test-status").await, "成功");
+    browser.screenshot("workflow-dry-run-zh-1280").await;
+    browser.client.goto(&demo.url("/space/demo/workflows/weekly-at-risk-digest")).await.expect("a schedule");
+    let reading = text_of(&browser, "cron-reading").await;
+    assert!(reading.contains("星期一") && reading.contains("Europe/Berlin"), "{reading}");
+    browser.screenshot("workflow-schedule-zh-1280").await;
+    browser.client.goto(&demo.url("/space/demo/workflows")).await.expect("the list");
+    browser.wait_for("[data-testid=workflows-table]").await;
+    browser.screenshot("workflows-zh-1280").await;
     browser.close().await;
 }
