@@ -10,12 +10,35 @@ mod dashboards;
 mod designer;
 mod import_export;
 mod people;
+mod workflows;
 
 use std::time::Duration;
 
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 
 pub use browser::{Browser, Demo};
+
+/// Replaces an input's text by typing (finding the input again if a render replaced it).
+async fn type_into(browser: &Browser, css: &str, text: &str) {
+    for attempt in 0.. {
+        let input = browser.wait_for(css).await;
+        match async {
+            input.clear().await?;
+            input.send_keys(text).await
+        }
+        .await
+        {
+            Ok(()) => return,
+            Err(err) if attempt < 3 => eprintln!("retrying {css}: {err}"),
+            Err(err) => panic!("typing into {css}: {err}"),
+        }
+    }
+}
+
+/// Clicks the first element matching `css`, waiting for it.
+async fn click(browser: &Browser, css: &str) {
+    browser.wait_for(css).await.click().await.unwrap_or_else(|err| panic!("click {css}: {err}"));
+}
 
 /// Waits until the grid has finished loading and shows rows or its empty state.
 async fn grid_settled(browser: &Browser) {

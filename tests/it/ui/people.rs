@@ -2,19 +2,13 @@
 //! than user ids in her book, can't edit what her role may only read, and changes her password
 //! on her account page.
 
-use super::{grid_settled, Browser, Demo};
-
-async fn type_into(browser: &Browser, css: &str, text: &str) {
-    let input = browser.wait_for(css).await;
-    input.clear().await.expect("clear");
-    input.send_keys(text).await.expect("type");
-}
+use super::{click, grid_settled, type_into, Browser, Demo};
 
 async fn sign_in(browser: &Browser, demo: &Demo, email: &str, password: &str) {
     browser.client.goto(&demo.url("/signin")).await.expect("the sign-in page");
     type_into(browser, "[data-testid=email]", email).await;
     type_into(browser, "[data-testid=password]", password).await;
-    browser.wait_for("[data-testid=sign-in-password]").await.click().await.expect("sign in");
+    click(browser, "[data-testid=sign-in-password]").await;
     browser.wait_for("[data-testid=space-demo]").await;
 }
 
@@ -63,17 +57,17 @@ async fn a_csm_sees_names_and_changes_her_password() {
     browser.screenshot("people-record-en-1440").await;
 
     // Her account: a new password, checked against the current one.
-    browser.wait_for("[data-testid=nav-account]").await.click().await.expect("account");
+    click(&browser, "[data-testid=nav-account]").await;
     browser.wait_for("[data-testid=account-page]").await;
     let new_password = "a new and longer passphrase";
     type_into(&browser, "[data-testid=account-old-password]", "not my password").await;
     type_into(&browser, "[data-testid=account-new-password]", new_password).await;
     type_into(&browser, "[data-testid=account-confirm-password]", new_password).await;
-    browser.wait_for("[data-testid=account-change-password]").await.click().await.expect("change");
+    click(&browser, "[data-testid=account-change-password]").await;
     browser.wait_for(".account-form .field-error").await;
     browser.screenshot("account-wrong-password-en-1440").await;
     type_into(&browser, "[data-testid=account-old-password]", &password).await;
-    browser.wait_for("[data-testid=account-change-password]").await.click().await.expect("change");
+    click(&browser, "[data-testid=account-change-password]").await;
     browser.wait_for("[data-testid=account-password-changed]").await;
     browser.screenshot("account-en-1440").await;
     browser.wait_for("[data-testid=language]").await.select_by_value("zh-CN").await.expect("language");

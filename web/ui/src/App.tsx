@@ -19,6 +19,8 @@ const AccountPage = lazy(() => import("./pages/Account"));
 const DashboardsPage = lazy(() => import("./pages/Dashboards"));
 const ImportPage = lazy(() => import("./pages/Import"));
 const DesignerPage = lazy(() => import("./pages/Designer"));
+const WorkflowsPage = lazy(() => import("./pages/Workflows"));
+const WorkflowBuilderPage = lazy(() => import("./pages/WorkflowBuilder"));
 
 export interface Me {
   caller: string;
@@ -136,7 +138,7 @@ export function App() {
 /** The space a path is in (`/s/:space/...` or `/d/:space/...`), if any. */
 function spaceOf(path: string): string | undefined {
   const [, kind, space] = path.split("/");
-  return (kind === "s" || kind === "d") && space ? decodeURIComponent(space) : undefined;
+  return (kind === "s" || kind === "d" || kind === "space") && space ? decodeURIComponent(space) : undefined;
 }
 
 function route(path: string) {
@@ -146,6 +148,10 @@ function route(path: string) {
   if (params) return <DashboardsPage key={params.space} space={params.space} />;
   params = match("/d/:space/:dashboard", path);
   if (params) return <DashboardsPage key={`${params.space}/${params.dashboard}`} space={params.space} dashboard={params.dashboard} />;
+  params = match("/space/:space/workflows", path);
+  if (params) return <WorkflowsPage key={params.space} space={params.space} />;
+  params = match("/space/:space/workflows/:workflow", path);
+  if (params) return <WorkflowBuilderPage key={`${params.space}/${params.workflow}`} space={params.space} workflow={params.workflow} />;
   params = match("/s/:space/:form", path);
   if (params) return <GridPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
   params = match("/s/:space/:form/board", path);

@@ -1,5 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { packDefinitions } from "../test/packs";
 import type { FormDefinition } from "../schema";
 import {
   addField,
@@ -25,24 +24,8 @@ import {
   setStages,
 } from "./model";
 
-const examples = join(__dirname, "..", "..", "..", "..", "examples");
-
 function packForms(): [string, FormDefinition][] {
-  const found: [string, FormDefinition][] = [];
-  for (const pack of readdirSync(examples, { withFileTypes: true })) {
-    if (!pack.isDirectory()) continue;
-    const dir = join(examples, pack.name, "forms");
-    let files: string[] = [];
-    try {
-      files = readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const file of files.filter((f) => f.endsWith(".json"))) {
-      found.push([`${pack.name}/${file}`, JSON.parse(readFileSync(join(dir, file), "utf8")) as FormDefinition]);
-    }
-  }
-  return found;
+  return packDefinitions("forms") as [string, FormDefinition][];
 }
 
 describe("round trip", () => {
