@@ -274,6 +274,11 @@ fn generic_paths() -> Map<String, Value> {
     ] {
         run_list_params.push(query_param(name, description, json!({ "type": "string" })));
     }
+    for (name, description) in
+        [("since", "Only runs started at or after this instant"), ("until", "Only runs started before this instant")]
+    {
+        run_list_params.push(query_param(name, description, json!({ "type": "string", "format": "date-time" })));
+    }
     run_list_params.push(query_param("limit", "Page size (default 50, max 1000)", json!({ "type": "integer" })));
     paths.insert("/api/v1/spaces/{space}/runs".into(), json!({
         "get": op("Workflow runs, newest first", run_list_params, None, vec![("200", ok("Runs", page_of(schema_ref("Run"))))]),

@@ -17,6 +17,10 @@ const MyWorkPage = lazy(() => import("./pages/MyWork"));
 const DashboardsPage = lazy(() => import("./pages/Dashboards"));
 const ImportPage = lazy(() => import("./pages/Import"));
 const DesignerPage = lazy(() => import("./pages/Designer"));
+const RunsPage = lazy(() => import("./pages/Runs"));
+const TimersPage = lazy(() => import("./pages/Timers"));
+const DeliveriesPage = lazy(() => import("./pages/Deliveries"));
+const IntegrationsPage = lazy(() => import("./pages/Integrations"));
 
 export interface Me {
   caller: string;
@@ -133,6 +137,18 @@ function route(path: string) {
   if (params) return <DashboardsPage key={params.space} space={params.space} />;
   params = match("/d/:space/:dashboard", path);
   if (params) return <DashboardsPage key={`${params.space}/${params.dashboard}`} space={params.space} dashboard={params.dashboard} />;
+  params = match("/space/:space/runs", path);
+  if (params) return <RunsPage key={params.space} space={params.space} />;
+  params = match("/space/:space/runs/:id", path);
+  if (params) return <RunsPage key={`${params.space}/${params.id}`} space={params.space} id={params.id} />;
+  params = match("/space/:space/timers", path);
+  if (params) return <TimersPage key={params.space} space={params.space} />;
+  params = match("/space/:space/deliveries", path);
+  if (params) return <DeliveriesPage key={params.space} space={params.space} />;
+  params = match("/space/:space/deliveries/:id", path);
+  if (params) return <DeliveriesPage key={`${params.space}/${params.id}`} space={params.space} id={params.id} />;
+  params = match("/space/:space/integrations", path);
+  if (params) return <IntegrationsPage key={params.space} space={params.space} />;
   params = match("/s/:space/:form", path);
   if (params) return <GridPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
   params = match("/s/:space/:form/board", path);

@@ -1,0 +1,317 @@
+// What a space's workflows did: runs newest first, narrowed by workflow, status, record and
+// time (all in the URL), and one run in full — what `when` gave, its effects linked to the
+// records and deliveries, the error at its script line, late and skip notes — with a retry.
+import { useEffect, useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { Problem } from "../api/client";
+import { getRun, getSpace, getWorkflow, listDeliveries, listRuns, listWorkflows, retryRun, type Delivery, type Run } from "../api/watching";
+import { ProblemNotice } from "../components/ProblemNotice";
+import { SpaceNav } from "../components/SpaceNav";
+import { attentionChanged, StatusChip, When } from "../components/Watch";
+import { formatMicros } from "../format";
+import { useLoad } from "../hooks/useApi";
+import { Link, navigate, setQuery, useLocation } from "../router";
+import { deliveryHref, effectLinks, excerpt, recordHref, runHref, scriptPlace, scriptSource } from "../watching";
+
+const NIL = "00000000-0000-0000-0000-000000000000";
+
+/** `2027-03-01T09:00` from a datetime-local input, read as UTC, as an RFC 3339 instant. */
+const toInstant = (local: string) => (local ? `${local}:00Z` : "");
+const toLocalInput = (instant: string | null) => (instant ? instant.slice(0, 16) : "");
+
+export default function RunsPage({ space, id }: { space: string; id?: string }) {
+  return (
+    <section className="watch-page">
+      <SpaceNav space={space} />
+      {id ? <RunDetail key={id} space={space} id={id} /> : <RunList space={space} />}
+    </section>
+  );
+}
+
+function RunList({ space }: { space: string }) {
+  const { t } = useTranslation();
+  const { query } = useLocation();
+  const params = {
+    workflow: query.get("workflow") ?? "",
+    status: query.get("status") ?? "",
+    record: query.get("record") ?? "",
+    since: query.get("since") ?? "",
+    until: query.get("until") ?? "",
+  };
+  const key = JSON.stringify(params);
+  const info = useLoad((signal) => Promise.all([getSpace(space, signal), listWorkflows(space, signal)]), [space]);
+  const [pages, setPages] = useState<{ items: Run[]; next: string | null; problem?: Problem; loading: boolean }>({ items: [], next: null, loading: true });
+  const load = (cursor: string | null, signal?: AbortSignal) => {
+    setPages((p) => ({ ...p, loading: true }));
+    listRuns(space, { ...params, limit: 50, cursor }, signal)
+      .then((page) => setPages((p) => ({ items: cursor ? [...p.items, ...page.items] : page.items, next: page.next_cursor, loading: false })))
+      .catch((err: unknown) => {
+        if (signal?.aborted) return;
+        setPages((p) => ({ ...p, loading: false, problem: err instanceof Problem ? err : new Problem(0, { detail: String(err) }) }));
+      });
+  };
+  useEffect(() => {
+    const controller = new AbortController();
+    setPages({ items: [], next: null, loading: true });
+    load(null, controller.signal);
+    return () => controller.abort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [space, key]);
+  const [space_, workflows] = info.data ?? [];
+  const zone = space_?.timezone;
+  const forms = new Map((workflows ?? []).map((w) => [w.name, w.definition.trigger?.form]));
+  const [record, setRecord] = useState(params.record);
+  const submitRecord = (event: FormEvent) => {
+    event.preventDefault();
+    setQuery({ record: record.trim() });
+  };
+  return (
+    <>
+      <header className="page-header">
+        <h1>{t("runs.title")}</h1>
+        {zone && <span className="muted small">{t("watch.zone", { zone })}</span>}
+      </header>
+      <div className="filters watch-filters">
+        <label className="inline">
+          {t("runs.workflow")}
+          <select value={params.workflow} onChange={(e) => setQuery({ workflow: e.target.value })} data-testid="runs-workflow">
+            <option value="">{t("watch.all")}</option>
+            {(workflows ?? []).map((w) => (
+              <option key={w.name} value={w.name}>
+                {w.definition.title ?? w.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="inline">
+          {t("runs.statusLabel")}
+          <select value={params.status} onChange={(e) => setQuery({ status: e.target.value })} data-testid="runs-status">
+            <option value="">{t("watch.all")}</option>
+            {["succeeded", "skipped", "failed"].map((s) => (
+              <option key={s} value={s}>
+                {t(`watch.status.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <form className="inline" onSubmit={submitRecord}>
+          <label htmlFor="runs-record">{t("runs.record")}</label>
+          <input id="runs-record" value={record} onChange={(e) => setRecord(e.target.value)} placeholder={t("runs.recordPlaceholder")} size={38} data-testid="runs-record" />
+        </form>
+        <label className="inline">
+          {t("runs.since")}
+          <input type="datetime-local" value={toLocalInput(params.since)} onChange={(e) => setQuery({ since: toInstant(e.target.value) })} data-testid="runs-since" />
+        </label>
+        <label className="inline">
+          {t("runs.until")}
+          <input type="datetime-local" value={toLocalInput(params.until)} onChange={(e) => setQuery({ until: toInstant(e.target.value) })} data-testid="runs-until" />
+        </label>
+        <span className="muted small">{t("runs.timesInUtc")}</span>
+      </div>
+      {pages.problem && <ProblemNotice problem={pages.problem} onRetry={() => load(null)} />}
+      {!pages.loading && pages.items.length === 0 && !pages.problem && <p className="empty-state">{t("runs.empty")}</p>}
+      {pages.items.length > 0 && (
+        <div className="table-card">
+          <table className="watch-table" data-testid="runs-table">
+            <thead>
+              <tr>
+                <th>{t("runs.started")}</th>
+                <th>{t("runs.workflow")}</th>
+                <th>{t("runs.statusLabel")}</th>
+                <th>{t("runs.record")}</th>
+                <th className="num">{t("runs.duration")}</th>
+                <th>{t("runs.notes")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {pages.items.map((run) => (
+                <RunRow key={run.id} space={space} run={run} zone={zone} form={forms.get(run.workflow)} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {pages.next && (
+        <button type="button" onClick={() => load(pages.next)} disabled={pages.loading} data-testid="runs-more">
+          {t("watch.more")}
+        </button>
+      )}
+    </>
+  );
+}
+
+function RunRow({ space, run, zone, form }: { space: string; run: Run; zone?: string; form?: string }) {
+  const { t, i18n } = useTranslation();
+  return (
+    <tr data-testid="run-row" data-id={run.id} data-status={run.status}>
+      <td>
+        <Link href={runHref(space, run.id)} data-testid={`run-${run.id}`}>
+          <When at={run.started_at} zone={zone} />
+        </Link>
+      </td>
+      <td>{run.workflow}</td>
+      <td>
+        <StatusChip status={run.status} />
+      </td>
+      <td>{run.record !== NIL && (form ? <Link href={recordHref(space, form, run.record)}>{run.record.slice(0, 8)}</Link> : <code>{run.record.slice(0, 8)}</code>)}</td>
+      <td className="num">{formatMicros(run.duration_us, i18n.language)}</td>
+      <td className="notes">
+        {run.late && <span className="badge warn">{t("runs.late")}</span>}
+        {run.retry_of && <span className="badge">{t("runs.retry")}</span>}
+        {run.error && <span className="error-line">{run.error}</span>}
+        {run.note && <span className="muted">{run.note}</span>}
+      </td>
+    </tr>
+  );
+}
+
+function RunDetail({ space, id }: { space: string; id: string }) {
+  const { t, i18n } = useTranslation();
+  const loaded = useLoad(
+    async (signal) => {
+      const [run, spaceInfo] = await Promise.all([getRun(space, id, signal), getSpace(space, signal)]);
+      // The version that ran, for its trigger's form and its scripts (gone if pruned: optional).
+      const [workflow, deliveries] = await Promise.all([
+        getWorkflow(space, run.workflow, run.workflow_version, signal).catch(() => undefined),
+        // The deliveries it queued, among its workflow's latest (admins only: none otherwise).
+        listDeliveries(space, { workflow: run.workflow, limit: 200 }, signal)
+          .then((page) => page.items.filter((d) => d.run === run.id))
+          .catch((): Delivery[] => []),
+      ]);
+      return { run, zone: spaceInfo.timezone, workflow, deliveries };
+    },
+    [space, id],
+  );
+  const [retrying, setRetrying] = useState(false);
+  const [retryProblem, setRetryProblem] = useState<Problem>();
+  if (loaded.problem) return <ProblemNotice problem={loaded.problem} onRetry={loaded.reload} />;
+  if (!loaded.data) return <div className="skeleton" aria-busy="true" />;
+  const { run, zone, workflow, deliveries } = loaded.data;
+  const form = workflow?.definition.trigger?.form;
+  const place = scriptPlace(run.error);
+  const source = place && scriptSource(workflow, place);
+  const retry = async () => {
+    setRetrying(true);
+    setRetryProblem(undefined);
+    try {
+      const next = await retryRun(space, run.id);
+      attentionChanged();
+      navigate(runHref(space, next.id));
+    } catch (err) {
+      setRetryProblem(err instanceof Problem ? err : new Problem(0, { detail: String(err) }));
+    } finally {
+      setRetrying(false);
+    }
+  };
+  const whenText = run.when === null || run.when === undefined ? t("runs.whenNotReached") : run.when ? t("runs.whenTrue") : t("runs.whenFalse");
+  return (
+    <article className="card watch-detail" data-testid="run-detail" data-status={run.status}>
+      <nav className="breadcrumb">
+        <Link href={`/space/${encodeURIComponent(space)}/runs`}>{t("runs.title")}</Link> / <code>{run.id}</code>
+      </nav>
+      <header>
+        <h1>{t("runs.detailTitle", { workflow: workflow?.definition.title ?? run.workflow })}</h1>
+        <StatusChip status={run.status} />
+        <span className="spacer" />
+        {run.status === "failed" && (
+          <button type="button" className="primary" onClick={() => void retry()} disabled={retrying} data-testid="run-retry">
+            {retrying ? t("runs.retrying") : t("runs.retryButton")}
+          </button>
+        )}
+      </header>
+      {retryProblem && <ProblemNotice problem={retryProblem} />}
+      <dl className="facts">
+        <dt>{t("runs.workflow")}</dt>
+        <dd>
+          {run.workflow} <span className="muted">{t("runs.version", { version: run.workflow_version })}</span>
+        </dd>
+        <dt>{t("runs.started")}</dt>
+        <dd>
+          <When at={run.started_at} zone={zone} />
+        </dd>
+        <dt>{t("runs.duration")}</dt>
+        <dd>{formatMicros(run.duration_us, i18n.language)}</dd>
+        <dt>{t("runs.record")}</dt>
+        <dd>{run.record === NIL ? <span className="muted">{t("runs.noRecord")}</span> : form ? <Link href={recordHref(space, form, run.record)} data-testid="run-record">{run.record}</Link> : <code>{run.record}</code>}</dd>
+        <dt>{t("runs.when")}</dt>
+        <dd data-testid="run-when">{whenText}</dd>
+        {run.retry_of && (
+          <>
+            <dt>{t("runs.retryOf")}</dt>
+            <dd>
+              <Link href={runHref(space, run.retry_of)}>{run.retry_of}</Link>
+            </dd>
+          </>
+        )}
+        {(run.late || run.note) && (
+          <>
+            <dt>{t("runs.notes")}</dt>
+            <dd data-testid="run-note">
+              {run.late && <span className="badge warn">{t("runs.lateLong")}</span>} {run.note}
+            </dd>
+          </>
+        )}
+      </dl>
+      {run.error && (
+        <section className="run-error" data-testid="run-error">
+          <h3>{t("runs.error")}</h3>
+          <p className="error-text">{run.error}</p>
+          {place && (
+            <p className="muted small" data-testid="run-error-line">
+              {place.action === null ? t("runs.errorInWhen", { line: place.line }) : t("runs.errorAt", { action: place.action + 1, part: place.part, line: place.line })}
+            </p>
+          )}
+          {place && source && (
+            <pre className="script-excerpt" data-testid="run-error-script">
+              {excerpt(source, place.line).map((l) => (
+                <span key={l.number} className={l.at ? "at" : undefined}>
+                  <span className="line-number">{l.number}</span>
+                  {l.text}
+                  {"\n"}
+                </span>
+              ))}
+            </pre>
+          )}
+          {run.status === "failed" && <p className="muted small">{t("runs.nothingApplied")}</p>}
+        </section>
+      )}
+      <h3>{run.status === "failed" ? t("runs.wouldHaveDone") : t("runs.effects")}</h3>
+      {run.effects.length === 0 ? (
+        <p className="muted">{t("runs.noEffects")}</p>
+      ) : (
+        <ul className="effects" data-testid="run-effects">
+          {run.effects.map((effect, index) => (
+            <li key={index}>
+              <strong>{t(`runs.effect.${Object.keys(effect)[0]}`, { defaultValue: Object.keys(effect)[0] })}</strong> <code>{JSON.stringify(Object.values(effect)[0])}</code>
+              {/* A failed run applied nothing: what it would have created or sent doesn't exist. */}
+              {run.status !== "failed" &&
+                effectLinks(space, run, form, effect).map((link) => (
+                <Link key={link.href} href={link.href} className="effect-link" data-testid={`effect-${link.kind}`}>
+                  {t(`runs.open.${link.kind}`)}
+                </Link>
+              ))}
+            </li>
+          ))}
+        </ul>
+      )}
+      {deliveries.length > 0 && (
+        <>
+          <h3>{t("runs.deliveries")}</h3>
+          <ul className="effects" data-testid="run-deliveries">
+            {deliveries.map((d) => (
+              <li key={d.id}>
+                <StatusChip status={d.status} /> <Link href={deliveryHref(space, d.id)} data-testid="run-delivery">{d.target.webhook ?? d.target.url ?? t("deliveries.kind.email")}</Link>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {run.output.length > 0 && (
+        <>
+          <h3>{t("runs.output")}</h3>
+          <pre className="output">{run.output.join("\n")}</pre>
+        </>
+      )}
+    </article>
+  );
+}

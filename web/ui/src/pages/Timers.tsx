@@ -1,0 +1,143 @@
+// What fires next in a space: its pending timers in due order, narrowed by workflow or record
+// (in the URL), each due time in UTC and on its zone's wall clock, and the next one of each
+// workflow at a glance.
+import { useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { listTimers, listWorkflows, type Timer } from "../api/watching";
+import { ProblemNotice } from "../components/ProblemNotice";
+import { SpaceNav } from "../components/SpaceNav";
+import { When } from "../components/Watch";
+import { formatInstantIn } from "../format";
+import { useLoad } from "../hooks/useApi";
+import { Link, setQuery, useLocation } from "../router";
+import { recordHref } from "../watching";
+
+/** The first (soonest) timer of each workflow, in due order. */
+export function nextPerWorkflow(timers: Timer[]): Timer[] {
+  const seen = new Set<string>();
+  return timers.filter((timer) => {
+    const key = timer.workflow ?? "";
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export default function TimersPage({ space }: { space: string }) {
+  const { t, i18n } = useTranslation();
+  const { query } = useLocation();
+  const workflow = query.get("workflow") ?? "";
+  const record = query.get("record") ?? "";
+  const workflows = useLoad((signal) => listWorkflows(space, signal), [space]);
+  const [pages, setPages] = useState<{ key: string; extra: Timer[]; next?: string | null }>({ key: "", extra: [] });
+  const key = `${workflow}/${record}`;
+  const first = useLoad((signal) => listTimers(space, { workflow, record }, signal), [space, key]);
+  const more = pages.key === key ? pages : { key, extra: [], next: undefined };
+  const timers = [...(first.data?.items ?? []), ...more.extra];
+  const next = more.next === undefined ? first.data?.next_cursor : more.next;
+  const loadMore = async () => {
+    if (!next) return;
+    const page = await listTimers(space, { workflow, record, cursor: next });
+    setPages({ key, extra: [...more.extra, ...page.items], next: page.next_cursor });
+  };
+  const [draft, setDraft] = useState(record);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setQuery({ record: draft.trim() });
+  };
+  const soonest = nextPerWorkflow(timers);
+  return (
+    <section className="watch-page">
+      <SpaceNav space={space} />
+      <header className="page-header">
+        <h1>{t("timers.title")}</h1>
+      </header>
+      <div className="filters watch-filters">
+        <label className="inline">
+          {t("runs.workflow")}
+          <select value={workflow} onChange={(e) => setQuery({ workflow: e.target.value })} data-testid="timers-workflow">
+            <option value="">{t("watch.all")}</option>
+            {(workflows.data ?? []).map((w) => (
+              <option key={w.name} value={w.name}>
+                {w.definition.title ?? w.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <form className="inline" onSubmit={submit}>
+          <label htmlFor="timers-record">{t("runs.record")}</label>
+          <input id="timers-record" value={draft} onChange={(e) => setDraft(e.target.value)} placeholder={t("runs.recordPlaceholder")} size={38} data-testid="timers-record" />
+        </form>
+      </div>
+      {first.problem && <ProblemNotice problem={first.problem} onRetry={first.reload} />}
+      {!first.loading && timers.length === 0 && !first.problem && <p className="empty-state">{t("timers.empty")}</p>}
+      {soonest.length > 0 && !workflow && (
+        <section className="card next-up" data-testid="timers-next">
+          <h2>{t("timers.nextPerWorkflow")}</h2>
+          <ul>
+            {soonest.map((timer) => (
+              <li key={timer.id}>
+                <button type="button" className="link-button" onClick={() => setQuery({ workflow: timer.workflow ?? "" })}>
+                  {timer.workflow ?? t("timers.sla")}
+                </button>
+                <span>{formatInstantIn(timer.due, i18n.language, timer.timezone)}</span>
+                <span className="muted small">{t("timers.zone", { zone: timer.timezone })}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {timers.length > 0 && (
+        <div className="table-card">
+          <table className="watch-table" data-testid="timers-table">
+            <thead>
+              <tr>
+                <th>{t("timers.dueLocal")}</th>
+                <th>{t("timers.dueUtc")}</th>
+                <th>{t("runs.workflow")}</th>
+                <th>{t("timers.kind")}</th>
+                <th>{t("timers.spec")}</th>
+                <th>{t("runs.record")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {timers.map((timer) => (
+                <tr key={timer.id} data-testid="timer-row">
+                  <td>
+                    {formatInstantIn(timer.due, i18n.language, timer.timezone)}
+                    <div className="muted small">{timer.timezone}</div>
+                  </td>
+                  <td>
+                    <When at={timer.due} zone="UTC" />
+                  </td>
+                  <td>{timer.workflow ?? <span className="muted">{t("timers.sla")}</span>}</td>
+                  <td>{t(`timers.kinds.${timer.kind}`, { defaultValue: timer.kind })}</td>
+                  <td>
+                    <code>{timer.offset}</code>
+                  </td>
+                  <td>
+                    {timer.record && timer.form ? (
+                      <>
+                        <Link href={recordHref(space, timer.form, timer.record)}>{timer.record.slice(0, 8)}</Link>{" "}
+                        <button type="button" className="link-button small" onClick={() => setQuery({ record: timer.record ?? "" })}>
+                          {t("timers.onlyThis")}
+                        </button>
+                      </>
+                    ) : (
+                      <span className="muted">—</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {next && (
+        <button type="button" onClick={() => void loadMore()}>
+          {t("watch.more")}
+        </button>
+      )}
+    </section>
+  );
+}
