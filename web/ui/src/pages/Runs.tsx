@@ -10,6 +10,7 @@ import { SpaceNav } from "../components/SpaceNav";
 import { attentionChanged, StatusChip, When } from "../components/Watch";
 import { formatMicros } from "../format";
 import { useLoad } from "../hooks/useApi";
+import { refName, useRefNames } from "../hooks/useRefNames";
 import { Link, navigate, setQuery, useLocation } from "../router";
 import { deliveryHref, effectLinks, excerpt, recordHref, runHref, scriptPlace, scriptSource } from "../watching";
 
@@ -60,6 +61,13 @@ function RunList({ space }: { space: string }) {
   const [space_, workflows] = info.data ?? [];
   const zone = space_?.timezone;
   const forms = new Map((workflows ?? []).map((w) => [w.name, w.definition.trigger?.form]));
+  useRefNames(
+    space,
+    pages.items.flatMap((run) => {
+      const form = forms.get(run.workflow);
+      return form && run.record !== NIL ? [{ form, id: run.record }] : [];
+    }),
+  );
   const [record, setRecord] = useState(params.record);
   const submitRecord = (event: FormEvent) => {
     event.preventDefault();
@@ -96,7 +104,7 @@ function RunList({ space }: { space: string }) {
         </label>
         <form className="inline" onSubmit={submitRecord}>
           <label htmlFor="runs-record">{t("runs.record")}</label>
-          <input id="runs-record" value={record} onChange={(e) => setRecord(e.target.value)} placeholder={t("runs.recordPlaceholder")} size={38} data-testid="runs-record" />
+          <input id="runs-record" value={record} onChange={(e) => setRecord(e.target.value)} placeholder={t("runs.recordPlaceholder")} size={24} data-testid="runs-record" />
         </form>
         <label className="inline">
           {t("runs.since")}
@@ -153,7 +161,7 @@ function RunRow({ space, run, zone, form }: { space: string; run: Run; zone?: st
       <td>
         <StatusChip status={run.status} />
       </td>
-      <td>{run.record !== NIL && (form ? <Link href={recordHref(space, form, run.record)}>{run.record.slice(0, 8)}</Link> : <code>{run.record.slice(0, 8)}</code>)}</td>
+      <td>{run.record !== NIL && (form ? <Link href={recordHref(space, form, run.record)}>{refName(form, run.record) ?? run.record.slice(-12)}</Link> : <code>{run.record.slice(-12)}</code>)}</td>
       <td className="num">{formatMicros(run.duration_us, i18n.language)}</td>
       <td className="notes">
         {run.late && <span className="badge warn">{t("runs.late")}</span>}
@@ -258,7 +266,7 @@ function RunDetail({ space, id }: { space: string; id: string }) {
           <p className="error-text">{run.error}</p>
           {place && (
             <p className="muted small" data-testid="run-error-line">
-              {place.action === null ? t("runs.errorInWhen", { line: place.line }) : t("runs.errorAt", { action: place.action + 1, part: place.part, line: place.line })}
+              {place.action === null ? t("runs.errorInWhen", { line: place.line }) : t("runs.errorAt", { action: place.action + 1, part: place.part, line: place.line, column: place.column ?? "?" })}
             </p>
           )}
           {place && source && (

@@ -9,6 +9,7 @@ import { SpaceNav } from "../components/SpaceNav";
 import { When } from "../components/Watch";
 import { formatInstantIn } from "../format";
 import { useLoad } from "../hooks/useApi";
+import { refName, useRefNames } from "../hooks/useRefNames";
 import { Link, setQuery, useLocation } from "../router";
 import { recordHref } from "../watching";
 
@@ -46,6 +47,7 @@ export default function TimersPage({ space }: { space: string }) {
     setQuery({ record: draft.trim() });
   };
   const soonest = nextPerWorkflow(timers);
+  useRefNames(space, timers.flatMap((timer) => (timer.form && timer.record ? [{ form: timer.form, id: timer.record }] : [])));
   return (
     <section className="watch-page">
       <SpaceNav space={space} />
@@ -66,7 +68,7 @@ export default function TimersPage({ space }: { space: string }) {
         </label>
         <form className="inline" onSubmit={submit}>
           <label htmlFor="timers-record">{t("runs.record")}</label>
-          <input id="timers-record" value={draft} onChange={(e) => setDraft(e.target.value)} placeholder={t("runs.recordPlaceholder")} size={38} data-testid="timers-record" />
+          <input id="timers-record" value={draft} onChange={(e) => setDraft(e.target.value)} placeholder={t("runs.recordPlaceholder")} size={24} data-testid="timers-record" />
         </form>
       </div>
       {first.problem && <ProblemNotice problem={first.problem} onRetry={first.reload} />}
@@ -118,7 +120,7 @@ export default function TimersPage({ space }: { space: string }) {
                   <td>
                     {timer.record && timer.form ? (
                       <>
-                        <Link href={recordHref(space, timer.form, timer.record)}>{timer.record.slice(0, 8)}</Link>{" "}
+                        <Link href={recordHref(space, timer.form, timer.record)}>{refName(timer.form, timer.record) ?? timer.record.slice(-12)}</Link>{" "}
                         <button type="button" className="link-button small" onClick={() => setQuery({ record: timer.record ?? "" })}>
                           {t("timers.onlyThis")}
                         </button>
