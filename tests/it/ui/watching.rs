@@ -223,5 +223,15 @@ async fn an_admin_watches_runs_and_deliveries_and_sets_up_a_hook() {
         let name = page.trim_start_matches("/space/demo/").split('/').next().unwrap_or("page").to_owned();
         browser.screenshot(&format!("{name}-en-1280")).await;
     }
+
+    // The hook is deleted from its form, on a second click; its secret then opens nothing.
+    browser.wait_for("[data-testid=hook-edit-signup]").await.click().await.expect("edit the hook");
+    browser.wait_for("[data-testid=hook-delete]").await.click().await.expect("delete");
+    browser.wait_for("[data-testid=hook-delete]").await.click().await.expect("confirm");
+    browser.until("the hook gone", || async { browser.all("[data-testid=hook-signup]").await.is_empty() }).await;
+    let listed = demo.get("/api/v1/spaces/demo/hooks", &[]).await;
+    assert!(!listed["items"].as_array().expect("items").iter().any(|hook| hook["name"] == "signup"), "{listed}");
+    let refused = Command::new("sh").args(["-c", &format!("{command} -o /dev/null -w '%{{http_code}}'")]).output();
+    assert_eq!(String::from_utf8_lossy(&refused.expect("the sender command").stdout), "401");
     browser.close().await;
 }

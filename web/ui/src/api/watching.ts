@@ -167,6 +167,14 @@ export async function putEndpoint(space: string, name: string, definition: Recor
   return (await api<Endpoint>(`${spaceBase(space)}/webhooks/${encodeURIComponent(name)}`, { method: "PUT", body: definition })).body;
 }
 
+export async function deleteEndpoint(space: string, name: string): Promise<void> {
+  await api(`${spaceBase(space)}/webhooks/${encodeURIComponent(name)}`, { method: "DELETE" });
+}
+
+export async function deleteHook(space: string, name: string): Promise<void> {
+  await api(`${spaceBase(space)}/hooks/${encodeURIComponent(name)}`, { method: "DELETE" });
+}
+
 export async function listHooks(space: string, signal?: AbortSignal): Promise<Hook[]> {
   return (await api<Page<Hook>>(`${spaceBase(space)}/hooks`, { signal })).body.items;
 }

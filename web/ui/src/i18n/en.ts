@@ -55,7 +55,7 @@ export const en = {
     noEffects: "No effects.",
     deliveries: "Deliveries it queued",
     output: "Printed",
-    effect: { set: "Set", assign: "Assigned", transition: "Moved", create: "Created", notify: "Notified", script: "Script" },
+    effect: { update: "Updated", update_record: "Updated a record", set: "Set", assign: "Assigned", transition: "Moved", create: "Created", notify: "Notified", script: "Script" },
     open: { record: "Open the record", delivery: "Open the delivery" },
   },
   timers: {
@@ -114,6 +114,8 @@ export const en = {
     disabled: "Disabled",
     edit: "Edit",
     save: "Save",
+    delete: "Delete",
+    confirmDelete: "Click again to delete",
     cancel: "Cancel",
     auth: "Authentication",
     authKinds: { signature: "Signature (Standard Webhooks)", bearer: "Bearer secret" },

@@ -57,7 +57,7 @@ export const zhCN: Strings = {
     noEffects: "没有操作。",
     deliveries: "本次运行创建的投递",
     output: "输出",
-    effect: { set: "设置", assign: "分配", transition: "移动", create: "创建", notify: "通知", script: "脚本" },
+    effect: { update: "更新", update_record: "更新记录", set: "设置", assign: "分配", transition: "移动", create: "创建", notify: "通知", script: "脚本" },
     open: { record: "打开记录", delivery: "打开投递" },
   },
   timers: {
@@ -116,6 +116,8 @@ export const zhCN: Strings = {
     disabled: "已停用",
     edit: "编辑",
     save: "保存",
+    delete: "删除",
+    confirmDelete: "再点一次以删除",
     cancel: "取消",
     auth: "认证方式",
     authKinds: { signature: "签名（Standard Webhooks）", bearer: "Bearer 密钥" },

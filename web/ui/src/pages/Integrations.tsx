@@ -5,7 +5,7 @@
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Problem } from "../api/client";
-import { hookUrl, listEndpoints, listHooks, putEndpoint, putHook, type Endpoint, type Hook, type HookAuth } from "../api/watching";
+import { deleteEndpoint, deleteHook, hookUrl, listEndpoints, listHooks, putEndpoint, putHook, type Endpoint, type Hook, type HookAuth } from "../api/watching";
 import { ProblemNotice } from "../components/ProblemNotice";
 import { SpaceNav } from "../components/SpaceNav";
 import { CopyButton } from "../components/Watch";
@@ -42,6 +42,36 @@ function SecretOnce({ secret, testid }: { secret: string; testid: string }) {
   );
 }
 
+/** Deletes after a second click, so one slip deletes nothing; the server's refusal (a workflow
+ *  still uses it) is shown in its words. */
+function DeleteButton({ remove, onDeleted, testid }: { remove: () => Promise<void>; onDeleted: () => void; testid: string }) {
+  const { t } = useTranslation();
+  const [armed, setArmed] = useState(false);
+  const [problem, setProblem] = useState<Problem>();
+  const click = async () => {
+    if (!armed) {
+      setArmed(true);
+      return;
+    }
+    try {
+      await remove();
+      onDeleted();
+    } catch (err) {
+      setArmed(false);
+      setProblem(asProblem(err));
+    }
+  };
+  return (
+    <>
+      <span className="spacer" />
+      <button type="button" className={armed ? "danger" : undefined} onClick={() => void click()} data-testid={testid}>
+        {armed ? t("integrations.confirmDelete") : t("integrations.delete")}
+      </button>
+      {problem && <ProblemNotice problem={problem} />}
+    </>
+  );
+}
+
 function FieldProblem({ problem, path }: { problem?: Problem; path: string }) {
   const error = problem?.errors.find((e) => e.path === path);
   return error ? <div className="field-error">{error.message}</div> : null;
@@ -75,6 +105,11 @@ function Endpoints({ space }: { space: string }) {
               endpoints.reload();
             }
           }}
+          onDeleted={() => {
+            setEditing(null);
+            setCreated(undefined);
+            endpoints.reload();
+          }}
         />
       )}
       {endpoints.data?.length === 0 && !editing && <p className="muted">{t("integrations.noEndpoints")}</p>}
@@ -97,8 +132,8 @@ function Endpoints({ space }: { space: string }) {
                 <td>
                   <code>{endpoint.url}</code>
                 </td>
-                <td>{endpoint.enabled ? t("integrations.enabled") : <span className="muted">{t("integrations.disabled")}</span>}</td>
-                <td>
+                <td className="nowrap">{endpoint.enabled ? t("integrations.enabled") : <span className="muted">{t("integrations.disabled")}</span>}</td>
+                <td className="nowrap">
                   <button type="button" className="link-button" onClick={() => setEditing(endpoint)} data-testid={`endpoint-edit-${endpoint.name}`}>
                     {t("integrations.edit")}
                   </button>
@@ -112,7 +147,7 @@ function Endpoints({ space }: { space: string }) {
   );
 }
 
-function EndpointForm({ space, endpoint, onDone }: { space: string; endpoint?: Endpoint; onDone: (stored?: Endpoint) => void }) {
+function EndpointForm({ space, endpoint, onDone, onDeleted }: { space: string; endpoint?: Endpoint; onDone: (stored?: Endpoint) => void; onDeleted: () => void }) {
   const { t } = useTranslation();
   const [name, setName] = useState(endpoint?.name ?? "");
   const [title, setTitle] = useState(endpoint?.title ?? "");
@@ -160,6 +195,7 @@ function EndpointForm({ space, endpoint, onDone }: { space: string; endpoint?: E
         <button type="button" onClick={() => onDone()}>
           {t("integrations.cancel")}
         </button>
+        {endpoint && <DeleteButton remove={() => deleteEndpoint(space, endpoint.name)} onDeleted={onDeleted} testid="endpoint-delete" />}
       </div>
     </form>
   );
@@ -199,6 +235,11 @@ function Hooks({ space }: { space: string }) {
               hooks.reload();
             }
           }}
+          onDeleted={() => {
+            setEditing(null);
+            setCreated(undefined);
+            hooks.reload();
+          }}
         />
       )}
       {hooks.data?.length === 0 && !editing && <p className="muted">{t("integrations.noHooks")}</p>}
@@ -232,7 +273,7 @@ function HookRow({ space, hook, showing, onShow, onEdit }: { space: string; hook
           <strong>{hook.title ?? hook.name}</strong> {hook.title && <code className="muted">{hook.name}</code>}
         </td>
         <td>{t(`integrations.authKinds.${hook.auth}`)}</td>
-        <td>{hook.enabled ? t("integrations.enabled") : <span className="muted">{t("integrations.disabled")}</span>}</td>
+        <td className="nowrap">{hook.enabled ? t("integrations.enabled") : <span className="muted">{t("integrations.disabled")}</span>}</td>
         <td className="row-actions">
           <button type="button" className="link-button" onClick={onShow} aria-expanded={showing} data-testid={`hook-sender-${hook.name}`}>
             {t("integrations.senderCommand")}
@@ -271,7 +312,7 @@ function Sender({ space, hook, secret }: { space: string; hook: Hook; secret?: s
   );
 }
 
-function HookForm({ space, hook, onDone }: { space: string; hook?: Hook; onDone: (stored?: Hook) => void }) {
+function HookForm({ space, hook, onDone, onDeleted }: { space: string; hook?: Hook; onDone: (stored?: Hook) => void; onDeleted: () => void }) {
   const { t } = useTranslation();
   const [name, setName] = useState(hook?.name ?? "");
   const [title, setTitle] = useState(hook?.title ?? "");
@@ -335,6 +376,7 @@ function HookForm({ space, hook, onDone }: { space: string; hook?: Hook; onDone:
         <button type="button" onClick={() => onDone()}>
           {t("integrations.cancel")}
         </button>
+        {hook && <DeleteButton remove={() => deleteHook(space, hook.name)} onDeleted={onDeleted} testid="hook-delete" />}
       </div>
     </form>
   );

@@ -192,6 +192,9 @@ function RunDetail({ space, id }: { space: string; id: string }) {
   );
   const [retrying, setRetrying] = useState(false);
   const [retryProblem, setRetryProblem] = useState<Problem>();
+  const triggerForm = loaded.data?.workflow?.definition.trigger?.form;
+  const triggering = loaded.data?.run.record;
+  useRefNames(space, triggerForm && triggering && triggering !== NIL ? [{ form: triggerForm, id: triggering }] : []);
   if (loaded.problem) return <ProblemNotice problem={loaded.problem} onRetry={loaded.reload} />;
   if (!loaded.data) return <div className="skeleton" aria-busy="true" />;
   const { run, zone, workflow, deliveries } = loaded.data;
@@ -240,7 +243,7 @@ function RunDetail({ space, id }: { space: string; id: string }) {
         <dt>{t("runs.duration")}</dt>
         <dd>{formatMicros(run.duration_us, i18n.language)}</dd>
         <dt>{t("runs.record")}</dt>
-        <dd>{run.record === NIL ? <span className="muted">{t("runs.noRecord")}</span> : form ? <Link href={recordHref(space, form, run.record)} data-testid="run-record">{run.record}</Link> : <code>{run.record}</code>}</dd>
+        <dd>{run.record === NIL ? <span className="muted">{t("runs.noRecord")}</span> : form ? <Link href={recordHref(space, form, run.record)} data-testid="run-record">{refName(form, run.record) ?? run.record}</Link> : <code>{run.record}</code>}</dd>
         <dt>{t("runs.when")}</dt>
         <dd data-testid="run-when">{whenText}</dd>
         {run.retry_of && (
@@ -290,7 +293,7 @@ function RunDetail({ space, id }: { space: string; id: string }) {
         <ul className="effects" data-testid="run-effects">
           {run.effects.map((effect, index) => (
             <li key={index}>
-              <strong>{t(`runs.effect.${Object.keys(effect)[0]}`, { defaultValue: Object.keys(effect)[0] })}</strong> <code>{JSON.stringify(Object.values(effect)[0])}</code>
+              <EffectLine effect={effect} />
               {/* A failed run applied nothing: what it would have created or sent doesn't exist. */}
               {run.status !== "failed" &&
                 effectLinks(space, run, form, effect).map((link) => (
@@ -321,5 +324,20 @@ function RunDetail({ space, id }: { space: string; id: string }) {
         </>
       )}
     </article>
+  );
+}
+
+/** One effect: its kind in words (a script's, the effect it asked for), then its details. */
+function EffectLine({ effect }: { effect: Record<string, unknown> }) {
+  const { t } = useTranslation();
+  const [kind] = Object.keys(effect);
+  const value = effect[kind];
+  const asked = kind === "script" && value && typeof value === "object" ? (value as Record<string, unknown>) : null;
+  const shown = asked ? Object.fromEntries(Object.entries(asked).filter(([key, v]) => key !== "effect" && v !== null)) : value;
+  const label = (k: string) => t(`runs.effect.${k}`, { defaultValue: k });
+  return (
+    <>
+      <strong>{asked && typeof asked.effect === "string" ? `${label("script")} · ${label(asked.effect)}` : label(kind)}</strong> <code>{JSON.stringify(shown)}</code>
+    </>
   );
 }

@@ -79,9 +79,13 @@ export default function TimersPage({ space }: { space: string }) {
           <ul>
             {soonest.map((timer) => (
               <li key={timer.id}>
-                <button type="button" className="link-button" onClick={() => setQuery({ workflow: timer.workflow ?? "" })}>
-                  {timer.workflow ?? t("timers.sla")}
-                </button>
+                {timer.workflow ? (
+                  <button type="button" className="link-button" onClick={() => setQuery({ workflow: timer.workflow ?? "" })}>
+                    {timer.workflow}
+                  </button>
+                ) : (
+                  <span>{t("timers.sla")}</span>
+                )}
                 <span>{formatInstantIn(timer.due, i18n.language, timer.timezone)}</span>
                 <span className="muted small">{t("timers.zone", { zone: timer.timezone })}</span>
               </li>
