@@ -134,6 +134,16 @@ async fn an_admin_watches_runs_and_deliveries_and_sets_up_a_hook() {
     browser.wait_for("[data-testid=run-delivery]").await;
     browser.screenshot("run-retried-en-1440").await;
 
+    // The record's page links to its runs: the failed one and its retry.
+    browser.wait_for("[data-testid=run-record]").await.click().await.expect("open the record");
+    browser.wait_for("[data-testid=record-runs]").await.click().await.expect("open its runs");
+    let boom_id = boom["id"].as_str().expect("id").to_owned();
+    browser
+        .until("the record's runs", || async { browser.query("record").await.as_deref() == Some(boom_id.as_str()) })
+        .await;
+    browser.until("two runs of Boom", || async { browser.all("[data-testid=run-row]").await.len() == 2 }).await;
+    browser.wait_for(&format!("[data-testid=run-{failed_id}]")).await;
+
     // The dead delivery: every attempt, then a redelivery the receiver now takes.
     let dead_id = dead["id"].as_str().expect("id");
     browser.wait_for("[data-testid=space-deliveries-demo]").await.click().await.expect("open the deliveries");

@@ -21,11 +21,11 @@ export function formatInstant(value: string, locale: string): string {
 }
 
 /** An instant on the wall clock of an IANA zone (`UTC`, `Asia/Shanghai`), with the zone's
- *  short name; the browser's zone when the zone is unknown to it. */
-export function formatInstantIn(value: string, locale: string, timeZone: string): string {
+ *  short name (to the second when asked); the browser's zone when the zone is unknown to it. */
+export function formatInstantIn(value: string, locale: string, timeZone: string, seconds = false): string {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return value;
-  const options: Intl.DateTimeFormatOptions = { dateStyle: "medium", timeStyle: "short" };
+  const options: Intl.DateTimeFormatOptions = { dateStyle: "medium", timeStyle: seconds ? "medium" : "short" };
   try {
     const parts = new Intl.DateTimeFormat(locale, { ...options, timeZone }).format(date);
     return `${parts} ${timeZone === "UTC" ? "UTC" : zoneName(date, locale, timeZone)}`;

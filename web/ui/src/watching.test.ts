@@ -76,6 +76,7 @@ describe("small things shown", () => {
   it("shows an instant in UTC and on a zone's wall clock", () => {
     expect(formatInstantIn("2027-03-01T09:30:00Z", "en", "UTC")).toBe("Mar 1, 2027, 9:30 AM UTC");
     expect(formatInstantIn("2027-03-01T09:30:00Z", "en", "Asia/Shanghai")).toBe("Mar 1, 2027, 5:30 PM GMT+8");
+    expect(formatInstantIn("2027-03-01T09:30:07Z", "en", "UTC", true)).toBe("Mar 1, 2027, 9:30:07 AM UTC");
     expect(formatMicros(840, "en")).toBe("840 µs");
     expect(formatMicros(12_400, "en")).toBe("12 ms");
     expect(formatMicros(1_400_000, "en")).toBe("1.4 s");

@@ -21,14 +21,15 @@ export function StatusChip({ status }: { status: string }) {
   );
 }
 
-/** An instant in the zone's local time, with UTC beside it (or only UTC when the zone is UTC). */
-export function When({ at, zone }: { at: string; zone?: string }) {
+/** An instant in the zone's local time, with UTC beside it (or only UTC when the zone is UTC);
+ *  to the second for things that happen many a minute (runs, attempts). */
+export function When({ at, zone, seconds = false }: { at: string; zone?: string; seconds?: boolean }) {
   const { i18n } = useTranslation();
-  const utc = formatInstantIn(at, i18n.language, "UTC");
+  const utc = formatInstantIn(at, i18n.language, "UTC", seconds);
   if (!zone || zone === "UTC") return <time dateTime={at}>{utc}</time>;
   return (
     <time dateTime={at} className="when">
-      <span>{formatInstantIn(at, i18n.language, zone)}</span>
+      <span>{formatInstantIn(at, i18n.language, zone, seconds)}</span>
       <span className="muted small">{utc}</span>
     </time>
   );

@@ -21,6 +21,7 @@ export const en = {
     status: { succeeded: "Succeeded", skipped: "Skipped", failed: "Failed", pending: "Pending", delivering: "Delivering", delivered: "Delivered", dead: "Dead" },
   },
   runs: {
+    ofRecord: "Its workflow runs",
     title: "Runs",
     workflow: "Workflow",
     statusLabel: "Status",
@@ -59,6 +60,7 @@ export const en = {
     open: { record: "Open the record", delivery: "Open the delivery" },
   },
   timers: {
+    ofRecord: "Its timers",
     title: "Timers",
     empty: "No timers are waiting. Date, delay and schedule triggers set them.",
     nextPerWorkflow: "Next per workflow",

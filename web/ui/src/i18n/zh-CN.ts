@@ -23,6 +23,7 @@ export const zhCN: Strings = {
     status: { succeeded: "成功", skipped: "已跳过", failed: "失败", pending: "等待中", delivering: "投递中", delivered: "已送达", dead: "已放弃" },
   },
   runs: {
+    ofRecord: "此记录的运行记录",
     title: "运行记录",
     workflow: "工作流",
     statusLabel: "状态",
@@ -61,6 +62,7 @@ export const zhCN: Strings = {
     open: { record: "打开记录", delivery: "打开投递" },
   },
   timers: {
+    ofRecord: "此记录的定时器",
     title: "定时器",
     empty: "没有等待中的定时器。日期、延时和定时计划触发器会设置定时器。",
     nextPerWorkflow: "各工作流的下一次触发",

@@ -102,7 +102,7 @@ function DeliveryList({ space }: { space: string }) {
                   <tr key={delivery.id} data-testid="delivery-row" data-id={delivery.id} data-status={delivery.status}>
                     <td>
                       <Link href={deliveryHref(space, delivery.id)} data-testid={`delivery-${delivery.id}`}>
-                        <When at={delivery.created_at} zone={zone} />
+                        <When at={delivery.created_at} zone={zone} seconds />
                       </Link>
                     </td>
                     <td>{delivery.workflow}</td>
@@ -188,7 +188,7 @@ function DeliveryDetail({ space, id }: { space: string; id: string }) {
         </dd>
         <dt>{t("deliveries.created")}</dt>
         <dd>
-          <When at={delivery.created_at} zone={zone} />
+          <When at={delivery.created_at} zone={zone} seconds />
         </dd>
         {delivery.next_attempt_at && (
           <>
@@ -230,7 +230,7 @@ function DeliveryDetail({ space, id }: { space: string; id: string }) {
               <tr key={index} data-testid="attempt">
                 <td className="num">{index + 1}</td>
                 <td>
-                  <When at={attempt.at} zone={zone} />
+                  <When at={attempt.at} zone={zone} seconds />
                 </td>
                 <td>{attempt.status ? <span className={attempt.status < 300 ? "badge status-delivered" : "badge status-dead"}>{attempt.status}</span> : <span className="muted">{t("deliveries.noAnswer")}</span>}</td>
                 <td className="num">{t("deliveries.ms", { ms: formatNumber(attempt.latency_ms, i18n.language) })}</td>

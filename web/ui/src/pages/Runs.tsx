@@ -154,7 +154,7 @@ function RunRow({ space, run, zone, form }: { space: string; run: Run; zone?: st
     <tr data-testid="run-row" data-id={run.id} data-status={run.status}>
       <td>
         <Link href={runHref(space, run.id)} data-testid={`run-${run.id}`}>
-          <When at={run.started_at} zone={zone} />
+          <When at={run.started_at} zone={zone} seconds />
         </Link>
       </td>
       <td>{run.workflow}</td>
@@ -238,7 +238,7 @@ function RunDetail({ space, id }: { space: string; id: string }) {
         </dd>
         <dt>{t("runs.started")}</dt>
         <dd>
-          <When at={run.started_at} zone={zone} />
+          <When at={run.started_at} zone={zone} seconds />
         </dd>
         <dt>{t("runs.duration")}</dt>
         <dd>{formatMicros(run.duration_us, i18n.language)}</dd>
