@@ -1,8 +1,10 @@
 // Small pieces the run, timer, delivery and integration pages share: a status chip, an instant
 // in UTC and a zone's local time, a copy button, and the badge counts' refresh signal.
-import { useState } from "react";
+import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
+import type { WorkflowVersion } from "../api/watching";
 import { formatInstantIn } from "../format";
+import { setQuery } from "../router";
 
 /** Fired after a retry or redelivery, so the nav's badge counts again. */
 export const ATTENTION_CHANGED = "tend:attention-changed";
@@ -51,6 +53,62 @@ export function CopyButton({ text, testid }: { text: string; testid?: string }) 
   return (
     <button type="button" onClick={() => void copy()} data-testid={testid}>
       {copied ? t("watch.copied") : t("watch.copy")}
+    </button>
+  );
+}
+
+/** A filter of a list page that picks one value of the URL's `param`, or all. */
+export function ChoiceFilter({ label, param, value, choices, testid }: { label: string; param: string; value: string; choices: { value: string; label: string }[]; testid: string }) {
+  const { t } = useTranslation();
+  return (
+    <label className="inline">
+      {label}
+      <select value={value} onChange={(e) => setQuery({ [param]: e.target.value })} data-testid={testid}>
+        <option value="">{t("watch.all")}</option>
+        {choices.map((choice) => (
+          <option key={choice.value} value={choice.value}>
+            {choice.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** The workflows of a space as filter choices, by title. */
+export function workflowChoices(workflows: WorkflowVersion[] | undefined) {
+  return (workflows ?? []).map((w) => ({ value: w.name, label: w.definition.title ?? w.name }));
+}
+
+/** The statuses as filter choices, in words. */
+export function useStatusChoices(statuses: string[]) {
+  const { t } = useTranslation();
+  return statuses.map((s) => ({ value: s, label: t(`watch.status.${s}`) }));
+}
+
+/** A record id typed in, put in the URL's `record` on enter. */
+export function RecordFilter({ value, testid }: { value: string; testid: string }) {
+  const { t } = useTranslation();
+  const [draft, setDraft] = useState(value);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setQuery({ record: draft.trim() });
+  };
+  return (
+    <form className="inline" onSubmit={submit}>
+      <label htmlFor={testid}>{t("runs.record")}</label>
+      <input id={testid} value={draft} onChange={(e) => setDraft(e.target.value)} placeholder={t("runs.recordPlaceholder")} size={24} data-testid={testid} />
+    </form>
+  );
+}
+
+/** "Load more" under a paged list, while the server has more. */
+export function MoreButton({ more, loading, onMore, testid }: { more: boolean; loading: boolean; onMore: () => void; testid?: string }) {
+  const { t } = useTranslation();
+  if (!more) return null;
+  return (
+    <button type="button" onClick={onMore} disabled={loading} data-testid={testid}>
+      {t("watch.more")}
     </button>
   );
 }

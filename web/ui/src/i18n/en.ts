@@ -44,7 +44,7 @@ export const en = {
     whenTrue: "true: the actions ran",
     whenFalse: "false: nothing was done",
     whenNotReached: "not reached",
-    retryOf: "Retries",
+    retryOf: "Retry of",
     retryButton: "Retry",
     retrying: "Retrying…",
     error: "Error",

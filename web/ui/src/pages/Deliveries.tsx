@@ -6,10 +6,11 @@ import { Problem } from "../api/client";
 import { getDelivery, getSpace, listDeliveries, listWorkflows, redeliver, type Delivery } from "../api/watching";
 import { ProblemNotice } from "../components/ProblemNotice";
 import { SpaceNav } from "../components/SpaceNav";
-import { attentionChanged, StatusChip, When } from "../components/Watch";
+import { attentionChanged, ChoiceFilter, MoreButton, StatusChip, useStatusChoices, When, workflowChoices } from "../components/Watch";
 import { formatNumber } from "../format";
 import { useLoad } from "../hooks/useApi";
-import { Link, setQuery, useLocation } from "../router";
+import { usePaged } from "../hooks/usePaged";
+import { Link, useLocation } from "../router";
 import { deliveryHref, runHref } from "../watching";
 
 /** Where a delivery goes, as one line. */
@@ -39,17 +40,9 @@ function DeliveryList({ space }: { space: string }) {
   const status = query.get("status") ?? "";
   const workflow = query.get("workflow") ?? "";
   const info = useLoad((signal) => Promise.all([getSpace(space, signal), listWorkflows(space, signal)]), [space]);
-  const [extra, setExtra] = useState<{ key: string; items: Delivery[]; next?: string | null }>({ key: "", items: [] });
-  const key = `${status}/${workflow}`;
-  const first = useLoad((signal) => listDeliveries(space, { status, workflow, limit: 50 }, signal), [space, key]);
-  const more = extra.key === key ? extra : { key, items: [], next: undefined };
-  const items = [...(first.data?.items ?? []), ...more.items];
-  const next = more.next === undefined ? first.data?.next_cursor : more.next;
-  const loadMore = async () => {
-    if (!next) return;
-    const page = await listDeliveries(space, { status, workflow, limit: 50, cursor: next });
-    setExtra({ key, items: [...more.items, ...page.items], next: page.next_cursor });
-  };
+  const paged = usePaged((cursor, signal) => listDeliveries(space, { status, workflow, limit: 50, cursor }, signal), `${space}/${status}/${workflow}`);
+  const items = paged.items;
+  const statuses = useStatusChoices(["pending", "delivering", "delivered", "dead"]);
   const zone = info.data?.[0].timezone;
   return (
     <>
@@ -57,31 +50,11 @@ function DeliveryList({ space }: { space: string }) {
         <h1>{t("deliveries.title")}</h1>
       </header>
       <div className="filters watch-filters">
-        <label className="inline">
-          {t("runs.statusLabel")}
-          <select value={status} onChange={(e) => setQuery({ status: e.target.value })} data-testid="deliveries-status">
-            <option value="">{t("watch.all")}</option>
-            {["pending", "delivering", "delivered", "dead"].map((s) => (
-              <option key={s} value={s}>
-                {t(`watch.status.${s}`)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="inline">
-          {t("runs.workflow")}
-          <select value={workflow} onChange={(e) => setQuery({ workflow: e.target.value })} data-testid="deliveries-workflow">
-            <option value="">{t("watch.all")}</option>
-            {(info.data?.[1] ?? []).map((w) => (
-              <option key={w.name} value={w.name}>
-                {w.definition.title ?? w.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ChoiceFilter label={t("runs.statusLabel")} param="status" value={status} choices={statuses} testid="deliveries-status" />
+        <ChoiceFilter label={t("runs.workflow")} param="workflow" value={workflow} choices={workflowChoices(info.data?.[1])} testid="deliveries-workflow" />
       </div>
-      {first.problem && <ProblemNotice problem={first.problem} onRetry={first.reload} />}
-      {!first.loading && items.length === 0 && !first.problem && <p className="empty-state">{t("deliveries.empty")}</p>}
+      {paged.problem && <ProblemNotice problem={paged.problem} onRetry={paged.reload} />}
+      {!paged.loading && items.length === 0 && !paged.problem && <p className="empty-state">{t("deliveries.empty")}</p>}
       {items.length > 0 && (
         <div className="table-card">
           <table className="watch-table" data-testid="deliveries-table">
@@ -121,11 +94,7 @@ function DeliveryList({ space }: { space: string }) {
           </table>
         </div>
       )}
-      {next && (
-        <button type="button" onClick={() => void loadMore()}>
-          {t("watch.more")}
-        </button>
-      )}
+      <MoreButton more={paged.more} loading={paged.loading} onMore={paged.loadMore} />
     </>
   );
 }
@@ -194,7 +163,7 @@ function DeliveryDetail({ space, id }: { space: string; id: string }) {
           <>
             <dt>{t("deliveries.nextAttempt")}</dt>
             <dd>
-              <When at={delivery.next_attempt_at} zone={zone} />
+              <When at={delivery.next_attempt_at} zone={zone} seconds />
             </dd>
           </>
         )}
@@ -202,7 +171,7 @@ function DeliveryDetail({ space, id }: { space: string; id: string }) {
           <>
             <dt>{t("deliveries.deliveredAt")}</dt>
             <dd>
-              <When at={delivery.delivered_at} zone={zone} />
+              <When at={delivery.delivered_at} zone={zone} seconds />
             </dd>
           </>
         )}

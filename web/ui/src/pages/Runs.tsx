@@ -1,15 +1,16 @@
 // What a space's workflows did: runs newest first, narrowed by workflow, status, record and
 // time (all in the URL), and one run in full — what `when` gave, its effects linked to the
 // records and deliveries, the error at its script line, late and skip notes — with a retry.
-import { useEffect, useState, type FormEvent } from "react";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Problem } from "../api/client";
 import { getRun, getSpace, getWorkflow, listDeliveries, listRuns, listWorkflows, retryRun, type Delivery, type Run } from "../api/watching";
 import { ProblemNotice } from "../components/ProblemNotice";
 import { SpaceNav } from "../components/SpaceNav";
-import { attentionChanged, StatusChip, When } from "../components/Watch";
+import { attentionChanged, ChoiceFilter, MoreButton, RecordFilter, StatusChip, useStatusChoices, When, workflowChoices } from "../components/Watch";
 import { formatMicros } from "../format";
 import { useLoad } from "../hooks/useApi";
+import { usePaged } from "../hooks/usePaged";
 import { refName, useRefNames } from "../hooks/useRefNames";
 import { Link, navigate, setQuery, useLocation } from "../router";
 import { deliveryHref, effectLinks, excerpt, recordHref, runHref, scriptPlace, scriptSource } from "../watching";
@@ -39,40 +40,19 @@ function RunList({ space }: { space: string }) {
     since: query.get("since") ?? "",
     until: query.get("until") ?? "",
   };
-  const key = JSON.stringify(params);
   const info = useLoad((signal) => Promise.all([getSpace(space, signal), listWorkflows(space, signal)]), [space]);
-  const [pages, setPages] = useState<{ items: Run[]; next: string | null; problem?: Problem; loading: boolean }>({ items: [], next: null, loading: true });
-  const load = (cursor: string | null, signal?: AbortSignal) => {
-    setPages((p) => ({ ...p, loading: true }));
-    listRuns(space, { ...params, limit: 50, cursor }, signal)
-      .then((page) => setPages((p) => ({ items: cursor ? [...p.items, ...page.items] : page.items, next: page.next_cursor, loading: false })))
-      .catch((err: unknown) => {
-        if (signal?.aborted) return;
-        setPages((p) => ({ ...p, loading: false, problem: err instanceof Problem ? err : new Problem(0, { detail: String(err) }) }));
-      });
-  };
-  useEffect(() => {
-    const controller = new AbortController();
-    setPages({ items: [], next: null, loading: true });
-    load(null, controller.signal);
-    return () => controller.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [space, key]);
+  const runs = usePaged((cursor, signal) => listRuns(space, { ...params, limit: 50, cursor }, signal), `${space}/${JSON.stringify(params)}`);
+  const statuses = useStatusChoices(["succeeded", "skipped", "failed"]);
   const [space_, workflows] = info.data ?? [];
   const zone = space_?.timezone;
   const forms = new Map((workflows ?? []).map((w) => [w.name, w.definition.trigger?.form]));
   useRefNames(
     space,
-    pages.items.flatMap((run) => {
+    runs.items.flatMap((run) => {
       const form = forms.get(run.workflow);
       return form && run.record !== NIL ? [{ form, id: run.record }] : [];
     }),
   );
-  const [record, setRecord] = useState(params.record);
-  const submitRecord = (event: FormEvent) => {
-    event.preventDefault();
-    setQuery({ record: record.trim() });
-  };
   return (
     <>
       <header className="page-header">
@@ -80,32 +60,9 @@ function RunList({ space }: { space: string }) {
         {zone && <span className="muted small">{t("watch.zone", { zone })}</span>}
       </header>
       <div className="filters watch-filters">
-        <label className="inline">
-          {t("runs.workflow")}
-          <select value={params.workflow} onChange={(e) => setQuery({ workflow: e.target.value })} data-testid="runs-workflow">
-            <option value="">{t("watch.all")}</option>
-            {(workflows ?? []).map((w) => (
-              <option key={w.name} value={w.name}>
-                {w.definition.title ?? w.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="inline">
-          {t("runs.statusLabel")}
-          <select value={params.status} onChange={(e) => setQuery({ status: e.target.value })} data-testid="runs-status">
-            <option value="">{t("watch.all")}</option>
-            {["succeeded", "skipped", "failed"].map((s) => (
-              <option key={s} value={s}>
-                {t(`watch.status.${s}`)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <form className="inline" onSubmit={submitRecord}>
-          <label htmlFor="runs-record">{t("runs.record")}</label>
-          <input id="runs-record" value={record} onChange={(e) => setRecord(e.target.value)} placeholder={t("runs.recordPlaceholder")} size={24} data-testid="runs-record" />
-        </form>
+        <ChoiceFilter label={t("runs.workflow")} param="workflow" value={params.workflow} choices={workflowChoices(workflows)} testid="runs-workflow" />
+        <ChoiceFilter label={t("runs.statusLabel")} param="status" value={params.status} choices={statuses} testid="runs-status" />
+        <RecordFilter key={params.record} value={params.record} testid="runs-record" />
         <label className="inline">
           {t("runs.since")}
           <input type="datetime-local" value={toLocalInput(params.since)} onChange={(e) => setQuery({ since: toInstant(e.target.value) })} data-testid="runs-since" />
@@ -116,9 +73,9 @@ function RunList({ space }: { space: string }) {
         </label>
         <span className="muted small">{t("runs.timesInUtc")}</span>
       </div>
-      {pages.problem && <ProblemNotice problem={pages.problem} onRetry={() => load(null)} />}
-      {!pages.loading && pages.items.length === 0 && !pages.problem && <p className="empty-state">{t("runs.empty")}</p>}
-      {pages.items.length > 0 && (
+      {runs.problem && <ProblemNotice problem={runs.problem} onRetry={runs.reload} />}
+      {!runs.loading && runs.items.length === 0 && !runs.problem && <p className="empty-state">{t("runs.empty")}</p>}
+      {runs.items.length > 0 && (
         <div className="table-card">
           <table className="watch-table" data-testid="runs-table">
             <thead>
@@ -132,18 +89,14 @@ function RunList({ space }: { space: string }) {
               </tr>
             </thead>
             <tbody>
-              {pages.items.map((run) => (
+              {runs.items.map((run) => (
                 <RunRow key={run.id} space={space} run={run} zone={zone} form={forms.get(run.workflow)} />
               ))}
             </tbody>
           </table>
         </div>
       )}
-      {pages.next && (
-        <button type="button" onClick={() => load(pages.next)} disabled={pages.loading} data-testid="runs-more">
-          {t("watch.more")}
-        </button>
-      )}
+      <MoreButton more={runs.more} loading={runs.loading} onMore={runs.loadMore} testid="runs-more" />
     </>
   );
 }

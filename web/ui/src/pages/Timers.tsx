@@ -1,14 +1,14 @@
 // What fires next in a space: its pending timers in due order, narrowed by workflow or record
 // (in the URL), each due time in UTC and on its zone's wall clock, and the next one of each
 // workflow at a glance.
-import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { listTimers, listWorkflows, type Timer } from "../api/watching";
 import { ProblemNotice } from "../components/ProblemNotice";
 import { SpaceNav } from "../components/SpaceNav";
-import { When } from "../components/Watch";
+import { ChoiceFilter, MoreButton, RecordFilter, When, workflowChoices } from "../components/Watch";
 import { formatInstantIn } from "../format";
 import { useLoad } from "../hooks/useApi";
+import { usePaged } from "../hooks/usePaged";
 import { refName, useRefNames } from "../hooks/useRefNames";
 import { Link, setQuery, useLocation } from "../router";
 import { recordHref } from "../watching";
@@ -30,22 +30,8 @@ export default function TimersPage({ space }: { space: string }) {
   const workflow = query.get("workflow") ?? "";
   const record = query.get("record") ?? "";
   const workflows = useLoad((signal) => listWorkflows(space, signal), [space]);
-  const [pages, setPages] = useState<{ key: string; extra: Timer[]; next?: string | null }>({ key: "", extra: [] });
-  const key = `${workflow}/${record}`;
-  const first = useLoad((signal) => listTimers(space, { workflow, record }, signal), [space, key]);
-  const more = pages.key === key ? pages : { key, extra: [], next: undefined };
-  const timers = [...(first.data?.items ?? []), ...more.extra];
-  const next = more.next === undefined ? first.data?.next_cursor : more.next;
-  const loadMore = async () => {
-    if (!next) return;
-    const page = await listTimers(space, { workflow, record, cursor: next });
-    setPages({ key, extra: [...more.extra, ...page.items], next: page.next_cursor });
-  };
-  const [draft, setDraft] = useState(record);
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setQuery({ record: draft.trim() });
-  };
+  const paged = usePaged((cursor, signal) => listTimers(space, { workflow, record, cursor }, signal), `${space}/${workflow}/${record}`);
+  const timers = paged.items;
   const soonest = nextPerWorkflow(timers);
   useRefNames(space, timers.flatMap((timer) => (timer.form && timer.record ? [{ form: timer.form, id: timer.record }] : [])));
   return (
@@ -55,24 +41,11 @@ export default function TimersPage({ space }: { space: string }) {
         <h1>{t("timers.title")}</h1>
       </header>
       <div className="filters watch-filters">
-        <label className="inline">
-          {t("runs.workflow")}
-          <select value={workflow} onChange={(e) => setQuery({ workflow: e.target.value })} data-testid="timers-workflow">
-            <option value="">{t("watch.all")}</option>
-            {(workflows.data ?? []).map((w) => (
-              <option key={w.name} value={w.name}>
-                {w.definition.title ?? w.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <form className="inline" onSubmit={submit}>
-          <label htmlFor="timers-record">{t("runs.record")}</label>
-          <input id="timers-record" value={draft} onChange={(e) => setDraft(e.target.value)} placeholder={t("runs.recordPlaceholder")} size={24} data-testid="timers-record" />
-        </form>
+        <ChoiceFilter label={t("runs.workflow")} param="workflow" value={workflow} choices={workflowChoices(workflows.data)} testid="timers-workflow" />
+        <RecordFilter key={record} value={record} testid="timers-record" />
       </div>
-      {first.problem && <ProblemNotice problem={first.problem} onRetry={first.reload} />}
-      {!first.loading && timers.length === 0 && !first.problem && <p className="empty-state">{t("timers.empty")}</p>}
+      {paged.problem && <ProblemNotice problem={paged.problem} onRetry={paged.reload} />}
+      {!paged.loading && timers.length === 0 && !paged.problem && <p className="empty-state">{t("timers.empty")}</p>}
       {soonest.length > 0 && !workflow && (
         <section className="card next-up" data-testid="timers-next">
           <h2>{t("timers.nextPerWorkflow")}</h2>
@@ -139,11 +112,7 @@ export default function TimersPage({ space }: { space: string }) {
           </table>
         </div>
       )}
-      {next && (
-        <button type="button" onClick={() => void loadMore()}>
-          {t("watch.more")}
-        </button>
-      )}
+      <MoreButton more={paged.more} loading={paged.loading} onMore={paged.loadMore} />
     </section>
   );
 }
