@@ -438,12 +438,13 @@ impl Engine {
         before: Option<Uuid>,
     ) -> Result<(Vec<Run>, bool)> {
         let space = self.space(space)?.name;
+        // Newest first (ids are UUIDv7 of the start, to the millisecond): once runs start well
+        // before `since`, every later one does too.
+        let stop_before = filter.since.and_then(|since| since.checked_sub_signed(chrono::Duration::seconds(1)));
         let mut runs = Vec::new();
         for run in self.store().runs(&space, before) {
             let run = run?;
-            // Newest first (ids are UUIDv7 of the start, to the millisecond): once runs start
-            // well before `since`, every later one does too.
-            if filter.since.is_some_and(|since| run.started_at < since - chrono::Duration::seconds(1)) {
+            if stop_before.is_some_and(|stop| run.started_at < stop) {
                 break;
             }
             let keep = filter.keeps(&run);
@@ -544,6 +545,8 @@ mod tests {
         assert_eq!(started(RunFilter { since, ..RunFilter::default() }), [3, 2, 1]);
         assert_eq!(started(RunFilter { until, ..RunFilter::default() }), [2, 1, 0]);
         assert_eq!(started(RunFilter { since, until, ..RunFilter::default() }), [2, 1]);
+        let earliest = Some(DateTime::<Utc>::MIN_UTC);
+        assert_eq!(started(RunFilter { since: earliest, ..RunFilter::default() }), [3, 2, 1, 0], "no overflow");
         engine.close().expect("close");
     }
 }

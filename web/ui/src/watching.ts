@@ -60,7 +60,8 @@ export interface EffectLink {
   label: string;
 }
 
-const NIL = "00000000-0000-0000-0000-000000000000";
+/** The nil UUID: a run without a triggering record (manual, cron, hook). */
+export const NIL = "00000000-0000-0000-0000-000000000000";
 
 /** The page of a record, of a delivery. */
 export const recordHref = (space: string, form: string, id: string) => `/s/${encodeURIComponent(space)}/${encodeURIComponent(form)}/r/${encodeURIComponent(id)}`;

@@ -13,9 +13,7 @@ import { useLoad } from "../hooks/useApi";
 import { usePaged } from "../hooks/usePaged";
 import { refName, useRefNames } from "../hooks/useRefNames";
 import { Link, navigate, setQuery, useLocation } from "../router";
-import { deliveryHref, effectLinks, excerpt, recordHref, runHref, scriptPlace, scriptSource } from "../watching";
-
-const NIL = "00000000-0000-0000-0000-000000000000";
+import { deliveryHref, effectLinks, excerpt, NIL, recordHref, runHref, scriptPlace, scriptSource } from "../watching";
 
 /** `2027-03-01T09:00` from a datetime-local input, read as UTC, as an RFC 3339 instant. */
 const toInstant = (local: string) => (local ? `${local}:00Z` : "");
