@@ -54,6 +54,7 @@ function DeliveryList({ space }: { space: string }) {
         <ChoiceFilter label={t("runs.workflow")} param="workflow" value={workflow} choices={workflowChoices(info.data?.[1])} testid="deliveries-workflow" />
       </div>
       {paged.problem && <ProblemNotice problem={paged.problem} onRetry={paged.reload} />}
+      {paged.loading && paged.items.length === 0 && <div className="skeleton" aria-busy="true" />}
       {!paged.loading && items.length === 0 && !paged.problem && <p className="empty-state">{t("deliveries.empty")}</p>}
       {items.length > 0 && (
         <div className="table-card">

@@ -72,6 +72,7 @@ function RunList({ space }: { space: string }) {
         <span className="muted small">{t("runs.timesInUtc")}</span>
       </div>
       {runs.problem && <ProblemNotice problem={runs.problem} onRetry={runs.reload} />}
+      {runs.loading && runs.items.length === 0 && <div className="skeleton" aria-busy="true" />}
       {!runs.loading && runs.items.length === 0 && !runs.problem && <p className="empty-state">{t("runs.empty")}</p>}
       {runs.items.length > 0 && (
         <div className="table-card">

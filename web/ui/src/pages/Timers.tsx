@@ -45,6 +45,7 @@ export default function TimersPage({ space }: { space: string }) {
         <RecordFilter key={record} value={record} testid="timers-record" />
       </div>
       {paged.problem && <ProblemNotice problem={paged.problem} onRetry={paged.reload} />}
+      {paged.loading && paged.items.length === 0 && <div className="skeleton" aria-busy="true" />}
       {!paged.loading && timers.length === 0 && !paged.problem && <p className="empty-state">{t("timers.empty")}</p>}
       {soonest.length > 0 && !workflow && (
         <section className="card next-up" data-testid="timers-next">
