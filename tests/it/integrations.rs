@@ -535,3 +535,42 @@ async fn replayed_inbound_posts_run_once_even_across_a_restart() {
     let runs = expect_json(app.get("/api/v1/spaces/cs/runs?workflow=usage").await, StatusCode::OK).await;
     assert_eq!(runs["items"].as_array().unwrap().len(), 2, "{runs}");
 }
+
+/// Endpoints and hooks can be deleted, but not while a workflow uses them: the 409 names the
+/// workflows. A deleted hook refuses posts like one that never existed.
+#[tokio::test]
+async fn endpoints_and_hooks_are_deleted_unless_a_workflow_uses_them() {
+    let app = TestApp::spawn().await;
+    notifying_space(&app, json!({ "webhook": "cs-alerts" })).await;
+    put_endpoint(&app, "cs-alerts", json!({ "url": "sink:" })).await;
+    put_endpoint(&app, "spare", json!({ "url": "sink:" })).await;
+    let used = app.delete("/api/v1/spaces/cs/webhooks/cs-alerts", None).await;
+    let problem = expect_problem(used, StatusCode::CONFLICT, "conflict").await;
+    assert!(problem["detail"].as_str().unwrap().contains("workflow(s) tell"), "{problem}");
+    assert_eq!(app.delete("/api/v1/spaces/cs/webhooks/spare", None).await.status(), StatusCode::NO_CONTENT);
+    expect_problem(app.get("/api/v1/spaces/cs/webhooks/spare").await, StatusCode::NOT_FOUND, "not-found").await;
+    let again = app.delete("/api/v1/spaces/cs/webhooks/spare", None).await;
+    expect_problem(again, StatusCode::NOT_FOUND, "not-found").await;
+    let names = expect_json(app.get("/api/v1/spaces/cs/webhooks").await, StatusCode::OK).await;
+    assert_eq!(names["items"].as_array().unwrap().len(), 1, "{names}");
+
+    let stored = expect_json(app.put("/api/v1/spaces/cs/hooks/usage", &json!({})).await, StatusCode::CREATED).await;
+    let secret = stored["secret"].as_str().unwrap().to_owned();
+    expect_json(app.put("/api/v1/spaces/cs/hooks/idle", &json!({})).await, StatusCode::CREATED).await;
+    let workflow = json!({ "trigger": { "hook": "usage" }, "actions": [ { "script": "print(event.hook);" } ] });
+    expect_json(app.put("/api/v1/spaces/cs/workflows/usage", &workflow).await, StatusCode::CREATED).await;
+    let used = app.delete("/api/v1/spaces/cs/hooks/usage", None).await;
+    let problem = expect_problem(used, StatusCode::CONFLICT, "conflict").await;
+    assert!(problem["detail"].as_str().unwrap().contains("workflow(s) usage"), "{problem}");
+    assert_eq!(app.delete("/api/v1/spaces/cs/hooks/idle", None).await.status(), StatusCode::NO_CONTENT);
+    let hooks = expect_json(app.get("/api/v1/spaces/cs/hooks").await, StatusCode::OK).await;
+    assert_eq!(hooks["items"].as_array().unwrap().iter().map(|h| h["name"].clone()).collect::<Vec<_>>(), ["usage"]);
+
+    // Once no workflow is triggered by it, it goes, and its secret opens nothing.
+    let elsewhere = json!({ "trigger": { "form": "account", "on": ["created"] } });
+    expect_json(app.put("/api/v1/spaces/cs/workflows/usage", &elsewhere).await, StatusCode::OK).await;
+    assert_eq!(app.delete("/api/v1/spaces/cs/hooks/usage", None).await.status(), StatusCode::NO_CONTENT);
+    let url = app.url("/api/v1/spaces/cs/hooks/usage");
+    let refused = signed_post(&app.client, &url, &secret, r#"{"score": 1}"#).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+}

@@ -560,3 +560,33 @@ async fn stage_changes_and_deletions_trigger_workflows_and_actions_move_pipeline
         tasks["items"].as_array().unwrap().iter().map(|t| t["data"]["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["Configure SSO for VIP Corp", "Archive files of Acme"]);
 }
+
+/// Runs are listed by when they started: `since` keeps those at or after an instant, `until`
+/// those before one; an instant that is not RFC 3339 is a 400.
+#[tokio::test]
+async fn runs_are_listed_by_start_time() {
+    let app = TestApp::spawn().await;
+    cs_space(&app).await;
+    let workflow = json!({ "trigger": { "form": "account", "on": ["created"] } });
+    expect_json(app.put("/api/v1/spaces/cs/workflows/seen", &workflow).await, StatusCode::CREATED).await;
+    app.create_record("cs", "account", &account("First", "growth", 70)).await;
+    let first = wait_for_runs(&app, "cs", 1).await.remove(0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    app.create_record("cs", "account", &account("Second", "growth", 70)).await;
+    let runs = wait_for_runs(&app, "cs", 2).await;
+    let second = runs[0].clone();
+    let ids =
+        |page: &Value| -> Vec<Value> { page["items"].as_array().unwrap().iter().map(|r| r["id"].clone()).collect() };
+    let list = async |query: &[(&str, &str)]| {
+        let response = app.request(reqwest::Method::GET, "/api/v1/spaces/cs/runs").query(query).send().await.unwrap();
+        expect_json(response, StatusCode::OK).await
+    };
+    let second_started = second["started_at"].as_str().unwrap();
+    assert_eq!(ids(&list(&[("since", second_started)]).await), [second["id"].clone()]);
+    assert_eq!(ids(&list(&[("until", second_started)]).await), [first["id"].clone()]);
+    let first_started = first["started_at"].as_str().unwrap();
+    assert_eq!(ids(&list(&[("since", first_started), ("until", second_started)]).await), [first["id"].clone()]);
+    assert_eq!(ids(&list(&[("since", "2000-01-01T00:00:00Z")]).await).len(), 2);
+    let bad = app.get("/api/v1/spaces/cs/runs?since=yesterday").await;
+    expect_problem(bad, StatusCode::BAD_REQUEST, "bad-request").await;
+}

@@ -33,7 +33,7 @@ pub use self::replays::{REPLAY_WINDOW, SIGNATURE_TOLERANCE};
 pub use self::worker::{DeliveryPolicy, RESPONSE_SLICE};
 use crate::error::{EngineError, Result};
 use crate::model::url_authority;
-use crate::model::{Actor, Event, EventKind};
+use crate::model::{Action, Actor, Event, EventKind, StoredWorkflow};
 pub use crate::model::{
     Attempt, Delivery, DeliveryStatus, DeliveryTarget, Endpoint, EndpointInfo, Hook, HookAuth, HookInfo,
     MAX_KEPT_ATTEMPTS,
@@ -310,6 +310,48 @@ impl Engine {
     pub fn endpoints(&self, space: &str) -> Result<Vec<EndpointInfo>> {
         let space = self.space(space)?.name;
         Ok(self.store().endpoints(&space)?.iter().map(Endpoint::info).collect())
+    }
+
+    /// Deletes an outgoing webhook endpoint; refused while a workflow's `notify` action names
+    /// it. Deliveries already queued to it fail their attempts and end dead.
+    pub async fn delete_endpoint(&self, space: &str, name: &str) -> Result<()> {
+        let endpoint = self.endpoint(space, name)?;
+        let space = self.space(space)?.name;
+        let notifying = |action: &Action| matches!(action, Action::Notify(n) if n.webhook.as_deref() == Some(name));
+        self.refuse_if_used(&space, "webhook endpoint", name, |w| w.definition.actions.iter().any(notifying))?;
+        self.store().remove_endpoint(&space, &endpoint.name)?;
+        self.store().barrier().await?;
+        Ok(())
+    }
+
+    /// Deletes an inbound hook; refused while a workflow is triggered by it. Posts to it are
+    /// then refused like posts to a hook that never existed.
+    pub async fn delete_hook(&self, space: &str, name: &str) -> Result<()> {
+        let hook = self.hook(space, name)?;
+        let space = self.space(space)?.name;
+        self.refuse_if_used(&space, "inbound hook", name, |w| w.definition.trigger.hook.as_deref() == Some(name))?;
+        self.store().remove_hook(&space, &hook.name)?;
+        self.store().barrier().await?;
+        Ok(())
+    }
+
+    /// A conflict naming the workflows (their latest versions) that `uses` picks out.
+    fn refuse_if_used(
+        &self,
+        space: &SpaceName,
+        what: &str,
+        name: &str,
+        uses: impl Fn(&StoredWorkflow) -> bool,
+    ) -> Result<()> {
+        let users: Vec<String> =
+            self.store().latest_workflows(space)?.into_iter().filter(|w| uses(w)).map(|w| w.name.to_string()).collect();
+        if users.is_empty() {
+            return Ok(());
+        }
+        Err(EngineError::Busy(format!(
+            "{what} `{name}` is used by workflow(s) {}: change or delete them first",
+            users.join(", ")
+        )))
     }
 
     /// Stores an inbound hook; returns it and, when this call generated the secret, the secret.

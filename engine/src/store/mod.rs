@@ -511,12 +511,16 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     fn endpoint(&self, space: &SpaceName, name: &str) -> Result<Option<Endpoint>, StoreError>;
     /// Every outgoing webhook endpoint of a space, in name order.
     fn endpoints(&self, space: &SpaceName) -> Result<Vec<Endpoint>, StoreError>;
+    /// Deletes an outgoing webhook endpoint (nothing if there is none of that name).
+    fn remove_endpoint(&self, space: &SpaceName, name: &str) -> Result<(), StoreError>;
     /// Stores an inbound hook (replacing one of that name).
     fn put_hook(&self, space: &SpaceName, hook: &Hook) -> Result<(), StoreError>;
     /// An inbound hook by name.
     fn hook(&self, space: &SpaceName, name: &str) -> Result<Option<Hook>, StoreError>;
     /// Every inbound hook of a space, in name order.
     fn hooks(&self, space: &SpaceName) -> Result<Vec<Hook>, StoreError>;
+    /// Deletes an inbound hook (nothing if there is none of that name).
+    fn remove_hook(&self, space: &SpaceName, name: &str) -> Result<(), StoreError>;
     /// When the hook took the message id, if it did.
     fn inbound_receipt(&self, receipt: &InboundReceipt) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Every message id taken before `cutoff`.

@@ -14,6 +14,7 @@ mod triggers;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use forms::{DefinitionErrors, FieldError, FormName, SpaceName, WorkflowName};
 use serde_json::Value;
 use uuid::Uuid;
@@ -406,6 +407,21 @@ pub struct RunFilter {
     pub status: Option<RunStatus>,
     /// Only runs triggered by this record.
     pub record: Option<Uuid>,
+    /// Only runs started at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only runs started before this instant.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl RunFilter {
+    /// Whether `run` is one this filter lists.
+    fn keeps(&self, run: &Run) -> bool {
+        self.workflow.as_deref().is_none_or(|w| run.workflow.as_str() == w)
+            && self.status.is_none_or(|s| run.status == s)
+            && self.record.is_none_or(|r| run.record == r)
+            && self.since.is_none_or(|since| run.started_at >= since)
+            && self.until.is_none_or(|until| run.started_at < until)
+    }
 }
 
 impl Engine {
@@ -422,12 +438,16 @@ impl Engine {
         before: Option<Uuid>,
     ) -> Result<(Vec<Run>, bool)> {
         let space = self.space(space)?.name;
+        // Newest first (ids are UUIDv7 of the start, to the millisecond): once runs start well
+        // before `since`, every later one does too.
+        let stop_before = filter.since.and_then(|since| since.checked_sub_signed(chrono::Duration::seconds(1)));
         let mut runs = Vec::new();
         for run in self.store().runs(&space, before) {
             let run = run?;
-            let keep = filter.workflow.as_deref().is_none_or(|w| run.workflow.as_str() == w)
-                && filter.status.is_none_or(|s| run.status == s)
-                && filter.record.is_none_or(|r| run.record == r);
+            if stop_before.is_some_and(|stop| run.started_at < stop) {
+                break;
+            }
+            let keep = filter.keeps(&run);
             let Some(run) = (if keep { self.run_as_seen(&space, access, run)? } else { None }) else {
                 continue;
             };
@@ -492,6 +512,41 @@ mod tests {
             engine.runs(&crate::Access::unrestricted(), "s", &RunFilter::default(), 1000, None).expect("runs");
         assert_eq!(runs.len(), 50);
         assert_eq!(engine.prune_runs().expect("pruned"), 0);
+        engine.close().expect("close");
+    }
+
+    /// `since` and `until` keep the runs that started in the window, newest first.
+    #[tokio::test]
+    async fn runs_are_listed_by_when_they_started() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let start = Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).single().expect("a valid instant");
+        let clock = ManualClock::new(start);
+        let config = EngineConfig { clock: Arc::new(clock.clone()), ..EngineConfig::new(dir.path()) };
+        let engine = Engine::open(config).expect("engine");
+        let actor = Actor::system();
+        let all = crate::Access::unrestricted();
+        engine.create_space(&actor, "s", None).await.expect("space");
+        let form = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
+        engine.put_form(&actor, "s", "f", &form, false).await.expect("form");
+        let workflow = json!({ "trigger": { "form": "f", "on": ["created"] } });
+        engine.put_workflow(&actor, "s", "w", &workflow).await.expect("workflow");
+        for n in 0..4 {
+            engine.create_record(&actor, &all, "s", "f", json!({ "n": n })).await.expect("record");
+            engine.process_pending().await.expect("processed");
+            clock.advance(Duration::hours(1));
+        }
+        let started = |filter: RunFilter| {
+            let (runs, _) = engine.runs(&all, "s", &filter, 100, None).expect("runs");
+            runs.iter().map(|run| (run.started_at - start).num_hours()).collect::<Vec<_>>()
+        };
+        assert_eq!(started(RunFilter::default()), [3, 2, 1, 0]);
+        let since = Some(start + Duration::hours(1));
+        let until = Some(start + Duration::hours(3));
+        assert_eq!(started(RunFilter { since, ..RunFilter::default() }), [3, 2, 1]);
+        assert_eq!(started(RunFilter { until, ..RunFilter::default() }), [2, 1, 0]);
+        assert_eq!(started(RunFilter { since, until, ..RunFilter::default() }), [2, 1]);
+        let earliest = Some(DateTime::<Utc>::MIN_UTC);
+        assert_eq!(started(RunFilter { since: earliest, ..RunFilter::default() }), [3, 2, 1, 0], "no overflow");
         engine.close().expect("close");
     }
 }

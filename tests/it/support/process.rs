@@ -34,9 +34,18 @@ impl ServerProcess {
 
     /// Like [`ServerProcess::start`] with more environment variables (a `TEND_FAULT`, say).
     pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> ServerProcess {
+        Self::start_with_args_and_env(data_dir, &[], env).0
+    }
+
+    /// Like [`ServerProcess::start_with`] with more environment variables too.
+    pub fn start_with_args_and_env(
+        data_dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (ServerProcess, Vec<String>) {
         let mut command = tend();
-        command.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data_dir).envs(env.iter().copied());
-        Self::spawn(&mut command, data_dir).0
+        command.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(args);
+        Self::spawn(command.envs(env.iter().copied()), data_dir)
     }
 
     /// Like [`ServerProcess::start`] with the server's log (stderr, not a terminal) at `info`

@@ -164,8 +164,13 @@ pub struct Demo {
 
 impl Demo {
     pub fn start() -> Demo {
+        Self::start_with_env(&[])
+    }
+
+    /// Like [`Demo::start`], the server configured by `TEND_*` variables.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Demo {
         let data = TempDir::new().expect("a data dir");
-        let (server, banner) = ServerProcess::start_with(data.path(), &["--demo"]);
+        let (server, banner) = ServerProcess::start_with_args_and_env(data.path(), &["--demo"], env);
         let token = server.token.clone().expect("a first admin token");
         let sign_in_link = banner
             .iter()
@@ -192,6 +197,13 @@ impl Demo {
     pub async fn post(&self, path: &str, body: &Value) -> Value {
         let response = self.api.post(self.url(path)).json(body).bearer_auth(&self.token).send().await.expect("POST");
         assert!(response.status().is_success(), "POST {path}: {}", response.status());
+        response.json().await.expect("JSON")
+    }
+
+    /// A PUT of the API with the admin token; the answer's JSON, which must be a success.
+    pub async fn put(&self, path: &str, body: &Value) -> Value {
+        let response = self.api.put(self.url(path)).json(body).bearer_auth(&self.token).send().await.expect("PUT");
+        assert!(response.status().is_success(), "PUT {path}: {}", response.status());
         response.json().await.expect("JSON")
     }
 

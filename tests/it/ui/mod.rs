@@ -11,6 +11,7 @@ mod designer;
 mod import_export;
 mod people;
 mod workflows;
+mod watching;
 
 use std::time::Duration;
 

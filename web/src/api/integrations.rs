@@ -24,9 +24,9 @@ use crate::inbound::{self, InboundError};
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .listed("/api/v1/spaces/{space}/webhooks", get(endpoints))
-        .listed("/api/v1/spaces/{space}/webhooks/{name}", get(endpoint).put(put_endpoint))
+        .listed("/api/v1/spaces/{space}/webhooks/{name}", get(endpoint).put(put_endpoint).delete(delete_endpoint))
         .listed("/api/v1/spaces/{space}/hooks", get(hooks))
-        .listed("/api/v1/spaces/{space}/hooks/{name}", get(hook).put(put_hook))
+        .listed("/api/v1/spaces/{space}/hooks/{name}", get(hook).put(put_hook).delete(delete_hook))
         .listed("/api/v1/spaces/{space}/deliveries", get(deliveries))
         .listed("/api/v1/spaces/{space}/deliveries/{id}", get(delivery))
         .listed("/api/v1/spaces/{space}/deliveries/{id}/redeliver", post(redeliver))
@@ -76,6 +76,22 @@ async fn endpoint(
 
 async fn endpoints(State(state): State<AppState>, Path(space): Path<String>) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(json!({ "items": state.engine.endpoints(&space)?, "next_cursor": null })))
+}
+
+async fn delete_endpoint(
+    State(state): State<AppState>,
+    Path((space, name)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.engine.delete_endpoint(&space, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_hook(
+    State(state): State<AppState>,
+    Path((space, name)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.engine.delete_hook(&space, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn put_hook(

@@ -281,6 +281,11 @@ fn generic_paths() -> Map<String, Value> {
     ] {
         run_list_params.push(query_param(name, description, json!({ "type": "string" })));
     }
+    for (name, description) in
+        [("since", "Only runs started at or after this instant"), ("until", "Only runs started before this instant")]
+    {
+        run_list_params.push(query_param(name, description, json!({ "type": "string", "format": "date-time" })));
+    }
     run_list_params.push(query_param("limit", "Page size (default 50, max 1000)", json!({ "type": "integer" })));
     paths.insert("/api/v1/spaces/{space}/runs".into(), json!({
         "get": op("Workflow runs, newest first", run_list_params, None, vec![("200", ok("Runs", page_of(schema_ref("Run"))))]),
@@ -503,6 +508,7 @@ fn integration_paths(paths: &mut Map<String, Value>) {
         "put": op("Store an endpoint `{url, secret?, headers?, enabled?, title?}`; a generated secret is in this answer only", named("Endpoint name"),
                   Some(json!({ "type": "object", "required": ["url"], "properties": { "url": { "type": "string" }, "secret": { "type": "string" }, "headers": { "type": "object" }, "enabled": { "type": "boolean" }, "title": { "type": "string" } } })),
                   vec![("200", ok("Updated", object())), ("201", ok("Created", object()))]),
+        "delete": op("Delete an endpoint (409 while a workflow's notify action names it; deliveries already queued to it end dead)", named("Endpoint name"), None, vec![("204", json!({ "description": "Deleted" }))]),
     }));
     paths.insert("/api/v1/spaces/{space}/hooks".into(), json!({
         "get": op("Inbound hooks (secrets are never shown)", space_params(), None, vec![("200", ok("Hooks", page_of(object())))]),
@@ -511,6 +517,7 @@ fn integration_paths(paths: &mut Map<String, Value>) {
         "get": op("One inbound hook", named("Hook name"), None, vec![("200", ok("The hook", object()))]),
         "put": op("Store a hook `{auth?: signature|bearer, secret?, schema?, enabled?, title?}`; a generated secret is in this answer only", named("Hook name"),
                   Some(object()), vec![("200", ok("Updated", object())), ("201", ok("Created", object()))]),
+        "delete": op("Delete a hook (409 while a workflow is triggered by it)", named("Hook name"), None, vec![("204", json!({ "description": "Deleted" }))]),
         "post": op("An outside system's event: authenticated by the hook's Standard Webhooks signature or bearer secret (not a Tend token), body checked against the hook's schema", named("Hook name"),
                    Some(object()), vec![("202", ok("Appended as an `inbound` event", object())), ("200", ok("A replay of a `webhook-id` already taken within the replay window: nothing appended", object()))]),
     }));

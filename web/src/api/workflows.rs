@@ -85,6 +85,8 @@ struct RunParams {
     workflow: Option<String>,
     status: Option<RunStatus>,
     record: Option<uuid::Uuid>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
     limit: Option<usize>,
     cursor: Option<uuid::Uuid>,
 }
@@ -99,7 +101,13 @@ async fn runs(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
     }
-    let filter = RunFilter { workflow: params.workflow, status: params.status, record: params.record };
+    let filter = RunFilter {
+        workflow: params.workflow,
+        status: params.status,
+        record: params.record,
+        since: params.since,
+        until: params.until,
+    };
     let access = space_access(&state, &caller, &space)?;
     let (items, more) = state.engine.runs(&access, &space, &filter, limit, params.cursor)?;
     let next_cursor = if more { items.last().map(|run| run.id.to_string()) } else { None };

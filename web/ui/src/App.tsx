@@ -21,6 +21,10 @@ const ImportPage = lazy(() => import("./pages/Import"));
 const DesignerPage = lazy(() => import("./pages/Designer"));
 const WorkflowsPage = lazy(() => import("./pages/Workflows"));
 const WorkflowBuilderPage = lazy(() => import("./pages/WorkflowBuilder"));
+const RunsPage = lazy(() => import("./pages/Runs"));
+const TimersPage = lazy(() => import("./pages/Timers"));
+const DeliveriesPage = lazy(() => import("./pages/Deliveries"));
+const IntegrationsPage = lazy(() => import("./pages/Integrations"));
 
 export interface Me {
   caller: string;
@@ -152,6 +156,18 @@ function route(path: string) {
   if (params) return <WorkflowsPage key={params.space} space={params.space} />;
   params = match("/space/:space/workflows/:workflow", path);
   if (params) return <WorkflowBuilderPage key={`${params.space}/${params.workflow}`} space={params.space} workflow={params.workflow} />;
+  params = match("/space/:space/runs", path);
+  if (params) return <RunsPage key={params.space} space={params.space} />;
+  params = match("/space/:space/runs/:id", path);
+  if (params) return <RunsPage key={`${params.space}/${params.id}`} space={params.space} id={params.id} />;
+  params = match("/space/:space/timers", path);
+  if (params) return <TimersPage key={params.space} space={params.space} />;
+  params = match("/space/:space/deliveries", path);
+  if (params) return <DeliveriesPage key={params.space} space={params.space} />;
+  params = match("/space/:space/deliveries/:id", path);
+  if (params) return <DeliveriesPage key={`${params.space}/${params.id}`} space={params.space} id={params.id} />;
+  params = match("/space/:space/integrations", path);
+  if (params) return <IntegrationsPage key={params.space} space={params.space} />;
   params = match("/s/:space/:form", path);
   if (params) return <GridPage key={`${params.space}/${params.form}`} space={params.space} form={params.form} />;
   params = match("/s/:space/:form/board", path);

@@ -867,6 +867,12 @@ impl Store for SledStore {
         self.defs()?.scan_prefix(keys::endpoints_of(space)).map(|item| decode_pair(item?)).collect()
     }
 
+    /// Deletes an outgoing webhook endpoint. Durable after [`Store::barrier`].
+    fn remove_endpoint(&self, space: &SpaceName, name: &str) -> Result<(), StoreError> {
+        self.put(&self.defs()?, keys::endpoint(space, name), None)?;
+        Ok(())
+    }
+
     /// Stores an inbound hook (replacing one of that name). Durable after [`Store::barrier`].
     fn put_hook(&self, space: &SpaceName, hook: &Hook) -> Result<(), StoreError> {
         self.put(&self.defs()?, keys::hook(space, hook.name.as_str()), Some(encode(hook)?))?;
@@ -881,6 +887,12 @@ impl Store for SledStore {
     /// Every inbound hook of a space, in name order.
     fn hooks(&self, space: &SpaceName) -> Result<Vec<Hook>, StoreError> {
         self.defs()?.scan_prefix(keys::hooks_of(space)).map(|item| decode_pair(item?)).collect()
+    }
+
+    /// Deletes an inbound hook. Durable after [`Store::barrier`].
+    fn remove_hook(&self, space: &SpaceName, name: &str) -> Result<(), StoreError> {
+        self.put(&self.defs()?, keys::hook(space, name), None)?;
+        Ok(())
     }
 
     /// When the hook took the message id, if it did.

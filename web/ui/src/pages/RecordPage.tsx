@@ -16,6 +16,15 @@ export default function RecordPage({ space, form, id }: { space: string; form: s
     <section className="record-page">
       <nav className="breadcrumb" aria-label={t("nav.spaces")}>
         <Link href="/">{t("nav.spaces")}</Link> / <Link href={grid}>{stored.data.definition.title ?? form}</Link>
+        <span className="record-links">
+          <Link href={`/space/${encodeURIComponent(space)}/runs?record=${encodeURIComponent(id)}`} data-testid="record-runs">
+            {t("runs.ofRecord")}
+          </Link>{" "}
+          ·{" "}
+          <Link href={`/space/${encodeURIComponent(space)}/timers?record=${encodeURIComponent(id)}`} data-testid="record-timers">
+            {t("timers.ofRecord")}
+          </Link>
+        </span>
       </nav>
       <RecordView space={space} stored={stored.data} id={id} />
     </section>
