@@ -193,8 +193,14 @@ impl Reader<'_> {
                 return Ok(None);
             }
             let field = |name: &str| (!policy.is_hidden(name)).then(|| text(&record.data, name)).flatten();
-            item.label = Some(label_field(def).and_then(field).unwrap_or_else(|| record.id.to_string()));
-            item.person = person_field(def).and_then(field);
+            let person = person_field(def);
+            let label = match label_field(def).and_then(field) {
+                Some(label) => Some(label),
+                None => self.referenced_label(def, &policy, &record.data)?,
+            };
+            let label = label.or_else(|| column_label_field(def, person).and_then(field));
+            item.label = Some(label.unwrap_or_else(|| record.id.to_string()));
+            item.person = person.and_then(field);
             item.form = Some(form.to_string());
             item.record = Some(record.id);
         }
@@ -215,6 +221,27 @@ impl Reader<'_> {
             }
         }
         Ok(Some(item))
+    }
+
+    /// A record without a name-like field named by the record it references (an onboarding by
+    /// its account): the first reference field's record's label, if the caller sees it.
+    fn referenced_label(&self, def: &FormDef, policy: &Policy<'_>, data: &Value) -> Result<Option<String>> {
+        let Some(properties) = def.schema.get("properties").and_then(Value::as_object) else { return Ok(None) };
+        let reference = properties.iter().find_map(|(field, schema)| {
+            let target = schema.get("x-ref")?.as_str()?;
+            let id = (!policy.is_hidden(field)).then(|| data.get(field)?.as_str()?.parse::<Uuid>().ok()).flatten()?;
+            Some((target, id))
+        });
+        let Some((target, id)) = reference else { return Ok(None) };
+        let Ok(target) = forms::FormName::parse(target) else { return Ok(None) };
+        let Some(record) = self.engine.store().record(self.space, &target, &id)? else { return Ok(None) };
+        let Ok(loaded) = self.engine.loaded_form(self.space.as_str(), target.as_str()) else { return Ok(None) };
+        let def = loaded.compiled.def();
+        let policy = Policy::new(def, self.access);
+        if !policy.sees_record(&record) {
+            return Ok(None);
+        }
+        Ok(label_field(def).filter(|f| !policy.is_hidden(f)).and_then(|f| text(&record.data, f)))
     }
 
     /// Each cron schedule's occurrences after its pending one, before `until`, at most `limit`
@@ -251,16 +278,25 @@ fn text(data: &Value, field: &str) -> Option<String> {
     }
 }
 
-/// The field that names a record: the first of `name`, `title`, `subject` the schema has,
-/// else the first string column of the grid.
+/// The field that names a record: the first of `name`, `title`, `subject` the schema has.
 fn label_field(def: &FormDef) -> Option<&str> {
     let properties = def.schema.get("properties")?.as_object()?;
-    let is_text = |field: &str| properties.get(field).and_then(|p| p.get("type")) == Some(&Value::from("string"));
-    if let Some(found) = ["name", "title", "subject"].into_iter().find(|field| is_text(field)) {
-        return Some(found);
-    }
+    ["name", "title", "subject"].into_iter().find(|field| is_text(properties.get(*field)))
+}
+
+/// Failing a name and a reference, the first free-text column of the grid (not a reference,
+/// an option or the person).
+fn column_label_field<'a>(def: &'a FormDef, person: Option<&str>) -> Option<&'a str> {
+    let properties = def.schema.get("properties")?.as_object()?;
     let columns = def.ui.as_ref()?.get("list_columns")?.as_array()?;
-    columns.iter().filter_map(Value::as_str).find(|field| is_text(field))
+    columns.iter().filter_map(Value::as_str).find(|field| Some(*field) != person && is_text(properties.get(*field)))
+}
+
+/// A plain text property: a string that is no reference and no choice of options.
+fn is_text(schema: Option<&Value>) -> bool {
+    schema.is_some_and(|p| {
+        p.get("type") == Some(&Value::from("string")) && p.get("x-ref").is_none() && p.get("enum").is_none()
+    })
 }
 
 /// The field saying whom a record concerns: the policy's person field, else a field the form

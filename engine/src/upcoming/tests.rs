@@ -32,7 +32,9 @@ async fn space() -> (Engine, tempfile::TempDir) {
         "access": { "person_field": "owner", "roles": { "viewer": { "records": "own" } } } });
     engine.put_form(&actor(), "cs", "account", &account, false).await.expect("account form");
     let onboarding = json!({ "schema": { "type": "object", "properties": {
-            "name": { "type": "string" }, "stage": { "type": "string" } } },
+            "name": { "type": "string" }, "account": { "type": "string", "x-ref": "account" },
+            "stage": { "type": "string", "enum": ["kickoff", "live"] }, "notes": { "type": "string" } } },
+        "ui": { "list_columns": ["account", "stage", "notes"] },
         "pipeline": { "field": "stage", "stages": [ { "name": "kickoff", "sla": "3d" }, { "name": "live" } ] } });
     engine.put_form(&actor(), "cs", "onboarding", &onboarding, false).await.expect("onboarding form");
     let reminders = json!({ "title": "Renewal reminders",
@@ -104,6 +106,28 @@ async fn an_sla_names_the_stage_and_the_workflows_its_breach_runs() {
     assert_eq!((sla.spec.as_str(), sla.record, sla.at), ("kickoff", Some(id), utc("2027-05-04T00:00:00Z")));
     assert_eq!(sla.workflows, vec!["kickoff-late".to_owned()]);
     assert_eq!(sla.label.as_deref(), Some("Globex"));
+}
+
+#[tokio::test]
+async fn a_record_without_a_name_is_labelled_by_the_record_it_references() {
+    let (engine, _dir) = space().await;
+    let account = create(&engine, "account", json!({ "name": "Acme", "owner": "u-ana" })).await;
+    create(&engine, "onboarding", json!({ "account": account.to_string(), "stage": "kickoff" })).await;
+    let upcoming = engine.upcoming(&Access::unrestricted(), "cs", 30, 100).expect("upcoming");
+    let sla = upcoming.items.iter().find(|i| i.kind == TimerKind::Sla).expect("an SLA item");
+    assert_eq!(sla.label.as_deref(), Some("Acme"));
+    // Without a reference, the grid's first text column names it.
+    create(&engine, "onboarding", json!({ "notes": "Pilot", "stage": "kickoff" })).await;
+    let upcoming = engine.upcoming(&Access::unrestricted(), "cs", 30, 100).expect("upcoming");
+    let labels: Vec<_> =
+        upcoming.items.iter().filter(|i| i.kind == TimerKind::Sla).filter_map(|i| i.label.as_deref()).collect();
+    assert_eq!(labels, ["Acme", "Pilot"]);
+    // Someone who can't see the account sees the onboarding by its id.
+    let viewer = Access { user_id: Some("u-bo".into()), role: Some(SpaceRole::Viewer), ..Access::default() };
+    let upcoming = engine.upcoming(&viewer, "cs", 30, 100).expect("upcoming");
+    let sla = upcoming.items.iter().find(|i| i.kind == TimerKind::Sla && i.label.as_deref() != Some("Pilot"));
+    let sla = sla.expect("an SLA item");
+    assert_eq!(sla.label, sla.record.map(|id| id.to_string()));
 }
 
 #[tokio::test]

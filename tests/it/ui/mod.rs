@@ -9,6 +9,7 @@ mod browser;
 mod dashboards;
 mod designer;
 mod import_export;
+mod templates;
 
 use std::time::Duration;
 

@@ -17,6 +17,8 @@ const MyWorkPage = lazy(() => import("./pages/MyWork"));
 const DashboardsPage = lazy(() => import("./pages/Dashboards"));
 const ImportPage = lazy(() => import("./pages/Import"));
 const DesignerPage = lazy(() => import("./pages/Designer"));
+const TemplatesPage = lazy(() => import("./pages/Templates"));
+const UpcomingPage = lazy(() => import("./pages/Upcoming"));
 
 export interface Me {
   caller: string;
@@ -102,6 +104,11 @@ export function App() {
               <Link href="/my-work" aria-current={location.path === "/my-work" ? "page" : undefined} data-testid="nav-my-work">
                 {t("nav.myWork")}
               </Link>
+              {auth.me.superadmin && (
+                <Link href="/templates" aria-current={location.path === "/templates" ? "page" : undefined} data-testid="nav-templates">
+                  {t("templates.nav")}
+                </Link>
+              )}
             </>
           )}
         </nav>
@@ -120,16 +127,19 @@ export function App() {
   );
 }
 
-/** The space a path is in (`/s/:space/...` or `/d/:space/...`), if any. */
+/** The space a path is in (`/s/:space/...`, `/d/:space/...` or `/space/:space/...`), if any. */
 function spaceOf(path: string): string | undefined {
   const [, kind, space] = path.split("/");
-  return (kind === "s" || kind === "d") && space ? decodeURIComponent(space) : undefined;
+  return (kind === "s" || kind === "d" || kind === "space") && space ? decodeURIComponent(space) : undefined;
 }
 
 function route(path: string) {
   if (path === "/") return <SpacesPage />;
   if (path === "/my-work") return <MyWorkPage />;
-  let params = match("/d/:space", path);
+  if (path === "/templates") return <TemplatesPage />;
+  let params = match("/space/:space/upcoming", path);
+  if (params) return <UpcomingPage key={params.space} space={params.space} />;
+  params = match("/d/:space", path);
   if (params) return <DashboardsPage key={params.space} space={params.space} />;
   params = match("/d/:space/:dashboard", path);
   if (params) return <DashboardsPage key={`${params.space}/${params.dashboard}`} space={params.space} dashboard={params.dashboard} />;
