@@ -375,7 +375,7 @@ export const en = {
     installTitle: "New space from {{pack}}",
     installIntro: "The space gets the template's forms, workflows, views and dashboards. You can change them afterwards without touching the template.",
     copyHeading: "Copy {{space}}",
-    copyIntro: "The copy gets this space's forms, workflows, dashboards, webhook endpoints and inbound hooks (with new secrets), not its records. Changing one space later leaves the other as it is.",
+    copyIntro: "The copy gets this space's forms, workflows, dashboards, shared views, webhook endpoints and inbound hooks (with new secrets), not its records. Changing one space later leaves the other as it is.",
     copyTitle: "{{title}} (copy)",
     name: "Space name",
     nameHelp: "Lowercase letters, digits, - and _, starting with a letter; used in URLs and the API.",

@@ -377,7 +377,7 @@ export const zhCN: Strings = {
     installTitle: "用「{{pack}}」新建空间",
     installIntro: "新空间会得到模板的表单、工作流、视图和仪表盘。之后可以随意修改，不影响模板。",
     copyHeading: "复制 {{space}}",
-    copyIntro: "副本包含此空间的表单、工作流、仪表盘、Webhook 端点和接入钩子（使用新的密钥），不包含记录。之后修改任一空间都不会影响另一个。",
+    copyIntro: "副本包含此空间的表单、工作流、仪表盘、共享视图、Webhook 端点和接入钩子（使用新的密钥），不包含记录。之后修改任一空间都不会影响另一个。",
     copyTitle: "{{title}}（副本）",
     name: "空间名称",
     nameHelp: "小写字母、数字、- 和 _，以字母开头；用于网址和 API。",
