@@ -93,9 +93,7 @@ async fn definitions(client: &reqwest::Client, base: &str, token: &str, space: &
 #[tokio::test]
 async fn a_copied_support_desk_with_a_changed_sla_exports_as_a_pack_that_checks_and_installs_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let output = tend().args(["token", "create", "--admin", "--data-dir"]).arg(dir.path()).output().unwrap();
-    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-    let server = ServerProcess::start(dir.path());
+    let (server, token) = ServerProcess::start_with_admin_token(dir.path());
     let client = reqwest::Client::new();
     let api = |path: &str| format!("{}/api/v1{path}", server.base);
     let post = |body: Value| client.post(api("/spaces")).bearer_auth(&token).json(&body).send();

@@ -6,24 +6,7 @@
 use fantoccini::key::Key;
 use serde_json::json;
 
-use super::{Browser, Demo};
-
-/// Replaces an input's text by typing (finding the input again if a render replaced it).
-async fn type_into(browser: &Browser, css: &str, text: &str) {
-    for attempt in 0.. {
-        let input = browser.wait_for(css).await;
-        match async {
-            input.clear().await?;
-            input.send_keys(text).await
-        }
-        .await
-        {
-            Ok(()) => return,
-            Err(err) if attempt < 3 => eprintln!("retrying {css}: {err}"),
-            Err(err) => panic!("typing into {css}: {err}"),
-        }
-    }
-}
+use super::{click, type_into, Browser, Demo};
 
 /// Adds a field of `kind` from the palette and names it; it is left selected.
 async fn add_field(browser: &Browser, kind: &str, name: &str, title: &str) {
@@ -32,10 +15,6 @@ async fn add_field(browser: &Browser, kind: &str, name: &str, title: &str) {
     // The name is applied when the input loses focus.
     type_into(browser, "[data-testid=prop-title]", title).await;
     browser.wait_for(&format!("[data-testid=canvas-field-{name}]")).await;
-}
-
-async fn click(browser: &Browser, css: &str) {
-    browser.wait_for(css).await.click().await.unwrap_or_else(|err| panic!("click {css}: {err}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

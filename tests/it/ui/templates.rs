@@ -6,18 +6,7 @@
 use chrono::{Days, Utc};
 use serde_json::{json, Value};
 
-use super::{Browser, Demo};
-
-/// Replaces an input's text by typing.
-async fn type_into(browser: &Browser, css: &str, text: &str) {
-    let input = browser.wait_for(css).await;
-    input.clear().await.unwrap_or_else(|err| panic!("clearing {css}: {err}"));
-    input.send_keys(text).await.unwrap_or_else(|err| panic!("typing into {css}: {err}"));
-}
-
-async fn click(browser: &Browser, css: &str) {
-    browser.wait_for(css).await.click().await.unwrap_or_else(|err| panic!("click {css}: {err}"));
-}
+use super::{click, type_into, Browser, Demo};
 
 /// The text of each row of the agenda.
 async fn agenda_rows(browser: &Browser) -> Vec<String> {
