@@ -102,13 +102,11 @@ impl Engine {
         let space = self.space(space)?;
         let from = self.now();
         let until = from + Duration::days(i64::from(days));
-        let mut reader = Reader { engine: self, access, space: &space.name, from };
+        let reader = Reader { engine: self, access, space: &space.name, from };
         let (mut items, mut truncated) = reader.stored(until, limit)?;
         // A truncated scan stops at its last item: cron occurrences after it would jump the gap.
         let horizon = if truncated { items.last().map_or(from, |item| item.at) } else { until };
-        for occurrence in reader.cron_occurrences(horizon, limit)? {
-            items.push(occurrence);
-        }
+        items.extend(reader.cron_occurrences(horizon, limit)?);
         items.sort_by(|a, b| (a.at, &a.workflows, a.record).cmp(&(b.at, &b.workflows, b.record)));
         if items.len() > limit {
             items.truncate(limit);
@@ -133,7 +131,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     /// The stored timers due before `until` the caller may see, at most `limit`, and whether
     /// there were more (or the scan budget ran out first).
-    fn stored(&mut self, until: DateTime<Utc>, limit: usize) -> Result<(Vec<UpcomingItem>, bool)> {
+    fn stored(&self, until: DateTime<Utc>, limit: usize) -> Result<(Vec<UpcomingItem>, bool)> {
         let end = until.timestamp_micros();
         let mut items = Vec::new();
         let mut after: Option<TimerPosition> = None;
@@ -217,6 +215,12 @@ impl Reader<'_> {
                 if let Some(form) = &timer.form {
                     let triggered = self.engine.triggered(self.space, form.as_str(), EventKind::SlaBreached)?;
                     item.workflows = triggered.iter().map(|(name, _)| name.to_string()).collect();
+                    if let [(name, version)] = triggered.as_slice() {
+                        if let Ok(workflow) = self.engine.workflow(self.space.as_str(), name.as_str(), Some(*version)) {
+                            item.title = workflow.definition.title.clone();
+                            item.condition = workflow.definition.when.clone();
+                        }
+                    }
                 }
             }
         }

@@ -44,7 +44,8 @@ async fn space() -> (Engine, tempfile::TempDir) {
     engine.put_workflow(&actor(), "cs", "renewal-reminders", &reminders).await.expect("reminders");
     let digest = json!({ "trigger": { "cron": "0 8 * * MON", "timezone": "Europe/Paris" }, "actions": [] });
     engine.put_workflow(&actor(), "cs", "digest", &digest).await.expect("digest");
-    let breach = json!({ "trigger": { "form": "onboarding", "on": ["sla_breached"] }, "actions": [] });
+    let breach =
+        json!({ "title": "Kickoff late", "trigger": { "form": "onboarding", "on": ["sla_breached"] }, "actions": [] });
     engine.put_workflow(&actor(), "cs", "kickoff-late", &breach).await.expect("breach");
     (engine, dir)
 }
@@ -105,6 +106,7 @@ async fn an_sla_names_the_stage_and_the_workflows_its_breach_runs() {
     let sla = upcoming.items.iter().find(|i| i.kind == TimerKind::Sla).expect("an SLA item");
     assert_eq!((sla.spec.as_str(), sla.record, sla.at), ("kickoff", Some(id), utc("2027-05-04T00:00:00Z")));
     assert_eq!(sla.workflows, vec!["kickoff-late".to_owned()]);
+    assert_eq!(sla.title.as_deref(), Some("Kickoff late"));
     assert_eq!(sla.label.as_deref(), Some("Globex"));
 }
 

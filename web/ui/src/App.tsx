@@ -28,6 +28,8 @@ export interface Me {
   /** The user signed in; none for a bootstrap token's session. */
   user?: { id: string; name: string; email: string } | null;
   superadmin?: boolean;
+  /** The one space a token is narrowed to, if it is. */
+  space?: string | null;
 }
 
 type Auth = { state: "loading" } | { state: "signed-out" } | { state: "signed-in"; me: Me } | { state: "error"; problem: Problem };
@@ -104,7 +106,7 @@ export function App() {
               <Link href="/my-work" aria-current={location.path === "/my-work" ? "page" : undefined} data-testid="nav-my-work">
                 {t("nav.myWork")}
               </Link>
-              {auth.me.superadmin && (
+              {auth.me.superadmin && !auth.me.space && (
                 <Link href="/templates" aria-current={location.path === "/templates" ? "page" : undefined} data-testid="nav-templates">
                   {t("templates.nav")}
                 </Link>

@@ -42,10 +42,11 @@ export default function SpacesPage() {
   if (problem) return <ProblemNotice problem={problem} onRetry={reload} />;
   if (!loaded) return <div className="skeleton" aria-busy="true" />;
   const data = loaded.spaces;
-  const mayCreate = loaded.me.superadmin === true;
+  // Making spaces is for superadmins whose token or session reaches every space.
+  const mayCreate = loaded.me.superadmin === true && !loaded.me.space;
   return (
     <section>
-      <header className="page-header">
+      <header className="page-header spaces-header">
         <h1>{t("spaces.title")}</h1>
         <span className="spacer" />
         {mayCreate && (

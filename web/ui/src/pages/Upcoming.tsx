@@ -39,6 +39,13 @@ export default function UpcomingPage({ space }: { space: string }) {
   const person = (item: UpcomingItem) => (item.person ? names.get(item.person) ?? item.person : "");
   const forms = useLoad((signal) => listForms(space, signal).catch(() => []), [space]);
   const formTitle = (form: string) => forms.data?.find((f) => f.name === form)?.definition.title ?? form;
+  // An SLA's spec is its stage's name; people know the stage by its title.
+  const detail = (item: UpcomingItem) => {
+    if (item.kind === "cron") return "";
+    if (item.kind !== "sla") return item.spec.replace(/^-/, "−");
+    const stages = forms.data?.find((f) => f.name === item.form)?.definition.pipeline?.stages ?? [];
+    return stages.find((stage) => stage.name === item.spec)?.title ?? item.spec;
+  };
 
   return (
     <section className="upcoming-page">
@@ -78,7 +85,7 @@ export default function UpcomingPage({ space }: { space: string }) {
       )}
       {upcoming.data && upcoming.data.items.length > 0 &&
         (view === "agenda" ? (
-          <Agenda space={space} items={upcoming.data.items} person={person} formTitle={formTitle} />
+          <Agenda space={space} items={upcoming.data.items} person={person} formTitle={formTitle} detail={detail} />
         ) : (
           <Month space={space} items={upcoming.data.items} from={new Date(upcoming.data.from)} until={new Date(upcoming.data.until)} />
         ))}
@@ -101,10 +108,9 @@ function recordHref(space: string, item: UpcomingItem): string | undefined {
   return `/s/${encodeURIComponent(space)}/${encodeURIComponent(item.form)}/r/${item.record}`;
 }
 
-/** What kind of timer, in words: "Reminder −30d", "SLA: New". */
-function KindBadge({ item }: { item: UpcomingItem }) {
+/** What kind of timer, in words: "Reminder −30d", "SLA Kickoff". */
+function KindBadge({ item, detail }: { item: UpcomingItem; detail: string }) {
   const { t } = useTranslation();
-  const detail = item.kind === "cron" ? "" : item.spec.replace(/^-/, "−");
   return (
     <span className={`badge kind-${item.kind}`} title={item.kind === "cron" ? item.spec : undefined}>
       {t(`upcoming.kind.${item.kind}`)}
@@ -113,7 +119,15 @@ function KindBadge({ item }: { item: UpcomingItem }) {
   );
 }
 
-function Agenda({ space, items, person, formTitle }: { space: string; items: UpcomingItem[]; person: (item: UpcomingItem) => string; formTitle: (form: string) => string }) {
+interface AgendaProps {
+  space: string;
+  items: UpcomingItem[];
+  person: (item: UpcomingItem) => string;
+  formTitle: (form: string) => string;
+  detail: (item: UpcomingItem) => string;
+}
+
+function Agenda({ space, items, person, formTitle, detail }: AgendaProps) {
   const { t, i18n } = useTranslation();
   const dayTitle = new Intl.DateTimeFormat(i18n.language, { weekday: "long", month: "long", day: "numeric" });
   const time = new Intl.DateTimeFormat(i18n.language, { hour: "2-digit", minute: "2-digit" });
@@ -157,7 +171,7 @@ function Agenda({ space, items, person, formTitle }: { space: string; items: Upc
                         {item.overdue && <div className="small warn-text">{t("upcoming.overdue")}</div>}
                       </td>
                       <td className="what">
-                        <KindBadge item={item} />
+                        <KindBadge item={item} detail={detail(item)} />
                       </td>
                       <td className="workflow">
                         {item.workflows.length === 0 ? (
