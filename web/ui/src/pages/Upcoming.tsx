@@ -258,7 +258,11 @@ function Month({ space, items, from, until }: { space: string; items: UpcomingIt
                 </span>
               );
             })}
-            {dayItems.length > shown.length && <span className="muted small">{t("calendar.more", { count: dayItems.length - shown.length })}</span>}
+            {dayItems.length > shown.length && (
+              <button type="button" className="link-button small more" onClick={() => setQuery({ view: null })} title={t("upcoming.seeInAgenda")}>
+                {t("calendar.more", { count: dayItems.length - shown.length })}
+              </button>
+            )}
           </div>
         );
       })}
