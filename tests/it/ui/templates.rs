@@ -119,7 +119,7 @@ async fn an_admin_installs_a_template_copies_it_and_sees_the_next_30_days() {
     browser.wait_for("[data-testid=upcoming-calendar]").await;
     browser.screenshot("upcoming-month-zh-1280").await;
     click(&browser, "[data-testid=nav-templates]").await;
-    browser.wait_for("[data-testid=pack-support-desk]").await;
+    browser.wait_for("[data-testid=pack-in-use-support-desk]").await;
     browser.screenshot("templates-zh-1280").await;
     click(&browser, "[data-testid=install-customer-success]").await;
     browser.wait_for("[data-testid=new-space-dialog]").await;

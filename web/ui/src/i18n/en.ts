@@ -368,6 +368,7 @@ export const en = {
     sample_one: "{{count}} sample record",
     sample_other: "{{count}} sample records",
     noSample: "No sample records",
+    inUse: "Spaces made from it:",
     use: "Use this template",
   },
   spaceCopy: {

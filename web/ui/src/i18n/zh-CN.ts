@@ -370,6 +370,7 @@ export const zhCN: Strings = {
     sample_one: "{{count}} 条示例记录",
     sample_other: "{{count}} 条示例记录",
     noSample: "没有示例记录",
+    inUse: "已用它创建的空间：",
     use: "使用此模板",
   },
   spaceCopy: {

@@ -12,7 +12,7 @@ import { navigate } from "../router";
 
 async function load(signal: AbortSignal) {
   const [packs, spaces] = await Promise.all([listPacks(signal), listSpaces(signal)]);
-  return { packs, taken: spaces.map((s) => s.name) };
+  return { packs, spaces, taken: spaces.map((s) => s.name) };
 }
 
 export default function TemplatesPage() {
@@ -41,6 +41,15 @@ export default function TemplatesPage() {
               {pack.dashboards.length > 0 && <Contents label={t("templates.dashboards", { count: pack.dashboards.length })} items={pack.dashboards} />}
               {pack.views.length > 0 && <Contents label={t("templates.views", { count: pack.views.length })} items={pack.views} />}
             </dl>
+            {data.spaces.some((space) => space.template?.name === pack.name) && (
+              <p className="muted small" data-testid={`pack-in-use-${pack.name}`}>
+                {t("templates.inUse")}{" "}
+                {data.spaces
+                  .filter((space) => space.template?.name === pack.name)
+                  .map((space) => space.title)
+                  .join(" · ")}
+              </p>
+            )}
             <footer>
               <span className="muted small">{pack.sample_records > 0 ? t("templates.sample", { count: pack.sample_records }) : t("templates.noSample")}</span>
               <span className="spacer" />
