@@ -54,6 +54,7 @@ pub mod sessions;
 mod spaces;
 mod store;
 pub mod timers;
+pub mod upcoming;
 pub mod views;
 pub mod workflows;
 

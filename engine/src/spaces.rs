@@ -85,7 +85,8 @@ impl Engine {
 
 impl Engine {
     /// Creates space `name` with the latest definitions of space `from` (forms first, since
-    /// workflows and dashboards are checked against them). Records are not copied.
+    /// workflows and dashboards are checked against them) and its shared views. Records are
+    /// not copied.
     pub async fn copy_space(&self, actor: &Actor, from: &str, name: &str, title: Option<String>) -> Result<Space> {
         let source = self.space(from)?;
         let forms = self.forms(source.name.as_str())?;
@@ -122,6 +123,14 @@ impl Engine {
         for dashboard in self.dashboards(source.name.as_str())? {
             let definition = as_json(&dashboard.definition)?;
             self.put_dashboard(actor, space.name.as_str(), &dashboard.name, &definition, None).await?;
+        }
+        // Shared views are the space's and come along (with their owner); personal ones stay
+        // with the person who saved them.
+        for form in &forms {
+            for view in self.store().views(&source.name, &form.name)?.into_iter().filter(|v| v.definition.shared) {
+                let definition = as_json(&view.definition)?;
+                self.put_view(&view.owner, space.name.as_str(), form.name.as_str(), &view.name, &definition).await?;
+            }
         }
         Ok(space)
     }
@@ -176,6 +185,10 @@ mod tests {
         engine.put_hook("cs", "usage", &json!({})).await.expect("hook");
         let on_usage = json!({ "trigger": { "hook": "usage" }, "actions": [ { "script": "print(payload)" } ] });
         engine.put_workflow(&actor, "cs", "on-usage", &on_usage).await.expect("hook workflow");
+        let shared = json!({ "title": "Big", "filter": "n > 2", "shared": true });
+        engine.put_view(&Actor("ana".into()), "cs", "f", "big", &shared).await.expect("shared view");
+        let personal = json!({ "title": "Mine", "filter": "n > 5" });
+        engine.put_view(&Actor("ana".into()), "cs", "f", "mine", &personal).await.expect("personal view");
         engine
             .create_record(&actor, &crate::Access::unrestricted(), "cs", "f", json!({ "n": 3 }))
             .await
@@ -205,6 +218,9 @@ mod tests {
             engine.hook("cs", "usage").expect("hook").secret
         );
         assert!(engine.workflow("emea", "on-usage", None).is_ok());
+        let views = engine.views(&Actor("ana".into()), "emea", "f").expect("views");
+        let names: Vec<_> = views.iter().map(|v| (v.name.as_str(), v.definition.filter.as_deref())).collect();
+        assert_eq!(names, [("big", Some("n > 2"))], "shared views come along, personal ones don't");
 
         let adapted = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 10" });
         engine.put_workflow(&actor, "emea", "w", &adapted).await.expect("adapted");

@@ -136,9 +136,7 @@ async fn token_list_and_revoke_work_while_the_server_runs() {
 #[tokio::test]
 async fn import_and_export_talk_to_the_running_server() {
     let dir = tempfile::tempdir().unwrap();
-    let output = tend().args(["token", "create", "--admin", "--data-dir"]).arg(dir.path()).output().unwrap();
-    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-    let server = ServerProcess::start(dir.path());
+    let (server, token) = ServerProcess::start_with_admin_token(dir.path());
     let client = reqwest::Client::new();
     let api = |path: &str| format!("{}/api/v1{path}", server.base);
     let created = client.post(api("/spaces")).bearer_auth(&token).json(&serde_json::json!({ "name": "cs" })).send();

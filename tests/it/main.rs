@@ -35,6 +35,7 @@ mod record_policy;
 mod restart;
 mod slow_scripts;
 mod storage_failures;
+mod templates;
 mod tidy;
 mod timers;
 mod ui;

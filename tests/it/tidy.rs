@@ -110,6 +110,7 @@ const ENGINE_LAYERS: &[&[&str]] = &[
         "spaces",
         "workflows",
         "timers",
+        "upcoming",
         "outbox",
         "sessions",
         "people",

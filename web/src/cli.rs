@@ -1,7 +1,7 @@
 //! The command line: `tend serve [--demo]`, `tend token create|list|revoke`,
 //! `tend user create|reset-password`, `tend simulate`,
-//! `tend pack check|test|install|list`, `tend space copy`, `tend import`, `tend export`,
-//! `tend backup` and `tend restore`. `token list|revoke`, `import` and `export` talk to the
+//! `tend pack check|test|install|list|export`, `tend space copy`, `tend import`, `tend export`,
+//! `tend backup` and `tend restore`. `token list|revoke`, `import`, `export` and `pack export` talk to the
 //! running server's API (`remote`); `backup` does when a server runs, else it reads the data
 //! directory; the others open the data directory.
 //!
@@ -434,6 +434,21 @@ enum PackCommand {
     /// List the packs built into this binary.
     #[command(after_help = "Example:\n  tend pack list")]
     List,
+    /// Export a space of a running server as a pack folder (its forms, workflows, shared views
+    /// and dashboards; no records), which `tend pack check` reads and which installs elsewhere.
+    #[command(
+        after_help = "Example:\n  TEND_TOKEN=tend_... tend pack export --space support-emea --out packs/support-emea"
+    )]
+    Export {
+        /// The space to export.
+        #[arg(long)]
+        space: String,
+        /// The folder to write (created; must be empty if it exists).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -638,6 +653,16 @@ fn open_data_dir(data: &DataArgs) -> anyhow::Result<Engine> {
 
 async fn pack(command: PackCommand) -> anyhow::Result<()> {
     match command {
+        PackCommand::Export { space, out, remote } => {
+            let pack = remote.remote()?.pack(&space).await?;
+            pack.write_dir(&out)?;
+            println!(
+                "Exported space {space} as a pack into {}: check it with `tend pack check {}`",
+                out.display(),
+                out.display()
+            );
+            Ok(())
+        }
         PackCommand::List => {
             for name in packs::embedded_names() {
                 if let Some(pack) = packs::embedded(&name) {

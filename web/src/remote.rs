@@ -1,6 +1,6 @@
 //! CLI commands that act on a running server through its HTTP API rather than on the data
 //! directory, which the server holds locked while it runs: `tend token list|revoke`,
-//! `tend import`, `tend export` and `tend backup`.
+//! `tend import`, `tend export`, `tend pack export` and `tend backup`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -108,6 +108,18 @@ impl Remote {
             .send()
             .await
             .with_context(|| format!("reaching the server at {} (is it running? see --server)", self.base))
+    }
+
+    /// The pack of `space`'s definitions (`GET .../pack`, a zip).
+    pub async fn pack(&self, space: &str) -> anyhow::Result<crate::packs::Pack> {
+        let url = format!("{}/api/v1/spaces/{space}/pack", self.base);
+        let response = self.send(self.client.get(url)).await?;
+        let status = response.status();
+        let bytes = response.bytes().await.context("reading the server's answer")?;
+        if !status.is_success() {
+            anyhow::bail!("the server answered {status}: {}", problem_detail(&String::from_utf8_lossy(&bytes)));
+        }
+        crate::packs::Pack::from_zip(format!("space {space}"), &bytes)
     }
 
     /// Uploads `file` to `POST .../import` with `query`, a progress bar counting the bytes sent,

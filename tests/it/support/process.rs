@@ -27,6 +27,15 @@ impl ServerProcess {
         Self::start_with(data_dir, &[]).0
     }
 
+    /// An admin token made by `tend token create --admin` on the data dir, then `tend serve`
+    /// on it: for CLI commands that talk to a running server.
+    pub fn start_with_admin_token(data_dir: &Path) -> (ServerProcess, String) {
+        let output = tend().args(["token", "create", "--admin", "--data-dir"]).arg(data_dir).output().expect("tend");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let token = String::from_utf8(output.stdout).expect("UTF-8").trim().to_owned();
+        (Self::start(data_dir), token)
+    }
+
     /// Like [`ServerProcess::start`] with more `serve` arguments; also returns the banner lines.
     pub fn start_with(data_dir: &Path, args: &[&str]) -> (ServerProcess, Vec<String>) {
         Self::spawn(tend().args(["serve", "--bind", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(args), data_dir)

@@ -80,6 +80,8 @@ pub(crate) fn need(route: &str, method: &Method) -> Option<Need> {
         "/api/v1/openapi.json" | "/api/v1/tokens" | "/api/v1/tokens/{id}" => Need::SignedIn,
         "/api/v1/spaces" if write => Need::Instance,
         "/api/v1/spaces" => Need::SignedIn,
+        // The built-in template packs: what the gallery offers.
+        "/api/v1/packs" => Need::SignedIn,
         "/api/v1/users" | "/api/v1/backup" | "/api/v1/audit" => Need::Instance,
         "/api/v1/users/{id}" => Need::SelfOrInstance,
         "/api/v1/spaces/{space}/hooks/{name}" if method == Method::POST => Need::Public,
@@ -103,6 +105,10 @@ pub(crate) fn need(route: &str, method: &Method) -> Option<Need> {
         }
         // Saved views: a member saves their own; sharing is the engine's concern.
         r if r.starts_with("/api/v1/spaces/{space}/forms/{form}/views") => Need::Space(if write { Work } else { Read }),
+        // What would fire, and the space's definitions as a pack: readable by viewers, who
+        // read the same definitions and records through the API (the calendar keeps to their
+        // record scope).
+        "/api/v1/spaces/{space}/upcoming" | "/api/v1/spaces/{space}/pack" => Need::Space(Read),
         r if r.starts_with("/api/v1/spaces/{space}") => {
             Need::Space(if write && !only_reads(r, method) { Define } else { Read })
         }

@@ -19,6 +19,7 @@ mod import;
 mod integrations;
 mod members;
 mod openapi;
+mod packs;
 mod records;
 pub(crate) mod sessions;
 mod spaces;
@@ -26,6 +27,7 @@ pub(crate) mod strict_json;
 mod system;
 mod timers;
 mod tokens;
+mod upcoming;
 mod users;
 mod views;
 mod warnings;
@@ -109,6 +111,8 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         .merge(export::router())
         .merge(workflows::router())
         .merge(timers::router())
+        .merge(upcoming::router())
+        .merge(packs::router())
         .merge(integrations::router())
         .merge(tokens::router())
         .merge(users::router())

@@ -372,6 +372,7 @@ fn generic_paths() -> Map<String, Value> {
         "get": op("Upcoming timers, in due order", timer_params, None, vec![("200", ok("Timers", page_of(schema_ref("Timer"))))]),
     }));
     integration_paths(&mut paths);
+    calendar_and_pack_paths(&mut paths);
     people_paths(&mut paths);
     let me = json!({ "type": "object", "properties": {
         "caller": { "type": "string" }, "token_id": { "type": "string" }, "role": { "type": "string" },
@@ -497,6 +498,44 @@ fn dashboard_paths(paths: &mut Map<String, Value>) {
 
 /// Webhook endpoints, inbound hooks and the outbox.
 #[rustfmt::skip]
+/// The next days' calendar, the template gallery and a space exported as a pack.
+fn calendar_and_pack_paths(paths: &mut Map<String, Value>) {
+    let mut params = space_params();
+    params.push(query_param("days", "How many days ahead (default 30, at most 92)", json!({ "type": "integer", "minimum": 1, "maximum": 92 })));
+    params.push(query_param("limit", "At most this many items (default 500, at most 2000)", json!({ "type": "integer", "minimum": 1, "maximum": 2000 })));
+    let timestamp = json!({ "type": "string", "format": "date-time" });
+    let item = json!({ "type": "object", "required": ["at", "local", "timezone", "kind", "spec", "workflows", "overdue"], "properties": {
+        "at": timestamp, "local": { "type": "string", "description": "On the wall clock of `timezone`" },
+        "timezone": { "type": "string" }, "kind": { "type": "string", "enum": ["date_offset", "delay", "cron", "sla"] },
+        "spec": { "type": "string", "description": "The offset, delay, cron expression, or the stage whose SLA breaches" },
+        "workflows": { "type": "array", "items": { "type": "string" }, "description": "What runs: the timer's workflow, or those an SLA breach triggers" },
+        "title": { "type": "string" }, "condition": { "type": "string", "description": "The workflow's `when`, checked when it fires" },
+        "form": { "type": "string" }, "record": { "type": "string", "format": "uuid" },
+        "label": { "type": "string", "description": "The record's name-like field" },
+        "person": { "type": "string", "description": "The record's person field (a user id or email)" },
+        "overdue": { "type": "boolean", "description": "Due before now: fires as soon as the scheduler runs" } } });
+    paths.insert("/api/v1/spaces/{space}/upcoming".into(), json!({
+        "get": op("What would fire over the next days: pending timers, date offsets, delays, SLAs and cron occurrences, read from what is stored (nothing runs or is written; records out of the caller's scope are left out)",
+                  params, None, vec![("200", ok("The calendar", json!({ "type": "object", "required": ["from", "until", "timezone", "items", "truncated"], "properties": {
+                      "from": timestamp, "until": timestamp, "timezone": { "type": "string", "description": "The space's zone" },
+                      "items": { "type": "array", "items": item },
+                      "truncated": { "type": "boolean", "description": "More fire in the window than `items` holds" } } })))]),
+    }));
+    let named = json!({ "type": "array", "items": { "type": "object", "properties": {
+        "name": { "type": "string" }, "title": { "type": ["string", "null"] } } } });
+    paths.insert("/api/v1/packs".into(), json!({
+        "get": op("The built-in template packs, with what each brings (`POST /api/v1/spaces {template}` installs one)", vec![], None,
+                  vec![("200", ok("Packs", page_of(json!({ "type": "object", "properties": {
+                      "name": { "type": "string" }, "title": { "type": "string" }, "description": { "type": "string" },
+                      "version": { "type": "string" }, "forms": named, "workflows": named, "dashboards": named, "views": named,
+                      "sample_records": { "type": "integer" } } }))))]),
+    }));
+    paths.insert("/api/v1/spaces/{space}/pack".into(), json!({
+        "get": op("The space's definitions as a template pack (forms, workflows, shared views, dashboards; no records, endpoints or hooks), zipped under a folder named after the space: `tend pack check` accepts it", space_params(), None,
+                  vec![("200", json!({ "description": "The pack", "content": { "application/zip": { "schema": { "type": "string", "format": "binary" } } } }))]),
+    }));
+}
+
 fn integration_paths(paths: &mut Map<String, Value>) {
     let named = |what: &str| vec![path_param("space", "Space name"), path_param("name", what)];
     let object = || json!({ "type": "object" });
@@ -530,9 +569,12 @@ fn integration_paths(paths: &mut Map<String, Value>) {
         "get": op("The outbox, newest first, with every attempt", list, None, vec![("200", ok("Deliveries", page_of(object())))]),
     }));
     let one = || vec![path_param("space", "Space name"), path_param("id", "Delivery id")];
-    paths.insert("/api/v1/spaces/{space}/deliveries/{id}".into(), json!({
-        "get": op("One delivery", one(), None, vec![("200", ok("The delivery", object()))]),
-    }));
+    paths.insert(
+        "/api/v1/spaces/{space}/deliveries/{id}".into(),
+        json!({
+            "get": op("One delivery", one(), None, vec![("200", ok("The delivery", object()))]),
+        }),
+    );
     paths.insert("/api/v1/spaces/{space}/deliveries/{id}/redeliver".into(), json!({
         "post": op("Send it again (same `webhook-id`), with a fresh budget of attempts", one(), None, vec![("202", ok("Pending again", object()))]),
     }));

@@ -12,6 +12,8 @@
 //! tests/*.json         workflow tests run by `tend pack test` (see `runner`)
 //! ```
 //!
+//! A space's definitions can be exported as a pack (`export`), as a folder or a zip.
+//!
 //! A pack is read into memory once (from a folder, or from the copy built into the binary:
 //! `embedded`), so checking, testing and installing see the same files. Every problem is
 //! reported as `file:line: message`: definition errors carry JSON pointers, which `locate`
@@ -21,6 +23,7 @@ mod check;
 mod data;
 pub mod demo;
 mod embedded;
+mod export;
 mod install;
 mod locate;
 mod runner;
@@ -36,6 +39,7 @@ use serde_json::Value;
 
 pub use check::{check, CheckReport};
 pub use embedded::{embedded, embedded_names};
+pub use export::export;
 pub use install::{install, install_data, install_new, InstallError, Installed};
 pub use runner::{run_tests, TestOutcome};
 

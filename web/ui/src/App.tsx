@@ -25,6 +25,8 @@ const RunsPage = lazy(() => import("./pages/Runs"));
 const TimersPage = lazy(() => import("./pages/Timers"));
 const DeliveriesPage = lazy(() => import("./pages/Deliveries"));
 const IntegrationsPage = lazy(() => import("./pages/Integrations"));
+const TemplatesPage = lazy(() => import("./pages/Templates"));
+const UpcomingPage = lazy(() => import("./pages/Upcoming"));
 
 export interface Me {
   caller: string;
@@ -34,6 +36,8 @@ export interface Me {
   /** The user signed in; none for a bootstrap token's session. */
   user?: { id: string; name: string; email: string } | null;
   superadmin?: boolean;
+  /** The one space a token is narrowed to, if it is. */
+  space?: string | null;
 }
 
 type Auth = { state: "loading" } | { state: "signed-out" } | { state: "signed-in"; me: Me } | { state: "error"; problem: Problem };
@@ -117,6 +121,11 @@ export function App() {
               <Link href="/my-work" aria-current={location.path === "/my-work" ? "page" : undefined} data-testid="nav-my-work">
                 {t("nav.myWork")}
               </Link>
+              {auth.me.superadmin && !auth.me.space && (
+                <Link href="/templates" aria-current={location.path === "/templates" ? "page" : undefined} data-testid="nav-templates">
+                  {t("templates.nav")}
+                </Link>
+              )}
             </>
           )}
         </nav>
@@ -139,7 +148,7 @@ export function App() {
   );
 }
 
-/** The space a path is in (`/s/:space/...` or `/d/:space/...`), if any. */
+/** The space a path is in (`/s/:space/...`, `/d/:space/...` or `/space/:space/...`), if any. */
 function spaceOf(path: string): string | undefined {
   const [, kind, space] = path.split("/");
   return (kind === "s" || kind === "d" || kind === "space") && space ? decodeURIComponent(space) : undefined;
@@ -148,7 +157,10 @@ function spaceOf(path: string): string | undefined {
 function route(path: string) {
   if (path === "/") return <SpacesPage />;
   if (path === "/my-work") return <MyWorkPage />;
-  let params = match("/d/:space", path);
+  if (path === "/templates") return <TemplatesPage />;
+  let params = match("/space/:space/upcoming", path);
+  if (params) return <UpcomingPage key={params.space} space={params.space} />;
+  params = match("/d/:space", path);
   if (params) return <DashboardsPage key={params.space} space={params.space} />;
   params = match("/d/:space/:dashboard", path);
   if (params) return <DashboardsPage key={`${params.space}/${params.dashboard}`} space={params.space} dashboard={params.dashboard} />;

@@ -99,13 +99,4 @@ export async function listHooks(space: string, signal?: AbortSignal): Promise<Na
   return (await api<Page<Named>>(`${base(space)}/hooks`, { signal })).body.items;
 }
 
-export interface Member {
-  user_id: string;
-  role: string;
-  name?: string | null;
-  email?: string | null;
-}
-
-export async function listMembers(space: string, signal?: AbortSignal): Promise<Member[]> {
-  return (await api<Page<Member>>(`${base(space)}/members`, { signal })).body.items;
-}
+export { listMembers, type Member } from "../api/tend";
