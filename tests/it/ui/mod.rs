@@ -53,28 +53,6 @@ async fn grid_settled(browser: &Browser) {
         .await;
 }
 
-/// Replaces an input's text by typing (finding the input again if a render replaced it).
-pub(super) async fn type_into(browser: &Browser, css: &str, text: &str) {
-    for attempt in 0.. {
-        let input = browser.wait_for(css).await;
-        match async {
-            input.clear().await?;
-            input.send_keys(text).await
-        }
-        .await
-        {
-            Ok(()) => return,
-            Err(err) if attempt < 3 => eprintln!("retrying {css}: {err}"),
-            Err(err) => panic!("typing into {css}: {err}"),
-        }
-    }
-}
-
-/// Clicks the first element matching `css`, waiting for it.
-pub(super) async fn click(browser: &Browser, css: &str) {
-    browser.wait_for(css).await.click().await.unwrap_or_else(|err| panic!("click {css}: {err}"));
-}
-
 async fn row_ids(browser: &Browser) -> Vec<String> {
     // Read in one script: the virtualized body re-renders while it scrolls, so element handles
     // taken one by one may go stale.
