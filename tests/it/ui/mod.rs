@@ -10,9 +10,9 @@ mod dashboards;
 mod designer;
 mod import_export;
 mod people;
-mod workflows;
-mod watching;
 mod templates;
+mod watching;
+mod workflows;
 
 use std::time::Duration;
 

@@ -1452,7 +1452,19 @@ fn flush_db(db: &sled::Db) -> Result<(), StoreError> {
 /// sled's open fail, which is reported as [`StoreError::Open`].
 fn database_in_use(dir: &Path) -> bool {
     let Ok(file) = std::fs::File::open(dir.join("db")) else { return false };
-    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+    // A database this process closed a moment ago is released when sled's background threads
+    // let go of it, which a busy machine may delay: a short wait tells that from another
+    // holder.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match file.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return true,
+            _ => return false,
+        }
+    }
 }
 
 /// The storage format this code reads and writes:
