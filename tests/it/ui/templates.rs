@@ -1,6 +1,6 @@
 //! The template gallery and the next days in a real browser: an admin installs the
-//! support-desk template from the gallery, copies the new space for another department, and
-//! opens the demo's next 30 days, where a renewal reminder shows at 09:00 in Shanghai. Screenshots
+//! support-desk template from the gallery, copies the new space for another department, changes
+//! an SLA in the copy's designer (the original keeps its own), and opens the demo's next 30 days, where a renewal reminder shows at 09:00 in Shanghai. Screenshots
 //! in English and Chinese, at 1440×900 and 1280×800.
 
 use chrono::{Days, Utc};
@@ -53,6 +53,26 @@ async fn an_admin_installs_a_template_copies_it_and_sees_the_next_30_days() {
     let export = browser.wait_for("[data-testid=export-pack-support-emea]").await;
     assert_eq!(export.attr("href").await.expect("href").as_deref(), Some("/api/v1/spaces/support-emea/pack"));
     browser.screenshot("spaces-copied-en-1440").await;
+
+    // The copy's tickets get four hours before a new one is late; the original keeps two.
+    browser.client.goto(&demo.url("/s/support-emea/ticket/design")).await.expect("the copy's designer");
+    click(&browser, "[data-testid=tab-pipeline]").await;
+    // A controlled input may put its old text back between WebDriver's clear and the typing:
+    // typed again until it reads 4h.
+    browser
+        .until("the SLA reading 4h", || async {
+            type_into(&browser, "[data-testid=stage-sla-0]", "4h").await;
+            let value = browser.wait_for("[data-testid=stage-sla-0]").await.prop("value").await;
+            value.ok().flatten().as_deref() == Some("4h")
+        })
+        .await;
+    click(&browser, "[data-testid=publish]").await;
+    browser.wait_for("[data-testid=published]").await;
+    let copy = demo.get("/api/v1/spaces/support-emea/forms/ticket", &[]).await;
+    let original = demo.get("/api/v1/spaces/support/forms/ticket", &[]).await;
+    let first_sla = |form: &Value| form["definition"]["pipeline"]["stages"][0]["sla"].clone();
+    assert_eq!(first_sla(&copy), json!("4h"));
+    assert_eq!(first_sla(&original), json!("2h"), "the original is unchanged");
 
     // An account renewing in 45 days, in Shanghai: its 30-day reminder is due in 15 days at
     // 09:00 there.

@@ -2,11 +2,14 @@
 //! "health drops below 60 → a task for the owner and a webhook notice", dry-run on an account;
 //! "renewal reminder 30 days before `renewal_date` at 09:00 Asia/Shanghai"; a server refusal
 //! shown at the input it names, and a saved workflow's warning at the endpoint it names. Then a
-//! CSM's edit of an account makes the first fire, and its run, task and delivery are there.
+//! CSM's edit of an account makes the first fire, and its run, task and delivery (to a real
+//! receiver on loopback) are seen in the runs and deliveries pages; the reminder is on the
+//! next-30-days page.
 
 use serde_json::{json, Value};
 
 use super::{click, type_into, Browser, Demo};
+use crate::support::{Behaviour, Receiver};
 
 async fn choose(browser: &Browser, testid: &str, value: &str) {
     let css = format!("[data-testid=\"{testid}\"]");
@@ -64,7 +67,10 @@ async fn account_to_drop(demo: &Demo) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_builds_tests_and_runs_workflows_in_the_builder() {
     let Some(browser) = Browser::start(1440, 900).await else { return };
-    let demo = Demo::start();
+    let receiver = Receiver::start(Behaviour::Succeed).await;
+    let demo = Demo::start_with_env(&[("TEND_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")]);
+    // The alerts go to a real receiver rather than the demo's sink.
+    demo.put("/api/v1/spaces/demo/webhooks/cs-alerts", &json!({ "url": receiver.url("/alerts") })).await;
     browser.client.goto(&demo.sign_in_link).await.expect("open the sign-in link");
     browser.wait_for("[data-testid=count-account]").await;
 
@@ -175,6 +181,21 @@ async fn an_admin_builds_tests_and_runs_workflows_in_the_builder() {
     );
     let timers = demo.get("/api/v1/spaces/demo/timers", &[("workflow", "renewal-30-days")]).await;
     assert!(!timers["items"].as_array().expect("timers").is_empty(), "the reminders are scheduled: {timers}");
+    // The demo's accounts renew all year round, so some reminders fall in the next 30 days.
+    click(&browser, "[data-testid=space-upcoming-demo]").await;
+    browser
+        .until("the reminder in the next 30 days, at 09:00 in Shanghai", || async {
+            let script =
+                "return Array.from(document.querySelectorAll('[data-testid=upcoming-item]')).map(r => r.innerText)";
+            let rows = browser.client.execute(script, vec![]).await.expect("agenda rows");
+            rows.as_array().is_some_and(|rows| {
+                rows.iter()
+                    .filter_map(Value::as_str)
+                    .any(|row| row.contains("Renewal in 30 days") && row.contains("09:00"))
+            })
+        })
+        .await;
+    browser.screenshot("workflow-renewal-upcoming-en-1440").await;
 
     // A workflow that notifies an endpoint the space does not define is saved with a warning,
     // shown at the endpoint it names.
@@ -221,6 +242,29 @@ async fn an_admin_builds_tests_and_runs_workflows_in_the_builder() {
     let delivery = &deliveries["items"][0];
     assert_eq!(delivery["target"], json!({ "webhook": "cs-alerts" }));
     assert_eq!(delivery["run"], run["id"]);
+
+    // The same in the app: the run with its effects, then its delivery, which the receiver got.
+    let run_id = run["id"].as_str().expect("a run id");
+    browser.client.goto(&demo.url("/")).await.expect("the spaces");
+    click(&browser, "[data-testid=space-runs-demo]").await;
+    click(&browser, &format!("[data-testid=run-{run_id}]")).await;
+    browser.wait_for("[data-testid=run-detail][data-status=succeeded]").await;
+    browser.wait_for("[data-testid=run-effects]").await;
+    browser.screenshot("workflow-run-en-1440").await;
+    click(&browser, "[data-testid=run-delivery]").await;
+    browser
+        .until("the delivery delivered", || async {
+            if browser.all("[data-testid=delivery-detail][data-status=delivered]").await.len() == 1 {
+                return true;
+            }
+            browser.client.refresh().await.expect("reload");
+            browser.wait_for("[data-testid=delivery-detail]").await;
+            false
+        })
+        .await;
+    browser.screenshot("workflow-delivery-en-1440").await;
+    let delivery_id = delivery["id"].as_str().expect("a delivery id");
+    assert!(receiver.hits().iter().any(|hit| hit.header("webhook-id") == delivery_id), "the receiver got the delivery");
 
     // The list shows the run's outcome; the builder shows the versions.
     browser.client.goto(&demo.url("/space/demo/workflows")).await.expect("the list");

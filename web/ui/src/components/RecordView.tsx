@@ -508,6 +508,8 @@ interface HistoryEvent {
 
 function History({ space, form, id, fields }: { space: string; form: string; id: string; fields: Field[] }) {
   const { t, i18n } = useTranslation();
+  // Who made each change, by name: actors are `user:<id>`.
+  useMembers(space);
   const history = useLoad(
     async (signal) => (await api<{ items: HistoryEvent[] }>(formPath(space, form, `/records/${encodeURIComponent(id)}/history?limit=200`), { signal })).body.items,
     [space, form, id],
@@ -529,7 +531,7 @@ function History({ space, form, id, fields }: { space: string; form: string; id:
               <div className="when">
                 <strong>{t(`record.kinds.${event.kind}`, { defaultValue: event.kind.replace(/_/g, " ") })}</strong>{" "}
                 <span className="muted">
-                  {formatInstant(event.at, i18n.language)} · {t("record.by", { who: event.actor })}
+                  {formatInstant(event.at, i18n.language)} · {t("record.by", { who: personName(event.actor) ?? event.actor })}
                 </span>
               </div>
               {diff.length > 0 && (
