@@ -191,7 +191,8 @@ impl Reader<'_> {
                 return Ok(None);
             }
             let field = |name: &str| (!policy.is_hidden(name)).then(|| text(&record.data, name)).flatten();
-            let person = person_field(def);
+            let person_fields = loaded.compiled.person_fields();
+            let person = person_field(def, &person_fields);
             let label = match label_field(def).and_then(field) {
                 Some(label) => Some(label),
                 None => self.referenced_label(def, &policy, &record.data)?,
@@ -202,26 +203,19 @@ impl Reader<'_> {
             item.form = Some(form.to_string());
             item.record = Some(record.id);
         }
-        match (&timer.workflow, timer.workflow_version) {
-            (Some(name), Some(version)) => {
-                item.workflows.push(name.to_string());
-                if let Ok(workflow) = self.engine.workflow(self.space.as_str(), name.as_str(), Some(version)) {
-                    item.title = workflow.definition.title.clone();
-                    item.condition = workflow.definition.when.clone();
-                }
-            }
+        let runs = match (&timer.workflow, timer.workflow_version) {
+            (Some(name), Some(version)) => vec![(name.clone(), version)],
             // An SLA raises `sla_breached` on its record; the workflows listening to it run.
-            _ => {
-                if let Some(form) = &timer.form {
-                    let triggered = self.engine.triggered(self.space, form.as_str(), EventKind::SlaBreached)?;
-                    item.workflows = triggered.iter().map(|(name, _)| name.to_string()).collect();
-                    if let [(name, version)] = triggered.as_slice() {
-                        if let Ok(workflow) = self.engine.workflow(self.space.as_str(), name.as_str(), Some(*version)) {
-                            item.title = workflow.definition.title.clone();
-                            item.condition = workflow.definition.when.clone();
-                        }
-                    }
-                }
+            _ => match &timer.form {
+                Some(form) => self.engine.triggered(self.space, form.as_str(), EventKind::SlaBreached)?.to_vec(),
+                None => Vec::new(),
+            },
+        };
+        item.workflows = runs.iter().map(|(name, _)| name.to_string()).collect();
+        if let [(name, version)] = runs.as_slice() {
+            if let Ok(workflow) = self.engine.workflow(self.space.as_str(), name.as_str(), Some(*version)) {
+                item.title = workflow.definition.title.clone();
+                item.condition = workflow.definition.when.clone();
             }
         }
         Ok(Some(item))
@@ -303,14 +297,13 @@ fn is_text(schema: Option<&Value>) -> bool {
     })
 }
 
-/// The field saying whom a record concerns: the policy's person field, else a field the form
-/// shows as a person, else `owner` or `assignee`.
-fn person_field(def: &FormDef) -> Option<&str> {
+/// The field saying whom a record concerns: the policy's person field, else the form's first
+/// person field (`x-person`), else `owner` or `assignee` (free emails before people).
+fn person_field<'a>(def: &'a FormDef, person_fields: &'a [String]) -> Option<&'a str> {
     if let Some(field) = def.access.as_ref().and_then(|access| access.person_field.as_deref()) {
         return Some(field);
     }
-    let widgets = def.ui.as_ref().and_then(|ui| ui.get("widgets")).and_then(Value::as_object);
-    if let Some((field, _)) = widgets.into_iter().flatten().find(|(_, widget)| widget.as_str() == Some("person")) {
+    if let Some(field) = person_fields.first() {
         return Some(field);
     }
     let properties = def.schema.get("properties")?.as_object()?;

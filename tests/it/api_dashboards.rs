@@ -186,6 +186,23 @@ async fn the_customer_success_pack_ships_the_cs_overview() {
         .filter_map(|r| r["values"]["accounts"].as_u64())
         .sum();
     assert!(team_accounts < accounts, "{team_accounts} of {accounts} accounts");
+    // The definition's team lists emails; the owners are the ids of the users made for them.
+    assert!(team_accounts > 0, "the team's emails name the users the sample data made");
+    // A team of the space's members narrows the same way.
+    let ana = expect_json(app.get("/api/v1/spaces/cs/members").await, StatusCode::OK).await["items"]
+        .as_array()
+        .and_then(|members| members.iter().find(|m| m["email"] == "ana.silva@example.com").cloned())
+        .expect("Ana is a member");
+    let path = format!("/api/v1/spaces/cs/members/{}", ana["user_id"].as_str().expect("an id"));
+    expect_json(app.put(&path, &json!({ "role": "member", "teams": ["north"] })).await, StatusCode::OK).await;
+    let north = expect_json(app.get(&format!("{DASHBOARDS}/cs-overview/data?team=north")).await, StatusCode::OK).await;
+    let north_accounts: u64 = widget(&north, "health_bands")["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["values"]["accounts"].as_u64())
+        .sum();
+    assert!(north_accounts > 0 && north_accounts < accounts, "{north_accounts} of {accounts} accounts");
     let unknown = app.get(&format!("{DASHBOARDS}/cs-overview/data?team=nope")).await;
     let problem = expect_problem(unknown, StatusCode::BAD_REQUEST, "bad-query").await;
     assert!(problem["detail"].as_str().is_some_and(|d| d.contains("enterprise")), "{problem}");

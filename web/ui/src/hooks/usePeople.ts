@@ -10,7 +10,9 @@ export interface Person {
   email: string;
 }
 
+/** By user id, and by lower-cased email for values written before people (sample data, say). */
 const known = new Map<string, Person>();
+const byEmail = new Map<string, Person>();
 const membersOf = new Map<string, Promise<Member[]>>();
 
 /** Remembers the people a record answer names. */
@@ -18,10 +20,10 @@ export function rememberPeople(people: Record<string, Person> | undefined): void
   for (const [id, person] of Object.entries(people ?? {})) known.set(id, person);
 }
 
-/** A user id's name, if known; an actor's `user:` prefix is looked through. */
+/** A user id's (or a known email's) name; an actor's `user:` prefix is looked through. */
 export function personName(id: unknown): string | undefined {
   if (typeof id !== "string") return undefined;
-  return known.get(id.startsWith("user:") ? id.slice(5) : id)?.name;
+  return (known.get(id.startsWith("user:") ? id.slice(5) : id) ?? byEmail.get(id.toLowerCase()))?.name;
 }
 
 /** The members of `space` (loaded once per page life); re-renders when they arrive. */
@@ -35,7 +37,12 @@ export function useMembers(space: string): Member[] | undefined {
       membersOf.set(space, loading);
     }
     void loading.then((list) => {
-      for (const m of list) if (m.name) known.set(m.user_id, { name: m.name, email: m.email ?? "" });
+      for (const m of list) {
+        if (!m.name) continue;
+        const person = { name: m.name, email: m.email ?? "" };
+        known.set(m.user_id, person);
+        if (m.email) byEmail.set(m.email.toLowerCase(), person);
+      }
       if (!cancelled) setMembers(list);
     });
     return () => {
@@ -77,5 +84,6 @@ export function useSpaceRole(space: string): string | null | undefined {
 export function forgetSignedIn(): void {
   me = undefined;
   known.clear();
+  byEmail.clear();
   membersOf.clear();
 }

@@ -2,14 +2,13 @@
 // and schedules, as an agenda grouped by day or as a month grid (`?view=month`). Read from the
 // server's pending timers; nothing runs. Times are shown in the reader's zone, and in the
 // timer's own zone when that differs (a reminder at 09:00 in Shanghai).
-import { useMemo } from "react";
 import { useTranslation } from "react-i18next";
 import { getUpcoming, type UpcomingItem } from "../api/templates";
-import { listMembers } from "../api/tend";
 import { listForms } from "../api/tend";
 import { ProblemNotice } from "../components/ProblemNotice";
 import { SpaceNav } from "../components/SpaceNav";
 import { useLoad } from "../hooks/useApi";
+import { personName, useMembers } from "../hooks/usePeople";
 import { localToday } from "../format";
 import { Link, setQuery, useLocation } from "../router";
 
@@ -27,17 +26,8 @@ export default function UpcomingPage({ space }: { space: string }) {
   const view = location.query.get("view") === "month" ? "month" : "agenda";
   const upcoming = useLoad((signal) => getUpcoming(space, days, signal), [space, days]);
   // Names for the person column; a caller who can't list members sees the stored value.
-  const members = useLoad((signal) => listMembers(space, signal).catch(() => []), [space]);
-  const names = useMemo(() => {
-    const byId = new Map<string, string>();
-    for (const m of members.data ?? []) {
-      const name = m.name ?? m.email ?? m.user_id;
-      byId.set(m.user_id, name);
-      if (m.email) byId.set(m.email, name);
-    }
-    return byId;
-  }, [members.data]);
-  const person = (item: UpcomingItem) => (item.person ? names.get(item.person) ?? item.person : "");
+  useMembers(space);
+  const person = (item: UpcomingItem) => (item.person ? personName(item.person) ?? item.person : "");
   const forms = useLoad((signal) => listForms(space, signal).catch(() => []), [space]);
   const formTitle = (form: string) => forms.data?.find((f) => f.name === form)?.definition.title ?? form;
   // An SLA's spec is its stage's name; people know the stage by its title.
