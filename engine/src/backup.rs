@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::store::{Backend, SnapshotEntry, Store, StoreError};
+use crate::store::{Backend, SnapshotEntry, StorageConfig, Store, StoreError};
 use crate::Engine;
 
 /// The first bytes of every archive.
@@ -210,7 +210,7 @@ pub fn verify(archive: &Path) -> Result<ArchiveInfo, RestoreError> {
 /// Restores `archive` into `data_dir`, which must be missing or empty. The archive is checked
 /// whole before anything is written, and the database is built in a new directory beside
 /// `data_dir` that takes its place only when complete.
-pub fn restore(archive: &Path, data_dir: &Path) -> Result<ArchiveInfo, RestoreError> {
+pub fn restore(archive: &Path, data_dir: &Path, storage: &StorageConfig) -> Result<ArchiveInfo, RestoreError> {
     let io_error = |context: String| move |source| RestoreError::Io { context, source };
     match std::fs::read_dir(data_dir) {
         Ok(mut entries) => {
@@ -230,7 +230,7 @@ pub fn restore(archive: &Path, data_dir: &Path) -> Result<ArchiveInfo, RestoreEr
     let name = data_dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     let staging = parent.join(format!(".{name}.restoring-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    let built = build(archive, &staging, &info);
+    let built = build(archive, &staging, &info, storage);
     let placed = built.and_then(|()| {
         // An empty target directory is replaced (rename(2) replaces an empty directory).
         std::fs::rename(&staging, data_dir)
@@ -244,7 +244,7 @@ pub fn restore(archive: &Path, data_dir: &Path) -> Result<ArchiveInfo, RestoreEr
 
 /// Writes the entries of a checked archive into a new database in `dir`, checking the archive
 /// again on the way (it could have changed since).
-fn build(archive: &Path, dir: &Path, expected: &ArchiveInfo) -> Result<(), RestoreError> {
+fn build(archive: &Path, dir: &Path, expected: &ArchiveInfo, storage: &StorageConfig) -> Result<(), RestoreError> {
     let mut reader = ArchiveReader::open(archive)?;
     let mut failure = None;
     let loaded = {
@@ -255,7 +255,7 @@ fn build(archive: &Path, dir: &Path, expected: &ArchiveInfo) -> Result<(), Resto
                 Some(Err(StoreError::Closed))
             }
         });
-        Backend::load_snapshot(dir, &mut entries)
+        Backend::load_snapshot(dir, storage, &mut entries)
     };
     if let Some(err) = failure {
         return Err(err);
@@ -456,7 +456,7 @@ mod tests {
         let archive = temp.path().join("backup.tend");
         let summary = engine.backup(File::create(&archive).expect("create")).expect("backup");
         assert_eq!(summary.bytes, std::fs::metadata(&archive).expect("size").len());
-        let info = restore(&archive, &temp.path().join("restored")).expect("restore");
+        let info = restore(&archive, &temp.path().join("restored"), &StorageConfig::default()).expect("restore");
         assert_eq!(info.entries, summary.entries);
         let restored = Engine::open(EngineConfig::new(temp.path().join("restored"))).expect("open restored");
         let query = crate::ListQuery { filter: Some("name = \"a7\"".into()), ..Default::default() };
@@ -478,7 +478,7 @@ mod tests {
         let refused = |content: &[u8]| {
             let path = temp.path().join("bad.tend");
             std::fs::write(&path, content).expect("write");
-            let err = restore(&path, &target).expect_err("refused");
+            let err = restore(&path, &target, &StorageConfig::default()).expect_err("refused");
             assert!(!target.exists(), "nothing written for {err}");
             err
         };
@@ -505,11 +505,11 @@ mod tests {
         let target = temp.path().join("target");
         std::fs::create_dir(&target).expect("mkdir");
         std::fs::write(target.join("keep"), b"x").expect("write");
-        assert!(matches!(restore(&archive, &target), Err(RestoreError::NotEmpty { .. })));
+        assert!(matches!(restore(&archive, &target, &StorageConfig::default()), Err(RestoreError::NotEmpty { .. })));
         assert_eq!(std::fs::read(target.join("keep")).expect("kept"), b"x");
         // An empty directory is fine.
         let empty = temp.path().join("empty");
         std::fs::create_dir(&empty).expect("mkdir");
-        restore(&archive, &empty).expect("restore into an empty dir");
+        restore(&archive, &empty, &StorageConfig::default()).expect("restore into an empty dir");
     }
 }

@@ -78,8 +78,8 @@ pub use crate::listing::{ListQuery, Page, QueryPlan, MAX_LIMIT};
 pub use crate::model::{
     Access, Actor, CopiedFrom, Event, EventKind, Record, Space, SpaceRole, StoredForm, TemplateRef,
 };
+pub use crate::store::{database_lock_file, StorageConfig, StorageEngine, StoreError, CRASH_POINT_VAR};
 use crate::store::{Backend, Store};
-pub use crate::store::{StorageConfig, StoreError, CRASH_POINT_VAR};
 
 /// How to open an engine.
 #[derive(Clone)]

@@ -141,10 +141,10 @@ fn serve_outcome(data_dir: &std::path::Path) -> Option<(std::process::ExitStatus
     }
 }
 
-/// Damaged sled files (a log cut short, garbage written over part of it, a torn config file)
-/// end `tend serve` with one line saying the database is damaged and how to restore it, and
-/// a non-zero exit: never a panic or a backtrace. Damage sled can recover from (it keeps the
-/// consistent prefix of its log) may start the server instead.
+/// Damaged data files (a log cut short, garbage written over part of it, a torn format
+/// file) end `tend serve` with one line saying the database is damaged and how to restore it,
+/// and a non-zero exit: never a panic or a backtrace. Damage the engine can recover from (it
+/// keeps the consistent prefix of its log) may start the server instead.
 #[tokio::test]
 async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
     let app = TestApp::spawn().await;
@@ -156,34 +156,47 @@ async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
         assert_eq!(created.status(), StatusCode::CREATED);
     }
     let (data_dir, _) = app.stop().await;
-    let db_len = std::fs::metadata(data_dir.path().join("db")).unwrap().len();
+    // The engine's log (sled's `db`, fjall's journal) and the small file that says its format.
+    let (log, format_file) = if data_dir.path().join("kv").exists() {
+        let journals = data_dir.path().join("kv/journals");
+        let mut logs = walk_files(&journals);
+        logs.sort_by_key(|log| std::fs::metadata(log).map(|m| m.len()).unwrap_or(0));
+        (logs.pop().unwrap().strip_prefix(data_dir.path()).unwrap().to_owned(), "kv/version")
+    } else {
+        (std::path::PathBuf::from("db"), "conf")
+    };
+    // Logs may be allocated ahead: the written part ends at the last byte that isn't zero.
+    let written = std::fs::read(data_dir.path().join(&log)).unwrap();
+    let db_len = written.iter().rposition(|byte| *byte != 0).map_or(0, |last| last + 1) as u64;
 
     type Damage = Box<dyn Fn(&std::path::Path)>;
     let truncate = |fraction: f64| -> Damage {
+        let log = log.clone();
         Box::new(move |dir: &std::path::Path| {
-            let file = std::fs::OpenOptions::new().write(true).open(dir.join("db")).unwrap();
+            let file = std::fs::OpenOptions::new().write(true).open(dir.join(&log)).unwrap();
             file.set_len((db_len as f64 * fraction) as u64).unwrap();
         })
     };
     let overwrite = |fraction: f64| -> Damage {
+        let log = log.clone();
         Box::new(move |dir: &std::path::Path| {
             use std::io::{Seek as _, Write as _};
-            let mut file = std::fs::OpenOptions::new().write(true).open(dir.join("db")).unwrap();
+            let mut file = std::fs::OpenOptions::new().write(true).open(dir.join(&log)).unwrap();
             file.seek(std::io::SeekFrom::Start((db_len as f64 * fraction) as u64)).unwrap();
             file.write_all(&vec![0xA5; 64 * 1024]).unwrap();
         })
     };
     let cases: Vec<(&str, Damage)> = vec![
         (
-            "config file torn",
-            Box::new(|dir: &std::path::Path| std::fs::write(dir.join("conf"), b"segment_si").unwrap()),
+            "format file torn",
+            Box::new(move |dir: &std::path::Path| std::fs::write(dir.join(format_file), b"segment_si").unwrap()),
         ),
         ("log cut at 40%", truncate(0.4)),
         ("log cut at 60%", truncate(0.6)),
         ("log cut at 80%", truncate(0.8)),
         ("log cut at 95%", truncate(0.95)),
     ];
-    // Where garbage lands decides whether sled notices it (a torn tail is recovered silently),
+    // Where garbage lands decides whether the engine notices it (a torn tail is recovered silently),
     // so it is written at many places: some of them must be refused.
     let garbage: Vec<(String, Damage)> =
         (1..10).map(|tenth| (format!("garbage at {}0%", tenth), overwrite(f64::from(tenth) / 10.0))).collect();
@@ -202,7 +215,7 @@ async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
         }
         apply(copy.path());
         let Some((status, stderr)) = serve_outcome(copy.path()) else {
-            eprintln!("{damage}: sled recovered what it could and the server started");
+            eprintln!("{damage}: the engine recovered what it could and the server started");
             continue;
         };
         assert!(!status.success(), "{damage}: a failed start exits non-zero");
@@ -212,7 +225,7 @@ async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
         assert!(errors[0].contains("is damaged") && errors[0].contains("restore"), "{damage}: {}", errors[0]);
         refused.push(damage);
     }
-    assert!(refused.contains(&"config file torn"), "{refused:?}");
+    assert!(refused.contains(&"format file torn"), "{refused:?}");
     assert!(refused.len() >= 2, "garbage inside the log is refused too: {refused:?}");
 }
 

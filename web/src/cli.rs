@@ -579,7 +579,7 @@ async fn backup_data_dir(data: &DataArgs, archive: crate::backup::Archive) -> an
         Config::load(data.config.as_deref(), &Overrides { data_dir: data.data_dir.clone(), ..Default::default() })?;
     // Opening a missing data dir would create one and back up nothing.
     anyhow::ensure!(
-        config.data_dir.join("db").exists(),
+        engine::database_lock_file(&config.data_dir).is_some(),
         "there is no Tend data directory at {}",
         config.data_dir.display()
     );
@@ -594,7 +594,9 @@ async fn backup_data_dir(data: &DataArgs, archive: crate::backup::Archive) -> an
 
 async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let (file, dir) = (args.file.clone(), args.data_dir.clone());
-    let info = tokio::task::spawn_blocking(move || engine::backup::restore(&file, &dir))
+    // The restored data dir is created with the configured storage engine.
+    let storage = Config::load(None, &Overrides::default())?.storage;
+    let info = tokio::task::spawn_blocking(move || engine::backup::restore(&file, &dir, &storage))
         .await
         .context("the restore task failed")??;
     crate::data_dir::restrict(&args.data_dir)?;

@@ -29,6 +29,7 @@ const ENV_KEYS: &[&str] = &[
     "workflows.max_cascade_work",
     "workflows.run_retention_days",
     "storage.cache_mb",
+    "storage.engine",
     "webhooks.allow_private_targets",
     "webhooks.timeout_ms",
     "webhooks.max_attempts",

@@ -44,11 +44,11 @@ impl Simulation<'_> {
             bail!("--days must be between 1 and 3660");
         }
         let source = &self.config.data_dir;
-        if !source.join("db").exists() {
+        let Some(lock) = engine::database_lock_file(source) else {
             bail!("{} holds no Tend database", source.display());
-        }
+        };
         let copy = tempfile::tempdir().context("creating a temporary directory")?;
-        copy_stopped_database(source, copy.path())?;
+        copy_stopped_database(source, &lock, copy.path())?;
         let start = self.start.unwrap_or_else(Utc::now);
         let clock = ManualClock::new(start);
         let engine = Engine::open(EngineConfig {
@@ -102,8 +102,8 @@ impl Simulation<'_> {
 
 /// Copies a database directory, refusing if a server holds it (a copy taken under a running
 /// server could be torn). The lock is held during the copy so no server starts meanwhile.
-fn copy_stopped_database(source: &Path, target: &Path) -> anyhow::Result<()> {
-    let lock = File::open(source.join("db")).with_context(|| format!("opening {}", source.display()))?;
+fn copy_stopped_database(source: &Path, lock: &Path, target: &Path) -> anyhow::Result<()> {
+    let lock = File::open(lock).with_context(|| format!("opening {}", source.display()))?;
     if lock.try_lock().is_err() {
         bail!("{} is in use by a running Tend server: stop it first, or copy its data dir", source.display());
     }

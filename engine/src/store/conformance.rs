@@ -26,7 +26,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{
-    AppliedWrite, Extras, IndexEntry, RecordWrite, StorageConfig, Store, StoreError, TimerOp, ValueRange, WriteObserver,
+    AppliedWrite, Extras, IndexEntry, RecordWrite, StorageConfig, StorageEngine, Store, StoreError, TimerOp,
+    ValueRange, WriteObserver,
 };
 use crate::model::{
     Actor, AuditEntry, Delivery, DeliveryStatus, DeliveryTarget, Event, EventKind, Membership, Record, Role, Space,
@@ -45,8 +46,18 @@ fn form() -> FormName {
     FormName::parse("f").expect("slug")
 }
 
+thread_local! {
+    /// The engine the running test opens its stores with (set by the suite's `check`; each
+    /// test runs on one thread).
+    static ENGINE: std::cell::Cell<StorageEngine> = const { std::cell::Cell::new(StorageEngine::Fjall) };
+}
+
+fn settings() -> StorageConfig {
+    StorageConfig { cache_mb: 8, engine: ENGINE.with(std::cell::Cell::get) }
+}
+
 fn open<S: Store>(dir: &Path) -> S {
-    S::open(dir, &StorageConfig { cache_mb: 8 }).expect("open")
+    S::open(dir, &settings()).expect("open")
 }
 
 fn record(id: Uuid, version: u64, data: Value) -> Record {
@@ -601,7 +612,7 @@ async fn a_snapshot_is_one_instant_and_loads_into_a_new_store<S: Store>(dir: &Pa
     store.commit(vec![delete], Extras::default()).await.expect("delete");
     resume.send(()).expect("resume");
     let entries = tokio::task::spawn_blocking(move || reader.join().expect("reader")).await.expect("join");
-    let loaded = S::load_snapshot(&dir.join("copy"), &mut entries.into_iter().map(Ok)).expect("load");
+    let loaded = S::load_snapshot(&dir.join("copy"), &settings(), &mut entries.into_iter().map(Ok)).expect("load");
     assert!(loaded > 0);
     let copy: S = open(&dir.join("copy"));
     assert_eq!(copy.last_seq(), 20, "the events as of the snapshot");
@@ -615,7 +626,7 @@ async fn a_snapshot_is_one_instant_and_loads_into_a_new_store<S: Store>(dir: &Pa
 }
 
 macro_rules! conformance_suite {
-    ($name:ident, $backend:ty) => {
+    ($name:ident, $backend:ty, $engine:expr) => {
         mod $name {
 
             async fn check<F, Fut>(check: F)
@@ -623,6 +634,7 @@ macro_rules! conformance_suite {
                 F: FnOnce(std::path::PathBuf) -> Fut,
                 Fut: std::future::Future<Output = ()>,
             {
+                super::ENGINE.with(|engine| engine.set($engine));
                 let dir = tempfile::tempdir().expect("temp dir");
                 check(dir.path().to_owned()).await;
             }
@@ -707,4 +719,5 @@ macro_rules! conformance_suite {
     };
 }
 
-conformance_suite!(sled_backend, super::super::sled_backend::SledStore);
+conformance_suite!(sled, super::super::kv_backend::KvStore, super::super::StorageEngine::Sled);
+conformance_suite!(fjall, super::super::kv_backend::KvStore, super::super::StorageEngine::Fjall);

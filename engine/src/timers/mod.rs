@@ -6,7 +6,7 @@
 //! - `scheduler`: fires due timers into the event log, and drives simulated time;
 //! - the API-facing listing lives here.
 //!
-//! Timers are stored by `store` (see `store::sled_backend::timers` for the key layout) and changed only
+//! Timers are stored by `store` (see `store::kv_backend::timers` for the key layout) and changed only
 //! through commits, atomically with what causes them.
 
 pub(crate) mod misfire;

@@ -20,6 +20,7 @@ use forms::{FormName, SpaceName, WorkflowName};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::engines::Tree;
 use super::{corrupt, keys};
 use crate::model::{Event, Timer, TimerKind};
 use crate::store::{StoreError, TimerOp};
@@ -91,7 +92,7 @@ pub(super) type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 /// Stages timer ops against the tree plus the overlay; returns the events of fired timers
 /// (without sequence numbers).
 pub(super) fn stage_ops(
-    data: &sled::Tree,
+    data: &Tree,
     ops: Vec<TimerOp>,
     overlay: &mut Overlay,
     staged: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>,
@@ -134,7 +135,7 @@ pub(super) fn stage_ops(
 
 /// The tree as this batch will leave it.
 struct View<'a> {
-    data: &'a sled::Tree,
+    data: &'a Tree,
     overlay: &'a mut Overlay,
     staged: &'a mut Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }

@@ -237,7 +237,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store::sled_backend::encode_record;
+    use crate::store::kv_backend::encode_record;
 
     fn event() -> Event {
         let at = DateTime::<Utc>::from_timestamp(1_790_000_000, 123_456_789).expect("instant");

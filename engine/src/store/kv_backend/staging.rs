@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::engines::{IVec, Tree};
 use super::snapshot::Changes;
 use super::{encode_record, events, keys, record_version, timers};
 use crate::model::Event;
@@ -23,11 +24,11 @@ pub(super) struct Staging {
 
 /// A batch being built from the requests the committer took.
 pub(super) struct BatchBuilder<'a> {
-    data: &'a sled::Tree,
+    data: &'a Tree,
     changes: Changes,
     /// Records written earlier in this batch, which the tree doesn't show yet: (version,
     /// stored value), none for a deletion.
-    versions: HashMap<Vec<u8>, Option<(u64, sled::IVec)>>,
+    versions: HashMap<Vec<u8>, Option<(u64, IVec)>>,
     /// Timer keys changed earlier in this batch.
     timers: timers::Overlay,
     /// The last sequence number assigned.
@@ -38,7 +39,7 @@ pub(super) struct BatchBuilder<'a> {
 
 impl<'a> BatchBuilder<'a> {
     /// An empty batch over `data`, numbering events after `last_seq`.
-    pub(super) fn new(data: &'a sled::Tree, last_seq: u64) -> Self {
+    pub(super) fn new(data: &'a Tree, last_seq: u64) -> Self {
         Self {
             data,
             changes: Changes::default(),
@@ -60,7 +61,7 @@ impl<'a> BatchBuilder<'a> {
         let Staging { writes, standalone, mut timers, entries } = request;
         let mut staged: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
         // Looked up once per write: a map, since one request may hold a whole import's writes.
-        let mut staged_versions: HashMap<Vec<u8>, Option<(u64, sled::IVec)>> = HashMap::new();
+        let mut staged_versions: HashMap<Vec<u8>, Option<(u64, IVec)>> = HashMap::new();
         let mut events = Vec::with_capacity(writes.len());
         let mut next_seq = self.seq;
         let mut write_timers = Vec::new();
@@ -82,7 +83,7 @@ impl<'a> BatchBuilder<'a> {
             if current_version != write.expected_version {
                 return Err(StoreError::VersionConflict { current: current_version });
             }
-            let value = write.record.as_ref().map(encode_record).transpose()?.map(sled::IVec::from);
+            let value = write.record.as_ref().map(encode_record).transpose()?.map(IVec::from);
             staged.push((record_key.clone(), value.as_ref().map(|bytes| bytes.to_vec())));
             for entry in &write.index_remove {
                 staged.push((keys::index_entry(space, form, &entry.field, &entry.value, &id), None));

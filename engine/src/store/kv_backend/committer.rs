@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::engines::{Db, Tree};
 use super::snapshot::Snapshots;
 use super::staging::{BatchBuilder, Staging};
 use super::{Shared, Trees};
@@ -86,8 +87,8 @@ impl Committer {
 struct Worker {
     shared: Arc<Shared>,
     /// The open database (`None` only while it is reopened).
-    db: Option<sled::Db>,
-    data: Option<sled::Tree>,
+    db: Option<Db>,
+    data: Option<Tree>,
     /// Batches are applied through it, so a backup being read sees none of them.
     snapshots: Arc<Snapshots>,
     last_seq: Arc<Mutex<u64>>,

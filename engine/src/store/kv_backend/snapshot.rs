@@ -20,6 +20,7 @@
 //! changes (once per key) and keeps them in memory until the snapshot ends, so memory grows
 //! with the number of distinct keys written during the backup.
 
+use super::engines::{Batch, IVec, Tree};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
@@ -32,7 +33,7 @@ pub(super) struct Snapshots {
     /// it exclusively, so no write is half-way between the two then.
     gate: RwLock<()>,
     /// The before-images of the snapshot being read, if one is.
-    active: Mutex<Option<HashMap<sled::IVec, TreeImages>>>,
+    active: Mutex<Option<HashMap<IVec, TreeImages>>>,
     /// One snapshot at a time.
     reading: Mutex<()>,
 }
@@ -55,7 +56,7 @@ enum Position {
 }
 
 struct BeforeImage {
-    value: Option<sled::IVec>,
+    value: Option<IVec>,
     /// Whether the reader has emitted this key (or passed its place with its old value).
     emitted: bool,
 }
@@ -63,12 +64,12 @@ struct BeforeImage {
 /// Changes to one tree, applied as one atomic sled batch, with the keys they touch.
 #[derive(Default)]
 pub(super) struct Changes {
-    batch: sled::Batch,
+    batch: Batch,
     keys: Vec<Vec<u8>>,
 }
 
 impl Changes {
-    pub(super) fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<sled::IVec>) {
+    pub(super) fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<IVec>) {
         let key = key.into();
         self.batch.insert(key.as_slice(), value.into());
         self.keys.push(key);
@@ -90,7 +91,7 @@ impl Snapshots {
     /// read sees none of it.
     pub(super) fn write<T, K: AsRef<[u8]>>(
         &self,
-        tree: &sled::Tree,
+        tree: &Tree,
         keys: impl IntoIterator<Item = K>,
         apply: impl FnOnce() -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -105,18 +106,14 @@ impl Snapshots {
     }
 
     /// Applies `changes` to `tree` as one batch.
-    pub(super) fn apply(&self, tree: &sled::Tree, changes: Changes) -> Result<(), StoreError> {
+    pub(super) fn apply(&self, tree: &Tree, changes: Changes) -> Result<(), StoreError> {
         let Changes { batch, keys } = changes;
-        self.write(tree, keys, || Ok(tree.apply_batch(batch)?))
+        self.write(tree, keys, || tree.apply_batch(batch))
     }
 
     /// Calls `visit(tree name, key, value)` with every entry of `trees` as they were at one
     /// instant, while writes go on.
-    pub(super) fn read(
-        &self,
-        trees: &[(&str, &sled::Tree)],
-        visit: &mut SnapshotVisitor<'_>,
-    ) -> Result<(), StoreError> {
+    pub(super) fn read(&self, trees: &[(&str, &Tree)], visit: &mut SnapshotVisitor<'_>) -> Result<(), StoreError> {
         let _one_at_a_time = lock(&self.reading);
         {
             let _gate = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -127,7 +124,7 @@ impl Snapshots {
         read
     }
 
-    fn read_tree(&self, name: &str, tree: &sled::Tree, visit: &mut SnapshotVisitor<'_>) -> Result<(), StoreError> {
+    fn read_tree(&self, name: &str, tree: &Tree, visit: &mut SnapshotVisitor<'_>) -> Result<(), StoreError> {
         let id = tree.name();
         for item in tree.iter() {
             let (key, live) = item?;
@@ -148,7 +145,7 @@ impl Snapshots {
             }
         }
         // Keys removed (or removed and written again) since the start that the walk didn't meet.
-        let removed: Vec<(Vec<u8>, sled::IVec)> = {
+        let removed: Vec<(Vec<u8>, IVec)> = {
             let mut active = lock(&self.active);
             let images = active.get_or_insert_with(HashMap::new).entry(id).or_default();
             images.position = Position::Finished;
@@ -172,7 +169,7 @@ impl Snapshots {
 impl TreeImages {
     /// Saves `key`'s value unless it was saved already. Called before any write of the
     /// snapshot's lifetime reaches the key, so the value read is the one at the start.
-    fn save(&mut self, tree: &sled::Tree, key: &[u8]) -> Result<(), StoreError> {
+    fn save(&mut self, tree: &Tree, key: &[u8]) -> Result<(), StoreError> {
         if self.before.contains_key(key) {
             return Ok(());
         }
@@ -195,8 +192,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::kv_backend::engines::Db;
+    use crate::store::{StorageConfig, StorageEngine};
 
-    fn collect(snapshots: &Snapshots, tree: &sled::Tree, during: impl Fn(usize)) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    fn collect(snapshots: &Snapshots, tree: &Tree, during: impl Fn(usize)) -> BTreeMap<Vec<u8>, Vec<u8>> {
         let mut seen = BTreeMap::new();
         let mut step = 0;
         snapshots
@@ -210,24 +209,36 @@ mod tests {
         seen
     }
 
+    /// Runs `test` on a tree of each engine.
+    fn on_each_engine(test: impl Fn(&Tree)) {
+        for engine in [StorageEngine::Sled, StorageEngine::Fjall] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let settings = StorageConfig { cache_mb: 8, engine };
+            let db = Db::open(dir.path(), &settings, false).ok().expect("db");
+            test(&db.open_tree("t").expect("tree"));
+        }
+    }
+
     #[test]
     fn writes_during_the_read_are_invisible() {
-        let db = sled::Config::new().temporary(true).open().expect("db");
-        let tree = db.open_tree("t").expect("tree");
+        on_each_engine(writes_during_the_read_are_invisible_on);
+    }
+
+    fn writes_during_the_read_are_invisible_on(tree: &Tree) {
         let snapshots = Snapshots::default();
         for n in 0u32..100 {
             tree.insert(n.to_be_bytes(), &n.to_be_bytes()).expect("insert");
         }
         let expected: BTreeMap<Vec<u8>, Vec<u8>> =
             (0u32..100).map(|n| (n.to_be_bytes().to_vec(), n.to_be_bytes().to_vec())).collect();
-        let seen = collect(&snapshots, &tree, |step| {
+        let seen = collect(&snapshots, tree, |step| {
             let step = step as u32;
             // Change keys behind and ahead of the reader, remove some, add new ones.
             let mut changes = Changes::default();
             changes.insert((step * 7 % 100).to_be_bytes().to_vec(), b"changed".to_vec());
             changes.remove(((step * 13 + 5) % 100).to_be_bytes().to_vec());
             changes.insert((1000 + step).to_be_bytes().to_vec(), b"new".to_vec());
-            snapshots.apply(&tree, changes).expect("apply");
+            snapshots.apply(tree, changes).expect("apply");
         });
         assert_eq!(seen, expected);
         // Nothing is kept once the snapshot is read, and writes apply as usual.
@@ -237,14 +248,16 @@ mod tests {
 
     #[test]
     fn single_writes_are_covered_too() {
-        let db = sled::Config::new().temporary(true).open().expect("db");
-        let tree = db.open_tree("t").expect("tree");
+        on_each_engine(single_writes_are_covered_too_on);
+    }
+
+    fn single_writes_are_covered_too_on(tree: &Tree) {
         let snapshots = Snapshots::default();
         tree.insert(b"a", b"1").expect("insert");
         tree.insert(b"b", b"2").expect("insert");
-        let seen = collect(&snapshots, &tree, |_| {
-            snapshots.write(&tree, [b"b"], || Ok(tree.remove(b"b")?)).expect("remove");
-            snapshots.write(&tree, [b"a"], || Ok(tree.insert(b"a", b"9")?)).expect("insert");
+        let seen = collect(&snapshots, tree, |_| {
+            snapshots.write(tree, [b"b"], || tree.remove(b"b")).expect("remove");
+            snapshots.write(tree, [b"a"], || tree.insert(b"a", b"9")).expect("insert");
         });
         assert_eq!(seen.get(b"a".as_slice()).map(Vec::as_slice), Some(b"1".as_slice()));
         assert_eq!(seen.get(b"b".as_slice()).map(Vec::as_slice), Some(b"2".as_slice()));

@@ -1,12 +1,14 @@
-//! The sled backend of [`Store`]: the only code that names sled.
+//! The key-value backend of [`Store`], over fjall (new data dirs) or sled (data dirs made
+//! before fjall); `engines` is the only file that calls either engine.
 //!
 //! Three trees: `defs` (spaces and definitions), `data` (records, index entries, events,
 //! history, runs, the outbox, cursors, timers, told apart by a leading key byte, so that one
-//! `sled::Batch` on one tree is one atomic commit), `auth` (tokens). The key layout is in
-//! `keys`; the committer thread (`committer`) applies every commit and flushes before it
-//! answers; timer ops are staged by `timers`.
+//! batch on one tree is one atomic commit), `auth` (tokens). The key layout is in `keys`; the
+//! committer thread (`committer`) applies every commit and flushes before it answers; timer
+//! ops are staged by `timers`.
 
 mod committer;
+mod engines;
 mod events;
 mod keys;
 mod snapshot;
@@ -24,6 +26,8 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+pub(super) use self::engines::lock_file;
+use self::engines::{Batch, Db, IVec, OpenError, Tree};
 use self::snapshot::{Changes, Snapshots};
 use self::timers::decode_owner_entry;
 use super::{
@@ -43,7 +47,7 @@ impl From<sled::Error> for StoreError {
 
 /// The sled database and its trees, shared with the committer, which reopens the database
 /// after a failed flush (see [`Shared`]).
-pub(crate) struct SledStore {
+pub(crate) struct KvStore {
     shared: Arc<Shared>,
     committer: committer::Committer,
     /// Every write goes through it, so a backup sees the database at one instant.
@@ -52,29 +56,20 @@ pub(crate) struct SledStore {
 
 /// Handles on one open database.
 #[derive(Clone)]
-pub(super) struct Trees {
-    pub(super) db: sled::Db,
-    pub(super) defs: sled::Tree,
+struct Trees {
+    db: Db,
+    defs: Tree,
     /// Records, index entries, events and history, told apart by a leading key byte.
-    pub(super) data: sled::Tree,
-    pub(super) auth: sled::Tree,
+    data: Tree,
+    auth: Tree,
 }
 
 impl Trees {
     fn open(dir: &Path, settings: &StorageConfig) -> Result<Trees, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(settings.cache_mb.max(1) * 1024 * 1024)
-            .mode(sled::Mode::HighThroughput)
-            // Durability comes from the committer's group commit; sled's own periodic flush is
-            // kept because without it sled 0.34 does not trim its in-memory state and memory
-            // grows with the data (a million small keys took 1.7 GB instead of 0.4 GB).
-            // A crash point (crash tests) needs applied writes to stay unflushed until it fires.
-            .flush_every_ms(std::env::var_os(super::CRASH_POINT_VAR).is_none().then_some(500))
-            .open()
-            .map_err(|err| open_failed(dir, err))?;
-        let tree = |name: &str| db.open_tree(name).map_err(|err| open_failed(dir, err));
-        Ok(Trees { data: tree("data")?, defs: tree("defs")?, auth: tree("auth")?, db })
+        // A crash point (crash tests) needs applied writes to stay unflushed until it fires.
+        let periodic_flush = std::env::var_os(super::CRASH_POINT_VAR).is_none();
+        let db = Db::open(dir, settings, periodic_flush).map_err(|err| open_failed(dir, err))?;
+        Ok(Trees { data: db.open_tree("data")?, defs: db.open_tree("defs")?, auth: db.open_tree("auth")?, db })
     }
 
     /// The last event's sequence number.
@@ -91,7 +86,7 @@ impl Trees {
 /// later write and some reads, and what it applied before the failed flush stays in its
 /// memory though not on disk; so after a failed flush the committer closes the database and
 /// opens it again from what is on disk. Readers wait for that (briefly) rather than fail.
-pub(super) struct Shared {
+struct Shared {
     dir: std::path::PathBuf,
     settings: StorageConfig,
     /// `None` while the committer reopens the database.
@@ -108,12 +103,12 @@ const REOPEN_WAIT: Duration = Duration::from_secs(5);
 
 impl Shared {
     /// The observer of committed writes, if one is set.
-    pub(super) fn observer(&self) -> Option<Arc<dyn WriteObserver>> {
+    fn observer(&self) -> Option<Arc<dyn WriteObserver>> {
         lock(&self.observer).clone()
     }
 
     /// The open database's handles, waiting for a reopen under way.
-    pub(super) fn trees(&self) -> Result<Trees, StoreError> {
+    fn trees(&self) -> Result<Trees, StoreError> {
         let deadline = Instant::now() + REOPEN_WAIT;
         let mut trees = lock(&self.trees);
         loop {
@@ -133,7 +128,7 @@ impl Shared {
     /// Closes the database and opens it again from what is on disk, once nothing else holds
     /// the old one (readers finish with it, or give up waiting). `drop_own` drops the caller's
     /// handles first. Returns the reopened handles.
-    pub(super) fn reopen(&self, drop_own: impl FnOnce()) -> Trees {
+    fn reopen(&self, drop_own: impl FnOnce()) -> Trees {
         let old = lock(&self.trees).take();
         drop(old);
         drop_own();
@@ -156,11 +151,11 @@ impl Shared {
     }
 
     /// Why storage is not writable, if it isn't.
-    pub(super) fn problem(&self) -> Option<String> {
+    fn problem(&self) -> Option<String> {
         lock(&self.problem).clone()
     }
 
-    pub(super) fn set_problem(&self, problem: Option<String>) {
+    fn set_problem(&self, problem: Option<String>) {
         let mut current = lock(&self.problem);
         match (&*current, &problem) {
             (None, Some(problem)) => {
@@ -173,7 +168,7 @@ impl Shared {
     }
 
     /// The data dir.
-    pub(super) fn dir(&self) -> &Path {
+    fn dir(&self) -> &Path {
         &self.dir
     }
 }
@@ -182,33 +177,33 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl std::fmt::Debug for SledStore {
+impl std::fmt::Debug for KvStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SledStore").finish_non_exhaustive()
+        f.debug_struct("KvStore").finish_non_exhaustive()
     }
 }
 
-impl SledStore {
-    fn data(&self) -> Result<sled::Tree, StoreError> {
+impl KvStore {
+    fn data(&self) -> Result<Tree, StoreError> {
         Ok(self.shared.trees()?.data)
     }
 
-    fn defs(&self) -> Result<sled::Tree, StoreError> {
+    fn defs(&self) -> Result<Tree, StoreError> {
         Ok(self.shared.trees()?.defs)
     }
 
-    fn auth(&self) -> Result<sled::Tree, StoreError> {
+    fn auth(&self) -> Result<Tree, StoreError> {
         Ok(self.shared.trees()?.auth)
     }
 
-    fn db(&self) -> Result<sled::Db, StoreError> {
+    fn db(&self) -> Result<Db, StoreError> {
         Ok(self.shared.trees()?.db)
     }
 }
 
-impl Store for SledStore {
+impl Store for KvStore {
     /// Opens (or creates) the database in `dir`.
-    fn open(dir: &Path, settings: &StorageConfig) -> Result<SledStore, StoreError> {
+    fn open(dir: &Path, settings: &StorageConfig) -> Result<KvStore, StoreError> {
         let open_error = |source: BackendError| StoreError::Open { path: dir.to_owned(), source };
         std::fs::create_dir_all(dir).map_err(|err| open_error(Arc::new(err)))?;
         if database_in_use(dir) {
@@ -221,6 +216,7 @@ impl Store for SledStore {
             let last_seq = trees.last_seq()?;
             Ok((trees, last_seq))
         })?;
+        check_closed_at(dir, last_seq)?;
         let shared = Arc::new(Shared {
             dir: dir.to_owned(),
             settings: settings.clone(),
@@ -231,7 +227,7 @@ impl Store for SledStore {
         });
         let snapshots = Arc::new(Snapshots::default());
         let committer = committer::Committer::start(Arc::clone(&shared), trees, Arc::clone(&snapshots), last_seq);
-        Ok(SledStore { committer, shared, snapshots })
+        Ok(KvStore { committer, shared, snapshots })
     }
 
     /// Applies record writes, and what workflow runs write besides, atomically (all or none),
@@ -283,7 +279,11 @@ impl Store for SledStore {
     /// afterwards.
     fn close(&self) -> Result<(), StoreError> {
         self.committer.stop();
-        self.flush()
+        self.flush()?;
+        let last_seq = *lock(&self.committer.last_seq);
+        engines::private_file(&self.shared.dir.join(CLOSED_AT))
+            .and_then(|mut file| std::io::Write::write_all(&mut file, last_seq.to_string().as_bytes()))
+            .map_err(|err| StoreError::Durability(Arc::new(err)))
     }
 
     /// Whether the database answers reads.
@@ -291,7 +291,7 @@ impl Store for SledStore {
         if let Some(problem) = self.shared.problem() {
             return Some(problem);
         }
-        match self.defs().and_then(|defs| Ok(defs.get(keys::spaces())?)) {
+        match self.defs().and_then(|defs| defs.get(keys::spaces())) {
             Ok(_) => None,
             Err(err) => Some(err.to_string()),
         }
@@ -313,13 +313,14 @@ impl Store for SledStore {
 
     fn load_snapshot(
         dir: &Path,
+        settings: &StorageConfig,
         entries: &mut dyn Iterator<Item = Result<SnapshotEntry, StoreError>>,
     ) -> Result<u64, StoreError> {
         let open_error = |source: BackendError| StoreError::Open { path: dir.to_owned(), source };
         std::fs::create_dir_all(dir).map_err(|err| open_error(Arc::new(err)))?;
         // No periodic flusher: the load flushes once at its end.
-        let db = sled::Config::new().path(dir).flush_every_ms(None).open().map_err(|err| open_error(Arc::new(err)))?;
-        let mut batches: Vec<(String, sled::Tree, sled::Batch, usize)> = Vec::new();
+        let db = Db::open(dir, settings, false).map_err(|err| open_failed(dir, err))?;
+        let mut batches: Vec<(String, Tree, Batch, usize)> = Vec::new();
         let mut written = 0;
         for entry in entries {
             let (part, key, value) = entry?;
@@ -330,7 +331,7 @@ impl Store for SledStore {
                 Some(index) => index,
                 None => {
                     let tree = db.open_tree(&part)?;
-                    batches.push((part, tree, sled::Batch::default(), 0));
+                    batches.push((part, tree, Batch::default(), 0));
                     batches.len() - 1
                 }
             };
@@ -443,7 +444,7 @@ impl Store for SledStore {
             Err(err) => return Box::new(std::iter::once(Err(err))),
         };
         let range = data.range::<Vec<u8>, _>((lower, upper));
-        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
+        let iter: Box<dyn Iterator<Item = Result<(IVec, IVec), StoreError>>> =
             if reverse { Box::new(range.rev()) } else { Box::new(range) };
         Box::new(iter.map(|item| {
             let (key, value) = item?;
@@ -1233,7 +1234,7 @@ impl Store for SledStore {
     }
 }
 
-impl SledStore {
+impl KvStore {
     /// Decodes a stored event and fills in what it references (see `events`).
     fn read_event(&self, key: &[u8], seq: u64, bytes: &[u8]) -> Result<Event, StoreError> {
         let stored = events::decode(key, seq, bytes)?;
@@ -1313,7 +1314,7 @@ impl SledStore {
         range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
         resume: Option<(&[u8], &Uuid)>,
         reverse: bool,
-    ) -> Box<dyn Iterator<Item = Result<sled::IVec, StoreError>>> {
+    ) -> Box<dyn Iterator<Item = Result<IVec, StoreError>>> {
         let prefix = keys::index_of(space, form, field);
         let with_prefix = |value: &[u8]| [prefix.as_slice(), value].concat();
         // Bounds on values become bounds on `prefix ++ value ++ id`: every id of a value sorts
@@ -1351,14 +1352,16 @@ impl SledStore {
             Err(err) => return Box::new(std::iter::once(Err(err))),
         };
         let range = data.range::<Vec<u8>, _>((lower, upper)).keys();
-        let keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>>> =
-            if reverse { Box::new(range.rev()) } else { Box::new(range) };
-        Box::new(keys.map(|key| key.map_err(StoreError::from)))
+        if reverse {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        }
     }
 
     /// Writes (`Some`) or removes (`None`) one key, as a snapshot being read expects; the
     /// previous value.
-    fn put(&self, tree: &sled::Tree, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<Option<sled::IVec>, StoreError> {
+    fn put(&self, tree: &Tree, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<Option<IVec>, StoreError> {
         self.snapshots.write(tree, [&key], || {
             Ok(match value {
                 Some(value) => tree.insert(&key, value)?,
@@ -1368,10 +1371,8 @@ impl SledStore {
     }
 
     /// Writes one key unless it exists; `Err(())` when it did.
-    fn put_if_absent(&self, tree: &sled::Tree, key: Vec<u8>, value: Vec<u8>) -> Result<Result<(), ()>, StoreError> {
-        self.snapshots.write(tree, [&key], || {
-            Ok(tree.compare_and_swap(&key, None as Option<&[u8]>, Some(value))?.map_err(|_| ()))
-        })
+    fn put_if_absent(&self, tree: &Tree, key: Vec<u8>, value: Vec<u8>) -> Result<Result<(), ()>, StoreError> {
+        self.snapshots.write(tree, [&key], || tree.insert_if_absent(&key, value))
     }
 
     /// Every `auth` entry under `prefix` keyed by a secret's hash (`{kind}\0{hash}\0`: the hash
@@ -1394,17 +1395,42 @@ impl SledStore {
     }
 }
 
-/// Why sled could not open the database in `dir`: damaged files, or another failure.
-fn open_failed(dir: &Path, err: sled::Error) -> StoreError {
+/// Why the database in `dir` could not be opened: damaged files, or another failure.
+fn open_failed(dir: &Path, err: OpenError) -> StoreError {
+    let damaged = |reason: String| StoreError::Damaged { path: dir.to_owned(), reason };
     match err {
-        sled::Error::Corruption { .. } => {
-            StoreError::Damaged { path: dir.to_owned(), reason: "its files hold data that can't be read".into() }
-        }
-        sled::Error::Unsupported(reason) | sled::Error::ReportableBug(reason) => {
-            StoreError::Damaged { path: dir.to_owned(), reason }
-        }
-        other => StoreError::Open { path: dir.to_owned(), source: Arc::new(other) },
+        OpenError::Sled(sled::Error::Corruption { .. }) => damaged("its files hold data that can't be read".into()),
+        OpenError::Sled(sled::Error::Unsupported(reason) | sled::Error::ReportableBug(reason)) => damaged(reason),
+        OpenError::Sled(other) => StoreError::Open { path: dir.to_owned(), source: Arc::new(other) },
+        OpenError::Fjall(
+            err @ (fjall::Error::Decode(_)
+            | fjall::Error::JournalRecovery(_)
+            | fjall::Error::InvalidVersion(_)
+            | fjall::Error::Storage(_)),
+        ) => damaged(err.to_string()),
+        OpenError::Fjall(other) => StoreError::Open { path: dir.to_owned(), source: Arc::new(other) },
     }
+}
+
+/// The file a clean close leaves beside the database: the last event's sequence number then.
+const CLOSED_AT: &str = "closed-at-event";
+
+/// Refuses a database whose log ends before the event it was closed at: both engines recover
+/// a log whose tail is damaged by dropping the tail without an error, which would lose
+/// acknowledged writes silently. (After a crash there is no such file, and nothing to compare.)
+fn check_closed_at(dir: &Path, last_seq: u64) -> Result<(), StoreError> {
+    let marker = dir.join(CLOSED_AT);
+    let Ok(text) = std::fs::read_to_string(&marker) else { return Ok(()) };
+    if let Ok(closed_at) = text.trim().parse::<u64>() {
+        if last_seq < closed_at {
+            return Err(StoreError::Damaged {
+                path: dir.to_owned(),
+                reason: format!("its log ends at event {last_seq}, but it was closed at event {closed_at}"),
+            });
+        }
+    }
+    // Only the last clean close counts: the database is written again from here on.
+    std::fs::remove_file(&marker).map_err(|err| StoreError::Open { path: dir.to_owned(), source: Arc::new(err) })
 }
 
 thread_local! {
@@ -1438,20 +1464,20 @@ fn catching_panics<T>(dir: &Path, open: impl FnOnce() -> Result<T, StoreError>) 
 }
 
 /// Flushes the database (or fails the way a fault says, see `crate::fault`).
-fn flush_db(db: &sled::Db) -> Result<(), StoreError> {
+fn flush_db(db: &Db) -> Result<(), StoreError> {
     if let Some(err) = crate::fault::flush_failure() {
         return Err(StoreError::Durability(Arc::new(err)));
     }
-    db.flush().map_err(|err| StoreError::Durability(Arc::new(err)))?;
-    Ok(())
+    db.flush()
 }
 
-/// Whether another process holds sled's lock on the database file. sled reports a held lock
-/// only as a message, so the lock is probed here first, and released at once: sled takes it
-/// itself (on its own file handle) right after. A process that takes it in between makes
-/// sled's open fail, which is reported as [`StoreError::Open`].
+/// Whether another process holds the lock on the database (sled's `db` file, or the lock file
+/// kept beside fjall's). The engines report a held lock only as a message, so the lock is
+/// probed here first, and released at once: the engine takes it itself (on its own file
+/// handle) right after. A process that takes it in between makes the open fail, which is
+/// reported as [`StoreError::Open`].
 fn database_in_use(dir: &Path) -> bool {
-    let Ok(file) = std::fs::File::open(dir.join("db")) else { return false };
+    let Some(Ok(file)) = lock_file(dir).map(std::fs::File::open) else { return false };
     // A database this process closed a moment ago is released when sled's background threads
     // let go of it, which a busy machine may delay: a short wait tells that from another
     // holder.
@@ -1477,7 +1503,7 @@ const FORMAT: u32 = 3;
 /// Brings a data dir written in an older format up to [`FORMAT`], before anything else reads
 /// it; refuses one written by a newer Tend. Each step is idempotent and the format key is
 /// written only after its step is flushed, so a crash during a migration reruns it.
-fn migrate(db: &sled::Db, defs: &sled::Tree, data: &sled::Tree) -> Result<(), StoreError> {
+fn migrate(db: &Db, defs: &Tree, data: &Tree) -> Result<(), StoreError> {
     let found = match defs.get(keys::format())? {
         Some(bytes) => {
             u32::from_be_bytes(bytes.as_ref().try_into().map_err(|_| corrupt(keys::format(), "bad storage format"))?)
@@ -1492,7 +1518,7 @@ fn migrate(db: &sled::Db, defs: &sled::Tree, data: &sled::Tree) -> Result<(), St
     }
     if found < 2 {
         // Index every delivery by its space.
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let mut pending = 0;
         for item in data.scan_prefix(keys::delivery_prefix()) {
             let (key, value) = item?;
@@ -1520,10 +1546,10 @@ fn migrate(db: &sled::Db, defs: &sled::Tree, data: &sled::Tree) -> Result<(), St
 /// Format 3: JSON events rewritten in the binary layout (their `before` and `after` kept as
 /// they were), history entries keyed by record id alone. Idempotent: events already in the
 /// new layout and history keys of the new length are left as they are.
-fn compact_events_and_history(data: &sled::Tree) -> Result<(), StoreError> {
-    let mut batch = sled::Batch::default();
+fn compact_events_and_history(data: &Tree) -> Result<(), StoreError> {
+    let mut batch = Batch::default();
     let mut pending = 0;
-    let apply = |batch: &mut sled::Batch, pending: &mut usize| -> Result<(), StoreError> {
+    let apply = |batch: &mut Batch, pending: &mut usize| -> Result<(), StoreError> {
         *pending += 1;
         if *pending >= 10_000 {
             data.apply_batch(std::mem::take(batch))?;
@@ -1551,7 +1577,7 @@ fn compact_events_and_history(data: &sled::Tree) -> Result<(), StoreError> {
         let tail = key.len().checked_sub(24).ok_or_else(|| corrupt(&key, "short history key"))?;
         let id = Uuid::from_slice(&key[tail..tail + 16]).map_err(|_| corrupt(&key, "bad history key"))?;
         let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad history key"))?;
-        batch.insert(keys::history_entry(&id, seq).to_vec(), &[]);
+        batch.insert(keys::history_entry(&id, seq), &[]);
         batch.remove(key);
         apply(&mut batch, &mut pending)?;
     }
@@ -1604,14 +1630,14 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(StoreError::encoding)
 }
 
-fn get<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
+fn get<T: DeserializeOwned>(tree: &Tree, key: &[u8]) -> Result<Option<T>, StoreError> {
     match tree.get(key)? {
         Some(bytes) => from_json(&bytes).map(Some).map_err(|err| corrupt(key, &err.to_string())),
         None => Ok(None),
     }
 }
 
-fn decode_pair<T: DeserializeOwned>((key, value): (sled::IVec, sled::IVec)) -> Result<T, StoreError> {
+fn decode_pair<T: DeserializeOwned>((key, value): (IVec, IVec)) -> Result<T, StoreError> {
     from_json(&value).map_err(|err| corrupt(&key, &err.to_string()))
 }
 
@@ -1665,7 +1691,7 @@ pub(super) fn corrupt(key: &[u8], reason: &str) -> StoreError {
 }
 
 #[cfg(test)]
-impl SledStore {
+impl KvStore {
     /// Overwrites event `seq` with `bytes`, as damage on disk would: tests of what the log's
     /// readers do with an event they cannot read, or one written before data was bounded.
     pub(crate) fn damage_event(&self, seq: u64, bytes: &[u8]) {
@@ -1682,14 +1708,14 @@ mod tests {
     #[test]
     fn a_held_database_is_in_use() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let first = SledStore::open(dir.path(), &StorageConfig::default()).expect("first open");
-        match SledStore::open(dir.path(), &StorageConfig::default()) {
+        let first = KvStore::open(dir.path(), &StorageConfig::default()).expect("first open");
+        match KvStore::open(dir.path(), &StorageConfig::default()) {
             Err(StoreError::InUse { path }) => assert_eq!(path, dir.path()),
             other => panic!("expected InUse, got {other:?}"),
         }
         first.close().expect("close");
         drop(first);
-        SledStore::open(dir.path(), &StorageConfig::default()).expect("opens once released");
+        KvStore::open(dir.path(), &StorageConfig::default()).expect("opens once released");
     }
 
     /// A stored value is read back whatever it nests, past serde_json's default limit of 128
@@ -1712,13 +1738,13 @@ mod tests {
     #[test]
     fn the_storage_format_is_recorded_and_a_newer_one_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SledStore::open(dir.path(), &StorageConfig::default()).expect("open");
+        let store = KvStore::open(dir.path(), &StorageConfig::default()).expect("open");
         let format = store.defs().expect("defs").get(keys::format()).expect("read").expect("the format is recorded");
         assert_eq!(format.as_ref(), FORMAT.to_be_bytes());
         store.defs().expect("defs").insert(keys::format(), &(FORMAT + 1).to_be_bytes()).expect("write");
         store.close().expect("close");
         drop(store);
-        match SledStore::open(dir.path(), &StorageConfig::default()) {
+        match KvStore::open(dir.path(), &StorageConfig::default()) {
             Err(StoreError::UnsupportedFormat { found, supported }) => {
                 assert_eq!((found, supported), (FORMAT + 1, FORMAT))
             }
