@@ -207,6 +207,25 @@ impl Demo {
         response.json().await.expect("JSON")
     }
 
+    /// Waits until the workflow processor has caught up with the demo's own writes, so a
+    /// workflow a test adds next sees only the test's records, not the tail of the demo data.
+    pub async fn settled(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let metrics = self.api.get(self.url("/metrics")).bearer_auth(&self.token).send().await.expect("metrics");
+            let text = metrics.text().await.expect("metrics text");
+            let lag = text
+                .lines()
+                .find_map(|line| line.strip_prefix("tend_workflow_processor_lag_events "))
+                .and_then(|value| value.trim().parse::<f64>().ok());
+            if lag == Some(0.0) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the demo's processor did not catch up: lag {lag:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// A GET of the API with the admin token.
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Value {
         let response = self.api.get(self.url(path)).query(query).bearer_auth(&self.token).send().await.expect("GET");

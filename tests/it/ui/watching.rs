@@ -62,6 +62,7 @@ async fn an_admin_watches_runs_and_deliveries_and_sets_up_a_hook() {
         ("TEND_WEBHOOKS__BACKOFF_BASE_MS", "50"),
         ("TEND_WEBHOOKS__BACKOFF_MAX_MS", "100"),
     ]);
+    demo.settled().await;
     demo.put("/api/v1/spaces/demo/webhooks/alerts", &json!({ "url": receiver.url("/alerts") })).await;
     let workflow = json!({ "title": "Watch triage", "trigger": { "form": "account", "on": ["created"] },
                            "actions": [ { "script": SCRIPT } ] });

@@ -69,6 +69,7 @@ async fn an_admin_builds_tests_and_runs_workflows_in_the_builder() {
     let Some(browser) = Browser::start(1440, 900).await else { return };
     let receiver = Receiver::start(Behaviour::Succeed).await;
     let demo = Demo::start_with_env(&[("TEND_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")]);
+    demo.settled().await;
     // The alerts go to a real receiver rather than the demo's sink.
     demo.put("/api/v1/spaces/demo/webhooks/cs-alerts", &json!({ "url": receiver.url("/alerts") })).await;
     browser.client.goto(&demo.sign_in_link).await.expect("open the sign-in link");
