@@ -20,9 +20,15 @@ use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::super::{StorageConfig, StorageEngine, StoreError};
+use super::super::{BackendError, StorageConfig, StorageEngine, StoreError};
 
 pub(super) use sled::IVec;
+
+impl From<sled::Error> for StoreError {
+    fn from(err: sled::Error) -> Self {
+        Self::backend(err)
+    }
+}
 
 impl From<fjall::Error> for StoreError {
     fn from(err: fjall::Error) -> Self {
@@ -112,10 +118,36 @@ impl Iter {
     }
 }
 
-/// What went wrong opening a database, for `open_failed` to explain.
+/// What went wrong opening a database.
 pub(super) enum OpenError {
     Sled(sled::Error),
     Fjall(fjall::Error),
+}
+
+impl OpenError {
+    /// What is wrong with the files, when the engine found them damaged.
+    pub(super) fn damage(&self) -> Option<String> {
+        match self {
+            OpenError::Sled(sled::Error::Corruption { .. }) => Some("its files hold data that can't be read".into()),
+            OpenError::Sled(sled::Error::Unsupported(reason) | sled::Error::ReportableBug(reason)) => {
+                Some(reason.clone())
+            }
+            OpenError::Fjall(
+                err @ (fjall::Error::Decode(_)
+                | fjall::Error::JournalRecovery(_)
+                | fjall::Error::InvalidVersion(_)
+                | fjall::Error::Storage(_)),
+            ) => Some(err.to_string()),
+            _ => None,
+        }
+    }
+
+    pub(super) fn into_source(self) -> BackendError {
+        match self {
+            OpenError::Sled(err) => Arc::new(err),
+            OpenError::Fjall(err) => Arc::new(err),
+        }
+    }
 }
 
 impl Db {

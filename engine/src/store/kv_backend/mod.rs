@@ -39,13 +39,7 @@ use crate::model::{
     StoredDashboard, StoredForm, StoredView, StoredWorkflow, Timer, TimerPosition, TokenInfo, User,
 };
 
-impl From<sled::Error> for StoreError {
-    fn from(err: sled::Error) -> Self {
-        Self::backend(err)
-    }
-}
-
-/// The sled database and its trees, shared with the committer, which reopens the database
+/// The database and its trees, shared with the committer, which reopens the database
 /// after a failed flush (see [`Shared`]).
 pub(crate) struct KvStore {
     shared: Arc<Shared>,
@@ -1397,18 +1391,9 @@ impl KvStore {
 
 /// Why the database in `dir` could not be opened: damaged files, or another failure.
 fn open_failed(dir: &Path, err: OpenError) -> StoreError {
-    let damaged = |reason: String| StoreError::Damaged { path: dir.to_owned(), reason };
-    match err {
-        OpenError::Sled(sled::Error::Corruption { .. }) => damaged("its files hold data that can't be read".into()),
-        OpenError::Sled(sled::Error::Unsupported(reason) | sled::Error::ReportableBug(reason)) => damaged(reason),
-        OpenError::Sled(other) => StoreError::Open { path: dir.to_owned(), source: Arc::new(other) },
-        OpenError::Fjall(
-            err @ (fjall::Error::Decode(_)
-            | fjall::Error::JournalRecovery(_)
-            | fjall::Error::InvalidVersion(_)
-            | fjall::Error::Storage(_)),
-        ) => damaged(err.to_string()),
-        OpenError::Fjall(other) => StoreError::Open { path: dir.to_owned(), source: Arc::new(other) },
+    match err.damage() {
+        Some(reason) => StoreError::Damaged { path: dir.to_owned(), reason },
+        None => StoreError::Open { path: dir.to_owned(), source: err.into_source() },
     }
 }
 
