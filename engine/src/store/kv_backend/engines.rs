@@ -1,5 +1,6 @@
-//! The two ordered key-value engines the backend runs on, behind one small interface: sled
-//! 0.34 (a copy-on-write B-tree, the default) and fjall (a log-structured merge tree). The rest
+//! The two ordered key-value engines the backend runs on, behind one small interface: fjall
+//! (a log-structured merge tree, for new data dirs) and sled 0.34 (a copy-on-write B-tree, for
+//! data dirs made before fjall). The rest
 //! of the backend (key layout, committer, staging, timers, snapshots) is written once against
 //! [`Db`] and [`Tree`]; this file is the only one that names either engine's API.
 //!
@@ -39,8 +40,8 @@ impl From<fjall::Error> for StoreError {
 /// Where fjall keeps its files inside a data dir (sled's live at the top, for data dirs written
 /// before fjall was an option).
 const FJALL_DIR: &str = "kv";
-/// The file whose lock says a process has the data dir open: sled's own `db` file, which sled
-/// locks; fjall takes none of its own, so the backend locks this one.
+/// The file the backend locks while it has a fjall database open, since fjall takes no lock of
+/// its own (sled locks its `db` file itself).
 const FJALL_LOCK: &str = "kv.lock";
 
 /// One open database.
