@@ -5,10 +5,11 @@
 //! 1. **engine creates/s**: `Engine::create_record` called directly (no HTTP) by 16 concurrent
 //!    tasks, on a fresh data dir, with realistic CS `account` payloads validated against a JSON
 //!    Schema (enums, ranges, formats) and written with 4 secondary indexes and an event;
-//! 2. **raw sled inserts/s**: the same payload bytes inserted by 16 concurrent writers into a
-//!    bare sled database opened with the engine's settings, each write acknowledged only after
-//!    a flush that started after it (the engine's group-commit scheme, re-implemented minimally
-//!    here), and the engine/raw-sled ratio;
+//! 2. **raw sled and raw fjall inserts/s**: the same payload bytes inserted by 16 concurrent
+//!    writers into a bare database of each engine opened with the engine's settings, each
+//!    write acknowledged only after a flush that started after it (the engine's group-commit
+//!    scheme, re-implemented minimally here), and the engine's ratio to each (new data dirs
+//!    are fjall, so raw fjall is the engine's own floor);
 //! 3. **HTTP creates/s**: the real server (`Application::build`) in this process, 16 keep-alive
 //!    clients POSTing records, with p50/p99/max latency from send to full response; once with
 //!    the first admin token (a bootstrap superadmin: no space role to look up) and once with a
@@ -38,7 +39,7 @@
 //!
 //! Scale knobs (environment variables, defaults in brackets): `TEND_BENCH_RECORDS` [100000]
 //! records loaded for the query section, `TEND_BENCH_WRITES` [20000] measured engine creates
-//! and raw sled inserts, `TEND_BENCH_HTTP_WRITES` [30000] measured HTTP creates,
+//! and raw engine inserts, `TEND_BENCH_HTTP_WRITES` [30000] measured HTTP creates,
 //! `TEND_BENCH_WARMUP` [2000] unmeasured writes before each write measurement,
 //! `TEND_BENCH_QUERY_ITERS` [200] runs of each indexed query, `TEND_BENCH_SCAN_ITERS` [10] runs
 //! of the unindexed one, `TEND_BENCH_SIGN_INS` [200] timed password sign-ins;
@@ -93,9 +94,11 @@ async fn run(settings: &Settings) {
     settings.print();
     if settings.runs("engine") {
         let engine_rate = engine_creates(settings).await;
-        let sled_rate = raw_sled_inserts(settings).await;
-        let ratio = engine_rate / sled_rate;
-        println!("  ratio engine / raw sled: {ratio:.2}   (target >= 0.50: {})", verdict(ratio >= 0.5));
+        for raw in [Raw::Sled, Raw::Fjall] {
+            let raw_rate = raw_inserts(settings, raw).await;
+            let ratio = engine_rate / raw_rate;
+            println!("  ratio engine / raw {}: {ratio:.2}   (target >= 0.50: {})", raw.name(), verdict(ratio >= 0.5));
+        }
     }
     if settings.runs("http") {
         let admin = http_creates(settings, As::AdminToken).await;
@@ -241,7 +244,7 @@ const NOTES: &[&str] = &[
 ];
 
 /// Deterministic account records: the same seed gives the same sequence, so the engine and the
-/// raw sled baseline write identical payloads.
+/// raw-engine baselines write identical payloads.
 struct Accounts {
     rng: StdRng,
 }
@@ -505,7 +508,7 @@ async fn engine_creates(settings: &Settings) -> f64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. Raw sled with the same durability
+// 2. The raw engines (sled, fjall) with the same durability
 
 /// The engine's group-commit scheme, minimal: writers take a generation number after their
 /// insert; one flusher thread flushes back to back while writes are pending and publishes the
@@ -527,7 +530,7 @@ struct Pending {
 }
 
 impl GroupCommit {
-    fn start(db: sled::Db) -> (Arc<Self>, std::thread::JoinHandle<()>) {
+    fn start(db: RawDb) -> (Arc<Self>, std::thread::JoinHandle<()>) {
         let commit = Arc::new(Self {
             pending: Mutex::default(),
             wake: Condvar::new(),
@@ -540,7 +543,7 @@ impl GroupCommit {
         (commit, thread)
     }
 
-    fn flush_loop(&self, db: &sled::Db) {
+    fn flush_loop(&self, db: &RawDb) {
         loop {
             let target = {
                 let mut pending = self.pending.lock().expect("pending lock");
@@ -554,15 +557,15 @@ impl GroupCommit {
                 pending.written
             };
             let started = Instant::now();
-            db.flush().unwrap_or_else(|err| panic!("raw sled flush failed: {err}"));
+            db.flush();
             self.flush_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             self.flush_count.fetch_add(1, Ordering::Relaxed);
             self.flushed.send_replace(target);
         }
     }
 
-    async fn write_durably(&self, db: &sled::Db, key: [u8; 16], value: Vec<u8>) {
-        db.insert(key, value).unwrap_or_else(|err| panic!("raw sled insert failed: {err}"));
+    async fn write_durably(&self, db: &RawDb, key: [u8; 16], value: Vec<u8>) {
+        db.insert(key, value);
         let ticket = {
             let mut pending = self.pending.lock().expect("pending lock");
             pending.written += 1;
@@ -570,7 +573,7 @@ impl GroupCommit {
         };
         self.wake.notify_one();
         let mut flushed = self.flushed.subscribe();
-        flushed.wait_for(|&upto| upto >= ticket).await.expect("the raw sled flusher stopped");
+        flushed.wait_for(|&upto| upto >= ticket).await.expect("the raw flusher stopped");
     }
 
     fn flushes(&self) -> Flushes {
@@ -583,22 +586,89 @@ impl GroupCommit {
     fn stop(&self, thread: std::thread::JoinHandle<()>) {
         self.pending.lock().expect("pending lock").stop = true;
         self.wake.notify_one();
-        thread.join().expect("the raw sled flusher panicked");
+        thread.join().expect("the raw flusher panicked");
     }
 }
 
-/// The engine's sled settings (engine/src/store/mod.rs, `Store::open`).
-fn open_raw_sled(dir: &TempDir) -> sled::Db {
-    sled::Config::new()
-        .path(dir.path())
-        .cache_capacity(engine::StorageConfig::default().cache_mb * 1024 * 1024)
-        .mode(sled::Mode::HighThroughput)
-        .flush_every_ms(Some(500))
-        .open()
-        .unwrap_or_else(|err| panic!("opening raw sled: {err}"))
+/// A raw engine of the baseline.
+#[derive(Clone, Copy)]
+enum Raw {
+    Sled,
+    Fjall,
 }
 
-async fn sled_load(db: &sled::Db, commit: &Arc<GroupCommit>, payloads: Vec<Vec<u8>>) -> Run {
+impl Raw {
+    fn name(self) -> &'static str {
+        match self {
+            Raw::Sled => "sled 0.34",
+            Raw::Fjall => "fjall",
+        }
+    }
+}
+
+/// An open raw database, with the settings the engine gives it
+/// (engine/src/store/kv_backend/engines.rs, `Db::open`).
+#[derive(Clone)]
+enum RawDb {
+    Sled(sled::Db),
+    Fjall(fjall::Keyspace, fjall::PartitionHandle),
+}
+
+impl RawDb {
+    fn open(raw: Raw, dir: &TempDir) -> RawDb {
+        let cache = engine::StorageConfig::default().cache_mb * 1024 * 1024;
+        match raw {
+            Raw::Sled => RawDb::Sled(
+                sled::Config::new()
+                    .path(dir.path())
+                    .cache_capacity(cache)
+                    .mode(sled::Mode::HighThroughput)
+                    .flush_every_ms(Some(500))
+                    .open()
+                    .unwrap_or_else(|err| panic!("opening raw sled: {err}")),
+            ),
+            Raw::Fjall => {
+                let keyspace = fjall::Config::new(dir.path())
+                    .cache_size(cache)
+                    .manual_journal_persist(true)
+                    .fsync_ms(Some(500))
+                    .open()
+                    .unwrap_or_else(|err| panic!("opening raw fjall: {err}"));
+                let partition = keyspace
+                    .open_partition("data", fjall::PartitionCreateOptions::default())
+                    .unwrap_or_else(|err| panic!("opening raw fjall's partition: {err}"));
+                RawDb::Fjall(keyspace, partition)
+            }
+        }
+    }
+
+    fn insert(&self, key: [u8; 16], value: Vec<u8>) {
+        match self {
+            RawDb::Sled(db) => drop(db.insert(key, value).unwrap_or_else(|err| panic!("raw sled insert: {err}"))),
+            RawDb::Fjall(_, partition) => {
+                partition.insert(key, value).unwrap_or_else(|err| panic!("raw fjall insert: {err}"))
+            }
+        }
+    }
+
+    fn flush(&self) {
+        match self {
+            RawDb::Sled(db) => drop(db.flush().unwrap_or_else(|err| panic!("raw sled flush: {err}"))),
+            RawDb::Fjall(keyspace, _) => {
+                keyspace.persist(fjall::PersistMode::SyncAll).unwrap_or_else(|err| panic!("raw fjall persist: {err}"))
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            RawDb::Sled(db) => db.len(),
+            RawDb::Fjall(_, partition) => partition.len().unwrap_or_else(|err| panic!("raw fjall len: {err}")),
+        }
+    }
+}
+
+async fn raw_load(db: &RawDb, commit: &Arc<GroupCommit>, payloads: Vec<Vec<u8>>) -> Run {
     let (db, commit) = (db.clone(), Arc::clone(commit));
     drive(payloads, move |_, value| {
         let (db, commit) = (db.clone(), Arc::clone(&commit));
@@ -608,14 +678,14 @@ async fn sled_load(db: &sled::Db, commit: &Arc<GroupCommit>, payloads: Vec<Vec<u
     .await
 }
 
-async fn raw_sled_inserts(settings: &Settings) -> f64 {
+async fn raw_inserts(settings: &Settings, raw: Raw) -> f64 {
     println!();
-    println!("== 2. Raw sled 0.34 inserts, same durability (baseline) ==");
+    println!("== 2. Raw {} inserts, same durability (baseline) ==", raw.name());
     // sled 0.34's transaction lock is process-wide: once section 1 ran a transaction, these plain
     // inserts and flushes take its shared side too. That can only slow the baseline down, so it
     // never flatters the ratio.
     let dir = TempDir::new().expect("temp dir");
-    let db = open_raw_sled(&dir);
+    let db = RawDb::open(raw, &dir);
     let (commit, flusher) = GroupCommit::start(db.clone());
     // The same seed as section 1: byte-for-byte the payloads the engine stored.
     let mut accounts = Accounts::new(1);
@@ -625,12 +695,12 @@ async fn raw_sled_inserts(settings: &Settings) -> f64 {
         "  {CONCURRENCY} tasks; one tree, 16-byte UUIDv7 keys, serde_json payloads (mean {} bytes), group commit",
         mean_size(&measured)
     );
-    sled_load(&db, &commit, warmup).await;
+    raw_load(&db, &commit, warmup).await;
     let flushes = commit.flushes();
-    let run = sled_load(&db, &commit, measured).await;
+    let run = raw_load(&db, &commit, measured).await;
     let flushes = commit.flushes().since(flushes);
     assert_eq!(db.len(), settings.warmup + settings.writes, "every insert must be in the tree");
-    let rate = report_writes("raw sled inserts/s", run, flushes);
+    let rate = report_writes(&format!("raw {} inserts/s", raw.name()), run, flushes);
     commit.stop(flusher);
     rate
 }

@@ -77,7 +77,7 @@ fn only_engine_store_names_sled() {
     let mut offenders = Vec::new();
     for dir in ["forms/src", "engine/src", "web/src", "tests"] {
         for file in rust_files(&root.join(dir)) {
-            // The benchmark's raw-sled baseline must talk to sled directly to be a baseline.
+            // The benchmark's raw-engine baselines must talk to the engines directly to be baselines.
             if file.starts_with(&store) || file.ends_with("tidy.rs") || file.starts_with(root.join("tests/benches")) {
                 continue;
             }
