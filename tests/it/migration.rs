@@ -132,3 +132,26 @@ async fn tokens_from_before_people_are_the_bootstrap_users_superadmin_tokens() {
     let users = expect_json(app.get("/api/v1/users").await, StatusCode::OK).await;
     assert_eq!(items(&users)[0]["email"], "admin@localhost", "a first superadmin was made: {users}");
 }
+
+/// A sled data dir keeps opening with sled though new data dirs are fjall, and a backup of it
+/// restored into a new data dir moves it to fjall with the same records, history, timers and
+/// outbox.
+#[tokio::test]
+async fn a_sled_data_dir_stays_on_sled_and_moves_to_fjall_by_backup_and_restore() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_of_fixture(&FORMAT2, dir.path());
+    let engine = Engine::open(EngineConfig::new(dir.path())).expect("opens the sled data dir");
+    assert_eq!(engine::database_lock_file(dir.path()), Some(dir.path().join("db")), "still sled");
+    let archive = dir.path().join("backup.tend");
+    engine.backup(std::fs::File::create(&archive).expect("archive")).expect("backup");
+    engine.close().expect("close");
+    drop(engine);
+
+    let target = tempfile::tempdir().expect("temp dir");
+    let restored_dir = target.path().join("restored");
+    engine::backup::restore(&archive, &restored_dir, &engine::StorageConfig::default()).expect("restore");
+    assert_eq!(engine::database_lock_file(&restored_dir), Some(restored_dir.join("kv.lock")), "now fjall");
+    let restored = Engine::open(EngineConfig::new(&restored_dir)).expect("opens the restored data dir");
+    check_serves_what_was_written(&restored, &FORMAT2, 11);
+    restored.close().expect("close");
+}

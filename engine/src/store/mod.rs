@@ -149,9 +149,9 @@ impl StoreError {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// sled's page cache, in MiB. sled 0.34 uses about twice this plus what its log needs, so
-    /// it sets most of the memory Tend takes; the operating system's file cache serves reads
-    /// past it. 64 keeps a million pending timers under 300 MB (see the timers benchmark).
+    /// The engine's cache, in MiB: fjall's block cache, or sled's page cache. sled 0.34 uses
+    /// about twice this plus what its log needs, so on sled it sets most of the memory Tend
+    /// takes; the operating system's file cache serves reads past it.
     pub cache_mb: u64,
     /// The key-value engine a new data dir is created with. A data dir keeps the engine it
     /// was created with (a backup restored into a new data dir moves it to this one).
@@ -174,15 +174,6 @@ pub enum StorageEngine {
     /// fraction of its disk use (see ARCHITECTURE.md).
     #[default]
     Fjall,
-}
-
-impl std::fmt::Display for StorageEngine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            StorageEngine::Sled => "sled",
-            StorageEngine::Fjall => "fjall",
-        })
-    }
 }
 
 /// One index entry of a record: field name and encoded value.

@@ -75,12 +75,21 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    pub(super) fn insert(&mut self, key: impl AsRef<[u8]>, value: impl Into<IVec>) {
-        self.writes.insert(key.as_ref().to_vec(), Some(value.into()));
+    pub(super) fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<IVec>) {
+        self.writes.insert(key.into(), Some(value.into()));
     }
 
-    pub(super) fn remove(&mut self, key: impl AsRef<[u8]>) {
-        self.writes.insert(key.as_ref().to_vec(), None);
+    pub(super) fn remove(&mut self, key: impl Into<Vec<u8>>) {
+        self.writes.insert(key.into(), None);
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// The keys the batch writes or removes.
+    pub(super) fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.writes.keys().map(Vec::as_slice)
     }
 }
 
@@ -266,17 +275,12 @@ impl Tree {
         })
     }
 
-    /// Writes `value` under `key`, returning what was there.
-    pub(super) fn insert(&self, key: impl AsRef<[u8]>, value: impl Into<IVec>) -> Result<Option<IVec>, StoreError> {
-        Ok(match self {
-            Tree::Sled(tree) => tree.insert(key, value)?,
-            Tree::Fjall { partition, .. } => {
-                let key = key.as_ref();
-                let previous = fjall_value(partition.get(key)?);
-                partition.insert(key, &*value.into())?;
-                previous
-            }
-        })
+    pub(super) fn insert(&self, key: impl AsRef<[u8]>, value: impl Into<IVec>) -> Result<(), StoreError> {
+        match self {
+            Tree::Sled(tree) => drop(tree.insert(key, value)?),
+            Tree::Fjall { partition, .. } => partition.insert(key.as_ref(), &*value.into())?,
+        }
+        Ok(())
     }
 
     /// Removes `key`, returning what was there.

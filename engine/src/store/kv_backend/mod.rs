@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 pub(super) use self::engines::lock_file;
 use self::engines::{Batch, Db, IVec, OpenError, Tree};
-use self::snapshot::{Changes, Snapshots};
+use self::snapshot::Snapshots;
 use self::timers::decode_owner_entry;
 use super::{
     BackendError, Extras, InboundReceipt, Items, RecordWrite, SnapshotEntry, SnapshotVisitor, StorageConfig, Store,
@@ -518,7 +518,7 @@ impl Store for KvStore {
         entries: &mut dyn Iterator<Item = (Vec<u8>, Uuid)>,
     ) -> Result<(), StoreError> {
         self.drop_index(space, form, field)?;
-        let mut changes = Changes::default();
+        let mut changes = Batch::default();
         for (value, id) in entries {
             changes.insert(keys::index_entry(space, form, field, &value, &id), Vec::new());
             if changes.len() == 10_000 {
@@ -530,7 +530,7 @@ impl Store for KvStore {
 
     /// Removes every entry of one index.
     fn drop_index(&self, space: &SpaceName, form: &FormName, field: &str) -> Result<(), StoreError> {
-        let mut changes = Changes::default();
+        let mut changes = Batch::default();
         for item in self.data()?.scan_prefix(keys::index_of(space, form, field)).keys() {
             changes.remove(item?.to_vec());
         }
@@ -608,7 +608,7 @@ impl Store for KvStore {
         if self.defs()?.contains_key(&key)? {
             return Err(StoreError::AlreadyExists);
         }
-        let mut changes = Changes::default();
+        let mut changes = Batch::default();
         for (source, kind, order) in retired {
             changes.remove(keys::trigger(space, source, &kind.name(), *order, &workflow.name));
         }
@@ -702,7 +702,7 @@ impl Store for KvStore {
     /// Deletes a space's runs that started before `cutoff`. Run ids are UUIDv7, so the oldest
     /// come first and the walk stops at the first run to keep.
     fn prune_runs(&self, space: &SpaceName, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize, StoreError> {
-        let mut changes = Changes::default();
+        let mut changes = Batch::default();
         let mut pruned = 0;
         for item in self.data()?.scan_prefix(keys::runs_of(space)) {
             let (key, value) = item?;
@@ -992,7 +992,7 @@ impl Store for KvStore {
 
     fn take_sign_in_link(&self, hash_hex: &str) -> Result<Option<SignInLink>, StoreError> {
         let key = keys::sign_in_link(hash_hex);
-        match self.put(&self.auth()?, key.clone(), None)? {
+        match self.take(&self.auth()?, key.clone())? {
             Some(value) => decode_pair((key.into(), value)).map(Some),
             None => Ok(None),
         }
@@ -1043,7 +1043,7 @@ impl Store for KvStore {
     }
 
     fn remove_membership(&self, space: &SpaceName, user_id: &str) -> Result<bool, StoreError> {
-        Ok(self.put(&self.auth()?, keys::membership(space, user_id), None)?.is_some())
+        Ok(self.take(&self.auth()?, keys::membership(space, user_id))?.is_some())
     }
 
     fn membership(&self, space: &SpaceName, user_id: &str) -> Result<Option<Membership>, StoreError> {
@@ -1121,7 +1121,7 @@ impl Store for KvStore {
     }
 
     fn remove_dashboard(&self, space: &SpaceName, name: &str) -> Result<(), StoreError> {
-        let mut changes = Changes::default();
+        let mut changes = Batch::default();
         for item in self.defs()?.scan_prefix(keys::dashboard_versions(space, name)).keys() {
             changes.remove(item?.to_vec());
         }
@@ -1353,15 +1353,17 @@ impl KvStore {
         }
     }
 
-    /// Writes (`Some`) or removes (`None`) one key, as a snapshot being read expects; the
-    /// previous value.
-    fn put(&self, tree: &Tree, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<Option<IVec>, StoreError> {
-        self.snapshots.write(tree, [&key], || {
-            Ok(match value {
-                Some(value) => tree.insert(&key, value)?,
-                None => tree.remove(&key)?,
-            })
+    /// Writes (`Some`) or removes (`None`) one key, as a snapshot being read expects.
+    fn put(&self, tree: &Tree, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<(), StoreError> {
+        self.snapshots.write(tree, [&key], || match value {
+            Some(value) => tree.insert(&key, value),
+            None => tree.remove(&key).map(drop),
         })
+    }
+
+    /// Removes one key, as a snapshot being read expects; what it held.
+    fn take(&self, tree: &Tree, key: Vec<u8>) -> Result<Option<IVec>, StoreError> {
+        self.snapshots.write(tree, [&key], || tree.remove(&key))
     }
 
     /// Writes one key unless it exists; `Err(())` when it did.
@@ -1549,7 +1551,7 @@ fn compact_events_and_history(data: &Tree) -> Result<(), StoreError> {
         }
         let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?;
         let event = events::decode(&key, seq, &value)?.event;
-        batch.insert(key, events::encode(&event, false, None)?);
+        batch.insert(key.to_vec(), events::encode(&event, false, None)?);
         apply(&mut batch, &mut pending)?;
     }
     let new_len = keys::history_entry(&Uuid::nil(), 0).len();
@@ -1563,7 +1565,7 @@ fn compact_events_and_history(data: &Tree) -> Result<(), StoreError> {
         let id = Uuid::from_slice(&key[tail..tail + 16]).map_err(|_| corrupt(&key, "bad history key"))?;
         let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad history key"))?;
         batch.insert(keys::history_entry(&id, seq), &[]);
-        batch.remove(key);
+        batch.remove(key.to_vec());
         apply(&mut batch, &mut pending)?;
     }
     data.apply_batch(batch)?;

@@ -61,31 +61,6 @@ struct BeforeImage {
     emitted: bool,
 }
 
-/// Changes to one tree, applied as one atomic sled batch, with the keys they touch.
-#[derive(Default)]
-pub(super) struct Changes {
-    batch: Batch,
-    keys: Vec<Vec<u8>>,
-}
-
-impl Changes {
-    pub(super) fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<IVec>) {
-        let key = key.into();
-        self.batch.insert(key.as_slice(), value.into());
-        self.keys.push(key);
-    }
-
-    pub(super) fn remove(&mut self, key: impl Into<Vec<u8>>) {
-        let key = key.into();
-        self.batch.remove(key.as_slice());
-        self.keys.push(key);
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.keys.len()
-    }
-}
-
 impl Snapshots {
     /// Runs `apply`, which changes `keys` of `tree` (and nothing else), so that a snapshot being
     /// read sees none of it.
@@ -95,20 +70,31 @@ impl Snapshots {
         keys: impl IntoIterator<Item = K>,
         apply: impl FnOnce() -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let _gate = self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _gate = self.save_before_images(tree, keys)?;
+        apply()
+    }
+
+    /// Applies `batch` to `tree`, so that a snapshot being read sees none of it.
+    pub(super) fn apply(&self, tree: &Tree, batch: Batch) -> Result<(), StoreError> {
+        let _gate = self.save_before_images(tree, batch.keys())?;
+        tree.apply_batch(batch)
+    }
+
+    /// Saves what `keys` of `tree` hold, if a snapshot is being read; the write that follows
+    /// must happen while the returned gate is held.
+    fn save_before_images<K: AsRef<[u8]>>(
+        &self,
+        tree: &Tree,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<std::sync::RwLockReadGuard<'_, ()>, StoreError> {
+        let gate = self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(active) = lock(&self.active).as_mut() {
             let images = active.entry(tree.name()).or_default();
             for key in keys {
                 images.save(tree, key.as_ref())?;
             }
         }
-        apply()
-    }
-
-    /// Applies `changes` to `tree` as one batch.
-    pub(super) fn apply(&self, tree: &Tree, changes: Changes) -> Result<(), StoreError> {
-        let Changes { batch, keys } = changes;
-        self.write(tree, keys, || tree.apply_batch(batch))
+        Ok(gate)
     }
 
     /// Calls `visit(tree name, key, value)` with every entry of `trees` as they were at one
@@ -234,7 +220,7 @@ mod tests {
         let seen = collect(&snapshots, tree, |step| {
             let step = step as u32;
             // Change keys behind and ahead of the reader, remove some, add new ones.
-            let mut changes = Changes::default();
+            let mut changes = Batch::default();
             changes.insert((step * 7 % 100).to_be_bytes().to_vec(), b"changed".to_vec());
             changes.remove(((step * 13 + 5) % 100).to_be_bytes().to_vec());
             changes.insert((1000 + step).to_be_bytes().to_vec(), b"new".to_vec());

@@ -6,8 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::engines::{IVec, Tree};
-use super::snapshot::Changes;
+use super::engines::{Batch, IVec, Tree};
 use super::{encode_record, events, keys, record_version, timers};
 use crate::model::Event;
 use crate::store::{AppliedWrite, RecordWrite, StoreError, TimerOp};
@@ -25,7 +24,7 @@ pub(super) struct Staging {
 /// A batch being built from the requests the committer took.
 pub(super) struct BatchBuilder<'a> {
     data: &'a Tree,
-    changes: Changes,
+    changes: Batch,
     /// Records written earlier in this batch, which the tree doesn't show yet: (version,
     /// stored value), none for a deletion.
     versions: HashMap<Vec<u8>, Option<(u64, IVec)>>,
@@ -42,7 +41,7 @@ impl<'a> BatchBuilder<'a> {
     pub(super) fn new(data: &'a Tree, last_seq: u64) -> Self {
         Self {
             data,
-            changes: Changes::default(),
+            changes: Batch::default(),
             versions: HashMap::new(),
             timers: timers::Overlay::new(),
             seq: last_seq,
@@ -51,7 +50,7 @@ impl<'a> BatchBuilder<'a> {
     }
 
     /// The batch, the last sequence number it assigns, and its record writes.
-    pub(super) fn finish(self) -> (Changes, u64, Vec<AppliedWrite>) {
+    pub(super) fn finish(self) -> (Batch, u64, Vec<AppliedWrite>) {
         (self.changes, self.seq, self.applied)
     }
 
