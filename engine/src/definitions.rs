@@ -68,6 +68,34 @@ impl<K: std::hash::Hash + Eq, V> Cache<K, V> {
     }
 }
 
+/// Each space's default zone, as read from the store: every record write with scripts asks.
+/// A change bumps the generation, so a zone read before it is never kept after it.
+#[derive(Default)]
+pub(crate) struct Zones(RwLock<(u64, HashMap<SpaceName, chrono_tz::Tz>)>);
+
+impl Zones {
+    /// The zone of `space` if known, else the generation to pass to [`Zones::keep`].
+    pub(crate) fn get(&self, space: &SpaceName) -> Result<chrono_tz::Tz, u64> {
+        let zones = self.0.read().unwrap_or_else(|p| p.into_inner());
+        zones.1.get(space).copied().ok_or(zones.0)
+    }
+
+    /// Keeps `zone` for `space`, read at `generation`, unless the zones changed since.
+    pub(crate) fn keep(&self, generation: u64, space: &SpaceName, zone: chrono_tz::Tz) {
+        let mut zones = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if zones.0 == generation {
+            zones.1.insert(space.clone(), zone);
+        }
+    }
+
+    /// Forgets every zone: a space's changed.
+    pub(crate) fn changed(&self) {
+        let mut zones = self.0.write().unwrap_or_else(|p| p.into_inner());
+        zones.0 += 1;
+        zones.1.clear();
+    }
+}
+
 /// The definitions subsystem's state: what is compiled once and kept (forms, workflow
 /// versions, the trigger index as read) and the schema lock.
 #[derive(Default)]
@@ -79,6 +107,8 @@ pub(crate) struct Definitions {
     pub(crate) workflows: Cache<(SpaceName, WorkflowName, u32), CompiledWorkflow>,
     /// The trigger index, as read from the store; cleared whenever a workflow is stored.
     pub(crate) triggers: Cache<(SpaceName, String, EventKind), Vec<(WorkflowName, u32)>>,
+    /// Spaces' default zones.
+    pub(crate) zones: Zones,
     /// Record writes hold it shared; a form or workflow change holds it exclusively, so the
     /// check "every stored record fits the new schema" and the index rebuild see no
     /// concurrent writes.
@@ -291,7 +321,7 @@ impl Engine {
 impl Engine {
     fn load(&self, space: &SpaceName, stored: StoredForm, compiled: CompiledForm) -> Result<LoadedForm> {
         let (computed, rules) = self.compile_scripts(space, &stored.name, &stored.definition)?;
-        Ok(LoadedForm { space: space.clone(), stored, compiled, computed, rules })
+        Ok(LoadedForm { space: space.clone(), stored, compiled, computed, rules, pace: Arc::default() })
     }
 
     /// Compiles a definition's computed fields and rules; every failure is reported with the

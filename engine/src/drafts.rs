@@ -14,7 +14,7 @@ use crate::error::{EngineError, Result};
 use crate::model::{Actor, StoredForm};
 use crate::records::{apply_initial_stage, RuleCheck};
 use crate::rules::{Script, ScriptError, ScriptOrigin};
-use crate::{Engine, LoadedForm};
+use crate::{Engine, LoadedForm, Scripted};
 
 /// What a draft definition makes of some data.
 #[derive(Debug, Clone, Serialize)]
@@ -141,7 +141,7 @@ impl Engine {
                 Err(err) => rule_compiled.push(Err(err)),
             }
         }
-        let scripted = !computed.is_empty() || !rules.is_empty();
+        let scripted = if computed.is_empty() && rules.is_empty() { Scripted::No } else { Scripted::Yes };
         let loaded = LoadedForm {
             space: space.clone(),
             stored: StoredForm {
@@ -154,6 +154,7 @@ impl Engine {
             compiled,
             computed,
             rules,
+            pace: Arc::default(),
         };
         if !existing {
             apply_initial_stage(&loaded, &mut data);

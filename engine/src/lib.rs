@@ -60,6 +60,7 @@ pub mod workflows;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use forms::{CompiledForm, SpaceName};
@@ -123,6 +124,19 @@ pub struct LoadedForm {
     pub computed: Vec<(String, Arc<rules::Script>)>,
     /// Rules with their compiled expressions.
     pub rules: Vec<(forms::Rule, Arc<rules::Script>)>,
+    /// How long writes evaluating its scripts have taken, which decides where they run.
+    pub(crate) pace: Arc<rules::ScriptPace>,
+}
+
+/// What work passed to [`Engine::evaluating`] evaluates, which decides where it runs.
+#[derive(Clone)]
+pub(crate) enum Scripted {
+    /// No scripts: it runs where it is, sparing it the hand-off.
+    No,
+    /// Scripts of unknown cost: on a blocking thread.
+    Yes,
+    /// A form's scripts: where their [`rules::ScriptPace`] says.
+    Form(Arc<rules::ScriptPace>),
 }
 
 /// The engine. Cheap to clone; all clones share one database.
@@ -244,20 +258,32 @@ impl Engine {
         Ok(events)
     }
 
-    /// Runs `work`, which evaluates admins' scripts when `scripted`, on a blocking thread then:
-    /// a script may spin until its timeout, and on a runtime thread it would hold up every
-    /// other request and task that thread serves (`/healthz`, writes in other spaces). Work
-    /// without scripts runs where it is, sparing it the hand-off.
+    /// Runs `work`, which evaluates admins' scripts as `scripted` says, on a blocking thread
+    /// unless that is known to cost more than the work: a script may spin until its timeout,
+    /// and on a runtime thread it would hold up every other request and task that thread
+    /// serves (`/healthz`, writes in other spaces). Work without scripts runs where it is, and
+    /// so does a form's once its scripts have proved fast (`rules::pace`).
     pub(crate) async fn evaluating<T: Send + 'static>(
         &self,
-        scripted: bool,
+        scripted: Scripted,
         work: impl FnOnce(&Engine) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        if !scripted {
-            return work(self);
-        }
+        let pace = match scripted {
+            Scripted::No => return work(self),
+            Scripted::Form(pace) if pace.in_place() => {
+                metrics::counter!("tend_script_work_total", "thread" => "in_place").increment(1);
+                return timed(&pace, || work(self));
+            }
+            Scripted::Form(pace) => Some(pace),
+            Scripted::Yes => None,
+        };
+        metrics::counter!("tend_script_work_total", "thread" => "blocking").increment(1);
         let engine = self.clone();
-        match tokio::task::spawn_blocking(move || work(&engine)).await {
+        let blocking = tokio::task::spawn_blocking(move || match pace {
+            Some(pace) => timed(&pace, || work(&engine)),
+            None => work(&engine),
+        });
+        match blocking.await {
             Ok(result) => result,
             Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
             Err(err) => Err(EngineError::Internal(format!("script evaluation was cancelled: {err}"))),
@@ -326,5 +352,32 @@ impl Engine {
     /// Whether any token exists (an empty data dir gets a first admin token at start).
     pub fn has_tokens(&self) -> Result<bool> {
         Ok(self.store().has_tokens()?)
+    }
+}
+
+/// Runs `work`, telling `pace` how much of this thread's CPU time it took: under load a
+/// thread is descheduled often, and the wall-clock time of even a tiny evaluation would say
+/// "slow".
+fn timed<T>(pace: &rules::ScriptPace, work: impl FnOnce() -> T) -> T {
+    let started = thread_time();
+    let result = work();
+    if let (Some(started), Some(ended)) = (started, thread_time()) {
+        pace.record(ended.saturating_sub(started));
+    } else {
+        pace.record(Duration::MAX);
+    }
+    result
+}
+
+/// The CPU time this thread has used, where the platform tells it.
+fn thread_time() -> Option<Duration> {
+    #[cfg(unix)]
+    {
+        let now = nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID.now().ok()?;
+        Some(Duration::new(u64::try_from(now.tv_sec()).ok()?, u32::try_from(now.tv_nsec()).ok()?))
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }

@@ -31,6 +31,9 @@ pub const MAX_LIMIT: usize = 1000;
 /// An index scan with at most this many candidates is preferred over a scan: gathering that
 /// many ids from index keys costs about as much as reading a few hundred records.
 const SELECTIVE: usize = 4_000;
+/// A range of many entries in the default order is read as this many id-ordered streams at
+/// most, one per value (a month of dates), rather than by a scan.
+const FEW_VALUES: usize = 32;
 /// Below this many candidates an index scan is preferred over walking the sort field's index.
 const SELECTIVE_BEFORE_ORDERED: usize = 1_000;
 
@@ -207,12 +210,36 @@ impl Engine {
             // Entries of one value are in id order, the default order: merge a few such
             // streams and stop when the page is full.
             (Some((_, scan)), None) if default_order && is_few_points(scan) => self.run_index_points(plan, scan),
-            // Many matches in the default order: records stream in id order, and a broad
-            // filter fills the page after a few reads.
-            (Some(_), None) if default_order => self.run_scan(plan),
+            // Many matches in the default order. A range over a few values (a week of dates)
+            // is a few id-ordered streams, merged as for points; else records stream in id
+            // order, and a broad filter fills the page after a few reads.
+            (Some((_, scan)), None) if default_order => match self.few_values(plan, scan)? {
+                Some(points) => self.run_index_points(plan, &points),
+                None => self.run_scan(plan),
+            },
             (Some((_, scan)), None) => self.run_index(plan, scan),
             (None, None) => self.run_scan(plan),
         }
+    }
+
+    /// The values `scan`'s ranges hold, as one point each, when there are at most
+    /// [`FEW_VALUES`]: each is found with one seek past the entries of the one before.
+    fn few_values(&self, plan: &Plan<'_>, scan: &IndexScan) -> Result<Option<IndexScan>> {
+        let mut points = Vec::new();
+        for range in &scan.ranges {
+            let mut rest = range.clone();
+            while let Some(entry) =
+                self.store().scan_index(plan.space, plan.form, &scan.field, rest.clone(), None, false).next()
+            {
+                let (value, _) = entry?;
+                if points.len() == FEW_VALUES {
+                    return Ok(None);
+                }
+                points.push((Bound::Included(value.clone()), Bound::Included(value.clone())));
+                rest.0 = Bound::Excluded(value);
+            }
+        }
+        Ok(Some(IndexScan { field: scan.field.clone(), ranges: points }))
     }
 
     /// Merges the id-ordered entries of a few single values (`=`, `in`) of one index.
@@ -523,8 +550,10 @@ mod tests {
         assert_eq!(everything.len(), N);
 
         type Case = (&'static str, fn(&Value) -> bool, &'static str);
-        let cases: [Case; 4] = [
+        let cases: [Case; 5] = [
             ("tier = \"a\"", |d| d["tier"] == "a", "index:tier"),
+            // Every record, but only two values: two id-ordered streams.
+            ("tier >= \"a\"", |_| true, "index:tier"),
             ("tier in [\"a\", \"b\"] and health != 3", |d| d["health"] != 3, "index:tier"),
             ("health < 95", |d| d["health"].as_i64().is_some_and(|h| h < 95), "scan"),
             (

@@ -18,7 +18,7 @@ use crate::model::{Access, Actor, Event, EventKind, Record};
 use crate::policy::Policy;
 use crate::rules::{ScriptError, ScriptVars};
 use crate::store::{Extras, IndexEntry, RecordWrite, StoreError};
-use crate::{Engine, LoadedForm};
+use crate::{Engine, LoadedForm, Scripted};
 
 /// How often an update without `If-Match` retries when another write got in first.
 const CONFLICT_RETRIES: usize = 16;
@@ -40,7 +40,7 @@ impl Engine {
         // Held until the write is committed, so a form change never sees it half-done.
         let _shared = self.inner.definitions.shared().await;
         let (actor, access, space, form) = (actor.clone(), access.clone(), space.to_owned(), form.to_owned());
-        let scripted = self.has_scripts(&space, &form);
+        let scripted = self.scripted(&space, &form);
         let (record, write) = self
             .evaluating(scripted, move |engine| engine.prepare_create(&actor, &access, &space, &form, data))
             .await?;
@@ -48,10 +48,15 @@ impl Engine {
         Ok(record)
     }
 
-    /// Whether writing a record of the form evaluates scripts (computed fields, rules); false
-    /// for a form that doesn't exist, whose write fails at once.
-    fn has_scripts(&self, space: &str, form: &str) -> bool {
-        self.loaded_form(space, form).is_ok_and(|loaded| !loaded.computed.is_empty() || !loaded.rules.is_empty())
+    /// What writing a record of the form evaluates: its scripts (computed fields, rules), or
+    /// none for a form without any or one that doesn't exist, whose write fails at once.
+    fn scripted(&self, space: &str, form: &str) -> Scripted {
+        match self.loaded_form(space, form) {
+            Ok(loaded) if !loaded.computed.is_empty() || !loaded.rules.is_empty() => {
+                Scripted::Form(Arc::clone(&loaded.pace))
+            }
+            _ => Scripted::No,
+        }
     }
 
     fn prepare_create(
@@ -140,7 +145,7 @@ impl Engine {
     ) -> Result<Record> {
         let id = parse_id(id)?;
         check_patch(patch)?;
-        let scripted = self.has_scripts(space, form);
+        let scripted = self.scripted(space, form);
         let (actor, access, space, form, patch) =
             (actor.clone(), access.clone(), space.to_owned(), form.to_owned(), patch.clone());
         self.commit_with_retries(&id, if_match, scripted, move |engine| {
@@ -203,7 +208,7 @@ impl Engine {
         if_match: Option<u64>,
     ) -> Result<Record> {
         let id = parse_id(id)?;
-        let scripted = self.has_scripts(space, form);
+        let scripted = self.scripted(space, form);
         let (actor, access, space, form, to) =
             (actor.clone(), access.clone(), space.to_owned(), form.to_owned(), to.to_owned());
         self.commit_with_retries(&id, if_match, scripted, move |engine| {
@@ -264,7 +269,7 @@ impl Engine {
     ) -> Result<()> {
         let id = parse_id(id)?;
         let (actor, access, space, form) = (actor.clone(), access.clone(), space.to_owned(), form.to_owned());
-        self.commit_with_retries(&id, if_match, false, move |engine| {
+        self.commit_with_retries(&id, if_match, Scripted::No, move |engine| {
             engine.delete_record_now(&actor, &access, &space, &form, &id, if_match).map(|write| ((), Some(write)))
         })
         .await
@@ -278,7 +283,7 @@ impl Engine {
         &self,
         id: &Uuid,
         if_match: Option<u64>,
-        scripted: bool,
+        scripted: Scripted,
         attempt: impl Fn(&Engine) -> Result<(T, Option<RecordWrite>)> + Send + Sync + 'static,
     ) -> Result<T> {
         let attempt = Arc::new(attempt);
@@ -287,7 +292,7 @@ impl Engine {
             // Held until the write is committed, so a form change never sees it half-done.
             let _shared = self.inner.definitions.shared().await;
             let attempt = attempt.clone();
-            let committed = match self.evaluating(scripted, move |engine| attempt(engine)).await {
+            let committed = match self.evaluating(scripted.clone(), move |engine| attempt(engine)).await {
                 Ok((value, Some(write))) => {
                     self.commit(vec![write], Extras::default()).await.map(|_| value).map_err(EngineError::from)
                 }

@@ -66,6 +66,7 @@ impl Engine {
             }
         }
         self.store().put_space(&space)?;
+        self.inner.definitions.zones.changed();
         self.store().barrier().await?;
         Ok(space)
     }
@@ -163,6 +164,38 @@ mod tests {
 
     use super::*;
     use crate::{EngineConfig, ManualClock};
+
+    /// Computed fields read dates in the space's zone, and a zone change applies to the next
+    /// write at once (the zone a write reads is kept between writes).
+    #[tokio::test]
+    async fn a_space_zone_change_applies_to_the_next_write() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // 20:00 in UTC is already the next day at UTC+14.
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 4, 20, 0, 0).single().expect("instant"));
+        let engine = Engine::open(EngineConfig { clock: std::sync::Arc::new(clock), ..EngineConfig::new(dir.path()) })
+            .expect("engine");
+        let actor = Actor::system();
+        engine.create_space(&actor, "cs", None).await.expect("space");
+        let form = json!({
+            "schema": { "type": "object", "properties": { "n": { "type": "integer" }, "day": { "type": "string" } } },
+            "computed": { "day": { "expr": "today().to_string()" } }
+        });
+        engine.put_form(&actor, "cs", "f", &form, false).await.expect("form");
+        async fn day(engine: &Engine) -> serde_json::Value {
+            let record = engine
+                .create_record(&Actor::system(), &crate::Access::unrestricted(), "cs", "f", json!({ "n": 1 }))
+                .await
+                .expect("record");
+            record.data["day"].clone()
+        }
+        assert_eq!(day(&engine).await, json!("2027-01-04"));
+        assert_eq!(day(&engine).await, json!("2027-01-04"), "from the kept zone");
+        engine.update_space("cs", None, Some("Pacific/Kiritimati".into())).await.expect("zone");
+        assert_eq!(day(&engine).await, json!("2027-01-05"));
+        engine.update_space("cs", None, Some(String::new())).await.expect("back to UTC");
+        assert_eq!(day(&engine).await, json!("2027-01-04"));
+        engine.close().expect("close");
+    }
 
     /// A copy has the source's definitions, none of its records, remembers the versions it
     /// copied, and changing it leaves the source alone.

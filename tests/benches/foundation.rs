@@ -21,7 +21,12 @@
 //!    query, through HTTP and through `Engine::list_records`, with the plan each one used, plus
 //!    an unindexed query that has to read every record, for comparison;
 //! 5. **RSS**: current and peak resident memory after loading and at the end; with the query
-//!    section, the disk the loaded records take against their JSON size.
+//!    section, the disk the loaded records take against their JSON size;
+//! 6. **served apart** (with the query section): pending timers are added to the loaded data
+//!    dir (as many as records, `TEND_BENCH_TIMERS`), the in-process server is stopped, and
+//!    `tend serve` (the binary Cargo built with this benchmark) serves the data dir as its own
+//!    process: the start-up time to the first `/readyz` 200, the indexed queries over HTTP,
+//!    and that process's resident memory.
 //!
 //! Beside each write figure, two diagnostics say what limited it: the CPU the whole process
 //! used during the run (cores busy) and the group-commit flushes (how many, writes per flush,
@@ -131,6 +136,7 @@ struct Settings {
     query_iters: usize,
     scan_iters: usize,
     sign_ins: usize,
+    timers: usize,
     sections: Vec<String>,
 }
 
@@ -144,6 +150,7 @@ impl Settings {
             query_iters: env_count("TEND_BENCH_QUERY_ITERS", 200),
             scan_iters: env_count("TEND_BENCH_SCAN_ITERS", 10),
             sign_ins: env_count("TEND_BENCH_SIGN_INS", 200),
+            timers: env_count("TEND_BENCH_TIMERS", env_count("TEND_BENCH_RECORDS", 100_000)),
             sections: std::env::var("TEND_BENCH_SECTIONS")
                 .unwrap_or_else(|_| "engine,http,queries".into())
                 .split(',')
@@ -753,9 +760,11 @@ impl Server {
     }
 
     /// Graceful shutdown: in-flight requests finish, the database is flushed and closed.
-    async fn stop(self) {
+    /// Stops the server and closes its database; the data dir is the caller's to keep or drop.
+    async fn stop(self) -> TempDir {
         let _ = self.shutdown.send(());
         self.serving.await.expect("server task").unwrap_or_else(|err| panic!("server stopped with {err:#}"));
+        self.dir
     }
 }
 
@@ -1015,6 +1024,7 @@ async fn queries(settings: &Settings) {
     );
     print_rss(&format!("after loading {} records", settings.records));
     print_disk(server.dir.path(), disk_before, json_bytes, settings.records);
+    schedule_timers(&server.engine, settings.timers).await;
 
     let week = renewals_start() + Days::days(150);
     let specs = [
@@ -1082,5 +1092,102 @@ async fn queries(settings: &Settings) {
         }
         assert_eq!(http.plan, engine.plan, "{}: HTTP and engine must answer with the same plan", spec.label);
     }
-    server.stop().await;
+    let token = server.token.clone();
+    let dir = server.stop().await;
+    served_apart(settings, &dir, &token, &specs).await;
+}
+
+/// Pending timers on the loaded data dir, as many as records by default: delay timers of a
+/// follow-up workflow due at random instants over the next year, in commits of 1,000.
+async fn schedule_timers(engine: &Engine, count: usize) {
+    let workflow = json!({ "trigger": { "form": FORM, "on": ["updated"], "delay": "30d" } });
+    let stored = engine.put_workflow(&actor(), SPACE, "follow-up", &workflow).await.expect("workflow");
+    let (space, name) =
+        (forms::SpaceName::parse(SPACE).expect("space"), forms::WorkflowName::parse("follow-up").expect("name"));
+    let mut rng = rand::thread_rng();
+    let started = Instant::now();
+    let mut left = count;
+    while left > 0 {
+        let now = Utc::now();
+        let batch = (0..left.min(1_000))
+            .map(|_| engine::timers::Timer {
+                id: engine.new_timer_id(now),
+                space: space.clone(),
+                kind: engine::timers::TimerKind::Delay,
+                workflow: Some(name.clone()),
+                workflow_version: Some(stored.workflow.version),
+                form: None,
+                record: engine.new_timer_id(now),
+                spec: "30d".into(),
+                due: now + Days::seconds(rng.gen_range(3_600..365 * 24 * 3_600)),
+                timezone: "UTC".into(),
+                created_at: now,
+            })
+            .collect::<Vec<_>>();
+        left -= batch.len();
+        engine.schedule_timers(batch).await.expect("timers scheduled");
+    }
+    println!("  scheduled {count} pending timers in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// The loaded data dir served by `tend serve` as a process of its own, as in production: how
+/// long it takes to answer `/readyz` with every record and timer present, the indexed queries
+/// over HTTP, and the server's own resident memory (this benchmark's process holds the
+/// generated records and the in-process server's leftovers, so its RSS says little).
+async fn served_apart(settings: &Settings, dir: &TempDir, token: &str, specs: &[QuerySpec]) {
+    println!();
+    println!(
+        "== 6. The same data dir served by `tend serve` as its own process ({} records, {} timers) ==",
+        settings.records, settings.timers
+    );
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let serve = spawn_tend(std::path::Path::new(env!("CARGO_BIN_EXE_tend")), dir.path());
+    let listening = started.elapsed();
+    loop {
+        let ready = client.get(format!("{}/readyz", serve.base)).send().await;
+        if ready.is_ok_and(|answer| answer.status().is_success()) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "the server did not get ready in 2 minutes");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let ready = started.elapsed();
+    println!(
+        "  start-up, process spawned to first /readyz 200: {} (target < 2 s: {}; listening after {})",
+        ms(ready),
+        verdict(ready < Duration::from_secs(2)),
+        ms(listening)
+    );
+    let (rss, _) = rss_of(serve.child.id());
+    println!("  server RSS once ready: {rss:.1} MiB");
+    let url = format!("{}/api/v1/spaces/{SPACE}/forms/{FORM}/records", serve.base);
+    println!("  {:<52} {:<22} {:>5} {:>10} {:>10}  target", "query (HTTP)", "plan", "items", "p50", "p99");
+    for spec in specs.iter().filter(|spec| spec.indexed) {
+        let timing = time_queries(settings.query_iters, || {
+            let request = client.get(&url).bearer_auth(token).query(&spec.http_params());
+            async move {
+                let (headers, body) = expect_status(request, StatusCode::OK).await;
+                let plan =
+                    headers.get("tend-query-plan").and_then(|v| v.to_str().ok()).expect("a Tend-Query-Plan header");
+                HttpAnswer { plan: plan.to_owned(), body }
+            }
+        })
+        .await;
+        assert!(timing.items > 0, "{}: no records matched", spec.label);
+        println!(
+            "  {:<52} {:<22} {:>5} {:>10} {:>10}  p50 < 5 ms: {}",
+            spec.label,
+            timing.plan,
+            timing.items,
+            ms(timing.percentiles.p50),
+            ms(timing.percentiles.p99),
+            verdict(timing.percentiles.p50 < Duration::from_millis(5))
+        );
+    }
+    let (rss, peak) = rss_of(serve.child.id());
+    println!(
+        "  server RSS after the queries: {rss:.1} MiB, peak {peak:.1} MiB (target ≤ 350 MB with the default cache: {})",
+        verdict(peak * 1.048_576 <= 350.0)
+    );
 }

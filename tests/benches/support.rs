@@ -4,7 +4,10 @@
 // Each benchmark is its own crate and uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use engine::Actor;
 use serde_json::{json, Value};
@@ -77,7 +80,12 @@ pub fn verdict(met: bool) -> &'static str {
 /// User + system CPU time of the whole process so far (all threads: tokio workers, sled's IO
 /// threads, the committer), from /proc/self/stat in USER_HZ ticks, which Linux fixes at 100/s.
 pub fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_of("self")
+}
+
+/// [`process_cpu`] of another process, by pid (`"self"` for this one).
+pub fn cpu_of(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the parenthesised command name: state is the first, utime the 12th, stime the 13th.
     let fields: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
     let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
@@ -111,4 +119,62 @@ pub fn account_form() -> Value {
         "ui": { "list_columns": ["name", "tier", "health", "renewal_date"] },
         "indexes": ["health", "tier", "renewal_date", "name"]
     })
+}
+
+/// A `tend serve` process on a free loopback port; killed when dropped.
+pub struct TendServe {
+    pub child: Child,
+    pub base: String,
+    /// The first admin token, printed when the data dir had none.
+    pub token: Option<String>,
+}
+
+impl Drop for TendServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `binary serve` on `data_dir` and returns once it prints the address it listens on.
+pub fn spawn_tend(binary: &Path, data_dir: &Path) -> TendServe {
+    let mut child = Command::new(binary)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .current_dir(data_dir)
+        .env_remove("TEND_CONFIG")
+        .env("TEND_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|err| panic!("starting {}: {err}", binary.display()));
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let (mut base, mut token) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while base.is_none() && Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        // The token stands alone on its line; other lines quote it inside examples.
+        if token.is_none() && line.trim().starts_with("tend_") && !line.trim().contains(' ') {
+            token = Some(line.trim().to_owned());
+        }
+        if let Some((_, url)) = line.split_once("listening on ") {
+            base = Some(url.split_whitespace().next().unwrap_or(url).trim_end_matches('/').to_owned());
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let base = base.unwrap_or_else(|| panic!("{} printed no address", binary.display()));
+    TendServe { child, base, token }
+}
+
+/// Resident memory of process `pid` in MiB: current (VmRSS) and peak (VmHWM).
+pub fn rss_of(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }

@@ -19,6 +19,9 @@
 //!    and the lag from a record's creation to the workflow's write (its `updated_at` minus its
 //!    `created_at`), p50/p99/max over every record.
 //!
+//! Beside each of Tend's figures: the server process's CPU time (all threads) per create
+//! acknowledged, which tells a change in cost from a change in what else the machine ran.
+//!
 //! Every response is checked: wrk's count of non-2xx answers must be zero, and the records the
 //! server holds afterwards must number the requests wrk completed.
 //!
@@ -33,9 +36,8 @@
 #[path = "support.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -98,7 +100,7 @@ async fn run(settings: &Settings) {
     ceiling.print("no-op JSON handler (the stack's ceiling)");
 
     let tend = measure_tend(Path::new(env!("CARGO_BIN_EXE_tend")), settings, false).await;
-    tend.load.print("tend: validation + computed field + 4 indexes");
+    tend.print("tend: validation + computed field + 4 indexes");
     let ratio = tend.load.rate / ceiling.rate;
     println!("  ratio to the ceiling: {ratio:.2} (target ≥ 0.5: {})", verdict(ratio >= 0.5));
 
@@ -108,14 +110,16 @@ async fn run(settings: &Settings) {
         }
         Some((label, binary)) => {
             let old = measure_tend(&binary, settings, false).await;
-            old.load.print(&format!("previous release ({label})"));
+            old.print(&format!("previous release ({label})"));
             let speedup = tend.load.rate / old.load.rate;
             println!("  this build / previous: {speedup:.2}× (target ≥ 2×: {})", verdict(speedup >= 2.0));
+            let cost = tend.cpu_per_create.as_secs_f64() / old.cpu_per_create.as_secs_f64();
+            println!("  CPU per create, this build / previous: {cost:.2}×");
         }
     }
 
     let with_workflow = measure_tend(Path::new(env!("CARGO_BIN_EXE_tend")), settings, true).await;
-    with_workflow.load.print("tend + one record-triggered workflow setting a field");
+    with_workflow.print("tend + one record-triggered workflow setting a field");
     let ratio = with_workflow.load.rate / tend.load.rate;
     println!("  ratio to no workflow: {ratio:.2} (target ≥ 0.8: {})", verdict(ratio >= 0.8));
     if let Some(workflow) = with_workflow.workflow {
@@ -210,54 +214,33 @@ async fn no_op_ceiling(settings: &Settings) -> Load {
 // Tend as a process
 
 struct TendProcess {
-    child: Child,
+    serve: TendServe,
     base: String,
     token: String,
     _data: TempDir,
 }
 
-impl Drop for TendProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_tend(binary: &Path) -> TendProcess {
     let data = tempfile::tempdir().expect("a data dir");
-    let mut child = Command::new(binary)
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(data.path())
-        .current_dir(data.path())
-        .env_remove("TEND_CONFIG")
-        .env("TEND_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|err| panic!("starting {}: {err}", binary.display()));
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    let (mut base, mut token) = (None, None);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while base.is_none() && Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        // The token stands alone on its line; other lines quote it inside examples.
-        if token.is_none() && line.trim().starts_with("tend_") && !line.trim().contains(' ') {
-            token = Some(line.trim().to_owned());
-        }
-        if let Some((_, url)) = line.split_once("listening on ") {
-            base = Some(url.split_whitespace().next().unwrap_or(url).trim_end_matches('/').to_owned());
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let base = base.unwrap_or_else(|| panic!("{} printed no address", binary.display()));
-    let token = token.unwrap_or_else(|| panic!("{} printed no first admin token", binary.display()));
-    TendProcess { child, base, token, _data: data }
+    let serve = spawn_tend(binary, data.path());
+    let token = serve.token.clone().unwrap_or_else(|| panic!("{} printed no first admin token", binary.display()));
+    TendProcess { base: serve.base.clone(), serve, token, _data: data }
 }
 
 /// What a run against Tend measured.
 struct TendRun {
     load: Load,
     workflow: Option<WorkflowFigures>,
+    /// The server's CPU time (every thread, user and system) per create acknowledged: what a
+    /// create costs, whatever else this machine was doing.
+    cpu_per_create: Duration,
+}
+
+impl TendRun {
+    fn print(&self, label: &str) {
+        self.load.print(label);
+        println!("  server CPU per create: {:.0} µs", self.cpu_per_create.as_secs_f64() * 1e6);
+    }
 }
 
 async fn measure_tend(binary: &Path, settings: &Settings, with_workflow: bool) -> TendRun {
@@ -291,12 +274,15 @@ async fn measure_tend(binary: &Path, settings: &Settings, with_workflow: bool) -
     }
     let seconds = if with_workflow { settings.backlog_seconds } else { settings.seconds };
     let before = scrape(&client, &server.base).await;
+    let pid = server.serve.child.id().to_string();
+    let cpu_before = cpu_of(&pid);
     let sampler = with_workflow.then(|| {
         let (client, base) = (client.clone(), server.base.clone());
         tokio::spawn(async move { sample_backlog(&client, &base, seconds).await })
     });
     let load = tokio::task::spawn_blocking(move || wrk(&url, &token, seconds, connections)).await.expect("wrk task");
     let after = scrape(&client, &server.base).await;
+    let cpu = cpu_of(&pid).saturating_sub(cpu_before);
     // Requests still in flight when wrk stops are answered after it stopped counting.
     let created = (after.creates - before.creates) as u64;
     assert!(
@@ -320,7 +306,8 @@ async fn measure_tend(binary: &Path, settings: &Settings, with_workflow: bool) -
             Some(WorkflowFigures { samples, drained, lags })
         }
     };
-    TendRun { load, workflow }
+    let cpu_per_create = cpu / u32::try_from(created.max(1)).unwrap_or(u32::MAX);
+    TendRun { load, workflow, cpu_per_create }
 }
 
 /// The foundation benchmark's account form, plus what this benchmark's body and workflow use:

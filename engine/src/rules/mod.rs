@@ -65,6 +65,7 @@ mod convert;
 mod effects;
 mod error;
 mod helpers;
+mod pace;
 mod sandbox;
 mod time;
 
@@ -81,6 +82,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 pub use crate::rules::effects::ScriptEffect;
 pub use crate::rules::error::{ScriptError, ScriptErrorKind};
+pub use crate::rules::pace::ScriptPace;
 
 /// Limits for every evaluation; the `[scripts]` section of `tend.toml`.
 ///

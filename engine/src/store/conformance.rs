@@ -256,6 +256,22 @@ async fn events_read_back_as_committed<S: Store>(dir: &Path) {
     }
     let store: S = open(dir);
     assert_eq!(store.events_after(0, usize::MAX).expect("log"), committed, "after a reopen");
+    // A filtered read answers the kept events whole, and how far it read.
+    let mut seen = Vec::new();
+    let mut updates_only = |event: &Event| {
+        seen.push(event.seq);
+        event.kind == EventKind::Updated
+    };
+    let (kept, through) = store.events_after_where(1, 4, &mut updates_only).expect("filtered");
+    let updates: Vec<Event> = committed
+        .iter()
+        .filter(|event| event.seq > 1 && event.seq <= 5 && event.kind == EventKind::Updated)
+        .cloned()
+        .collect();
+    assert_eq!((kept, through, seen), (updates, 5, vec![2, 3, 4, 5]));
+    let last = committed.last().map_or(0, |event| event.seq);
+    let (kept, through) = store.events_after_where(last, 10, &mut |_| true).expect("past the end");
+    assert_eq!((kept.len(), through), (0, last), "nothing read: `after` comes back");
     for event in &committed {
         assert_eq!(store.event(event.seq).expect("read").as_ref(), Some(event));
     }

@@ -70,13 +70,20 @@ fn new_timer(planned: Planned<'_>, now: DateTime<Utc>) -> Timer {
 impl Engine {
     /// A space's default zone: UTC unless the space sets one.
     pub(crate) fn space_zone(&self, space: &SpaceName) -> Tz {
-        self.store()
-            .space(space)
-            .ok()
-            .flatten()
-            .and_then(|space| space.timezone)
-            .and_then(|zone| calendar::parse_zone(&zone).ok())
-            .unwrap_or(Tz::UTC)
+        let generation = match self.inner.definitions.zones.get(space) {
+            Ok(zone) => return zone,
+            Err(generation) => generation,
+        };
+        let stored = self.store().space(space).ok().flatten();
+        let zone = stored
+            .as_ref()
+            .and_then(|space| space.timezone.as_deref())
+            .and_then(|zone| calendar::parse_zone(zone).ok());
+        // A space that doesn't exist yet may be created with a zone.
+        if stored.is_some() {
+            self.inner.definitions.zones.keep(generation, space, zone.unwrap_or(Tz::UTC));
+        }
+        zone.unwrap_or(Tz::UTC)
     }
 
     /// The zone the scripts of a run caused by `event` read dates in (`today()`,

@@ -26,7 +26,7 @@ use crate::rules::ScriptVars;
 use crate::store::Store as _;
 use crate::store::{Extras, RecordWrite, StoreError, TimerOp};
 use crate::timers::misfire;
-use crate::{Engine, LoadedForm};
+use crate::{Engine, LoadedForm, Scripted};
 
 /// The name of the processor's cursor.
 pub const PROCESSOR_CURSOR: &str = "workflows";
@@ -65,7 +65,8 @@ fn lane_cursor(space: &SpaceName) -> String {
 
 /// What reading the log after the cursor gave.
 enum Read {
-    Events(Vec<Event>),
+    /// The events read that trigger something, and the last event read.
+    Events(Vec<Event>, u64),
     /// This event can't be read: it is passed.
     Unreadable(u64),
 }
@@ -445,18 +446,17 @@ impl Engine {
         loop {
             if failure.is_none() && lanes.in_flight < MAX_IN_FLIGHT {
                 match self.read_after(read_to) {
-                    Ok(Read::Events(events)) => {
-                        drained = events.is_empty();
+                    Ok(Read::Events(events, through)) => {
+                        drained = through == read_to;
                         self.report_lag(saved);
-                        for event in events {
-                            let seq = event.seq;
-                            // Past `read_to` only once queued: the global cursor may pass it.
-                            if let Err(err) = lanes.add(self, event) {
-                                failure = Some(err);
-                                break;
+                        let queued = events.into_iter().try_for_each(|event| lanes.add(self, event));
+                        // Past `read_to` only once queued: the global cursor may pass it.
+                        match queued {
+                            Ok(()) => {
+                                processed += (through - read_to) as usize;
+                                read_to = through;
                             }
-                            read_to = seq;
-                            processed += 1;
+                            Err(err) => failure = Some(err),
                         }
                     }
                     Ok(Read::Unreadable(seq)) => {
@@ -552,15 +552,16 @@ impl Engine {
     /// The events after `after`, one at a time after a batch that can't be read, to find the
     /// event that can't; that one is passed (the log and a metric say so).
     fn read_after(&self, after: u64) -> Result<Read> {
-        let err = match self.store().events_after(after, BATCH) {
-            Ok(events) => return Ok(Read::Events(events)),
+        let mut wanted = |event: &Event| self.triggers_something(event);
+        let err = match self.store().events_after_where(after, BATCH, &mut wanted) {
+            Ok((events, through)) => return Ok(Read::Events(events, through)),
             Err(err) => err,
         };
         if is_transient(&err) {
             return Err(err.into());
         }
-        match self.store().events_after(after, 1) {
-            Ok(events) => Ok(Read::Events(events)),
+        match self.store().events_after_where(after, 1, &mut wanted) {
+            Ok((events, through)) => Ok(Read::Events(events, through)),
             Err(err) if !is_transient(&err) => {
                 tracing::error!(seq = after + 1, error = %err, "an event of the log cannot be read; the processor goes on past it");
                 metrics::counter!("tend_workflow_events_failed_total").increment(1);
@@ -585,7 +586,7 @@ impl Engine {
             let shared = self.inner.definitions.shared().await;
             let end = if one_by_one { start + 1 } else { events.len() };
             let batch = events.clone();
-            let planned = self.evaluating(true, move |engine| engine.plan_batch(&batch[start..end])).await;
+            let planned = self.evaluating(Scripted::Yes, move |engine| engine.plan_batch(&batch[start..end])).await;
             let (writes, extras, planned) = match planned {
                 Ok(batch) => batch,
                 Err(err) if is_transient_engine(&err) => return Err(err),
@@ -675,14 +676,7 @@ impl Engine {
         let mut changed: HashSet<Uuid> = HashSet::new();
         let mut planned = 0;
         for event in events {
-            let candidates = match (&event.kind, &event.timer) {
-                _ if event.skip_workflows => Arc::new(Vec::new()),
-                (EventKind::TimerFired, Some(timer)) => match (&timer.workflow, timer.workflow_version) {
-                    (Some(name), Some(version)) => Arc::new(vec![(name.clone(), version)]),
-                    _ => Arc::new(Vec::new()),
-                },
-                _ => self.triggered(&event.space, event.trigger_source(), event.kind)?,
-            };
+            let candidates = self.candidates(event)?;
             if !candidates.is_empty() {
                 let mut effects = Effects { assignments: assignments.clone(), redoable: true, ..Effects::default() };
                 let runs = self.plan_event(event, &candidates, &mut effects)?;
@@ -704,6 +698,26 @@ impl Engine {
             }
         }
         Ok((writes, extras, planned))
+    }
+
+    /// The workflow versions `event` may run, in order: those its form or hook and kind
+    /// trigger, or the one a fired timer belongs to.
+    fn candidates(&self, event: &Event) -> Result<Arc<Vec<(WorkflowName, u32)>>> {
+        Ok(match (&event.kind, &event.timer) {
+            _ if event.skip_workflows => Arc::new(Vec::new()),
+            (EventKind::TimerFired, Some(timer)) => match (&timer.workflow, timer.workflow_version) {
+                (Some(name), Some(version)) => Arc::new(vec![(name.clone(), version)]),
+                _ => Arc::new(Vec::new()),
+            },
+            _ => self.triggered(&event.space, event.trigger_source(), event.kind)?,
+        })
+    }
+
+    /// Whether `event` may run a workflow, so the processor reads it whole and plans it; most
+    /// events trigger nothing, and pass without their record being read. One whose triggers
+    /// can't be read is kept, so that planning it reports why.
+    fn triggers_something(&self, event: &Event) -> bool {
+        self.candidates(event).map_or(true, |candidates| !candidates.is_empty())
     }
 
     /// Runs every workflow the event triggers, in order, against the event's snapshot; their

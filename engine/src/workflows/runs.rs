@@ -16,6 +16,7 @@ use crate::model::{Access, Actor, Cause, Event, EventKind, Record};
 use crate::store::Store as _;
 use crate::store::{Extras, StoreError};
 use crate::Engine;
+use crate::Scripted;
 
 /// How often a manual run is re-planned when a client keeps changing its record.
 const CONFLICT_RETRIES: usize = 16;
@@ -116,7 +117,7 @@ impl Engine {
             let _shared = self.inner.definitions.shared().await;
             let (planned, event) = (workflow.clone(), event.clone());
             let (mut run, effects) = self
-                .evaluating(true, move |engine| {
+                .evaluating(Scripted::Yes, move |engine| {
                     let mut effects = Effects::default();
                     let run = engine.execute(&planned, &event, &engine.event_vars(&event, None), &mut effects);
                     Ok((run, effects))
@@ -144,7 +145,7 @@ impl Engine {
     /// caller's `access`, and the answer shows what the caller may see.
     pub async fn test_workflow(&self, access: &Access, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
         let (access, space, name, input) = (access.clone(), space.to_owned(), name.to_owned(), input.clone());
-        self.evaluating(true, move |engine| engine.test_workflow_now(&access, &space, &name, &input)).await
+        self.evaluating(Scripted::Yes, move |engine| engine.test_workflow_now(&access, &space, &name, &input)).await
     }
 
     fn test_workflow_now(&self, access: &Access, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {

@@ -575,16 +575,28 @@ impl Store for KvStore {
     /// Events after sequence number `after`, in order, up to the last durable one: a batch
     /// applied but not yet flushed may still fail, and nothing may act on its events before.
     fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        self.events_after_where(after, limit, &mut |_| true).map(|(events, _)| events)
+    }
+
+    fn events_after_where(
+        &self,
+        after: u64,
+        limit: usize,
+        wanted: &mut dyn FnMut(&Event) -> bool,
+    ) -> Result<(Vec<Event>, u64), StoreError> {
         let end = keys::event(self.last_seq().saturating_add(1));
-        self.data()?
-            .range(keys::event(after.saturating_add(1)).to_vec()..end.to_vec())
-            .take(limit)
-            .map(|item| {
-                let (key, bytes) = item?;
-                let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?;
-                self.read_event(&key, seq, &bytes)
-            })
-            .collect()
+        let mut events = Vec::new();
+        let mut through = after;
+        for item in self.data()?.range(keys::event(after.saturating_add(1)).to_vec()..end.to_vec()).take(limit) {
+            let (key, bytes) = item?;
+            let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?;
+            let stored = events::decode(&key, seq, &bytes)?;
+            if wanted(&stored.event) {
+                events.push(self.resolve_event(stored)?);
+            }
+            through = seq;
+        }
+        Ok((events, through))
     }
 
     /// The last assigned event sequence number.
@@ -1231,7 +1243,11 @@ impl Store for KvStore {
 impl KvStore {
     /// Decodes a stored event and fills in what it references (see `events`).
     fn read_event(&self, key: &[u8], seq: u64, bytes: &[u8]) -> Result<Event, StoreError> {
-        let stored = events::decode(key, seq, bytes)?;
+        self.resolve_event(events::decode(key, seq, bytes)?)
+    }
+
+    /// A decoded event with its record's data filled in where the log references it.
+    fn resolve_event(&self, stored: events::Stored) -> Result<Event, StoreError> {
         let mut event = stored.event;
         if stored.after_is_record {
             event.after = Some(self.record_data_at(&event)?);
