@@ -402,6 +402,17 @@ async fn deliveries_leave_the_due_index_when_done<S: Store>(dir: &Path) {
     store.update_deliveries(vec![(done.clone(), delivery.next_attempt_at)]).await.expect("update");
     assert_eq!(store.due_groups().expect("groups").len(), 1, "only the other space's delivery is due");
     assert_eq!(store.delivery(&delivery.id).expect("read"), Some(done));
+    // Reads have passed the sent one; a delivery due earlier than anything read so far is
+    // still found, by both reads.
+    let earlier_at = at() - chrono::Duration::hours(1);
+    let earlier = Delivery { id: Uuid::now_v7(), next_attempt_at: Some(earlier_at), ..delivery.clone() };
+    store.commit(Vec::new(), Extras { deliveries: vec![earlier.clone()], ..Extras::default() }).await.expect("queue");
+    assert_eq!(store.due_groups().expect("groups").len(), 2, "both spaces have one due again");
+    assert_eq!(store.due_in_group(&group, at(), 10).expect("due"), [(earlier_at, earlier.id)]);
+    let retry_at = at() - chrono::Duration::hours(2);
+    let retry = Delivery { next_attempt_at: Some(retry_at), ..earlier.clone() };
+    store.update_deliveries(vec![(retry, Some(earlier_at))]).await.expect("rescheduled");
+    assert_eq!(store.due_in_group(&group, at(), 10).expect("due"), [(retry_at, earlier.id)]);
     store.close().expect("close");
 }
 

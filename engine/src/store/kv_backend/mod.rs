@@ -8,6 +8,7 @@
 //! ops are staged by `timers`.
 
 mod committer;
+mod due_floors;
 mod engines;
 mod events;
 mod keys;
@@ -26,6 +27,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use self::due_floors::DueFloors;
 pub(super) use self::engines::lock_file;
 use self::engines::{Batch, Db, IVec, OpenError, Tree};
 use self::snapshot::Snapshots;
@@ -90,6 +92,8 @@ struct Shared {
     problem: Mutex<Option<String>>,
     /// Told about every committed record write (`Store::observe`).
     observer: Mutex<Option<Arc<dyn WriteObserver>>>,
+    /// Where the outbox's due entries begin (`due_floors`).
+    due_floors: DueFloors,
 }
 
 /// How long a reader waits for a reopen before it fails.
@@ -130,6 +134,7 @@ impl Shared {
         loop {
             match Trees::open(&self.dir, &self.settings) {
                 Ok(trees) => {
+                    self.due_floors.forget();
                     *lock(&self.trees) = Some(trees.clone());
                     self.reopened.notify_all();
                     tracing::warn!("reopened the database after a failed write");
@@ -218,6 +223,7 @@ impl Store for KvStore {
             reopened: Condvar::new(),
             problem: Mutex::new(None),
             observer: Mutex::new(None),
+            due_floors: DueFloors::default(),
         });
         let snapshots = Arc::new(Snapshots::default());
         let committer = committer::Committer::start(Arc::clone(&shared), trees, Arc::clone(&snapshots), last_seq);
@@ -235,6 +241,7 @@ impl Store for KvStore {
             entries.push((keys::delivery(&delivery.id), Some(encode(delivery)?)));
             entries.push((keys::space_delivery(&delivery.space, &delivery.id), Some(Vec::new())));
             if let Some(due) = delivery.next_attempt_at {
+                self.shared.due_floors.lower(&delivery.group(), micros(due));
                 entries.push((keys::due(&delivery.group(), micros(due), &delivery.id), Some(Vec::new())));
             }
         }
@@ -778,16 +785,51 @@ impl Store for KvStore {
     }
 
     /// The concurrency groups that have deliveries to send (now or later), in name order.
-    /// One seek per group: the walk jumps over each group's entries.
+    /// One seek per group: the walk jumps over each group's entries, and into a group it has
+    /// read before at that group's floor, past the tombstones of what was sent.
     fn due_groups(&self) -> Result<Vec<String>, StoreError> {
+        let floors = &self.shared.due_floors;
+        let start = floors.start();
+        let data = self.data()?;
+        let first_key = |from: Vec<u8>, to: Vec<u8>| -> Result<Option<IVec>, StoreError> {
+            if from >= to {
+                return Ok(None);
+            }
+            data.range(from..to).keys().next().transpose()
+        };
         let mut groups = Vec::new();
         let mut from = keys::due_prefix().to_vec();
         let end = keys::prefix_end(&keys::due_prefix());
-        while let Some(item) = self.data()?.range(from..end.clone()).keys().next() {
-            let key = item?;
-            let (group, _, _) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
-            from = keys::prefix_end(&keys::due_of(group));
-            groups.push(group.to_owned());
+        let mut known = start.groups().map(|(group, floor)| (keys::due_of(group), group, floor)).collect::<Vec<_>>();
+        known.sort();
+        let mut known = known.into_iter().peekable();
+        loop {
+            // Groups not read before, up to the next one that was.
+            while let Some((next, _, _)) = known.peek() {
+                if *next < from {
+                    known.next();
+                } else {
+                    break;
+                }
+            }
+            let gap_end = known.peek().map_or_else(|| end.clone(), |(prefix, _, _)| prefix.clone());
+            if let Some(key) = first_key(from.clone(), gap_end)? {
+                let (group, _, _) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
+                from = keys::prefix_end(&keys::due_of(group));
+                groups.push(group.to_owned());
+                continue;
+            }
+            let Some((prefix, group, floor)) = known.next() else { break };
+            let group_end = keys::prefix_end(&prefix);
+            match first_key(keys::due(group, floor, &Uuid::nil()), group_end.clone())? {
+                Some(key) => {
+                    let (_, at, _) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
+                    floors.raise(&start, group, at);
+                    groups.push(group.to_owned());
+                }
+                None => floors.raise(&start, group, u64::MAX),
+            }
+            from = group_end;
         }
         Ok(groups)
     }
@@ -799,13 +841,19 @@ impl Store for KvStore {
         until: chrono::DateTime<chrono::Utc>,
         limit: usize,
     ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, Uuid)>, StoreError> {
-        let start = keys::due_of(group);
-        let end = keys::due(group, micros(until).saturating_add(1), &Uuid::nil());
+        let floors = &self.shared.due_floors;
+        let start = floors.start();
+        let floor = start.floor(group);
+        let past_until = micros(until).saturating_add(1);
         let mut due = Vec::new();
-        for key in self.data()?.range(start..end).keys().take(limit) {
-            let key = key?;
-            let (_, at, id) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
-            due.push((from_micros(at), id));
+        if floor < past_until {
+            let range = keys::due(group, floor, &Uuid::nil())..keys::due(group, past_until, &Uuid::nil());
+            for key in self.data()?.range(range).keys().take(limit) {
+                let key = key?;
+                let (_, at, id) = keys::parse_due(&key).ok_or_else(|| corrupt(&key, "bad due key"))?;
+                due.push((from_micros(at), id));
+            }
+            floors.raise(&start, group, due.first().map_or(past_until, |(at, _)| micros(*at)));
         }
         Ok(due)
     }
@@ -840,6 +888,7 @@ impl Store for KvStore {
             entries.push((keys::delivery(&delivery.id), Some(encode(delivery)?)));
             entries.push((keys::space_delivery(&delivery.space, &delivery.id), Some(Vec::new())));
             if let Some(due) = delivery.next_attempt_at {
+                self.shared.due_floors.lower(&group, micros(due));
                 entries.push((keys::due(&group, micros(due), &delivery.id), Some(Vec::new())));
             }
         }
