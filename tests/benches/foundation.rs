@@ -986,6 +986,13 @@ struct Timing {
 }
 
 /// Runs `query` a few times untimed (caches, allocator), then `iterations` times timed.
+/// Sends a list request; the page and the plan that answered it.
+async fn list(request: reqwest::RequestBuilder) -> HttpAnswer {
+    let (headers, body) = expect_status(request, StatusCode::OK).await;
+    let plan = headers.get("tend-query-plan").and_then(|v| v.to_str().ok()).expect("a Tend-Query-Plan header");
+    HttpAnswer { plan: plan.to_owned(), body }
+}
+
 async fn time_queries<A, F, Fut>(iterations: usize, mut query: F) -> Timing
 where
     A: Answer,
@@ -1055,16 +1062,8 @@ async fn queries(settings: &Settings) {
             print_rss("after the indexed queries");
         }
         let iterations = if spec.indexed { settings.query_iters } else { settings.scan_iters };
-        let http = time_queries(iterations, || {
-            let request = server.authorized(client.get(&url).query(&spec.http_params()));
-            async move {
-                let (headers, body) = expect_status(request, StatusCode::OK).await;
-                let plan =
-                    headers.get("tend-query-plan").and_then(|v| v.to_str().ok()).expect("a Tend-Query-Plan header");
-                HttpAnswer { plan: plan.to_owned(), body }
-            }
-        })
-        .await;
+        let http =
+            time_queries(iterations, || list(server.authorized(client.get(&url).query(&spec.http_params())))).await;
         let query = spec.list_query();
         let engine = time_queries(iterations, || {
             let page = server
@@ -1164,16 +1163,9 @@ async fn served_apart(settings: &Settings, dir: &TempDir, token: &str, specs: &[
     let url = format!("{}/api/v1/spaces/{SPACE}/forms/{FORM}/records", serve.base);
     println!("  {:<52} {:<22} {:>5} {:>10} {:>10}  target", "query (HTTP)", "plan", "items", "p50", "p99");
     for spec in specs.iter().filter(|spec| spec.indexed) {
-        let timing = time_queries(settings.query_iters, || {
-            let request = client.get(&url).bearer_auth(token).query(&spec.http_params());
-            async move {
-                let (headers, body) = expect_status(request, StatusCode::OK).await;
-                let plan =
-                    headers.get("tend-query-plan").and_then(|v| v.to_str().ok()).expect("a Tend-Query-Plan header");
-                HttpAnswer { plan: plan.to_owned(), body }
-            }
-        })
-        .await;
+        let timing =
+            time_queries(settings.query_iters, || list(client.get(&url).bearer_auth(token).query(&spec.http_params())))
+                .await;
         assert!(timing.items > 0, "{}: no records matched", spec.label);
         println!(
             "  {:<52} {:<22} {:>5} {:>10} {:>10}  p50 < 5 ms: {}",

@@ -147,6 +147,7 @@ impl Worker {
         let mut builder = BatchBuilder::new(&data, *last_seq);
         let mut written = 0u64;
         let mut writes_outbox = false;
+        let mut queued = Vec::new();
         for request in requests {
             match request {
                 Request::Barrier { reply } => pending.push(Pending::Barrier(reply)),
@@ -154,6 +155,10 @@ impl Worker {
                     writes_outbox |= entries
                         .iter()
                         .any(|(key, value)| value.is_some() && key.first() == super::keys::delivery_prefix().first());
+                    let due = |key: &Vec<u8>| key.first() == super::keys::due_prefix().first();
+                    queued.extend(entries.iter().filter(|(key, value)| value.is_some() && due(key)).filter_map(
+                        |(key, _)| super::keys::parse_due(key).map(|(group, at, _)| (group.to_owned(), at)),
+                    ));
                     let result = builder.stage(Staging { writes, standalone: events, timers, entries });
                     if let Ok(events) = &result {
                         written += events.len() as u64;
@@ -179,6 +184,10 @@ impl Worker {
                 crate::fault::reached("committer-applied");
             })
             .and_then(|()| super::flush_db(&db));
+        // Once applied, a delivery queued is where readers of the due index look for it.
+        for (group, at) in &queued {
+            self.shared.due_floors.lower(group, *at);
+        }
         metrics::histogram!("tend_store_flush_seconds").record(started.elapsed().as_secs_f64());
         match &outcome {
             Ok(()) => {

@@ -4,9 +4,11 @@
 //! A removed key stays in fjall as a tombstone until compaction drops it, and a range read
 //! walks the tombstones in its range: a queue read from its start walks every delivery already
 //! sent (a backlog of 20,000 drained at ~900/s instead of ~7,400/s). So reads start at the
-//! group's floor. The invariant: no due entry of a group is earlier than its floor. Every
-//! insert lowers the floor before it is applied, and counts as a change; a read raises the
-//! floor to what it found only if nothing changed while it read.
+//! group's floor. The committer lowers a group's floor to each entry it inserts, once the
+//! entry is applied, and that counts as a change; a read raises the floor to what it found
+//! only if nothing changed while it read. So a read that could not see an entry either has
+//! its raise refused, or raised the floor before the entry's lowering, which undoes it: after
+//! every applied insert, no due entry of a group is earlier than its floor.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -57,7 +59,7 @@ impl DueFloors {
         }
     }
 
-    /// An entry due at `at` is about to be inserted.
+    /// An entry due at `at` was inserted (applied).
     pub(super) fn lower(&self, group: &str, at: u64) {
         let mut floors = self.lock();
         floors.changes += 1;

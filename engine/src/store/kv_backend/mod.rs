@@ -241,7 +241,6 @@ impl Store for KvStore {
             entries.push((keys::delivery(&delivery.id), Some(encode(delivery)?)));
             entries.push((keys::space_delivery(&delivery.space, &delivery.id), Some(Vec::new())));
             if let Some(due) = delivery.next_attempt_at {
-                self.shared.due_floors.lower(&delivery.group(), micros(due));
                 entries.push((keys::due(&delivery.group(), micros(due), &delivery.id), Some(Vec::new())));
             }
         }
@@ -888,7 +887,6 @@ impl Store for KvStore {
             entries.push((keys::delivery(&delivery.id), Some(encode(delivery)?)));
             entries.push((keys::space_delivery(&delivery.space, &delivery.id), Some(Vec::new())));
             if let Some(due) = delivery.next_attempt_at {
-                self.shared.due_floors.lower(&group, micros(due));
                 entries.push((keys::due(&group, micros(due), &delivery.id), Some(Vec::new())));
             }
         }
