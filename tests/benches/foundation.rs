@@ -1101,26 +1101,14 @@ async fn queries(settings: &Settings) {
 async fn schedule_timers(engine: &Engine, count: usize) {
     let workflow = json!({ "trigger": { "form": FORM, "on": ["updated"], "delay": "30d" } });
     let stored = engine.put_workflow(&actor(), SPACE, "follow-up", &workflow).await.expect("workflow");
-    let (space, name) =
-        (forms::SpaceName::parse(SPACE).expect("space"), forms::WorkflowName::parse("follow-up").expect("name"));
     let mut rng = rand::thread_rng();
     let started = Instant::now();
     let mut left = count;
     while left > 0 {
-        let now = Utc::now();
         let batch = (0..left.min(1_000))
-            .map(|_| engine::timers::Timer {
-                id: engine.new_timer_id(now),
-                space: space.clone(),
-                kind: engine::timers::TimerKind::Delay,
-                workflow: Some(name.clone()),
-                workflow_version: Some(stored.workflow.version),
-                form: None,
-                record: engine.new_timer_id(now),
-                spec: "30d".into(),
-                due: now + Days::seconds(rng.gen_range(3_600..365 * 24 * 3_600)),
-                timezone: "UTC".into(),
-                created_at: now,
+            .map(|_| {
+                let due = Utc::now() + Days::seconds(rng.gen_range(3_600..365 * 24 * 3_600));
+                delay_timer(engine, stored.workflow.version, "30d", due)
             })
             .collect::<Vec<_>>();
         left -= batch.len();

@@ -178,3 +178,28 @@ pub fn rss_of(pid: u32) -> (f64, f64) {
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
+
+/// A pending delay timer of workflow `follow-up` (at `version`, delay `spec`) in space `bench`,
+/// due at `due`, for a record of its own.
+pub fn delay_timer(
+    engine: &engine::Engine,
+    version: u32,
+    spec: &str,
+    due: chrono::DateTime<chrono::Utc>,
+) -> engine::timers::Timer {
+    let now = chrono::Utc::now();
+    engine::timers::Timer {
+        id: engine.new_timer_id(now),
+        space: forms::SpaceName::parse("bench").expect("space name"),
+        kind: engine::timers::TimerKind::Delay,
+        workflow: Some(forms::WorkflowName::parse("follow-up").expect("workflow name")),
+        workflow_version: Some(version),
+        form: None,
+        // Records are created over time, so their UUIDv7 ids come in order; their due instants don't.
+        record: engine.new_timer_id(now),
+        spec: spec.into(),
+        due,
+        timezone: "UTC".into(),
+        created_at: now,
+    }
+}

@@ -31,7 +31,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use engine::timers::{Timer, TimerKind};
+use engine::timers::Timer;
 use engine::workflows::RunFilter;
 use engine::{Access, Engine, EngineConfig, EventKind};
 use rand::Rng;
@@ -67,24 +67,6 @@ fn dir_size(path: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn delay_timer(engine: &Engine, version: u32, due: DateTime<Utc>) -> Timer {
-    let now = Utc::now();
-    Timer {
-        id: engine.new_timer_id(now),
-        space: forms::SpaceName::parse("bench").expect("space name"),
-        kind: TimerKind::Delay,
-        workflow: Some(forms::WorkflowName::parse("follow-up").expect("workflow name")),
-        workflow_version: Some(version),
-        form: None,
-        // Records are created over time, so their UUIDv7 ids come in order; their due instants don't.
-        record: engine.new_timer_id(now),
-        spec: "1d".into(),
-        due,
-        timezone: "UTC".into(),
-        created_at: now,
-    }
-}
-
 fn main() {
     let timers = env_count("TEND_BENCH_TIMERS", 1_000_000);
     let burst = env_count("TEND_BENCH_BURST", 10_000);
@@ -113,7 +95,7 @@ async fn run(count: usize, burst: usize) {
         let batch = (0..n)
             .map(|_| {
                 let due = Utc::now() + chrono::Duration::seconds(rng.gen_range(3600..year));
-                delay_timer(&engine, version, due)
+                delay_timer(&engine, version, "1d", due)
             })
             .collect();
         engine.schedule_timers(batch).await.expect("scheduled");
@@ -170,7 +152,9 @@ async fn run(count: usize, burst: usize) {
     let second = Utc::now() + chrono::Duration::seconds(2);
     let last_seq = engine.last_event_seq();
     let batch: Vec<Timer> = (0..burst)
-        .map(|i| delay_timer(&engine, version, second + chrono::Duration::microseconds((i * 1_000_000 / burst) as i64)))
+        .map(|i| {
+            delay_timer(&engine, version, "1d", second + chrono::Duration::microseconds((i * 1_000_000 / burst) as i64))
+        })
         .collect();
     let ids: HashSet<Uuid> = batch.iter().map(|t| t.id).collect();
     engine.schedule_timers(batch).await.expect("burst scheduled");
