@@ -20,8 +20,7 @@
 #[path = "support.rs"]
 mod support;
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::process::{Child, Command, Stdio};
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
@@ -42,61 +41,27 @@ fn main() {
 
 /// `tend serve` on a fresh data dir, with its base URL and first admin token.
 struct Server {
-    child: Child,
+    serve: TendServe,
     base: String,
     token: String,
 }
 
 impl Server {
     fn start(dir: &std::path::Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tend"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .env_remove("TEND_CONFIG")
-            .env("TEND_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting tend serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let (mut token, mut base) = (None, None);
-        for line in lines.by_ref() {
-            let line = line.expect("banner");
-            if line.starts_with("tend_") {
-                token = Some(line.trim().to_owned());
-            }
-            if let Some(url) = line.strip_prefix("Tend is listening on ") {
-                base = Some(url.trim().to_owned());
-                break;
-            }
-        }
-        // Keep reading the banner's pipe so the server never blocks on a full one.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, base: base.expect("the server's address"), token: token.expect("the first admin token") }
+        std::fs::create_dir_all(dir).expect("the data dir");
+        let serve = spawn_tend(std::path::Path::new(env!("CARGO_BIN_EXE_tend")), dir);
+        let token = serve.token.clone().expect("the first admin token");
+        Server { base: serve.base.clone(), token, serve }
     }
 
     /// The child's peak resident memory so far, in MiB.
     fn peak_rss_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let kb: f64 =
-            status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
-        Some(kb / 1024.0)
+        Some(rss_of(self.serve.child.id()).1)
     }
 
     /// The child's user + system CPU time so far.
     fn cpu(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        let fields: Vec<&str> = stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
-        let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
-        Duration::from_millis(ticks * 10)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        cpu_of(&self.serve.child.id().to_string())
     }
 }
 
