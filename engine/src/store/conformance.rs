@@ -371,6 +371,24 @@ async fn timers_are_queued_replaced_and_fired_once<S: Store>(dir: &Path) {
     let cancel = TimerOp::CancelRecord { space: space(), record: a };
     store.commit(Vec::new(), Extras { timers: vec![cancel], ..Extras::default() }).await.expect("cancel");
     assert_eq!(store.count_timers(), 0);
+    // Reads have passed every timer fired or cancelled; one due earlier than anything read so
+    // far is still found, whether queued on its own or by a write, by every read of the queue.
+    assert_eq!(store.first_due().expect("head"), None);
+    assert_eq!(store.due_timers((at() + hour * 4).timestamp_micros(), 10).expect("due"), []);
+    let overdue = timer(b, "1h", at() - hour);
+    store
+        .commit(Vec::new(), Extras { timers: vec![TimerOp::Put(Box::new(overdue.clone()))], ..Extras::default() })
+        .await
+        .expect("queue an overdue timer");
+    assert_eq!(store.first_due().expect("head"), Some(overdue.due_micros()));
+    assert_eq!(store.due_timers(at().timestamp_micros(), 10).expect("due"), std::slice::from_ref(&overdue));
+    let listed = store.timers_in_due_order(&space(), None, None, 10, &mut |_| true).expect("listed");
+    assert_eq!(listed, std::slice::from_ref(&overdue));
+    let mut write = create(Uuid::now_v7(), 1);
+    let with_write = timer(write.id, "1h", at() - hour * 2);
+    write.timers.push(TimerOp::Put(Box::new(with_write.clone())));
+    store.commit(vec![write], Extras::default()).await.expect("a write with a timer");
+    assert_eq!(store.due_timers(at().timestamp_micros(), 10).expect("due"), [with_write, overdue]);
     store.close().expect("close");
 }
 

@@ -17,8 +17,8 @@ use tokio::sync::oneshot;
 
 use super::engines::{Db, Tree};
 use super::snapshot::Snapshots;
-use super::staging::{BatchBuilder, Staging};
-use super::{Shared, Trees};
+use super::staging::{BatchBuilder, Built, Staging};
+use super::{Shared, Trees, TIMER_QUEUE};
 use crate::model::Event;
 use crate::store::{RecordWrite, StoreError, TimerOp, CRASH_POINT_VAR};
 
@@ -167,7 +167,7 @@ impl Worker {
                 }
             }
         }
-        let (batch, seq, applied) = builder.finish();
+        let Built { batch, seq, applied, earliest_timer } = builder.finish();
         let started = Instant::now();
         let outcome = self
             .snapshots
@@ -184,9 +184,12 @@ impl Worker {
                 crate::fault::reached("committer-applied");
             })
             .and_then(|()| super::flush_db(&db));
-        // Once applied, a delivery queued is where readers of the due index look for it.
+        // Once applied, a delivery or timer queued is where readers of its queue look for it.
         for (group, at) in &queued {
             self.shared.due_floors.lower(group, *at);
+        }
+        if let Some(floor) = earliest_timer {
+            self.shared.timer_floor.lower(TIMER_QUEUE, floor);
         }
         metrics::histogram!("tend_store_flush_seconds").record(started.elapsed().as_secs_f64());
         match &outcome {

@@ -1,10 +1,11 @@
-//! Where each concurrency group's due entries (the outbox's queue) begin, as far as this
-//! process has read.
+//! Where a queue's due entries begin, as far as this process has read: each concurrency
+//! group of the outbox's due index, and the timer queue (one instance each, so that inserts
+//! into one queue don't hold back the floors of the other).
 //!
 //! A removed key stays in fjall as a tombstone until compaction drops it, and a range read
 //! walks the tombstones in its range: a queue read from its start walks every delivery already
-//! sent (a backlog of 20,000 drained at ~900/s instead of ~7,400/s). So reads start at the
-//! group's floor. The committer lowers a group's floor to each entry it inserts, once the
+//! sent, or every timer already fired (a backlog of 20,000 deliveries drained at ~900/s
+//! instead of ~7,400/s). So reads start at the group's floor. The committer lowers a group's floor to each entry it inserts, once the
 //! entry is applied, and that counts as a change; a read raises the floor to what it found
 //! only if nothing changed while it read. So a read that could not see an entry either has
 //! its raise refused, or raised the floor before the entry's lowering, which undoes it: after

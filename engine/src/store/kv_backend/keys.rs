@@ -346,6 +346,28 @@ pub(super) fn timers() -> [u8; 1] {
     [TIMER]
 }
 
+/// `data`: where the queue's timers due at or after `floor` begin (a timer floor: a due
+/// instant in the queue's byte order, see [`timer_floor`]).
+pub(super) fn timers_from(floor: u64) -> Vec<u8> {
+    let mut key = vec![TIMER];
+    key.extend_from_slice(&floor.to_be_bytes());
+    key
+}
+
+/// The timer floor of a due instant (microseconds).
+pub(super) fn timer_floor_of(due_micros: i64) -> u64 {
+    u64::from_be_bytes(ordered_i64(due_micros))
+}
+
+/// The floor a queue key is at: its due instant in the queue's byte order; `None` for any
+/// other key.
+pub(super) fn timer_floor(key: &[u8]) -> Option<u64> {
+    match key {
+        [TIMER, due @ ..] => Some(u64::from_be_bytes(due.get(..8)?.try_into().ok()?)),
+        _ => None,
+    }
+}
+
 /// `data`: `w{space}\0` → the pending timers of a space, by owner.
 pub(super) fn timer_owners_of(space: &SpaceName) -> Vec<u8> {
     kind(TIMER_BY_OWNER, &[space.as_str().as_bytes()])

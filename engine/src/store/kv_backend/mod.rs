@@ -94,7 +94,13 @@ struct Shared {
     observer: Mutex<Option<Arc<dyn WriteObserver>>>,
     /// Where the outbox's due entries begin (`due_floors`).
     due_floors: DueFloors,
+    /// Where the timer queue begins, under the one group [`TIMER_QUEUE`]: fired timers leave
+    /// tombstones at its head just as sent deliveries do.
+    timer_floor: DueFloors,
 }
+
+/// The timer queue's group in [`Shared::timer_floor`].
+const TIMER_QUEUE: &str = "";
 
 /// How long a reader waits for a reopen before it fails.
 const REOPEN_WAIT: Duration = Duration::from_secs(5);
@@ -135,6 +141,7 @@ impl Shared {
             match Trees::open(&self.dir, &self.settings) {
                 Ok(trees) => {
                     self.due_floors.forget();
+                    self.timer_floor.forget();
                     *lock(&self.trees) = Some(trees.clone());
                     self.reopened.notify_all();
                     tracing::warn!("reopened the database after a failed write");
@@ -224,6 +231,7 @@ impl Store for KvStore {
             problem: Mutex::new(None),
             observer: Mutex::new(None),
             due_floors: DueFloors::default(),
+            timer_floor: DueFloors::default(),
         });
         let snapshots = Arc::new(Snapshots::default());
         let committer = committer::Committer::start(Arc::clone(&shared), trees, Arc::clone(&snapshots), last_seq);
@@ -1211,25 +1219,47 @@ impl Store for KvStore {
 
     /// The due instant (microseconds) of the first pending timer.
     fn first_due(&self) -> Result<Option<i64>, StoreError> {
-        match self.data()?.scan_prefix(keys::timers()).keys().next() {
+        let floors = &self.shared.timer_floor;
+        let start = floors.start();
+        let data = self.data()?;
+        let first =
+            data.range(keys::timers_from(start.floor(TIMER_QUEUE))..keys::prefix_end(&keys::timers())).keys().next();
+        match first {
             Some(key) => {
                 let key = key?;
+                let floor = keys::timer_floor(&key).ok_or_else(|| corrupt(&key, "bad timer key"))?;
+                floors.raise(&start, TIMER_QUEUE, floor);
                 Ok(Some(keys::position_due(&key[1..]).ok_or_else(|| corrupt(&key, "bad timer key"))?))
             }
-            None => Ok(None),
+            None => {
+                floors.raise(&start, TIMER_QUEUE, u64::MAX);
+                Ok(None)
+            }
         }
     }
 
     /// Pending timers due at or before `until` (microseconds), oldest first, at most `limit`.
+    /// Read from the queue's floor, past the tombstones of timers already fired.
     fn due_timers(&self, until: i64, limit: usize) -> Result<Vec<Timer>, StoreError> {
-        let end = keys::timer(&keys::timer_position(until, &Uuid::max()));
+        let floors = &self.shared.timer_floor;
+        let start = floors.start();
+        let floor = start.floor(TIMER_QUEUE);
+        let past_until = keys::timer_floor_of(until.saturating_add(1));
         let mut timers = Vec::new();
-        for item in self.data()?.range(keys::timers().to_vec()..=end).take(limit) {
-            let (_, owner) = item?;
-            if let Some(value) = self.data()?.get(&owner)? {
+        if floor >= past_until {
+            return Ok(timers);
+        }
+        let data = self.data()?;
+        let mut first = None;
+        for item in data.range(keys::timers_from(floor)..keys::timers_from(past_until)).take(limit) {
+            let (key, owner) = item?;
+            first = first.or_else(|| keys::timer_floor(&key));
+            if let Some(value) = data.get(&owner)? {
                 timers.push(decode_owner_entry(&owner, &value)?);
             }
         }
+        // Nothing found: nothing is due up to `until`, so the queue begins after it.
+        floors.raise(&start, TIMER_QUEUE, first.unwrap_or(past_until));
         Ok(timers)
     }
 
@@ -1246,7 +1276,7 @@ impl Store for KvStore {
         let space_prefix = keys::timer_owners_of(space);
         let start = match after {
             Some(position) => [keys::timer(&keys::timer_position(position.due_micros, &position.id)), vec![0]].concat(),
-            None => keys::timers().to_vec(),
+            None => keys::timers_from(self.shared.timer_floor.start().floor(TIMER_QUEUE)),
         };
         let mut found = Vec::new();
         for item in self.data()?.range(start..keys::prefix_end(&keys::timers())) {

@@ -34,6 +34,17 @@ pub(super) struct BatchBuilder<'a> {
     seq: u64,
     /// The record writes of the requests staged, for the store's observer.
     applied: Vec<AppliedWrite>,
+    /// The earliest timer queued by the batch, as a queue floor (`keys::timer_floor`).
+    earliest_timer: Option<u64>,
+}
+
+/// A batch built: its changes, the last sequence number it assigns, its record writes and the
+/// earliest timer it queues.
+pub(super) struct Built {
+    pub(super) batch: Batch,
+    pub(super) seq: u64,
+    pub(super) applied: Vec<AppliedWrite>,
+    pub(super) earliest_timer: Option<u64>,
 }
 
 impl<'a> BatchBuilder<'a> {
@@ -46,12 +57,12 @@ impl<'a> BatchBuilder<'a> {
             timers: timers::Overlay::new(),
             seq: last_seq,
             applied: Vec::new(),
+            earliest_timer: None,
         }
     }
 
-    /// The batch, the last sequence number it assigns, and its record writes.
-    pub(super) fn finish(self) -> (Batch, u64, Vec<AppliedWrite>) {
-        (self.changes, self.seq, self.applied)
+    pub(super) fn finish(self) -> Built {
+        Built { batch: self.changes, seq: self.seq, applied: self.applied, earliest_timer: self.earliest_timer }
     }
 
     /// Checks one request's versions and adds its keys to the batch; a request that fails
@@ -127,7 +138,12 @@ impl<'a> BatchBuilder<'a> {
         // A request's keys join the shared batch only when all its checks passed.
         for (key, value) in staged.into_iter().chain(entries) {
             match value {
-                Some(value) => self.changes.insert(key, value),
+                Some(value) => {
+                    if let Some(floor) = keys::timer_floor(&key) {
+                        self.earliest_timer = Some(self.earliest_timer.map_or(floor, |earliest| earliest.min(floor)));
+                    }
+                    self.changes.insert(key, value)
+                }
                 None => self.changes.remove(key),
             }
         }
