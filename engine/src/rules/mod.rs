@@ -66,6 +66,7 @@ mod effects;
 mod error;
 mod helpers;
 mod pace;
+mod reads;
 mod sandbox;
 mod time;
 
@@ -142,6 +143,8 @@ pub struct Script {
     origin: ScriptOrigin,
     source: String,
     ast: AST,
+    /// What it reads of each of [`VARIABLES`].
+    reads: [reads::Reads; VARIABLES.len()],
 }
 
 impl Script {
@@ -271,7 +274,8 @@ impl Scripts {
             return Err(ScriptError::at(origin, ScriptErrorKind::UnknownFunction(name), position));
         }
         let ast = self.engine.optimize_ast(&scope, ast, OptimizationLevel::Simple);
-        let script = Arc::new(Script { origin: origin.clone(), source: source.to_owned(), ast });
+        let reads = reads::variable_reads(&ast);
+        let script = Arc::new(Script { origin: origin.clone(), source: source.to_owned(), ast, reads });
 
         let mut cache = self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         // Another thread may have compiled the same pair meanwhile: keep one Arc per pair.
@@ -292,15 +296,18 @@ impl Scripts {
 
     /// Evaluates `script` with `vars` bound as read-only variables.
     pub fn eval(&self, script: &Script, vars: &ScriptVars) -> Result<Evaluation, ScriptError> {
+        // In the order of VARIABLES; only what the script reads of each (see `reads`).
+        let [record, old, event, space, payload] = &script.reads;
         let mut scope = Scope::new();
-        scope.push_constant_dynamic("record", convert::to_dynamic(&vars.record));
-        scope.push_constant_dynamic("old", vars.old.as_ref().map_or(Dynamic::UNIT, convert::to_dynamic));
-        scope.push_constant_dynamic("event", vars.event.as_ref().map_or(Dynamic::UNIT, convert::to_dynamic));
-        scope.push_constant_dynamic(
-            "space",
-            vars.space.as_deref().map_or(Dynamic::UNIT, |s| ImmutableString::from(s).into()),
-        );
-        scope.push_constant_dynamic("payload", vars.payload.as_ref().map_or(Dynamic::UNIT, convert::to_dynamic));
+        scope.push_constant_dynamic("record", record.convert(Some(&vars.record)));
+        scope.push_constant_dynamic("old", old.convert(vars.old.as_ref()));
+        scope.push_constant_dynamic("event", event.convert(vars.event.as_ref()));
+        let space = match space {
+            reads::Reads::Nothing => None,
+            _ => vars.space.as_deref(),
+        };
+        scope.push_constant_dynamic("space", space.map_or(Dynamic::UNIT, |s| ImmutableString::from(s).into()));
+        scope.push_constant_dynamic("payload", payload.convert(vars.payload.as_ref()));
 
         let run = sandbox::EvalRun::enter(&self.limits, vars);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast);

@@ -1339,9 +1339,11 @@ impl KvStore {
     fn record_data_at(&self, event: &Event) -> Result<serde_json::Value, StoreError> {
         let key = keys::event(event.seq);
         let form = event.form.as_ref().ok_or_else(|| corrupt(&key, "a record's event without its form"))?;
-        if let Some(record) = self.record(&event.space, form, &event.record)? {
-            if record.version == event.version {
-                return Ok(record.data);
+        let record_key = keys::record(&event.space, form, &event.record);
+        if let Some(bytes) = self.data()?.get(&record_key)? {
+            // The version heads the stored value: a record already past the event is not decoded.
+            if record_version(&record_key, &bytes)? == event.version {
+                return Ok(decode_record(&record_key, &bytes)?.data);
             }
         }
         let prefix = keys::history_of(&event.record);
