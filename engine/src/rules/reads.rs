@@ -48,7 +48,9 @@ impl Reads {
             (Reads::Fields(fields), Some(Value::Object(object))) => Dynamic::from_map(
                 fields
                     .iter()
-                    .filter_map(|field| object.get(field).map(|value| (field.as_str().into(), convert::to_dynamic(value))))
+                    .filter_map(|field| {
+                        object.get(field).map(|value| (field.as_str().into(), convert::to_dynamic(value)))
+                    })
                     .collect(),
             ),
             (_, Some(value)) => convert::to_dynamic(value),

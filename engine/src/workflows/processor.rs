@@ -444,6 +444,12 @@ impl Engine {
         let mut failure: Option<EngineError> = None;
         let mut drained = false;
         loop {
+            // Lanes that finished get their next batch before more is read: the read runs on
+            // this task, and a lane left waiting for it would make reading and running take
+            // turns instead of overlapping.
+            if failure.is_none() {
+                lanes.start(self);
+            }
             if failure.is_none() && lanes.in_flight < MAX_IN_FLIGHT {
                 match self.read_after(read_to) {
                     Ok(Read::Events(events, through)) => {

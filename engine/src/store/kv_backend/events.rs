@@ -124,13 +124,21 @@ pub(super) fn encode(event: &Event, after_is_record: bool, replaced: Option<&[u8
     Ok(bytes)
 }
 
-/// Decodes the event stored under `key` (sequence number `seq`), in either format.
-pub(super) fn decode(key: &[u8], seq: u64, bytes: &[u8]) -> Result<Stored, StoreError> {
-    if bytes.first() != Some(&MARKER) {
-        let mut event: Event = from_json(bytes).map_err(|err| corrupt(key, &err.to_string()))?;
-        event.seq = seq;
-        return Ok(Stored { event, after_is_record: false, replaced_record: false });
-    }
+/// A format-3 event's parts, borrowed from its bytes.
+struct Parts<'a> {
+    kind: EventKind,
+    flags: u8,
+    version: u64,
+    at: DateTime<Utc>,
+    record: Uuid,
+    space: &'a str,
+    form: Option<&'a str>,
+    actor: &'a str,
+    replaced: Option<&'a [u8]>,
+    rest: &'a [u8],
+}
+
+fn split<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Parts<'a>, StoreError> {
     let bad = |reason: &str| corrupt(key, reason);
     let head = bytes.get(..HEAD).ok_or_else(|| bad("short event"))?;
     let kind = kind_of(head[1]).ok_or_else(|| bad("unknown event kind"))?;
@@ -141,22 +149,48 @@ pub(super) fn decode(key: &[u8], seq: u64, bytes: &[u8]) -> Result<Stored, Store
     let at = DateTime::<Utc>::from_timestamp(secs, nanos).ok_or_else(|| bad("bad event instant"))?;
     let record = Uuid::from_slice(&head[23..39]).map_err(|_| bad("bad event record"))?;
     let mut rest = &bytes[HEAD..];
-    let space = SpaceName::parse(take_str(&mut rest).ok_or_else(|| bad("bad event space"))?)
-        .map_err(|err| bad(&err.to_string()))?;
-    let form = if flags & HAS_FORM != 0 {
-        let name = take_str(&mut rest).ok_or_else(|| bad("bad event form"))?;
-        Some(FormName::parse(name).map_err(|err| bad(&err.to_string()))?)
-    } else {
-        None
+    let space = take_str(&mut rest).ok_or_else(|| bad("bad event space"))?;
+    let form = match flags & HAS_FORM {
+        0 => None,
+        _ => Some(take_str(&mut rest).ok_or_else(|| bad("bad event form"))?),
     };
-    let actor = Actor(take_str(&mut rest).ok_or_else(|| bad("bad event actor"))?.to_owned());
-    let mut before = None;
-    if flags & HAS_REPLACED != 0 {
-        let len = take(&mut rest, 4).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes);
-        let len = len.ok_or_else(|| bad("bad replaced record"))? as usize;
-        let replaced = take(&mut rest, len).ok_or_else(|| bad("short replaced record"))?;
-        before = Some(decode_record(key, replaced)?.data);
+    let actor = take_str(&mut rest).ok_or_else(|| bad("bad event actor"))?;
+    let replaced = match flags & HAS_REPLACED {
+        0 => None,
+        _ => {
+            let len = take(&mut rest, 4).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes);
+            let len = len.ok_or_else(|| bad("bad replaced record"))? as usize;
+            Some(take(&mut rest, len).ok_or_else(|| bad("short replaced record"))?)
+        }
+    };
+    Ok(Parts { kind, flags, version, at, record, space, form, actor, replaced, rest })
+}
+
+/// The stored record that the event under `key` replaced, with the event's space and form;
+/// `None` if it keeps none (or is a JSON event). Reads no more of the event than that.
+pub(super) fn replaced_record<'a>(
+    key: &[u8],
+    bytes: &'a [u8],
+) -> Result<Option<(&'a str, Option<&'a str>, &'a [u8])>, StoreError> {
+    if bytes.first() != Some(&MARKER) {
+        return Ok(None);
     }
+    let parts = split(key, bytes)?;
+    Ok(parts.replaced.map(|replaced| (parts.space, parts.form, replaced)))
+}
+
+/// Decodes the event stored under `key` (sequence number `seq`), in either format.
+pub(super) fn decode(key: &[u8], seq: u64, bytes: &[u8]) -> Result<Stored, StoreError> {
+    if bytes.first() != Some(&MARKER) {
+        let mut event: Event = from_json(bytes).map_err(|err| corrupt(key, &err.to_string()))?;
+        event.seq = seq;
+        return Ok(Stored { event, after_is_record: false, replaced_record: false });
+    }
+    let bad = |reason: &str| corrupt(key, reason);
+    let Parts { kind, flags, version, at, record, space, form, actor, replaced, rest } = split(key, bytes)?;
+    let space = SpaceName::parse(space).map_err(|err| bad(&err.to_string()))?;
+    let form = form.map(FormName::parse).transpose().map_err(|err| bad(&err.to_string()))?;
+    let before = replaced.map(|replaced| decode_record(key, replaced)).transpose()?.map(|record| record.data);
     let extra: Rest =
         if flags & HAS_REST != 0 { from_json(rest).map_err(|err| bad(&err.to_string()))? } else { Rest::default() };
     let event = Event {
@@ -168,7 +202,7 @@ pub(super) fn decode(key: &[u8], seq: u64, bytes: &[u8]) -> Result<Stored, Store
         version,
         before: before.or(extra.before),
         after: extra.after,
-        actor,
+        actor: Actor(actor.to_owned()),
         at,
         cause: extra.cause,
         timer: extra.timer,
@@ -176,7 +210,7 @@ pub(super) fn decode(key: &[u8], seq: u64, bytes: &[u8]) -> Result<Stored, Store
         payload: extra.payload,
         skip_workflows: flags & SKIP_WORKFLOWS != 0,
     };
-    Ok(Stored { event, after_is_record: flags & AFTER_IS_RECORD != 0, replaced_record: flags & HAS_REPLACED != 0 })
+    Ok(Stored { event, after_is_record: flags & AFTER_IS_RECORD != 0, replaced_record: replaced.is_some() })
 }
 
 fn too_long() -> StoreError {
@@ -281,6 +315,9 @@ mod tests {
         assert_eq!(decoded.event.after, None, "left for the reader to look up");
         assert_eq!(decoded.event.before, Some(json!({ "name": "old" })));
         assert_eq!(Event { after: full.after.clone(), ..decoded.event }, full);
+        let found = replaced_record(b"e", &bytes).expect("read");
+        assert_eq!(found, Some(("cs", Some("account"), stored.as_slice())), "found without decoding the rest");
+        assert_eq!(replaced_record(b"e", &encode(&full, true, None).expect("encode")).expect("read"), None);
     }
 
     /// Events written before format 3 (JSON) are still read.

@@ -1353,9 +1353,10 @@ impl KvStore {
             let seq = keys::trailing_seq(&history_key).ok_or_else(|| corrupt(&history_key, "bad history key"))?;
             let event_key = keys::event(seq);
             let Some(bytes) = self.data()?.get(event_key)? else { continue };
-            let later = events::decode(&event_key, seq, &bytes)?;
-            if later.replaced_record && later.event.space == event.space && later.event.form.as_ref() == Some(form) {
-                return later.event.before.ok_or_else(|| corrupt(&event_key, "replaced record without data"));
+            if let Some((space, later_form, replaced)) = events::replaced_record(&event_key, &bytes)? {
+                if space == event.space.as_str() && later_form == Some(form.as_str()) {
+                    return Ok(decode_record(&event_key, replaced)?.data);
+                }
             }
         }
         Err(corrupt(&key, "the record's state at this event is gone"))
