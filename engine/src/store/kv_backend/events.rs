@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{corrupt, decode_record, from_json};
+use super::{corrupt, decode_record_data, from_json};
 use crate::model::{Actor, Cause, Event, EventKind, FiredTimer};
 use crate::store::StoreError;
 
@@ -190,7 +190,7 @@ pub(super) fn decode(key: &[u8], seq: u64, bytes: &[u8]) -> Result<Stored, Store
     let Parts { kind, flags, version, at, record, space, form, actor, replaced, rest } = split(key, bytes)?;
     let space = SpaceName::parse(space).map_err(|err| bad(&err.to_string()))?;
     let form = form.map(FormName::parse).transpose().map_err(|err| bad(&err.to_string()))?;
-    let before = replaced.map(|replaced| decode_record(key, replaced)).transpose()?.map(|record| record.data);
+    let before = replaced.map(|replaced| decode_record_data(key, replaced)).transpose()?;
     let extra: Rest =
         if flags & HAS_REST != 0 { from_json(rest).map_err(|err| bad(&err.to_string()))? } else { Rest::default() };
     let event = Event {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use forms::{FormName, SpaceName, WorkflowName};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -1343,7 +1343,7 @@ impl KvStore {
         if let Some(bytes) = self.data()?.get(&record_key)? {
             // The version heads the stored value: a record already past the event is not decoded.
             if record_version(&record_key, &bytes)? == event.version {
-                return Ok(decode_record(&record_key, &bytes)?.data);
+                return decode_record_data(&record_key, &bytes);
             }
         }
         let prefix = keys::history_of(&event.record);
@@ -1355,7 +1355,7 @@ impl KvStore {
             let Some(bytes) = self.data()?.get(event_key)? else { continue };
             if let Some((space, later_form, replaced)) = events::replaced_record(&event_key, &bytes)? {
                 if space == event.space.as_str() && later_form == Some(form.as_str()) {
-                    return Ok(decode_record(&event_key, replaced)?.data);
+                    return decode_record_data(&event_key, replaced);
                 }
             }
         }
@@ -1707,6 +1707,16 @@ pub(super) fn record_version(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError
 pub(super) fn decode_record(key: &[u8], bytes: &[u8]) -> Result<Record, StoreError> {
     let json = bytes.get(8..).ok_or_else(|| corrupt(key, "short record"))?;
     from_json(json).map_err(|err| corrupt(key, &err.to_string()))
+}
+
+/// The data of a stored record alone: the rest of the record is skipped, not decoded.
+pub(super) fn decode_record_data(key: &[u8], bytes: &[u8]) -> Result<serde_json::Value, StoreError> {
+    #[derive(Deserialize)]
+    struct DataOnly {
+        data: serde_json::Value,
+    }
+    let json = bytes.get(8..).ok_or_else(|| corrupt(key, "short record"))?;
+    from_json::<DataOnly>(json).map(|record| record.data).map_err(|err| corrupt(key, &err.to_string()))
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
