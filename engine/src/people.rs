@@ -228,10 +228,11 @@ impl Engine {
     /// ([`forms::CompiledForm::person_fields`]) and the users who created and last changed
     /// them. Values that name no user (free text, an email from before people) are left out.
     pub fn people_of(&self, space: &str, form: &str, records: &[&Record]) -> Result<BTreeMap<String, PersonName>> {
-        let fields = self.loaded_form(space, form)?.compiled.person_fields();
+        let loaded = self.loaded_form(space, form)?;
+        let fields = loaded.compiled.person_fields();
         let mut ids = BTreeSet::new();
         for record in records {
-            for field in &fields {
+            for field in fields {
                 match record.data.get(field) {
                     Some(Value::String(id)) => {
                         ids.insert(id.as_str());

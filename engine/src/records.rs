@@ -430,8 +430,12 @@ impl Engine {
         let mut computed = Vec::with_capacity(loaded.computed.len());
         // Scripts read dates in the space's zone; looked up only for forms that have scripts.
         let zone = (!loaded.computed.is_empty() || !loaded.rules.is_empty()).then(|| self.space_zone(&loaded.space));
+        // The data is lent to each script and taken back, not copied.
+        let mut vars = script_vars(space, id, std::mem::take(data), zone);
         for (field, script) in &loaded.computed {
-            match self.inner.scripts.eval(script, &script_vars(space, id, data, zone)) {
+            let evaluated = self.inner.scripts.eval(script, &vars);
+            let data = &mut vars.record;
+            match evaluated {
                 Ok(evaluation) => {
                     if let Some(object) = data.as_object_mut() {
                         match &evaluation.value {
@@ -447,18 +451,16 @@ impl Engine {
                 }
             }
         }
-        let data = &*data;
         // A computed field may build deep values of its own.
-        if let Err(error) = forms::check_depth(data, forms::MAX_DATA_DEPTH) {
+        if let Err(error) = forms::check_depth(&vars.record, forms::MAX_DATA_DEPTH) {
             errors.push(error);
         }
-        if let Err(ValidationErrors(schema_errors)) = loaded.compiled.validate(data) {
+        if let Err(ValidationErrors(schema_errors)) = loaded.compiled.validate(&vars.record) {
             errors.extend(schema_errors);
         }
         // Rules read typed fields, so they only run on data the schema accepts.
         let mut rules = Vec::with_capacity(loaded.rules.len());
         if errors.is_empty() {
-            let vars = script_vars(space, id, data, zone);
             for (rule, script) in &loaded.rules {
                 let outcome = match self.inner.scripts.eval(script, &vars).map(|evaluation| evaluation.as_bool()) {
                     Ok(Some(true)) => RuleCheck::Passed,
@@ -483,6 +485,8 @@ impl Engine {
         } else {
             rules.resize_with(loaded.rules.len(), || RuleCheck::Skipped);
         }
+        *data = std::mem::take(&mut vars.record);
+        let data = &*data;
         if let Some(pipeline) = &loaded.compiled.def().pipeline {
             if let Some(stage) = data.get(&pipeline.field).and_then(Value::as_str) {
                 if pipeline.stage(stage).is_none() {
@@ -559,12 +563,14 @@ pub(crate) fn record_event(
 }
 
 /// What scripts see of a record being written: its data, plus its `id`; dates in `zone`.
-fn script_vars(space: &str, id: &Uuid, data: &Value, zone: Option<chrono_tz::Tz>) -> ScriptVars {
-    let mut record = data.clone();
-    if let Some(object) = record.as_object_mut() {
-        object.insert("id".into(), Value::String(id.to_string()));
+fn script_vars(space: &str, id: &Uuid, data: Value, zone: Option<chrono_tz::Tz>) -> ScriptVars {
+    ScriptVars {
+        record: data,
+        record_id: Some(id.to_string()),
+        space: Some(space.to_owned()),
+        timezone: zone,
+        ..ScriptVars::default()
     }
-    ScriptVars { record, space: Some(space.to_owned()), timezone: zone, ..ScriptVars::default() }
 }
 
 /// Computed fields are the engine's to write: a client sending one is told so.

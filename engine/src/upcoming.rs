@@ -192,7 +192,7 @@ impl Reader<'_> {
             }
             let field = |name: &str| (!policy.is_hidden(name)).then(|| text(&record.data, name)).flatten();
             let person_fields = loaded.compiled.person_fields();
-            let person = person_field(def, &person_fields);
+            let person = person_field(def, person_fields);
             let label = match label_field(def).and_then(field) {
                 Some(label) => Some(label),
                 None => self.referenced_label(def, &policy, &record.data)?,

@@ -32,6 +32,11 @@ pub struct CompiledForm {
 struct Inner {
     def: FormDef,
     validator: Validator,
+    /// Whether the schema marks anything `"x-ref"`: most forms don't, and their writes skip
+    /// the walk that looks for references.
+    has_references: bool,
+    /// See [`CompiledForm::person_fields`].
+    person_fields: Vec<String>,
 }
 
 impl fmt::Debug for CompiledForm {
@@ -89,7 +94,11 @@ impl CompiledForm {
         };
         dedup_in_order(&mut errors);
         match validator {
-            Some(validator) if errors.is_empty() => Ok(CompiledForm { inner: Arc::new(Inner { def, validator }) }),
+            Some(validator) if errors.is_empty() => {
+                let has_references = mentions_key(&def.schema, "x-ref");
+                let person_fields = person_fields(&def);
+                Ok(CompiledForm { inner: Arc::new(Inner { def, validator, has_references, person_fields }) })
+            }
             _ if errors.is_empty() => {
                 Err(DefinitionErrors(vec![FieldError::new("/schema", "the schema could not be compiled")]))
             }
@@ -150,6 +159,9 @@ impl CompiledForm {
     /// skipped; [`validate`](Self::validate) reports them.
     pub fn references(&self, data: &Value) -> Vec<Reference> {
         let mut out = Vec::new();
+        if !self.inner.has_references {
+            return out;
+        }
         let mut pointer = String::new();
         collect_references(self.view(), self.view().root, data, &mut pointer, &mut out);
         out
@@ -158,20 +170,8 @@ impl CompiledForm {
     /// The top-level fields that hold people (user ids), in schema order: each string
     /// property (or array of strings) marked `"x-person": true`, and the access policy's
     /// `person_field`, which holds a user id by definition.
-    pub fn person_fields(&self) -> Vec<String> {
-        let view = self.view();
-        let declared = self.inner.def.access.as_ref().and_then(|access| access.person_field.as_deref());
-        let Some(props) = view.properties(view.root) else {
-            return Vec::new();
-        };
-        props
-            .iter()
-            .filter(|(name, schema)| {
-                let marked = |node: &Value| view.lookup(node, "x-person") == Some(&Value::Bool(true));
-                declared == Some(name.as_str()) || marked(schema) || view.lookup(schema, "items").is_some_and(marked)
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
+    pub fn person_fields(&self) -> &[String] {
+        &self.inner.person_fields
     }
 
     /// The definition this form was compiled from.
@@ -278,6 +278,31 @@ impl<'a> SchemaView<'a> {
     /// A top-level property, for the checks that name one.
     fn top_level(self, name: &str) -> Option<&'a Value> {
         self.properties(self.root)?.get(name)
+    }
+}
+
+fn person_fields(def: &FormDef) -> Vec<String> {
+    let view = SchemaView { root: &def.schema };
+    let declared = def.access.as_ref().and_then(|access| access.person_field.as_deref());
+    let Some(props) = view.properties(view.root) else {
+        return Vec::new();
+    };
+    props
+        .iter()
+        .filter(|(name, schema)| {
+            let marked = |node: &Value| view.lookup(node, "x-person") == Some(&Value::Bool(true));
+            declared == Some(name.as_str()) || marked(schema) || view.lookup(schema, "items").is_some_and(marked)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Whether an object anywhere in `schema` has the key `key`.
+fn mentions_key(schema: &Value, key: &str) -> bool {
+    match schema {
+        Value::Object(fields) => fields.contains_key(key) || fields.values().any(|value| mentions_key(value, key)),
+        Value::Array(items) => items.iter().any(|item| mentions_key(item, key)),
+        _ => false,
     }
 }
 

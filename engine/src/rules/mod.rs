@@ -179,6 +179,10 @@ impl fmt::Debug for RecordQuery {
 pub struct ScriptVars {
     /// The record (after the change, for writes).
     pub record: serde_json::Value,
+    /// The record's id, which scripts read as `record.id`: kept apart so that a record's data
+    /// is lent to a script as it is, not copied to add its id. `None`: `record` says it, if
+    /// anything does.
+    pub record_id: Option<String>,
     /// The record before the change, when there is one.
     pub old: Option<serde_json::Value>,
     /// The event being handled, for workflows.
@@ -299,15 +303,15 @@ impl Scripts {
         // In the order of VARIABLES; only what the script reads of each (see `reads`).
         let [record, old, event, space, payload] = &script.reads;
         let mut scope = Scope::new();
-        scope.push_constant_dynamic("record", record.convert(Some(&vars.record)));
-        scope.push_constant_dynamic("old", old.convert(vars.old.as_ref()));
-        scope.push_constant_dynamic("event", event.convert(vars.event.as_ref()));
+        scope.push_constant_dynamic("record", record.convert(Some(&vars.record), vars.record_id.as_deref()));
+        scope.push_constant_dynamic("old", old.convert(vars.old.as_ref(), None));
+        scope.push_constant_dynamic("event", event.convert(vars.event.as_ref(), None));
         let space = match space {
             reads::Reads::Nothing => None,
             _ => vars.space.as_deref(),
         };
         scope.push_constant_dynamic("space", space.map_or(Dynamic::UNIT, |s| ImmutableString::from(s).into()));
-        scope.push_constant_dynamic("payload", payload.convert(vars.payload.as_ref()));
+        scope.push_constant_dynamic("payload", payload.convert(vars.payload.as_ref(), None));
 
         let run = sandbox::EvalRun::enter(&self.limits, vars);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast);

@@ -41,8 +41,24 @@ impl Reads {
         }
     }
 
-    /// `value` as the script reads it: `()` for none, a map of the fields read, or all of it.
-    pub(crate) fn convert(&self, value: Option<&Value>) -> Dynamic {
+    /// `value` as the script reads it: `()` for none, a map of the fields read, or all of it;
+    /// with `id` as its `id` field when the script may read that.
+    pub(crate) fn convert(&self, value: Option<&Value>, id: Option<&str>) -> Dynamic {
+        let mut converted = self.convert_value(value);
+        let reads_id = match self {
+            Reads::Nothing => false,
+            Reads::Fields(fields) => fields.iter().any(|field| field == "id"),
+            Reads::Whole => true,
+        };
+        if let (Some(id), true) = (id, reads_id) {
+            if let Some(mut map) = converted.write_lock::<rhai::Map>() {
+                map.insert("id".into(), id.into());
+            }
+        }
+        converted
+    }
+
+    fn convert_value(&self, value: Option<&Value>) -> Dynamic {
         match (self, value) {
             (Reads::Nothing, _) | (_, None) => Dynamic::UNIT,
             (Reads::Fields(fields), Some(Value::Object(object))) => Dynamic::from_map(
@@ -132,10 +148,13 @@ mod tests {
     #[test]
     fn a_partial_map_holds_the_fields_read() {
         let record = serde_json::json!({ "health": 7, "name": "Acme", "tags": ["a"] });
-        let map = fields(&["health", "missing"]).convert(Some(&record)).cast::<rhai::Map>();
+        let map = fields(&["health", "missing"]).convert(Some(&record), Some("r1")).cast::<rhai::Map>();
         assert_eq!(map.len(), 1);
         assert_eq!(map.get("health").map(|value| value.as_int()), Some(Ok(7)));
-        assert!(Reads::Nothing.convert(Some(&record)).is_unit());
-        assert_eq!(Reads::Whole.convert(Some(&record)).cast::<rhai::Map>().len(), 3);
+        assert!(Reads::Nothing.convert(Some(&record), Some("r1")).is_unit());
+        let whole = Reads::Whole.convert(Some(&record), Some("r1")).cast::<rhai::Map>();
+        assert_eq!(whole.len(), 4, "the fields and the id");
+        let id = fields(&["id"]).convert(Some(&record), Some("r1")).cast::<rhai::Map>();
+        assert_eq!(id.get("id").map(|id| id.to_string()), Some("r1".to_owned()));
     }
 }

@@ -258,7 +258,13 @@ impl EvalRun {
             output: Vec::new(),
             output_bytes: 0,
             output_truncated: false,
-            effects_record: vars.allow_effects.then(|| vars.record.clone()),
+            effects_record: vars.allow_effects.then(|| {
+                let mut record = vars.record.clone();
+                if let (Some(id), Some(object)) = (&vars.record_id, record.as_object_mut()) {
+                    object.insert("id".into(), serde_json::Value::String(id.clone()));
+                }
+                record
+            }),
             effects: Vec::new(),
             effect_bytes: 0,
             query: vars.query.clone(),

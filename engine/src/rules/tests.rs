@@ -53,6 +53,23 @@ fn error_of(scripts: &Scripts, source: &str, vars: &ScriptVars) -> ScriptError {
     }
 }
 
+/// A record lent with its id kept apart reads the same as one holding it: `record.id`, and
+/// the id among the record's fields when the script takes the record whole.
+#[test]
+fn a_record_id_kept_apart_reads_as_the_records_id() {
+    let scripts = scripts_with(ScriptLimits::default());
+    let vars = ScriptVars {
+        record: json!({ "id": "stale", "tier": "gold" }),
+        record_id: Some("r1".into()),
+        ..ScriptVars::default()
+    };
+    let value = |source: &str| run(&scripts, source, &vars).map(|evaluation| evaluation.value).expect(source);
+    assert_eq!(value("record.id"), json!("r1"));
+    assert_eq!(value("record.tier + record.id"), json!("goldr1"));
+    assert_eq!(value("record"), json!({ "id": "r1", "tier": "gold" }));
+    assert_eq!(value("record.tier"), json!("gold"));
+}
+
 fn account() -> Value {
     json!({
         "name": "  Acme Corp ",

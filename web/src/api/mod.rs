@@ -58,9 +58,21 @@ use error::{ApiError, PROBLEM_JSON};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientAddr(pub(crate) std::net::SocketAddr);
 
-/// What every handler can reach.
+/// What every handler can reach: one shared value, so that handing it to a request costs one
+/// reference count rather than one per part.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(std::sync::Arc<AppStateParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// [`AppState`]'s parts.
+pub(crate) struct AppStateParts {
     pub(crate) engine: Engine,
     pub(crate) metrics: PrometheusHandle,
     limits: Limits,
@@ -71,7 +83,7 @@ pub(crate) struct AppState {
     /// Mark session cookies `Secure` (Tend behind a TLS proxy).
     secure_cookies: bool,
     /// Failed sign-ins, per account and per client address.
-    pub(crate) sign_in_limits: std::sync::Arc<sessions::SignInLimits>,
+    pub(crate) sign_in_limits: sessions::SignInLimits,
 }
 
 #[derive(Clone, Copy)]
@@ -90,7 +102,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         import: config.http.import_limit,
         import_timeout: Duration::from_secs(config.http.import_timeout_secs),
     };
-    let state = AppState {
+    let state = AppState(std::sync::Arc::new(AppStateParts {
         engine,
         metrics: telemetry::metrics_handle(),
         limits,
@@ -98,7 +110,7 @@ pub(crate) fn router(engine: Engine, config: &Config) -> Router {
         mail: config.smtp.host.is_some(),
         secure_cookies: config.http.secure_cookies,
         sign_in_limits: Default::default(),
-    };
+    }));
     // Imports take files far larger (and longer to store) than any other request: their route
     // has its own body limit and timeout; every other route has the API's.
     let standard = Router::new()

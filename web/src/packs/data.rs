@@ -60,9 +60,9 @@ impl SamplePeople {
 
     /// `data` with every email in a person field of `form` replaced by its user's id.
     async fn resolve(&mut self, engine: &Engine, form: &str, mut data: Value) -> Result<Value, EngineError> {
-        let fields = engine.loaded_form(&self.space, form)?.compiled.person_fields();
-        for field in fields {
-            match data.get_mut(&field) {
+        let loaded = engine.loaded_form(&self.space, form)?;
+        for field in loaded.compiled.person_fields() {
+            match data.get_mut(field) {
                 Some(Value::String(value)) if value.contains('@') => *value = self.id_of(engine, value).await?,
                 Some(Value::Array(values)) => {
                     for value in values {

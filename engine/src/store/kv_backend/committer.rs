@@ -8,6 +8,7 @@
 //! keys, applies it all as ONE atomic batch, flushes, and only then answers every writer. One batch and one fsync serve every
 //! write that arrived during the previous fsync.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -45,28 +46,30 @@ pub(super) enum Request {
 pub(super) struct Committer {
     sender: Mutex<Option<Sender<Request>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    /// Last assigned event sequence number (read by `Store::last_seq`).
-    pub(super) last_seq: Arc<Mutex<u64>>,
+    /// The last event committed (read by `Store::last_seq`): published once its batch is
+    /// durable, and read without waiting for a batch being flushed.
+    pub(super) last_seq: Arc<AtomicU64>,
 }
 
 impl Committer {
     pub(super) fn start(shared: Arc<Shared>, trees: Trees, snapshots: Arc<Snapshots>, last_seq: u64) -> Committer {
         let (sender, receiver) = mpsc::channel();
-        let last_seq = Arc::new(Mutex::new(last_seq));
+        let published = Arc::new(AtomicU64::new(last_seq));
         let crash_when_outbox_applied = std::env::var(CRASH_POINT_VAR).is_ok_and(|point| point == "outbox-applied");
         let worker = Worker {
             shared,
             db: Some(trees.db),
             data: Some(trees.data),
             snapshots,
-            last_seq: Arc::clone(&last_seq),
+            last_seq,
+            published: Arc::clone(&published),
             crash_when_outbox_applied,
         };
         let thread = std::thread::Builder::new()
             .name("tend-committer".into())
             .spawn(move || worker.run(receiver))
             .expect("spawning the committer thread");
-        Committer { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)), last_seq }
+        Committer { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)), last_seq: published }
     }
 
     pub(super) fn send(&self, request: Request) -> Result<(), StoreError> {
@@ -91,7 +94,10 @@ struct Worker {
     data: Option<Tree>,
     /// Batches are applied through it, so a backup being read sees none of them.
     snapshots: Arc<Snapshots>,
-    last_seq: Arc<Mutex<u64>>,
+    /// The last event committed.
+    last_seq: u64,
+    /// Where `last_seq` is published to readers.
+    published: Arc<AtomicU64>,
     /// The `outbox-applied` crash point ([`CRASH_POINT_VAR`]).
     crash_when_outbox_applied: bool,
 }
@@ -143,8 +149,7 @@ impl Worker {
         }
         let (Some(db), Some(data)) = (self.db.clone(), self.data.clone()) else { return };
         let mut pending = Vec::with_capacity(requests.len());
-        let mut last_seq = lock(&self.last_seq);
-        let mut builder = BatchBuilder::new(&data, *last_seq);
+        let mut builder = BatchBuilder::new(&data, self.last_seq);
         let mut written = 0u64;
         let mut writes_outbox = false;
         let mut queued = Vec::new();
@@ -194,13 +199,14 @@ impl Worker {
         metrics::histogram!("tend_store_flush_seconds").record(started.elapsed().as_secs_f64());
         match &outcome {
             Ok(()) => {
-                *last_seq = seq;
+                self.last_seq = seq;
                 // Before any writer is answered: a read after the answer sees the write.
                 if let Some(observer) = self.shared.observer() {
                     if !applied.is_empty() {
                         observer.applied(applied);
                     }
                 }
+                self.published.store(seq, Ordering::Release);
                 metrics::counter!("tend_records_written_total").increment(written);
                 metrics::counter!("tend_events_appended_total").increment(written);
             }
@@ -219,7 +225,6 @@ impl Worker {
                 }
             }
         }
-        drop(last_seq);
         for answer in pending {
             match answer {
                 Pending::Barrier(reply) => {
@@ -239,7 +244,10 @@ impl Worker {
                 self.data = None;
             });
             match trees.last_seq() {
-                Ok(seq) => *lock(&self.last_seq) = seq,
+                Ok(seq) => {
+                    self.last_seq = seq;
+                    self.published.store(seq, Ordering::Release);
+                }
                 Err(err) => tracing::error!(error = %err, "reading the event log after a reopen"),
             }
             self.db = Some(trees.db);

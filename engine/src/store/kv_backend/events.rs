@@ -61,9 +61,6 @@ pub(super) struct Stored {
     pub(super) event: Event,
     /// `after` is the record at `event.version` (not stored with the event).
     pub(super) after_is_record: bool,
-    /// Whether the event keeps the stored record its write replaced (so `event.before` is the
-    /// record's data at the version before `event.version`, or at it for a deletion).
-    pub(super) replaced_record: bool,
 }
 
 /// Encodes `event` for the log. `after_is_record`: its `after` is the data of the record its
@@ -166,17 +163,23 @@ fn split<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Parts<'a>, StoreError> {
     Ok(Parts { kind, flags, version, at, record, space, form, actor, replaced, rest })
 }
 
-/// The stored record that the event under `key` replaced, with the event's space and form;
-/// `None` if it keeps none (or is a JSON event). Reads no more of the event than that.
-pub(super) fn replaced_record<'a>(
-    key: &[u8],
-    bytes: &'a [u8],
-) -> Result<Option<(&'a str, Option<&'a str>, &'a [u8])>, StoreError> {
+/// The stored record a write's event keeps, as it was before the write.
+#[derive(Debug, PartialEq)]
+pub(super) struct Replaced<'a> {
+    pub(super) space: &'a str,
+    pub(super) form: Option<&'a str>,
+    /// The stored record value.
+    pub(super) record: &'a [u8],
+}
+
+/// The stored record that the event under `key` replaced; `None` if it keeps none (or is a
+/// JSON event). Reads no more of the event than that.
+pub(super) fn replaced_record<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Option<Replaced<'a>>, StoreError> {
     if bytes.first() != Some(&MARKER) {
         return Ok(None);
     }
     let parts = split(key, bytes)?;
-    Ok(parts.replaced.map(|replaced| (parts.space, parts.form, replaced)))
+    Ok(parts.replaced.map(|record| Replaced { space: parts.space, form: parts.form, record }))
 }
 
 /// Decodes the event stored under `key` (sequence number `seq`), in either format.
@@ -184,7 +187,7 @@ pub(super) fn decode(key: &[u8], seq: u64, bytes: &[u8]) -> Result<Stored, Store
     if bytes.first() != Some(&MARKER) {
         let mut event: Event = from_json(bytes).map_err(|err| corrupt(key, &err.to_string()))?;
         event.seq = seq;
-        return Ok(Stored { event, after_is_record: false, replaced_record: false });
+        return Ok(Stored { event, after_is_record: false });
     }
     let bad = |reason: &str| corrupt(key, reason);
     let Parts { kind, flags, version, at, record, space, form, actor, replaced, rest } = split(key, bytes)?;
@@ -210,7 +213,7 @@ pub(super) fn decode(key: &[u8], seq: u64, bytes: &[u8]) -> Result<Stored, Store
         payload: extra.payload,
         skip_workflows: flags & SKIP_WORKFLOWS != 0,
     };
-    Ok(Stored { event, after_is_record: flags & AFTER_IS_RECORD != 0, replaced_record: replaced.is_some() })
+    Ok(Stored { event, after_is_record: flags & AFTER_IS_RECORD != 0 })
 }
 
 fn too_long() -> StoreError {
@@ -294,7 +297,7 @@ mod tests {
         full.skip_workflows = true;
         let decoded = decode(b"e", 7, &encode(&full, false, None).expect("encode")).expect("decode");
         assert_eq!(decoded.event, full);
-        assert!(!decoded.after_is_record && !decoded.replaced_record);
+        assert!(!decoded.after_is_record);
 
         let replaced = crate::model::Record {
             id: full.record,
@@ -311,12 +314,13 @@ mod tests {
         let stored = encode_record(&replaced).expect("record");
         let bytes = encode(&full, true, Some(&stored)).expect("encode");
         let decoded = decode(b"e", 7, &bytes).expect("decode");
-        assert!(decoded.after_is_record && decoded.replaced_record);
+        assert!(decoded.after_is_record);
         assert_eq!(decoded.event.after, None, "left for the reader to look up");
         assert_eq!(decoded.event.before, Some(json!({ "name": "old" })));
         assert_eq!(Event { after: full.after.clone(), ..decoded.event }, full);
         let found = replaced_record(b"e", &bytes).expect("read");
-        assert_eq!(found, Some(("cs", Some("account"), stored.as_slice())), "found without decoding the rest");
+        let expected = Replaced { space: "cs", form: Some("account"), record: stored.as_slice() };
+        assert_eq!(found, Some(expected), "found without decoding the rest");
         assert_eq!(replaced_record(b"e", &encode(&full, true, None).expect("encode")).expect("read"), None);
     }
 

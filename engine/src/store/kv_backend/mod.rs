@@ -288,7 +288,7 @@ impl Store for KvStore {
     fn close(&self) -> Result<(), StoreError> {
         self.committer.stop();
         self.flush()?;
-        let last_seq = *lock(&self.committer.last_seq);
+        let last_seq = self.committer.last_seq.load(std::sync::atomic::Ordering::Acquire);
         engines::private_file(&self.shared.dir.join(CLOSED_AT))
             .and_then(|mut file| std::io::Write::write_all(&mut file, last_seq.to_string().as_bytes()))
             .map_err(|err| StoreError::Durability(Arc::new(err)))
@@ -615,7 +615,7 @@ impl Store for KvStore {
 
     /// The last assigned event sequence number.
     fn last_seq(&self) -> u64 {
-        *self.committer.last_seq.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.committer.last_seq.load(std::sync::atomic::Ordering::Acquire)
     }
 
     // ---- workflows ----
@@ -1353,9 +1353,9 @@ impl KvStore {
             let seq = keys::trailing_seq(&history_key).ok_or_else(|| corrupt(&history_key, "bad history key"))?;
             let event_key = keys::event(seq);
             let Some(bytes) = self.data()?.get(event_key)? else { continue };
-            if let Some((space, later_form, replaced)) = events::replaced_record(&event_key, &bytes)? {
-                if space == event.space.as_str() && later_form == Some(form.as_str()) {
-                    return decode_record_data(&event_key, replaced);
+            if let Some(replaced) = events::replaced_record(&event_key, &bytes)? {
+                if replaced.space == event.space.as_str() && replaced.form == Some(form.as_str()) {
+                    return decode_record_data(&event_key, replaced.record);
                 }
             }
         }
