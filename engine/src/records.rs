@@ -598,14 +598,18 @@ pub(crate) fn update_write(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> (Record, RecordWrite) {
+    // Field by field: `..current.clone()` would copy the current data only to drop it.
     let record = Record {
+        id: current.id,
+        form: current.form.clone(),
         version: current.version + 1,
         form_version: loaded.stored.version,
         stage: stage_of(loaded, &data),
         data,
+        created_at: current.created_at,
+        created_by: current.created_by.clone(),
         updated_at: now,
         updated_by: actor.clone(),
-        ..current.clone()
     };
     let (index_remove, index_add) =
         index_diff(index_entries(&loaded.compiled, current), index_entries(&loaded.compiled, &record));

@@ -213,7 +213,7 @@ impl Db {
         match self {
             Db::Sled(db) => db.flush().map(drop).map_err(|err| StoreError::Durability(Arc::new(err))),
             Db::Fjall(fjall) => {
-                fjall.keyspace.persist(fjall::PersistMode::SyncAll).map_err(|err| StoreError::Durability(Arc::new(err)))
+                fjall.keyspace.persist(fjall::PersistMode::SyncData).map_err(|err| StoreError::Durability(Arc::new(err)))
             }
         }
     }
