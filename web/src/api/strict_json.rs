@@ -35,7 +35,7 @@ pub(crate) enum StrictJsonError {
 pub(crate) fn parse(bytes: &[u8]) -> Result<Value, StrictJsonError> {
     let refusal = RefCell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let parsed = StrictValue { path: String::new(), depth: 1, refusal: &refusal }
+    let parsed = StrictValue { parent: None, segment: Segment::Root, depth: 1, refusal: &refusal }
         .deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value));
     match (parsed, refusal.into_inner()) {
@@ -45,25 +45,51 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Value, StrictJsonError> {
     }
 }
 
-/// One value at `path` (a JSON pointer); a refusal is recorded in `refusal` so the caller gets
-/// the path as data, not only inside the parser's message.
-struct StrictValue<'r> {
-    path: String,
+/// Where a value is in its parent.
+#[derive(Clone, Copy)]
+enum Segment<'a> {
+    Root,
+    Key(&'a str),
+    Index(usize),
+}
+
+/// One value, at `segment` of `parent`; a refusal is recorded in `refusal` so the caller gets
+/// the path as data, not only inside the parser's message. The path (a JSON pointer) is
+/// spelled out only for a refusal: most bodies have none, and building every value's path
+/// cost more than the parse.
+struct StrictValue<'a> {
+    parent: Option<&'a StrictValue<'a>>,
+    segment: Segment<'a>,
     /// How deep this value is (the document is 1).
     depth: usize,
-    refusal: &'r RefCell<Option<FieldError>>,
+    refusal: &'a RefCell<Option<FieldError>>,
 }
 
 impl StrictValue<'_> {
+    /// This value's JSON pointer.
+    fn path(&self) -> String {
+        let mut segments = Vec::with_capacity(self.depth);
+        let mut value = Some(self);
+        while let Some(at) = value {
+            match at.segment {
+                Segment::Root => {}
+                Segment::Key(key) => segments.push(key.replace('~', "~0").replace('/', "~1")),
+                Segment::Index(index) => segments.push(index.to_string()),
+            }
+            value = at.parent;
+        }
+        segments.iter().rev().map(|segment| format!("/{segment}")).collect()
+    }
+
     fn refuse<E: serde::de::Error>(&self, message: String) -> E {
-        let error = E::custom(format!("{}: {message}", if self.path.is_empty() { "/" } else { &self.path }));
-        *self.refusal.borrow_mut() = Some(FieldError::new(self.path.clone(), message));
+        let path = self.path();
+        let error = E::custom(format!("{}: {message}", if path.is_empty() { "/" } else { &path }));
+        *self.refusal.borrow_mut() = Some(FieldError::new(path, message));
         error
     }
 
-    fn child(&self, segment: &str) -> StrictValue<'_> {
-        let escaped = segment.replace('~', "~0").replace('/', "~1");
-        StrictValue { path: format!("{}/{escaped}", self.path), depth: self.depth + 1, refusal: self.refusal }
+    fn child<'c>(&'c self, segment: Segment<'c>) -> StrictValue<'c> {
+        StrictValue { parent: Some(self), segment, depth: self.depth + 1, refusal: self.refusal }
     }
 
     fn exact<E: serde::de::Error>(&self, magnitude: f64, shown: impl fmt::Display) -> Result<(), E> {
@@ -136,7 +162,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         self.shallow_enough()?;
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self.child(&items.len().to_string()))? {
+        while let Some(item) = seq.next_element_seed(self.child(Segment::Index(items.len())))? {
             items.push(item);
         }
         Ok(Value::Array(items))
@@ -146,7 +172,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
         self.shallow_enough()?;
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let child = self.child(&key);
+            let child = self.child(Segment::Key(&key));
             if object.contains_key(&key) {
                 return Err(child.refuse(format!("the key {key:?} appears more than once in this object")));
             }
