@@ -212,9 +212,10 @@ impl Db {
     pub(super) fn flush(&self) -> Result<(), StoreError> {
         match self {
             Db::Sled(db) => db.flush().map(drop).map_err(|err| StoreError::Durability(Arc::new(err))),
-            Db::Fjall(fjall) => {
-                fjall.keyspace.persist(fjall::PersistMode::SyncData).map_err(|err| StoreError::Durability(Arc::new(err)))
-            }
+            Db::Fjall(fjall) => fjall
+                .keyspace
+                .persist(fjall::PersistMode::SyncData)
+                .map_err(|err| StoreError::Durability(Arc::new(err))),
         }
     }
 }
