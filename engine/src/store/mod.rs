@@ -488,7 +488,8 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
         limit: usize,
         wanted: &mut dyn FnMut(&Event) -> bool,
     ) -> Result<(Vec<Event>, u64), StoreError>;
-    /// The last assigned event sequence number.
+    /// The sequence number of the last event committed (durable); never waits for a batch
+    /// being flushed.
     fn last_seq(&self) -> u64;
 
     // ---- what runs leave behind ----

@@ -613,7 +613,7 @@ impl Store for KvStore {
         Ok((events, through))
     }
 
-    /// The last assigned event sequence number.
+    /// The last event committed, as the committer published it.
     fn last_seq(&self) -> u64 {
         self.committer.last_seq.load(std::sync::atomic::Ordering::Acquire)
     }
