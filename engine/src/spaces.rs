@@ -165,15 +165,19 @@ mod tests {
     use super::*;
     use crate::{EngineConfig, ManualClock};
 
+    /// An engine on `dir` whose clock stands at `hour`:00 UTC on 2027-01-04.
+    fn engine_at(dir: &std::path::Path, hour: u32) -> Engine {
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 4, hour, 0, 0).single().expect("instant"));
+        Engine::open(EngineConfig { clock: std::sync::Arc::new(clock), ..EngineConfig::new(dir) }).expect("engine")
+    }
+
     /// Computed fields read dates in the space's zone, and a zone change applies to the next
     /// write at once (the zone a write reads is kept between writes).
     #[tokio::test]
     async fn a_space_zone_change_applies_to_the_next_write() {
         let dir = tempfile::tempdir().expect("temp dir");
         // 20:00 in UTC is already the next day at UTC+14.
-        let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 4, 20, 0, 0).single().expect("instant"));
-        let engine = Engine::open(EngineConfig { clock: std::sync::Arc::new(clock), ..EngineConfig::new(dir.path()) })
-            .expect("engine");
+        let engine = engine_at(dir.path(), 20);
         let actor = Actor::system();
         engine.create_space(&actor, "cs", None).await.expect("space");
         let form = json!({
@@ -202,9 +206,7 @@ mod tests {
     #[tokio::test]
     async fn a_copy_takes_definitions_not_records_and_diverges() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 4, 9, 0, 0).single().expect("instant"));
-        let engine = Engine::open(EngineConfig { clock: std::sync::Arc::new(clock), ..EngineConfig::new(dir.path()) })
-            .expect("engine");
+        let engine = engine_at(dir.path(), 9);
         let actor = Actor::system();
         engine.create_space(&actor, "cs", None).await.expect("space");
         let form = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });

@@ -54,22 +54,21 @@ pub(super) struct Committer {
 impl Committer {
     pub(super) fn start(shared: Arc<Shared>, trees: Trees, snapshots: Arc<Snapshots>, last_seq: u64) -> Committer {
         let (sender, receiver) = mpsc::channel();
-        let published = Arc::new(AtomicU64::new(last_seq));
+        let last_seq = Arc::new(AtomicU64::new(last_seq));
         let crash_when_outbox_applied = std::env::var(CRASH_POINT_VAR).is_ok_and(|point| point == "outbox-applied");
         let worker = Worker {
             shared,
             db: Some(trees.db),
             data: Some(trees.data),
             snapshots,
-            last_seq,
-            published: Arc::clone(&published),
+            last_seq: Arc::clone(&last_seq),
             crash_when_outbox_applied,
         };
         let thread = std::thread::Builder::new()
             .name("tend-committer".into())
             .spawn(move || worker.run(receiver))
             .expect("spawning the committer thread");
-        Committer { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)), last_seq: published }
+        Committer { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)), last_seq }
     }
 
     pub(super) fn send(&self, request: Request) -> Result<(), StoreError> {
@@ -95,9 +94,8 @@ struct Worker {
     /// Batches are applied through it, so a backup being read sees none of them.
     snapshots: Arc<Snapshots>,
     /// The last event committed.
-    last_seq: u64,
-    /// Where `last_seq` is published to readers.
-    published: Arc<AtomicU64>,
+    /// The committer alone writes it; readers share it (`Committer::last_seq`).
+    last_seq: Arc<AtomicU64>,
     /// The `outbox-applied` crash point ([`CRASH_POINT_VAR`]).
     crash_when_outbox_applied: bool,
 }
@@ -149,7 +147,7 @@ impl Worker {
         }
         let (Some(db), Some(data)) = (self.db.clone(), self.data.clone()) else { return };
         let mut pending = Vec::with_capacity(requests.len());
-        let mut builder = BatchBuilder::new(&data, self.last_seq);
+        let mut builder = BatchBuilder::new(&data, self.last_seq.load(Ordering::Relaxed));
         let mut written = 0u64;
         let mut writes_outbox = false;
         let mut queued = Vec::new();
@@ -199,14 +197,13 @@ impl Worker {
         metrics::histogram!("tend_store_flush_seconds").record(started.elapsed().as_secs_f64());
         match &outcome {
             Ok(()) => {
-                self.last_seq = seq;
                 // Before any writer is answered: a read after the answer sees the write.
                 if let Some(observer) = self.shared.observer() {
                     if !applied.is_empty() {
                         observer.applied(applied);
                     }
                 }
-                self.published.store(seq, Ordering::Release);
+                self.last_seq.store(seq, Ordering::Release);
                 metrics::counter!("tend_records_written_total").increment(written);
                 metrics::counter!("tend_events_appended_total").increment(written);
             }
@@ -244,10 +241,7 @@ impl Worker {
                 self.data = None;
             });
             match trees.last_seq() {
-                Ok(seq) => {
-                    self.last_seq = seq;
-                    self.published.store(seq, Ordering::Release);
-                }
+                Ok(seq) => self.last_seq.store(seq, Ordering::Release),
                 Err(err) => tracing::error!(error = %err, "reading the event log after a reopen"),
             }
             self.db = Some(trees.db);
