@@ -36,12 +36,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
-use forms::{FieldError, FieldType, RecordScope};
+use forms::{FieldError, FieldType, FormName, RecordScope, SpaceName};
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 use uuid::Uuid;
 
-use crate::calendar;
 use crate::error::{EngineError, Result};
 use crate::listing::{self, QueryPlan};
 use crate::model::{Access, Record};
@@ -49,7 +48,7 @@ use crate::policy::Policy;
 use crate::query::encoding::{number_as_f64, parse_instant};
 use crate::query::{encode_value, is_field_path, FieldLookup, Filter};
 use crate::store::Store as _;
-use crate::Engine;
+use crate::{calendar, Engine};
 
 mod columns;
 
@@ -386,7 +385,7 @@ struct Evaluated {
 
 impl Engine {
     /// Checks an aggregate query against a form without running it.
-    pub fn check_aggregate(&self, space: &str, form: &str, query: &Value) -> Result<()> {
+    pub fn check_aggregate(&self, space: &SpaceName, form: &FormName, query: &Value) -> Result<()> {
         let loaded = self.loaded_form(space, form)?;
         Aggregate::parse(query, &|field| listing::field_type(&loaded.compiled, field)).map(|_| ())
     }
@@ -394,7 +393,13 @@ impl Engine {
     /// Runs an aggregate query on a form's records (see the module docs), as a caller with
     /// `access`: only records in its scope count, and a query that groups, measures or filters
     /// on a field hidden from it is refused naming the field.
-    pub fn aggregate(&self, access: &Access, space: &str, form: &str, query: &Value) -> Result<AggregateResult> {
+    pub fn aggregate(
+        &self,
+        access: &Access,
+        space: &SpaceName,
+        form: &FormName,
+        query: &Value,
+    ) -> Result<AggregateResult> {
         self.aggregate_within(access, space, form, query, DEFAULT_DEADLINE)
     }
 
@@ -402,8 +407,8 @@ impl Engine {
     pub fn aggregate_within(
         &self,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         query: &Value,
         time_limit: Duration,
     ) -> Result<AggregateResult> {
@@ -435,7 +440,7 @@ impl Engine {
         fields.extend(policy.scope_field().map(str::to_owned));
         let scan = |fields: &[String]| self.store().scan_records_with_fields(space, form, fields);
         let building = Instant::now();
-        if let Some(projection) = self.inner.columns.columns(space.as_str(), form.as_str(), &fields, scan)? {
+        if let Some(projection) = self.inner.columns.columns(space, form, &fields, scan)? {
             // Building the columns (or waiting for another query's build) is not the query's run.
             let deadline = deadline + building.elapsed();
             let columns = projection.read();

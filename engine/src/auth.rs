@@ -16,6 +16,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use chrono::{DateTime, Utc};
+use forms::SpaceName;
 
 use crate::error::{EngineError, Result};
 use crate::model::Actor;
@@ -34,7 +35,7 @@ pub struct Principal {
     /// The user is a superadmin (always, for the bootstrap user); resolved per request.
     pub superadmin: bool,
     /// The one space a narrowed token reaches.
-    pub space: Option<String>,
+    pub space: Option<SpaceName>,
     /// Only safe methods.
     pub read_only: bool,
 }
@@ -72,7 +73,7 @@ pub struct NewToken {
     /// The user it acts for (required for `User` tokens).
     pub user_id: Option<String>,
     /// Narrowed to one space.
-    pub space: Option<String>,
+    pub space: Option<SpaceName>,
     /// Only safe methods.
     pub read_only: bool,
     /// When it stops working.

@@ -424,23 +424,26 @@ impl ArchiveReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Actor, EngineConfig};
+    use crate::{Actor, EngineConfig, FormName, SpaceName};
     use serde_json::json;
 
     async fn engine_with_records(dir: &Path, count: usize) -> Engine {
         let engine = Engine::open(EngineConfig::new(dir)).expect("open");
         let actor = Actor("test".into());
-        engine.create_space(&actor, "cs", None).await.expect("space");
+        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
         let form =
             json!({"schema": {"type": "object", "properties": {"name": {"type": "string"}}}, "indexes": ["name"]});
-        engine.put_form(&actor, "cs", "account", &form, false).await.expect("form");
+        engine
+            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("account"), &form, false)
+            .await
+            .expect("form");
         for n in 0..count {
             engine
                 .create_record(
                     &actor,
                     &crate::Access::unrestricted(),
-                    "cs",
-                    "account",
+                    &SpaceName::from_static("cs"),
+                    &FormName::from_static("account"),
                     json!({"name": format!("a{n}")}),
                 )
                 .await
@@ -461,7 +464,16 @@ mod tests {
         let restored = Engine::open(EngineConfig::new(temp.path().join("restored"))).expect("open restored");
         let query = crate::ListQuery { filter: Some("name = \"a7\"".into()), ..Default::default() };
         assert_eq!(
-            restored.list_records(&crate::Access::unrestricted(), "cs", "account", &query).expect("list").items.len(),
+            restored
+                .list_records(
+                    &crate::Access::unrestricted(),
+                    &SpaceName::from_static("cs"),
+                    &FormName::from_static("account"),
+                    &query
+                )
+                .expect("list")
+                .items
+                .len(),
             1
         );
         assert_eq!(restored.last_event_seq(), engine.last_event_seq());

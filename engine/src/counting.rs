@@ -9,12 +9,19 @@ use crate::policy::Policy;
 use crate::query::{Filter, Sort};
 use crate::store::Store;
 use crate::Engine;
+use forms::{FormName, SpaceName};
 
 impl Engine {
     /// How many records of the form match `filter` (all of them without one), counting only
     /// those in the scope of the caller's `access`. A bad filter, or one on a field hidden from
     /// the caller, is the same error a listing gives.
-    pub fn count_matching(&self, access: &Access, space: &str, form: &str, filter: Option<&str>) -> Result<u64> {
+    pub fn count_matching(
+        &self,
+        access: &Access,
+        space: &SpaceName,
+        form: &FormName,
+        filter: Option<&str>,
+    ) -> Result<u64> {
         let loaded = self.loaded_form(space, form)?;
         let compiled = &loaded.compiled;
         let policy = Policy::new(compiled.def(), access);

@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Months, NaiveDate};
-use forms::{DefinitionErrors, FieldError, FieldType, FormName};
+use forms::{DashboardName, DefinitionErrors, FieldError, FieldType, FormName, SpaceName};
 use serde_json::{Map, Value};
 
 use crate::aggregate::Aggregate;
@@ -70,7 +70,7 @@ pub struct PutDashboardOutcome {
 
 impl Engine {
     /// Checks a dashboard definition against the space's forms; every problem with its pointer.
-    pub fn check_dashboard(&self, space: &str, definition: &Value) -> Result<DashboardDef> {
+    pub fn check_dashboard(&self, space: &SpaceName, definition: &Value) -> Result<DashboardDef> {
         self.space(space)?;
         let dashboard: DashboardDef = serde_json::from_value(definition.clone())
             .map_err(|err| DefinitionErrors(vec![FieldError::new("", format!("not a dashboard definition: {err}"))]))?;
@@ -106,7 +106,7 @@ impl Engine {
 
     fn check_widget(
         &self,
-        space: &str,
+        space: &SpaceName,
         at: &str,
         widget: &WidgetDef,
         anchors: &DateAnchors,
@@ -196,15 +196,14 @@ impl Engine {
     pub async fn put_dashboard(
         &self,
         actor: &Actor,
-        space: &str,
-        name: &str,
+        space: &SpaceName,
+        name: &DashboardName,
         definition: &Value,
         if_match: Option<u64>,
     ) -> Result<PutDashboardOutcome> {
-        let name = FormName::parse(name)?;
         let definition = self.check_dashboard(space, definition)?;
         let space = self.space(space)?.name;
-        let current = self.store().dashboard_version(&space, name.as_str(), None)?;
+        let current = self.store().dashboard_version(&space, name, None)?;
         let current_version = current.as_ref().map_or(0, |d| d.version);
         if let Some(expected) = if_match {
             if expected != u64::from(current_version) {
@@ -215,7 +214,7 @@ impl Engine {
             return Ok(PutDashboardOutcome { dashboard: current, changed: false });
         }
         let dashboard = StoredDashboard {
-            name: name.to_string(),
+            name: name.clone(),
             version: current_version + 1,
             definition,
             updated_by: actor.clone(),
@@ -235,31 +234,31 @@ impl Engine {
     pub async fn create_dashboard(
         &self,
         actor: &Actor,
-        space: &str,
-        name: &str,
+        space: &SpaceName,
+        name: &DashboardName,
         definition: &Value,
     ) -> Result<StoredDashboard> {
         let stored = self.space(space)?.name;
         if self.store().dashboard_version(&stored, name, None)?.is_some() {
-            return Err(EngineError::AlreadyExists { what: "dashboard", name: name.to_owned() });
+            return Err(EngineError::AlreadyExists { what: "dashboard", name: name.to_string() });
         }
         Ok(self.put_dashboard(actor, space, name, definition, Some(0)).await?.dashboard)
     }
 
     /// A dashboard's latest version, or the one asked for.
-    pub fn dashboard(&self, space: &str, name: &str, version: Option<u32>) -> Result<StoredDashboard> {
+    pub fn dashboard(&self, space: &SpaceName, name: &DashboardName, version: Option<u32>) -> Result<StoredDashboard> {
         let space = self.space(space)?.name;
         self.store().dashboard_version(&space, name, version)?.ok_or_else(|| EngineError::not_found("dashboard", name))
     }
 
     /// The latest version of every dashboard of a space, in name order.
-    pub fn dashboards(&self, space: &str) -> Result<Vec<StoredDashboard>> {
+    pub fn dashboards(&self, space: &SpaceName) -> Result<Vec<StoredDashboard>> {
         let space = self.space(space)?.name;
         Ok(self.store().latest_dashboards(&space)?)
     }
 
     /// Deletes a dashboard with all its versions.
-    pub async fn delete_dashboard(&self, space: &str, name: &str, if_match: Option<u64>) -> Result<()> {
+    pub async fn delete_dashboard(&self, space: &SpaceName, name: &DashboardName, if_match: Option<u64>) -> Result<()> {
         let current = self.dashboard(space, name, None)?;
         if if_match.is_some_and(|expected| expected != u64::from(current.version)) {
             return Err(EngineError::PreconditionFailed { current: u64::from(current.version) });
@@ -273,7 +272,12 @@ impl Engine {
     /// The owners a dashboard's team filter keeps: the people the definition lists under
     /// `team` (an email among them also as its user's id, the value person fields hold), else
     /// the members of the space's team of that name.
-    fn dashboard_team(&self, space: &str, listed: &BTreeMap<String, Vec<String>>, team: &str) -> Result<Vec<String>> {
+    fn dashboard_team(
+        &self,
+        space: &SpaceName,
+        listed: &BTreeMap<String, Vec<String>>,
+        team: &str,
+    ) -> Result<Vec<String>> {
         if let Some(people) = listed.get(team) {
             let mut owners = people.clone();
             for email in people.iter().filter(|p| p.contains('@')) {
@@ -300,8 +304,8 @@ impl Engine {
     pub fn dashboard_data(
         &self,
         access: &Access,
-        space: &str,
-        name: &str,
+        space: &SpaceName,
+        name: &DashboardName,
         filters: &DashboardFilters,
     ) -> Result<DashboardData> {
         let stored = self.dashboard(space, name, None)?;
@@ -344,7 +348,13 @@ impl Engine {
         })
     }
 
-    fn widget_data(&self, access: &Access, space: &str, widget: &WidgetDef, scope: &Scope<'_>) -> Result<WidgetData> {
+    fn widget_data(
+        &self,
+        access: &Access,
+        space: &SpaceName,
+        widget: &WidgetDef,
+        scope: &Scope<'_>,
+    ) -> Result<WidgetData> {
         let loaded = self.loaded_form(space, &widget.form)?;
         let resolve = |field: &str| field_type(&loaded.compiled, field);
         let mut narrowing = Vec::new();

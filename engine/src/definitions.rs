@@ -141,13 +141,13 @@ impl Engine {
     pub async fn put_form(
         &self,
         actor: &Actor,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         definition: &Value,
         force: bool,
     ) -> Result<PutFormOutcome> {
         let space = self.space(space)?.name;
-        let name = FormName::parse(form)?;
+        let name = form.clone();
         let definition = FormDef::from_json(definition)?;
         let compiled = CompiledForm::compile(definition.clone())?;
         // Scripts are checked before anything is stored: a syntax error is the admin's to fix.
@@ -170,14 +170,14 @@ impl Engine {
     pub async fn patch_form(
         &self,
         actor: &Actor,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         merge: &Value,
         expected_version: Option<u32>,
         force: bool,
     ) -> Result<PutFormOutcome> {
         let space = self.space(space)?.name;
-        let name = FormName::parse(form).map_err(|_| EngineError::not_found("form", form))?;
+        let name = form.clone();
         let exclusive = self.inner.definitions.exclusive().await;
         let current = self.store().form_version(&space, &name, None)?;
         let current = current.ok_or_else(|| EngineError::not_found("form", name.as_str()))?;
@@ -242,7 +242,7 @@ impl Engine {
         }
         let loaded = Arc::new(self.load(space, stored.clone(), compiled)?);
         // The columns hold values, not types, but they hold fields the old version's queries read.
-        self.inner.columns.forget(space.as_str(), name.as_str());
+        self.inner.columns.forget(space, &name);
         self.inner.definitions.forms.insert((space.clone(), name), loaded);
         Ok(PutFormOutcome { form: stored, changed: true })
     }
@@ -276,10 +276,9 @@ impl Engine {
     }
 
     /// One version of a form as stored, or the latest.
-    pub fn form(&self, space: &str, form: &str, version: Option<u32>) -> Result<StoredForm> {
+    pub fn form(&self, space: &SpaceName, form: &FormName, version: Option<u32>) -> Result<StoredForm> {
         let space = self.space(space)?.name;
-        let form = FormName::parse(form).map_err(|_| EngineError::not_found("form", form))?;
-        match self.store().form_version(&space, &form, version)? {
+        match self.store().form_version(&space, form, version)? {
             Some(stored) => Ok(stored),
             None => match version {
                 Some(version) => Err(EngineError::not_found("form version", format!("{form}@{version}"))),
@@ -289,16 +288,14 @@ impl Engine {
     }
 
     /// The latest version of every form of a space.
-    pub fn forms(&self, space: &str) -> Result<Vec<StoredForm>> {
+    pub fn forms(&self, space: &SpaceName) -> Result<Vec<StoredForm>> {
         let space = self.space(space)?.name;
         Ok(self.store().latest_forms(&space)?)
     }
 
     /// The latest version of a form, compiled (cached).
-    pub fn loaded_form(&self, space: &str, form: &str) -> Result<Arc<LoadedForm>> {
-        let space = SpaceName::parse(space).map_err(|_| EngineError::not_found("space", space))?;
-        let form = FormName::parse(form).map_err(|_| EngineError::not_found("form", form))?;
-        let key = (space, form);
+    pub fn loaded_form(&self, space: &SpaceName, form: &FormName) -> Result<Arc<LoadedForm>> {
+        let key = (space.clone(), form.clone());
         if let Some(loaded) = self.inner.definitions.forms.get(&key) {
             return Ok(loaded);
         }
@@ -307,7 +304,7 @@ impl Engine {
             Some(stored) => stored,
             None => {
                 // Distinguish a missing space from a missing form for the caller.
-                self.space(space.as_str())?;
+                self.space(&space)?;
                 return Err(EngineError::not_found("form", form.as_str()));
             }
         };

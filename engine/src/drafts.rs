@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use forms::{CompiledForm, FieldError, FormDef, FormName};
+use forms::{CompiledForm, FieldError, FormDef, FormName, SpaceName};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -94,14 +94,14 @@ impl Engine {
     pub async fn evaluate_draft(
         &self,
         actor: &Actor,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         definition: &Value,
         data: Value,
         id: Option<&str>,
     ) -> Result<DraftEvaluation> {
         let space = self.space(space)?.name;
-        let name = FormName::parse(form)?;
+        let name = form.clone();
         let definition = FormDef::from_json(definition)?;
         let compiled = CompiledForm::compile(definition.clone())?;
         let existing = id.is_some();
@@ -159,7 +159,7 @@ impl Engine {
         if !existing {
             apply_initial_stage(&loaded, &mut data);
         }
-        let space_name = space.to_string();
+        let space_name = space.clone();
         let (data, check) = self
             .evaluating(scripted, move |engine| {
                 let check = engine.check_data(&space_name, &loaded, &id, &mut data)?;

@@ -179,8 +179,8 @@ impl EngineError {
         Self::Forbidden { message: message.into(), errors: Vec::new() }
     }
 
-    pub(crate) fn not_found(what: &'static str, name: impl Into<String>) -> Self {
-        Self::NotFound { what, name: name.into() }
+    pub(crate) fn not_found(what: &'static str, name: impl std::fmt::Display) -> Self {
+        Self::NotFound { what, name: name.to_string() }
     }
 }
 

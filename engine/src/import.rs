@@ -201,8 +201,8 @@ impl Engine {
         &self,
         actor: &Actor,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         options: ImportOptions,
     ) -> Result<Importer> {
         let loaded = self.loaded_form(space, form)?;
@@ -281,7 +281,7 @@ impl Importer {
         let rows = std::mem::take(&mut self.pending);
         let engine = self.engine.clone();
         let shared = engine.inner.definitions.shared_owned().await;
-        let loaded = engine.loaded_form(self.space.as_str(), self.form.as_str())?;
+        let loaded = engine.loaded_form(&self.space, &self.form)?;
         if loaded.stored.version != self.form_version {
             return Err(EngineError::Busy("the form changed during the import; run it again".into()));
         }
@@ -476,7 +476,7 @@ impl Importer {
         };
         let mut prepared = match existing {
             None => {
-                let record = self.engine.new_record(self.space.as_str(), loaded, data, &self.actor);
+                let record = self.engine.new_record(&self.space, loaded, data, &self.actor);
                 let record = record.map_err(|err| self.engine_errors(row, err))?;
                 Prepared::Create(Box::new(create_write(&self.space, loaded, &record)))
             }
@@ -484,7 +484,7 @@ impl Importer {
                 let mut merged = current.data.clone();
                 json_patch::merge(&mut merged, &data);
                 self.engine
-                    .prepare_data(self.space.as_str(), loaded, &current.id, &mut merged)
+                    .prepare_data(&self.space, loaded, &current.id, &mut merged)
                     .map_err(|err| self.engine_errors(row, err))?;
                 if merged == current.data {
                     return Ok(Prepared::Unchanged);
@@ -576,7 +576,7 @@ impl Importer {
     }
 
     fn natural_keys(&self, form: &FormName, field: &str) -> Result<NaturalKeys> {
-        let target = self.engine.loaded_form(self.space.as_str(), form.as_str())?;
+        let target = self.engine.loaded_form(&self.space, form)?;
         let named = self.options.ref_keys.get(field).cloned();
         let list_first = || {
             target
@@ -709,7 +709,7 @@ impl Engine {
     /// The writes that undo one chunk, as the records are now: created records are deleted,
     /// replaced ones put back unless they changed since the import wrote them.
     fn undo_writes(&self, undo: &Undo) -> Result<Vec<RecordWrite>> {
-        let loaded = self.loaded_form(undo.space.as_str(), undo.form.as_str())?;
+        let loaded = self.loaded_form(&undo.space, &undo.form)?;
         let now = self.now();
         let mut writes = Vec::new();
         for id in &undo.created {
@@ -743,26 +743,35 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{EngineConfig, ListQuery, ManualClock};
+    use crate::{EngineConfig, ListQuery, ManualClock, WorkflowName};
 
     async fn engine(dir: &std::path::Path) -> Engine {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 4, 9, 0, 0).single().expect("instant"));
         let engine = Engine::open(EngineConfig { clock: Arc::new(clock), ..EngineConfig::new(dir) }).expect("engine");
         let actor = Actor::system();
-        engine.create_space(&actor, "cs", None).await.expect("space");
+        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
         let account = json!({
             "schema": { "type": "object", "required": ["name"], "properties": {
                 "name": { "type": "string" }, "arr": { "type": "number", "minimum": 0 },
                 "tag": { "type": "string" } } },
             "indexes": ["name"]
         });
-        engine.put_form(&actor, "cs", "account", &account, false).await.expect("account");
+        engine
+            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("account"), &account, false)
+            .await
+            .expect("account");
         let contact = json!({ "schema": { "type": "object", "properties": {
             "email": { "type": "string" }, "account": { "type": "string", "x-ref": "account" } } } });
-        engine.put_form(&actor, "cs", "contact", &contact, false).await.expect("contact");
+        engine
+            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("contact"), &contact, false)
+            .await
+            .expect("contact");
         let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
                                "actions": [ { "set": { "tag": "\"seen\"" } } ] });
-        engine.put_workflow(&actor, "cs", "tag", &workflow).await.expect("workflow");
+        engine
+            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("tag"), &workflow)
+            .await
+            .expect("workflow");
         engine
     }
 
@@ -771,8 +780,19 @@ mod tests {
         ImportRow { number, data: Ok(data) }
     }
 
-    async fn import(engine: &Engine, form: &str, rows: Vec<ImportRow>, options: ImportOptions) -> Result<ImportReport> {
-        let mut importer = engine.importer(&Actor::system(), &crate::Access::unrestricted(), "cs", form, options)?;
+    async fn import(
+        engine: &Engine,
+        form: &FormName,
+        rows: Vec<ImportRow>,
+        options: ImportOptions,
+    ) -> Result<ImportReport> {
+        let mut importer = engine.importer(
+            &Actor::system(),
+            &crate::Access::unrestricted(),
+            &SpaceName::from_static("cs"),
+            form,
+            options,
+        )?;
         for row in rows {
             if importer.push(row) {
                 importer.flush().await?;
@@ -781,10 +801,13 @@ mod tests {
         importer.finish().await
     }
 
-    fn records(engine: &Engine, form: &str) -> Vec<Record> {
+    fn records(engine: &Engine, form: &FormName) -> Vec<Record> {
         let query = ListQuery { sort: Some("name".into()), ..ListQuery::default() };
-        let query = if form == "account" { query } else { ListQuery::default() };
-        engine.list_records(&crate::Access::unrestricted(), "cs", form, &query).expect("list").items
+        let query = if form.as_str() == "account" { query } else { ListQuery::default() };
+        engine
+            .list_records(&crate::Access::unrestricted(), &SpaceName::from_static("cs"), form, &query)
+            .expect("list")
+            .items
     }
 
     fn accounts(names: &[(&str, f64)]) -> Vec<ImportRow> {
@@ -801,26 +824,44 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = engine(dir.path()).await;
         let keyed = || ImportOptions { key: Some("name".into()), chunk_rows: 2, ..ImportOptions::default() };
-        let report =
-            import(&engine, "account", accounts(&[("Acme", 10.0), ("Globex", 20.0), ("Initech", 5.0)]), keyed())
-                .await
-                .expect("import");
+        let report = import(
+            &engine,
+            &FormName::from_static("account"),
+            accounts(&[("Acme", 10.0), ("Globex", 20.0), ("Initech", 5.0)]),
+            keyed(),
+        )
+        .await
+        .expect("import");
         assert_eq!((report.created, report.updated, report.failed, report.stored), (3, 0, 0, true));
         let report =
-            import(&engine, "account", accounts(&[("Acme", 10.0), ("Globex", 25.0)]), keyed()).await.expect("again");
+            import(&engine, &FormName::from_static("account"), accounts(&[("Acme", 10.0), ("Globex", 25.0)]), keyed())
+                .await
+                .expect("again");
         assert_eq!((report.created, report.updated, report.unchanged), (0, 1, 1));
-        let stored = records(&engine, "account");
+        let stored = records(&engine, &FormName::from_static("account"));
         assert_eq!(stored.len(), 3);
         assert_eq!(stored[1].data["arr"], json!(25.0));
         assert_eq!(stored[1].version, 2);
-        let twice =
-            import(&engine, "account", accounts(&[("Umbrella", 1.0), ("Umbrella", 2.0)]), keyed()).await.expect("dup");
+        let twice = import(
+            &engine,
+            &FormName::from_static("account"),
+            accounts(&[("Umbrella", 1.0), ("Umbrella", 2.0)]),
+            keyed(),
+        )
+        .await
+        .expect("dup");
         assert_eq!(twice.failed, 1);
         assert_eq!(twice.errors[0].message, "the same key is on row 2");
-        assert_eq!(records(&engine, "account").len(), 3, "all-or-nothing stored nothing");
+        assert_eq!(records(&engine, &FormName::from_static("account")).len(), 3, "all-or-nothing stored nothing");
         let unindexed = ImportOptions { key: Some("arr".into()), ..ImportOptions::default() };
         let refused = engine
-            .importer(&Actor::system(), &crate::Access::unrestricted(), "cs", "account", unindexed)
+            .importer(
+                &Actor::system(),
+                &crate::Access::unrestricted(),
+                &SpaceName::from_static("cs"),
+                &FormName::from_static("account"),
+                unindexed,
+            )
             .err()
             .expect("refused");
         assert!(matches!(refused, EngineError::Validation(_)), "{refused}");
@@ -848,7 +889,7 @@ mod tests {
             columns: HashMap::from([("arr".to_owned(), "ARR".to_owned())]),
             ..ImportOptions::default()
         };
-        let all = import(&engine, "account", rows.clone(), options.clone()).await.expect("all");
+        let all = import(&engine, &FormName::from_static("account"), rows.clone(), options.clone()).await.expect("all");
         assert_eq!((all.failed, all.stored, all.stored_through), (2, false, None));
         assert_eq!(
             all.errors[0],
@@ -859,19 +900,25 @@ mod tests {
                 message: all.errors[0].message.clone()
             }
         );
-        assert!(records(&engine, "account").is_empty());
+        assert!(records(&engine, &FormName::from_static("account")).is_empty());
         let dry = ImportOptions { dry_run: true, mode: ImportMode::Resumable, ..options.clone() };
-        let dry = import(&engine, "account", rows.clone(), dry).await.expect("dry");
+        let dry = import(&engine, &FormName::from_static("account"), rows.clone(), dry).await.expect("dry");
         assert_eq!((dry.created, dry.failed, dry.stored), (2, 2, false));
-        assert!(records(&engine, "account").is_empty());
+        assert!(records(&engine, &FormName::from_static("account")).is_empty());
         let resumable = ImportOptions { mode: ImportMode::Resumable, ..options };
-        let report = import(&engine, "account", rows, resumable.clone()).await.expect("resumable");
+        let report =
+            import(&engine, &FormName::from_static("account"), rows, resumable.clone()).await.expect("resumable");
         assert_eq!((report.created, report.failed, report.stored_through), (2, 2, Some(5)));
-        assert_eq!(records(&engine, "account").len(), 2);
+        assert_eq!(records(&engine, &FormName::from_static("account")).len(), 2);
         let resumed = ImportOptions { start_row: 4, ..resumable };
-        let report = import(&engine, "account", accounts(&[("A", 1.0), ("B", 2.0), ("D", 4.0)]), resumed)
-            .await
-            .expect("resumed");
+        let report = import(
+            &engine,
+            &FormName::from_static("account"),
+            accounts(&[("A", 1.0), ("B", 2.0), ("D", 4.0)]),
+            resumed,
+        )
+        .await
+        .expect("resumed");
         assert_eq!((report.rows, report.created), (1, 1), "rows before start_row are skipped");
         engine.close().expect("close");
     }
@@ -881,10 +928,18 @@ mod tests {
     async fn references_by_name_or_id() {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = engine(dir.path()).await;
-        import(&engine, "account", accounts(&[("Acme", 1.0), ("Twin", 2.0), ("Twin", 3.0)]), ImportOptions::default())
-            .await
-            .expect("accounts");
-        let acme = records(&engine, "account").into_iter().find(|r| r.data["name"] == "Acme").expect("acme");
+        import(
+            &engine,
+            &FormName::from_static("account"),
+            accounts(&[("Acme", 1.0), ("Twin", 2.0), ("Twin", 3.0)]),
+            ImportOptions::default(),
+        )
+        .await
+        .expect("accounts");
+        let acme = records(&engine, &FormName::from_static("account"))
+            .into_iter()
+            .find(|r| r.data["name"] == "Acme")
+            .expect("acme");
         let rows = vec![
             row(2, json!({ "email": "a@x", "account": "Acme" })),
             row(3, json!({ "email": "b@x", "account": acme.id.to_string() })),
@@ -892,11 +947,11 @@ mod tests {
             row(5, json!({ "email": "d@x", "account": "Twin" })),
         ];
         let options = ImportOptions { mode: ImportMode::Resumable, ..ImportOptions::default() };
-        let report = import(&engine, "contact", rows, options).await.expect("contacts");
+        let report = import(&engine, &FormName::from_static("contact"), rows, options).await.expect("contacts");
         assert_eq!((report.created, report.failed), (2, 2));
         assert_eq!(report.errors[0].message, "no `account` record has this id or key");
         assert_eq!(report.errors[1].message, "2 `account` records have this key; give the id");
-        for contact in records(&engine, "contact") {
+        for contact in records(&engine, &FormName::from_static("contact")) {
             assert_eq!(contact.data["account"], json!(acme.id.to_string()));
         }
         engine.close().expect("close");
@@ -908,10 +963,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = engine(dir.path()).await;
         let quiet = ImportOptions { workflows: false, ..ImportOptions::default() };
-        import(&engine, "account", accounts(&[("Quiet", 1.0)]), quiet).await.expect("quiet");
-        import(&engine, "account", accounts(&[("Loud", 1.0)]), ImportOptions::default()).await.expect("loud");
+        import(&engine, &FormName::from_static("account"), accounts(&[("Quiet", 1.0)]), quiet).await.expect("quiet");
+        import(&engine, &FormName::from_static("account"), accounts(&[("Loud", 1.0)]), ImportOptions::default())
+            .await
+            .expect("loud");
         engine.process_pending().await.expect("processed");
-        let stored = records(&engine, "account");
+        let stored = records(&engine, &FormName::from_static("account"));
         assert_eq!(stored[0].data.get("tag"), Some(&json!("seen")), "Loud triggered the workflow");
         assert_eq!(stored[1].data.get("tag"), None, "Quiet did not");
         let events = engine.events_after(0, 100).expect("events");
@@ -925,18 +982,23 @@ mod tests {
     async fn all_or_nothing_undoes_stored_chunks_when_a_later_row_fails() {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = engine(dir.path()).await;
-        import(&engine, "account", accounts(&[("Acme", 1.0), ("Globex", 2.0)]), ImportOptions::default())
-            .await
-            .expect("first import");
-        let before = records(&engine, "account");
+        import(
+            &engine,
+            &FormName::from_static("account"),
+            accounts(&[("Acme", 1.0), ("Globex", 2.0)]),
+            ImportOptions::default(),
+        )
+        .await
+        .expect("first import");
+        let before = records(&engine, &FormName::from_static("account"));
         let mut rows =
             accounts(&[("Acme", 10.0), ("Initech", 3.0), ("Globex", 20.0), ("Umbrella", 4.0), ("Hooli", 5.0)]);
         rows.push(row(7, json!({ "name": "Broken", "arr": -1 })));
         let options =
             ImportOptions { key: Some("name".into()), chunk_rows: 2, workflows: false, ..ImportOptions::default() };
-        let report = import(&engine, "account", rows, options).await.expect("import");
+        let report = import(&engine, &FormName::from_static("account"), rows, options).await.expect("import");
         assert_eq!((report.failed, report.stored, report.stored_through, report.created), (1, false, None, 0));
-        let after = records(&engine, "account");
+        let after = records(&engine, &FormName::from_static("account"));
         assert_eq!(after.len(), 2, "the created records are gone");
         for (was, is) in before.iter().zip(&after) {
             assert_eq!((&was.id, &was.data), (&is.id, &is.data), "updated records are put back");
@@ -960,11 +1022,19 @@ mod tests {
         {
             let engine = engine(dir.path()).await;
             let options = ImportOptions { chunk_rows: 2, ..ImportOptions::default() };
-            let done = import(&engine, "account", accounts(&[("Kept", 1.0)]), options.clone()).await.expect("done");
+            let done = import(&engine, &FormName::from_static("account"), accounts(&[("Kept", 1.0)]), options.clone())
+                .await
+                .expect("done");
             assert!(done.stored);
             assert!(engine.store().import_journal().expect("journal").is_empty());
             let mut importer = engine
-                .importer(&Actor::system(), &crate::Access::unrestricted(), "cs", "account", options)
+                .importer(
+                    &Actor::system(),
+                    &crate::Access::unrestricted(),
+                    &SpaceName::from_static("cs"),
+                    &FormName::from_static("account"),
+                    options,
+                )
                 .expect("importer");
             for row in accounts(&[("A", 1.0), ("B", 2.0), ("C", 3.0), ("D", 4.0), ("E", 5.0)]) {
                 if importer.push(row) {
@@ -972,14 +1042,19 @@ mod tests {
                 }
             }
             importer.settle().await.expect("stored");
-            assert_eq!(records(&engine, "account").len(), 5, "two chunks stored, visible while it runs");
+            assert_eq!(
+                records(&engine, &FormName::from_static("account")).len(),
+                5,
+                "two chunks stored, visible while it runs"
+            );
             assert_eq!(engine.store().import_journal().expect("journal").len(), 2);
             drop(importer);
             engine.close().expect("close");
         }
         let engine = Engine::open(EngineConfig::new(dir.path())).expect("reopen");
         assert_eq!(engine.roll_back_imports().await.expect("rolled back"), 1);
-        let names: Vec<Value> = records(&engine, "account").into_iter().map(|r| r.data["name"].clone()).collect();
+        let names: Vec<Value> =
+            records(&engine, &FormName::from_static("account")).into_iter().map(|r| r.data["name"].clone()).collect();
         assert_eq!(names, vec![json!("Kept")]);
         assert!(engine.store().import_journal().expect("journal").is_empty());
         assert_eq!(engine.roll_back_imports().await.expect("nothing left"), 0);

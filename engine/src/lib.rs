@@ -63,7 +63,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use forms::{CompiledForm, SpaceName};
+use forms::CompiledForm;
 use uuid::Uuid;
 
 pub use crate::auth::{NewToken, Principal, Role, TokenInfo};
@@ -81,6 +81,7 @@ pub use crate::model::{
 };
 pub use crate::store::{database_lock_file, StorageConfig, StorageEngine, StoreError, CRASH_POINT_VAR};
 use crate::store::{Backend, Store};
+pub use forms::{DashboardName, EndpointName, FormName, HookName, SpaceName, ViewName, WorkflowName};
 
 /// How to open an engine.
 #[derive(Clone)]
@@ -307,7 +308,7 @@ impl Engine {
         } else if new.role != Role::Admin {
             return Err(EngineError::Internal("a user token needs its user".into()));
         }
-        if let Some(space) = new.space.as_deref() {
+        if let Some(space) = &new.space {
             self.space(space)?;
         }
         self.inner.tokens.create(self.store(), new, self.now()).await

@@ -104,7 +104,13 @@ impl Engine {
     /// scope match (before the page is cut, whichever plan runs, so a page is never short or
     /// padded by records the caller can't see), hidden fields are left out, and a filter or
     /// sort on a hidden field is refused naming it.
-    pub fn list_records(&self, access: &Access, space: &str, form: &str, query: &ListQuery) -> Result<Page<Record>> {
+    pub fn list_records(
+        &self,
+        access: &Access,
+        space: &SpaceName,
+        form: &FormName,
+        query: &ListQuery,
+    ) -> Result<Page<Record>> {
         let loaded = self.loaded_form(space, form)?;
         let compiled = &loaded.compiled;
         let policy = Policy::new(compiled.def(), access);
@@ -514,16 +520,28 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
         let actor = Actor::system();
-        engine.create_space(&actor, "s", None).await.expect("space");
+        engine.create_space(&actor, &SpaceName::from_static("s"), None).await.expect("space");
         let form = json!({ "schema": { "type": "object", "properties": {
             "tier": { "type": "string" }, "health": { "type": "integer" } } }, "indexes": ["tier", "health"] });
-        engine.put_form(&actor, "s", "f", &form, false).await.expect("form");
+        engine
+            .put_form(&actor, &SpaceName::from_static("s"), &FormName::from_static("f"), &form, false)
+            .await
+            .expect("form");
         let writers = (0..16).map(|w| {
             let (engine, actor) = (engine.clone(), actor.clone());
             tokio::spawn(async move {
                 for i in (w..N).step_by(16) {
                     let data = json!({ "tier": if i % 10 == 0 { "b" } else { "a" }, "health": i % 100 });
-                    engine.create_record(&actor, &crate::Access::unrestricted(), "s", "f", data).await.expect("create");
+                    engine
+                        .create_record(
+                            &actor,
+                            &crate::Access::unrestricted(),
+                            &SpaceName::from_static("s"),
+                            &FormName::from_static("f"),
+                            data,
+                        )
+                        .await
+                        .expect("create");
                 }
             })
         });
@@ -536,8 +554,8 @@ mod tests {
             let page = engine
                 .list_records(
                     &crate::Access::unrestricted(),
-                    "s",
-                    "f",
+                    &SpaceName::from_static("s"),
+                    &FormName::from_static("f"),
                     &ListQuery { limit: Some(MAX_LIMIT), cursor, ..ListQuery::default() },
                 )
                 .expect("page");
@@ -568,7 +586,14 @@ mod tests {
             let mut cursor = None;
             loop {
                 let query = ListQuery { filter: Some(filter.into()), limit: Some(700), cursor, ..ListQuery::default() };
-                let page = engine.list_records(&crate::Access::unrestricted(), "s", "f", &query).expect(filter);
+                let page = engine
+                    .list_records(
+                        &crate::Access::unrestricted(),
+                        &SpaceName::from_static("s"),
+                        &FormName::from_static("f"),
+                        &query,
+                    )
+                    .expect(filter);
                 assert!(page.plan.to_string().starts_with(plan), "{filter}: plan {}", page.plan);
                 got.extend(page.items.iter().map(|r| r.id));
                 match page.next_cursor {

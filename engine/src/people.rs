@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
-use forms::SpaceName;
+use forms::{FormName, SpaceName};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -86,7 +86,7 @@ pub const MAX_TEAMS: usize = 32;
 #[derive(Default)]
 pub(crate) struct People {
     users: RwLock<HashMap<String, Option<Arc<User>>>>,
-    standings: RwLock<HashMap<(String, String), Option<Access>>>,
+    standings: RwLock<HashMap<(SpaceName, String), Option<Access>>>,
 }
 
 impl People {
@@ -227,7 +227,12 @@ impl Engine {
     /// The people `records` of `form` name, by user id: the values of its person fields
     /// ([`forms::CompiledForm::person_fields`]) and the users who created and last changed
     /// them. Values that name no user (free text, an email from before people) are left out.
-    pub fn people_of(&self, space: &str, form: &str, records: &[&Record]) -> Result<BTreeMap<String, PersonName>> {
+    pub fn people_of(
+        &self,
+        space: &SpaceName,
+        form: &FormName,
+        records: &[&Record],
+    ) -> Result<BTreeMap<String, PersonName>> {
         let loaded = self.loaded_form(space, form)?;
         let fields = loaded.compiled.person_fields();
         let mut ids = BTreeSet::new();
@@ -365,7 +370,7 @@ impl Engine {
     pub async fn put_member(
         &self,
         by: &Principal,
-        space: &str,
+        space: &SpaceName,
         user_id: &str,
         role: SpaceRole,
         teams: &[String],
@@ -387,7 +392,7 @@ impl Engine {
     }
 
     /// Ends a membership.
-    pub async fn remove_member(&self, by: &Principal, space: &str, user_id: &str) -> Result<()> {
+    pub async fn remove_member(&self, by: &Principal, space: &SpaceName, user_id: &str) -> Result<()> {
         let space = self.space(space)?.name;
         let Some(previous) = self.store().membership(&space, user_id)? else {
             return Err(EngineError::not_found("member", user_id));
@@ -403,7 +408,7 @@ impl Engine {
         if !touches_owner || by.superadmin {
             return Ok(());
         }
-        let role = self.space_access(by, space.as_str())?.and_then(|access| access.role);
+        let role = self.space_access(by, space)?.and_then(|access| access.role);
         if role == Some(SpaceRole::Owner) {
             Ok(())
         } else {
@@ -412,7 +417,7 @@ impl Engine {
     }
 
     /// The members of a space, with their users, in user id order.
-    pub fn members(&self, space: &str) -> Result<Vec<(Membership, Option<UserInfo>)>> {
+    pub fn members(&self, space: &SpaceName) -> Result<Vec<(Membership, Option<UserInfo>)>> {
         let space = self.space(space)?.name;
         let members = self.store().members(&space)?;
         members
@@ -432,8 +437,8 @@ impl Engine {
     /// The caller's standing in `space`: `None` when the space is not theirs to see (not a
     /// member, or a token narrowed to another space), which callers answer like a space that
     /// doesn't exist. Superadmins (and the bootstrap user) stand unrestricted everywhere.
-    pub fn space_access(&self, caller: &Principal, space: &str) -> Result<Option<Access>> {
-        if caller.space.as_deref().is_some_and(|only| only != space) {
+    pub fn space_access(&self, caller: &Principal, space: &SpaceName) -> Result<Option<Access>> {
+        if caller.space.as_ref().is_some_and(|only| only != space) {
             return Ok(None);
         }
         if caller.superadmin {
@@ -442,7 +447,7 @@ impl Engine {
         let Some(user_id) = caller.user_id.clone() else {
             return Ok(None);
         };
-        let key = (space.to_owned(), user_id);
+        let key = (space.clone(), user_id);
         let people = &self.inner.people;
         if let Some(found) = people.standings.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(found.clone());
@@ -452,16 +457,13 @@ impl Engine {
         Ok(found)
     }
 
-    fn standing(&self, space: &str, user_id: &str) -> Result<Option<Access>> {
-        let Ok(space) = SpaceName::parse(space) else {
-            return Ok(None);
-        };
-        let Some(membership) = self.store().membership(&space, user_id)? else {
+    fn standing(&self, space: &SpaceName, user_id: &str) -> Result<Option<Access>> {
+        let Some(membership) = self.store().membership(space, user_id)? else {
             return Ok(None);
         };
         let mut team_members = BTreeSet::from([user_id.to_owned()]);
         if !membership.teams.is_empty() {
-            for other in self.store().members(&space)? {
+            for other in self.store().members(space)? {
                 if other.teams.iter().any(|team| membership.teams.contains(team)) {
                     team_members.insert(other.user_id);
                 }
@@ -667,8 +669,8 @@ mod tests {
     async fn standing_follows_membership_teams_and_token_scope() {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine(dir.path());
-        engine.create_space(&crate::Actor::system(), "cs", None).await.unwrap();
-        engine.create_space(&crate::Actor::system(), "ops", None).await.unwrap();
+        engine.create_space(&crate::Actor::system(), &SpaceName::from_static("cs"), None).await.unwrap();
+        engine.create_space(&crate::Actor::system(), &SpaceName::from_static("ops"), None).await.unwrap();
         let ana = engine.create_user(ana()).await.unwrap();
         let bob = engine
             .create_user(NewUser { email: "bob@x".into(), name: "Bob".into(), ..NewUser::default() })
@@ -680,27 +682,40 @@ mod tests {
             .unwrap();
         let root = Principal { superadmin: true, ..Principal::default() };
         let emea = vec!["emea".to_owned()];
-        engine.put_member(&root, "cs", &ana.id, SpaceRole::Member, &emea).await.unwrap();
-        engine.put_member(&root, "cs", &bob.id, SpaceRole::Viewer, &emea).await.unwrap();
-        engine.put_member(&root, "cs", &cid.id, SpaceRole::Admin, &["apac".to_owned()]).await.unwrap();
+        engine.put_member(&root, &SpaceName::from_static("cs"), &ana.id, SpaceRole::Member, &emea).await.unwrap();
+        engine.put_member(&root, &SpaceName::from_static("cs"), &bob.id, SpaceRole::Viewer, &emea).await.unwrap();
+        engine
+            .put_member(&root, &SpaceName::from_static("cs"), &cid.id, SpaceRole::Admin, &["apac".to_owned()])
+            .await
+            .unwrap();
 
         let as_ana = Principal { user_id: Some(ana.id.clone()), ..Principal::default() };
-        let access = engine.space_access(&as_ana, "cs").unwrap().unwrap();
+        let access = engine.space_access(&as_ana, &SpaceName::from_static("cs")).unwrap().unwrap();
         assert_eq!(access.role, Some(SpaceRole::Member));
         assert_eq!(access.team_members, BTreeSet::from([ana.id.clone(), bob.id.clone()]));
-        assert_eq!(engine.space_access(&as_ana, "ops").unwrap(), None, "not a member");
-        let narrowed = Principal { space: Some("ops".into()), ..as_ana.clone() };
-        assert_eq!(engine.space_access(&narrowed, "cs").unwrap(), None, "token narrowed to another space");
-        assert!(engine.space_access(&root, "ops").unwrap().unwrap().is_unrestricted());
+        assert_eq!(engine.space_access(&as_ana, &SpaceName::from_static("ops")).unwrap(), None, "not a member");
+        let narrowed = Principal { space: Some(SpaceName::from_static("ops")), ..as_ana.clone() };
+        assert_eq!(
+            engine.space_access(&narrowed, &SpaceName::from_static("cs")).unwrap(),
+            None,
+            "token narrowed to another space"
+        );
+        assert!(engine.space_access(&root, &SpaceName::from_static("ops")).unwrap().unwrap().is_unrestricted());
 
         // An admin can't make owners; an owner can.
         let as_cid = Principal { user_id: Some(cid.id.clone()), ..Principal::default() };
-        let err = engine.put_member(&as_cid, "cs", &bob.id, SpaceRole::Owner, &[]).await.unwrap_err();
+        let err = engine
+            .put_member(&as_cid, &SpaceName::from_static("cs"), &bob.id, SpaceRole::Owner, &[])
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::Forbidden);
-        engine.put_member(&as_cid, "cs", &bob.id, SpaceRole::Member, &[]).await.unwrap();
-        assert_eq!(engine.space_access(&as_ana, "cs").unwrap().unwrap().team_members, BTreeSet::from([ana.id.clone()]));
-        engine.remove_member(&root, "cs", &ana.id).await.unwrap();
-        assert_eq!(engine.space_access(&as_ana, "cs").unwrap(), None);
+        engine.put_member(&as_cid, &SpaceName::from_static("cs"), &bob.id, SpaceRole::Member, &[]).await.unwrap();
+        assert_eq!(
+            engine.space_access(&as_ana, &SpaceName::from_static("cs")).unwrap().unwrap().team_members,
+            BTreeSet::from([ana.id.clone()])
+        );
+        engine.remove_member(&root, &SpaceName::from_static("cs"), &ana.id).await.unwrap();
+        assert_eq!(engine.space_access(&as_ana, &SpaceName::from_static("cs")).unwrap(), None);
         assert_eq!(engine.memberships_of(&bob.id).unwrap().len(), 1);
     }
 
@@ -708,14 +723,20 @@ mod tests {
     async fn roles_and_teams_name_people_for_assignment_and_email() {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine(dir.path());
-        engine.create_space(&crate::Actor::system(), "cs", None).await.unwrap();
+        engine.create_space(&crate::Actor::system(), &SpaceName::from_static("cs"), None).await.unwrap();
         let space = SpaceName::parse("cs").unwrap();
         let root = Principal { superadmin: true, ..Principal::default() };
         let ana = engine.create_user(ana()).await.unwrap();
         let bob = engine.create_user(NewUser { email: "bob@x".into(), name: "Bob".into(), ..NewUser::default() });
         let bob = bob.await.unwrap();
-        engine.put_member(&root, "cs", &ana.id, SpaceRole::Member, &["emea".to_owned()]).await.unwrap();
-        engine.put_member(&root, "cs", &bob.id, SpaceRole::Viewer, &["emea".to_owned()]).await.unwrap();
+        engine
+            .put_member(&root, &SpaceName::from_static("cs"), &ana.id, SpaceRole::Member, &["emea".to_owned()])
+            .await
+            .unwrap();
+        engine
+            .put_member(&root, &SpaceName::from_static("cs"), &bob.id, SpaceRole::Viewer, &["emea".to_owned()])
+            .await
+            .unwrap();
 
         let pool = ["role:member".to_owned(), "cy".to_owned(), "team:emea".to_owned()];
         assert_eq!(engine.expand_pool(&space, &pool).unwrap(), [ana.id.clone(), "cy".into(), bob.id.clone()]);

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use forms::{FieldError, SpaceName, ValidationErrors, RESERVED_FIELDS};
+use forms::{FieldError, FormName, SpaceName, ValidationErrors, RESERVED_FIELDS};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -32,8 +32,8 @@ impl Engine {
         &self,
         actor: &Actor,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         data: Value,
     ) -> Result<Record> {
         self.pace_writes().await;
@@ -50,7 +50,7 @@ impl Engine {
 
     /// What writing a record of the form evaluates: its scripts (computed fields, rules), or
     /// none for a form without any or one that doesn't exist, whose write fails at once.
-    fn scripted(&self, space: &str, form: &str) -> Scripted {
+    fn scripted(&self, space: &SpaceName, form: &FormName) -> Scripted {
         match self.loaded_form(space, form) {
             Ok(loaded) if !loaded.computed.is_empty() || !loaded.rules.is_empty() => {
                 Scripted::Form(Arc::clone(&loaded.pace))
@@ -63,11 +63,10 @@ impl Engine {
         &self,
         actor: &Actor,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         mut data: Value,
     ) -> Result<(Record, RecordWrite)> {
-        let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
         reject_computed(&loaded, &data)?;
         let policy = Policy::new(loaded.compiled.def(), access);
@@ -78,7 +77,7 @@ impl Engine {
         self.check_references_seen(&loaded, access, None, &data)?;
         let record = self.new_record(space, &loaded, data, actor)?;
         policy.check_scope_after(&record.data)?;
-        let write = create_write(&space_name, &loaded, &record);
+        let write = create_write(space, &loaded, &record);
         Ok((policy.redact_record(record), write))
     }
 
@@ -86,7 +85,7 @@ impl Engine {
     /// fields), checked like every write; shared by the API and workflow runs.
     pub(crate) fn new_record(
         &self,
-        space: &str,
+        space: &SpaceName,
         loaded: &LoadedForm,
         mut data: Value,
         actor: &Actor,
@@ -111,7 +110,7 @@ impl Engine {
 
     /// A record by id, as a caller with `access` may see it: one out of its scope is not
     /// found, exactly like one that does not exist, and hidden fields are left out.
-    pub fn record(&self, access: &Access, space: &str, form: &str, id: &str) -> Result<Record> {
+    pub fn record(&self, access: &Access, space: &SpaceName, form: &FormName, id: &str) -> Result<Record> {
         let loaded = self.loaded_form(space, form)?;
         let id = parse_id(id)?;
         let policy = Policy::new(loaded.compiled.def(), access);
@@ -137,8 +136,8 @@ impl Engine {
         &self,
         actor: &Actor,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         id: &str,
         patch: &Value,
         if_match: Option<u64>,
@@ -159,13 +158,12 @@ impl Engine {
         &self,
         actor: &Actor,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         id: &Uuid,
         patch: &Value,
         if_match: Option<u64>,
     ) -> Result<(Record, Option<RecordWrite>)> {
-        let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
         let policy = Policy::new(loaded.compiled.def(), access);
         let current = self.current_record(&loaded, id, &policy)?;
@@ -190,7 +188,7 @@ impl Engine {
                 return Err(ValidationErrors(vec![FieldError::new(format!("/{}", pipeline.field), message)]).into());
             }
         }
-        let (record, write) = update_write(&space_name, &loaded, &current, data, EventKind::Updated, actor, self.now());
+        let (record, write) = update_write(space, &loaded, &current, data, EventKind::Updated, actor, self.now());
         Ok((policy.redact_record(record), Some(write)))
     }
 
@@ -201,8 +199,8 @@ impl Engine {
         &self,
         actor: &Actor,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         id: &str,
         to: &str,
         if_match: Option<u64>,
@@ -222,13 +220,12 @@ impl Engine {
         &self,
         actor: &Actor,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         id: &Uuid,
         to: &str,
         if_match: Option<u64>,
     ) -> Result<(Record, Option<RecordWrite>)> {
-        let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
         let policy = Policy::new(loaded.compiled.def(), access);
         let current = self.current_record(&loaded, id, &policy)?;
@@ -252,8 +249,7 @@ impl Engine {
         })?;
         self.prepare_data(space, &loaded, id, &mut data)?;
         policy.check_scope_after(&data)?;
-        let (record, write) =
-            update_write(&space_name, &loaded, &current, data, EventKind::StageChanged, actor, self.now());
+        let (record, write) = update_write(space, &loaded, &current, data, EventKind::StageChanged, actor, self.now());
         Ok((policy.redact_record(record), Some(write)))
     }
 
@@ -262,8 +258,8 @@ impl Engine {
         &self,
         actor: &Actor,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         id: &str,
         if_match: Option<u64>,
     ) -> Result<()> {
@@ -316,12 +312,11 @@ impl Engine {
         &self,
         actor: &Actor,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         id: &Uuid,
         if_match: Option<u64>,
     ) -> Result<RecordWrite> {
-        let space_name = SpaceName::parse(space)?;
         let loaded = self.loaded_form(space, form)?;
         let current = self.current_record(&loaded, id, &Policy::new(loaded.compiled.def(), access))?;
         if let Some(expected) = if_match {
@@ -329,7 +324,7 @@ impl Engine {
                 return Err(EngineError::PreconditionFailed { current: current.version });
             }
         }
-        debug_assert_eq!(space_name, loaded.space);
+        debug_assert_eq!(space, &loaded.space);
         Ok(delete_write(&loaded, &current, actor, self.now()))
     }
 
@@ -341,8 +336,8 @@ impl Engine {
     pub fn record_history(
         &self,
         access: &Access,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         id: &str,
         after: u64,
         limit: usize,
@@ -383,7 +378,7 @@ impl Engine {
             if held.contains(&(reference.path.clone(), reference.id.clone())) {
                 continue;
             }
-            let target = self.loaded_form(loaded.space.as_str(), reference.form.as_str())?;
+            let target = self.loaded_form(&loaded.space, &reference.form)?;
             let policy = Policy::new(target.compiled.def(), access);
             let seen = match Uuid::parse_str(&reference.id).map(|id| self.current_record(&target, &id, &policy)) {
                 Ok(Ok(_)) => true,
@@ -403,7 +398,13 @@ impl Engine {
 
     /// Makes `data` what is stored: computes the computed fields into it, then checks the
     /// schema, the rules, the pipeline stage and the references, every failure in one list.
-    pub(crate) fn prepare_data(&self, space: &str, loaded: &LoadedForm, id: &Uuid, data: &mut Value) -> Result<()> {
+    pub(crate) fn prepare_data(
+        &self,
+        space: &SpaceName,
+        loaded: &LoadedForm,
+        id: &Uuid,
+        data: &mut Value,
+    ) -> Result<()> {
         let check = self.check_data(space, loaded, id, data)?;
         if check.errors.is_empty() {
             Ok(())
@@ -417,7 +418,7 @@ impl Engine {
     /// data may be stored). Reads the store only to check references; writes nothing.
     pub(crate) fn check_data(
         &self,
-        space: &str,
+        space: &SpaceName,
         loaded: &LoadedForm,
         id: &Uuid,
         data: &mut Value,
@@ -563,11 +564,11 @@ pub(crate) fn record_event(
 }
 
 /// What scripts see of a record being written: its data, plus its `id`; dates in `zone`.
-fn script_vars(space: &str, id: &Uuid, data: Value, zone: Option<chrono_tz::Tz>) -> ScriptVars {
+fn script_vars(space: &SpaceName, id: &Uuid, data: Value, zone: Option<chrono_tz::Tz>) -> ScriptVars {
     ScriptVars {
         record: data,
         record_id: Some(id.to_string()),
-        space: Some(space.to_owned()),
+        space: Some(space.to_string()),
         timezone: zone,
         ..ScriptVars::default()
     }

@@ -19,15 +19,15 @@ use crate::Engine;
 
 impl Engine {
     /// Creates an empty space.
-    pub async fn create_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
-        let space = self.new_space(actor, name, title)?;
+    pub async fn create_space(&self, actor: &Actor, name: &SpaceName, title: Option<String>) -> Result<Space> {
+        let space = self.new_space(actor, name, title);
         self.insert_space(space).await
     }
 
     /// A space not stored yet; callers fill in where it comes from.
-    fn new_space(&self, actor: &Actor, name: &str, title: Option<String>) -> Result<Space> {
-        let name = SpaceName::parse(name)?;
-        Ok(Space {
+    fn new_space(&self, actor: &Actor, name: &SpaceName, title: Option<String>) -> Space {
+        let name = name.clone();
+        Space {
             title: title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.to_string()),
             name,
             timezone: None,
@@ -35,7 +35,7 @@ impl Engine {
             created_by: actor.clone(),
             copied_from: None,
             template: None,
-        })
+        }
     }
 
     async fn insert_space(&self, space: Space) -> Result<Space> {
@@ -48,7 +48,12 @@ impl Engine {
     }
 
     /// Changes a space's title or default time zone (`Some("")` clears the zone).
-    pub async fn update_space(&self, name: &str, title: Option<String>, timezone: Option<String>) -> Result<Space> {
+    pub async fn update_space(
+        &self,
+        name: &SpaceName,
+        title: Option<String>,
+        timezone: Option<String>,
+    ) -> Result<Space> {
         let mut space = self.space(name)?;
         if let Some(title) = title {
             if title.trim().is_empty() {
@@ -72,10 +77,8 @@ impl Engine {
     }
 
     /// A space by name.
-    pub fn space(&self, name: &str) -> Result<Space> {
-        // A name that is not a slug can't exist: that is a 404 for a lookup, not a 422.
-        let name = SpaceName::parse(name).map_err(|_| EngineError::not_found("space", name))?;
-        self.store().space(&name)?.ok_or_else(|| EngineError::not_found("space", name.as_str()))
+    pub fn space(&self, name: &SpaceName) -> Result<Space> {
+        self.store().space(name)?.ok_or_else(|| EngineError::not_found("space", name.as_str()))
     }
 
     /// All spaces, in name order.
@@ -88,11 +91,17 @@ impl Engine {
     /// Creates space `name` with the latest definitions of space `from` (forms first, since
     /// workflows and dashboards are checked against them) and its shared views. Records are
     /// not copied.
-    pub async fn copy_space(&self, actor: &Actor, from: &str, name: &str, title: Option<String>) -> Result<Space> {
+    pub async fn copy_space(
+        &self,
+        actor: &Actor,
+        from: &SpaceName,
+        name: &SpaceName,
+        title: Option<String>,
+    ) -> Result<Space> {
         let source = self.space(from)?;
-        let forms = self.forms(source.name.as_str())?;
-        let workflows = self.workflows(source.name.as_str())?;
-        let mut space = self.new_space(actor, name, title)?;
+        let forms = self.forms(&source.name)?;
+        let workflows = self.workflows(&source.name)?;
+        let mut space = self.new_space(actor, name, title);
         // A department copy keeps the source's zone until it sets its own.
         space.timezone = source.timezone.clone();
         space.copied_from = Some(CopiedFrom {
@@ -103,34 +112,34 @@ impl Engine {
         let space = self.insert_space(space).await?;
         for form in &forms {
             let definition = as_json(&form.definition)?;
-            self.put_form(actor, space.name.as_str(), form.name.as_str(), &definition, false).await?;
+            self.put_form(actor, &space.name, &form.name, &definition, false).await?;
         }
         // Webhook endpoints and inbound hooks come along (workflows name them), each with a
         // secret of its own: a secret is one space's credential, never shared by a copy.
-        for endpoint in self.endpoints(source.name.as_str())? {
+        for endpoint in self.endpoints(&source.name)? {
             let definition = serde_json::json!({ "title": endpoint.title, "url": endpoint.url,
                                                  "headers": endpoint.headers, "enabled": endpoint.enabled });
-            self.put_endpoint(space.name.as_str(), &endpoint.name, &definition).await?;
+            self.put_endpoint(&space.name, &endpoint.name, &definition).await?;
         }
-        for hook in self.hooks(source.name.as_str())? {
+        for hook in self.hooks(&source.name)? {
             let definition = serde_json::json!({ "title": hook.title, "auth": hook.auth, "schema": hook.schema,
                                                  "enabled": hook.enabled });
-            self.put_hook(space.name.as_str(), &hook.name, &definition).await?;
+            self.put_hook(&space.name, &hook.name, &definition).await?;
         }
         for workflow in &workflows {
             let definition = as_json(&workflow.definition)?;
-            self.put_workflow(actor, space.name.as_str(), workflow.name.as_str(), &definition).await?;
+            self.put_workflow(actor, &space.name, &workflow.name, &definition).await?;
         }
-        for dashboard in self.dashboards(source.name.as_str())? {
+        for dashboard in self.dashboards(&source.name)? {
             let definition = as_json(&dashboard.definition)?;
-            self.put_dashboard(actor, space.name.as_str(), &dashboard.name, &definition, None).await?;
+            self.put_dashboard(actor, &space.name, &dashboard.name, &definition, None).await?;
         }
         // Shared views are the space's and come along (with their owner); personal ones stay
         // with the person who saved them.
         for form in &forms {
             for view in self.store().views(&source.name, &form.name)?.into_iter().filter(|v| v.definition.shared) {
                 let definition = as_json(&view.definition)?;
-                self.put_view(&view.owner, space.name.as_str(), form.name.as_str(), &view.name, &definition).await?;
+                self.put_view(&view.owner, &space.name, &form.name, &view.name, &definition).await?;
             }
         }
         Ok(space)
@@ -141,11 +150,11 @@ impl Engine {
     pub async fn create_space_from_template(
         &self,
         actor: &Actor,
-        name: &str,
+        name: &SpaceName,
         title: Option<String>,
         template: TemplateRef,
     ) -> Result<Space> {
-        let mut space = self.new_space(actor, name, title)?;
+        let mut space = self.new_space(actor, name, title);
         space.template = Some(template);
         self.insert_space(space).await
     }
@@ -160,10 +169,11 @@ fn as_json(definition: &impl serde::Serialize) -> Result<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
+    use forms::{EndpointName, HookName, ViewName};
     use serde_json::json;
 
     use super::*;
-    use crate::{EngineConfig, ManualClock};
+    use crate::{EngineConfig, FormName, ManualClock, WorkflowName};
 
     /// An engine on `dir` whose clock stands at `hour`:00 UTC on 2027-01-04.
     fn engine_at(dir: &std::path::Path, hour: u32) -> Engine {
@@ -179,24 +189,36 @@ mod tests {
         // 20:00 in UTC is already the next day at UTC+14.
         let engine = engine_at(dir.path(), 20);
         let actor = Actor::system();
-        engine.create_space(&actor, "cs", None).await.expect("space");
+        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
         let form = json!({
             "schema": { "type": "object", "properties": { "n": { "type": "integer" }, "day": { "type": "string" } } },
             "computed": { "day": { "expr": "today().to_string()" } }
         });
-        engine.put_form(&actor, "cs", "f", &form, false).await.expect("form");
+        engine
+            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("f"), &form, false)
+            .await
+            .expect("form");
         async fn day(engine: &Engine) -> serde_json::Value {
             let record = engine
-                .create_record(&Actor::system(), &crate::Access::unrestricted(), "cs", "f", json!({ "n": 1 }))
+                .create_record(
+                    &Actor::system(),
+                    &crate::Access::unrestricted(),
+                    &SpaceName::from_static("cs"),
+                    &FormName::from_static("f"),
+                    json!({ "n": 1 }),
+                )
                 .await
                 .expect("record");
             record.data["day"].clone()
         }
         assert_eq!(day(&engine).await, json!("2027-01-04"));
         assert_eq!(day(&engine).await, json!("2027-01-04"), "from the kept zone");
-        engine.update_space("cs", None, Some("Pacific/Kiritimati".into())).await.expect("zone");
+        engine
+            .update_space(&SpaceName::from_static("cs"), None, Some("Pacific/Kiritimati".into()))
+            .await
+            .expect("zone");
         assert_eq!(day(&engine).await, json!("2027-01-05"));
-        engine.update_space("cs", None, Some(String::new())).await.expect("back to UTC");
+        engine.update_space(&SpaceName::from_static("cs"), None, Some(String::new())).await.expect("back to UTC");
         assert_eq!(day(&engine).await, json!("2027-01-04"));
         engine.close().expect("close");
     }
@@ -208,65 +230,137 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = engine_at(dir.path(), 9);
         let actor = Actor::system();
-        engine.create_space(&actor, "cs", None).await.expect("space");
+        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
         let form = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
-        engine.put_form(&actor, "cs", "f", &form, false).await.expect("form");
-        let changed = json!({ "schema": { "type": "object", "properties": { "n": { "type": "number" } } } });
-        engine.put_form(&actor, "cs", "f", &changed, false).await.expect("form v2");
-        let workflow = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 1" });
-        engine.put_workflow(&actor, "cs", "w", &workflow).await.expect("workflow");
-        let endpoint = json!({ "url": "https://hooks.example.com/cs" });
-        engine.put_endpoint("cs", "alerts", &endpoint).await.expect("endpoint");
-        engine.put_hook("cs", "usage", &json!({})).await.expect("hook");
-        let on_usage = json!({ "trigger": { "hook": "usage" }, "actions": [ { "script": "print(payload)" } ] });
-        engine.put_workflow(&actor, "cs", "on-usage", &on_usage).await.expect("hook workflow");
-        let shared = json!({ "title": "Big", "filter": "n > 2", "shared": true });
-        engine.put_view(&Actor("ana".into()), "cs", "f", "big", &shared).await.expect("shared view");
-        let personal = json!({ "title": "Mine", "filter": "n > 5" });
-        engine.put_view(&Actor("ana".into()), "cs", "f", "mine", &personal).await.expect("personal view");
         engine
-            .create_record(&actor, &crate::Access::unrestricted(), "cs", "f", json!({ "n": 3 }))
+            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("f"), &form, false)
+            .await
+            .expect("form");
+        let changed = json!({ "schema": { "type": "object", "properties": { "n": { "type": "number" } } } });
+        engine
+            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("f"), &changed, false)
+            .await
+            .expect("form v2");
+        let workflow = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 1" });
+        engine
+            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("w"), &workflow)
+            .await
+            .expect("workflow");
+        let endpoint = json!({ "url": "https://hooks.example.com/cs" });
+        engine
+            .put_endpoint(&SpaceName::from_static("cs"), &EndpointName::from_static("alerts"), &endpoint)
+            .await
+            .expect("endpoint");
+        engine
+            .put_hook(&SpaceName::from_static("cs"), &HookName::from_static("usage"), &json!({}))
+            .await
+            .expect("hook");
+        let on_usage = json!({ "trigger": { "hook": "usage" }, "actions": [ { "script": "print(payload)" } ] });
+        engine
+            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("on-usage"), &on_usage)
+            .await
+            .expect("hook workflow");
+        let shared = json!({ "title": "Big", "filter": "n > 2", "shared": true });
+        engine
+            .put_view(
+                &Actor("ana".into()),
+                &SpaceName::from_static("cs"),
+                &FormName::from_static("f"),
+                &ViewName::from_static("big"),
+                &shared,
+            )
+            .await
+            .expect("shared view");
+        let personal = json!({ "title": "Mine", "filter": "n > 5" });
+        engine
+            .put_view(
+                &Actor("ana".into()),
+                &SpaceName::from_static("cs"),
+                &FormName::from_static("f"),
+                &ViewName::from_static("mine"),
+                &personal,
+            )
+            .await
+            .expect("personal view");
+        engine
+            .create_record(
+                &actor,
+                &crate::Access::unrestricted(),
+                &SpaceName::from_static("cs"),
+                &FormName::from_static("f"),
+                json!({ "n": 3 }),
+            )
             .await
             .expect("record");
 
-        let copy = engine.copy_space(&actor, "cs", "emea", Some("EMEA".into())).await.expect("copy");
+        let copy = engine
+            .copy_space(&actor, &SpaceName::from_static("cs"), &SpaceName::from_static("emea"), Some("EMEA".into()))
+            .await
+            .expect("copy");
         let origin = copy.copied_from.clone().expect("copied_from");
         assert_eq!(origin.space.as_str(), "cs");
         assert_eq!(origin.forms.get("f"), Some(&2));
         assert_eq!(origin.workflows.get("w"), Some(&1));
-        assert_eq!(engine.space("emea").expect("stored").copied_from, Some(origin));
+        assert_eq!(engine.space(&SpaceName::from_static("emea")).expect("stored").copied_from, Some(origin));
         assert_eq!(
-            engine.form("emea", "f", None).expect("form").definition,
-            engine.form("cs", "f", None).expect("f").definition
+            engine.form(&SpaceName::from_static("emea"), &FormName::from_static("f"), None).expect("form").definition,
+            engine.form(&SpaceName::from_static("cs"), &FormName::from_static("f"), None).expect("f").definition
         );
         let page = engine
-            .list_records(&crate::Access::unrestricted(), "emea", "f", &crate::ListQuery::default())
+            .list_records(
+                &crate::Access::unrestricted(),
+                &SpaceName::from_static("emea"),
+                &FormName::from_static("f"),
+                &crate::ListQuery::default(),
+            )
             .expect("list");
         assert!(page.items.is_empty(), "records are not copied");
-        assert_eq!(engine.endpoint("emea", "alerts").expect("endpoint").url, "https://hooks.example.com/cs");
-        assert_ne!(
-            engine.endpoint("emea", "alerts").expect("e").secret,
-            engine.endpoint("cs", "alerts").expect("e").secret
+        assert_eq!(
+            engine
+                .endpoint(&SpaceName::from_static("emea"), &EndpointName::from_static("alerts"))
+                .expect("endpoint")
+                .url,
+            "https://hooks.example.com/cs"
         );
         assert_ne!(
-            engine.hook("emea", "usage").expect("hook").secret,
-            engine.hook("cs", "usage").expect("hook").secret
+            engine.endpoint(&SpaceName::from_static("emea"), &EndpointName::from_static("alerts")).expect("e").secret,
+            engine.endpoint(&SpaceName::from_static("cs"), &EndpointName::from_static("alerts")).expect("e").secret
         );
-        assert!(engine.workflow("emea", "on-usage", None).is_ok());
-        let views = engine.views(&Actor("ana".into()), "emea", "f").expect("views");
+        assert_ne!(
+            engine.hook(&SpaceName::from_static("emea"), &HookName::from_static("usage")).expect("hook").secret,
+            engine.hook(&SpaceName::from_static("cs"), &HookName::from_static("usage")).expect("hook").secret
+        );
+        assert!(engine.workflow(&SpaceName::from_static("emea"), &WorkflowName::from_static("on-usage"), None).is_ok());
+        let views = engine
+            .views(&Actor("ana".into()), &SpaceName::from_static("emea"), &FormName::from_static("f"))
+            .expect("views");
         let names: Vec<_> = views.iter().map(|v| (v.name.as_str(), v.definition.filter.as_deref())).collect();
         assert_eq!(names, [("big", Some("n > 2"))], "shared views come along, personal ones don't");
 
         let adapted = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 10" });
-        engine.put_workflow(&actor, "emea", "w", &adapted).await.expect("adapted");
+        engine
+            .put_workflow(&actor, &SpaceName::from_static("emea"), &WorkflowName::from_static("w"), &adapted)
+            .await
+            .expect("adapted");
         assert_eq!(
-            engine.workflow("cs", "w", None).expect("original").definition.when.as_deref(),
+            engine
+                .workflow(&SpaceName::from_static("cs"), &WorkflowName::from_static("w"), None)
+                .expect("original")
+                .definition
+                .when
+                .as_deref(),
             Some("record.n > 1")
         );
 
-        let err = engine.copy_space(&actor, "nope", "other", None).await.expect_err("unknown source");
+        let err = engine
+            .copy_space(&actor, &SpaceName::from_static("nope"), &SpaceName::from_static("other"), None)
+            .await
+            .expect_err("unknown source");
         assert_eq!(err.code(), crate::ErrorCode::NotFound);
-        let err = engine.copy_space(&actor, "cs", "emea", None).await.expect_err("taken");
+        let err = engine
+            .copy_space(&actor, &SpaceName::from_static("cs"), &SpaceName::from_static("emea"), None)
+            .await
+            .expect_err("taken");
         assert_eq!(err.code(), crate::ErrorCode::AlreadyExists);
         engine.close().expect("close");
     }

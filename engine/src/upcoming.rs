@@ -20,12 +20,11 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::calendar;
 use crate::error::{EngineError, Result};
 use crate::model::{Access, EventKind, Timer, TimerKind, TimerPosition};
 use crate::policy::Policy;
 use crate::store::Store as _;
-use crate::Engine;
+use crate::{calendar, Engine};
 
 /// The longest window asked for, in days.
 pub const MAX_DAYS: u32 = 92;
@@ -92,7 +91,7 @@ pub struct Upcoming {
 impl Engine {
     /// What would fire in `space` over the next `days` (1..=[`MAX_DAYS`]) that `access` may
     /// see, at most `limit` items (1..=[`MAX_ITEMS`]). Reads only.
-    pub fn upcoming(&self, access: &Access, space: &str, days: u32, limit: usize) -> Result<Upcoming> {
+    pub fn upcoming(&self, access: &Access, space: &SpaceName, days: u32, limit: usize) -> Result<Upcoming> {
         if days == 0 || days > MAX_DAYS {
             return Err(invalid(format!("days must be between 1 and {MAX_DAYS}")));
         }
@@ -180,7 +179,7 @@ impl Reader<'_> {
         };
         if let Some(form) = &timer.form {
             let Some(record) = self.engine.store().record(self.space, form, &timer.record)? else { return Ok(None) };
-            let loaded = match self.engine.loaded_form(self.space.as_str(), form.as_str()) {
+            let loaded = match self.engine.loaded_form(self.space, form) {
                 Ok(loaded) => loaded,
                 Err(EngineError::NotFound { .. }) => return Ok(None),
                 Err(err) => return Err(err),
@@ -213,7 +212,7 @@ impl Reader<'_> {
         };
         item.workflows = runs.iter().map(|(name, _)| name.to_string()).collect();
         if let [(name, version)] = runs.as_slice() {
-            if let Ok(workflow) = self.engine.workflow(self.space.as_str(), name.as_str(), Some(*version)) {
+            if let Ok(workflow) = self.engine.workflow(self.space, name, Some(*version)) {
                 item.title = workflow.definition.title.clone();
                 item.condition = workflow.definition.when.clone();
             }
@@ -233,7 +232,7 @@ impl Reader<'_> {
         let Some((target, id)) = reference else { return Ok(None) };
         let Ok(target) = forms::FormName::parse(target) else { return Ok(None) };
         let Some(record) = self.engine.store().record(self.space, &target, &id)? else { return Ok(None) };
-        let Ok(loaded) = self.engine.loaded_form(self.space.as_str(), target.as_str()) else { return Ok(None) };
+        let Ok(loaded) = self.engine.loaded_form(self.space, &target) else { return Ok(None) };
         let def = loaded.compiled.def();
         let policy = Policy::new(def, self.access);
         if !policy.sees_record(&record) {

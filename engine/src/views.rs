@@ -11,7 +11,7 @@
 //! read with `resolved_filter`, the filter with those replaced by today's dates (UTC, by the
 //! engine's clock), so "renewals in the next 90 days" stays true every day.
 
-use forms::{DefinitionErrors, FieldError, FormName};
+use forms::{DefinitionErrors, FieldError, FormName, SpaceName, ViewName};
 use serde_json::Value;
 
 use crate::error::{EngineError, Result};
@@ -37,7 +37,7 @@ impl StoredView {
 
 impl Engine {
     /// Checks a view definition against its form; every problem with its JSON pointer.
-    fn check_view(&self, space: &str, form: &str, definition: &Value) -> Result<ViewDef> {
+    fn check_view(&self, space: &SpaceName, form: &FormName, definition: &Value) -> Result<ViewDef> {
         let view: ViewDef = serde_json::from_value(definition.clone())
             .map_err(|err| DefinitionErrors(vec![FieldError::new("", format!("not a view definition: {err}"))]))?;
         let loaded = self.loaded_form(space, form)?;
@@ -80,24 +80,23 @@ impl Engine {
     pub async fn put_view(
         &self,
         actor: &Actor,
-        space: &str,
-        form: &str,
-        name: &str,
+        space: &SpaceName,
+        form: &FormName,
+        name: &ViewName,
         definition: &Value,
     ) -> Result<(StoredView, bool)> {
-        let name = FormName::parse(name)?;
         let definition = self.check_view(space, form, definition)?;
         let loaded = self.loaded_form(space, form)?;
         let (space, form) = (&loaded.space, &loaded.stored.name);
-        let existing = self.store().view(space, form, name.as_str())?;
+        let existing = self.store().view(space, form, name)?;
         if let Some(existing) = &existing {
             if !existing.visible_to(actor) {
                 return Err(EngineError::AlreadyExists { what: "view", name: name.to_string() });
             }
         }
         let view = StoredView {
-            name: name.to_string(),
-            form: form.to_string(),
+            name: name.clone(),
+            form: form.clone(),
             definition,
             // A shared view keeps its first owner; whoever saves a personal view owns it.
             owner: existing.as_ref().filter(|v| v.definition.shared).map_or_else(|| actor.clone(), |v| v.owner.clone()),
@@ -113,20 +112,20 @@ impl Engine {
     pub async fn create_view(
         &self,
         actor: &Actor,
-        space: &str,
-        form: &str,
-        name: &str,
+        space: &SpaceName,
+        form: &FormName,
+        name: &ViewName,
         definition: &Value,
     ) -> Result<StoredView> {
         let loaded = self.loaded_form(space, form)?;
         if self.store().view(&loaded.space, &loaded.stored.name, name)?.is_some() {
-            return Err(EngineError::AlreadyExists { what: "view", name: name.to_owned() });
+            return Err(EngineError::AlreadyExists { what: "view", name: name.to_string() });
         }
         self.put_view(actor, space, form, name, definition).await.map(|(view, _)| view)
     }
 
     /// A view the caller may see.
-    pub fn view(&self, actor: &Actor, space: &str, form: &str, name: &str) -> Result<StoredView> {
+    pub fn view(&self, actor: &Actor, space: &SpaceName, form: &FormName, name: &ViewName) -> Result<StoredView> {
         let loaded = self.loaded_form(space, form)?;
         self.store()
             .view(&loaded.space, &loaded.stored.name, name)?
@@ -136,7 +135,7 @@ impl Engine {
     }
 
     /// The views of a form the caller may see: shared ones and their own, in name order.
-    pub fn views(&self, actor: &Actor, space: &str, form: &str) -> Result<Vec<StoredView>> {
+    pub fn views(&self, actor: &Actor, space: &SpaceName, form: &FormName) -> Result<Vec<StoredView>> {
         let loaded = self.loaded_form(space, form)?;
         Ok(self
             .store()
@@ -156,7 +155,7 @@ impl Engine {
     }
 
     /// Deletes a view the caller may see.
-    pub async fn delete_view(&self, actor: &Actor, space: &str, form: &str, name: &str) -> Result<()> {
+    pub async fn delete_view(&self, actor: &Actor, space: &SpaceName, form: &FormName, name: &ViewName) -> Result<()> {
         self.view(actor, space, form, name)?;
         let loaded = self.loaded_form(space, form)?;
         self.store().remove_view(&loaded.space, &loaded.stored.name, name)?;

@@ -1,7 +1,8 @@
-//! Names of spaces, forms and workflows: lowercase slugs, checked once at the edge.
+//! Names of spaces and of their definitions (forms, workflows, views, dashboards, webhook
+//! endpoints, inbound hooks): lowercase slugs, checked once at the edge.
 //!
 //! The names end up in URLs, storage keys and rhai code, so the rule is strict and the same for
-//! all three; the newtypes make an unchecked name impossible to pass around.
+//! all of them; the newtypes make an unchecked name impossible to pass around.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -13,6 +14,10 @@ use crate::error::NameError;
 
 /// Longest accepted name; keeps storage keys and URL segments short.
 pub const MAX_NAME_LEN: usize = 63;
+
+/// The slug rule as a JSON Schema `pattern` (with [`MAX_NAME_LEN`] as `maxLength`), for API
+/// documents to tell clients what a name may be.
+pub const NAME_PATTERN: &str = "^[a-z](?:[a-z0-9]|-(?!-)|_(?!_))*(?<![-_])$";
 
 /// The one slug rule behind every name type.
 fn check_slug(name: &str) -> Result<(), &'static str> {
@@ -50,6 +55,18 @@ macro_rules! slug_name {
             /// Checks `name` against the slug rule.
             pub fn parse(name: &str) -> Result<Self, NameError> {
                 Self::try_from(name.to_owned())
+            }
+
+            /// A name written in the code, such as a test's or a built-in's. Like
+            /// `http::HeaderName::from_static`, it panics when `name` breaks the slug rule,
+            /// which only a programming error can cause: input from outside goes through
+            /// [`Self::parse`].
+            #[track_caller]
+            pub fn from_static(name: &'static str) -> Self {
+                match Self::parse(name) {
+                    Ok(parsed) => parsed,
+                    Err(err) => panic!("{err}"),
+                }
             }
 
             /// The name as text.
@@ -135,6 +152,22 @@ slug_name!(
 slug_name!(
     /// The name of a workflow, e.g. `health-drop-alert`.
     WorkflowName
+);
+slug_name!(
+    /// The name of a saved view of a form's records, e.g. `at-risk`.
+    ViewName
+);
+slug_name!(
+    /// The name of a dashboard, e.g. `renewals`.
+    DashboardName
+);
+slug_name!(
+    /// The name of an outgoing webhook endpoint, e.g. `slack`.
+    EndpointName
+);
+slug_name!(
+    /// The name of an inbound hook, e.g. `usage`.
+    HookName
 );
 
 #[cfg(test)]

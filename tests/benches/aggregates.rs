@@ -25,7 +25,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate};
-use engine::{Access, Engine, EngineConfig};
+use engine::{Access, Engine, EngineConfig, FormName, SpaceName};
 use futures::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -86,8 +86,11 @@ async fn run() {
     println!("Tend aggregate benchmark: {records} accounts, {iterations} timed runs per query, {cores} cores");
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
-    engine.create_space(&actor(), SPACE, None).await.expect("space");
-    engine.put_form(&actor(), SPACE, FORM, &account_form(), false).await.expect("form");
+    engine.create_space(&actor(), &SpaceName::from_static(SPACE), None).await.expect("space");
+    engine
+        .put_form(&actor(), &SpaceName::from_static(SPACE), &FormName::from_static(FORM), &account_form(), false)
+        .await
+        .expect("form");
 
     let (y, m, d) = TODAY;
     let today = NaiveDate::from_ymd_opt(y, m, d).expect("a date");
@@ -100,7 +103,13 @@ async fn run() {
             let engine = engine.clone();
             async move {
                 engine
-                    .create_record(&actor(), &Access::unrestricted(), SPACE, FORM, data)
+                    .create_record(
+                        &actor(),
+                        &Access::unrestricted(),
+                        &SpaceName::from_static(SPACE),
+                        &FormName::from_static(FORM),
+                        data,
+                    )
                     .await
                     .expect("create")
             }
@@ -129,7 +138,9 @@ async fn run() {
     );
     for (label, query) in &queries {
         let run = || {
-            engine.aggregate(&Access::unrestricted(), SPACE, FORM, query).unwrap_or_else(|err| panic!("{label}: {err}"))
+            engine
+                .aggregate(&Access::unrestricted(), &SpaceName::from_static(SPACE), &FormName::from_static(FORM), query)
+                .unwrap_or_else(|err| panic!("{label}: {err}"))
         };
         let started = Instant::now();
         run();

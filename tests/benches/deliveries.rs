@@ -40,8 +40,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
-use engine::Access;
-use engine::Engine;
+use engine::{Access, EndpointName, Engine, FormName, SpaceName, WorkflowName};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use support::{actor, env_count, ms, percentiles, verdict};
@@ -137,19 +136,28 @@ async fn server(receiver: SocketAddr, crowded: bool) -> Server {
     let engine = app.engine().clone();
     let base = format!("http://{}", app.local_addr());
     let token = app.first_admin_token().expect("first token").to_owned();
-    engine.create_space(&actor(), "b", None).await.expect("space");
+    engine.create_space(&actor(), &SpaceName::from_static("b"), None).await.expect("space");
     let form = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
-    engine.put_form(&actor(), "b", "account", &form, false).await.expect("form");
+    engine
+        .put_form(&actor(), &SpaceName::from_static("b"), &FormName::from_static("account"), &form, false)
+        .await
+        .expect("form");
     let mut actions = vec![json!({ "notify": { "webhook": "fast", "body": "#{ n: record.n }" } })];
     for name in ["fast", "slow", "hang"] {
         let url = format!("http://{receiver}/{name}");
-        engine.put_endpoint("b", name, &json!({ "url": url })).await.expect("endpoint");
+        engine
+            .put_endpoint(&SpaceName::from_static("b"), &EndpointName::from_static(name), &json!({ "url": url }))
+            .await
+            .expect("endpoint");
         if crowded && name != "fast" {
             actions.push(json!({ "notify": { "webhook": name, "body": "#{ n: record.n }" } }));
         }
     }
     let workflow = json!({ "trigger": { "form": "account", "on": ["created"] }, "actions": actions });
-    engine.put_workflow(&actor(), "b", "tell", &workflow).await.expect("workflow");
+    engine
+        .put_workflow(&actor(), &SpaceName::from_static("b"), &WorkflowName::from_static("tell"), &workflow)
+        .await
+        .expect("workflow");
     Server { app: Some(app), engine, base, token, _dir: dir }
 }
 
@@ -175,7 +183,13 @@ async fn throughput(backlog: usize) -> f64 {
             let engine = engine.clone();
             async move {
                 engine
-                    .create_record(&actor(), &Access::unrestricted(), "b", "account", json!({ "n": n }))
+                    .create_record(
+                        &actor(),
+                        &Access::unrestricted(),
+                        &SpaceName::from_static("b"),
+                        &FormName::from_static("account"),
+                        json!({ "n": n }),
+                    )
                     .await
                     .expect("record")
             }
@@ -195,7 +209,7 @@ async fn throughput(backlog: usize) -> f64 {
     let received = started.elapsed();
     // Every outcome recorded as well, not just received.
     loop {
-        let counts = engine.delivery_counts("b").expect("counts");
+        let counts = engine.delivery_counts(&SpaceName::from_static("b")).expect("counts");
         if counts.get("delivered").copied().unwrap_or(0) == backlog {
             break;
         }
@@ -266,7 +280,7 @@ async fn measure_lag(rate: usize, secs: usize, crowded: bool) -> ((Duration, Dur
     println!("{total} writes in {}; lag p50 {} p99 {} max {}", ms(started.elapsed()), ms(p.p50), ms(p.p99), ms(p.max));
     let mut others = String::new();
     if crowded {
-        let counts = server.engine.delivery_counts("b").expect("counts");
+        let counts = server.engine.delivery_counts(&SpaceName::from_static("b")).expect("counts");
         others =
             format!("meanwhile `slow` answered {} and the outbox held {counts:?}", sink.slow.load(Ordering::Relaxed));
         println!("{others}");

@@ -63,7 +63,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
-use engine::{Access, Engine, EngineConfig, ListQuery, Page, Record};
+use engine::{Access, Engine, EngineConfig, FormName, ListQuery, Page, Record, SpaceName, WorkflowName};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
@@ -466,9 +466,12 @@ fn open_engine(dir: &TempDir) -> Engine {
 }
 
 async fn engine_with_accounts(engine: &Engine) {
-    engine.create_space(&actor(), SPACE, None).await.unwrap_or_else(|err| panic!("creating the space: {err}"));
     engine
-        .put_form(&actor(), SPACE, FORM, &account_form(), false)
+        .create_space(&actor(), &SpaceName::from_static(SPACE), None)
+        .await
+        .unwrap_or_else(|err| panic!("creating the space: {err}"));
+    engine
+        .put_form(&actor(), &SpaceName::from_static(SPACE), &FormName::from_static(FORM), &account_form(), false)
         .await
         .unwrap_or_else(|err| panic!("storing the form: {err}"));
 }
@@ -480,7 +483,13 @@ async fn engine_load(engine: &Engine, records: Vec<Value>) -> Run {
         let engine = engine.clone();
         async move {
             engine
-                .create_record(&actor(), &Access::unrestricted(), SPACE, FORM, data)
+                .create_record(
+                    &actor(),
+                    &Access::unrestricted(),
+                    &SpaceName::from_static(SPACE),
+                    &FormName::from_static(FORM),
+                    data,
+                )
                 .await
                 .unwrap_or_else(|err| panic!("engine create_record failed: {err}"));
         }
@@ -1068,7 +1077,12 @@ async fn queries(settings: &Settings) {
         let engine = time_queries(iterations, || {
             let page = server
                 .engine
-                .list_records(&Access::unrestricted(), SPACE, FORM, &query)
+                .list_records(
+                    &Access::unrestricted(),
+                    &SpaceName::from_static(SPACE),
+                    &FormName::from_static(FORM),
+                    &query,
+                )
                 .unwrap_or_else(|err| panic!("list_records({}): {err}", spec.label));
             async move { page }
         })
@@ -1100,7 +1114,10 @@ async fn queries(settings: &Settings) {
 /// follow-up workflow due at random instants over the next year, in commits of 1,000.
 async fn schedule_timers(engine: &Engine, count: usize) {
     let workflow = json!({ "trigger": { "form": FORM, "on": ["updated"], "delay": "30d" } });
-    let stored = engine.put_workflow(&actor(), SPACE, "follow-up", &workflow).await.expect("workflow");
+    let stored = engine
+        .put_workflow(&actor(), &SpaceName::from_static(SPACE), &WorkflowName::from_static("follow-up"), &workflow)
+        .await
+        .expect("workflow");
     let mut rng = rand::thread_rng();
     let started = Instant::now();
     let mut left = count;

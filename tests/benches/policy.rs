@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::{Access, Engine, EngineConfig, ListQuery, SpaceRole};
+use engine::{Access, Engine, EngineConfig, FormName, ListQuery, SpaceName, SpaceRole};
 use serde_json::{json, Value};
 use support::{account_form, actor, env_count, ms, percentiles, verdict};
 
@@ -67,7 +67,16 @@ async fn write(engine: &Engine, access: &Access, start: usize, count: usize) {
                     // Hidden from a CSM: not hers to write.
                     data.as_object_mut().map(|data| data.remove("notes"));
                 }
-                engine.create_record(&actor(), &access, SPACE, FORM, data).await.expect("create");
+                engine
+                    .create_record(
+                        &actor(),
+                        &access,
+                        &SpaceName::from_static(SPACE),
+                        &FormName::from_static(FORM),
+                        data,
+                    )
+                    .await
+                    .expect("create");
             }
         });
     }
@@ -82,12 +91,15 @@ async fn run() {
     let iters = env_count("TEND_BENCH_ITERS", 200);
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
-    engine.create_space(&actor(), SPACE, None).await.expect("space");
+    engine.create_space(&actor(), &SpaceName::from_static(SPACE), None).await.expect("space");
     let mut form = account_form();
     form["indexes"].as_array_mut().expect("indexes").push(json!("owner"));
     form["access"] = json!({ "person_field": "owner", "roles": {
         "member": { "records": "own", "fields": { "arr": "read_only", "notes": "hidden" } } } });
-    engine.put_form(&actor(), SPACE, FORM, &form, false).await.expect("form");
+    engine
+        .put_form(&actor(), &SpaceName::from_static(SPACE), &FormName::from_static(FORM), &form, false)
+        .await
+        .expect("form");
 
     let everyone = Access::unrestricted();
     let csm =
@@ -124,7 +136,9 @@ async fn run() {
         let mut plan = String::new();
         for _ in 0..iters {
             let started = Instant::now();
-            let page = engine.list_records(access, SPACE, FORM, &query).expect("list");
+            let page = engine
+                .list_records(access, &SpaceName::from_static(SPACE), &FormName::from_static(FORM), &query)
+                .expect("list");
             samples.push(started.elapsed());
             assert_eq!(page.items.len(), 50);
             plan = page.plan.to_string();
@@ -139,10 +153,14 @@ async fn run() {
         let (mut counts, mut aggregates) = (Vec::new(), Vec::new());
         for _ in 0..(iters / 10).max(3) {
             let started = Instant::now();
-            engine.count_matching(access, SPACE, FORM, None).expect("count");
+            engine
+                .count_matching(access, &SpaceName::from_static(SPACE), &FormName::from_static(FORM), None)
+                .expect("count");
             counts.push(started.elapsed());
             let started = Instant::now();
-            engine.aggregate(access, SPACE, FORM, &by_tier).expect("aggregate");
+            engine
+                .aggregate(access, &SpaceName::from_static(SPACE), &FormName::from_static(FORM), &by_tier)
+                .expect("aggregate");
             aggregates.push(started.elapsed());
         }
         let (c, a) = (percentiles(&mut counts), percentiles(&mut aggregates));

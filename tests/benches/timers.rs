@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use engine::timers::Timer;
 use engine::workflows::RunFilter;
-use engine::{Access, Engine, EngineConfig, EventKind};
+use engine::{Access, Engine, EngineConfig, EventKind, FormName, SpaceName, WorkflowName};
 use rand::Rng;
 use serde_json::json;
 use support::*;
@@ -81,12 +81,19 @@ async fn run(count: usize, burst: usize) {
     // 1. Scheduling.
     let rss_before = rss_mb();
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
-    engine.create_space(&actor(), "bench", None).await.expect("space");
+    engine.create_space(&actor(), &SpaceName::from_static("bench"), None).await.expect("space");
     let task = json!({ "schema": { "type": "object", "properties": { "title": { "type": "string" } } } });
-    engine.put_form(&actor(), "bench", "task", &task, false).await.expect("form");
+    engine
+        .put_form(&actor(), &SpaceName::from_static("bench"), &FormName::from_static("task"), &task, false)
+        .await
+        .expect("form");
     let workflow = json!({ "trigger": { "form": "task", "on": ["created"], "delay": "1d" } });
-    let version =
-        engine.put_workflow(&actor(), "bench", "follow-up", &workflow).await.expect("workflow").workflow.version;
+    let version = engine
+        .put_workflow(&actor(), &SpaceName::from_static("bench"), &WorkflowName::from_static("follow-up"), &workflow)
+        .await
+        .expect("workflow")
+        .workflow
+        .version;
     let mut rng = rand::thread_rng();
     let year = 365 * 24 * 3600;
     let started = Instant::now();
@@ -177,8 +184,9 @@ async fn run(count: usize, burst: usize) {
         firing.push((event.at - timer.due).to_std().unwrap_or_default());
     }
     assert_eq!(seen, ids, "exactly the burst fired");
-    let (runs, _) =
-        engine.runs(&Access::unrestricted(), "bench", &RunFilter::default(), usize::MAX, None).expect("runs");
+    let (runs, _) = engine
+        .runs(&Access::unrestricted(), &SpaceName::from_static("bench"), &RunFilter::default(), usize::MAX, None)
+        .expect("runs");
     assert_eq!(runs.len(), burst, "one run per fired timer");
     let due_of: std::collections::HashMap<u64, DateTime<Utc>> =
         fired_events.iter().map(|e| (e.seq, e.timer.as_ref().map_or(e.at, |t| t.due))).collect();

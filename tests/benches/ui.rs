@@ -19,6 +19,7 @@
 #[path = "support.rs"]
 mod support;
 
+use engine::{FormName, SpaceName};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -167,7 +168,7 @@ async fn run() {
 /// A `ticket` form in space `bench` with `count` records, written concurrently.
 async fn load_large_form(engine: &engine::Engine, count: usize) {
     let actor = actor();
-    engine.create_space(&actor, "bench", Some("Benchmark".into())).await.expect("space");
+    engine.create_space(&actor, &SpaceName::from_static("bench"), Some("Benchmark".into())).await.expect("space");
     let form = json!({
         "title": "Ticket",
         "schema": { "type": "object", "required": ["subject"], "properties": {
@@ -176,7 +177,10 @@ async fn load_large_form(engine: &engine::Engine, count: usize) {
             "minutes": { "type": "integer", "minimum": 0 } } },
         "indexes": ["priority", "opened"]
     });
-    engine.put_form(&actor, "bench", "ticket", &form, false).await.expect("form");
+    engine
+        .put_form(&actor, &SpaceName::from_static("bench"), &FormName::from_static("ticket"), &form, false)
+        .await
+        .expect("form");
     let engine = Arc::new(engine.clone());
     futures::stream::iter(0..count)
         .map(|i| {
@@ -187,7 +191,7 @@ async fn load_large_form(engine: &engine::Engine, count: usize) {
                     "subject": format!("Ticket {i}"), "priority": priority,
                     "requester": format!("user{}@example.com", i % 977), "opened": format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
                     "minutes": i % 500 });
-                engine.create_record(&actor, &engine::Access::unrestricted(), "bench", "ticket", data).await.expect("record");
+                engine.create_record(&actor, &engine::Access::unrestricted(), &SpaceName::from_static("bench"), &FormName::from_static("ticket"), data).await.expect("record");
             }
         })
         .buffer_unordered(256)

@@ -65,7 +65,7 @@ use std::time::{Duration, Instant};
 
 use engine::rules::{ScriptLimits, ScriptOrigin, ScriptVars, Scripts};
 use engine::workflows::{Run, RunFilter, RunStatus};
-use engine::{Access, Engine, EngineConfig, EventKind, ListQuery, SystemClock};
+use engine::{Access, Engine, EngineConfig, EventKind, FormName, ListQuery, SpaceName, SystemClock, WorkflowName};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
@@ -256,21 +256,38 @@ fn form_name(index: usize) -> String {
 /// A space with `forms` account-shaped forms (`account` first), `task`, and `per_form`
 /// workflows on each account-shaped form.
 async fn setup_space(engine: &Engine, forms: usize, per_form: usize) {
-    engine.create_space(&actor(), SPACE, None).await.unwrap_or_else(|err| panic!("creating the space: {err}"));
+    engine
+        .create_space(&actor(), &SpaceName::from_static(SPACE), None)
+        .await
+        .unwrap_or_else(|err| panic!("creating the space: {err}"));
     for index in 0..forms {
         let form = form_name(index);
         engine
-            .put_form(&actor(), SPACE, &form, &account_form(), false)
+            .put_form(
+                &actor(),
+                &SpaceName::from_static(SPACE),
+                &FormName::parse(&form).expect("name"),
+                &account_form(),
+                false,
+            )
             .await
             .unwrap_or_else(|err| panic!("storing form {form}: {err}"));
     }
-    engine.put_form(&actor(), SPACE, TASK, &task_form(), false).await.unwrap_or_else(|err| panic!("task form: {err}"));
+    engine
+        .put_form(&actor(), &SpaceName::from_static(SPACE), &FormName::from_static(TASK), &task_form(), false)
+        .await
+        .unwrap_or_else(|err| panic!("task form: {err}"));
     for index in 0..forms {
         let form = form_name(index);
         for segment in 0..per_form {
             let name = format!("{form}-low-s{segment}");
             engine
-                .put_workflow(&actor(), SPACE, &name, &workflow(&form, segment))
+                .put_workflow(
+                    &actor(),
+                    &SpaceName::from_static(SPACE),
+                    &WorkflowName::parse(&name).expect("name"),
+                    &workflow(&form, segment),
+                )
                 .await
                 .unwrap_or_else(|err| panic!("storing workflow {name}: {err}"));
         }
@@ -287,7 +304,13 @@ async fn create_accounts(engine: &Engine, count: usize, seed: u64) -> Vec<String
         let (engine, sink) = (engine.clone(), Arc::clone(&sink));
         async move {
             let record = engine
-                .create_record(&actor(), &Access::unrestricted(), SPACE, ACCOUNT, data)
+                .create_record(
+                    &actor(),
+                    &Access::unrestricted(),
+                    &SpaceName::from_static(SPACE),
+                    &FormName::from_static(ACCOUNT),
+                    data,
+                )
                 .await
                 .unwrap_or_else(|err| panic!("creating an account: {err}"));
             sink.lock().expect("ids lock").push(record.id.to_string());
@@ -334,7 +357,7 @@ fn count_runs(engine: &Engine, mut each: impl FnMut(&Run)) -> (usize, usize, usi
     let mut before = None;
     loop {
         let (runs, more) = engine
-            .runs(&Access::unrestricted(), SPACE, &RunFilter::default(), 10_000, before)
+            .runs(&Access::unrestricted(), &SpaceName::from_static(SPACE), &RunFilter::default(), 10_000, before)
             .unwrap_or_else(|err| panic!("listing runs: {err}"));
         for run in &runs {
             each(run);
@@ -362,7 +385,12 @@ fn count_records(engine: &Engine, form: &str) -> usize {
     loop {
         let query = ListQuery { filter: None, sort: None, limit: Some(engine::MAX_LIMIT), cursor };
         let page = engine
-            .list_records(&Access::unrestricted(), SPACE, form, &query)
+            .list_records(
+                &Access::unrestricted(),
+                &SpaceName::from_static(SPACE),
+                &FormName::parse(form).expect("name"),
+                &query,
+            )
             .unwrap_or_else(|err| panic!("listing {form}: {err}"));
         count += page.items.len();
         match page.next_cursor {
@@ -527,7 +555,15 @@ async fn drain_case(settings: &Settings, case: &DrainCase) -> Drained {
         let engine = writer.clone();
         async move {
             engine
-                .patch_record(&actor(), &Access::unrestricted(), SPACE, ACCOUNT, &id, &patch, None)
+                .patch_record(
+                    &actor(),
+                    &Access::unrestricted(),
+                    &SpaceName::from_static(SPACE),
+                    &FormName::from_static(ACCOUNT),
+                    &id,
+                    &patch,
+                    None,
+                )
                 .await
                 .unwrap_or_else(|err| panic!("patching account {id}: {err}"));
         }
@@ -733,7 +769,14 @@ impl Lagged {
     fn update_seq(&self, id: &str) -> u64 {
         let history = self
             .engine
-            .record_history(&Access::unrestricted(), SPACE, ACCOUNT, id, 0, 10)
+            .record_history(
+                &Access::unrestricted(),
+                &SpaceName::from_static(SPACE),
+                &FormName::from_static(ACCOUNT),
+                id,
+                0,
+                10,
+            )
             .unwrap_or_else(|err| panic!("history of {id}: {err}"));
         let updates: Vec<u64> = history.iter().filter(|e| e.kind == EventKind::Updated).map(|e| e.seq).collect();
         assert_eq!(updates.len(), 1, "account {id} must have been updated exactly once");

@@ -3,6 +3,7 @@
 //! acknowledged before the backup started is there, none is half there, pending timers fire
 //! and the outbox resumes), and the archives a restore must refuse.
 
+use engine::{FormName, SpaceName};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -330,7 +331,12 @@ async fn restore_refuses_damaged_truncated_foreign_and_newer_archives_and_a_non_
     assert!(ok, "{stderr}");
     let engine = engine::Engine::open(engine::EngineConfig::new(&fresh)).expect("open restored");
     let page = engine
-        .list_records(&engine::Access::unrestricted(), "cs", "account", &engine::ListQuery::default())
+        .list_records(
+            &engine::Access::unrestricted(),
+            &SpaceName::from_static("cs"),
+            &FormName::from_static("account"),
+            &engine::ListQuery::default(),
+        )
         .expect("list");
     assert_eq!(page.items.len(), 20);
     engine.close().expect("close");

@@ -432,3 +432,70 @@ async fn deeply_nested_json_is_bounded_where_it_enters_and_what_is_stored_reads_
     let deleted = app.delete(&record, None).await;
     assert!(deleted.status().is_success(), "{}", deleted.status());
 }
+
+/// Space, form and workflow names are checked once, where they enter: a name in a path that
+/// breaks the slug rule names nothing (404, like a name that isn't there), unless a `PUT` is
+/// creating it (422); a new space's name in the body is refused at `/name`.
+#[tokio::test]
+async fn names_that_break_the_slug_rule_are_refused_where_they_enter() {
+    let app = TestApp::spawn().await;
+    app.space_with_accounts("cs").await;
+    let not_found = [
+        ("/api/v1/spaces/cs/forms/Account", "form `Account`"),
+        ("/api/v1/spaces/cs/forms/account--x/records", "form `account--x`"),
+        ("/api/v1/spaces/CS/forms/account/records", "space `CS`"),
+        ("/api/v1/spaces/cs/workflows/Bad", "workflow `Bad`"),
+        ("/api/v1/spaces/cs/forms/account/views/At-Risk", "view `At-Risk`"),
+        ("/api/v1/spaces/cs/dashboards/_overview", "dashboard `_overview`"),
+        ("/api/v1/spaces/cs/webhooks/Slack", "webhook endpoint `Slack`"),
+        ("/api/v1/spaces/cs/hooks/Usage", "inbound hook `Usage`"),
+    ];
+    for (path, named) in not_found {
+        let problem = expect_problem(app.get(path).await, StatusCode::NOT_FOUND, "not-found").await;
+        assert!(problem["detail"].as_str().unwrap().contains(named), "{path}: {problem}");
+    }
+
+    let form = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
+    let workflow = json!({ "trigger": { "form": "account", "on": ["created"] }, "actions": [] });
+    let endpoint = json!({ "url": "https://example.com/hook" });
+    let puts = [
+        ("/api/v1/spaces/cs/forms/Other", &form),
+        ("/api/v1/spaces/cs/workflows/w--2", &workflow),
+        ("/api/v1/spaces/cs/webhooks/Slack", &endpoint),
+        ("/api/v1/spaces/cs/hooks/usage-", &json!({})),
+    ];
+    for (path, body) in puts {
+        let problem = expect_problem(app.put(path, body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+        assert!(problem["detail"].as_str().unwrap().contains("must"), "{path}: {problem}");
+    }
+
+    let problem = expect_problem(
+        app.post("/api/v1/spaces", &json!({ "name": "Sales" })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(error_paths(&problem), ["/name"], "{problem}");
+    let view = json!({ "name": "At Risk", "filter": "health < 50" });
+    let problem = expect_problem(
+        app.post("/api/v1/spaces/cs/forms/account/views", &view).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_eq!(error_paths(&problem), ["/name"], "{problem}");
+    let copy = json!({ "name": "sales", "from_space": "CS" });
+    expect_problem(app.post("/api/v1/spaces", &copy).await, StatusCode::NOT_FOUND, "not-found").await;
+
+    let spaces = expect_json(app.get("/api/v1/spaces").await, StatusCode::OK).await;
+    let names: Vec<&str> = spaces["items"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["cs"]);
+    let forms = expect_json(app.get("/api/v1/spaces/cs/forms").await, StatusCode::OK).await;
+    assert_eq!(forms["items"].as_array().unwrap().len(), 1, "{forms}");
+    let workflows = expect_json(app.get("/api/v1/spaces/cs/workflows").await, StatusCode::OK).await;
+    assert_eq!(workflows["items"].as_array().unwrap().len(), 0, "{workflows}");
+    for list in ["/api/v1/spaces/cs/webhooks", "/api/v1/spaces/cs/hooks", "/api/v1/spaces/cs/forms/account/views"] {
+        let items = expect_json(app.get(list).await, StatusCode::OK).await;
+        assert_eq!(items["items"].as_array().unwrap().len(), 0, "{list}: {items}");
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use engine::{Access, Engine, EngineConfig};
+use engine::{Access, Engine, EngineConfig, FormName, SpaceName};
 use rand::Rng;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -250,13 +250,20 @@ async fn kill_9_during_workflow_runs_repeats_and_loses_no_effect() {
         .events_after(0, usize::MAX)
         .unwrap()
         .into_iter()
-        .filter(|e| e.form_name() == "account" && e.kind == engine::EventKind::Updated)
+        .filter(|e| e.form.as_ref().is_some_and(|f| f.as_str() == "account") && e.kind == engine::EventKind::Updated)
         .map(|e| e.seq)
         .collect();
     assert!(updates.len() >= acked.lock().unwrap().len(), "every acknowledged update is in the log");
 
-    let (runs, more) =
-        engine.runs(&Access::unrestricted(), "cs", &engine::workflows::RunFilter::default(), 1_000_000, None).unwrap();
+    let (runs, more) = engine
+        .runs(
+            &Access::unrestricted(),
+            &SpaceName::from_static("cs"),
+            &engine::workflows::RunFilter::default(),
+            1_000_000,
+            None,
+        )
+        .unwrap();
     assert!(!more);
     let mut run_events: Vec<u64> = runs.iter().map(|r| r.event).collect();
     run_events.sort_unstable();
@@ -267,7 +274,14 @@ async fn kill_9_during_workflow_runs_repeats_and_loses_no_effect() {
     let mut cursor = None;
     loop {
         let query = engine::ListQuery { limit: Some(1000), cursor, ..Default::default() };
-        let page = engine.list_records(&Access::unrestricted(), "cs", "note", &query).unwrap();
+        let page = engine
+            .list_records(
+                &Access::unrestricted(),
+                &SpaceName::from_static("cs"),
+                &FormName::from_static("note"),
+                &query,
+            )
+            .unwrap();
         note_seqs.extend(page.items.iter().map(|n| n.data["seq"].as_u64().unwrap()));
         match page.next_cursor {
             Some(next) => cursor = Some(next),

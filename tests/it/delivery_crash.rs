@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use engine::workflows::DeliveryStatus;
-use engine::{Access, Engine, EngineConfig, EventKind};
+use engine::{Access, Engine, EngineConfig, EventKind, FormName, SpaceName};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -153,7 +153,7 @@ async fn kill_9_during_2000_deliveries_loses_none_and_bounds_duplicates() {
         .events_after(0, usize::MAX)
         .unwrap()
         .into_iter()
-        .filter(|e| e.kind == EventKind::Created && e.form_name() == "account")
+        .filter(|e| e.kind == EventKind::Created && e.form.as_ref().is_some_and(|f| f.as_str() == "account"))
         .count();
     let deliveries = engine.deliveries().unwrap();
     assert_eq!(accounts, DELIVERIES);
@@ -200,7 +200,16 @@ async fn deliveries_leave_only_once_the_batch_that_wrote_them_is_durable() {
     let actor = engine::Actor("ops".into());
     for n in 0..ACCOUNTS {
         let data = account(&format!("a{n}"), "growth", 50);
-        engine.create_record(&actor, &Access::unrestricted(), "cs", "account", data).await.unwrap();
+        engine
+            .create_record(
+                &actor,
+                &Access::unrestricted(),
+                &SpaceName::from_static("cs"),
+                &FormName::from_static("account"),
+                data,
+            )
+            .await
+            .unwrap();
     }
     let backlog = engine.last_event_seq() - engine.processor_position().unwrap();
     assert!(backlog >= ACCOUNTS as u64, "a backlog of {backlog} events at the crash");

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{SecondsFormat, Utc};
 use engine::clock::ManualClock;
 use engine::workflows::{DeliveryStatus, RunFilter, RunStatus};
-use engine::{Access, Actor, Engine, EngineConfig, EventKind};
+use engine::{Access, Actor, EndpointName, Engine, EngineConfig, EventKind, FormName, SpaceName, WorkflowName};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -30,7 +30,7 @@ fn work_left(dir: &std::path::Path) -> (u64, usize, usize) {
     let unprocessed = engine.last_event_seq() - engine.processor_position().expect("position");
     let now = Utc::now();
     let due_timers = engine
-        .timers("cs", &engine::timers::TimerFilter::default(), 10_000, None)
+        .timers(&SpaceName::from_static("cs"), &engine::timers::TimerFilter::default(), 10_000, None)
         .expect("timers")
         .0
         .iter()
@@ -66,6 +66,7 @@ fn serve_until_the_fault(dir: &std::path::Path, fault: &str) {
         std::thread::sleep(Duration::from_millis(20));
     };
     use std::os::unix::process::ExitStatusExt as _;
+
     assert_eq!(status.signal(), Some(6), "{fault} aborted the server: {status}");
 }
 
@@ -78,7 +79,7 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
     let clock = Arc::new(ManualClock::new(now - chrono::Duration::days(2)));
     let engine = Engine::open(EngineConfig { clock, ..EngineConfig::new(dir) }).expect("engine");
     let actor = Actor::system();
-    engine.create_space(&actor, "cs", None).await.expect("space");
+    engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
     let account = json!({ "schema": { "type": "object", "properties": {
         "name": { "type": "string" }, "owner": { "type": "string" } } } });
     let task = json!({ "schema": { "type": "object", "properties": {
@@ -90,9 +91,19 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
         "pipeline": { "field": "stage", "stages": [ { "name": "kickoff", "sla": "1d" }, { "name": "live" } ],
                       "transitions": { "kickoff": ["live"] } } });
     for (name, form) in [("account", account), ("task", task), ("reminder", reminder), ("onboarding", onboarding)] {
-        engine.put_form(&actor, "cs", name, &form, false).await.expect("form");
+        engine
+            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::parse(name).expect("name"), &form, false)
+            .await
+            .expect("form");
     }
-    engine.put_endpoint("cs", "counter", &json!({ "url": receiver.url("/count") })).await.expect("endpoint");
+    engine
+        .put_endpoint(
+            &SpaceName::from_static("cs"),
+            &EndpointName::from_static("counter"),
+            &json!({ "url": receiver.url("/count") }),
+        )
+        .await
+        .expect("endpoint");
     let workflows = [
         (
             "tell",
@@ -118,23 +129,47 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
         ),
     ];
     for (name, workflow) in workflows {
-        engine.put_workflow(&actor, "cs", name, &workflow).await.expect("workflow");
+        engine
+            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::parse(name).expect("name"), &workflow)
+            .await
+            .expect("workflow");
     }
     let remind_at = (now - chrono::Duration::hours(1)).to_rfc3339_opts(SecondsFormat::Millis, true);
     for n in 0..REMINDERS {
         let data = json!({ "title": format!("r{n}"), "remind_at": remind_at });
-        engine.create_record(&actor, &Access::unrestricted(), "cs", "reminder", data).await.expect("reminder");
+        engine
+            .create_record(
+                &actor,
+                &Access::unrestricted(),
+                &SpaceName::from_static("cs"),
+                &FormName::from_static("reminder"),
+                data,
+            )
+            .await
+            .expect("reminder");
     }
     engine.process_pending().await.expect("the reminders' timers scheduled");
     for n in 0..ACCOUNTS {
         engine
-            .create_record(&actor, &Access::unrestricted(), "cs", "account", json!({ "name": format!("a{n}") }))
+            .create_record(
+                &actor,
+                &Access::unrestricted(),
+                &SpaceName::from_static("cs"),
+                &FormName::from_static("account"),
+                json!({ "name": format!("a{n}") }),
+            )
             .await
             .expect("account");
     }
     for n in 0..ONBOARDINGS {
         engine
-            .create_record(&actor, &Access::unrestricted(), "cs", "onboarding", json!({ "name": format!("o{n}") }))
+            .create_record(
+                &actor,
+                &Access::unrestricted(),
+                &SpaceName::from_static("cs"),
+                &FormName::from_static("onboarding"),
+                json!({ "name": format!("o{n}") }),
+            )
             .await
             .expect("onboarding");
     }
@@ -185,7 +220,9 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
 
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     assert_eq!(engine.last_event_seq(), engine.processor_position().expect("position"), "everything processed");
-    let (runs, _) = engine.runs(&Access::unrestricted(), "cs", &RunFilter::default(), usize::MAX, None).expect("runs");
+    let (runs, _) = engine
+        .runs(&Access::unrestricted(), &SpaceName::from_static("cs"), &RunFilter::default(), usize::MAX, None)
+        .expect("runs");
     let mut per_workflow: BTreeMap<String, usize> = BTreeMap::new();
     for run in &runs {
         assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
@@ -201,8 +238,8 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
     // Round-robin: each of the three took exactly a third of the accounts.
     let accounts = engine.list_records(
         &Access::unrestricted(),
-        "cs",
-        "account",
+        &SpaceName::from_static("cs"),
+        &FormName::from_static("account"),
         &engine::ListQuery { limit: Some(1000), ..Default::default() },
     );
     let mut owners: BTreeMap<String, usize> = BTreeMap::new();
@@ -215,8 +252,8 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
     // Tasks: one per reminder, one for the cron occurrence.
     let tasks = engine.list_records(
         &Access::unrestricted(),
-        "cs",
-        "task",
+        &SpaceName::from_static("cs"),
+        &FormName::from_static("task"),
         &engine::ListQuery { limit: Some(1000), ..Default::default() },
     );
     let mut abouts: BTreeMap<String, usize> = BTreeMap::new();
@@ -227,7 +264,9 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
     assert!(abouts.values().all(|n| *n == 1), "{abouts:?}");
 
     // Timers: the cron schedule's next occurrence, once, in the future; nothing else.
-    let (timers, _) = engine.timers("cs", &engine::timers::TimerFilter::default(), 10_000, None).expect("timers");
+    let (timers, _) = engine
+        .timers(&SpaceName::from_static("cs"), &engine::timers::TimerFilter::default(), 10_000, None)
+        .expect("timers");
     assert_eq!(timers.len(), 1, "{timers:?}");
     assert_eq!(timers[0].workflow.as_ref().map(|w| w.as_str()), Some("hourly"));
     assert!(timers[0].due > Utc::now(), "{timers:?}");

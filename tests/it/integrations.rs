@@ -404,6 +404,11 @@ async fn inbound_hook_refusals_look_the_same_whatever_the_cause() {
     let attempts = [
         ("no such space", signed_post(&app.client, &app.url("/api/v1/spaces/nope/hooks/usage"), &secret, body)),
         ("no such hook", signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/ghost"), &secret, body)),
+        (
+            "a space name no space has",
+            signed_post(&app.client, &app.url("/api/v1/spaces/CS/hooks/usage"), &secret, body),
+        ),
+        ("a hook name no hook has", signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/Usage"), &secret, body)),
         ("disabled hook", signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/off"), &disabled_secret, body)),
         ("wrong signature", signed_post(&app.client, &app.url("/api/v1/spaces/cs/hooks/usage"), &other_secret, body)),
         ("no signature", app.client.post(app.url("/api/v1/spaces/cs/hooks/usage")).json(&json!({ "score": 1 }))),

@@ -146,6 +146,19 @@ async fn openapi_documents_problems_and_each_forms_schema() {
             assert!(operation["responses"]["default"].is_object(), "every operation documents its problem answer");
         }
     }
+    // Name parameters publish the slug rule the server checks them against.
+    let mut names = 0;
+    for (path, item) in paths {
+        for (_, operation) in item.as_object().unwrap() {
+            for param in operation["parameters"].as_array().into_iter().flatten() {
+                if ["space", "form", "view", "dashboard"].contains(&param["name"].as_str().unwrap()) {
+                    assert_eq!(param["schema"]["pattern"], forms::NAME_PATTERN, "{path}: {param}");
+                    names += 1;
+                }
+            }
+        }
+    }
+    assert!(names > 50, "{names} name parameters");
 
     let space = expect_json(app.get("/api/v1/spaces/cs/openapi.json").await, StatusCode::OK).await;
     let schemas = &space["components"]["schemas"];

@@ -3,6 +3,7 @@
 //! problem of a broken pack at its file and line; a copied space adapts its workflows without
 //! touching the original.
 
+use engine::{FormName, SpaceName};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -316,7 +317,9 @@ async fn the_customer_success_pack_gives_csms_their_book_and_managers_their_team
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(EngineConfig::new(dir.path())).unwrap();
     let pack = web::packs::embedded("customer-success").expect("built-in pack");
-    web::packs::install_new(&engine, &Actor::system(), &pack, "cs", None, true).await.expect("install");
+    web::packs::install_new(&engine, &Actor::system(), &pack, &SpaceName::from_static("cs"), None, true)
+        .await
+        .expect("install");
     let person = |user: &str, role: SpaceRole, team: &[&str]| Access {
         user_id: Some(user.to_owned()),
         role: Some(role),
@@ -325,7 +328,10 @@ async fn the_customer_success_pack_gives_csms_their_book_and_managers_their_team
     let admin = person("ops@example.com", SpaceRole::Admin, &[]);
     let all = |access: &Access, form: &str| {
         let query = ListQuery { limit: Some(1000), ..ListQuery::default() };
-        engine.list_records(access, "cs", form, &query).expect("list").items
+        engine
+            .list_records(access, &SpaceName::from_static("cs"), &FormName::parse(form).expect("name"), &query)
+            .expect("list")
+            .items
     };
     for (form, field) in [("account", "owner"), ("renewal", "owner"), ("task", "assignee"), ("onboarding", "owner")] {
         let everything = all(&admin, form);
@@ -348,19 +354,32 @@ async fn the_customer_success_pack_gives_csms_their_book_and_managers_their_team
     // and the person fields hold their ids.
     let user = |email: &str| engine.user_by_email(email).expect("a user for the sample data's CSM").id;
     let (ana, ben) = (user("ana.silva@example.com"), user("ben.okafor@example.com"));
-    let member = engine.members("cs").expect("members").into_iter().find(|(m, _)| m.user_id == ana);
+    let member =
+        engine.members(&SpaceName::from_static("cs")).expect("members").into_iter().find(|(m, _)| m.user_id == ana);
     assert_eq!(member.map(|(m, _)| m.role), Some(SpaceRole::Member));
     let (ana, ben) = (ana.as_str(), ben.as_str());
     let csm = person(ana, SpaceRole::Member, &[ana]);
     let account = all(&csm, "account").remove(0);
     let raise = json!({ "arr": 1 });
     let actor = Actor(ana.to_owned());
-    let err = engine.patch_record(&actor, &csm, "cs", "account", &account.id.to_string(), &raise, None).await;
+    let err = engine
+        .patch_record(
+            &actor,
+            &csm,
+            &SpaceName::from_static("cs"),
+            &FormName::from_static("account"),
+            &account.id.to_string(),
+            &raise,
+            None,
+        )
+        .await;
     let err = err.expect_err("ARR is finance's");
     assert_eq!(err.code(), ErrorCode::Forbidden);
     assert_eq!(err.field_errors()[0].path, "/arr");
     let bens = all(&admin, "account").into_iter().find(|r| r.data["owner"] == ben).expect("ben's account");
-    let err = engine.record(&csm, "cs", "account", &bens.id.to_string()).expect_err("not hers");
+    let err = engine
+        .record(&csm, &SpaceName::from_static("cs"), &FormName::from_static("account"), &bens.id.to_string())
+        .expect_err("not hers");
     assert_eq!(err.code(), ErrorCode::NotFound);
     engine.close().unwrap();
 }

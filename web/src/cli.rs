@@ -14,14 +14,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use engine::people::NewUser;
-use engine::{Actor, Engine, EngineConfig, NewToken, Role};
+use engine::{Actor, Engine, EngineConfig, NewToken, Role, SpaceName};
 
 use crate::config::{Config, LogFormat, Overrides};
-use crate::packs;
 use crate::remote::{ExportArgs, Remote};
 use crate::simulate::Simulation;
 use crate::startup::{self, Application};
-use crate::telemetry;
+use crate::{packs, telemetry};
 
 /// Tend: a low-code workflow engine for customer-success teams.
 ///
@@ -255,7 +254,7 @@ struct SimulateArgs {
     days: u32,
     /// Print only this space's runs.
     #[arg(long)]
-    space: Option<String>,
+    space: Option<SpaceName>,
     /// Start at this instant (RFC 3339) instead of now.
     #[arg(long)]
     start: Option<chrono::DateTime<chrono::Utc>>,
@@ -341,7 +340,7 @@ enum TokenCommand {
         user: Option<String>,
         /// Narrow the token to one space.
         #[arg(long)]
-        space: Option<String>,
+        space: Option<SpaceName>,
         /// Only reads.
         #[arg(long)]
         read_only: bool,
@@ -424,7 +423,7 @@ enum PackCommand {
         pack: String,
         /// The space to install into.
         #[arg(long)]
-        space: String,
+        space: SpaceName,
         /// Also write the pack's sample records.
         #[arg(long)]
         sample_data: bool,
@@ -442,7 +441,7 @@ enum PackCommand {
     Export {
         /// The space to export.
         #[arg(long)]
-        space: String,
+        space: SpaceName,
         /// The folder to write (created; must be empty if it exists).
         #[arg(long)]
         out: PathBuf,
@@ -458,9 +457,9 @@ enum SpaceCommand {
     #[command(after_help = "Example:\n  tend space copy cs cs-emea --title \"Customer Success EMEA\"")]
     Copy {
         /// The space to copy.
-        from: String,
+        from: SpaceName,
         /// The new space's name.
-        to: String,
+        to: SpaceName,
         /// The new space's title.
         #[arg(long)]
         title: Option<String>,
@@ -656,7 +655,7 @@ fn open_data_dir(data: &DataArgs) -> anyhow::Result<Engine> {
 async fn pack(command: PackCommand) -> anyhow::Result<()> {
     match command {
         PackCommand::Export { space, out, remote } => {
-            let pack = remote.remote()?.pack(&space).await?;
+            let pack = remote.remote()?.pack(space.as_str()).await?;
             pack.write_dir(&out)?;
             println!(
                 "Exported space {space} as a pack into {}: check it with `tend pack check {}`",
@@ -736,7 +735,7 @@ async fn pack(command: PackCommand) -> anyhow::Result<()> {
 async fn install_into(
     engine: &Engine,
     pack: &packs::Pack,
-    space: &str,
+    space: &SpaceName,
     sample_data: bool,
 ) -> anyhow::Result<packs::Installed> {
     let actor = Actor("cli".into());
@@ -772,8 +771,8 @@ fn invoked_as() -> String {
 /// configured.
 async fn demo_banner(app: &Application, url: &str, mail: bool) -> anyhow::Result<()> {
     let engine = app.engine();
-    let space = packs::demo::DEMO_SPACE;
-    match engine.space(space) {
+    let space = packs::demo::demo_space();
+    match engine.space(&space) {
         Ok(_) => println!("Demo: space `{space}` is already installed; serving it as it is."),
         Err(err) if err.code() == engine::ErrorCode::NotFound => {
             println!("Demo: installing the customer-success pack with sample data into space `{space}`...");

@@ -9,7 +9,7 @@
 use std::io;
 
 use engine::policy::Policy;
-use engine::{Access, Engine, EngineError, ListQuery, Record, MAX_LIMIT};
+use engine::{Access, Engine, EngineError, FormName, ListQuery, Record, SpaceName, MAX_LIMIT};
 use forms::{CompiledForm, FieldError, FieldType};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
@@ -70,8 +70,8 @@ pub fn media_type(format: FileFormat) -> (&'static str, &'static str) {
 pub fn start(
     engine: Engine,
     access: Access,
-    space: String,
-    form: String,
+    space: SpaceName,
+    form: FormName,
     request: ExportRequest,
 ) -> Result<mpsc::Receiver<io::Result<Vec<u8>>>, ExportError> {
     let loaded = engine.loaded_form(&space, &form)?;

@@ -14,7 +14,10 @@
 use std::io::{self, Read, Seek as _, Write as _};
 
 use axum::body::Bytes;
-use engine::{Access, Actor, Engine, EngineError, ImportMode, ImportOptions, ImportReport, ImportRow, RowError};
+use engine::{
+    Access, Actor, Engine, EngineError, FormName, ImportMode, ImportOptions, ImportReport, ImportRow, RowError,
+    SpaceName,
+};
 use forms::{CoerceOptions, ColumnMatch, MappingError};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -66,8 +69,8 @@ pub fn run(
     engine: &Engine,
     actor: &Actor,
     access: &Access,
-    space: &str,
-    form: &str,
+    space: &SpaceName,
+    form: &FormName,
     request: ImportRequest,
     input: impl Read + Send + 'static,
 ) -> Result<ImportOutcome, ImportError> {
@@ -109,8 +112,8 @@ fn run_once(
     engine: &Engine,
     actor: &Actor,
     access: &Access,
-    space: &str,
-    form: &str,
+    space: &SpaceName,
+    form: &FormName,
     request: ImportRequest,
     input: impl Read + Send + 'static,
 ) -> Result<ImportOutcome, ImportError> {

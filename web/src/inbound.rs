@@ -14,7 +14,7 @@
 
 use axum::http::HeaderMap;
 use engine::outbox::{HookAuth, Inbound};
-use engine::{Actor, Engine, ErrorCode};
+use engine::{Actor, Engine, ErrorCode, HookName, SpaceName};
 
 use crate::api::strict_json::{self, StrictJsonError};
 
@@ -37,7 +37,9 @@ pub(crate) enum InboundError {
 }
 
 /// Authenticates a post to hook `name` of `space` and appends it as an `inbound` event, unless
-/// it replays a message (its `webhook-id`) the hook took within the replay window.
+/// it replays a message (its `webhook-id`) the hook took within the replay window. The names
+/// come straight from the path: one that breaks the name rule is a hook that doesn't exist,
+/// and is answered like one.
 pub(crate) async fn receive(
     engine: &Engine,
     space: &str,
@@ -45,21 +47,23 @@ pub(crate) async fn receive(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Inbound, InboundError> {
-    let hook = match engine.hook(space, name) {
-        Ok(hook) => Some(hook).filter(|hook| hook.enabled),
-        Err(err) if err.code() == ErrorCode::NotFound || err.code() == ErrorCode::Invalid => None,
-        Err(err) => return Err(err.into()),
+    let names = SpaceName::parse(space).ok().zip(HookName::parse(name).ok());
+    let hook = match names.as_ref().map(|(space, name)| engine.hook(space, name)) {
+        Some(Ok(hook)) => Some(hook).filter(|hook| hook.enabled),
+        None => None,
+        Some(Err(err)) if err.code() == ErrorCode::NotFound => None,
+        Some(Err(err)) => return Err(err.into()),
     };
     let authentic = match &hook {
         Some(hook) => is_authentic(&hook.auth, &hook.secret, headers, body),
         None => is_authentic(&HookAuth::Signature, DECOY_SECRET, headers, body),
     };
-    if !authentic || hook.is_none() {
+    let (Some((space, name)), true) = (names, authentic && hook.is_some()) else {
         return Err(InboundError::Unauthorized);
-    }
+    };
     let payload = strict_json::parse(body)?;
     let message_id = headers.get("webhook-id").and_then(|id| id.to_str().ok()).filter(|id| !id.is_empty());
-    Ok(engine.receive_inbound(&Actor(format!("hook:{name}")), space, name, payload, message_id).await?)
+    Ok(engine.receive_inbound(&Actor(format!("hook:{name}")), &space, &name, payload, message_id).await?)
 }
 
 /// Whether the post carries the hook's secret the way the hook asks for.

@@ -11,7 +11,7 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use engine::workflows::{Run, RunFilter, RunStatus};
-use engine::{Access, Engine, EngineConfig, ManualClock};
+use engine::{Access, EndpointName, Engine, EngineConfig, ManualClock, SpaceName};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ pub struct Simulation<'a> {
     /// How far ahead.
     pub days: u32,
     /// Only this space's runs are printed (all spaces still run).
-    pub space: Option<String>,
+    pub space: Option<SpaceName>,
     /// When the simulation starts; now by default.
     pub start: Option<DateTime<Utc>>,
 }
@@ -32,7 +32,7 @@ pub struct Simulation<'a> {
 /// One run the simulation produced, with its space.
 pub struct SimulatedRun {
     /// The space.
-    pub space: String,
+    pub space: SpaceName,
     /// The run.
     pub run: Run,
 }
@@ -59,9 +59,9 @@ impl Simulation<'_> {
             ..EngineConfig::new(copy.path())
         })
         .map_err(|err| anyhow::anyhow!("opening the copy: {err}"))?;
-        let spaces: Vec<String> = match &self.space {
-            Some(space) => vec![engine.space(space)?.name.to_string()],
-            None => engine.spaces()?.into_iter().map(|s| s.name.to_string()).collect(),
+        let spaces: Vec<SpaceName> = match &self.space {
+            Some(space) => vec![engine.space(space)?.name],
+            None => engine.spaces()?.into_iter().map(|s| s.name).collect(),
         };
         let newest_before: Vec<Option<Uuid>> = spaces
             .iter()
@@ -154,10 +154,10 @@ fn describe(engine: &Engine, simulated: &SimulatedRun, mail: bool) -> String {
 }
 
 /// A record by the first of its name-like fields, else its id.
-fn record_label(engine: &Engine, space: &str, id: &Uuid) -> String {
+fn record_label(engine: &Engine, space: &SpaceName, id: &Uuid) -> String {
     let found = engine.forms(space).ok().into_iter().flatten().find_map(|form| {
         engine
-            .record(&Access::unrestricted(), space, form.name.as_str(), &id.to_string())
+            .record(&Access::unrestricted(), space, &form.name, &id.to_string())
             .ok()
             .map(|record| (form.name, record))
     });
@@ -173,7 +173,7 @@ fn record_label(engine: &Engine, space: &str, id: &Uuid) -> String {
     }
 }
 
-fn effect_label(engine: &Engine, space: &str, effect: &Value, mail: bool) -> String {
+fn effect_label(engine: &Engine, space: &SpaceName, effect: &Value, mail: bool) -> String {
     if let Some(create) = effect.get("create") {
         let id = create.get("id").and_then(Value::as_str).and_then(|id| Uuid::parse_str(id).ok());
         if let Some(id) = id {
@@ -204,12 +204,13 @@ fn effect_label(engine: &Engine, space: &str, effect: &Value, mail: bool) -> Str
 
 /// Where a delivery goes, and why it would fail when it would: a webhook endpoint the space
 /// does not define or has disabled, email without an SMTP server.
-fn notify_label(engine: &Engine, space: &str, target: &Value, mail: bool) -> String {
+fn notify_label(engine: &Engine, space: &SpaceName, target: &Value, mail: bool) -> String {
     if let Some(name) = target.get("webhook").and_then(Value::as_str) {
-        let problem = match engine.endpoint(space, name) {
-            Ok(endpoint) if endpoint.enabled => None,
-            Ok(_) => Some(format!("endpoint `{name}` is disabled")),
-            Err(_) => Some(format!("the space defines no webhook endpoint `{name}`")),
+        let endpoint = EndpointName::parse(name).ok().and_then(|name| engine.endpoint(space, &name).ok());
+        let problem = match endpoint {
+            Some(endpoint) if endpoint.enabled => None,
+            Some(_) => Some(format!("endpoint `{name}` is disabled")),
+            None => Some(format!("the space defines no webhook endpoint `{name}`")),
         };
         return with_problem(format!("notify webhook `{name}`"), problem);
     }

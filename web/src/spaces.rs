@@ -3,7 +3,7 @@
 //! records when `sample_data`). The API makes this one call; the choice between the three is
 //! made here, once.
 
-use engine::{Actor, Engine, EngineError, Space};
+use engine::{Actor, Engine, EngineError, Space, SpaceName};
 use serde::Deserialize;
 
 use crate::packs;
@@ -53,11 +53,16 @@ pub enum CreateSpaceError {
 /// Makes the space `new` asks for.
 pub async fn create(engine: &Engine, actor: &Actor, new: NewSpace) -> Result<Space, CreateSpaceError> {
     let invalid = |path, message: &str| CreateSpaceError::Invalid { path, message: message.to_owned() };
+    let name = SpaceName::parse(&new.name).map_err(|err| invalid("/name", &err.to_string()))?;
     match (new.template, new.from_space) {
         (Some(_), Some(_)) => Err(invalid("/from_space", "give `template` or `from_space`, not both")),
         (None, _) if new.sample_data => Err(invalid("/sample_data", "`sample_data` comes with a `template`")),
-        (None, Some(from)) => Ok(engine.copy_space(actor, &from, &new.name, new.title).await?),
-        (None, None) => Ok(engine.create_space(actor, &new.name, new.title).await?),
+        (None, Some(from)) => {
+            // A name that breaks the slug rule names no space to copy.
+            let from = SpaceName::parse(&from).map_err(|_| EngineError::NotFound { what: "space", name: from })?;
+            Ok(engine.copy_space(actor, &from, &name, new.title).await?)
+        }
+        (None, None) => Ok(engine.create_space(actor, &name, new.title).await?),
         (Some(template), None) => {
             let Some(pack) = packs::embedded(&template) else {
                 let known = packs::embedded_names().join(", ");
@@ -66,7 +71,7 @@ pub async fn create(engine: &Engine, actor: &Actor, new: NewSpace) -> Result<Spa
                     message: format!("no template pack `{template}`; built in: {known}"),
                 });
             };
-            match packs::install_new(engine, actor, &pack, &new.name, new.title, new.sample_data).await {
+            match packs::install_new(engine, actor, &pack, &name, new.title, new.sample_data).await {
                 Ok(installed) => Ok(installed.space),
                 Err(packs::InstallError::Engine(err)) => Err(err.into()),
                 Err(packs::InstallError::Problems { problems }) => Err(CreateSpaceError::Template {

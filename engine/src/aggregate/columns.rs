@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
+use forms::{FormName, SpaceName};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -52,7 +53,7 @@ const ROW_BYTES: usize = 48;
 #[derive(Default)]
 pub struct ColumnStore {
     /// space → form → columns.
-    forms: Mutex<HashMap<String, HashMap<String, Arc<Projection>>>>,
+    forms: Mutex<HashMap<SpaceName, HashMap<FormName, Arc<Projection>>>>,
     /// Bumped when the store forgets applied writes: a build begun before is thrown away.
     generation: AtomicU64,
     /// One build at a time.
@@ -327,8 +328,8 @@ impl ColumnStore {
     /// store forgot writes during the build): the caller scans.
     pub fn columns<'s>(
         &self,
-        space: &str,
-        form: &str,
+        space: &SpaceName,
+        form: &FormName,
         fields: &[String],
         scan: impl FnOnce(&[String]) -> Items<'s, Record>,
     ) -> Result<Option<Arc<Projection>>> {
@@ -362,7 +363,7 @@ impl ColumnStore {
             bytes: AtomicUsize::new(0),
         });
         // Registered before the scan: every write committed from here on is queued for it.
-        lock(&self.forms).entry(space.to_owned()).or_default().insert(form.to_owned(), Arc::clone(&projection));
+        lock(&self.forms).entry(space.clone()).or_default().insert(form.clone(), Arc::clone(&projection));
         let started = Instant::now();
         let built = Self::build(&wanted, scan(&wanted));
         let mut columns = write(&projection.columns);
@@ -384,7 +385,7 @@ impl ColumnStore {
             self.remove(space, form, &projection);
             return Ok(None);
         }
-        tracing::debug!(space, form, fields = ?wanted, rows = read(&projection.columns).len(),
+        tracing::debug!(%space, %form, fields = ?wanted, rows = read(&projection.columns).len(),
             bytes = projection.bytes.load(Ordering::Relaxed), took = ?started.elapsed(), "built aggregate columns");
         self.report();
         Ok(Some(projection))
@@ -405,22 +406,22 @@ impl ColumnStore {
         Ok((columns.bytes() <= MAX_BYTES).then_some(columns))
     }
 
-    fn get(&self, space: &str, form: &str) -> Option<Arc<Projection>> {
+    fn get(&self, space: &SpaceName, form: &FormName) -> Option<Arc<Projection>> {
         lock(&self.forms).get(space).and_then(|forms| forms.get(form)).cloned()
     }
 
     /// Built columns of the form holding `fields`.
-    fn covering(&self, space: &str, form: &str, fields: &[String]) -> Option<Arc<Projection>> {
+    fn covering(&self, space: &SpaceName, form: &FormName, fields: &[String]) -> Option<Arc<Projection>> {
         let projection = self.get(space, form)?;
         let covers = fields.iter().all(|f| projection.fields.contains(f));
         (covers && read(&projection.columns).built).then_some(projection)
     }
 
-    fn holds(&self, space: &str, form: &str, projection: &Arc<Projection>) -> bool {
+    fn holds(&self, space: &SpaceName, form: &FormName, projection: &Arc<Projection>) -> bool {
         self.get(space, form).is_some_and(|current| Arc::ptr_eq(&current, projection))
     }
 
-    fn remove(&self, space: &str, form: &str, projection: &Arc<Projection>) {
+    fn remove(&self, space: &SpaceName, form: &FormName, projection: &Arc<Projection>) {
         let mut forms = lock(&self.forms);
         if let Some(of_space) = forms.get_mut(space) {
             if of_space.get(form).is_some_and(|current| Arc::ptr_eq(current, projection)) {
@@ -432,7 +433,7 @@ impl ColumnStore {
     }
 
     /// Drops a form's columns (its definition changed).
-    pub fn forget(&self, space: &str, form: &str) {
+    pub fn forget(&self, space: &SpaceName, form: &FormName) {
         if let Some(of_space) = lock(&self.forms).get_mut(space) {
             of_space.remove(form);
         }

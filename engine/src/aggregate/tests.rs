@@ -345,23 +345,42 @@ async fn the_planner_uses_a_selective_index() {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     let actor = Actor::system();
-    engine.create_space(&actor, "s", None).await.expect("space");
+    engine.create_space(&actor, &SpaceName::from_static("s"), None).await.expect("space");
     let form = json!({ "schema": { "type": "object", "properties": {
         "tier": { "type": "string" }, "owner": { "type": "string" }, "arr": { "type": "number" },
         "health": { "type": "integer" }, "renewal_date": { "type": "string", "format": "date" } } },
         "indexes": ["tier"] });
-    engine.put_form(&actor, "s", "accounts", &form, false).await.expect("form");
+    engine
+        .put_form(&actor, &SpaceName::from_static("s"), &FormName::from_static("accounts"), &form, false)
+        .await
+        .expect("form");
     let mut data = Vec::new();
     for i in 0..60 {
         let tier = if i % 10 == 0 { "gold" } else { "silver" };
         data.push(json!({ "tier": tier, "owner": format!("o{}", i % 3), "arr": i * 10, "health": i }));
     }
     for d in &data {
-        engine.create_record(&actor, &crate::Access::unrestricted(), "s", "accounts", d.clone()).await.expect("create");
+        engine
+            .create_record(
+                &actor,
+                &crate::Access::unrestricted(),
+                &SpaceName::from_static("s"),
+                &FormName::from_static("accounts"),
+                d.clone(),
+            )
+            .await
+            .expect("create");
     }
     let query = json!({ "filter": "tier = \"gold\"", "group_by": ["owner"],
         "metrics": [{ "op": "sum", "field": "arr" }, { "op": "avg", "field": "health" }] });
-    let got = engine.aggregate(&crate::Access::unrestricted(), "s", "accounts", &query).expect("aggregate");
+    let got = engine
+        .aggregate(
+            &crate::Access::unrestricted(),
+            &SpaceName::from_static("s"),
+            &FormName::from_static("accounts"),
+            &query,
+        )
+        .expect("aggregate");
     assert_eq!(got.plan, QueryPlan::Index("tier".into()));
     let expected = aggregate_over(query, &data).expect("in memory");
     assert_eq!((got.groups, got.total), (expected.groups, expected.total));
@@ -370,7 +389,14 @@ async fn the_planner_uses_a_selective_index() {
     // only the fields named (filter, groups, metrics), answers the same.
     let broad = json!({ "filter": "health >= 5", "group_by": ["tier"],
         "metrics": [{ "op": "count" }, { "op": "sum", "field": "arr" }, { "op": "max", "field": "health" }] });
-    let got = engine.aggregate(&crate::Access::unrestricted(), "s", "accounts", &broad).expect("aggregate");
+    let got = engine
+        .aggregate(
+            &crate::Access::unrestricted(),
+            &SpaceName::from_static("s"),
+            &FormName::from_static("accounts"),
+            &broad,
+        )
+        .expect("aggregate");
     assert_eq!(got.plan, QueryPlan::Columns);
     let expected = aggregate_over(broad.clone(), &data).expect("in memory");
     assert_eq!((&got.groups, &got.total), (&expected.groups, &expected.total));
@@ -394,16 +420,27 @@ async fn the_planner_uses_a_selective_index() {
 
     match engine.aggregate(
         &crate::Access::unrestricted(),
-        "s",
-        "accounts",
+        &SpaceName::from_static("s"),
+        &FormName::from_static("accounts"),
         &json!({ "metrics": [{ "op": "sum", "field": "owner" }] }),
     ) {
         Err(EngineError::InvalidAggregate(errors)) => assert_eq!(errors[0].path, "/metrics/0/field"),
         other => panic!("expected a type error, got {other:?}"),
     }
-    assert!(engine.check_aggregate("s", "accounts", &json!({ "group_by": ["tier"] })).is_ok());
+    assert!(engine
+        .check_aggregate(
+            &SpaceName::from_static("s"),
+            &FormName::from_static("accounts"),
+            &json!({ "group_by": ["tier"] })
+        )
+        .is_ok());
     assert!(matches!(
-        engine.aggregate(&crate::Access::unrestricted(), "s", "nope", &json!({})),
+        engine.aggregate(
+            &crate::Access::unrestricted(),
+            &SpaceName::from_static("s"),
+            &FormName::from_static("nope"),
+            &json!({})
+        ),
         Err(EngineError::NotFound { .. })
     ));
     engine.close().expect("close");
@@ -438,10 +475,13 @@ async fn columns_see_every_acknowledged_write() {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     let actor = Actor::system();
-    engine.create_space(&actor, "s", None).await.expect("space");
+    engine.create_space(&actor, &SpaceName::from_static("s"), None).await.expect("space");
     let form = json!({ "schema": { "type": "object", "properties": {
         "owner": { "type": "string" }, "arr": { "type": "number" } } } });
-    engine.put_form(&actor, "s", "accounts", &form, false).await.expect("form");
+    engine
+        .put_form(&actor, &SpaceName::from_static("s"), &FormName::from_static("accounts"), &form, false)
+        .await
+        .expect("form");
     let mut writers = Vec::new();
     for w in 0..6 {
         let engine = engine.clone();
@@ -456,7 +496,13 @@ async fn columns_see_every_acknowledged_write() {
                     0 | 1 => {
                         let data = json!({ "owner": owner, "arr": step });
                         let record = engine
-                            .create_record(&actor, &crate::Access::unrestricted(), "s", "accounts", data)
+                            .create_record(
+                                &actor,
+                                &crate::Access::unrestricted(),
+                                &SpaceName::from_static("s"),
+                                &FormName::from_static("accounts"),
+                                data,
+                            )
                             .await
                             .expect("create");
                         mine.push((record.id.to_string(), step));
@@ -466,22 +512,44 @@ async fn columns_see_every_acknowledged_write() {
                         *arr += 1000;
                         let patch = json!({ "arr": *arr });
                         engine
-                            .patch_record(&actor, &crate::Access::unrestricted(), "s", "accounts", id, &patch, None)
+                            .patch_record(
+                                &actor,
+                                &crate::Access::unrestricted(),
+                                &SpaceName::from_static("s"),
+                                &FormName::from_static("accounts"),
+                                id,
+                                &patch,
+                                None,
+                            )
                             .await
                             .expect("patch");
                     }
                     _ => {
                         let (id, _) = mine.pop().expect("a record");
                         engine
-                            .delete_record(&actor, &crate::Access::unrestricted(), "s", "accounts", &id, None)
+                            .delete_record(
+                                &actor,
+                                &crate::Access::unrestricted(),
+                                &SpaceName::from_static("s"),
+                                &FormName::from_static("accounts"),
+                                &id,
+                                None,
+                            )
                             .await
                             .expect("delete");
                     }
                 }
                 if w == 0 && step % 12 == 5 {
-                    engine.inner.columns.forget("s", "accounts");
+                    engine.inner.columns.forget(&SpaceName::from_static("s"), &FormName::from_static("accounts"));
                 }
-                let got = engine.aggregate(&crate::Access::unrestricted(), "s", "accounts", &query).expect("aggregate");
+                let got = engine
+                    .aggregate(
+                        &crate::Access::unrestricted(),
+                        &SpaceName::from_static("s"),
+                        &FormName::from_static("accounts"),
+                        &query,
+                    )
+                    .expect("aggregate");
                 assert_eq!(got.plan, QueryPlan::Columns);
                 let sum: i64 = mine.iter().map(|(_, arr)| arr).sum();
                 assert_eq!(
@@ -497,7 +565,14 @@ async fn columns_see_every_acknowledged_write() {
     }
     let broad =
         json!({ "group_by": ["owner"], "metrics": [{ "op": "sum", "field": "arr" }, { "op": "max", "field": "arr" }] });
-    let got = engine.aggregate(&crate::Access::unrestricted(), "s", "accounts", &broad).expect("aggregate");
+    let got = engine
+        .aggregate(
+            &crate::Access::unrestricted(),
+            &SpaceName::from_static("s"),
+            &FormName::from_static("accounts"),
+            &broad,
+        )
+        .expect("aggregate");
     assert_eq!(got.plan, QueryPlan::Columns);
     let aggregate = Aggregate::parse(&broad, &types).expect("query");
     let everyone = crate::Access::unrestricted();
@@ -514,7 +589,10 @@ async fn columns_see_every_acknowledged_write() {
     // A definition change drops them.
     let changed = json!({ "schema": { "type": "object", "properties": {
         "owner": { "type": "string" }, "arr": { "type": "number" }, "note": { "type": "string" } } } });
-    engine.put_form(&actor, "s", "accounts", &changed, false).await.expect("form");
+    engine
+        .put_form(&actor, &SpaceName::from_static("s"), &FormName::from_static("accounts"), &changed, false)
+        .await
+        .expect("form");
     assert_eq!(engine.aggregate_columns_bytes(), 0);
     engine.close().expect("close");
 }

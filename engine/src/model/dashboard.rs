@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use forms::{DashboardName, FormName};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -96,7 +97,7 @@ pub struct WidgetDef {
     #[serde(rename = "type")]
     pub kind: WidgetKind,
     /// The form whose records it counts.
-    pub form: String,
+    pub form: FormName,
     /// An aggregate query (`{filter, group_by, metrics, sort, limit}`); its filter may use
     /// relative dates, and `{from}`/`{to}` for the date range (or the period).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,7 +153,7 @@ pub struct SegmentDef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredDashboard {
     /// Slug, unique per space.
-    pub name: String,
+    pub name: DashboardName,
     /// 1, 2, ...: every change is a new version.
     pub version: u32,
     /// What it shows.
@@ -167,7 +168,7 @@ pub struct StoredDashboard {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DashboardData {
     /// The dashboard.
-    pub name: String,
+    pub name: DashboardName,
     /// The version evaluated.
     pub version: u32,
     /// The first day of the range used.
@@ -190,7 +191,7 @@ pub struct WidgetData {
     /// The widget's id.
     pub id: String,
     /// The form counted; where a row's `filter` lists records.
-    pub form: String,
+    pub form: FormName,
     /// The names of the key columns, in order.
     pub keys: Vec<String>,
     /// The names of the metrics, in order (a ratio's: `value`, `numerator`, `denominator`).

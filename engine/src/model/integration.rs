@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use forms::{EndpointName, HookName};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -11,7 +12,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Endpoint {
     /// Its name in the space (what `notify.webhook` names).
-    pub name: String,
+    pub name: EndpointName,
     /// Human title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -34,7 +35,7 @@ pub struct Endpoint {
 #[derive(Debug, Clone, Serialize)]
 pub struct EndpointInfo {
     /// Its name.
-    pub name: String,
+    pub name: EndpointName,
     /// Human title.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -88,7 +89,7 @@ pub enum HookAuth {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hook {
     /// Its name in the space (what a `{"hook": ...}` trigger names).
-    pub name: String,
+    pub name: HookName,
     /// Human title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -111,7 +112,7 @@ pub struct Hook {
 #[derive(Debug, Clone, Serialize)]
 pub struct HookInfo {
     /// Its name.
-    pub name: String,
+    pub name: HookName,
     /// Human title.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,

@@ -262,15 +262,10 @@ impl Event {
         }
     }
 
-    /// The form of the event's record, or `""` for events about no record.
-    pub fn form_name(&self) -> &str {
-        self.form.as_ref().map_or("", FormName::as_str)
-    }
-
     /// What the trigger index is searched by, with the event kind: the hook of an inbound
     /// event, the form of any other.
     pub fn trigger_source(&self) -> &str {
-        self.hook.as_deref().unwrap_or_else(|| self.form_name())
+        self.hook.as_deref().or(self.form.as_ref().map(FormName::as_str)).unwrap_or_default()
     }
 }
 

@@ -2,6 +2,7 @@
 //! secret's hash is their key).
 
 use chrono::{DateTime, Utc};
+use forms::SpaceName;
 use serde::{Deserialize, Serialize};
 
 /// What a token may do.
@@ -33,7 +34,7 @@ pub struct TokenInfo {
     pub user_id: Option<String>,
     /// The one space it reaches, if narrowed; other spaces answer as if they didn't exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub space: Option<String>,
+    pub space: Option<SpaceName>,
     /// Only safe methods (reads).
     #[serde(default)]
     pub read_only: bool,

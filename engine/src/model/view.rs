@@ -2,6 +2,7 @@
 //! personal or shared.
 
 use chrono::{DateTime, Utc};
+use forms::{FormName, ViewName};
 use serde::{Deserialize, Serialize};
 
 use super::Actor;
@@ -30,9 +31,9 @@ pub struct ViewDef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredView {
     /// Slug, unique per form.
-    pub name: String,
+    pub name: ViewName,
     /// The form it lists.
-    pub form: String,
+    pub form: FormName,
     /// What it shows.
     #[serde(flatten)]
     pub definition: ViewDef,

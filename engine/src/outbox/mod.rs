@@ -22,7 +22,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine as _;
-use forms::{DefinitionErrors, FieldError, PayloadSchema, SpaceName, ValidationErrors, WorkflowName};
+use forms::{
+    DefinitionErrors, EndpointName, FieldError, HookName, PayloadSchema, SpaceName, ValidationErrors, WorkflowName,
+};
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::Value;
@@ -264,9 +266,13 @@ impl Engine {
 
     /// Stores an outgoing webhook endpoint; returns it and, when this call generated the
     /// secret, the secret (the only time it is shown).
-    pub async fn put_endpoint(&self, space: &str, name: &str, definition: &Value) -> Result<EndpointInfo> {
+    pub async fn put_endpoint(
+        &self,
+        space: &SpaceName,
+        name: &EndpointName,
+        definition: &Value,
+    ) -> Result<EndpointInfo> {
         let space = self.space(space)?.name;
-        let name = forms::WorkflowName::parse(name)?.into_string();
         let definition: EndpointDef = forms::parse_definition(definition, "a webhook endpoint")?;
         let mut problems = Vec::new();
         let http = (definition.url.starts_with("https://") || definition.url.starts_with("http://"))
@@ -281,12 +287,12 @@ impl Engine {
         if !problems.is_empty() {
             return Err(DefinitionErrors(problems).into());
         }
-        let previous = self.store().endpoint(&space, &name)?;
+        let previous = self.store().endpoint(&space, name)?;
         let now = self.now();
         let (secret, generated) =
             resolve_secret(definition.secret.clone(), previous.as_ref().map(|p| p.secret.clone()));
         let endpoint = Endpoint {
-            name,
+            name: name.clone(),
             title: definition.title,
             url: definition.url,
             secret,
@@ -301,24 +307,25 @@ impl Engine {
     }
 
     /// An endpoint, secret included (for the transport and for callers that sign).
-    pub fn endpoint(&self, space: &str, name: &str) -> Result<Endpoint> {
+    pub fn endpoint(&self, space: &SpaceName, name: &EndpointName) -> Result<Endpoint> {
         let space = self.space(space)?.name;
         self.store().endpoint(&space, name)?.ok_or_else(|| EngineError::not_found("webhook endpoint", name))
     }
 
     /// Every endpoint of a space, in name order, without secrets.
-    pub fn endpoints(&self, space: &str) -> Result<Vec<EndpointInfo>> {
+    pub fn endpoints(&self, space: &SpaceName) -> Result<Vec<EndpointInfo>> {
         let space = self.space(space)?.name;
         Ok(self.store().endpoints(&space)?.iter().map(Endpoint::info).collect())
     }
 
     /// Deletes an outgoing webhook endpoint; refused while a workflow's `notify` action names
     /// it. Deliveries already queued to it fail their attempts and end dead.
-    pub async fn delete_endpoint(&self, space: &str, name: &str) -> Result<()> {
+    pub async fn delete_endpoint(&self, space: &SpaceName, name: &EndpointName) -> Result<()> {
         let endpoint = self.endpoint(space, name)?;
         let space = self.space(space)?.name;
-        let notifying = |action: &Action| matches!(action, Action::Notify(n) if n.webhook.as_deref() == Some(name));
-        self.refuse_if_used(&space, "webhook endpoint", name, |w| w.definition.actions.iter().any(notifying))?;
+        let notifying =
+            |action: &Action| matches!(action, Action::Notify(n) if n.webhook.as_deref() == Some(name.as_str()));
+        self.refuse_if_used(&space, "webhook endpoint", name.as_str(), |w| w.definition.actions.iter().any(notifying))?;
         self.store().remove_endpoint(&space, &endpoint.name)?;
         self.store().barrier().await?;
         Ok(())
@@ -326,10 +333,11 @@ impl Engine {
 
     /// Deletes an inbound hook; refused while a workflow is triggered by it. Posts to it are
     /// then refused like posts to a hook that never existed.
-    pub async fn delete_hook(&self, space: &str, name: &str) -> Result<()> {
+    pub async fn delete_hook(&self, space: &SpaceName, name: &HookName) -> Result<()> {
         let hook = self.hook(space, name)?;
         let space = self.space(space)?.name;
-        self.refuse_if_used(&space, "inbound hook", name, |w| w.definition.trigger.hook.as_deref() == Some(name))?;
+        let triggered = |w: &StoredWorkflow| w.definition.trigger.hook.as_deref() == Some(name.as_str());
+        self.refuse_if_used(&space, "inbound hook", name.as_str(), triggered)?;
         self.store().remove_hook(&space, &hook.name)?;
         self.store().barrier().await?;
         Ok(())
@@ -355,9 +363,8 @@ impl Engine {
     }
 
     /// Stores an inbound hook; returns it and, when this call generated the secret, the secret.
-    pub async fn put_hook(&self, space: &str, name: &str, definition: &Value) -> Result<HookInfo> {
+    pub async fn put_hook(&self, space: &SpaceName, name: &HookName, definition: &Value) -> Result<HookInfo> {
         let space = self.space(space)?.name;
-        let name = forms::WorkflowName::parse(name)?.into_string();
         let definition: HookDef = forms::parse_definition(definition, "an inbound hook")?;
         let mut problems = Vec::new();
         if let Some(secret) = &definition.secret {
@@ -371,12 +378,12 @@ impl Engine {
         if !problems.is_empty() {
             return Err(DefinitionErrors(problems).into());
         }
-        let previous = self.store().hook(&space, &name)?;
+        let previous = self.store().hook(&space, name)?;
         let now = self.now();
         let (secret, generated) =
             resolve_secret(definition.secret.clone(), previous.as_ref().map(|p| p.secret.clone()));
         let hook = Hook {
-            name,
+            name: name.clone(),
             title: definition.title,
             secret,
             auth: definition.auth,
@@ -391,19 +398,19 @@ impl Engine {
     }
 
     /// An inbound hook, secret included (to authenticate a post).
-    pub fn hook(&self, space: &str, name: &str) -> Result<Hook> {
+    pub fn hook(&self, space: &SpaceName, name: &HookName) -> Result<Hook> {
         let space = self.space(space)?.name;
         self.store().hook(&space, name)?.ok_or_else(|| EngineError::not_found("inbound hook", name))
     }
 
     /// Every inbound hook of a space, in name order, without secrets.
-    pub fn hooks(&self, space: &str) -> Result<Vec<HookInfo>> {
+    pub fn hooks(&self, space: &SpaceName) -> Result<Vec<HookInfo>> {
         let space = self.space(space)?.name;
         Ok(self.store().hooks(&space)?.iter().map(Hook::info).collect())
     }
 
     /// Whether hook `name` exists in `space` (trigger checks).
-    pub(crate) fn hook_exists(&self, space: &SpaceName, name: &str) -> bool {
+    pub(crate) fn hook_exists(&self, space: &SpaceName, name: &HookName) -> bool {
         matches!(self.store().hook(space, name), Ok(Some(_)))
     }
 
@@ -414,8 +421,8 @@ impl Engine {
     pub async fn receive_inbound(
         &self,
         actor: &Actor,
-        space: &str,
-        name: &str,
+        space: &SpaceName,
+        name: &HookName,
         payload: Value,
         message_id: Option<&str>,
     ) -> Result<Inbound> {
@@ -439,7 +446,7 @@ impl Engine {
         let space = self.space(space)?.name;
         let receipt = message_id.map(|message_id| InboundReceipt {
             space: space.clone(),
-            hook: hook.name.clone(),
+            hook: hook.name.to_string(),
             message_id: message_id.to_owned(),
         });
         let _serialised = match &receipt {
@@ -461,7 +468,7 @@ impl Engine {
             receipts.push((receipt, Some(now)));
         }
         let event = Event {
-            hook: Some(hook.name.clone()),
+            hook: Some(hook.name.to_string()),
             payload: Some(payload),
             ..Event::bare(space, EventKind::Inbound, actor.clone(), now)
         };
@@ -475,7 +482,7 @@ impl Engine {
     /// previous page. Returns up to `limit` of them and whether there are more.
     pub fn list_deliveries(
         &self,
-        space: &str,
+        space: &SpaceName,
         filter: &DeliveryFilter,
         limit: usize,
         before: Option<Uuid>,
@@ -497,7 +504,7 @@ impl Engine {
     }
 
     /// One delivery of a space.
-    pub fn delivery(&self, space: &str, id: &str) -> Result<Delivery> {
+    pub fn delivery(&self, space: &SpaceName, id: &str) -> Result<Delivery> {
         let space = self.space(space)?.name;
         let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("delivery", id))?;
         match self.store().delivery(&id)? {
@@ -508,7 +515,7 @@ impl Engine {
 
     /// Sends a delivery again, whatever its state, with a fresh budget of attempts and the same
     /// `webhook-id`; refused while an attempt is under way.
-    pub async fn redeliver(&self, space: &str, id: &str) -> Result<Delivery> {
+    pub async fn redeliver(&self, space: &SpaceName, id: &str) -> Result<Delivery> {
         let current = self.delivery(space, id)?;
         if !self.inner.deliveries.claim(current.id) {
             return Err(EngineError::Busy(format!("delivery {} is being attempted right now", current.id)));
@@ -541,7 +548,7 @@ impl Engine {
     }
 
     /// How many deliveries of each status a space has (for dashboards and tests).
-    pub fn delivery_counts(&self, space: &str) -> Result<HashMap<&'static str, usize>> {
+    pub fn delivery_counts(&self, space: &SpaceName) -> Result<HashMap<&'static str, usize>> {
         let space = self.space(space)?.name;
         let mut counts = HashMap::new();
         for delivery in self.store().space_deliveries_newest_first(&space, None) {

@@ -53,6 +53,7 @@ impl InboundReplays {
 
 #[cfg(test)]
 mod tests {
+    use forms::HookName;
     use std::sync::Arc;
 
     use chrono::{DateTime, Utc};
@@ -61,7 +62,7 @@ mod tests {
     use super::REPLAY_WINDOW;
     use crate::outbox::Inbound;
     use crate::store::{InboundReceipt, Store as _};
-    use crate::{Actor, Engine, EngineConfig, ManualClock};
+    use crate::{Actor, Engine, EngineConfig, ManualClock, SpaceName};
 
     fn receipt(message_id: &str) -> InboundReceipt {
         InboundReceipt {
@@ -81,9 +82,10 @@ mod tests {
         let engine = Engine::open(EngineConfig { clock: Arc::new(clock.clone()), ..EngineConfig::new(dir.path()) })
             .expect("engine");
         let actor = Actor::system();
-        engine.create_space(&actor, "cs", None).await.expect("space");
-        engine.put_hook("cs", "usage", &json!({})).await.expect("hook");
-        let post = |id: &'static str| engine.receive_inbound(&actor, "cs", "usage", json!({}), Some(id));
+        let (cs, usage) = (SpaceName::from_static("cs"), HookName::from_static("usage"));
+        engine.create_space(&actor, &cs, None).await.expect("space");
+        engine.put_hook(&cs, &usage, &json!({})).await.expect("hook");
+        let post = |id: &'static str| engine.receive_inbound(&actor, &cs, &usage, json!({}), Some(id));
 
         assert!(matches!(post("m1").await.expect("first"), Inbound::Appended(_)));
         clock.advance(REPLAY_WINDOW - chrono::Duration::seconds(1));

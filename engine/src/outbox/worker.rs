@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use forms::EndpointName;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -248,7 +249,10 @@ impl Engine {
         };
         match &delivery.target {
             DeliveryTarget::Webhook(name) => {
-                let endpoint = match self.store().endpoint(&delivery.space, name) {
+                // A workflow names its endpoint in text; one that breaks the name rule names none.
+                let found =
+                    EndpointName::parse(name).map_or(Ok(None), |name| self.store().endpoint(&delivery.space, &name));
+                let endpoint = match found {
                     Ok(Some(endpoint)) => endpoint,
                     Ok(None) => {
                         return Err(failed(

@@ -18,6 +18,7 @@
 //!   strings, `subject` and `body`: strings), plus an optional `body` (any value; the record
 //!   when absent).
 
+use forms::FormName;
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map};
 use serde_json::Value;
 
@@ -31,11 +32,11 @@ type Fallible<T> = Result<T, Box<EvalAltResult>>;
 #[serde(rename_all = "snake_case", tag = "effect")]
 pub enum ScriptEffect {
     /// `create(form, data)`.
-    Create { form: String, data: Value },
+    Create { form: FormName, data: Value },
     /// `update(data)`: the triggering record.
     Update { data: Value },
     /// `update(form, id, data)`.
-    UpdateRecord { form: String, id: String, data: Value },
+    UpdateRecord { form: FormName, id: String, data: Value },
     /// `transition(to)`: the triggering record.
     Transition { to: String },
     /// `notify(spec)`: exactly one of `webhook`, `url`, `email` is `Some`; `email` is
@@ -46,7 +47,7 @@ pub enum ScriptEffect {
 pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("create", |form: ImmutableString, data: Map| -> Fallible<()> {
         sandbox::check_effects_allowed("create")?;
-        let form = non_empty("create", "the form", &form)?;
+        let form = form_name("create", &form)?;
         let data = map_json("create", data)?;
         sandbox::push_effect("create", ScriptEffect::Create { form, data })
     });
@@ -57,7 +58,7 @@ pub(crate) fn register(engine: &mut Engine) {
     });
     engine.register_fn("update", |form: ImmutableString, id: ImmutableString, data: Map| -> Fallible<()> {
         sandbox::check_effects_allowed("update")?;
-        let form = non_empty("update", "the form", &form)?;
+        let form = form_name("update", &form)?;
         let id = non_empty("update", "the record id", &id)?;
         let data = map_json("update", data)?;
         sandbox::push_effect("update", ScriptEffect::UpdateRecord { form, id, data })
@@ -84,6 +85,12 @@ fn non_empty(function: &str, what: &str, value: &str) -> Fallible<String> {
         return Err(format!("`{function}`: {what} is empty").into());
     }
     Ok(value.to_owned())
+}
+
+/// The form a script names; one that breaks the name rule can't exist.
+fn form_name(function: &str, form: &str) -> Fallible<FormName> {
+    non_empty(function, "the form", form)?;
+    FormName::parse(form).map_err(|_| format!("`{function}`: there is no form `{form}`").into())
 }
 
 fn map_json(function: &str, data: Map) -> Fallible<Value> {

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::clock::ManualClock;
+use forms::FormName;
 
 fn instant(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).expect("test instant").with_timezone(&Utc)
@@ -623,16 +624,16 @@ fn effects_are_recorded_in_order_with_converted_data() {
     assert_eq!(evaluation.output, vec!["done".to_owned()]);
     let expected = vec![
         ScriptEffect::Create {
-            form: "task".into(),
+            form: FormName::from_static("task"),
             data: json!({"title": "Call Acme", "due": "2027-03-13", "at": "2027-03-10T09:00:00Z", "tags": ["a"]}),
         },
         ScriptEffect::Create {
-            form: "note".into(),
+            form: FormName::from_static("note"),
             data: json!({"text": "renewal soon", "weight": 2, "ratio": 0.5, "owner": null}),
         },
         ScriptEffect::Update { data: json!({"health": 50, "checked": "2027-03-10T07:00:00Z"}) },
         ScriptEffect::UpdateRecord {
-            form: "account".into(),
+            form: FormName::from_static("account"),
             id: "01J0ABC".into(),
             data: json!({"owner": "ana", "wait": 86_400}),
         },
@@ -787,8 +788,12 @@ fn effects_of_concurrent_evaluations_do_not_mix() {
             s.spawn(move || {
                 for _ in 0..50 {
                     let evaluation = scripts.eval(script, &workflow_vars(json!({"who": who}))).expect("evaluates");
-                    let expected: Vec<ScriptEffect> =
-                        (0..20).map(|i| ScriptEffect::Create { form: who.to_owned(), data: json!({"i": i}) }).collect();
+                    let expected: Vec<ScriptEffect> = (0..20)
+                        .map(|i| ScriptEffect::Create {
+                            form: FormName::parse(who).expect("name"),
+                            data: json!({"i": i}),
+                        })
+                        .collect();
                     assert_eq!(evaluation.effects, expected);
                     assert_eq!(evaluation.output.len(), 20);
                 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use forms::{FormName, SpaceName, WorkflowName};
+use forms::{DashboardName, EndpointName, FormName, HookName, SpaceName, ViewName, WorkflowName};
 use uuid::Uuid;
 
 use crate::model::{
@@ -540,19 +540,19 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     /// Stores an outgoing webhook endpoint (replacing one of that name).
     fn put_endpoint(&self, space: &SpaceName, endpoint: &Endpoint) -> Result<(), StoreError>;
     /// An outgoing webhook endpoint by name.
-    fn endpoint(&self, space: &SpaceName, name: &str) -> Result<Option<Endpoint>, StoreError>;
+    fn endpoint(&self, space: &SpaceName, name: &EndpointName) -> Result<Option<Endpoint>, StoreError>;
     /// Every outgoing webhook endpoint of a space, in name order.
     fn endpoints(&self, space: &SpaceName) -> Result<Vec<Endpoint>, StoreError>;
     /// Deletes an outgoing webhook endpoint (nothing if there is none of that name).
-    fn remove_endpoint(&self, space: &SpaceName, name: &str) -> Result<(), StoreError>;
+    fn remove_endpoint(&self, space: &SpaceName, name: &EndpointName) -> Result<(), StoreError>;
     /// Stores an inbound hook (replacing one of that name).
     fn put_hook(&self, space: &SpaceName, hook: &Hook) -> Result<(), StoreError>;
     /// An inbound hook by name.
-    fn hook(&self, space: &SpaceName, name: &str) -> Result<Option<Hook>, StoreError>;
+    fn hook(&self, space: &SpaceName, name: &HookName) -> Result<Option<Hook>, StoreError>;
     /// Every inbound hook of a space, in name order.
     fn hooks(&self, space: &SpaceName) -> Result<Vec<Hook>, StoreError>;
     /// Deletes an inbound hook (nothing if there is none of that name).
-    fn remove_hook(&self, space: &SpaceName, name: &str) -> Result<(), StoreError>;
+    fn remove_hook(&self, space: &SpaceName, name: &HookName) -> Result<(), StoreError>;
     /// When the hook took the message id, if it did.
     fn inbound_receipt(&self, receipt: &InboundReceipt) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Every message id taken before `cutoff`.
@@ -633,24 +633,24 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     fn dashboard_version(
         &self,
         space: &SpaceName,
-        name: &str,
+        name: &DashboardName,
         version: Option<u32>,
     ) -> Result<Option<StoredDashboard>, StoreError>;
     /// The latest version of every dashboard of a space, in name order.
     fn latest_dashboards(&self, space: &SpaceName) -> Result<Vec<StoredDashboard>, StoreError>;
     /// Removes every version of a dashboard.
-    fn remove_dashboard(&self, space: &SpaceName, name: &str) -> Result<(), StoreError>;
+    fn remove_dashboard(&self, space: &SpaceName, name: &DashboardName) -> Result<(), StoreError>;
 
     // ---- saved views ----
 
     /// Stores a view (replacing one of that name).
     fn put_view(&self, space: &SpaceName, form: &FormName, view: &StoredView) -> Result<(), StoreError>;
     /// A view by name.
-    fn view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<Option<StoredView>, StoreError>;
+    fn view(&self, space: &SpaceName, form: &FormName, name: &ViewName) -> Result<Option<StoredView>, StoreError>;
     /// The views of a form, in name order.
     fn views(&self, space: &SpaceName, form: &FormName) -> Result<Vec<StoredView>, StoreError>;
     /// Removes a view.
-    fn remove_view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<(), StoreError>;
+    fn remove_view(&self, space: &SpaceName, form: &FormName, name: &ViewName) -> Result<(), StoreError>;
 
     // ---- timers ----
 

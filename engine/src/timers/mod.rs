@@ -18,6 +18,7 @@ pub(crate) use self::scheduler::Scheduler;
 pub(crate) use self::plan::sla_op;
 pub use crate::model::{Timer, TimerKind, TimerPosition};
 use chrono::{DateTime, Utc};
+use forms::SpaceName;
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
@@ -40,7 +41,7 @@ impl Engine {
     /// previous page. Returns up to `limit` timers and the cursor of the next page.
     pub fn timers(
         &self,
-        space: &str,
+        space: &SpaceName,
         filter: &TimerFilter,
         limit: usize,
         cursor: Option<&str>,

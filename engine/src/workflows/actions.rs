@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use forms::{FieldError, SpaceName, ValidationErrors};
+use forms::{FieldError, FormName, SpaceName, ValidationErrors};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
@@ -16,6 +16,10 @@ use crate::records::stage_of;
 use crate::rules::{Script, ScriptVars};
 use crate::store::Store as _;
 use crate::{Engine, LoadedForm};
+
+/// Why an action that changes the triggering record fails on an event about no record (an
+/// inbound post).
+pub(super) const NO_RECORD: &str = "the event is about no record to change";
 
 impl Engine {
     /// Evaluates `when` and the actions; an `Err` is the run's error and discards its effects.
@@ -54,7 +58,7 @@ impl Engine {
         cause_chain.push(name.clone());
         let cause = Cause { run: run.id, chain: cause_chain, budget: None };
         let actor = Actor(format!("workflow:{name}"));
-        let triggering = (&event.space, event.form_name(), event.record);
+        let triggering = (&event.space, event.form.as_ref(), event.record);
         for (index, action) in workflow.actions.iter().enumerate() {
             let effect = match action {
                 CompiledAction::Assign(assign) => {
@@ -96,7 +100,7 @@ impl Engine {
                 }
                 CompiledAction::Create { form, data } => {
                     let values = self.evaluate_all(data, vars, run)?;
-                    let record = self.plan_create(&event.space, form.as_str(), Value::Object(values), &actor)?;
+                    let record = self.plan_create(&event.space, form, Value::Object(values), &actor)?;
                     let id = record.after.id;
                     effects.seed(id, Touched { cause: cause.clone(), ..record });
                     json!({ "create": { "form": form, "id": id } })
@@ -157,13 +161,14 @@ impl Engine {
     /// Applies `change` to the triggering record as this event's runs leave it.
     pub(super) fn change_record(
         &self,
-        target: (&SpaceName, &str, Uuid),
+        target: (&SpaceName, Option<&FormName>, Uuid),
         effects: &mut Effects,
         cause: &Cause,
         actor: &Actor,
         change: impl FnOnce(&mut Value, &LoadedForm) -> std::result::Result<(), String>,
     ) -> std::result::Result<(), String> {
-        let (space, form, id) = (target.0.as_str(), target.1, target.2);
+        let (space, id) = (target.0, target.2);
+        let form = target.1.ok_or(NO_RECORD)?;
         if effects.touched_mut(&id).is_none() {
             let loaded = self.loaded_form(space, form).map_err(|e| e.to_string())?;
             let current = self
@@ -174,7 +179,7 @@ impl Engine {
             effects.seed(id, Touched { loaded, before: Some(current.clone()), after: current, cause: cause.clone() });
         }
         let touched = effects.touched_mut(&id).ok_or("the record no longer exists")?;
-        if touched.after.form.as_str() != form {
+        if &touched.after.form != form {
             return Err(format!("record {id} is not a `{form}` record"));
         }
         let mut data = touched.after.data.clone();
@@ -190,12 +195,12 @@ impl Engine {
     pub(super) fn plan_create(
         &self,
         space: &SpaceName,
-        form: &str,
+        form: &FormName,
         data: Value,
         actor: &Actor,
     ) -> std::result::Result<Touched, String> {
-        let loaded = self.loaded_form(space.as_str(), form).map_err(|e| e.to_string())?;
-        let after = self.new_record(space.as_str(), &loaded, data, actor).map_err(describe)?;
+        let loaded = self.loaded_form(space, form).map_err(|e| e.to_string())?;
+        let after = self.new_record(space, &loaded, data, actor).map_err(describe)?;
         Ok(Touched { loaded, before: None, after, cause: Cause { run: Uuid::nil(), chain: Vec::new(), budget: None } })
     }
 }

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::model::Event;
 use crate::store::Store as _;
 use crate::Engine;
+use forms::{FormName, SpaceName};
 
 impl Engine {
     /// The person an `assign` action picks.
@@ -39,6 +40,7 @@ impl Engine {
                 Ok(person)
             }
             Strategy::LeastOpen => {
+                let form = event.form.as_ref().ok_or(super::actions::NO_RECORD)?;
                 let mut best: Option<(usize, &String)> = None;
                 for person in &pool {
                     let mut filter =
@@ -46,9 +48,7 @@ impl Engine {
                     if let Some(open) = &assign.open {
                         filter = format!("{filter} and ({open})");
                     }
-                    let open = self
-                        .count_records(event.space.as_str(), event.form_name(), &filter)
-                        .map_err(|e| e.to_string())?;
+                    let open = self.count_records(&event.space, form, &filter).map_err(|e| e.to_string())?;
                     if best.is_none_or(|(fewest, _)| open < fewest) {
                         best = Some((open, person));
                     }
@@ -59,7 +59,7 @@ impl Engine {
     }
 
     /// How many records of a form match a filter.
-    fn count_records(&self, space: &str, form: &str, filter: &str) -> Result<usize> {
+    fn count_records(&self, space: &SpaceName, form: &FormName, filter: &str) -> Result<usize> {
         let mut count = 0;
         let mut cursor = None;
         loop {

@@ -73,12 +73,12 @@ impl Engine {
     pub async fn put_workflow(
         &self,
         actor: &Actor,
-        space: &str,
-        name: &str,
+        space: &SpaceName,
+        name: &WorkflowName,
         definition: &Value,
     ) -> Result<PutWorkflowOutcome> {
         let space = self.space(space)?.name;
-        let name = WorkflowName::parse(name)?;
+        let name = name.clone();
         let definition: WorkflowDef = forms::parse_definition(definition, "a workflow definition")?;
         let outcome = {
             let _exclusive = self.inner.definitions.exclusive().await;
@@ -96,13 +96,13 @@ impl Engine {
     pub async fn patch_workflow(
         &self,
         actor: &Actor,
-        space: &str,
-        name: &str,
+        space: &SpaceName,
+        name: &WorkflowName,
         merge: &Value,
         expected_version: Option<u32>,
     ) -> Result<PutWorkflowOutcome> {
         let space = self.space(space)?.name;
-        let name = WorkflowName::parse(name).map_err(|_| EngineError::not_found("workflow", name))?;
+        let name = name.clone();
         let outcome = {
             let _exclusive = self.inner.definitions.exclusive().await;
             let current = self.store().workflow_version(&space, &name, None)?;
@@ -162,17 +162,16 @@ impl Engine {
     }
 
     /// One version of a workflow, or its latest.
-    pub fn workflow(&self, space: &str, name: &str, version: Option<u32>) -> Result<StoredWorkflow> {
+    pub fn workflow(&self, space: &SpaceName, name: &WorkflowName, version: Option<u32>) -> Result<StoredWorkflow> {
         let space = self.space(space)?.name;
-        let name = WorkflowName::parse(name).map_err(|_| EngineError::not_found("workflow", name))?;
-        self.store().workflow_version(&space, &name, version)?.ok_or_else(|| match version {
+        self.store().workflow_version(&space, name, version)?.ok_or_else(|| match version {
             Some(version) => EngineError::not_found("workflow version", format!("{name}@{version}")),
             None => EngineError::not_found("workflow", name.as_str()),
         })
     }
 
     /// The latest version of every workflow of a space, in run order (`order`, then name).
-    pub fn workflows(&self, space: &str) -> Result<Vec<StoredWorkflow>> {
+    pub fn workflows(&self, space: &SpaceName) -> Result<Vec<StoredWorkflow>> {
         let space = self.space(space)?.name;
         let mut workflows = self.store().latest_workflows(&space)?;
         workflows.sort_by(|a, b| (a.definition.order, &a.name).cmp(&(b.definition.order, &b.name)));
@@ -265,7 +264,7 @@ impl Engine {
                     actions.push(CompiledAction::Set(assignments));
                 }
                 Action::Create { form, data } => {
-                    let target = self.loaded_form(space.as_str(), form.as_str()).ok();
+                    let target = self.loaded_form(space, form).ok();
                     if target.is_none() {
                         problems.push(FieldError::new(
                             format!("{at}/create/form"),
@@ -432,7 +431,7 @@ impl Engine {
     pub fn runs(
         &self,
         access: &Access,
-        space: &str,
+        space: &SpaceName,
         filter: &RunFilter,
         limit: usize,
         before: Option<Uuid>,
@@ -460,7 +459,7 @@ impl Engine {
     }
 
     /// One run, as a caller with `access` may see it (one it may not is not found).
-    pub fn run(&self, access: &Access, space: &str, id: &str) -> Result<Run> {
+    pub fn run(&self, access: &Access, space: &SpaceName, id: &str) -> Result<Run> {
         let space = self.space(space)?.name;
         let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("run", id))?;
         let run = self.store().run(&space, &id)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))?;
@@ -489,15 +488,27 @@ mod tests {
         let config = EngineConfig { clock: Arc::new(clock.clone()), ..EngineConfig::new(dir.path()) };
         let engine = Engine::open(config).expect("engine");
         let actor = Actor::system();
-        engine.create_space(&actor, "s", None).await.expect("space");
+        engine.create_space(&actor, &SpaceName::from_static("s"), None).await.expect("space");
         let form = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
-        engine.put_form(&actor, "s", "f", &form, false).await.expect("form");
+        engine
+            .put_form(&actor, &SpaceName::from_static("s"), &FormName::from_static("f"), &form, false)
+            .await
+            .expect("form");
         let workflow = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 100" });
-        engine.put_workflow(&actor, "s", "w", &workflow).await.expect("workflow");
+        engine
+            .put_workflow(&actor, &SpaceName::from_static("s"), &WorkflowName::from_static("w"), &workflow)
+            .await
+            .expect("workflow");
         let write_and_process = async |count: i64| {
             for n in 0..count {
                 engine
-                    .create_record(&actor, &crate::Access::unrestricted(), "s", "f", json!({ "n": n }))
+                    .create_record(
+                        &actor,
+                        &crate::Access::unrestricted(),
+                        &SpaceName::from_static("s"),
+                        &FormName::from_static("f"),
+                        json!({ "n": n }),
+                    )
                     .await
                     .expect("record");
             }
@@ -508,8 +519,9 @@ mod tests {
         write_and_process(50).await;
         clock.advance(Duration::days(20));
         assert_eq!(engine.prune_runs().expect("pruned"), 3, "only the runs older than 90 days");
-        let (runs, _) =
-            engine.runs(&crate::Access::unrestricted(), "s", &RunFilter::default(), 1000, None).expect("runs");
+        let (runs, _) = engine
+            .runs(&crate::Access::unrestricted(), &SpaceName::from_static("s"), &RunFilter::default(), 1000, None)
+            .expect("runs");
         assert_eq!(runs.len(), 50);
         assert_eq!(engine.prune_runs().expect("pruned"), 0);
         engine.close().expect("close");
@@ -525,18 +537,33 @@ mod tests {
         let engine = Engine::open(config).expect("engine");
         let actor = Actor::system();
         let all = crate::Access::unrestricted();
-        engine.create_space(&actor, "s", None).await.expect("space");
+        engine.create_space(&actor, &SpaceName::from_static("s"), None).await.expect("space");
         let form = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
-        engine.put_form(&actor, "s", "f", &form, false).await.expect("form");
+        engine
+            .put_form(&actor, &SpaceName::from_static("s"), &FormName::from_static("f"), &form, false)
+            .await
+            .expect("form");
         let workflow = json!({ "trigger": { "form": "f", "on": ["created"] } });
-        engine.put_workflow(&actor, "s", "w", &workflow).await.expect("workflow");
+        engine
+            .put_workflow(&actor, &SpaceName::from_static("s"), &WorkflowName::from_static("w"), &workflow)
+            .await
+            .expect("workflow");
         for n in 0..4 {
-            engine.create_record(&actor, &all, "s", "f", json!({ "n": n })).await.expect("record");
+            engine
+                .create_record(
+                    &actor,
+                    &all,
+                    &SpaceName::from_static("s"),
+                    &FormName::from_static("f"),
+                    json!({ "n": n }),
+                )
+                .await
+                .expect("record");
             engine.process_pending().await.expect("processed");
             clock.advance(Duration::hours(1));
         }
         let started = |filter: RunFilter| {
-            let (runs, _) = engine.runs(&all, "s", &filter, 100, None).expect("runs");
+            let (runs, _) = engine.runs(&all, &SpaceName::from_static("s"), &filter, 100, None).expect("runs");
             runs.iter().map(|run| (run.started_at - start).num_hours()).collect::<Vec<_>>()
         };
         assert_eq!(started(RunFilter::default()), [3, 2, 1, 0]);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use forms::{FormName, SpaceName};
+use forms::{FormName, SpaceName, WorkflowName};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -15,8 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::model::{Access, Actor, Cause, Event, EventKind, Record};
 use crate::store::Store as _;
 use crate::store::{Extras, StoreError};
-use crate::Engine;
-use crate::Scripted;
+use crate::{Engine, Scripted};
 
 /// How often a manual run is re-planned when a client keeps changing its record.
 const CONFLICT_RETRIES: usize = 16;
@@ -56,8 +55,8 @@ impl Engine {
         &self,
         actor: &Actor,
         access: &Access,
-        space: &str,
-        name: &str,
+        space: &SpaceName,
+        name: &WorkflowName,
         record: Option<&str>,
     ) -> Result<Run> {
         let stored = self.workflow(space, name, None)?;
@@ -74,17 +73,17 @@ impl Engine {
 
     /// The stored record `id` of `form` (whole: a run reads every field) if `access` reaches it.
     fn record_in_scope(&self, access: &Access, space: &SpaceName, form: &FormName, id: &str) -> Result<Record> {
-        let loaded = self.loaded_form(space.as_str(), form.as_str())?;
+        let loaded = self.loaded_form(space, form)?;
         let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("record", id))?;
         self.current_record(&loaded, &id, &crate::policy::Policy::new(loaded.compiled.def(), access))
     }
 
     /// Runs a run's workflow again, at its current version, on the same triggering event. A
     /// run the caller's `access` may not see is not found.
-    pub async fn retry_run(&self, actor: &Actor, access: &Access, space: &str, id: &str) -> Result<Run> {
+    pub async fn retry_run(&self, actor: &Actor, access: &Access, space: &SpaceName, id: &str) -> Result<Run> {
         let original = self.run(access, space, id)?;
         let space = self.space(space)?.name;
-        let stored = self.workflow(space.as_str(), original.workflow.as_str(), None)?;
+        let stored = self.workflow(&space, &original.workflow, None)?;
         let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
         let event = if original.event == 0 {
             let record = match original.record.is_nil() {
@@ -143,12 +142,24 @@ impl Engine {
     /// What a workflow would do with a sample record; stores nothing. Its scripts run off the
     /// runtime's threads (`Engine::evaluating`). A stored record must be in the scope of the
     /// caller's `access`, and the answer shows what the caller may see.
-    pub async fn test_workflow(&self, access: &Access, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
-        let (access, space, name, input) = (access.clone(), space.to_owned(), name.to_owned(), input.clone());
+    pub async fn test_workflow(
+        &self,
+        access: &Access,
+        space: &SpaceName,
+        name: &WorkflowName,
+        input: &DryRunInput,
+    ) -> Result<DryRun> {
+        let (access, space, name, input) = (access.clone(), space.clone(), name.clone(), input.clone());
         self.evaluating(Scripted::Yes, move |engine| engine.test_workflow_now(&access, &space, &name, &input)).await
     }
 
-    fn test_workflow_now(&self, access: &Access, space: &str, name: &str, input: &DryRunInput) -> Result<DryRun> {
+    fn test_workflow_now(
+        &self,
+        access: &Access,
+        space: &SpaceName,
+        name: &WorkflowName,
+        input: &DryRunInput,
+    ) -> Result<DryRun> {
         let stored = self.workflow(space, name, None)?;
         let space = self.space(space)?.name;
         let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
@@ -161,7 +172,7 @@ impl Engine {
             return self.dry_run_as_seen(&space, access, None, dry);
         }
         let form = trigger_form(&workflow)?.clone();
-        let loaded = self.loaded_form(space.as_str(), form.as_str())?;
+        let loaded = self.loaded_form(&space, &form)?;
         let record = match (&input.record_id, &input.record) {
             (Some(id), None) => self.record_in_scope(access, &space, &form, id)?,
             (None, Some(data)) => sample_record(&form, data.clone(), loaded.stored.version, now),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use forms::SpaceName;
+use forms::{FormName, SpaceName};
 use serde_json::{json, Value};
 
 use super::QUERY_LIMIT;
@@ -45,12 +45,13 @@ impl Engine {
     /// What `query(form, filter)` reads in this space's workflow scripts.
     fn record_query(&self, space: &SpaceName) -> RecordQuery {
         let engine = self.clone();
-        let space = space.to_string();
+        let space = space.clone();
         RecordQuery(Arc::new(move |form: &str, filter: &str| {
+            let form = FormName::parse(form).map_err(|_| format!("there is no form `{form}`"))?;
             let query =
                 crate::ListQuery { filter: Some(filter.to_owned()), limit: Some(QUERY_LIMIT), ..Default::default() };
             let page = engine
-                .list_records(&crate::Access::unrestricted(), &space, form, &query)
+                .list_records(&crate::Access::unrestricted(), &space, &form, &query)
                 .map_err(|err| err.to_string())?;
             if page.next_cursor.is_some() {
                 return Err(format!("more than {QUERY_LIMIT} `{form}` records match `{filter}`: narrow the filter"));

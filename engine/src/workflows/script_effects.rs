@@ -24,7 +24,7 @@ impl Engine {
         actor: &Actor,
         vars: &ScriptVars,
     ) -> std::result::Result<(), String> {
-        let triggering = (&event.space, event.form_name(), event.record);
+        let triggering = (&event.space, event.form.as_ref(), event.record);
         match requested {
             ScriptEffect::Create { form, data } => {
                 let record = self.plan_create(&event.space, &form, data, actor)?;
@@ -41,7 +41,7 @@ impl Engine {
             ScriptEffect::UpdateRecord { form, id, data } => {
                 let id = Uuid::parse_str(&id).map_err(|_| format!("`{id}` is not a record id"))?;
                 let values = data.as_object().cloned().unwrap_or_default();
-                self.change_record((&event.space, &form, id), effects, cause, actor, |d, _| {
+                self.change_record((&event.space, Some(&form), id), effects, cause, actor, |d, _| {
                     merge_into(d, &values);
                     Ok(())
                 })?;

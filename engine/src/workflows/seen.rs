@@ -31,7 +31,7 @@ impl Engine {
         if run.record.is_nil() {
             return Ok(self.unrestricted_in_space(space, access)?.then_some(run));
         }
-        let loaded = self.loaded_form(space.as_str(), form.as_str())?;
+        let loaded = self.loaded_form(space, &form)?;
         let policy = Policy::new(loaded.compiled.def(), access);
         if !self.seen_in_scope(&loaded, &run.record, &policy)? {
             return Ok(None);
@@ -55,7 +55,7 @@ impl Engine {
         }
         match form {
             Some(form) => {
-                let loaded = self.loaded_form(space.as_str(), form.as_str())?;
+                let loaded = self.loaded_form(space, form)?;
                 let policy = Policy::new(loaded.compiled.def(), access);
                 if !policy.is_unrestricted() {
                     dry.deliveries.clear();
@@ -71,7 +71,7 @@ impl Engine {
         }
         let mut records = Vec::with_capacity(dry.records.len());
         for record in dry.records {
-            let loaded = self.loaded_form(space.as_str(), record.form.as_str())?;
+            let loaded = self.loaded_form(space, &record.form)?;
             let policy = Policy::new(loaded.compiled.def(), access);
             if policy.sees_record(&record) {
                 records.push(policy.redact_record(record));
@@ -88,7 +88,7 @@ impl Engine {
 
     /// Whether no form of the space restricts `access` in any way.
     fn unrestricted_in_space(&self, space: &SpaceName, access: &Access) -> Result<bool> {
-        Ok(self.forms(space.as_str())?.iter().all(|form| Policy::new(&form.definition, access).is_unrestricted()))
+        Ok(self.forms(space)?.iter().all(|form| Policy::new(&form.definition, access).is_unrestricted()))
     }
 
     /// Whether a record (stored, or as it was deleted) is in the policy's scope.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, NaiveTime};
 use chrono_tz::Tz;
-use forms::{FieldError, FieldType, SpaceName};
+use forms::{FieldError, FieldType, HookName, SpaceName};
 
 use super::{Misfire, Trigger, Zone};
 use crate::calendar::{self, CronSchedule, Span};
@@ -185,7 +185,7 @@ impl Engine {
             problems.push(FieldError::new("/trigger/form", "name the form whose records start a run"));
             return (None, compiled);
         };
-        let form = match self.loaded_form(space.as_str(), form_name.as_str()) {
+        let form = match self.loaded_form(space, form_name) {
             Ok(form) => Some(form),
             Err(_) => {
                 problems.push(FieldError::new("/trigger/form", format!("no form `{form_name}` in this space")));
@@ -296,7 +296,7 @@ impl Engine {
 
     fn check_hook_trigger(&self, space: &SpaceName, trigger: &Trigger, problems: &mut Vec<FieldError>) {
         let hook = trigger.hook.as_deref().unwrap_or_default();
-        if !self.hook_exists(space, hook) {
+        if !HookName::parse(hook).is_ok_and(|name| self.hook_exists(space, &name)) {
             problems.push(FieldError::new(
                 "/trigger/hook",
                 format!("no inbound hook `{hook}` in this space (PUT .../hooks/{hook} first)"),

@@ -71,3 +71,39 @@ fn displays_and_borrows_as_str() {
     assert_eq!(by_name.get("account"), Some(&1));
     assert_eq!(String::from(name), "account");
 }
+
+/// The pattern API documents publish accepts exactly the names the rule does.
+#[test]
+fn the_published_pattern_agrees_with_the_rule() {
+    let schema = serde_json::json!({ "type": "string", "pattern": NAME_PATTERN, "maxLength": MAX_NAME_LEN });
+    let validator = jsonschema::validator_for(&schema).expect("the pattern compiles");
+    let too_long = "a".repeat(MAX_NAME_LEN + 1);
+    let samples = [
+        "a",
+        "account",
+        "nps_response",
+        "customer-success",
+        "q3-okr_2024",
+        "a-_b",
+        "a_-b",
+        "",
+        "Acme",
+        "-a",
+        "1st",
+        "_a",
+        "acMe",
+        "a b",
+        "a.b",
+        "café",
+        "a-",
+        "a_",
+        "a--b",
+        "a__b",
+        "ab9",
+        &too_long,
+    ];
+    for sample in samples {
+        let value = serde_json::Value::String(sample.to_owned());
+        assert_eq!(validator.is_valid(&value), SpaceName::parse(sample).is_ok(), "{sample:?}");
+    }
+}

@@ -45,7 +45,7 @@ impl TestApp {
         let new = engine::NewToken {
             role: engine::Role::User,
             user_id: Some(user.to_owned()),
-            space: narrowing.space.map(str::to_owned),
+            space: narrowing.space.map(|space| engine::SpaceName::parse(space).expect("a space name")),
             read_only: narrowing.read_only,
             ..engine::NewToken::default()
         };

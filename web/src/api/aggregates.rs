@@ -1,7 +1,7 @@
 //! `POST /api/v1/spaces/{space}/forms/{form}/aggregate`: counts, sums, averages, percentiles of
 //! a form's records, grouped by fields, date buckets or number bins (`engine::aggregate`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
@@ -9,9 +9,10 @@ use axum::{Json, Router};
 
 use super::access::space_access;
 use super::error::ApiError;
-use super::extract::{Caller, JsonBody};
+use super::extract::{ApiPath, Caller, JsonBody};
 use super::records::QUERY_PLAN_HEADER;
 use super::{AppState, Routes as _};
+use engine::{FormName, SpaceName};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().listed("/api/v1/spaces/{space}/forms/{form}/aggregate", post(aggregate))
@@ -20,7 +21,7 @@ pub(super) fn router() -> Router<AppState> {
 async fn aggregate(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form)): Path<(String, String)>,
+    ApiPath((space, form)): ApiPath<(SpaceName, FormName)>,
     JsonBody(query): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     // Reading many records is blocking work: keep it off the runtime's threads.

@@ -2,16 +2,17 @@
 //! `GET /api/v1/spaces/{space}/audit` (the space's owners and admins: its entries), newest
 //! first, paged with `before` (an entry id) and `limit`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use engine::SpaceName;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::{AppState, Routes as _};
 
 pub(super) fn router() -> Router<AppState> {
@@ -38,7 +39,7 @@ async fn all(State(state): State<AppState>, ApiQuery(query): ApiQuery<Page>) -> 
 
 async fn of_space(
     State(state): State<AppState>,
-    Path(space): Path<String>,
+    ApiPath(space): ApiPath<SpaceName>,
     ApiQuery(query): ApiQuery<Page>,
 ) -> Result<impl IntoResponse, ApiError> {
     let space = state.engine.space(&space)?;

@@ -19,7 +19,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use engine::{Principal, SpaceRole};
+use engine::{Principal, SpaceName, SpaceRole};
 
 use super::error::ApiError;
 use super::{AppState, ClientAddr};
@@ -200,9 +200,11 @@ fn check(
             let Some(space) = space_segment(path) else {
                 return Err(ApiError::forbidden("no space named"));
             };
-            let access = state.engine.space_access(caller, space)?;
-            let Some(access) = access else {
-                return Err(engine::EngineError::NotFound { what: "space", name: space.to_owned() }.into());
+            // A name that breaks the slug rule names no space.
+            let not_found = || engine::EngineError::NotFound { what: "space", name: space.to_owned() };
+            let name = SpaceName::parse(space).map_err(|_| not_found())?;
+            let Some(access) = state.engine.space_access(caller, &name)? else {
+                return Err(not_found().into());
             };
             match access.role {
                 None => Ok(()),

@@ -1,15 +1,16 @@
 //! `GET /api/v1/spaces/{space}/forms/{form}/count?filter=`: how many records match, for the
 //! totals a grid and the spaces page show (listing pages carry no total: they stop early).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use engine::{FormName, SpaceName};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::access::space_access;
 use super::error::ApiError;
-use super::extract::{ApiQuery, Caller};
+use super::extract::{ApiPath, ApiQuery, Caller};
 use super::{AppState, Routes as _};
 
 pub(super) fn router() -> Router<AppState> {
@@ -25,7 +26,7 @@ struct CountParams {
 async fn count(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form)): Path<(String, String)>,
+    ApiPath((space, form)): ApiPath<(SpaceName, FormName)>,
     ApiQuery(params): ApiQuery<CountParams>,
 ) -> Result<Json<Value>, ApiError> {
     // Counting reads every record of the form: off the async runtime.

@@ -1,19 +1,20 @@
 //! `/api/v1/spaces/{space}/dashboards[/{dashboard}[/data]]`: versioned dashboard definitions
 //! (checked against the space's forms when saved) and their widgets' numbers.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use engine::dashboards::DashboardFilters;
+use engine::{DashboardName, SpaceName};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::access::space_access;
 use super::error::ApiError;
-use super::extract::{etag, ApiQuery, Caller, IfMatch, JsonBody};
+use super::extract::{etag, ApiPath, ApiQuery, Caller, IfMatch, JsonBody};
 use super::{AppState, Routes as _, VersionParam};
 
 pub(super) fn router() -> Router<AppState> {
@@ -23,26 +24,27 @@ pub(super) fn router() -> Router<AppState> {
         .listed("/api/v1/spaces/{space}/dashboards/{dashboard}/data", get(data).post(data_for))
 }
 
-fn location(space: &str, dashboard: &str, version: u32) -> String {
+fn location(space: &SpaceName, dashboard: &DashboardName, version: u32) -> String {
     format!("/api/v1/spaces/{space}/dashboards/{dashboard}?version={version}")
 }
 
-async fn list(State(state): State<AppState>, Path(space): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn list(State(state): State<AppState>, ApiPath(space): ApiPath<SpaceName>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "items": state.engine.dashboards(&space)?, "next_cursor": null })))
 }
 
 async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(space): Path<String>,
+    ApiPath(space): ApiPath<SpaceName>,
     JsonBody(mut body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
+    let refused = |message: String| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", format!("the dashboard's name {message}"))
+            .with_errors(vec![forms::FieldError::new("/name", message)])
+    };
     let name = match body.as_object_mut().and_then(|object| object.remove("name")) {
-        Some(Value::String(name)) => name,
-        _ => {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "a dashboard needs a `name`")
-                .with_errors(vec![forms::FieldError::new("/name", "required: a slug such as cs-overview")]))
-        }
+        Some(Value::String(name)) => DashboardName::parse(&name).map_err(|err| refused(err.reason.to_owned()))?,
+        _ => return Err(refused("is required: a slug such as cs-overview".into())),
     };
     let stored = state.engine.create_dashboard(&caller.actor(), &space, &name, &body).await?;
     let headers = [
@@ -54,7 +56,7 @@ async fn create(
 
 async fn show(
     State(state): State<AppState>,
-    Path((space, dashboard)): Path<(String, String)>,
+    ApiPath((space, dashboard)): ApiPath<(SpaceName, DashboardName)>,
     ApiQuery(params): ApiQuery<VersionParam>,
 ) -> Result<impl IntoResponse, ApiError> {
     let stored = state.engine.dashboard(&space, &dashboard, params.version)?;
@@ -64,7 +66,7 @@ async fn show(
 async fn put(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, dashboard)): Path<(String, String)>,
+    ApiPath((space, dashboard)): ApiPath<(SpaceName, DashboardName)>,
     IfMatch(if_match): IfMatch,
     JsonBody(mut body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -84,7 +86,7 @@ async fn put(
 
 async fn delete(
     State(state): State<AppState>,
-    Path((space, dashboard)): Path<(String, String)>,
+    ApiPath((space, dashboard)): ApiPath<(SpaceName, DashboardName)>,
     IfMatch(if_match): IfMatch,
 ) -> Result<impl IntoResponse, ApiError> {
     state.engine.delete_dashboard(&space, &dashboard, if_match).await?;
@@ -104,7 +106,7 @@ struct DataParams {
 async fn data(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, dashboard)): Path<(String, String)>,
+    ApiPath((space, dashboard)): ApiPath<(SpaceName, DashboardName)>,
     ApiQuery(params): ApiQuery<DataParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = space_access(&state, &caller, &space)?;
@@ -114,7 +116,7 @@ async fn data(
 async fn data_for(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, dashboard)): Path<(String, String)>,
+    ApiPath((space, dashboard)): ApiPath<(SpaceName, DashboardName)>,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let params: DataParams = serde_json::from_value(body).map_err(|err| {
@@ -128,13 +130,13 @@ async fn data_for(
 async fn evaluate(
     state: &AppState,
     access: engine::Access,
-    space: &str,
-    dashboard: &str,
+    space: &SpaceName,
+    dashboard: &DashboardName,
     params: DataParams,
 ) -> Result<Json<Value>, ApiError> {
     let filters = DashboardFilters { from: params.from, to: params.to, owner: params.owner, team: params.team };
     let engine = state.engine.clone();
-    let (space, dashboard) = (space.to_owned(), dashboard.to_owned());
+    let (space, dashboard) = (space.clone(), dashboard.clone());
     // Aggregates read every matching record; keep them off the async workers.
     let data = tokio::task::spawn_blocking(move || engine.dashboard_data(&access, &space, &dashboard, &filters))
         .await

@@ -2,16 +2,17 @@
 //! file, filtered and sorted like a list, streamed (`crate::export` does the work).
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use engine::{FormName, SpaceName};
 use serde::Deserialize;
 
 use super::access::space_access;
 use super::error::ApiError;
-use super::extract::{ApiQuery, Caller};
+use super::extract::{ApiPath, ApiQuery, Caller};
 use super::{AppState, Routes as _};
 use crate::export::{self, ExportError, ExportRequest};
 use crate::tabular::FileFormat;
@@ -33,7 +34,7 @@ struct ExportParams {
 async fn download(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form)): Path<(String, String)>,
+    ApiPath((space, form)): ApiPath<(SpaceName, FormName)>,
     ApiQuery(params): ApiQuery<ExportParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let format = match params.format.as_deref() {

@@ -3,10 +3,10 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, RawPathParams, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
-use engine::Principal;
+use axum::http::{header, Method, StatusCode};
+use engine::{EngineError, Principal, SpaceName};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -74,6 +74,51 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|query| ApiQuery(query.0))
             .map_err(|rejection| ApiError::bad_request(format!("invalid query string: {}", rejection.body_text())))
+    }
+}
+
+/// Path parameters, with the names in them checked once, here: `{space}` deserializes into a
+/// [`engine::SpaceName`], `{form}` into a [`engine::FormName`], and so on for workflows,
+/// views, dashboards, webhook endpoints and inbound hooks. A name that breaks the slug rule
+/// can't name anything stored, so it is answered as a name that isn't there (404), except by
+/// a `PUT`, which creates what it names and so refuses the name (422).
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => {
+                let route = parts.extensions.get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+                let params = RawPathParams::from_request_parts(parts, state).await;
+                let refused = params.iter().flat_map(|params| params.iter()).find_map(|(key, value)| {
+                    let what = name_param(&route, key)?;
+                    SpaceName::parse(value).err().map(|err| (what, err))
+                });
+                Err(match refused {
+                    Some((_, err)) if parts.method == Method::PUT => EngineError::InvalidName(err).into(),
+                    Some((what, err)) => EngineError::NotFound { what, name: err.name }.into(),
+                    None => ApiError::bad_request(format!("invalid path: {}", rejection.body_text())),
+                })
+            }
+        }
+    }
+}
+
+/// What the path parameter `key` of `route` names, when it is a name with the slug rule (every
+/// name type shares it).
+fn name_param(route: &str, key: &str) -> Option<&'static str> {
+    match key {
+        "space" => Some("space"),
+        "form" => Some("form"),
+        "view" => Some("view"),
+        "dashboard" => Some("dashboard"),
+        "name" if route.contains("/workflows/{name}") => Some("workflow"),
+        "name" if route.contains("/webhooks/{name}") => Some("webhook endpoint"),
+        "name" if route.contains("/hooks/{name}") => Some("inbound hook"),
+        _ => None,
     }
 }
 

@@ -1,15 +1,16 @@
 //! `/api/v1/spaces/{space}/forms[/{form}]`: versioned form definitions.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use engine::{FormName, SpaceName};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::extract::{etag, ApiQuery, Caller, DefinitionIfMatch, JsonBody};
+use super::extract::{etag, ApiPath, ApiQuery, Caller, DefinitionIfMatch, JsonBody};
 use super::{stored_definition, AppState, Routes as _, VersionParam};
 
 pub(super) fn router() -> Router<AppState> {
@@ -33,7 +34,7 @@ struct EvaluateBody {
 async fn evaluate(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form)): Path<(String, String)>,
+    ApiPath((space, form)): ApiPath<(SpaceName, FormName)>,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let body: EvaluateBody = serde_json::from_value(body).map_err(|err| {
@@ -61,7 +62,7 @@ struct PutParams {
 async fn put(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form)): Path<(String, String)>,
+    ApiPath((space, form)): ApiPath<(SpaceName, FormName)>,
     ApiQuery(params): ApiQuery<PutParams>,
     JsonBody(definition): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -73,7 +74,7 @@ async fn put(
 async fn patch(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form)): Path<(String, String)>,
+    ApiPath((space, form)): ApiPath<(SpaceName, FormName)>,
     ApiQuery(params): ApiQuery<PutParams>,
     DefinitionIfMatch(expected): DefinitionIfMatch,
     JsonBody(merge): JsonBody,
@@ -85,14 +86,17 @@ async fn patch(
 
 async fn show(
     State(state): State<AppState>,
-    Path((space, form)): Path<(String, String)>,
+    ApiPath((space, form)): ApiPath<(SpaceName, FormName)>,
     ApiQuery(params): ApiQuery<VersionParam>,
 ) -> Result<impl IntoResponse, ApiError> {
     let form = state.engine.form(&space, &form, params.version)?;
     Ok(([(header::ETAG, etag(u64::from(form.version)))], Json(form)))
 }
 
-async fn list(State(state): State<AppState>, Path(space): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    ApiPath(space): ApiPath<SpaceName>,
+) -> Result<impl IntoResponse, ApiError> {
     let forms = state.engine.forms(&space)?;
     Ok(Json(json!({ "items": forms, "next_cursor": null })))
 }

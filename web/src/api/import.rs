@@ -5,18 +5,18 @@
 use std::io;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use engine::{ImportMode, ImportOptions};
+use engine::{FormName, ImportMode, ImportOptions, SpaceName};
 use forms::{CoerceOptions, FieldError};
 use futures::StreamExt as _;
 use tokio::sync::mpsc;
 
 use super::access::space_access;
 use super::error::ApiError;
-use super::extract::{ApiQuery, Caller};
+use super::extract::{ApiPath, ApiQuery, Caller};
 use super::{AppState, Routes as _};
 use crate::import::{self, ChannelReader, ImportError, ImportOutcome, ImportRequest};
 use crate::tabular::{FileFormat, TabularError};
@@ -111,7 +111,7 @@ fn params(pairs: Vec<(String, String)>) -> Result<Params, ApiError> {
 async fn upload(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form)): Path<(String, String)>,
+    ApiPath((space, form)): ApiPath<(SpaceName, FormName)>,
     ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
     headers: HeaderMap,
     body: Body,

@@ -1,17 +1,17 @@
 //! `/api/v1/spaces/{space}/members`: who belongs to a space, with which role and teams.
 //! Members read the list; admins and owners change it (only owners touch the owner role).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use engine::SpaceRole;
+use engine::{SpaceName, SpaceRole};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::{Caller, JsonBody};
+use super::extract::{ApiPath, Caller, JsonBody};
 use super::users::body_as;
 use super::{AppState, Routes as _};
 
@@ -21,7 +21,10 @@ pub(super) fn router() -> Router<AppState> {
         .listed("/api/v1/spaces/{space}/members/{user_id}", put(set).delete(remove))
 }
 
-async fn list(State(state): State<AppState>, Path(space): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    ApiPath(space): ApiPath<SpaceName>,
+) -> Result<impl IntoResponse, ApiError> {
     let items: Vec<_> = state
         .engine
         .members(&space)?
@@ -47,7 +50,7 @@ struct MemberRequest {
 async fn set(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, user_id)): Path<(String, String)>,
+    ApiPath((space, user_id)): ApiPath<(SpaceName, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let MemberRequest { role, teams } = body_as("membership", body)?;
@@ -59,7 +62,7 @@ async fn set(
 async fn remove(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, user_id)): Path<(String, String)>,
+    ApiPath((space, user_id)): ApiPath<(SpaceName, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     state.engine.remove_member(&caller, &space, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)

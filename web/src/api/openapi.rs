@@ -5,15 +5,16 @@
 //! Built by hand from `serde_json` values rather than derived: the per-space document embeds
 //! schemas that only exist at run time, which derive-based generators can't express.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use engine::policy::Policy;
+use engine::SpaceName;
 use serde_json::{json, Map, Value};
 
 use super::access::space_access;
 use super::error::ApiError;
-use super::extract::Caller;
+use super::extract::{ApiPath, Caller};
 use super::{AppState, Routes as _};
 
 pub(super) fn router() -> Router<AppState> {
@@ -31,14 +32,14 @@ async fn generic() -> Json<Value> {
 async fn for_space(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(space): Path<String>,
+    ApiPath(space): ApiPath<SpaceName>,
 ) -> Result<Json<Value>, ApiError> {
     let access = space_access(&state, &caller, &space)?;
     let space = state.engine.space(&space)?;
     let mut paths = generic_paths();
     let mut schemas = Map::new();
-    for stored in state.engine.forms(space.name.as_str())? {
-        let loaded = state.engine.loaded_form(space.name.as_str(), stored.name.as_str())?;
+    for stored in state.engine.forms(&space.name)? {
+        let loaded = state.engine.loaded_form(&space.name, &stored.name)?;
         let type_name = pascal_case(stored.name.as_str());
         let data_name = format!("{type_name}Data");
         let record_name = format!("{type_name}Record");
@@ -105,6 +106,14 @@ fn path_param(name: &str, description: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "string" } })
 }
 
+/// A path parameter that is a name (of a space, form, workflow, ...): the slug rule, which
+/// the server checks before anything else.
+fn name_param(name: &str, description: &str) -> Value {
+    let mut param = path_param(name, description);
+    param["schema"] = json!({ "type": "string", "pattern": forms::NAME_PATTERN, "maxLength": forms::MAX_NAME_LEN });
+    param
+}
+
 fn query_param(name: &str, description: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
 }
@@ -144,11 +153,11 @@ fn op(summary: &str, params: Vec<Value>, body: Option<Value>, responses: Vec<(&s
 }
 
 fn space_params() -> Vec<Value> {
-    vec![path_param("space", "Space name")]
+    vec![name_param("space", "Space name")]
 }
 
 fn form_params() -> Vec<Value> {
-    vec![path_param("space", "Space name"), path_param("form", "Form name")]
+    vec![name_param("space", "Space name"), name_param("form", "Form name")]
 }
 
 fn record_params() -> Vec<Value> {
@@ -250,7 +259,7 @@ fn generic_paths() -> Map<String, Value> {
                    conditional_params(), Some(json!({ "type": "object", "required": ["to"], "properties": { "to": { "type": "string" } } })),
                    vec![("200", ok("Moved", schema_ref("Record")))]),
     }));
-    let workflow_params = || vec![path_param("space", "Space name"), path_param("name", "Workflow name")];
+    let workflow_params = || vec![name_param("space", "Space name"), name_param("name", "Workflow name")];
     let workflow = json!({ "type": "object", "description": "A workflow definition: trigger, when, actions" });
     paths.insert("/api/v1/spaces/{space}/workflows".into(), json!({
         "get": op("List the latest version of each workflow, in run order", space_params(), None, vec![("200", ok("Workflows", page_of(json!({"type": "object"}))))]),
@@ -290,7 +299,7 @@ fn generic_paths() -> Map<String, Value> {
     paths.insert("/api/v1/spaces/{space}/runs".into(), json!({
         "get": op("Workflow runs, newest first", run_list_params, None, vec![("200", ok("Runs", page_of(schema_ref("Run"))))]),
     }));
-    let run_params = || vec![path_param("space", "Space name"), path_param("id", "Run id")];
+    let run_params = || vec![name_param("space", "Space name"), path_param("id", "Run id")];
     paths.insert(
         "/api/v1/spaces/{space}/runs/{id}".into(),
         json!({
@@ -393,7 +402,7 @@ fn generic_paths() -> Map<String, Value> {
         "shared": { "type": "boolean", "description": "Seen by everyone in the space, else only by whoever saved it" } } });
     let view_params = || {
         let mut p = form_params();
-        p.push(path_param("view", "View name"));
+        p.push(name_param("view", "View name"));
         p
     };
     let mut new_view = view.clone();
@@ -452,7 +461,7 @@ fn dashboard_paths(paths: &mut Map<String, Value>) {
     let mut named = definition.clone();
     named["required"] = json!(["name", "title", "widgets"]);
     named["properties"]["name"] = json!({ "type": "string", "description": "Slug, unique per space" });
-    let one = || vec![path_param("space", "Space name"), path_param("dashboard", "Dashboard name")];
+    let one = || vec![name_param("space", "Space name"), name_param("dashboard", "Dashboard name")];
     let conditional = || {
         let mut params = one();
         params.push(header_param("If-Match", "ETag of the version the change is based on; 412 if stale"));
@@ -537,7 +546,7 @@ fn calendar_and_pack_paths(paths: &mut Map<String, Value>) {
 }
 
 fn integration_paths(paths: &mut Map<String, Value>) {
-    let named = |what: &str| vec![path_param("space", "Space name"), path_param("name", what)];
+    let named = |what: &str| vec![name_param("space", "Space name"), name_param("name", what)];
     let object = || json!({ "type": "object" });
     paths.insert("/api/v1/spaces/{space}/webhooks".into(), json!({
         "get": op("Outgoing webhook endpoints (secrets are never shown)", space_params(), None, vec![("200", ok("Endpoints", page_of(object())))]),
@@ -568,7 +577,7 @@ fn integration_paths(paths: &mut Map<String, Value>) {
     paths.insert("/api/v1/spaces/{space}/deliveries".into(), json!({
         "get": op("The outbox, newest first, with every attempt", list, None, vec![("200", ok("Deliveries", page_of(object())))]),
     }));
-    let one = || vec![path_param("space", "Space name"), path_param("id", "Delivery id")];
+    let one = || vec![name_param("space", "Space name"), path_param("id", "Delivery id")];
     paths.insert(
         "/api/v1/spaces/{space}/deliveries/{id}".into(),
         json!({
@@ -621,7 +630,7 @@ fn people_paths(paths: &mut Map<String, Value>) {
     paths.insert("/api/v1/spaces/{space}/members".into(), json!({
         "get": op("The space's members with their roles and teams", space_params(), None, vec![("200", ok("Members", page_of(member.clone())))]),
     }));
-    let member_params = || vec![path_param("space", "Space name"), path_param("user_id", "The user's id")];
+    let member_params = || vec![name_param("space", "Space name"), path_param("user_id", "The user's id")];
     paths.insert("/api/v1/spaces/{space}/members/{user_id}".into(), json!({
         "put": op("Make a user a member with a role and teams, or change theirs (admins and owners; only owners touch the owner role)",
                   member_params(), Some(membership), vec![("201", ok("A new member", member.clone())), ("200", ok("Changed", member))]),
@@ -681,7 +690,7 @@ fn people_paths(paths: &mut Map<String, Value>) {
 }
 
 fn typed_collection(title: &str, data: &str, record: &str) -> Value {
-    let params = vec![path_param("space", "Space name")];
+    let params = vec![name_param("space", "Space name")];
     json!({
         "get": op(&format!("List {title} records"), list_params(params.clone()), None, vec![("200", ok("A page of records", record_page(schema_ref(record))))]),
         "post": op(&format!("Create a {title} record"), params, Some(schema_ref(data)), vec![("201", ok("Created", schema_ref(record)))]),
@@ -689,7 +698,7 @@ fn typed_collection(title: &str, data: &str, record: &str) -> Value {
 }
 
 fn typed_item(title: &str, data: &str, record: &str) -> Value {
-    let params = vec![path_param("space", "Space name"), path_param("id", "Record id")];
+    let params = vec![name_param("space", "Space name"), path_param("id", "Record id")];
     let mut conditional = params.clone();
     conditional.push(header_param("If-Match", "ETag of the version the change is based on"));
     json!({

@@ -1,14 +1,16 @@
 //! `/api/v1/packs` (the built-in template packs, for the gallery) and
 //! `/api/v1/spaces/{space}/pack` (a space's definitions as a pack, zipped).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use engine::SpaceName;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
+use super::extract::ApiPath;
 use super::{AppState, Routes as _};
 use crate::packs;
 
@@ -22,7 +24,10 @@ async fn list() -> Json<Value> {
     Json(json!({ "items": items, "next_cursor": null }))
 }
 
-async fn export(State(state): State<AppState>, Path(space): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn export(
+    State(state): State<AppState>,
+    ApiPath(space): ApiPath<SpaceName>,
+) -> Result<impl IntoResponse, ApiError> {
     let pack = packs::export(&state.engine, &space)?;
     let zip = pack.to_zip().map_err(|err| ApiError::from(engine::EngineError::Internal(err.to_string())))?;
     Ok((

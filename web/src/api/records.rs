@@ -1,13 +1,13 @@
 //! `/api/v1/spaces/{space}/forms/{form}/records`: the generic form API. The body of a create or
 //! a patch is the record's data itself; responses are the record envelope with an `ETag`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
-use engine::{ListQuery, Record};
+use engine::{FormName, ListQuery, Record, SpaceName};
 use std::collections::BTreeMap;
 
 use engine::people::PersonName;
@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::access::space_access;
 use super::error::ApiError;
-use super::extract::{etag, ApiQuery, Caller, IfMatch, JsonBody};
+use super::extract::{etag, ApiPath, ApiQuery, Caller, IfMatch, JsonBody};
 use super::{AppState, Routes as _};
 
 /// Tells how a list was answered: `scan`, `index:<field>` or `index-order:<field>`.
@@ -51,7 +51,13 @@ struct HistoryParams {
 
 /// A record as the API answers it: the envelope with an `ETag`, and `people`, the names of
 /// the users its person fields and actors hold, by user id.
-fn answer(state: &AppState, space: &str, form: &str, status: StatusCode, record: Record) -> Result<Response, ApiError> {
+fn answer(
+    state: &AppState,
+    space: &SpaceName,
+    form: &FormName,
+    status: StatusCode,
+    record: Record,
+) -> Result<Response, ApiError> {
     let people = state.engine.people_of(space, form, &[&record])?;
     let headers = [(header::ETAG, etag(record.version))];
     Ok((status, headers, Json(RecordAnswer { record, people })).into_response())
@@ -67,7 +73,7 @@ struct RecordAnswer {
 async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form)): Path<(String, String)>,
+    ApiPath((space, form)): ApiPath<(SpaceName, FormName)>,
     JsonBody(data): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = space_access(&state, &caller, &space)?;
@@ -79,7 +85,7 @@ async fn create(
 async fn show(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form, id)): Path<(String, String, String)>,
+    ApiPath((space, form, id)): ApiPath<(SpaceName, FormName, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = space_access(&state, &caller, &space)?;
     let record = state.engine.record(&access, &space, &form, &id)?;
@@ -89,7 +95,7 @@ async fn show(
 async fn patch(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form, id)): Path<(String, String, String)>,
+    ApiPath((space, form, id)): ApiPath<(SpaceName, FormName, String)>,
     IfMatch(if_match): IfMatch,
     JsonBody(patch): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -101,7 +107,7 @@ async fn patch(
 async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form, id)): Path<(String, String, String)>,
+    ApiPath((space, form, id)): ApiPath<(SpaceName, FormName, String)>,
     IfMatch(if_match): IfMatch,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = space_access(&state, &caller, &space)?;
@@ -118,7 +124,7 @@ struct Transition {
 async fn transition(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form, id)): Path<(String, String, String)>,
+    ApiPath((space, form, id)): ApiPath<(SpaceName, FormName, String)>,
     IfMatch(if_match): IfMatch,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -138,7 +144,7 @@ async fn transition(
 async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form)): Path<(String, String)>,
+    ApiPath((space, form)): ApiPath<(SpaceName, FormName)>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let query = ListQuery { filter: params.filter, sort: params.sort, limit: params.limit, cursor: params.cursor };
@@ -154,7 +160,7 @@ async fn list(
 async fn history(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, form, id)): Path<(String, String, String)>,
+    ApiPath((space, form, id)): ApiPath<(SpaceName, FormName, String)>,
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let limit = params.limit.unwrap_or(HISTORY_LIMIT.0);

@@ -1,16 +1,17 @@
 //! `/api/v1/spaces`: create (empty, from a built-in template pack, or as a copy of another
 //! space's definitions), list, get.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use engine::SpaceName;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::extract::{Caller, JsonBody};
+use super::extract::{ApiPath, Caller, JsonBody};
 use super::{AppState, Routes as _};
 use crate::spaces::{self, CreateSpaceError, NewSpace};
 
@@ -53,7 +54,7 @@ struct SpaceChange {
 
 async fn update(
     State(state): State<AppState>,
-    Path(space): Path<String>,
+    ApiPath(space): ApiPath<SpaceName>,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let change: SpaceChange = serde_json::from_value(body).map_err(|err| {
@@ -67,7 +68,7 @@ async fn update(
 async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Result<impl IntoResponse, ApiError> {
     let mut spaces = state.engine.spaces()?;
     let mut refused = Ok(());
-    spaces.retain(|space| match state.engine.space_access(&caller, space.name.as_str()) {
+    spaces.retain(|space| match state.engine.space_access(&caller, &space.name) {
         Ok(access) => access.is_some(),
         Err(err) => {
             refused = Err(err);
@@ -78,6 +79,9 @@ async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Result<i
     Ok(Json(json!({ "items": spaces, "next_cursor": null })))
 }
 
-async fn show(State(state): State<AppState>, Path(space): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    ApiPath(space): ApiPath<SpaceName>,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.engine.space(&space)?))
 }

@@ -1,16 +1,17 @@
 //! `/api/v1/spaces/{space}/timers`: upcoming timers, by workflow or record.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use engine::timers::{Timer, TimerFilter};
+use engine::SpaceName;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::{AppState, Routes as _};
 
 /// Timers per page unless `limit` says otherwise.
@@ -32,7 +33,7 @@ struct TimerParams {
 
 async fn list(
     State(state): State<AppState>,
-    Path(space): Path<String>,
+    ApiPath(space): ApiPath<SpaceName>,
     ApiQuery(params): ApiQuery<TimerParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, engine::MAX_LIMIT);

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use engine::{NewToken, Principal, Role, TokenInfo};
+use engine::{NewToken, Principal, Role, SpaceName, TokenInfo};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -43,7 +43,7 @@ async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Result<i
 #[serde(deny_unknown_fields)]
 struct TokenRequest {
     label: Option<String>,
-    space: Option<String>,
+    space: Option<SpaceName>,
     #[serde(default)]
     read_only: bool,
     expires_at: Option<DateTime<Utc>>,
@@ -52,7 +52,7 @@ struct TokenRequest {
 /// A token no broader than its maker: a narrowed caller's token keeps the narrowing, and the
 /// bootstrap user's tokens are bootstrap tokens.
 fn new_token(caller: &Principal, request: TokenRequest) -> Result<NewToken, ApiError> {
-    if let (Some(only), Some(asked)) = (caller.space.as_deref(), request.space.as_deref()) {
+    if let (Some(only), Some(asked)) = (&caller.space, &request.space) {
         if only != asked {
             return Err(ApiError::forbidden("a token narrowed to a space can't make one for another"));
         }
@@ -74,10 +74,10 @@ async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let request: TokenRequest = super::users::body_as("token", body)?;
-    if let Some(space) = request.space.as_deref() {
+    if let Some(space) = &request.space {
         // A space the caller can't see answers like one that doesn't exist.
         if state.engine.space_access(&caller, space)?.is_none() {
-            return Err(engine::EngineError::NotFound { what: "space", name: space.to_owned() }.into());
+            return Err(engine::EngineError::NotFound { what: "space", name: space.to_string() }.into());
         }
     }
     let (secret, info) = state.engine.create_token(new_token(&caller, request)?).await?;

@@ -1,15 +1,16 @@
 //! `/api/v1/spaces/{space}/upcoming`: what would fire over the next days (engine `upcoming`:
 //! read from the stored timers and schedules, nothing written).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use engine::SpaceName;
 use serde::Deserialize;
 
 use super::access::space_access;
 use super::error::ApiError;
-use super::extract::{ApiQuery, Caller};
+use super::extract::{ApiPath, ApiQuery, Caller};
 use super::{AppState, Routes as _};
 
 /// Days ahead unless `days` says otherwise.
@@ -31,7 +32,7 @@ struct UpcomingParams {
 async fn upcoming(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(space): Path<String>,
+    ApiPath(space): ApiPath<SpaceName>,
     ApiQuery(params): ApiQuery<UpcomingParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = space_access(&state, &caller, &space)?;

@@ -2,12 +2,12 @@
 //! work yet (a webhook endpoint the space does not define or has disabled, email without a
 //! mail server). The workflow is stored either way: endpoints may come after it.
 
-use engine::Engine;
+use engine::{EndpointName, Engine, SpaceName};
 use forms::FieldError;
 use serde_json::Value;
 
 /// The warnings for `definition`, a workflow stored in `space`; `mail`: an SMTP host is set.
-pub(crate) fn for_workflow(engine: &Engine, space: &str, definition: &Value, mail: bool) -> Vec<FieldError> {
+pub(crate) fn for_workflow(engine: &Engine, space: &SpaceName, definition: &Value, mail: bool) -> Vec<FieldError> {
     let mut warnings = Vec::new();
     let actions = definition.get("actions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     for (i, action) in actions.iter().enumerate() {
@@ -32,11 +32,13 @@ pub(crate) fn for_workflow(engine: &Engine, space: &str, definition: &Value, mai
     warnings
 }
 
-fn endpoint_warning(engine: &Engine, space: &str, name: &str, path: &str) -> Option<FieldError> {
-    let message = match engine.endpoint(space, name) {
-        Ok(endpoint) if endpoint.enabled => return None,
-        Ok(_) => format!("webhook endpoint `{name}` is disabled: deliveries to it fail until it is enabled"),
-        Err(_) => format!("the space defines no webhook endpoint `{name}` yet: deliveries to it fail until it does"),
+fn endpoint_warning(engine: &Engine, space: &SpaceName, name: &str, path: &str) -> Option<FieldError> {
+    // A name that breaks the name rule names no endpoint.
+    let endpoint = EndpointName::parse(name).ok().and_then(|name| engine.endpoint(space, &name).ok());
+    let message = match endpoint {
+        Some(endpoint) if endpoint.enabled => return None,
+        Some(_) => format!("webhook endpoint `{name}` is disabled: deliveries to it fail until it is enabled"),
+        None => format!("the space defines no webhook endpoint `{name}` yet: deliveries to it fail until it does"),
     };
     Some(FieldError::new(path, message))
 }

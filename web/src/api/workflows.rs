@@ -1,18 +1,19 @@
 //! `/api/v1/spaces/{space}/workflows[/{name}]` (versioned definitions) and
 //! `/api/v1/spaces/{space}/runs[/{id}]` (what they did).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use engine::workflows::{DryRunInput, PutWorkflowOutcome, RunFilter, RunStatus};
+use engine::{SpaceName, WorkflowName};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::access::space_access;
 use super::error::ApiError;
-use super::extract::{etag, ApiQuery, Caller, DefinitionIfMatch, JsonBody};
+use super::extract::{etag, ApiPath, ApiQuery, Caller, DefinitionIfMatch, JsonBody};
 use super::{stored_definition, warnings, AppState, Routes as _, VersionParam};
 
 pub(super) fn router() -> Router<AppState> {
@@ -29,7 +30,7 @@ pub(super) fn router() -> Router<AppState> {
 async fn put(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, name)): Path<(String, String)>,
+    ApiPath((space, name)): ApiPath<(SpaceName, WorkflowName)>,
     JsonBody(definition): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let outcome = state
@@ -43,7 +44,7 @@ async fn put(
 async fn patch(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, name)): Path<(String, String)>,
+    ApiPath((space, name)): ApiPath<(SpaceName, WorkflowName)>,
     DefinitionIfMatch(expected): DefinitionIfMatch,
     JsonBody(merge): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -56,7 +57,12 @@ async fn patch(
 }
 
 /// The answer to a stored workflow: the version, with the `warnings` its definition raises.
-fn stored_workflow(state: &AppState, space: &str, name: &str, outcome: PutWorkflowOutcome) -> impl IntoResponse {
+fn stored_workflow(
+    state: &AppState,
+    space: &SpaceName,
+    name: &WorkflowName,
+    outcome: PutWorkflowOutcome,
+) -> impl IntoResponse {
     let location = format!("/api/v1/spaces/{space}/workflows/{name}?version={}", outcome.workflow.version);
     let first = outcome.changed && outcome.workflow.version == 1;
     let definition = json!(outcome.workflow.definition);
@@ -68,14 +74,17 @@ fn stored_workflow(state: &AppState, space: &str, name: &str, outcome: PutWorkfl
 
 async fn show(
     State(state): State<AppState>,
-    Path((space, name)): Path<(String, String)>,
+    ApiPath((space, name)): ApiPath<(SpaceName, WorkflowName)>,
     ApiQuery(params): ApiQuery<VersionParam>,
 ) -> Result<impl IntoResponse, ApiError> {
     let workflow = state.engine.workflow(&space, &name, params.version)?;
     Ok(([(header::ETAG, etag(u64::from(workflow.version)))], Json(workflow)))
 }
 
-async fn list(State(state): State<AppState>, Path(space): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    ApiPath(space): ApiPath<SpaceName>,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(json!({ "items": state.engine.workflows(&space)?, "next_cursor": null })))
 }
 
@@ -94,7 +103,7 @@ struct RunParams {
 async fn runs(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(space): Path<String>,
+    ApiPath(space): ApiPath<SpaceName>,
     ApiQuery(params): ApiQuery<RunParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let limit = params.limit.unwrap_or(50);
@@ -117,7 +126,7 @@ async fn runs(
 async fn run(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, id)): Path<(String, String)>,
+    ApiPath((space, id)): ApiPath<(SpaceName, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = space_access(&state, &caller, &space)?;
     Ok(Json(state.engine.run(&access, &space, &id)?))
@@ -140,7 +149,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result
 async fn run_now(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, name)): Path<(String, String)>,
+    ApiPath((space, name)): ApiPath<(SpaceName, WorkflowName)>,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let RunNow { record } = parse_body(body)?;
@@ -152,7 +161,7 @@ async fn run_now(
 async fn dry_run(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, name)): Path<(String, String)>,
+    ApiPath((space, name)): ApiPath<(SpaceName, WorkflowName)>,
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let input: DryRunInput = parse_body(body)?;
@@ -163,7 +172,7 @@ async fn dry_run(
 async fn retry(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path((space, id)): Path<(String, String)>,
+    ApiPath((space, id)): ApiPath<(SpaceName, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let access = space_access(&state, &caller, &space)?;
     Ok((StatusCode::CREATED, Json(state.engine.retry_run(&caller.actor(), &access, &space, &id).await?)))

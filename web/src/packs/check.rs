@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use anyhow::Context;
-use engine::{Actor, Engine, EngineConfig};
+use engine::{Actor, Engine, EngineConfig, FormName, SpaceName};
 
 use super::{data, runner, DefinitionKind, Pack, PackMeta, Problem};
 
@@ -49,7 +49,7 @@ pub async fn check(pack: &Pack) -> anyhow::Result<CheckReport> {
 
 async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport> {
     let actor = Actor("pack-check".into());
-    let space = "check";
+    let space = &SpaceName::from_static("check");
     engine.create_space(&actor, space, None).await.context("creating a space to check in")?;
     let mut problems = pack.stray_files();
     let (definitions, definition_problems) = pack.definitions();
@@ -58,20 +58,10 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
     let (mut forms, mut workflows, mut views, mut dashboards) = (0, 0, 0, 0);
     let mut workflow_names = BTreeSet::new();
     for definition in &definitions {
-        let stored = match definition.kind {
-            DefinitionKind::Form => {
-                engine.put_form(&actor, space, &definition.name, &definition.value, false).await.map(|_| ())
-            }
-            DefinitionKind::Workflow => {
-                workflow_names.insert(definition.name.clone());
-                engine.put_workflow(&actor, space, &definition.name, &definition.value).await.map(|_| ())
-            }
-            DefinitionKind::View => super::views::store(engine, &actor, space, definition).await,
-            DefinitionKind::Dashboard => {
-                engine.put_dashboard(&actor, space, &definition.name, &definition.value, None).await.map(|_| ())
-            }
-        };
-        match stored {
+        if definition.kind == DefinitionKind::Workflow {
+            workflow_names.insert(definition.name.clone());
+        }
+        match definition.store(engine, &actor, space).await.map(|_| ()) {
             Ok(()) if definition.kind == DefinitionKind::Form => forms += 1,
             Ok(()) if definition.kind == DefinitionKind::Workflow => workflows += 1,
             Ok(()) if definition.kind == DefinitionKind::View => views += 1,
@@ -85,11 +75,9 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
                 // A form refused only for its scripts is stored without them, so the workflows,
                 // sample records and tests that use the form are still checked: one broken
                 // script is one problem, not one per dependent.
-                if let Some(stand_in) = (definition.kind == DefinitionKind::Form)
-                    .then(|| without_failing_scripts(&definition.value, &errors))
-                    .flatten()
-                {
-                    let _ = engine.put_form(&actor, space, &definition.name, &stand_in, false).await;
+                let form = FormName::parse(&definition.name).ok().filter(|_| definition.kind == DefinitionKind::Form);
+                if let Some((name, stand_in)) = form.zip(without_failing_scripts(&definition.value, &errors)) {
+                    let _ = engine.put_form(&actor, space, &name, &stand_in, false).await;
                 }
             }
         }
@@ -120,7 +108,10 @@ async fn check_with(engine: &Engine, pack: &Pack) -> anyhow::Result<CheckReport>
             });
         }
     }
-    let files: Vec<_> = files.into_iter().filter(|(_, form, _)| engine.form(space, form, None).is_ok()).collect();
+    let files: Vec<_> = files
+        .into_iter()
+        .filter(|(_, form, _)| FormName::parse(form).is_ok_and(|form| engine.form(space, &form, None).is_ok()))
+        .collect();
     let (records, data_problems) = data::load(engine, &actor, space, &files).await;
     problems.extend(data_problems);
 

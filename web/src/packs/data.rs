@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use engine::auth::{Principal, Role};
 use engine::people::NewUser;
-use engine::{Access, Actor, Engine, EngineError, SpaceRole};
+use engine::{Access, Actor, Engine, EngineError, FormName, SpaceName, SpaceRole};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -44,7 +44,7 @@ pub(crate) fn name_from_email(email: &str) -> String {
 
 /// The people sample data names by email in one space: user ids by email, made on first use.
 struct SamplePeople {
-    space: String,
+    space: SpaceName,
     /// Lower-cased email → user id.
     ids: HashMap<String, String>,
     members: BTreeSet<String>,
@@ -53,13 +53,13 @@ struct SamplePeople {
 }
 
 impl SamplePeople {
-    fn new(engine: &Engine, space: &str) -> Result<Self, EngineError> {
+    fn new(engine: &Engine, space: &SpaceName) -> Result<Self, EngineError> {
         let members = engine.members(space)?.into_iter().map(|(m, _)| m.user_id).collect();
-        Ok(Self { space: space.to_owned(), ids: HashMap::new(), members, made: Vec::new() })
+        Ok(Self { space: space.clone(), ids: HashMap::new(), members, made: Vec::new() })
     }
 
     /// `data` with every email in a person field of `form` replaced by its user's id.
-    async fn resolve(&mut self, engine: &Engine, form: &str, mut data: Value) -> Result<Value, EngineError> {
+    async fn resolve(&mut self, engine: &Engine, form: &FormName, mut data: Value) -> Result<Value, EngineError> {
         let loaded = engine.loaded_form(&self.space, form)?;
         for field in loaded.compiled.person_fields() {
             match data.get_mut(field) {
@@ -156,7 +156,7 @@ pub(crate) fn resolve(value: &Value, aliases: &Aliases, now: DateTime<Utc>, poin
 struct Row {
     file: String,
     line: usize,
-    form: String,
+    form: FormName,
     alias: Option<String>,
     data: Value,
 }
@@ -181,12 +181,16 @@ fn references(value: &Value, out: &mut BTreeSet<String>) {
 pub(crate) async fn load(
     engine: &Engine,
     actor: &Actor,
-    space: &str,
+    space: &SpaceName,
     files: &[(String, String, String)],
 ) -> (usize, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut by_file: Vec<(String, Vec<Row>)> = Vec::new();
     for (file, form, text) in files {
+        let Ok(form) = FormName::parse(form) else {
+            problems.push(Problem { file: file.clone(), line: None, message: format!("there is no form `{form}`") });
+            continue;
+        };
         let mut rows = Vec::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
@@ -295,7 +299,7 @@ pub(crate) async fn load(
     }
     if !people.made.is_empty() {
         tracing::info!(
-            space,
+            %space,
             users = people.made.join(", "),
             "made users for the people the sample data names; they sign in once given a password (`tend user reset-password`)"
         );

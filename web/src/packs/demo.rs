@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use engine::auth::{Principal, Role};
 use engine::people::NewUser;
-use engine::{Access, Actor, Engine, SpaceRole};
+use engine::{Access, Actor, EndpointName, Engine, FormName, SpaceName, SpaceRole, WorkflowName};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -28,7 +28,9 @@ use super::data::name_from_email;
 use super::{embedded, install_new, Installed};
 
 /// The space the demo lives in.
-pub const DEMO_SPACE: &str = "demo";
+pub fn demo_space() -> SpaceName {
+    SpaceName::from_static("demo")
+}
 /// The pack it installs.
 pub const DEMO_PACK: &str = "customer-success";
 /// How many accounts it generates.
@@ -96,9 +98,9 @@ async fn create_users(engine: &Engine) -> anyhow::Result<Vec<DemoUser>> {
         let user = engine.create_user(new).await.with_context(|| format!("creating demo user {email}"))?;
         let teams = vec![team.to_owned()];
         engine
-            .put_member(&installer, DEMO_SPACE, &user.id, role, &teams)
+            .put_member(&installer, &demo_space(), &user.id, role, &teams)
             .await
-            .with_context(|| format!("making {email} a member of `{DEMO_SPACE}`"))?;
+            .with_context(|| format!("making {email} a member of the demo space"))?;
         users.push(DemoUser { email: email.into(), id: user.id, password, role, teams });
     }
     Ok(users)
@@ -168,18 +170,23 @@ const EMAILING_WORKFLOW: &str = "task-overdue-reminder";
 pub async fn install_demo(engine: &Engine, mail: bool) -> anyhow::Result<(Installed, Vec<DemoUser>)> {
     let pack = embedded(DEMO_PACK).with_context(|| format!("the built-in pack `{DEMO_PACK}` is missing"))?;
     let actor = Actor("demo".into());
-    let mut installed = install_new(engine, &actor, &pack, DEMO_SPACE, Some("Customer Success (demo)".into()), false)
+    let space = demo_space();
+    let mut installed = install_new(engine, &actor, &pack, &space, Some("Customer Success (demo)".into()), false)
         .await
         .context("installing the customer-success pack")?;
     for name in DEMO_ENDPOINTS {
         let sink = json!({ "url": engine::outbox::SINK_URL,
             "title": "Demo sink: deliveries are recorded here and never sent; set `url` to your own receiver" });
-        engine.put_endpoint(DEMO_SPACE, name, &sink).await.with_context(|| format!("defining endpoint `{name}`"))?;
+        engine
+            .put_endpoint(&space, &EndpointName::from_static(name), &sink)
+            .await
+            .with_context(|| format!("defining endpoint `{name}`"))?;
     }
     if !mail {
-        let mut workflow = serde_json::to_value(engine.workflow(DEMO_SPACE, EMAILING_WORKFLOW, None)?.definition)?;
+        let emailing = WorkflowName::from_static(EMAILING_WORKFLOW);
+        let mut workflow = serde_json::to_value(engine.workflow(&space, &emailing, None)?.definition)?;
         workflow["enabled"] = json!(false);
-        engine.put_workflow(&actor, DEMO_SPACE, EMAILING_WORKFLOW, &workflow).await?;
+        engine.put_workflow(&actor, &space, &emailing, &workflow).await?;
     }
     let users = create_users(engine).await?;
     let ids: HashMap<&str, &str> = users.iter().map(|u| (u.email.as_str(), u.id.as_str())).collect();
@@ -188,14 +195,20 @@ pub async fn install_demo(engine: &Engine, mail: bool) -> anyhow::Result<(Instal
 }
 
 /// Writes records concurrently; any refusal is a bug in the generator and stops the demo.
-async fn write_all(engine: &Engine, actor: &Actor, form: &str, rows: Vec<Value>) -> anyhow::Result<Vec<String>> {
+async fn write_all(
+    engine: &Engine,
+    actor: &Actor,
+    form: &'static str,
+    rows: Vec<Value>,
+) -> anyhow::Result<Vec<String>> {
+    let (space, form) = (demo_space(), FormName::from_static(form));
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(CONCURRENCY) {
         let mut tasks = tokio::task::JoinSet::new();
         for (i, data) in chunk.iter().cloned().enumerate() {
-            let (engine, actor, form) = (engine.clone(), actor.clone(), form.to_owned());
+            let (engine, actor, space, form) = (engine.clone(), actor.clone(), space.clone(), form.clone());
             tasks.spawn(async move {
-                (i, engine.create_record(&actor, &Access::unrestricted(), DEMO_SPACE, &form, data).await)
+                (i, engine.create_record(&actor, &Access::unrestricted(), &space, &form, data).await)
             });
         }
         let mut written = vec![String::new(); chunk.len()];

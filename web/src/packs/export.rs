@@ -12,14 +12,14 @@ use std::io::{Cursor, Read as _, Write as _};
 use std::path::{Component, Path};
 
 use anyhow::{bail, Context};
-use engine::{Actor, Engine, EngineError};
+use engine::{Actor, Engine, EngineError, SpaceName};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::Pack;
 
 /// The pack of `space`'s definitions.
-pub fn export(engine: &Engine, space: &str) -> Result<Pack, EngineError> {
+pub fn export(engine: &Engine, space: &SpaceName) -> Result<Pack, EngineError> {
     let space = engine.space(space)?;
     let mut files = BTreeMap::new();
     let description = match &space.template {
@@ -29,17 +29,15 @@ pub fn export(engine: &Engine, space: &str) -> Result<Pack, EngineError> {
     let version = space.template.as_ref().map_or_else(|| "1.0.0".to_owned(), |t| t.version.clone());
     let meta = json!({ "name": space.name, "title": space.title, "description": description, "version": version });
     files.insert("pack.json".to_owned(), pretty(&meta)?);
-    for form in engine.forms(space.name.as_str())? {
+    for form in engine.forms(&space.name)? {
         files.insert(format!("forms/{}.json", form.name), pretty(&form.definition)?);
         // Shared views only: a personal view is its owner's, not the space's.
         let anyone = Actor(String::new());
-        for view in
-            engine.views(&anyone, space.name.as_str(), form.name.as_str())?.into_iter().filter(|v| v.definition.shared)
-        {
+        for view in engine.views(&anyone, &space.name, &form.name)?.into_iter().filter(|v| v.definition.shared) {
             let mut value = serde_json::to_value(&view.definition).map_err(encoding)?;
             if let Some(object) = value.as_object_mut() {
                 object.remove("shared");
-                object.insert("form".into(), Value::String(view.form.clone()));
+                object.insert("form".into(), Value::String(view.form.to_string()));
             }
             let mut path = format!("views/{}.json", view.name);
             if files.contains_key(&path) {
@@ -48,10 +46,10 @@ pub fn export(engine: &Engine, space: &str) -> Result<Pack, EngineError> {
             files.insert(path, pretty(&value)?);
         }
     }
-    for workflow in engine.workflows(space.name.as_str())? {
+    for workflow in engine.workflows(&space.name)? {
         files.insert(format!("workflows/{}.json", workflow.name), pretty(&workflow.definition)?);
     }
-    for dashboard in engine.dashboards(space.name.as_str())? {
+    for dashboard in engine.dashboards(&space.name)? {
         files.insert(format!("dashboards/{}.json", dashboard.name), pretty(&dashboard.definition)?);
     }
     Pack::from_files(format!("space {}", space.name), files).map_err(|err| EngineError::Internal(err.to_string()))

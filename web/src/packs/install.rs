@@ -1,7 +1,7 @@
 //! Installing a pack into a space: forms, then workflows (checked against the forms), then,
 //! when asked, the sample data.
 
-use engine::{Actor, Engine, EngineError, Space, TemplateRef};
+use engine::{Actor, Engine, EngineError, Space, SpaceName, TemplateRef};
 
 use super::{data, DefinitionKind, Pack, Problem};
 
@@ -38,7 +38,7 @@ pub async fn install_new(
     engine: &Engine,
     actor: &Actor,
     pack: &Pack,
-    name: &str,
+    name: &SpaceName,
     title: Option<String>,
     sample_data: bool,
 ) -> Result<Installed, InstallError> {
@@ -50,16 +50,21 @@ pub async fn install_new(
     let template = TemplateRef { name: pack.meta.name.clone(), version: pack.meta.version.clone() };
     let title = title.or_else(|| Some(pack.meta.title.clone()));
     let space = engine.create_space_from_template(actor, name, title, template).await?;
-    let mut installed = install(engine, actor, pack, space.name.as_str()).await?;
+    let mut installed = install(engine, actor, pack, &space.name).await?;
     if sample_data {
-        installed.records = install_data(engine, actor, pack, space.name.as_str()).await?;
+        installed.records = install_data(engine, actor, pack, &space.name).await?;
     }
-    installed.space = engine.space(space.name.as_str())?;
+    installed.space = engine.space(&space.name)?;
     Ok(installed)
 }
 
 /// Stores every definition of `pack` in the existing space `space`, forms first.
-pub async fn install(engine: &Engine, actor: &Actor, pack: &Pack, space: &str) -> Result<Installed, InstallError> {
+pub async fn install(
+    engine: &Engine,
+    actor: &Actor,
+    pack: &Pack,
+    space: &SpaceName,
+) -> Result<Installed, InstallError> {
     let space = engine.space(space)?;
     let (definitions, problems) = pack.definitions();
     if !problems.is_empty() {
@@ -67,24 +72,7 @@ pub async fn install(engine: &Engine, actor: &Actor, pack: &Pack, space: &str) -
     }
     let mut installed = Installed { space: space.clone(), forms: 0, workflows: 0, records: 0 };
     for definition in &definitions {
-        let stored = match definition.kind {
-            DefinitionKind::Form => engine
-                .put_form(actor, space.name.as_str(), &definition.name, &definition.value, false)
-                .await
-                .map(|outcome| outcome.changed),
-            DefinitionKind::Workflow => engine
-                .put_workflow(actor, space.name.as_str(), &definition.name, &definition.value)
-                .await
-                .map(|outcome| outcome.changed),
-            DefinitionKind::View => {
-                super::views::store(engine, actor, space.name.as_str(), definition).await.map(|()| false)
-            }
-            DefinitionKind::Dashboard => engine
-                .put_dashboard(actor, space.name.as_str(), &definition.name, &definition.value, None)
-                .await
-                .map(|_| false),
-        };
-        match stored {
+        match definition.store(engine, actor, &space.name).await {
             Ok(changed) => match definition.kind {
                 DefinitionKind::Form => installed.forms += usize::from(changed),
                 DefinitionKind::Workflow => installed.workflows += usize::from(changed),
@@ -105,7 +93,12 @@ pub async fn install(engine: &Engine, actor: &Actor, pack: &Pack, space: &str) -
 }
 
 /// Writes the pack's sample records into `space`; returns how many.
-pub async fn install_data(engine: &Engine, actor: &Actor, pack: &Pack, space: &str) -> Result<usize, InstallError> {
+pub async fn install_data(
+    engine: &Engine,
+    actor: &Actor,
+    pack: &Pack,
+    space: &SpaceName,
+) -> Result<usize, InstallError> {
     let files: Vec<(String, String, String)> =
         pack.data_files().map(|(path, form, text)| (path.to_owned(), form.to_owned(), text.to_owned())).collect();
     let (written, problems) = data::load(engine, actor, space, &files).await;

@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use engine::{Actor, DashboardName, Engine, EngineError, FormName, SpaceName, WorkflowName};
 use forms::FieldError;
 use serde::Deserialize;
 use serde_json::Value;
@@ -141,6 +142,27 @@ pub struct Definition {
 }
 
 impl Definition {
+    /// Stores the definition in `space`, as `actor`; true when a form or workflow got a new
+    /// version (a view or dashboard stored says nothing of that). A form's or workflow's name
+    /// comes from its file name, so a bad one is refused here.
+    pub async fn store(&self, engine: &Engine, actor: &Actor, space: &SpaceName) -> Result<bool, EngineError> {
+        match self.kind {
+            DefinitionKind::Form => {
+                let name = FormName::parse(&self.name)?;
+                Ok(engine.put_form(actor, space, &name, &self.value, false).await?.changed)
+            }
+            DefinitionKind::Workflow => {
+                let name = WorkflowName::parse(&self.name)?;
+                Ok(engine.put_workflow(actor, space, &name, &self.value).await?.changed)
+            }
+            DefinitionKind::View => views::store(engine, actor, space, self).await.map(|()| false),
+            DefinitionKind::Dashboard => {
+                let name = DashboardName::parse(&self.name)?;
+                engine.put_dashboard(actor, space, &name, &self.value, None).await.map(|_| false)
+            }
+        }
+    }
+
     /// Places an engine error about this definition: inside the referenced script when the
     /// pointer is one and the message names a line, else at the pointer's line in the file.
     pub fn problem(&self, error: &FieldError) -> Problem {

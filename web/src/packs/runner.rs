@@ -37,7 +37,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use engine::workflows::{RunFilter, RunStatus};
-use engine::{Access, Actor, Engine, EngineConfig, ListQuery, ManualClock};
+use engine::{Access, Actor, DashboardName, Engine, EngineConfig, FormName, ListQuery, ManualClock, SpaceName};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -47,7 +47,9 @@ use super::locate::Lines;
 use super::{install, install_data, Pack, Problem};
 
 /// The space tests run in.
-const SPACE: &str = "test";
+fn test_space() -> SpaceName {
+    SpaceName::from_static("test")
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,7 +71,7 @@ struct TestCase {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Step {
     Create {
-        form: String,
+        form: FormName,
         #[serde(rename = "as", default)]
         alias: Option<String>,
         data: Value,
@@ -110,7 +112,7 @@ struct Expect {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DashboardExpected {
-    dashboard: String,
+    dashboard: DashboardName,
     #[serde(default)]
     from: Option<chrono::NaiveDate>,
     #[serde(default)]
@@ -156,7 +158,7 @@ fn succeeded() -> RunStatus {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecordsExpected {
-    form: String,
+    form: FormName,
     #[serde(default)]
     filter: Option<String>,
     count: usize,
@@ -248,7 +250,7 @@ pub(crate) fn check_test(
             }
         }
         for (i, expected) in expect.dashboards.iter().enumerate() {
-            if !dashboards.contains(&expected.dashboard) {
+            if !dashboards.contains(expected.dashboard.as_str()) {
                 problem(
                     format!("{at}/dashboards/{i}/dashboard"),
                     format!("the pack has no dashboard `{}`", expected.dashboard),
@@ -256,7 +258,7 @@ pub(crate) fn check_test(
             }
         }
         for (i, records) in expect.records.iter().enumerate() {
-            if !forms.contains(&records.form) {
+            if !forms.contains(records.form.as_str()) {
                 problem(format!("{at}/records/{i}/form"), format!("the pack has no form `{}`", records.form));
             }
         }
@@ -273,7 +275,7 @@ pub(crate) fn check_test(
         let at = format!("/steps/{i}");
         match step {
             Step::Create { form, alias, .. } => {
-                if !forms.contains(form) {
+                if !forms.contains(form.as_str()) {
                     problem(format!("{at}/create/form"), format!("the pack has no form `{form}`"));
                 }
                 if let Some(alias) = alias {
@@ -348,18 +350,20 @@ struct Scenario<'a> {
     engine: &'a Engine,
     actor: Actor,
     aliases: Aliases,
-    forms_of: HashMap<Uuid, String>,
+    forms_of: HashMap<Uuid, FormName>,
+    space: SpaceName,
 }
 
 async fn run_one(engine: &Engine, clock: &ManualClock, pack: &Pack, test: &TestCase) -> anyhow::Result<Vec<String>> {
     let actor = Actor("pack-test".into());
-    engine.create_space(&actor, SPACE, None).await?;
-    install(engine, &actor, pack, SPACE).await.context("installing the pack")?;
+    let space = test_space();
+    engine.create_space(&actor, &space, None).await?;
+    install(engine, &actor, pack, &space).await.context("installing the pack")?;
     if test.sample_data {
-        install_data(engine, &actor, pack, SPACE).await.context("loading the sample data")?;
+        install_data(engine, &actor, pack, &space).await.context("loading the sample data")?;
     }
     engine.process_pending().await?;
-    let mut scenario = Scenario { engine, actor, aliases: Aliases::new(), forms_of: HashMap::new() };
+    let mut scenario = Scenario { engine, actor, aliases: Aliases::new(), forms_of: HashMap::new(), space };
     let mut failures = Vec::new();
     for (i, step) in test.steps.iter().enumerate() {
         let label = format!("step {} ({})", i + 1, step_label(step));
@@ -393,7 +397,7 @@ async fn run_one(engine: &Engine, clock: &ManualClock, pack: &Pack, test: &TestC
         .map(|r| r.workflow.as_str())
         .collect();
     let filter = RunFilter { status: Some(RunStatus::Failed), ..RunFilter::default() };
-    for run in engine.runs(&Access::unrestricted(), SPACE, &filter, 1000, None)?.0 {
+    for run in engine.runs(&Access::unrestricted(), &scenario.space, &filter, 1000, None)?.0 {
         if !expected_failures.contains(run.workflow.as_str()) {
             failures.push(format!(
                 "run of `{}` failed: {}",
@@ -419,9 +423,10 @@ fn step_label(step: &Step) -> String {
 }
 
 impl Scenario<'_> {
-    fn record(&self, reference: &str) -> anyhow::Result<(String, Uuid)> {
-        let id = *self.aliases.get(reference).with_context(|| format!("no record was created `as` `{reference}`"))?;
-        let form = self.forms_of.get(&id).cloned().unwrap_or_default();
+    fn record(&self, reference: &str) -> anyhow::Result<(FormName, Uuid)> {
+        let created = || format!("no record was created `as` `{reference}`");
+        let id = *self.aliases.get(reference).with_context(created)?;
+        let form = self.forms_of.get(&id).cloned().with_context(created)?;
         Ok((form, id))
     }
 
@@ -434,7 +439,7 @@ impl Scenario<'_> {
             Step::Create { form, alias, data } => {
                 let data = resolve(data, &self.aliases)?;
                 let record = engine
-                    .create_record(&self.actor, &Access::unrestricted(), SPACE, form, data)
+                    .create_record(&self.actor, &Access::unrestricted(), &self.space, form, data)
                     .await
                     .map_err(detailed)?;
                 self.forms_of.insert(record.id, form.clone());
@@ -446,21 +451,37 @@ impl Scenario<'_> {
                 let (form, id) = self.record(reference)?;
                 let patch = resolve(data, &self.aliases)?;
                 engine
-                    .patch_record(&self.actor, &Access::unrestricted(), SPACE, &form, &id.to_string(), &patch, None)
+                    .patch_record(
+                        &self.actor,
+                        &Access::unrestricted(),
+                        &self.space,
+                        &form,
+                        &id.to_string(),
+                        &patch,
+                        None,
+                    )
                     .await
                     .map_err(detailed)?;
             }
             Step::Transition { reference, to } => {
                 let (form, id) = self.record(reference)?;
                 engine
-                    .transition_record(&self.actor, &Access::unrestricted(), SPACE, &form, &id.to_string(), to, None)
+                    .transition_record(
+                        &self.actor,
+                        &Access::unrestricted(),
+                        &self.space,
+                        &form,
+                        &id.to_string(),
+                        to,
+                        None,
+                    )
                     .await
                     .map_err(detailed)?;
             }
             Step::Delete { reference } => {
                 let (form, id) = self.record(reference)?;
                 engine
-                    .delete_record(&self.actor, &Access::unrestricted(), SPACE, &form, &id.to_string(), None)
+                    .delete_record(&self.actor, &Access::unrestricted(), &self.space, &form, &id.to_string(), None)
                     .await
                     .map_err(detailed)?;
             }
@@ -476,7 +497,7 @@ impl Scenario<'_> {
         for runs in &expect.runs {
             let filter =
                 RunFilter { workflow: Some(runs.workflow.clone()), status: Some(runs.status), ..RunFilter::default() };
-            let got = engine.runs(&Access::unrestricted(), SPACE, &filter, 100_000, None)?.0.len();
+            let got = engine.runs(&Access::unrestricted(), &self.space, &filter, 100_000, None)?.0.len();
             if got != runs.count {
                 failures.push(format!(
                     "runs of `{}` that {}: expected {}, got {got}",
@@ -487,7 +508,7 @@ impl Scenario<'_> {
             }
         }
         for records in &expect.records {
-            let got = count_records(engine, &records.form, records.filter.as_deref())?;
+            let got = count_records(engine, &self.space, &records.form, records.filter.as_deref())?;
             if got != records.count {
                 let filter = records.filter.as_deref().map(|f| format!(" where {f}")).unwrap_or_default();
                 failures.push(format!("`{}` records{filter}: expected {}, got {got}", records.form, records.count));
@@ -495,7 +516,7 @@ impl Scenario<'_> {
         }
         for values in &expect.values {
             let (form, id) = self.record(&values.reference)?;
-            let record = engine.record(&Access::unrestricted(), SPACE, &form, &id.to_string())?;
+            let record = engine.record(&Access::unrestricted(), &self.space, &form, &id.to_string())?;
             let expected =
                 data::resolve(&values.data, &self.aliases, engine.now(), "/data").map_err(anyhow::Error::msg)?;
             for (field, want) in expected.as_object().into_iter().flatten() {
@@ -510,7 +531,7 @@ impl Scenario<'_> {
             let got = deliveries
                 .iter()
                 .filter(|d| {
-                    d.space.as_str() == SPACE && expected.workflow.as_ref().is_none_or(|w| d.workflow.as_str() == w)
+                    d.space == self.space && expected.workflow.as_ref().is_none_or(|w| d.workflow.as_str() == w)
                 })
                 .count();
             if got != expected.count {
@@ -526,7 +547,7 @@ impl Scenario<'_> {
                 team: expected.team.clone(),
             };
             let data = engine
-                .dashboard_data(&Access::unrestricted(), SPACE, &expected.dashboard, &filters)
+                .dashboard_data(&Access::unrestricted(), &self.space, &expected.dashboard, &filters)
                 .map_err(detailed)?;
             failures.extend(compare_dashboard(expected, &data));
         }
@@ -587,7 +608,7 @@ fn same_number(want: &Value, got: &Value) -> bool {
     }
 }
 
-fn count_records(engine: &Engine, form: &str, filter: Option<&str>) -> anyhow::Result<usize> {
+fn count_records(engine: &Engine, space: &SpaceName, form: &FormName, filter: Option<&str>) -> anyhow::Result<usize> {
     let mut count = 0;
     let mut cursor = None;
     loop {
@@ -597,7 +618,7 @@ fn count_records(engine: &Engine, form: &str, filter: Option<&str>) -> anyhow::R
             cursor,
             ..ListQuery::default()
         };
-        let page = engine.list_records(&Access::unrestricted(), SPACE, form, &query).map_err(detailed)?;
+        let page = engine.list_records(&Access::unrestricted(), space, form, &query).map_err(detailed)?;
         count += page.items.len();
         match page.next_cursor {
             Some(next) => cursor = Some(next),

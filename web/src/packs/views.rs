@@ -3,7 +3,7 @@
 //! are for everyone in the space), after the forms they list, and checked like views saved
 //! through the API: a bad filter is a problem at `/filter` in the file.
 
-use engine::{Actor, Engine, EngineError};
+use engine::{Actor, Engine, EngineError, FormName, SpaceName, ViewName};
 use forms::{DefinitionErrors, FieldError};
 use serde_json::Value;
 
@@ -13,7 +13,7 @@ use super::Definition;
 pub(super) async fn store(
     engine: &Engine,
     actor: &Actor,
-    space: &str,
+    space: &SpaceName,
     definition: &Definition,
 ) -> Result<(), EngineError> {
     let mut value = definition.value.clone();
@@ -21,9 +21,11 @@ pub(super) async fn store(
         return Err(DefinitionErrors(vec![FieldError::new("", "a view is a JSON object")]).into());
     };
     let form = match object.remove("form") {
-        Some(Value::String(form)) => form,
+        Some(Value::String(form)) => FormName::parse(&form)
+            .map_err(|_| DefinitionErrors(vec![FieldError::new("/form", format!("the space has no form `{form}`"))]))?,
         _ => return Err(DefinitionErrors(vec![FieldError::new("/form", "the form the view lists, by name")]).into()),
     };
     object.insert("shared".into(), Value::Bool(true));
-    engine.put_view(actor, space, &form, &definition.name, &value).await.map(|_| ())
+    let name = ViewName::parse(&definition.name)?;
+    engine.put_view(actor, space, &form, &name, &value).await.map(|_| ())
 }

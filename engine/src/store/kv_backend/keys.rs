@@ -5,7 +5,7 @@
 //! order is numeric order; record ids are the 16 raw bytes of a UUIDv7, so id order is creation
 //! order.
 
-use forms::{FormName, SpaceName, WorkflowName};
+use forms::{DashboardName, EndpointName, FormName, HookName, SpaceName, ViewName, WorkflowName};
 use uuid::Uuid;
 
 const SEP: u8 = 0;
@@ -253,8 +253,8 @@ pub(super) fn parse_due(key: &[u8]) -> Option<(&str, u64, Uuid)> {
 }
 
 /// `defs`: `E\0{space}\0{name}` → an outgoing webhook endpoint.
-pub(super) fn endpoint(space: &SpaceName, name: &str) -> Vec<u8> {
-    prefix(&[b"E", space.as_str().as_bytes(), name.as_bytes()])
+pub(super) fn endpoint(space: &SpaceName, name: &EndpointName) -> Vec<u8> {
+    prefix(&[b"E", space.as_str().as_bytes(), name.as_str().as_bytes()])
 }
 
 /// `defs`: every endpoint of a space.
@@ -263,8 +263,8 @@ pub(super) fn endpoints_of(space: &SpaceName) -> Vec<u8> {
 }
 
 /// `defs`: `I\0{space}\0{name}` → an inbound hook.
-pub(super) fn hook(space: &SpaceName, name: &str) -> Vec<u8> {
-    prefix(&[b"I", space.as_str().as_bytes(), name.as_bytes()])
+pub(super) fn hook(space: &SpaceName, name: &HookName) -> Vec<u8> {
+    prefix(&[b"I", space.as_str().as_bytes(), name.as_str().as_bytes()])
 }
 
 /// `defs`: every inbound hook of a space.
@@ -496,20 +496,20 @@ pub(super) fn dashboards_of(space: &SpaceName) -> Vec<u8> {
 }
 
 /// `defs`: `D\0{space}\0{dashboard}\0` → every version of one dashboard.
-pub(super) fn dashboard_versions(space: &SpaceName, name: &str) -> Vec<u8> {
-    prefix(&[b"D", space.as_str().as_bytes(), name.as_bytes()])
+pub(super) fn dashboard_versions(space: &SpaceName, name: &DashboardName) -> Vec<u8> {
+    prefix(&[b"D", space.as_str().as_bytes(), name.as_str().as_bytes()])
 }
 
 /// `defs`: `D\0{space}\0{dashboard}\0{version: u32 BE}` → StoredDashboard.
-pub(super) fn dashboard_version(space: &SpaceName, name: &str, version: u32) -> Vec<u8> {
+pub(super) fn dashboard_version(space: &SpaceName, name: &DashboardName, version: u32) -> Vec<u8> {
     let mut key = dashboard_versions(space, name);
     key.extend_from_slice(&version.to_be_bytes());
     key
 }
 
 /// `defs`: `G\0{space}\0{form}\0{view}\0` → StoredView (saved grid views; `V` is the format).
-pub(super) fn view(space: &SpaceName, form: &FormName, name: &str) -> Vec<u8> {
-    prefix(&[b"G", space.as_str().as_bytes(), form.as_str().as_bytes(), name.as_bytes()])
+pub(super) fn view(space: &SpaceName, form: &FormName, name: &ViewName) -> Vec<u8> {
+    prefix(&[b"G", space.as_str().as_bytes(), form.as_str().as_bytes(), name.as_str().as_bytes()])
 }
 
 /// `defs`: the views of a form.

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use forms::{FormName, SpaceName, WorkflowName};
+use forms::{DashboardName, EndpointName, FormName, HookName, SpaceName, ViewName, WorkflowName};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -915,12 +915,12 @@ impl Store for KvStore {
     /// Stores an outgoing webhook endpoint (replacing one of that name). Durable after
     /// [`Store::barrier`].
     fn put_endpoint(&self, space: &SpaceName, endpoint: &Endpoint) -> Result<(), StoreError> {
-        self.put(&self.defs()?, keys::endpoint(space, endpoint.name.as_str()), Some(encode(endpoint)?))?;
+        self.put(&self.defs()?, keys::endpoint(space, &endpoint.name), Some(encode(endpoint)?))?;
         Ok(())
     }
 
     /// An outgoing webhook endpoint by name.
-    fn endpoint(&self, space: &SpaceName, name: &str) -> Result<Option<Endpoint>, StoreError> {
+    fn endpoint(&self, space: &SpaceName, name: &EndpointName) -> Result<Option<Endpoint>, StoreError> {
         get(&self.defs()?, &keys::endpoint(space, name))
     }
 
@@ -930,19 +930,19 @@ impl Store for KvStore {
     }
 
     /// Deletes an outgoing webhook endpoint. Durable after [`Store::barrier`].
-    fn remove_endpoint(&self, space: &SpaceName, name: &str) -> Result<(), StoreError> {
+    fn remove_endpoint(&self, space: &SpaceName, name: &EndpointName) -> Result<(), StoreError> {
         self.put(&self.defs()?, keys::endpoint(space, name), None)?;
         Ok(())
     }
 
     /// Stores an inbound hook (replacing one of that name). Durable after [`Store::barrier`].
     fn put_hook(&self, space: &SpaceName, hook: &Hook) -> Result<(), StoreError> {
-        self.put(&self.defs()?, keys::hook(space, hook.name.as_str()), Some(encode(hook)?))?;
+        self.put(&self.defs()?, keys::hook(space, &hook.name), Some(encode(hook)?))?;
         Ok(())
     }
 
     /// An inbound hook by name.
-    fn hook(&self, space: &SpaceName, name: &str) -> Result<Option<Hook>, StoreError> {
+    fn hook(&self, space: &SpaceName, name: &HookName) -> Result<Option<Hook>, StoreError> {
         get(&self.defs()?, &keys::hook(space, name))
     }
 
@@ -952,7 +952,7 @@ impl Store for KvStore {
     }
 
     /// Deletes an inbound hook. Durable after [`Store::barrier`].
-    fn remove_hook(&self, space: &SpaceName, name: &str) -> Result<(), StoreError> {
+    fn remove_hook(&self, space: &SpaceName, name: &HookName) -> Result<(), StoreError> {
         self.put(&self.defs()?, keys::hook(space, name), None)?;
         Ok(())
     }
@@ -1176,7 +1176,7 @@ impl Store for KvStore {
     fn dashboard_version(
         &self,
         space: &SpaceName,
-        name: &str,
+        name: &DashboardName,
         version: Option<u32>,
     ) -> Result<Option<StoredDashboard>, StoreError> {
         let exact = version.map(|version| keys::dashboard_version(space, name, version));
@@ -1187,7 +1187,7 @@ impl Store for KvStore {
         self.latest_definitions(keys::dashboards_of(space), |dashboard: &StoredDashboard| dashboard.name.clone())
     }
 
-    fn remove_dashboard(&self, space: &SpaceName, name: &str) -> Result<(), StoreError> {
+    fn remove_dashboard(&self, space: &SpaceName, name: &DashboardName) -> Result<(), StoreError> {
         let mut changes = Batch::default();
         for item in self.defs()?.scan_prefix(keys::dashboard_versions(space, name)).keys() {
             changes.remove(item?.to_vec());
@@ -1202,7 +1202,7 @@ impl Store for KvStore {
         Ok(())
     }
 
-    fn view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<Option<StoredView>, StoreError> {
+    fn view(&self, space: &SpaceName, form: &FormName, name: &ViewName) -> Result<Option<StoredView>, StoreError> {
         get(&self.defs()?, &keys::view(space, form, name))
     }
 
@@ -1210,7 +1210,7 @@ impl Store for KvStore {
         self.defs()?.scan_prefix(keys::views_of(space, form)).map(|item| decode_pair(item?)).collect()
     }
 
-    fn remove_view(&self, space: &SpaceName, form: &FormName, name: &str) -> Result<(), StoreError> {
+    fn remove_view(&self, space: &SpaceName, form: &FormName, name: &ViewName) -> Result<(), StoreError> {
         self.put(&self.defs()?, keys::view(space, form, name), None)?;
         Ok(())
     }
