@@ -427,22 +427,23 @@ mod tests {
     use crate::{Actor, EngineConfig, FormName, SpaceName};
     use serde_json::json;
 
+    fn cs() -> SpaceName {
+        SpaceName::from_static("cs")
+    }
+
     async fn engine_with_records(dir: &Path, count: usize) -> Engine {
         let engine = Engine::open(EngineConfig::new(dir)).expect("open");
         let actor = Actor("test".into());
-        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
+        engine.create_space(&actor, &cs(), None).await.expect("space");
         let form =
             json!({"schema": {"type": "object", "properties": {"name": {"type": "string"}}}, "indexes": ["name"]});
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("account"), &form, false)
-            .await
-            .expect("form");
+        engine.put_form(&actor, &cs(), &FormName::from_static("account"), &form, false).await.expect("form");
         for n in 0..count {
             engine
                 .create_record(
                     &actor,
                     &crate::Access::unrestricted(),
-                    &SpaceName::from_static("cs"),
+                    &cs(),
                     &FormName::from_static("account"),
                     json!({"name": format!("a{n}")}),
                 )
@@ -465,12 +466,7 @@ mod tests {
         let query = crate::ListQuery { filter: Some("name = \"a7\"".into()), ..Default::default() };
         assert_eq!(
             restored
-                .list_records(
-                    &crate::Access::unrestricted(),
-                    &SpaceName::from_static("cs"),
-                    &FormName::from_static("account"),
-                    &query
-                )
+                .list_records(&crate::Access::unrestricted(), &cs(), &FormName::from_static("account"), &query)
                 .expect("list")
                 .items
                 .len(),

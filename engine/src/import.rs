@@ -745,33 +745,28 @@ mod tests {
     use super::*;
     use crate::{EngineConfig, ListQuery, ManualClock, WorkflowName};
 
+    fn cs() -> SpaceName {
+        SpaceName::from_static("cs")
+    }
+
     async fn engine(dir: &std::path::Path) -> Engine {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 4, 9, 0, 0).single().expect("instant"));
         let engine = Engine::open(EngineConfig { clock: Arc::new(clock), ..EngineConfig::new(dir) }).expect("engine");
         let actor = Actor::system();
-        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
+        engine.create_space(&actor, &cs(), None).await.expect("space");
         let account = json!({
             "schema": { "type": "object", "required": ["name"], "properties": {
                 "name": { "type": "string" }, "arr": { "type": "number", "minimum": 0 },
                 "tag": { "type": "string" } } },
             "indexes": ["name"]
         });
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("account"), &account, false)
-            .await
-            .expect("account");
+        engine.put_form(&actor, &cs(), &FormName::from_static("account"), &account, false).await.expect("account");
         let contact = json!({ "schema": { "type": "object", "properties": {
             "email": { "type": "string" }, "account": { "type": "string", "x-ref": "account" } } } });
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("contact"), &contact, false)
-            .await
-            .expect("contact");
+        engine.put_form(&actor, &cs(), &FormName::from_static("contact"), &contact, false).await.expect("contact");
         let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
                                "actions": [ { "set": { "tag": "\"seen\"" } } ] });
-        engine
-            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("tag"), &workflow)
-            .await
-            .expect("workflow");
+        engine.put_workflow(&actor, &cs(), &WorkflowName::from_static("tag"), &workflow).await.expect("workflow");
         engine
     }
 
@@ -786,13 +781,7 @@ mod tests {
         rows: Vec<ImportRow>,
         options: ImportOptions,
     ) -> Result<ImportReport> {
-        let mut importer = engine.importer(
-            &Actor::system(),
-            &crate::Access::unrestricted(),
-            &SpaceName::from_static("cs"),
-            form,
-            options,
-        )?;
+        let mut importer = engine.importer(&Actor::system(), &crate::Access::unrestricted(), &cs(), form, options)?;
         for row in rows {
             if importer.push(row) {
                 importer.flush().await?;
@@ -804,10 +793,7 @@ mod tests {
     fn records(engine: &Engine, form: &FormName) -> Vec<Record> {
         let query = ListQuery { sort: Some("name".into()), ..ListQuery::default() };
         let query = if form.as_str() == "account" { query } else { ListQuery::default() };
-        engine
-            .list_records(&crate::Access::unrestricted(), &SpaceName::from_static("cs"), form, &query)
-            .expect("list")
-            .items
+        engine.list_records(&crate::Access::unrestricted(), &cs(), form, &query).expect("list").items
     }
 
     fn accounts(names: &[(&str, f64)]) -> Vec<ImportRow> {
@@ -858,7 +844,7 @@ mod tests {
             .importer(
                 &Actor::system(),
                 &crate::Access::unrestricted(),
-                &SpaceName::from_static("cs"),
+                &cs(),
                 &FormName::from_static("account"),
                 unindexed,
             )
@@ -1031,7 +1017,7 @@ mod tests {
                 .importer(
                     &Actor::system(),
                     &crate::Access::unrestricted(),
-                    &SpaceName::from_static("cs"),
+                    &cs(),
                     &FormName::from_static("account"),
                     options,
                 )

@@ -19,6 +19,10 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
+fn cs() -> SpaceName {
+    SpaceName::from_static("cs")
+}
+
 const ACCOUNTS: usize = 30;
 const ONBOARDINGS: usize = 4;
 const REMINDERS: usize = 4;
@@ -30,7 +34,7 @@ fn work_left(dir: &std::path::Path) -> (u64, usize, usize) {
     let unprocessed = engine.last_event_seq() - engine.processor_position().expect("position");
     let now = Utc::now();
     let due_timers = engine
-        .timers(&SpaceName::from_static("cs"), &engine::timers::TimerFilter::default(), 10_000, None)
+        .timers(&cs(), &engine::timers::TimerFilter::default(), 10_000, None)
         .expect("timers")
         .0
         .iter()
@@ -79,7 +83,7 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
     let clock = Arc::new(ManualClock::new(now - chrono::Duration::days(2)));
     let engine = Engine::open(EngineConfig { clock, ..EngineConfig::new(dir) }).expect("engine");
     let actor = Actor::system();
-    engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
+    engine.create_space(&actor, &cs(), None).await.expect("space");
     let account = json!({ "schema": { "type": "object", "properties": {
         "name": { "type": "string" }, "owner": { "type": "string" } } } });
     let task = json!({ "schema": { "type": "object", "properties": {
@@ -91,17 +95,10 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
         "pipeline": { "field": "stage", "stages": [ { "name": "kickoff", "sla": "1d" }, { "name": "live" } ],
                       "transitions": { "kickoff": ["live"] } } });
     for (name, form) in [("account", account), ("task", task), ("reminder", reminder), ("onboarding", onboarding)] {
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::parse(name).expect("name"), &form, false)
-            .await
-            .expect("form");
+        engine.put_form(&actor, &cs(), &FormName::parse(name).expect("name"), &form, false).await.expect("form");
     }
     engine
-        .put_endpoint(
-            &SpaceName::from_static("cs"),
-            &EndpointName::from_static("counter"),
-            &json!({ "url": receiver.url("/count") }),
-        )
+        .put_endpoint(&cs(), &EndpointName::from_static("counter"), &json!({ "url": receiver.url("/count") }))
         .await
         .expect("endpoint");
     let workflows = [
@@ -130,7 +127,7 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
     ];
     for (name, workflow) in workflows {
         engine
-            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::parse(name).expect("name"), &workflow)
+            .put_workflow(&actor, &cs(), &WorkflowName::parse(name).expect("name"), &workflow)
             .await
             .expect("workflow");
     }
@@ -138,13 +135,7 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
     for n in 0..REMINDERS {
         let data = json!({ "title": format!("r{n}"), "remind_at": remind_at });
         engine
-            .create_record(
-                &actor,
-                &Access::unrestricted(),
-                &SpaceName::from_static("cs"),
-                &FormName::from_static("reminder"),
-                data,
-            )
+            .create_record(&actor, &Access::unrestricted(), &cs(), &FormName::from_static("reminder"), data)
             .await
             .expect("reminder");
     }
@@ -154,7 +145,7 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
             .create_record(
                 &actor,
                 &Access::unrestricted(),
-                &SpaceName::from_static("cs"),
+                &cs(),
                 &FormName::from_static("account"),
                 json!({ "name": format!("a{n}") }),
             )
@@ -166,7 +157,7 @@ async fn prepare(dir: &std::path::Path, receiver: &Receiver) {
             .create_record(
                 &actor,
                 &Access::unrestricted(),
-                &SpaceName::from_static("cs"),
+                &cs(),
                 &FormName::from_static("onboarding"),
                 json!({ "name": format!("o{n}") }),
             )
@@ -220,9 +211,7 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
 
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     assert_eq!(engine.last_event_seq(), engine.processor_position().expect("position"), "everything processed");
-    let (runs, _) = engine
-        .runs(&Access::unrestricted(), &SpaceName::from_static("cs"), &RunFilter::default(), usize::MAX, None)
-        .expect("runs");
+    let (runs, _) = engine.runs(&Access::unrestricted(), &cs(), &RunFilter::default(), usize::MAX, None).expect("runs");
     let mut per_workflow: BTreeMap<String, usize> = BTreeMap::new();
     for run in &runs {
         assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
@@ -238,7 +227,7 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
     // Round-robin: each of the three took exactly a third of the accounts.
     let accounts = engine.list_records(
         &Access::unrestricted(),
-        &SpaceName::from_static("cs"),
+        &cs(),
         &FormName::from_static("account"),
         &engine::ListQuery { limit: Some(1000), ..Default::default() },
     );
@@ -252,7 +241,7 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
     // Tasks: one per reminder, one for the cron occurrence.
     let tasks = engine.list_records(
         &Access::unrestricted(),
-        &SpaceName::from_static("cs"),
+        &cs(),
         &FormName::from_static("task"),
         &engine::ListQuery { limit: Some(1000), ..Default::default() },
     );
@@ -264,9 +253,7 @@ async fn controlled_kills_leave_runs_deliveries_timers_and_assignments_exactly_o
     assert!(abouts.values().all(|n| *n == 1), "{abouts:?}");
 
     // Timers: the cron schedule's next occurrence, once, in the future; nothing else.
-    let (timers, _) = engine
-        .timers(&SpaceName::from_static("cs"), &engine::timers::TimerFilter::default(), 10_000, None)
-        .expect("timers");
+    let (timers, _) = engine.timers(&cs(), &engine::timers::TimerFilter::default(), 10_000, None).expect("timers");
     assert_eq!(timers.len(), 1, "{timers:?}");
     assert_eq!(timers[0].workflow.as_ref().map(|w| w.as_str()), Some("hourly"));
     assert!(timers[0].due > Utc::now(), "{timers:?}");

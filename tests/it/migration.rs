@@ -14,6 +14,14 @@ use engine::{Access, Engine, EngineConfig, FormName, ListQuery, SpaceName};
 
 use crate::support::workspace_root;
 
+fn cs() -> SpaceName {
+    SpaceName::from_static("cs")
+}
+
+fn account() -> FormName {
+    FormName::from_static("account")
+}
+
 /// A fixture: its directory under `tests/it/fixtures`, and the account created and renamed
 /// through the API before the data dir was saved.
 struct Fixture {
@@ -36,12 +44,7 @@ fn copy_of_fixture(fixture: &Fixture, target: &Path) {
 fn count(engine: &Engine, form: &str) -> usize {
     let query = ListQuery { limit: Some(1000), ..ListQuery::default() };
     engine
-        .list_records(
-            &Access::unrestricted(),
-            &SpaceName::from_static("cs"),
-            &FormName::parse(form).expect("name"),
-            &query,
-        )
+        .list_records(&Access::unrestricted(), &cs(), &FormName::parse(form).expect("name"), &query)
         .expect("records")
         .items
         .len()
@@ -51,41 +54,25 @@ fn check_serves_what_was_written(engine: &Engine, fixture: &Fixture, accounts: u
     let spaces: Vec<String> = engine.spaces().expect("spaces").iter().map(|s| s.name.to_string()).collect();
     assert_eq!(spaces, ["cs"]);
     assert_eq!((count(engine, "account"), count(engine, "contact"), count(engine, "task")), (accounts, 24, 8));
-    let renamed = engine
-        .record(
-            &Access::unrestricted(),
-            &SpaceName::from_static("cs"),
-            &FormName::from_static("account"),
-            fixture.renamed,
-        )
-        .expect("the renamed account");
+    let renamed =
+        engine.record(&Access::unrestricted(), &cs(), &account(), fixture.renamed).expect("the renamed account");
     assert_eq!((renamed.version, renamed.data["name"].as_str()), (2, Some("Migrated Limited")));
-    let history = engine
-        .record_history(
-            &Access::unrestricted(),
-            &SpaceName::from_static("cs"),
-            &FormName::from_static("account"),
-            fixture.renamed,
-            0,
-            100,
-        )
-        .expect("history");
+    let history =
+        engine.record_history(&Access::unrestricted(), &cs(), &account(), fixture.renamed, 0, 100).expect("history");
     let kinds: Vec<String> = history.iter().map(|e| serde_json::to_string(&e.kind).expect("kind")).collect();
     assert_eq!(kinds, ["\"created\"", "\"updated\""]);
     let name = |data: &Option<serde_json::Value>| data.as_ref().and_then(|d| d["name"].as_str().map(str::to_owned));
     assert_eq!(history[1].before.as_ref(), history[0].after.as_ref(), "the rename starts from the created data");
     assert_eq!(name(&history[1].after).as_deref(), Some("Migrated Limited"));
     assert_ne!(name(&history[0].after).as_deref(), Some("Migrated Limited"));
-    let (timers, _) =
-        engine.timers(&SpaceName::from_static("cs"), &TimerFilter::default(), 1000, None).expect("timers");
+    let (timers, _) = engine.timers(&cs(), &TimerFilter::default(), 1000, None).expect("timers");
     assert_eq!(timers.len(), 34, "every pending timer");
-    let (deliveries, more) =
-        engine.list_deliveries(&SpaceName::from_static("cs"), &DeliveryFilter::default(), 50, None).expect("outbox");
+    let (deliveries, more) = engine.list_deliveries(&cs(), &DeliveryFilter::default(), 50, None).expect("outbox");
     assert!(!more);
     assert_eq!(deliveries.len(), 1, "the space's outbox, listed through the index the migration built");
     assert_eq!(deliveries[0].status, DeliveryStatus::Pending);
     assert_eq!(serde_json::to_value(&deliveries[0].target).expect("target"), serde_json::json!({ "webhook": "crm" }));
-    assert_eq!(engine.delivery_counts(&SpaceName::from_static("cs")).expect("counts").get("pending"), Some(&1));
+    assert_eq!(engine.delivery_counts(&cs()).expect("counts").get("pending"), Some(&1));
     assert!(engine.last_event_seq() > 40, "the event log is there");
     // Tokens made before people existed are the bootstrap user's: admin tokens, no user.
     let tokens = engine.tokens(None).expect("tokens");
@@ -104,13 +91,7 @@ async fn migrates_and_serves(fixture: &Fixture, accounts: usize) {
     let data = serde_json::json!({ "name": "After the migration", "arr": 1000, "tier": "starter", "status": "active",
         "owner": "ana.silva@example.com", "renewal_date": "2027-09-01", "region": "emea", "timezone": "Europe/Berlin" });
     let created = engine
-        .create_record(
-            &engine::Actor::system(),
-            &Access::unrestricted(),
-            &SpaceName::from_static("cs"),
-            &FormName::from_static("account"),
-            data,
-        )
+        .create_record(&engine::Actor::system(), &Access::unrestricted(), &cs(), &account(), data)
         .await
         .expect("a new account");
     assert_eq!(engine.last_event_seq(), before + 1);
@@ -121,14 +102,7 @@ async fn migrates_and_serves(fixture: &Fixture, accounts: usize) {
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("reopens");
     check_serves_what_was_written(&engine, fixture, accounts + 1);
     let history = engine
-        .record_history(
-            &Access::unrestricted(),
-            &SpaceName::from_static("cs"),
-            &FormName::from_static("account"),
-            &created.id.to_string(),
-            0,
-            10,
-        )
+        .record_history(&Access::unrestricted(), &cs(), &account(), &created.id.to_string(), 0, 10)
         .expect("history");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].after.as_ref(), Some(&created.data), "a new event's data, read back from its record");

@@ -9,6 +9,10 @@ use serde_json::{json, Value};
 use crate::workflows::{Run, RunFilter, RunStatus};
 use crate::{Actor, Engine, EngineConfig, FormName, ManualClock, SpaceName, WorkflowName};
 
+fn cs() -> SpaceName {
+    SpaceName::from_static("cs")
+}
+
 struct Sim {
     engine: Engine,
     clock: ManualClock,
@@ -29,27 +33,24 @@ impl Sim {
         let clock = ManualClock::new(utc(start));
         let config = EngineConfig { clock: Arc::new(clock.clone()), ..EngineConfig::new(dir.path()) };
         let engine = Engine::open(config).expect("engine");
-        engine.create_space(&actor(), &SpaceName::from_static("cs"), None).await.expect("space");
+        engine.create_space(&actor(), &cs(), None).await.expect("space");
         let account = json!({ "schema": { "type": "object", "required": ["name"], "properties": {
             "name": { "type": "string" }, "status": { "type": "string" },
             "renewal_date": { "type": "string", "format": "date" }, "timezone": { "type": "string" },
             "health": { "type": "integer" } } } });
         engine
-            .put_form(&actor(), &SpaceName::from_static("cs"), &FormName::from_static("account"), &account, false)
+            .put_form(&actor(), &cs(), &FormName::from_static("account"), &account, false)
             .await
             .expect("account form");
         let task = json!({ "schema": { "type": "object", "properties": {
             "title": { "type": "string" }, "account": { "type": "string" } } } });
-        engine
-            .put_form(&actor(), &SpaceName::from_static("cs"), &FormName::from_static("task"), &task, false)
-            .await
-            .expect("task form");
+        engine.put_form(&actor(), &cs(), &FormName::from_static("task"), &task, false).await.expect("task form");
         let onboarding = json!({ "schema": { "type": "object", "properties": {
             "name": { "type": "string" }, "stage": { "type": "string" }, "checklist": { "type": "object" } } },
             "pipeline": { "field": "stage", "stages": [
                 { "name": "kickoff", "sla": "3d" }, { "name": "setup", "sla": "5d" }, { "name": "live" } ] } });
         engine
-            .put_form(&actor(), &SpaceName::from_static("cs"), &FormName::from_static("onboarding"), &onboarding, false)
+            .put_form(&actor(), &cs(), &FormName::from_static("onboarding"), &onboarding, false)
             .await
             .expect("onboarding form");
         Sim { engine, clock, _dir: dir }
@@ -57,13 +58,13 @@ impl Sim {
 
     async fn workflow(&self, name: &'static str, definition: Value) {
         let name = WorkflowName::from_static(name);
-        self.engine.put_workflow(&actor(), &SpaceName::from_static("cs"), &name, &definition).await.expect("workflow");
+        self.engine.put_workflow(&actor(), &cs(), &name, &definition).await.expect("workflow");
     }
 
     async fn create(&self, form: &'static str, data: Value) -> String {
         let form = FormName::from_static(form);
         self.engine
-            .create_record(&actor(), &crate::Access::unrestricted(), &SpaceName::from_static("cs"), &form, data)
+            .create_record(&actor(), &crate::Access::unrestricted(), &cs(), &form, data)
             .await
             .expect("record")
             .id
@@ -77,10 +78,7 @@ impl Sim {
     /// Runs of a workflow, oldest first.
     fn runs(&self, workflow: &str) -> Vec<Run> {
         let filter = RunFilter { workflow: Some(workflow.into()), ..RunFilter::default() };
-        let (mut runs, _) = self
-            .engine
-            .runs(&crate::Access::unrestricted(), &SpaceName::from_static("cs"), &filter, 1000, None)
-            .expect("runs");
+        let (mut runs, _) = self.engine.runs(&crate::Access::unrestricted(), &cs(), &filter, 1000, None).expect("runs");
         runs.reverse();
         runs
     }
@@ -93,7 +91,7 @@ impl Sim {
         self.engine
             .list_records(
                 &crate::Access::unrestricted(),
-                &SpaceName::from_static("cs"),
+                &cs(),
                 &FormName::from_static("task"),
                 &crate::ListQuery::default(),
             )
@@ -120,7 +118,7 @@ async fn reminders_fire_once_each_at_nine_local() {
     let id = sim.create("account", json!({ "name": "Acme", "renewal_date": "2027-06-30" })).await;
     // The processor schedules a record's timers when it handles the record's event.
     sim.engine.process_pending().await.expect("processed");
-    let (timers, _) = sim.engine.timers(&SpaceName::from_static("cs"), &Default::default(), 10, None).expect("timers");
+    let (timers, _) = sim.engine.timers(&cs(), &Default::default(), 10, None).expect("timers");
     assert_eq!(timers.len(), 3);
     assert!(timers.iter().all(|t| t.local().format("%H:%M").to_string() == "09:00" && t.timezone == "Asia/Shanghai"));
     sim.run_until("2027-12-31T00:00:00Z").await;
@@ -148,7 +146,7 @@ async fn moving_the_date_reschedules_and_deleting_cancels() {
         .patch_record(
             &actor(),
             &crate::Access::unrestricted(),
-            &SpaceName::from_static("cs"),
+            &cs(),
             &FormName::from_static("account"),
             &moved,
             &json!({ "health": 40 }),
@@ -160,7 +158,7 @@ async fn moving_the_date_reschedules_and_deleting_cancels() {
         .patch_record(
             &actor(),
             &crate::Access::unrestricted(),
-            &SpaceName::from_static("cs"),
+            &cs(),
             &FormName::from_static("account"),
             &moved,
             &json!({ "renewal_date": "2027-09-30" }),
@@ -172,7 +170,7 @@ async fn moving_the_date_reschedules_and_deleting_cancels() {
         .delete_record(
             &actor(),
             &crate::Access::unrestricted(),
-            &SpaceName::from_static("cs"),
+            &cs(),
             &FormName::from_static("account"),
             &deleted,
             None,
@@ -235,7 +233,7 @@ async fn a_delay_rechecks_when_at_fire_time() {
         .transition_record(
             &actor(),
             &crate::Access::unrestricted(),
-            &SpaceName::from_static("cs"),
+            &cs(),
             &FormName::from_static("onboarding"),
             &moving,
             "setup",
@@ -283,7 +281,7 @@ async fn a_cron_digest_fires_at_local_nine_across_dst_and_queries_records() {
         .engine
         .list_records(
             &crate::Access::unrestricted(),
-            &SpaceName::from_static("cs"),
+            &cs(),
             &FormName::from_static("task"),
             &crate::ListQuery::default(),
         )
@@ -294,7 +292,7 @@ async fn a_cron_digest_fires_at_local_nine_across_dst_and_queries_records() {
         .engine
         .test_workflow(
             &crate::Access::unrestricted(),
-            &SpaceName::from_static("cs"),
+            &cs(),
             &WorkflowName::from_static("daily-digest"),
             &Default::default(),
         )
@@ -362,7 +360,7 @@ async fn a_stage_sla_raises_sla_breached_if_the_record_is_still_there() {
         .transition_record(
             &actor(),
             &crate::Access::unrestricted(),
-            &SpaceName::from_static("cs"),
+            &cs(),
             &FormName::from_static("onboarding"),
             &moving,
             "setup",
@@ -380,7 +378,7 @@ async fn a_stage_sla_raises_sla_breached_if_the_record_is_still_there() {
         .engine
         .list_records(
             &crate::Access::unrestricted(),
-            &SpaceName::from_static("cs"),
+            &cs(),
             &FormName::from_static("task"),
             &crate::ListQuery::default(),
         )
@@ -401,7 +399,7 @@ async fn a_record_created_in_a_stage_counts_its_sla_from_its_date_field() {
         "pipeline": { "field": "stage", "stages": [
             { "name": "kickoff", "sla": "5d", "sla_from": "kickoff_date" }, { "name": "live" } ] } });
     sim.engine
-        .put_form(&actor(), &SpaceName::from_static("cs"), &FormName::from_static("project"), &project, false)
+        .put_form(&actor(), &cs(), &FormName::from_static("project"), &project, false)
         .await
         .expect("project form");
     sim.workflow(
@@ -477,7 +475,7 @@ async fn a_cron_schedule_fires_once_for_all_missed_occurrences_and_clock_jumps_r
     let started = sim.started("hourly");
     assert_eq!(started.len(), 3, "{started:?}");
     assert_eq!(started[1], utc("2027-01-01T06:00:00Z"));
-    let (timers, _) = sim.engine.timers(&SpaceName::from_static("cs"), &Default::default(), 10, None).expect("timers");
+    let (timers, _) = sim.engine.timers(&cs(), &Default::default(), 10, None).expect("timers");
     assert_eq!(timers.iter().map(|t| t.due).collect::<Vec<_>>(), vec![utc("2027-01-01T09:00:00Z")]);
 }
 
@@ -511,11 +509,8 @@ async fn bad_time_triggers_are_refused_with_every_problem() {
     let sim = Sim::new("2027-01-01T00:00:00Z").await;
     let bad = json!({ "trigger": { "form": "account", "at": "name", "offsets": ["-90x", "-30d", "-30d"],
                                    "time": "9am", "timezone": "Mars/Base" } });
-    let err = sim
-        .engine
-        .put_workflow(&actor(), &SpaceName::from_static("cs"), &WorkflowName::from_static("bad"), &bad)
-        .await
-        .expect_err("refused");
+    let err =
+        sim.engine.put_workflow(&actor(), &cs(), &WorkflowName::from_static("bad"), &bad).await.expect_err("refused");
     let text = format!("{err:?}");
     for path in ["/trigger/at", "/trigger/offsets/0", "/trigger/offsets/2", "/trigger/time", "/trigger/timezone"] {
         assert!(text.contains(path), "{path} in {text}");
@@ -524,7 +519,7 @@ async fn bad_time_triggers_are_refused_with_every_problem() {
                        "actions": [ { "set": { "name": "\"x\"" } } ] });
     let err = sim
         .engine
-        .put_workflow(&actor(), &SpaceName::from_static("cs"), &WorkflowName::from_static("bad-cron"), &cron)
+        .put_workflow(&actor(), &cs(), &WorkflowName::from_static("bad-cron"), &cron)
         .await
         .expect_err("refused");
     let text = format!("{err:?}");
