@@ -669,8 +669,9 @@ mod tests {
     async fn standing_follows_membership_teams_and_token_scope() {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine(dir.path());
-        engine.create_space(&crate::Actor::system(), &SpaceName::from_static("cs"), None).await.unwrap();
-        engine.create_space(&crate::Actor::system(), &SpaceName::from_static("ops"), None).await.unwrap();
+        let (cs, ops) = (SpaceName::from_static("cs"), SpaceName::from_static("ops"));
+        engine.create_space(&crate::Actor::system(), &cs, None).await.unwrap();
+        engine.create_space(&crate::Actor::system(), &ops, None).await.unwrap();
         let ana = engine.create_user(ana()).await.unwrap();
         let bob = engine
             .create_user(NewUser { email: "bob@x".into(), name: "Bob".into(), ..NewUser::default() })
@@ -682,40 +683,27 @@ mod tests {
             .unwrap();
         let root = Principal { superadmin: true, ..Principal::default() };
         let emea = vec!["emea".to_owned()];
-        engine.put_member(&root, &SpaceName::from_static("cs"), &ana.id, SpaceRole::Member, &emea).await.unwrap();
-        engine.put_member(&root, &SpaceName::from_static("cs"), &bob.id, SpaceRole::Viewer, &emea).await.unwrap();
-        engine
-            .put_member(&root, &SpaceName::from_static("cs"), &cid.id, SpaceRole::Admin, &["apac".to_owned()])
-            .await
-            .unwrap();
+        engine.put_member(&root, &cs, &ana.id, SpaceRole::Member, &emea).await.unwrap();
+        engine.put_member(&root, &cs, &bob.id, SpaceRole::Viewer, &emea).await.unwrap();
+        engine.put_member(&root, &cs, &cid.id, SpaceRole::Admin, &["apac".to_owned()]).await.unwrap();
 
         let as_ana = Principal { user_id: Some(ana.id.clone()), ..Principal::default() };
-        let access = engine.space_access(&as_ana, &SpaceName::from_static("cs")).unwrap().unwrap();
+        let access = engine.space_access(&as_ana, &cs).unwrap().unwrap();
         assert_eq!(access.role, Some(SpaceRole::Member));
         assert_eq!(access.team_members, BTreeSet::from([ana.id.clone(), bob.id.clone()]));
-        assert_eq!(engine.space_access(&as_ana, &SpaceName::from_static("ops")).unwrap(), None, "not a member");
-        let narrowed = Principal { space: Some(SpaceName::from_static("ops")), ..as_ana.clone() };
-        assert_eq!(
-            engine.space_access(&narrowed, &SpaceName::from_static("cs")).unwrap(),
-            None,
-            "token narrowed to another space"
-        );
-        assert!(engine.space_access(&root, &SpaceName::from_static("ops")).unwrap().unwrap().is_unrestricted());
+        assert_eq!(engine.space_access(&as_ana, &ops).unwrap(), None, "not a member");
+        let narrowed = Principal { space: Some(ops.clone()), ..as_ana.clone() };
+        assert_eq!(engine.space_access(&narrowed, &cs).unwrap(), None, "token narrowed to another space");
+        assert!(engine.space_access(&root, &ops).unwrap().unwrap().is_unrestricted());
 
         // An admin can't make owners; an owner can.
         let as_cid = Principal { user_id: Some(cid.id.clone()), ..Principal::default() };
-        let err = engine
-            .put_member(&as_cid, &SpaceName::from_static("cs"), &bob.id, SpaceRole::Owner, &[])
-            .await
-            .unwrap_err();
+        let err = engine.put_member(&as_cid, &cs, &bob.id, SpaceRole::Owner, &[]).await.unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::Forbidden);
-        engine.put_member(&as_cid, &SpaceName::from_static("cs"), &bob.id, SpaceRole::Member, &[]).await.unwrap();
-        assert_eq!(
-            engine.space_access(&as_ana, &SpaceName::from_static("cs")).unwrap().unwrap().team_members,
-            BTreeSet::from([ana.id.clone()])
-        );
-        engine.remove_member(&root, &SpaceName::from_static("cs"), &ana.id).await.unwrap();
-        assert_eq!(engine.space_access(&as_ana, &SpaceName::from_static("cs")).unwrap(), None);
+        engine.put_member(&as_cid, &cs, &bob.id, SpaceRole::Member, &[]).await.unwrap();
+        assert_eq!(engine.space_access(&as_ana, &cs).unwrap().unwrap().team_members, BTreeSet::from([ana.id.clone()]));
+        engine.remove_member(&root, &cs, &ana.id).await.unwrap();
+        assert_eq!(engine.space_access(&as_ana, &cs).unwrap(), None);
         assert_eq!(engine.memberships_of(&bob.id).unwrap().len(), 1);
     }
 
@@ -723,20 +711,14 @@ mod tests {
     async fn roles_and_teams_name_people_for_assignment_and_email() {
         let dir = tempfile::tempdir().unwrap();
         let engine = engine(dir.path());
-        engine.create_space(&crate::Actor::system(), &SpaceName::from_static("cs"), None).await.unwrap();
-        let space = SpaceName::parse("cs").unwrap();
+        let space = SpaceName::from_static("cs");
+        engine.create_space(&crate::Actor::system(), &space, None).await.unwrap();
         let root = Principal { superadmin: true, ..Principal::default() };
         let ana = engine.create_user(ana()).await.unwrap();
         let bob = engine.create_user(NewUser { email: "bob@x".into(), name: "Bob".into(), ..NewUser::default() });
         let bob = bob.await.unwrap();
-        engine
-            .put_member(&root, &SpaceName::from_static("cs"), &ana.id, SpaceRole::Member, &["emea".to_owned()])
-            .await
-            .unwrap();
-        engine
-            .put_member(&root, &SpaceName::from_static("cs"), &bob.id, SpaceRole::Viewer, &["emea".to_owned()])
-            .await
-            .unwrap();
+        engine.put_member(&root, &space, &ana.id, SpaceRole::Member, &["emea".to_owned()]).await.unwrap();
+        engine.put_member(&root, &space, &bob.id, SpaceRole::Viewer, &["emea".to_owned()]).await.unwrap();
 
         let pool = ["role:member".to_owned(), "cy".to_owned(), "team:emea".to_owned()];
         assert_eq!(engine.expand_pool(&space, &pool).unwrap(), [ana.id.clone(), "cy".into(), bob.id.clone()]);

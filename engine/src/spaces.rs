@@ -175,6 +175,14 @@ mod tests {
     use super::*;
     use crate::{EngineConfig, FormName, ManualClock, WorkflowName};
 
+    fn cs() -> SpaceName {
+        SpaceName::from_static("cs")
+    }
+
+    fn emea() -> SpaceName {
+        SpaceName::from_static("emea")
+    }
+
     /// An engine on `dir` whose clock stands at `hour`:00 UTC on 2027-01-04.
     fn engine_at(dir: &std::path::Path, hour: u32) -> Engine {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2027, 1, 4, hour, 0, 0).single().expect("instant"));
@@ -189,21 +197,18 @@ mod tests {
         // 20:00 in UTC is already the next day at UTC+14.
         let engine = engine_at(dir.path(), 20);
         let actor = Actor::system();
-        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
+        engine.create_space(&actor, &cs(), None).await.expect("space");
         let form = json!({
             "schema": { "type": "object", "properties": { "n": { "type": "integer" }, "day": { "type": "string" } } },
             "computed": { "day": { "expr": "today().to_string()" } }
         });
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("f"), &form, false)
-            .await
-            .expect("form");
+        engine.put_form(&actor, &cs(), &FormName::from_static("f"), &form, false).await.expect("form");
         async fn day(engine: &Engine) -> serde_json::Value {
             let record = engine
                 .create_record(
                     &Actor::system(),
                     &crate::Access::unrestricted(),
-                    &SpaceName::from_static("cs"),
+                    &cs(),
                     &FormName::from_static("f"),
                     json!({ "n": 1 }),
                 )
@@ -213,12 +218,9 @@ mod tests {
         }
         assert_eq!(day(&engine).await, json!("2027-01-04"));
         assert_eq!(day(&engine).await, json!("2027-01-04"), "from the kept zone");
-        engine
-            .update_space(&SpaceName::from_static("cs"), None, Some("Pacific/Kiritimati".into()))
-            .await
-            .expect("zone");
+        engine.update_space(&cs(), None, Some("Pacific/Kiritimati".into())).await.expect("zone");
         assert_eq!(day(&engine).await, json!("2027-01-05"));
-        engine.update_space(&SpaceName::from_static("cs"), None, Some(String::new())).await.expect("back to UTC");
+        engine.update_space(&cs(), None, Some(String::new())).await.expect("back to UTC");
         assert_eq!(day(&engine).await, json!("2027-01-04"));
         engine.close().expect("close");
     }
@@ -230,52 +232,31 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = engine_at(dir.path(), 9);
         let actor = Actor::system();
-        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
+        engine.create_space(&actor, &cs(), None).await.expect("space");
         let form = json!({ "schema": { "type": "object", "properties": { "n": { "type": "integer" } } } });
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("f"), &form, false)
-            .await
-            .expect("form");
+        engine.put_form(&actor, &cs(), &FormName::from_static("f"), &form, false).await.expect("form");
         let changed = json!({ "schema": { "type": "object", "properties": { "n": { "type": "number" } } } });
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("f"), &changed, false)
-            .await
-            .expect("form v2");
+        engine.put_form(&actor, &cs(), &FormName::from_static("f"), &changed, false).await.expect("form v2");
         let workflow = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 1" });
-        engine
-            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("w"), &workflow)
-            .await
-            .expect("workflow");
+        engine.put_workflow(&actor, &cs(), &WorkflowName::from_static("w"), &workflow).await.expect("workflow");
         let endpoint = json!({ "url": "https://hooks.example.com/cs" });
-        engine
-            .put_endpoint(&SpaceName::from_static("cs"), &EndpointName::from_static("alerts"), &endpoint)
-            .await
-            .expect("endpoint");
-        engine
-            .put_hook(&SpaceName::from_static("cs"), &HookName::from_static("usage"), &json!({}))
-            .await
-            .expect("hook");
+        engine.put_endpoint(&cs(), &EndpointName::from_static("alerts"), &endpoint).await.expect("endpoint");
+        engine.put_hook(&cs(), &HookName::from_static("usage"), &json!({})).await.expect("hook");
         let on_usage = json!({ "trigger": { "hook": "usage" }, "actions": [ { "script": "print(payload)" } ] });
         engine
-            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("on-usage"), &on_usage)
+            .put_workflow(&actor, &cs(), &WorkflowName::from_static("on-usage"), &on_usage)
             .await
             .expect("hook workflow");
         let shared = json!({ "title": "Big", "filter": "n > 2", "shared": true });
         engine
-            .put_view(
-                &Actor("ana".into()),
-                &SpaceName::from_static("cs"),
-                &FormName::from_static("f"),
-                &ViewName::from_static("big"),
-                &shared,
-            )
+            .put_view(&Actor("ana".into()), &cs(), &FormName::from_static("f"), &ViewName::from_static("big"), &shared)
             .await
             .expect("shared view");
         let personal = json!({ "title": "Mine", "filter": "n > 5" });
         engine
             .put_view(
                 &Actor("ana".into()),
-                &SpaceName::from_static("cs"),
+                &cs(),
                 &FormName::from_static("f"),
                 &ViewName::from_static("mine"),
                 &personal,
@@ -286,69 +267,53 @@ mod tests {
             .create_record(
                 &actor,
                 &crate::Access::unrestricted(),
-                &SpaceName::from_static("cs"),
+                &cs(),
                 &FormName::from_static("f"),
                 json!({ "n": 3 }),
             )
             .await
             .expect("record");
 
-        let copy = engine
-            .copy_space(&actor, &SpaceName::from_static("cs"), &SpaceName::from_static("emea"), Some("EMEA".into()))
-            .await
-            .expect("copy");
+        let copy = engine.copy_space(&actor, &cs(), &emea(), Some("EMEA".into())).await.expect("copy");
         let origin = copy.copied_from.clone().expect("copied_from");
         assert_eq!(origin.space.as_str(), "cs");
         assert_eq!(origin.forms.get("f"), Some(&2));
         assert_eq!(origin.workflows.get("w"), Some(&1));
-        assert_eq!(engine.space(&SpaceName::from_static("emea")).expect("stored").copied_from, Some(origin));
+        assert_eq!(engine.space(&emea()).expect("stored").copied_from, Some(origin));
         assert_eq!(
-            engine.form(&SpaceName::from_static("emea"), &FormName::from_static("f"), None).expect("form").definition,
-            engine.form(&SpaceName::from_static("cs"), &FormName::from_static("f"), None).expect("f").definition
+            engine.form(&emea(), &FormName::from_static("f"), None).expect("form").definition,
+            engine.form(&cs(), &FormName::from_static("f"), None).expect("f").definition
         );
         let page = engine
             .list_records(
                 &crate::Access::unrestricted(),
-                &SpaceName::from_static("emea"),
+                &emea(),
                 &FormName::from_static("f"),
                 &crate::ListQuery::default(),
             )
             .expect("list");
         assert!(page.items.is_empty(), "records are not copied");
         assert_eq!(
-            engine
-                .endpoint(&SpaceName::from_static("emea"), &EndpointName::from_static("alerts"))
-                .expect("endpoint")
-                .url,
+            engine.endpoint(&emea(), &EndpointName::from_static("alerts")).expect("endpoint").url,
             "https://hooks.example.com/cs"
         );
         assert_ne!(
-            engine.endpoint(&SpaceName::from_static("emea"), &EndpointName::from_static("alerts")).expect("e").secret,
-            engine.endpoint(&SpaceName::from_static("cs"), &EndpointName::from_static("alerts")).expect("e").secret
+            engine.endpoint(&emea(), &EndpointName::from_static("alerts")).expect("e").secret,
+            engine.endpoint(&cs(), &EndpointName::from_static("alerts")).expect("e").secret
         );
         assert_ne!(
-            engine.hook(&SpaceName::from_static("emea"), &HookName::from_static("usage")).expect("hook").secret,
-            engine.hook(&SpaceName::from_static("cs"), &HookName::from_static("usage")).expect("hook").secret
+            engine.hook(&emea(), &HookName::from_static("usage")).expect("hook").secret,
+            engine.hook(&cs(), &HookName::from_static("usage")).expect("hook").secret
         );
-        assert!(engine.workflow(&SpaceName::from_static("emea"), &WorkflowName::from_static("on-usage"), None).is_ok());
-        let views = engine
-            .views(&Actor("ana".into()), &SpaceName::from_static("emea"), &FormName::from_static("f"))
-            .expect("views");
+        assert!(engine.workflow(&emea(), &WorkflowName::from_static("on-usage"), None).is_ok());
+        let views = engine.views(&Actor("ana".into()), &emea(), &FormName::from_static("f")).expect("views");
         let names: Vec<_> = views.iter().map(|v| (v.name.as_str(), v.definition.filter.as_deref())).collect();
         assert_eq!(names, [("big", Some("n > 2"))], "shared views come along, personal ones don't");
 
         let adapted = json!({ "trigger": { "form": "f", "on": ["created"] }, "when": "record.n > 10" });
-        engine
-            .put_workflow(&actor, &SpaceName::from_static("emea"), &WorkflowName::from_static("w"), &adapted)
-            .await
-            .expect("adapted");
+        engine.put_workflow(&actor, &emea(), &WorkflowName::from_static("w"), &adapted).await.expect("adapted");
         assert_eq!(
-            engine
-                .workflow(&SpaceName::from_static("cs"), &WorkflowName::from_static("w"), None)
-                .expect("original")
-                .definition
-                .when
-                .as_deref(),
+            engine.workflow(&cs(), &WorkflowName::from_static("w"), None).expect("original").definition.when.as_deref(),
             Some("record.n > 1")
         );
 
@@ -357,10 +322,7 @@ mod tests {
             .await
             .expect_err("unknown source");
         assert_eq!(err.code(), crate::ErrorCode::NotFound);
-        let err = engine
-            .copy_space(&actor, &SpaceName::from_static("cs"), &SpaceName::from_static("emea"), None)
-            .await
-            .expect_err("taken");
+        let err = engine.copy_space(&actor, &cs(), &emea(), None).await.expect_err("taken");
         assert_eq!(err.code(), crate::ErrorCode::AlreadyExists);
         engine.close().expect("close");
     }

@@ -12,6 +12,10 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
+fn cs() -> SpaceName {
+    SpaceName::from_static("cs")
+}
+
 fn reminder_form() -> Value {
     json!({ "schema": { "type": "object", "required": ["title", "remind_at"], "properties": {
         "title": { "type": "string" }, "remind_at": { "type": "string", "format": "date-time" } } } })
@@ -233,9 +237,7 @@ async fn kill_9_during_a_burst_of_10000_timers_fires_each_exactly_once() {
 
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     assert_eq!(engine.pending_timers(), 0);
-    let (runs, _) = engine
-        .runs(&Access::unrestricted(), &SpaceName::from_static("cs"), &RunFilter::default(), usize::MAX, None)
-        .expect("runs");
+    let (runs, _) = engine.runs(&Access::unrestricted(), &cs(), &RunFilter::default(), usize::MAX, None).expect("runs");
     assert_eq!(runs.len(), TIMERS, "one run per timer");
     assert!(runs.iter().all(|r| r.status == RunStatus::Succeeded));
     let run_records: HashSet<String> = runs.iter().map(|r| r.record.to_string()).collect();
@@ -245,14 +247,8 @@ async fn kill_9_during_a_burst_of_10000_timers_fires_each_exactly_once() {
     let mut cursor = None;
     loop {
         let query = engine::ListQuery { limit: Some(1000), cursor, ..Default::default() };
-        let page = engine
-            .list_records(
-                &Access::unrestricted(),
-                &SpaceName::from_static("cs"),
-                &FormName::from_static("task"),
-                &query,
-            )
-            .expect("tasks");
+        let page =
+            engine.list_records(&Access::unrestricted(), &cs(), &FormName::from_static("task"), &query).expect("tasks");
         total += page.items.len();
         tasks.extend(page.items.iter().filter_map(|t| t.data["reminder"].as_str().map(str::to_owned)));
         match page.next_cursor {
@@ -278,17 +274,11 @@ async fn prepare_burst(dir: &std::path::Path, count: usize, due: DateTime<Utc>) 
     let clock = std::sync::Arc::new(engine::clock::ManualClock::new(due - chrono::Duration::hours(1)));
     let engine = Engine::open(EngineConfig { clock, ..EngineConfig::new(dir) }).expect("engine");
     let actor = Actor::system();
-    engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
+    engine.create_space(&actor, &cs(), None).await.expect("space");
+    engine.put_form(&actor, &cs(), &FormName::from_static("reminder"), &reminder_form(), false).await.expect("form");
+    engine.put_form(&actor, &cs(), &FormName::from_static("task"), &task_form(), false).await.expect("form");
     engine
-        .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("reminder"), &reminder_form(), false)
-        .await
-        .expect("form");
-    engine
-        .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("task"), &task_form(), false)
-        .await
-        .expect("form");
-    engine
-        .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("remind"), &remind_workflow())
+        .put_workflow(&actor, &cs(), &WorkflowName::from_static("remind"), &remind_workflow())
         .await
         .expect("workflow");
     let mut ids = HashSet::new();
@@ -317,27 +307,16 @@ async fn simulate_prints_the_coming_runs_and_touches_nothing() {
     {
         let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
         let actor = Actor::system();
-        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
-        engine.update_space(&SpaceName::from_static("cs"), None, Some("Asia/Shanghai".into())).await.expect("zone");
+        engine.create_space(&actor, &cs(), None).await.expect("space");
+        engine.update_space(&cs(), None, Some("Asia/Shanghai".into())).await.expect("zone");
         let account = json!({ "schema": { "type": "object", "properties": {
             "name": { "type": "string" }, "renewal_date": { "type": "string", "format": "date" } } } });
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("account"), &account, false)
-            .await
-            .expect("form");
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("task"), &task_form(), false)
-            .await
-            .expect("form");
+        engine.put_form(&actor, &cs(), &FormName::from_static("account"), &account, false).await.expect("form");
+        engine.put_form(&actor, &cs(), &FormName::from_static("task"), &task_form(), false).await.expect("form");
         let reminders = json!({ "trigger": { "form": "account", "at": "renewal_date", "offsets": ["-60d", "-30d"] },
             "actions": [ { "create": { "form": "task", "data": { "title": "`Renewal of ${record.name} in ${days_until(record.renewal_date)} days`" } } } ] });
         engine
-            .put_workflow(
-                &actor,
-                &SpaceName::from_static("cs"),
-                &WorkflowName::from_static("renewal-reminders"),
-                &reminders,
-            )
+            .put_workflow(&actor, &cs(), &WorkflowName::from_static("renewal-reminders"), &reminders)
             .await
             .expect("workflow");
         let renewal = (Utc::now() + chrono::Duration::days(45)).format("%Y-%m-%d").to_string();
@@ -345,7 +324,7 @@ async fn simulate_prints_the_coming_runs_and_touches_nothing() {
             .create_record(
                 &actor,
                 &Access::unrestricted(),
-                &SpaceName::from_static("cs"),
+                &cs(),
                 &FormName::from_static("account"),
                 json!({ "name": "Acme", "renewal_date": renewal }),
             )
@@ -365,14 +344,7 @@ async fn simulate_prints_the_coming_runs_and_touches_nothing() {
 
     let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
     assert_eq!(engine.pending_timers(), 1, "the real timer is still pending");
-    assert_eq!(
-        engine
-            .runs(&Access::unrestricted(), &SpaceName::from_static("cs"), &RunFilter::default(), 10, None)
-            .expect("runs")
-            .0
-            .len(),
-        0
-    );
+    assert_eq!(engine.runs(&Access::unrestricted(), &cs(), &RunFilter::default(), 10, None).expect("runs").0.len(), 0);
     engine.close().expect("close");
     drop(engine);
 
@@ -443,34 +415,25 @@ async fn simulate_marks_deliveries_that_would_fail() {
     {
         let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
         let actor = Actor::system();
-        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
+        engine.create_space(&actor, &cs(), None).await.expect("space");
         let account = json!({ "schema": { "type": "object", "properties": {
             "name": { "type": "string" }, "renewal_date": { "type": "string", "format": "date" } } } });
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("account"), &account, false)
-            .await
-            .expect("form");
+        engine.put_form(&actor, &cs(), &FormName::from_static("account"), &account, false).await.expect("form");
         let sink = json!({ "url": engine::outbox::SINK_URL });
-        engine
-            .put_endpoint(&SpaceName::from_static("cs"), &EndpointName::from_static("defined"), &sink)
-            .await
-            .expect("endpoint");
+        engine.put_endpoint(&cs(), &EndpointName::from_static("defined"), &sink).await.expect("endpoint");
         let notifying = json!({ "trigger": { "form": "account", "at": "renewal_date", "offsets": ["-1d"] },
             "actions": [
                 { "notify": { "webhook": "nowhere" } },
                 { "notify": { "webhook": "defined" } },
                 { "notify": { "email": { "to": "\"csm@example.com\"", "subject": "\"Renewal\"", "body": "\"soon\"" } } },
                 { "script": "notify(#{ webhook: \"nowhere\", body: #{ digest: 1 } })" } ] });
-        engine
-            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("tell"), &notifying)
-            .await
-            .expect("workflow");
+        engine.put_workflow(&actor, &cs(), &WorkflowName::from_static("tell"), &notifying).await.expect("workflow");
         let renewal = (Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
         engine
             .create_record(
                 &actor,
                 &Access::unrestricted(),
-                &SpaceName::from_static("cs"),
+                &cs(),
                 &FormName::from_static("account"),
                 json!({ "name": "Acme", "renewal_date": renewal }),
             )

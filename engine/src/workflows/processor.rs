@@ -916,17 +916,22 @@ mod tests {
     use crate::workflows::RunFilter;
     use crate::{Actor, EngineConfig, FormName};
 
+    fn cs() -> SpaceName {
+        SpaceName::from_static("cs")
+    }
+
+    fn account() -> FormName {
+        FormName::from_static("account")
+    }
+
     /// An engine with a space `cs` whose `account` form holds a name.
     async fn space_with_names() -> (tempfile::TempDir, Engine) {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
         let actor = Actor::system();
-        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
+        engine.create_space(&actor, &cs(), None).await.expect("space");
         let form = json!({ "schema": { "type": "object", "properties": { "name": { "type": "string" } } } });
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("account"), &form, false)
-            .await
-            .expect("form");
+        engine.put_form(&actor, &cs(), &account(), &form, false).await.expect("form");
         (dir, engine)
     }
 
@@ -941,8 +946,8 @@ mod tests {
                 .create_record(
                     &actor,
                     &crate::Access::unrestricted(),
-                    &SpaceName::from_static("cs"),
-                    &FormName::from_static("account"),
+                    &cs(),
+                    &account(),
                     json!({ "name": format!("a{n}") }),
                 )
                 .await
@@ -977,19 +982,10 @@ mod tests {
         let workflow = json!({ "trigger": { "form": "account", "on": ["created"] }, "actions": [
             { "notify": { "url": "https://example.com/a" } },
             { "notify": { "url": "https://example.com/b" } } ] });
-        engine
-            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("tell"), &workflow)
-            .await
-            .expect("workflow");
+        engine.put_workflow(&actor, &cs(), &WorkflowName::from_static("tell"), &workflow).await.expect("workflow");
         for name in ["a", "b"] {
             engine
-                .create_record(
-                    &actor,
-                    &crate::Access::unrestricted(),
-                    &SpaceName::from_static("cs"),
-                    &FormName::from_static("account"),
-                    json!({ "name": name }),
-                )
+                .create_record(&actor, &crate::Access::unrestricted(), &cs(), &account(), json!({ "name": name }))
                 .await
                 .expect("record");
         }
@@ -1015,23 +1011,17 @@ mod tests {
         config.processor.max_cascade_work = 30;
         let engine = Engine::open(config).expect("engine");
         let actor = Actor::system();
-        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
+        engine.create_space(&actor, &cs(), None).await.expect("space");
         let form = json!({ "schema": { "type": "object", "properties": { "generation": { "type": "integer" } } } });
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("cell"), &form, false)
-            .await
-            .expect("form");
+        engine.put_form(&actor, &cs(), &FormName::from_static("cell"), &form, false).await.expect("form");
         let child = json!({ "create": { "form": "cell", "data": { "generation": "record.generation + 1" } } });
         let divide = json!({ "trigger": { "form": "cell", "on": ["created"] }, "actions": [child, child] });
-        engine
-            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("divide"), &divide)
-            .await
-            .expect("workflow");
+        engine.put_workflow(&actor, &cs(), &WorkflowName::from_static("divide"), &divide).await.expect("workflow");
         engine
             .create_record(
                 &actor,
                 &crate::Access::unrestricted(),
-                &SpaceName::from_static("cs"),
+                &cs(),
                 &FormName::from_static("cell"),
                 json!({ "generation": 0 }),
             )
@@ -1039,9 +1029,8 @@ mod tests {
             .expect("record");
         engine.process_pending().await.expect("processed");
 
-        let (runs, _) = engine
-            .runs(&crate::Access::unrestricted(), &SpaceName::from_static("cs"), &RunFilter::default(), 100, None)
-            .expect("runs");
+        let (runs, _) =
+            engine.runs(&crate::Access::unrestricted(), &cs(), &RunFilter::default(), 100, None).expect("runs");
         let failed: Vec<&Run> = runs.iter().filter(|run| run.status == RunStatus::Failed).collect();
         assert_eq!((runs.len(), failed.len()), (15, 8));
         for run in failed {
@@ -1051,7 +1040,7 @@ mod tests {
         let cells = engine
             .list_records(
                 &crate::Access::unrestricted(),
-                &SpaceName::from_static("cs"),
+                &cs(),
                 &FormName::from_static("cell"),
                 &crate::ListQuery::default(),
             )
@@ -1074,16 +1063,10 @@ mod tests {
         for space in [SpaceName::from_static("a"), SpaceName::from_static("b")] {
             let space = &space;
             engine.create_space(&actor, space, None).await.expect("space");
-            engine.put_form(&actor, space, &FormName::from_static("account"), &form, false).await.expect("form");
+            engine.put_form(&actor, space, &account(), &form, false).await.expect("form");
             engine.put_workflow(&actor, space, &WorkflowName::from_static("mark"), &workflow).await.expect("workflow");
             engine
-                .create_record(
-                    &actor,
-                    &crate::Access::unrestricted(),
-                    space,
-                    &FormName::from_static("account"),
-                    json!({ "name": "first" }),
-                )
+                .create_record(&actor, &crate::Access::unrestricted(), space, &account(), json!({ "name": "first" }))
                 .await
                 .expect("record");
         }
@@ -1093,7 +1076,7 @@ mod tests {
                 &actor,
                 &crate::Access::unrestricted(),
                 &SpaceName::from_static("b"),
-                &FormName::from_static("account"),
+                &account(),
                 json!({ "name": "second" }),
             )
             .await
@@ -1123,29 +1106,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = Engine::open(EngineConfig::new(dir.path())).expect("engine");
         let actor = Actor::system();
-        engine.create_space(&actor, &SpaceName::from_static("cs"), None).await.expect("space");
+        engine.create_space(&actor, &cs(), None).await.expect("space");
         let form = json!({ "schema": { "type": "object", "properties": {
             "name": { "type": "string" }, "extra": {}, "seen": { "type": "boolean" } } } });
-        engine
-            .put_form(&actor, &SpaceName::from_static("cs"), &FormName::from_static("account"), &form, false)
-            .await
-            .expect("form");
+        engine.put_form(&actor, &cs(), &account(), &form, false).await.expect("form");
         let workflow = json!({ "trigger": { "form": "account", "on": ["created"] },
                                "actions": [ { "set": { "seen": "true" } } ] });
-        engine
-            .put_workflow(&actor, &SpaceName::from_static("cs"), &WorkflowName::from_static("mark"), &workflow)
-            .await
-            .expect("workflow");
+        engine.put_workflow(&actor, &cs(), &WorkflowName::from_static("mark"), &workflow).await.expect("workflow");
         let mut seqs = Vec::new();
         for name in ["a", "deep", "damaged", "d"] {
             engine
-                .create_record(
-                    &actor,
-                    &crate::Access::unrestricted(),
-                    &SpaceName::from_static("cs"),
-                    &FormName::from_static("account"),
-                    json!({ "name": name }),
-                )
+                .create_record(&actor, &crate::Access::unrestricted(), &cs(), &account(), json!({ "name": name }))
                 .await
                 .expect("record");
             seqs.push(engine.last_event_seq());
@@ -1162,9 +1133,8 @@ mod tests {
         assert!(engine.last_event_seq() > seqs[3]);
         assert_eq!(engine.processor_position().expect("cursor"), engine.last_event_seq());
         assert_eq!(engine.processor_stalled(), None);
-        let (runs, _) = engine
-            .runs(&crate::Access::unrestricted(), &SpaceName::from_static("cs"), &RunFilter::default(), 100, None)
-            .expect("runs");
+        let (runs, _) =
+            engine.runs(&crate::Access::unrestricted(), &cs(), &RunFilter::default(), 100, None).expect("runs");
         let mut by_event: Vec<(u64, RunStatus)> = runs.iter().map(|run| (run.event, run.status)).collect();
         by_event.sort_by_key(|(seq, _)| *seq);
         assert_eq!(
