@@ -143,8 +143,8 @@ pub struct Definition {
 
 impl Definition {
     /// Stores the definition in `space`, as `actor`; true when a form or workflow got a new
-    /// version (a view or dashboard stored says nothing of that). A form's or workflow's name
-    /// comes from its file name, so a bad one is refused here.
+    /// version (a view or dashboard stored says nothing of that). Its name, from its file
+    /// name, was checked when the pack was read ([`Pack::definitions`]) and takes its type here.
     pub async fn store(&self, engine: &Engine, actor: &Actor, space: &SpaceName) -> Result<bool, EngineError> {
         match self.kind {
             DefinitionKind::Form => {
