@@ -20,17 +20,23 @@ use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON
 
 pub use browser::{Browser, Demo};
 
-/// Replaces an input's text by typing (finding the input again if a render replaced it).
+/// Replaces an input's text by typing (finding the input again if a render replaced it). A
+/// render that lands between the clear and the typing (a newly selected field's default name
+/// put back into the input) leaves both texts in it: then it clears and types again.
 async fn type_into(browser: &Browser, css: &str, text: &str) {
     for attempt in 0.. {
         let input = browser.wait_for(css).await;
-        match async {
+        let typed = async {
             input.clear().await?;
-            input.send_keys(text).await
+            input.send_keys(text).await?;
+            input.prop("value").await
         }
-        .await
-        {
-            Ok(()) => return,
+        .await;
+        match typed {
+            Ok(Some(value)) if value != text && attempt < 3 => {
+                eprintln!("retrying {css}: it holds {value:?} after typing {text:?}")
+            }
+            Ok(_) => return,
             Err(err) if attempt < 3 => eprintln!("retrying {css}: {err}"),
             Err(err) => panic!("typing into {css}: {err}"),
         }
