@@ -202,8 +202,8 @@ impl Engine {
         if_match: Option<u64>,
     ) -> Result<PutDashboardOutcome> {
         let definition = self.check_dashboard(space, definition)?;
-        let space = self.space(space)?.name;
-        let current = self.store().dashboard_version(&space, name, None)?;
+        self.space(space)?;
+        let current = self.store().dashboard_version(space, name, None)?;
         let current_version = current.as_ref().map_or(0, |d| d.version);
         if let Some(expected) = if_match {
             if expected != u64::from(current_version) {
@@ -220,7 +220,7 @@ impl Engine {
             updated_by: actor.clone(),
             updated_at: self.now(),
         };
-        self.store().insert_dashboard_version(&space, &dashboard).map_err(|err| match err {
+        self.store().insert_dashboard_version(space, &dashboard).map_err(|err| match err {
             crate::store::StoreError::AlreadyExists => {
                 EngineError::PreconditionFailed { current: u64::from(dashboard.version) }
             }
@@ -247,14 +247,14 @@ impl Engine {
 
     /// A dashboard's latest version, or the one asked for.
     pub fn dashboard(&self, space: &SpaceName, name: &DashboardName, version: Option<u32>) -> Result<StoredDashboard> {
-        let space = self.space(space)?.name;
-        self.store().dashboard_version(&space, name, version)?.ok_or_else(|| EngineError::not_found("dashboard", name))
+        self.space(space)?;
+        self.store().dashboard_version(space, name, version)?.ok_or_else(|| EngineError::not_found("dashboard", name))
     }
 
     /// The latest version of every dashboard of a space, in name order.
     pub fn dashboards(&self, space: &SpaceName) -> Result<Vec<StoredDashboard>> {
-        let space = self.space(space)?.name;
-        Ok(self.store().latest_dashboards(&space)?)
+        self.space(space)?;
+        Ok(self.store().latest_dashboards(space)?)
     }
 
     /// Deletes a dashboard with all its versions.
@@ -263,8 +263,7 @@ impl Engine {
         if if_match.is_some_and(|expected| expected != u64::from(current.version)) {
             return Err(EngineError::PreconditionFailed { current: u64::from(current.version) });
         }
-        let space = self.space(space)?.name;
-        self.store().remove_dashboard(&space, name)?;
+        self.store().remove_dashboard(space, name)?;
         self.store().barrier().await?;
         Ok(())
     }

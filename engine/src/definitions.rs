@@ -146,15 +146,15 @@ impl Engine {
         definition: &Value,
         force: bool,
     ) -> Result<PutFormOutcome> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let name = form.clone();
         let definition = FormDef::from_json(definition)?;
         let compiled = CompiledForm::compile(definition.clone())?;
         // Scripts are checked before anything is stored: a syntax error is the admin's to fix.
-        self.compile_scripts(&space, &name, &definition)?;
+        self.compile_scripts(space, &name, &definition)?;
         let outcome = {
             let _exclusive = self.inner.definitions.exclusive().await;
-            self.put_form_locked(actor, &space, name, definition, compiled, force)?
+            self.put_form_locked(actor, space, name, definition, compiled, force)?
         };
         if outcome.changed {
             self.store().barrier().await?;
@@ -176,16 +176,16 @@ impl Engine {
         expected_version: Option<u32>,
         force: bool,
     ) -> Result<PutFormOutcome> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let name = form.clone();
         let exclusive = self.inner.definitions.exclusive().await;
-        let current = self.store().form_version(&space, &name, None)?;
+        let current = self.store().form_version(space, &name, None)?;
         let current = current.ok_or_else(|| EngineError::not_found("form", name.as_str()))?;
         let definition = merged(&current.definition, current.version, merge, expected_version)?;
         let definition = FormDef::from_json(&definition)?;
         let compiled = CompiledForm::compile(definition.clone())?;
-        self.compile_scripts(&space, &name, &definition)?;
-        let outcome = self.put_form_locked(actor, &space, name, definition, compiled, force)?;
+        self.compile_scripts(space, &name, &definition)?;
+        let outcome = self.put_form_locked(actor, space, name, definition, compiled, force)?;
         drop(exclusive);
         if outcome.changed {
             self.store().barrier().await?;
@@ -277,8 +277,8 @@ impl Engine {
 
     /// One version of a form as stored, or the latest.
     pub fn form(&self, space: &SpaceName, form: &FormName, version: Option<u32>) -> Result<StoredForm> {
-        let space = self.space(space)?.name;
-        match self.store().form_version(&space, form, version)? {
+        self.space(space)?;
+        match self.store().form_version(space, form, version)? {
             Some(stored) => Ok(stored),
             None => match version {
                 Some(version) => Err(EngineError::not_found("form version", format!("{form}@{version}"))),
@@ -289,8 +289,8 @@ impl Engine {
 
     /// The latest version of every form of a space.
     pub fn forms(&self, space: &SpaceName) -> Result<Vec<StoredForm>> {
-        let space = self.space(space)?.name;
-        Ok(self.store().latest_forms(&space)?)
+        self.space(space)?;
+        Ok(self.store().latest_forms(space)?)
     }
 
     /// The latest version of a form, compiled (cached).

@@ -100,7 +100,7 @@ impl Engine {
         data: Value,
         id: Option<&str>,
     ) -> Result<DraftEvaluation> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let name = form.clone();
         let definition = FormDef::from_json(definition)?;
         let compiled = CompiledForm::compile(definition.clone())?;

@@ -375,17 +375,17 @@ impl Engine {
         role: SpaceRole,
         teams: &[String],
     ) -> Result<(Membership, bool)> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         self.user(user_id)?;
         let teams = check_teams(teams)?;
-        let previous = self.store().membership(&space, user_id)?;
+        let previous = self.store().membership(space, user_id)?;
         self.may_manage_owners(
             by,
-            &space,
+            space,
             role == SpaceRole::Owner || previous.as_ref().is_some_and(|m| m.role == SpaceRole::Owner),
         )?;
         let membership = Membership { user_id: user_id.to_owned(), role, teams };
-        self.store().put_membership(&space, &membership)?;
+        self.store().put_membership(space, &membership)?;
         self.store().barrier().await?;
         self.inner.people.forget();
         Ok((membership, previous.is_none()))
@@ -393,12 +393,12 @@ impl Engine {
 
     /// Ends a membership.
     pub async fn remove_member(&self, by: &Principal, space: &SpaceName, user_id: &str) -> Result<()> {
-        let space = self.space(space)?.name;
-        let Some(previous) = self.store().membership(&space, user_id)? else {
+        self.space(space)?;
+        let Some(previous) = self.store().membership(space, user_id)? else {
             return Err(EngineError::not_found("member", user_id));
         };
-        self.may_manage_owners(by, &space, previous.role == SpaceRole::Owner)?;
-        self.store().remove_membership(&space, user_id)?;
+        self.may_manage_owners(by, space, previous.role == SpaceRole::Owner)?;
+        self.store().remove_membership(space, user_id)?;
         self.store().barrier().await?;
         self.inner.people.forget();
         Ok(())
@@ -418,8 +418,8 @@ impl Engine {
 
     /// The members of a space, with their users, in user id order.
     pub fn members(&self, space: &SpaceName) -> Result<Vec<(Membership, Option<UserInfo>)>> {
-        let space = self.space(space)?.name;
-        let members = self.store().members(&space)?;
+        self.space(space)?;
+        let members = self.store().members(space)?;
         members
             .into_iter()
             .map(|m| {

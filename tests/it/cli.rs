@@ -279,6 +279,13 @@ fn errors_are_one_line_and_exit_non_zero() {
         assert_eq!(errors.len(), 1, "{args:?}: {stderr}");
         assert!(output.stdout.is_empty() || !String::from_utf8_lossy(&output.stdout).contains("tend_"));
     }
+    // A space name is checked where the CLI reads it, before any data dir is opened.
+    let output = tend().args(["space", "copy", "CS", "cs-2", "--data-dir", "missing"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("\"CS\": must start with a lowercase letter"), "{stderr}");
 }
 
 #[test]

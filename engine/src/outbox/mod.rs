@@ -272,7 +272,7 @@ impl Engine {
         name: &EndpointName,
         definition: &Value,
     ) -> Result<EndpointInfo> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let definition: EndpointDef = forms::parse_definition(definition, "a webhook endpoint")?;
         let mut problems = Vec::new();
         let http = (definition.url.starts_with("https://") || definition.url.starts_with("http://"))
@@ -287,7 +287,7 @@ impl Engine {
         if !problems.is_empty() {
             return Err(DefinitionErrors(problems).into());
         }
-        let previous = self.store().endpoint(&space, name)?;
+        let previous = self.store().endpoint(space, name)?;
         let now = self.now();
         let (secret, generated) =
             resolve_secret(definition.secret.clone(), previous.as_ref().map(|p| p.secret.clone()));
@@ -301,32 +301,31 @@ impl Engine {
             created_at: previous.as_ref().map_or(now, |p| p.created_at),
             updated_at: now,
         };
-        self.store().put_endpoint(&space, &endpoint)?;
+        self.store().put_endpoint(space, &endpoint)?;
         self.store().barrier().await?;
         Ok(EndpointInfo { secret: generated, ..endpoint.info() })
     }
 
     /// An endpoint, secret included (for the transport and for callers that sign).
     pub fn endpoint(&self, space: &SpaceName, name: &EndpointName) -> Result<Endpoint> {
-        let space = self.space(space)?.name;
-        self.store().endpoint(&space, name)?.ok_or_else(|| EngineError::not_found("webhook endpoint", name))
+        self.space(space)?;
+        self.store().endpoint(space, name)?.ok_or_else(|| EngineError::not_found("webhook endpoint", name))
     }
 
     /// Every endpoint of a space, in name order, without secrets.
     pub fn endpoints(&self, space: &SpaceName) -> Result<Vec<EndpointInfo>> {
-        let space = self.space(space)?.name;
-        Ok(self.store().endpoints(&space)?.iter().map(Endpoint::info).collect())
+        self.space(space)?;
+        Ok(self.store().endpoints(space)?.iter().map(Endpoint::info).collect())
     }
 
     /// Deletes an outgoing webhook endpoint; refused while a workflow's `notify` action names
     /// it. Deliveries already queued to it fail their attempts and end dead.
     pub async fn delete_endpoint(&self, space: &SpaceName, name: &EndpointName) -> Result<()> {
         let endpoint = self.endpoint(space, name)?;
-        let space = self.space(space)?.name;
         let notifying =
             |action: &Action| matches!(action, Action::Notify(n) if n.webhook.as_deref() == Some(name.as_str()));
-        self.refuse_if_used(&space, "webhook endpoint", name.as_str(), |w| w.definition.actions.iter().any(notifying))?;
-        self.store().remove_endpoint(&space, &endpoint.name)?;
+        self.refuse_if_used(space, "webhook endpoint", name.as_str(), |w| w.definition.actions.iter().any(notifying))?;
+        self.store().remove_endpoint(space, &endpoint.name)?;
         self.store().barrier().await?;
         Ok(())
     }
@@ -335,10 +334,9 @@ impl Engine {
     /// then refused like posts to a hook that never existed.
     pub async fn delete_hook(&self, space: &SpaceName, name: &HookName) -> Result<()> {
         let hook = self.hook(space, name)?;
-        let space = self.space(space)?.name;
         let triggered = |w: &StoredWorkflow| w.definition.trigger.hook.as_deref() == Some(name.as_str());
-        self.refuse_if_used(&space, "inbound hook", name.as_str(), triggered)?;
-        self.store().remove_hook(&space, &hook.name)?;
+        self.refuse_if_used(space, "inbound hook", name.as_str(), triggered)?;
+        self.store().remove_hook(space, &hook.name)?;
         self.store().barrier().await?;
         Ok(())
     }
@@ -364,7 +362,7 @@ impl Engine {
 
     /// Stores an inbound hook; returns it and, when this call generated the secret, the secret.
     pub async fn put_hook(&self, space: &SpaceName, name: &HookName, definition: &Value) -> Result<HookInfo> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let definition: HookDef = forms::parse_definition(definition, "an inbound hook")?;
         let mut problems = Vec::new();
         if let Some(secret) = &definition.secret {
@@ -378,7 +376,7 @@ impl Engine {
         if !problems.is_empty() {
             return Err(DefinitionErrors(problems).into());
         }
-        let previous = self.store().hook(&space, name)?;
+        let previous = self.store().hook(space, name)?;
         let now = self.now();
         let (secret, generated) =
             resolve_secret(definition.secret.clone(), previous.as_ref().map(|p| p.secret.clone()));
@@ -392,21 +390,21 @@ impl Engine {
             created_at: previous.as_ref().map_or(now, |p| p.created_at),
             updated_at: now,
         };
-        self.store().put_hook(&space, &hook)?;
+        self.store().put_hook(space, &hook)?;
         self.store().barrier().await?;
         Ok(HookInfo { secret: generated, ..hook.info() })
     }
 
     /// An inbound hook, secret included (to authenticate a post).
     pub fn hook(&self, space: &SpaceName, name: &HookName) -> Result<Hook> {
-        let space = self.space(space)?.name;
-        self.store().hook(&space, name)?.ok_or_else(|| EngineError::not_found("inbound hook", name))
+        self.space(space)?;
+        self.store().hook(space, name)?.ok_or_else(|| EngineError::not_found("inbound hook", name))
     }
 
     /// Every inbound hook of a space, in name order, without secrets.
     pub fn hooks(&self, space: &SpaceName) -> Result<Vec<HookInfo>> {
-        let space = self.space(space)?.name;
-        Ok(self.store().hooks(&space)?.iter().map(Hook::info).collect())
+        self.space(space)?;
+        Ok(self.store().hooks(space)?.iter().map(Hook::info).collect())
     }
 
     /// Whether hook `name` exists in `space` (trigger checks).
@@ -443,7 +441,6 @@ impl Engine {
             })?;
             schema.validate(&payload)?;
         }
-        let space = self.space(space)?.name;
         let receipt = message_id.map(|message_id| InboundReceipt {
             space: space.clone(),
             hook: hook.name.to_string(),
@@ -470,7 +467,7 @@ impl Engine {
         let event = Event {
             hook: Some(hook.name.to_string()),
             payload: Some(payload),
-            ..Event::bare(space, EventKind::Inbound, actor.clone(), now)
+            ..Event::bare(space.clone(), EventKind::Inbound, actor.clone(), now)
         };
         let extras = Extras { events: vec![event], inbound_receipts: receipts, ..Extras::default() };
         let mut events = self.commit(Vec::new(), extras).await?;
@@ -487,9 +484,9 @@ impl Engine {
         limit: usize,
         before: Option<Uuid>,
     ) -> Result<(Vec<Delivery>, bool)> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let mut found = Vec::new();
-        for delivery in self.store().space_deliveries_newest_first(&space, before) {
+        for delivery in self.store().space_deliveries_newest_first(space, before) {
             let delivery = self.with_live_status(delivery?);
             let keep = filter.status.is_none_or(|s| delivery.status == s)
                 && filter.workflow.as_deref().is_none_or(|w| delivery.workflow.as_str() == w);
@@ -505,10 +502,10 @@ impl Engine {
 
     /// One delivery of a space.
     pub fn delivery(&self, space: &SpaceName, id: &str) -> Result<Delivery> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("delivery", id))?;
         match self.store().delivery(&id)? {
-            Some(delivery) if delivery.space == space => Ok(self.with_live_status(delivery)),
+            Some(delivery) if &delivery.space == space => Ok(self.with_live_status(delivery)),
             _ => Err(EngineError::not_found("delivery", id.to_string())),
         }
     }
@@ -549,9 +546,9 @@ impl Engine {
 
     /// How many deliveries of each status a space has (for dashboards and tests).
     pub fn delivery_counts(&self, space: &SpaceName) -> Result<HashMap<&'static str, usize>> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let mut counts = HashMap::new();
-        for delivery in self.store().space_deliveries_newest_first(&space, None) {
+        for delivery in self.store().space_deliveries_newest_first(space, None) {
             let delivery = self.with_live_status(delivery?);
             *counts.entry(delivery.status.as_str()).or_insert(0) += 1;
         }

@@ -46,7 +46,7 @@ impl Engine {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<(Vec<Timer>, Option<String>)> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let after = match cursor {
             Some(cursor) => Some(decode_cursor(cursor)?),
             None => None,
@@ -55,7 +55,7 @@ impl Engine {
         let in_range = |timer: &Timer| before.is_none_or(|before| timer.due_micros() < before);
         let mut found = match filter.record {
             Some(record) => {
-                let mut all = self.store().timers_of_record(&space, &record)?;
+                let mut all = self.store().timers_of_record(space, &record)?;
                 all.retain(|timer| {
                     after.is_none_or(|after| timer.position() > after)
                         && filter.workflow.as_deref().is_none_or(|w| timer.owner_workflow() == w)
@@ -65,7 +65,7 @@ impl Engine {
                 all
             }
             None => self.store().timers_in_due_order(
-                &space,
+                space,
                 filter.workflow.as_deref(),
                 after,
                 limit.saturating_add(1),

@@ -77,12 +77,12 @@ impl Engine {
         name: &WorkflowName,
         definition: &Value,
     ) -> Result<PutWorkflowOutcome> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let name = name.clone();
         let definition: WorkflowDef = forms::parse_definition(definition, "a workflow definition")?;
         let outcome = {
             let _exclusive = self.inner.definitions.exclusive().await;
-            self.put_workflow_locked(actor, &space, name, definition).await?
+            self.put_workflow_locked(actor, space, name, definition).await?
         };
         self.store().barrier().await?;
         self.inner.processor.wake();
@@ -101,15 +101,15 @@ impl Engine {
         merge: &Value,
         expected_version: Option<u32>,
     ) -> Result<PutWorkflowOutcome> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let name = name.clone();
         let outcome = {
             let _exclusive = self.inner.definitions.exclusive().await;
-            let current = self.store().workflow_version(&space, &name, None)?;
+            let current = self.store().workflow_version(space, &name, None)?;
             let current = current.ok_or_else(|| EngineError::not_found("workflow", name.as_str()))?;
             let definition = crate::definitions::merged(&current.definition, current.version, merge, expected_version)?;
             let definition: WorkflowDef = forms::parse_definition(&definition, "a workflow definition")?;
-            self.put_workflow_locked(actor, &space, name, definition).await?
+            self.put_workflow_locked(actor, space, name, definition).await?
         };
         self.store().barrier().await?;
         self.inner.processor.wake();
@@ -163,8 +163,8 @@ impl Engine {
 
     /// One version of a workflow, or its latest.
     pub fn workflow(&self, space: &SpaceName, name: &WorkflowName, version: Option<u32>) -> Result<StoredWorkflow> {
-        let space = self.space(space)?.name;
-        self.store().workflow_version(&space, name, version)?.ok_or_else(|| match version {
+        self.space(space)?;
+        self.store().workflow_version(space, name, version)?.ok_or_else(|| match version {
             Some(version) => EngineError::not_found("workflow version", format!("{name}@{version}")),
             None => EngineError::not_found("workflow", name.as_str()),
         })
@@ -172,8 +172,8 @@ impl Engine {
 
     /// The latest version of every workflow of a space, in run order (`order`, then name).
     pub fn workflows(&self, space: &SpaceName) -> Result<Vec<StoredWorkflow>> {
-        let space = self.space(space)?.name;
-        let mut workflows = self.store().latest_workflows(&space)?;
+        self.space(space)?;
+        let mut workflows = self.store().latest_workflows(space)?;
         workflows.sort_by(|a, b| (a.definition.order, &a.name).cmp(&(b.definition.order, &b.name)));
         Ok(workflows)
     }
@@ -436,18 +436,18 @@ impl Engine {
         limit: usize,
         before: Option<Uuid>,
     ) -> Result<(Vec<Run>, bool)> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         // Newest first (ids are UUIDv7 of the start, to the millisecond): once runs start well
         // before `since`, every later one does too.
         let stop_before = filter.since.and_then(|since| since.checked_sub_signed(chrono::Duration::seconds(1)));
         let mut runs = Vec::new();
-        for run in self.store().runs(&space, before) {
+        for run in self.store().runs(space, before) {
             let run = run?;
             if stop_before.is_some_and(|stop| run.started_at < stop) {
                 break;
             }
             let keep = filter.keeps(&run);
-            let Some(run) = (if keep { self.run_as_seen(&space, access, run)? } else { None }) else {
+            let Some(run) = (if keep { self.run_as_seen(space, access, run)? } else { None }) else {
                 continue;
             };
             if runs.len() == limit {
@@ -460,10 +460,10 @@ impl Engine {
 
     /// One run, as a caller with `access` may see it (one it may not is not found).
     pub fn run(&self, access: &Access, space: &SpaceName, id: &str) -> Result<Run> {
-        let space = self.space(space)?.name;
+        self.space(space)?;
         let id = Uuid::parse_str(id).map_err(|_| EngineError::not_found("run", id))?;
-        let run = self.store().run(&space, &id)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))?;
-        self.run_as_seen(&space, access, run)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))
+        let run = self.store().run(space, &id)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))?;
+        self.run_as_seen(space, access, run)?.ok_or_else(|| EngineError::not_found("run", id.to_string()))
     }
 
     /// The outbox, oldest first (deliveries are sent by the delivery worker).

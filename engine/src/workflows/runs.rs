@@ -60,15 +60,14 @@ impl Engine {
         record: Option<&str>,
     ) -> Result<Run> {
         let stored = self.workflow(space, name, None)?;
-        let space = self.space(space)?.name;
-        let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
+        let workflow = self.compiled_workflow(space, &stored.name, stored.version)?;
         let record = match record {
-            Some(id) => Some(self.record_in_scope(access, &space, trigger_form(&workflow)?, id)?),
+            Some(id) => Some(self.record_in_scope(access, space, trigger_form(&workflow)?, id)?),
             None => None,
         };
-        let event = manual_event(&space, &workflow, record.as_ref(), actor, self.now());
-        let run = self.commit_run(&space, &workflow, &event, None).await?;
-        Ok(self.run_as_seen(&space, access, run.clone())?.unwrap_or_else(|| stripped(run)))
+        let event = manual_event(space, &workflow, record.as_ref(), actor, self.now());
+        let run = self.commit_run(space, &workflow, &event, None).await?;
+        Ok(self.run_as_seen(space, access, run.clone())?.unwrap_or_else(|| stripped(run)))
     }
 
     /// The stored record `id` of `form` (whole: a run reads every field) if `access` reaches it.
@@ -82,27 +81,23 @@ impl Engine {
     /// run the caller's `access` may not see is not found.
     pub async fn retry_run(&self, actor: &Actor, access: &Access, space: &SpaceName, id: &str) -> Result<Run> {
         let original = self.run(access, space, id)?;
-        let space = self.space(space)?.name;
-        let stored = self.workflow(&space, &original.workflow, None)?;
-        let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
+        let stored = self.workflow(space, &original.workflow, None)?;
+        let workflow = self.compiled_workflow(space, &stored.name, stored.version)?;
         let event = if original.event == 0 {
             let record = match original.record.is_nil() {
                 true => None,
-                false => Some(self.record_in_scope(
-                    access,
-                    &space,
-                    trigger_form(&workflow)?,
-                    &original.record.to_string(),
-                )?),
+                false => {
+                    Some(self.record_in_scope(access, space, trigger_form(&workflow)?, &original.record.to_string())?)
+                }
             };
-            manual_event(&space, &workflow, record.as_ref(), actor, self.now())
+            manual_event(space, &workflow, record.as_ref(), actor, self.now())
         } else {
             self.store()
                 .event(original.event)?
                 .ok_or_else(|| EngineError::not_found("event", original.event.to_string()))?
         };
-        let run = self.commit_run(&space, &workflow, &event, Some(original.id)).await?;
-        Ok(self.run_as_seen(&space, access, run.clone())?.unwrap_or_else(|| stripped(run)))
+        let run = self.commit_run(space, &workflow, &event, Some(original.id)).await?;
+        Ok(self.run_as_seen(space, access, run.clone())?.unwrap_or_else(|| stripped(run)))
     }
 
     async fn commit_run(
@@ -161,20 +156,19 @@ impl Engine {
         input: &DryRunInput,
     ) -> Result<DryRun> {
         let stored = self.workflow(space, name, None)?;
-        let space = self.space(space)?.name;
-        let workflow = self.compiled_workflow(&space, &stored.name, stored.version)?;
+        let workflow = self.compiled_workflow(space, &stored.name, stored.version)?;
         let now = input.now.unwrap_or_else(|| self.now());
         if workflow.stored.definition.trigger.form.is_none() && input.record_id.is_none() && input.record.is_none() {
             // A cron schedule (or hook) runs about no record: pretend its timer fired now.
             let kind = input.event.unwrap_or(EventKind::TimerFired);
             let event = Event::bare(space.clone(), kind, Actor("dry-run".into()), now);
-            let dry = self.dry_run(&space, &workflow, &event, now, Effects::default());
-            return self.dry_run_as_seen(&space, access, None, dry);
+            let dry = self.dry_run(space, &workflow, &event, now, Effects::default());
+            return self.dry_run_as_seen(space, access, None, dry);
         }
         let form = trigger_form(&workflow)?.clone();
-        let loaded = self.loaded_form(&space, &form)?;
+        let loaded = self.loaded_form(space, &form)?;
         let record = match (&input.record_id, &input.record) {
-            (Some(id), None) => self.record_in_scope(access, &space, &form, id)?,
+            (Some(id), None) => self.record_in_scope(access, space, &form, id)?,
             (None, Some(data)) => sample_record(&form, data.clone(), loaded.stored.version, now),
             _ => {
                 return Err(forms::ValidationErrors(vec![forms::FieldError::new(
@@ -198,8 +192,8 @@ impl Engine {
         let mut effects = Effects::default();
         let cause = Cause { run: Uuid::nil(), chain: Vec::new(), budget: None };
         effects.seed(record.id, Touched { loaded, before: Some(record.clone()), after: record, cause });
-        let dry = self.dry_run(&space, &workflow, &event, now, effects);
-        self.dry_run_as_seen(&space, access, Some(&form), dry)
+        let dry = self.dry_run(space, &workflow, &event, now, effects);
+        self.dry_run_as_seen(space, access, Some(&form), dry)
     }
 
     fn dry_run(
