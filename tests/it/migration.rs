@@ -1,9 +1,10 @@
-//! Data dirs written by the releases before storage format 2 (`fixtures/format1`) and before
-//! format 3 (`fixtures/format2`), each made with that release's `tend serve` (the
-//! customer-success pack with its sample data in space `cs`, a webhook endpoint `crm`, a
-//! workflow that notifies it on every new account, one account created and then renamed
-//! through the API), open with this release, are migrated on open, and serve the same records,
-//! history (with the data before and after each change), timers and outbox.
+//! Data dirs written by the releases before storage format 2 (`fixtures/format1`), before
+//! format 3 (`fixtures/format2`), both sled, and before format 4 (`fixtures/format3`, fjall
+//! with every key of the `data` tree in one partition), each made with that release's
+//! `tend serve` (the customer-success pack with its sample data in space `cs`, a webhook
+//! endpoint `crm`, a workflow that notifies it on every new account, one account created and
+//! then renamed through the API), open with this release, are migrated on open, and serve the
+//! same records, history (with the data before and after each change), timers and outbox.
 
 use std::path::Path;
 
@@ -27,17 +28,29 @@ fn account() -> FormName {
 struct Fixture {
     dir: &'static str,
     renamed: &'static str,
+    /// Pending timers (the pack's sample data has grown more of them since format 2).
+    timers: usize,
 }
 
-const FORMAT1: Fixture = Fixture { dir: "format1", renamed: "01a230f4-669a-75c0-a044-7058dd4c8833" };
-const FORMAT2: Fixture = Fixture { dir: "format2", renamed: "01a2313b-50c4-708f-b2f1-8a3fc2b50abe" };
+const FORMAT1: Fixture = Fixture { dir: "format1", renamed: "01a230f4-669a-75c0-a044-7058dd4c8833", timers: 34 };
+const FORMAT2: Fixture = Fixture { dir: "format2", renamed: "01a2313b-50c4-708f-b2f1-8a3fc2b50abe", timers: 34 };
+const FORMAT3: Fixture = Fixture { dir: "format3", renamed: "01a235cb-cb9b-72c3-bfac-68c24675e44c", timers: 36 };
 
 /// A copy of the fixture: opening migrates it in place, and the fixture must stay as written.
 fn copy_of_fixture(fixture: &Fixture, target: &Path) {
-    let source = workspace_root().join("tests/it/fixtures").join(fixture.dir);
-    for entry in std::fs::read_dir(&source).expect("fixture dir") {
+    copy_dir(&workspace_root().join("tests/it/fixtures").join(fixture.dir), target);
+}
+
+fn copy_dir(source: &Path, target: &Path) {
+    for entry in std::fs::read_dir(source).expect("fixture dir") {
         let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), target.join(entry.file_name())).expect("copy");
+        let to = target.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            std::fs::create_dir_all(&to).expect("dir");
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), to).expect("copy");
+        }
     }
 }
 
@@ -66,7 +79,7 @@ fn check_serves_what_was_written(engine: &Engine, fixture: &Fixture, accounts: u
     assert_eq!(name(&history[1].after).as_deref(), Some("Migrated Limited"));
     assert_ne!(name(&history[0].after).as_deref(), Some("Migrated Limited"));
     let (timers, _) = engine.timers(&cs(), &TimerFilter::default(), 1000, None).expect("timers");
-    assert_eq!(timers.len(), 34, "every pending timer");
+    assert_eq!(timers.len(), fixture.timers, "every pending timer");
     let (deliveries, more) = engine.list_deliveries(&cs(), &DeliveryFilter::default(), 50, None).expect("outbox");
     assert!(!more);
     assert_eq!(deliveries.len(), 1, "the space's outbox, listed through the index the migration built");
@@ -117,6 +130,30 @@ async fn a_data_dir_from_format_1_is_migrated_and_served() {
 #[tokio::test]
 async fn a_data_dir_from_format_2_is_migrated_and_served() {
     migrates_and_serves(&FORMAT2, 11).await;
+}
+
+/// A fjall data dir of format 3 has its records, index entries, events, history and runs moved
+/// into partitions of their own on open.
+#[tokio::test]
+async fn a_fjall_data_dir_from_format_3_is_migrated_and_served() {
+    migrates_and_serves(&FORMAT3, 11).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_of_fixture(&FORMAT3, dir.path());
+    let partitions = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("kv/partitions"))
+            .expect("partitions")
+            .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(partitions(dir.path()), ["auth", "data", "defs"]);
+    let engine = Engine::open(EngineConfig::new(dir.path())).expect("opens (and migrates) the old data dir");
+    engine.close().expect("close");
+    assert_eq!(
+        partitions(dir.path()),
+        ["auth", "data", "data-events", "data-history", "data-indexes", "data-records", "data-runs", "defs"]
+    );
 }
 
 /// The server on an old data dir lists its tokens as the bootstrap user's, makes a first

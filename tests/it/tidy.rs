@@ -3,7 +3,9 @@
 //! - `forms` depends on nothing that does I/O, `engine` on nothing that speaks HTTP;
 //! - only `engine::store` names the storage engines (sled, fjall);
 //! - inside `engine`, no module imports from a layer above its own (the order is the one
-//!   ARCHITECTURE.md gives under "Layers").
+//!   ARCHITECTURE.md gives under "Layers");
+//! - the `Engine` façade's subsystems own their state: only the subsystem's module (and the
+//!   façade, which builds it and rings its bell) reaches it.
 
 use std::path::{Path, PathBuf};
 
@@ -225,4 +227,38 @@ fn the_layer_check_reads_paths_as_the_compiler_does() {
     assert!(
         layer_of("").is_some_and(|root| crate_paths("use crate::Engine;").iter().all(|n| layer_of(n) == Some(root)))
     );
+}
+
+/// Each subsystem's state (a field of the façade's `Inner`) and the modules that may reach it:
+/// its own, and the façade's `lib.rs` (""). The definitions cache is every subsystem's to
+/// read through its interface, and is not listed.
+const SUBSYSTEM_OWNERS: &[(&str, &[&str])] = &[
+    ("processor", &["workflows", ""]),
+    ("scheduler", &["timers", ""]),
+    ("deliveries", &["outbox", ""]),
+    ("inbound", &["outbox"]),
+    ("tokens", &[""]),
+    ("people", &["people"]),
+    // A form's new version drops the columns its old one filled.
+    ("columns", &["aggregate", "definitions"]),
+];
+
+#[test]
+fn subsystems_state_is_reached_only_by_its_own_module() {
+    let src = workspace_root().join("engine/src");
+    let mut offenders = Vec::new();
+    for file in rust_files(&src) {
+        let module = engine_module(&src, &file);
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (field, owners) in SUBSYSTEM_OWNERS {
+            let reached = text
+                .match_indices(&format!("inner.{field}"))
+                .any(|(at, found)| !text[at + found.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'));
+            if reached && !owners.contains(&module.as_str()) {
+                let shown = file.strip_prefix(workspace_root()).unwrap().display();
+                offenders.push(format!("{shown}: `{module}` reaches `inner.{field}`, which {owners:?} own"));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "a subsystem's state reached from outside it:\n{}", offenders.join("\n"));
 }

@@ -259,6 +259,7 @@ async fn events_read_back_as_committed<S: Store>(dir: &Path) {
     // A filtered read answers the kept events whole, and how far it read.
     let mut seen = Vec::new();
     let mut updates_only = |event: &Event| {
+        assert!(event.before.is_none() && event.after.is_none(), "a filter sees events without their record data");
         seen.push(event.seq);
         event.kind == EventKind::Updated
     };

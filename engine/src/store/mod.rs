@@ -479,9 +479,10 @@ pub(crate) trait Store: Send + Sync + Sized + 'static {
     fn event(&self, seq: u64) -> Result<Option<Event>, StoreError>;
     /// Events after sequence number `after`, in order.
     fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
-    /// Reads up to `limit` events after `after`, in order, and answers those `wanted` keeps
-    /// (it sees each without the record data the log references, which is read only for the
-    /// events kept), with the sequence number of the last event read (`after` if none).
+    /// Reads up to `limit` events after `after`, in order, and answers those `wanted` keeps,
+    /// with the sequence number of the last event read (`after` if none). `wanted` sees each
+    /// event's head alone: no `before`, `after`, cause or payload (a timer's event has its
+    /// timer, an inbound one its hook); the kept events are read whole.
     fn events_after_where(
         &self,
         after: u64,

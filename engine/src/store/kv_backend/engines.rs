@@ -16,8 +16,9 @@
 //! Values are handed out as [`sled::IVec`] whichever engine holds them (fjall's are copied into
 //! one), so the backend has one byte type.
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::ops::RangeBounds;
+use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -60,11 +61,96 @@ pub(super) struct Fjall {
     absent: Arc<Mutex<()>>,
 }
 
-/// One named tree (a partition, in fjall's words) of a [`Db`].
+/// One named tree of a [`Db`]. In fjall a tree is one partition, or several: a tree opened
+/// with key families ([`Db::open_tree_with_families`]) keeps the keys of each family (told by
+/// their first byte) in a partition of its own, and the rest in the tree's own partition.
 #[derive(Clone)]
 pub(super) enum Tree {
     Sled(sled::Tree),
-    Fjall { keyspace: Fjall, partition: fjall::PartitionHandle },
+    Fjall { keyspace: Fjall, partitions: Arc<Partitions> },
+}
+
+/// The fjall partitions of one tree, and which of them each first byte of a key goes to.
+///
+/// Why families: an LSM tree compacts by merging segments whose key ranges overlap. In one
+/// partition, every memtable flush held records, index entries, events and history side by
+/// side, so every segment overlapped every other and compaction rewrote each record and event
+/// again and again (about a tenth of the server's CPU under a steady write load). Apart, the
+/// families written in key order (events by sequence number, records, history and runs by
+/// UUIDv7 id) flush into segments that don't overlap what is below them, which compaction
+/// moves instead of rewriting; index entries, written in value order, still merge, but they
+/// are small. One fjall batch spans partitions and is one journal entry, so a batch stays
+/// atomic, and one journal fsync still makes it durable.
+pub(super) struct Partitions {
+    /// `all[0]` is the tree's own partition.
+    all: Vec<fjall::PartitionHandle>,
+    /// The index in `all` of the partition keys beginning with each byte go to.
+    route: [u8; 256],
+}
+
+impl Partitions {
+    fn of(&self, key: &[u8]) -> &fjall::PartitionHandle {
+        &self.all[usize::from(self.route[usize::from(key.first().copied().unwrap_or(0))])]
+    }
+
+    /// The entries in `range`, read from each partition its keys' first bytes go to, in key
+    /// order: a run of first bytes that go to one partition is one range read of it.
+    fn range(&self, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>) -> Iter {
+        let first = |bound: &Bound<Vec<u8>>, unbounded: u8| match bound {
+            Bound::Included(key) | Bound::Excluded(key) => key.first().copied().unwrap_or(0),
+            Bound::Unbounded => unbounded,
+        };
+        let (low, high) = (first(&start, 0), first(&end, u8::MAX));
+        if low > high {
+            return Iter(Box::new(std::iter::empty()));
+        }
+        let mut runs: Vec<(u8, u8)> = Vec::new();
+        for byte in low..=high {
+            match runs.last_mut() {
+                Some((_, last)) if self.route[usize::from(*last)] == self.route[usize::from(byte)] => *last = byte,
+                _ => runs.push((byte, byte)),
+            }
+        }
+        if let [(byte, _)] = runs[..] {
+            return Iter::fjall(self.of(&[byte]).range((start, end)));
+        }
+        let reads = runs.into_iter().map(|(from, to)| {
+            let lower = if from == low { start.clone() } else { Bound::Included(vec![from]) };
+            // `to` < `high` <= u8::MAX here, so `to + 1` is a byte.
+            let upper = if to == high { end.clone() } else { Bound::Excluded(vec![to + 1]) };
+            Iter::fjall(self.of(&[from]).range((lower, upper)))
+        });
+        Iter(Box::new(Concat(reads.collect())))
+    }
+}
+
+/// Iterators read one after the other, from either end.
+struct Concat(VecDeque<Iter>);
+
+impl Iterator for Concat {
+    type Item = Result<(IVec, IVec), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while let Some(front) = self.0.front_mut() {
+            if let Some(item) = front.next() {
+                return Some(item);
+            }
+            self.0.pop_front();
+        }
+        None
+    }
+}
+
+impl DoubleEndedIterator for Concat {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        while let Some(back) = self.0.back_mut() {
+            if let Some(item) = back.next_back() {
+                return Some(item);
+            }
+            self.0.pop_back();
+        }
+        None
+    }
 }
 
 /// Writes to one tree, applied together or not at all. Later writes to a key replace earlier
@@ -199,12 +285,27 @@ impl Db {
     }
 
     pub(super) fn open_tree(&self, name: &str) -> Result<Tree, StoreError> {
+        self.open_tree_with_families(name, &[])
+    }
+
+    /// Opens the tree `name`, whose keys beginning with each family's byte fjall keeps in a
+    /// partition of their own, named `{name}-{family}` (see [`Partitions`]); sled keeps a tree
+    /// in one B-tree whatever its families. A fjall data dir written before a family had its
+    /// partition has its keys in the tree's own partition until [`Tree::separate_families`]
+    /// moves them.
+    pub(super) fn open_tree_with_families(&self, name: &str, families: &[(u8, &str)]) -> Result<Tree, StoreError> {
         Ok(match self {
             Db::Sled(db) => Tree::Sled(db.open_tree(name)?),
-            Db::Fjall(fjall) => Tree::Fjall {
-                partition: fjall.keyspace.open_partition(name, fjall::PartitionCreateOptions::default())?,
-                keyspace: fjall.clone(),
-            },
+            Db::Fjall(fjall) => {
+                let open = |name: &str| fjall.keyspace.open_partition(name, fjall::PartitionCreateOptions::default());
+                let mut all = vec![open(name)?];
+                let mut route = [0u8; 256];
+                for (byte, family) in families {
+                    route[usize::from(*byte)] = u8::try_from(all.len()).expect("fewer than 256 families");
+                    all.push(open(&format!("{name}-{family}"))?);
+                }
+                Tree::Fjall { keyspace: fjall.clone(), partitions: Arc::new(Partitions { all, route }) }
+            }
         })
     }
 
@@ -258,28 +359,28 @@ impl Tree {
     pub(super) fn name(&self) -> IVec {
         match self {
             Tree::Sled(tree) => tree.name(),
-            Tree::Fjall { partition, .. } => IVec::from(partition.name.as_bytes()),
+            Tree::Fjall { partitions, .. } => IVec::from(partitions.all[0].name.as_bytes()),
         }
     }
 
     pub(super) fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<IVec>, StoreError> {
         Ok(match self {
             Tree::Sled(tree) => tree.get(key)?,
-            Tree::Fjall { partition, .. } => fjall_value(partition.get(key)?),
+            Tree::Fjall { partitions, .. } => fjall_value(partitions.of(key.as_ref()).get(key)?),
         })
     }
 
     pub(super) fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
         Ok(match self {
             Tree::Sled(tree) => tree.contains_key(key)?,
-            Tree::Fjall { partition, .. } => partition.contains_key(key)?,
+            Tree::Fjall { partitions, .. } => partitions.of(key.as_ref()).contains_key(key)?,
         })
     }
 
     pub(super) fn insert(&self, key: impl AsRef<[u8]>, value: impl Into<IVec>) -> Result<(), StoreError> {
         match self {
             Tree::Sled(tree) => drop(tree.insert(key, value)?),
-            Tree::Fjall { partition, .. } => partition.insert(key.as_ref(), &*value.into())?,
+            Tree::Fjall { partitions, .. } => partitions.of(key.as_ref()).insert(key.as_ref(), &*value.into())?,
         }
         Ok(())
     }
@@ -288,8 +389,9 @@ impl Tree {
     pub(super) fn remove(&self, key: impl AsRef<[u8]>) -> Result<Option<IVec>, StoreError> {
         Ok(match self {
             Tree::Sled(tree) => tree.remove(key)?,
-            Tree::Fjall { partition, .. } => {
+            Tree::Fjall { partitions, .. } => {
                 let key = key.as_ref();
+                let partition = partitions.of(key);
                 let previous = fjall_value(partition.get(key)?);
                 if previous.is_some() {
                     partition.remove(key)?;
@@ -303,7 +405,8 @@ impl Tree {
     pub(super) fn insert_if_absent(&self, key: &[u8], value: Vec<u8>) -> Result<Result<(), ()>, StoreError> {
         match self {
             Tree::Sled(tree) => Ok(tree.compare_and_swap(key, None as Option<&[u8]>, Some(value))?.map_err(|_| ())),
-            Tree::Fjall { partition, keyspace } => {
+            Tree::Fjall { partitions, keyspace } => {
+                let partition = partitions.of(key);
                 let _one_at_a_time = keyspace.absent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if partition.contains_key(key)? {
                     return Ok(Err(()));
@@ -317,22 +420,58 @@ impl Tree {
     pub(super) fn iter(&self) -> Iter {
         match self {
             Tree::Sled(tree) => Iter::sled(tree.iter()),
-            Tree::Fjall { partition, .. } => Iter::fjall(partition.iter()),
+            Tree::Fjall { partitions, .. } => partitions.range(Bound::Unbounded, Bound::Unbounded),
         }
     }
 
     pub(super) fn range<K: AsRef<[u8]> + 'static, R: RangeBounds<K> + 'static>(&self, range: R) -> Iter {
         match self {
             Tree::Sled(tree) => Iter::sled(tree.range(range)),
-            Tree::Fjall { partition, .. } => Iter::fjall(partition.range(range)),
+            Tree::Fjall { partitions, .. } => {
+                let owned = |bound: Bound<&K>| bound.map(|key| key.as_ref().to_vec());
+                partitions.range(owned(range.start_bound()), owned(range.end_bound()))
+            }
         }
     }
 
     pub(super) fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
         match self {
             Tree::Sled(tree) => Iter::sled(tree.scan_prefix(prefix)),
-            Tree::Fjall { partition, .. } => Iter::fjall(partition.prefix(prefix.as_ref())),
+            Tree::Fjall { partitions, .. } => match prefix.as_ref() {
+                [] => partitions.range(Bound::Unbounded, Bound::Unbounded),
+                prefix => Iter::fjall(partitions.of(prefix).prefix(prefix)),
+            },
         }
+    }
+
+    /// Moves the keys of each family that are still in the tree's own partition (a data dir
+    /// written before the family had a partition) into the family's partition, 10,000 at a
+    /// time: each move is one atomic batch, so a key is always in exactly one of the two, and
+    /// a crash leaves the rest for the next call. How many keys moved; none in sled.
+    pub(super) fn separate_families(&self) -> Result<usize, StoreError> {
+        let Tree::Fjall { partitions, keyspace } = self else { return Ok(0) };
+        let own = &partitions.all[0];
+        let mut moved = 0;
+        for byte in 0..=u8::MAX {
+            let family = &partitions.all[usize::from(partitions.route[usize::from(byte)])];
+            if family.name == own.name {
+                continue;
+            }
+            // fjall's iterator reads the instant it was made: the removals don't disturb it.
+            let mut batch = fjall::Batch::with_capacity(keyspace.keyspace.clone(), 20_000);
+            for item in own.prefix([byte]) {
+                let (key, value) = item?;
+                batch.insert(family, key.clone(), value);
+                batch.remove(own, key);
+                moved += 1;
+                if moved % 10_000 == 0 {
+                    std::mem::replace(&mut batch, fjall::Batch::with_capacity(keyspace.keyspace.clone(), 20_000))
+                        .commit()?;
+                }
+            }
+            batch.commit()?;
+        }
+        Ok(moved)
     }
 
     /// Applies `batch` atomically.
@@ -348,9 +487,10 @@ impl Tree {
                 }
                 Ok(tree.apply_batch(sled_batch)?)
             }
-            Tree::Fjall { partition, keyspace } => {
+            Tree::Fjall { partitions, keyspace } => {
                 let mut fjall_batch = fjall::Batch::with_capacity(keyspace.keyspace.clone(), batch.writes.len());
                 for (key, value) in batch.writes {
+                    let partition = partitions.of(&key);
                     match value {
                         Some(value) => fjall_batch.insert(partition, key, &*value),
                         None => fjall_batch.remove(partition, key),
@@ -359,5 +499,130 @@ impl Tree {
                 Ok(fjall_batch.commit()?)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const FAMILIES: [(u8, &str); 3] = [(b'e', "events"), (b'h', "history"), (b'r', "records")];
+
+    fn fjall_db(dir: &Path) -> Db {
+        let settings = StorageConfig { engine: StorageEngine::Fjall, ..StorageConfig::default() };
+        Db::open(dir, &settings, false).unwrap_or_else(|_| panic!("fjall opens"))
+    }
+
+    fn read(iter: impl Iterator<Item = Result<(IVec, IVec), StoreError>>) -> Vec<(Vec<u8>, Vec<u8>)> {
+        iter.map(|item| item.map(|(key, value)| (key.to_vec(), value.to_vec())).expect("read")).collect()
+    }
+
+    fn expected<'a>(entries: impl Iterator<Item = (&'a Vec<u8>, &'a Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+        entries.map(|(key, value)| (key.clone(), value.clone())).collect()
+    }
+
+    /// Keys whose first bytes fall in families and around them, at both ends of the byte range.
+    fn key() -> impl Strategy<Value = Vec<u8>> {
+        let first = prop::sample::select(vec![0u8, b'a', b'd', b'e', b'f', b'h', b'i', b'r', b's', u8::MAX]);
+        (first, prop::collection::vec(prop::sample::select(vec![0u8, b'e', b'r', u8::MAX]), 0..3))
+            .prop_map(|(first, rest)| [vec![first], rest].concat())
+    }
+
+    fn bound() -> impl Strategy<Value = Bound<Vec<u8>>> {
+        prop_oneof![
+            Just(Bound::Unbounded),
+            key().prop_map(Bound::Included),
+            key().prop_map(Bound::Excluded),
+            Just(Bound::Included(Vec::new())),
+        ]
+    }
+
+    proptest! {
+        /// A tree whose families live in partitions of their own reads like one ordered map:
+        /// whole, by range and by prefix, from either end.
+        #[test]
+        fn a_tree_split_into_families_reads_as_one_ordered_map(
+            keys in prop::collection::btree_set(key(), 0..40),
+            ranges in prop::collection::vec((bound(), bound()), 1..6),
+            prefix in key(),
+        ) {
+            static TREES: AtomicUsize = AtomicUsize::new(0);
+            static DIR: std::sync::LazyLock<(tempfile::TempDir, Db)> = std::sync::LazyLock::new(|| {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let db = fjall_db(dir.path());
+                (dir, db)
+            });
+            let name = format!("t{}", TREES.fetch_add(1, Ordering::Relaxed));
+            let tree = DIR.1.open_tree_with_families(&name, &FAMILIES).expect("tree");
+            let model: BTreeMap<Vec<u8>, Vec<u8>> = keys.iter().map(|key| (key.clone(), key.repeat(2))).collect();
+            let mut batch = Batch::default();
+            for (key, value) in &model {
+                batch.insert(key.clone(), value.clone());
+            }
+            tree.apply_batch(batch).expect("apply");
+
+            prop_assert_eq!(read(tree.iter()), expected(model.iter()));
+            prop_assert_eq!(read(tree.iter().rev()), expected(model.iter().rev()));
+            for (start, end) in ranges {
+                let inverted = match (&start, &end) {
+                    (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => a > b,
+                    _ => false,
+                };
+                let empty = matches!((&start, &end), (Bound::Excluded(a), Bound::Excluded(b)) if a == b);
+                if inverted || empty {
+                    continue; // BTreeMap panics on these; fjall reads nothing
+                }
+                let wanted = expected(model.range((start.clone(), end.clone())));
+                prop_assert_eq!(read(tree.range((start.clone(), end.clone()))), wanted.clone());
+                let backwards: Vec<_> = wanted.into_iter().rev().collect();
+                prop_assert_eq!(read(tree.range((start, end)).rev()), backwards);
+            }
+            let prefixed = expected(model.iter().filter(|(key, _)| key.starts_with(&prefix)));
+            prop_assert_eq!(read(tree.scan_prefix(prefix.clone())), prefixed);
+            prop_assert_eq!(read(tree.scan_prefix(Vec::<u8>::new())), expected(model.iter()));
+            for (key, value) in &model {
+                prop_assert_eq!(tree.get(key).expect("get").map(|value| value.to_vec()), Some(value.clone()));
+            }
+        }
+    }
+
+    /// A data dir written before its families had partitions keeps their keys in the tree's
+    /// own partition; `separate_families` moves them, once, and the tree reads as before.
+    #[test]
+    fn keys_written_before_the_families_move_into_their_partitions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = fjall_db(dir.path());
+        let before = db.open_tree("data").expect("tree");
+        let mut model = BTreeMap::new();
+        let mut batch = Batch::default();
+        for n in 0u32..25_000 {
+            let key = [&[b"aehrz"[n as usize % 5]], &n.to_be_bytes()[..]].concat();
+            batch.insert(key.clone(), n.to_le_bytes().to_vec());
+            model.insert(key, n.to_le_bytes().to_vec());
+        }
+        before.apply_batch(batch).expect("apply");
+
+        let split = db.open_tree_with_families("data", &FAMILIES).expect("tree");
+        assert_eq!(split.get([b'e', 0, 0, 0, 1]).expect("get"), None, "not moved yet");
+        assert_eq!(split.separate_families().expect("moved"), 15_000);
+        assert_eq!(read(split.iter()), expected(model.iter()));
+        let own: Vec<u8> = read(before.iter()).iter().map(|(key, _)| key[0]).collect();
+        assert!(own.iter().all(|first| [b'a', b'z'].contains(first)), "the tree's own partition keeps the rest");
+        assert_eq!(split.separate_families().expect("moved"), 0, "once");
+    }
+
+    /// sled keeps a tree in one B-tree whatever its families.
+    #[test]
+    fn sled_has_nothing_to_separate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = StorageConfig { engine: StorageEngine::Sled, ..StorageConfig::default() };
+        let db = Db::open(dir.path(), &settings, false).unwrap_or_else(|_| panic!("sled opens"));
+        let tree = db.open_tree_with_families("data", &FAMILIES).expect("tree");
+        tree.insert(b"e1", b"x".to_vec()).expect("insert");
+        assert_eq!(tree.separate_families().expect("separate"), 0);
+        assert_eq!(read(db.open_tree("data").expect("tree").iter()).len(), 1);
     }
 }

@@ -18,6 +18,7 @@ const EVENT: u8 = b'e';
 const HISTORY: u8 = b'h';
 const RUN: u8 = b'u';
 const OUTBOX: u8 = b'o';
+
 const CURSOR: u8 = b'c';
 const ASSIGNMENT: u8 = b'a';
 const TIMER: u8 = b't';
@@ -26,6 +27,12 @@ const DUE: u8 = b'q';
 const DELIVERY_BY_SPACE: u8 = b'p';
 const INBOUND_RECEIPT: u8 = b'k';
 const IMPORT_JOURNAL: u8 = b'j';
+
+/// The key families of the `data` tree that an engine able to (fjall) keeps apart, each in a
+/// partition named after it (`engines::Partitions` says why): the ones written most, and
+/// mostly in key order.
+pub(super) const DATA_FAMILIES: [(u8, &str); 5] =
+    [(RECORD, "records"), (INDEX, "indexes"), (EVENT, "events"), (HISTORY, "history"), (RUN, "runs")];
 
 /// A signed number as 8 bytes whose byte order is numeric order (sign bit flipped, big-endian).
 fn ordered_i64(n: i64) -> [u8; 8] {

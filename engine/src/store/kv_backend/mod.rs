@@ -65,7 +65,7 @@ impl Trees {
         // A crash point (crash tests) needs applied writes to stay unflushed until it fires.
         let periodic_flush = std::env::var_os(super::CRASH_POINT_VAR).is_none();
         let db = Db::open(dir, settings, periodic_flush).map_err(|err| open_failed(dir, err))?;
-        Ok(Trees { data: db.open_tree("data")?, defs: db.open_tree("defs")?, auth: db.open_tree("auth")?, db })
+        Ok(Trees { data: open_tree(&db, "data")?, defs: open_tree(&db, "defs")?, auth: open_tree(&db, "auth")?, db })
     }
 
     /// The last event's sequence number.
@@ -74,6 +74,14 @@ impl Trees {
             Some((key, _)) => keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key")),
             None => Ok(0),
         }
+    }
+}
+
+/// Opens one of the backend's trees: `data` with its key families apart.
+fn open_tree(db: &Db, name: &str) -> Result<Tree, StoreError> {
+    match name {
+        "data" => db.open_tree_with_families(name, &keys::DATA_FAMILIES),
+        _ => db.open_tree(name),
     }
 }
 
@@ -338,7 +346,7 @@ impl Store for KvStore {
             let index = match batches.iter().position(|(name, ..)| *name == part) {
                 Some(index) => index,
                 None => {
-                    let tree = db.open_tree(&part)?;
+                    let tree = open_tree(&db, &part)?;
                     batches.push((part, tree, Batch::default(), 0));
                     batches.len() - 1
                 }
@@ -604,9 +612,8 @@ impl Store for KvStore {
         for item in self.data()?.range(keys::event(after.saturating_add(1)).to_vec()..end.to_vec()).take(limit) {
             let (key, bytes) = item?;
             let seq = keys::trailing_seq(&key).ok_or_else(|| corrupt(&key, "bad event key"))?;
-            let stored = events::decode(&key, seq, &bytes)?;
-            if wanted(&stored.event) {
-                events.push(self.resolve_event(stored)?);
+            if wanted(&events::decode_head(&key, seq, &bytes)?) {
+                events.push(self.resolve_event(events::decode(&key, seq, &bytes)?)?);
             }
             through = seq;
         }
@@ -1580,8 +1587,12 @@ fn database_in_use(dir: &Path) -> bool {
 /// - 1 (no format key): the layout before deliveries were indexed by space;
 /// - 2: `p{space}\0{id}` keys index the outbox by space;
 /// - 3: events in the binary layout of `events`, referencing the record rather than copying
-///   it; history keys `h{id}{seq}` instead of `h{space}\0{form}\0{id}{seq}`.
-const FORMAT: u32 = 3;
+///   it; history keys `h{id}{seq}` instead of `h{space}\0{form}\0{id}{seq}`;
+/// - 4: the same keys, but fjall keeps the `data` tree's records, index entries, events,
+///   history and runs in partitions of their own (`keys::DATA_FAMILIES`); sled's layout is
+///   unchanged. An older Tend reading such a data dir would find those keys missing, so the
+///   format says it can't.
+const FORMAT: u32 = 4;
 
 /// Brings a data dir written in an older format up to [`FORMAT`], before anything else reads
 /// it; refuses one written by a newer Tend. Each step is idempotent and the format key is
@@ -1598,6 +1609,18 @@ fn migrate(db: &Db, defs: &Tree, data: &Tree) -> Result<(), StoreError> {
     }
     if found == FORMAT {
         return Ok(());
+    }
+    // First: the steps below read the data tree through its family partitions.
+    if found < 4 {
+        let moved = data.separate_families()?;
+        if moved > 0 {
+            tracing::info!(
+                from = found,
+                to = FORMAT,
+                moved,
+                "migrated the data dir: key families in partitions of their own"
+            );
+        }
     }
     if found < 2 {
         // Index every delivery by its space.
