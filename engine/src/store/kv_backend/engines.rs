@@ -16,7 +16,6 @@
 //! Values are handed out as [`sled::IVec`] whichever engine holds them (fjall's are copied into
 //! one), so the backend has one byte type.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
@@ -120,36 +119,10 @@ impl Partitions {
             let upper = if to == high { end.clone() } else { Bound::Excluded(vec![to + 1]) };
             Iter::fjall(self.of(&[from]).range((lower, upper)))
         });
-        Iter(Box::new(Concat(reads.collect())))
-    }
-}
-
-/// Iterators read one after the other, from either end.
-struct Concat(VecDeque<Iter>);
-
-impl Iterator for Concat {
-    type Item = Result<(IVec, IVec), StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while let Some(front) = self.0.front_mut() {
-            if let Some(item) = front.next() {
-                return Some(item);
-            }
-            self.0.pop_front();
-        }
-        None
-    }
-}
-
-impl DoubleEndedIterator for Concat {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        while let Some(back) = self.0.back_mut() {
-            if let Some(item) = back.next_back() {
-                return Some(item);
-            }
-            self.0.pop_back();
-        }
-        None
+        // Chained, the reads are one iterator from either end.
+        reads
+            .reduce(|front, back| Iter(Box::new(front.chain(back))))
+            .unwrap_or_else(|| Iter(Box::new(std::iter::empty())))
     }
 }
 

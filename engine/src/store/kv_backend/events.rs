@@ -324,6 +324,23 @@ mod tests {
         event
     }
 
+    /// The stored record `event`'s write replaced, at version 2 with `{ "name": "old" }`.
+    fn replaced_by(event: &Event) -> Vec<u8> {
+        encode_record(&crate::model::Record {
+            id: event.record,
+            form: FormName::parse("account").expect("form"),
+            version: 2,
+            form_version: 1,
+            data: json!({ "name": "old" }),
+            stage: None,
+            created_at: event.at,
+            created_by: Actor::system(),
+            updated_at: event.at,
+            updated_by: Actor::system(),
+        })
+        .expect("record")
+    }
+
     /// Every field comes back; a referenced `after` is left out and flagged; the replaced
     /// record's bytes come back as `before`.
     #[test]
@@ -335,19 +352,7 @@ mod tests {
         assert_eq!(decoded.event, full);
         assert!(!decoded.after_is_record);
 
-        let replaced = crate::model::Record {
-            id: full.record,
-            form: FormName::parse("account").expect("form"),
-            version: 2,
-            form_version: 1,
-            data: json!({ "name": "old" }),
-            stage: None,
-            created_at: full.at,
-            created_by: Actor::system(),
-            updated_at: full.at,
-            updated_by: Actor::system(),
-        };
-        let stored = encode_record(&replaced).expect("record");
+        let stored = replaced_by(&full);
         let bytes = encode(&full, true, Some(&stored)).expect("encode");
         let decoded = decode(b"e", 7, &bytes).expect("decode");
         assert!(decoded.after_is_record);
@@ -370,19 +375,7 @@ mod tests {
         full.payload = Some(json!({ "big": "payload" }));
         full.skip_workflows = true;
         let bare = Event { before: None, after: None, cause: None, payload: None, ..full.clone() };
-        let stored = encode_record(&crate::model::Record {
-            id: full.record,
-            form: FormName::parse("account").expect("form"),
-            version: 2,
-            form_version: 1,
-            data: json!({ "name": "old" }),
-            stage: None,
-            created_at: full.at,
-            created_by: Actor::system(),
-            updated_at: full.at,
-            updated_by: Actor::system(),
-        })
-        .expect("record");
+        let stored = replaced_by(&full);
         for bytes in [encode(&full, false, None), encode(&full, true, Some(&stored))] {
             assert_eq!(decode_head(b"e", 7, &bytes.expect("encode")).expect("head"), bare);
         }
