@@ -99,9 +99,19 @@ impl Partitions {
             Bound::Included(key) | Bound::Excluded(key) => key.first().copied().unwrap_or(0),
             Bound::Unbounded => unbounded,
         };
-        let (low, high) = (first(&start, 0), first(&end, u8::MAX));
+        let empty = || Iter(Box::new(std::iter::empty()));
+        let low = first(&start, 0);
+        // A prefix's end (`keys::prefix_end`) is often the next first byte alone, which holds
+        // nothing of the range: its partition is not read.
+        let high = match &end {
+            Bound::Excluded(key) if key.len() == 1 => match key[0].checked_sub(1) {
+                Some(byte) => byte,
+                None => return empty(),
+            },
+            bound => first(bound, u8::MAX),
+        };
         if low > high {
-            return Iter(Box::new(std::iter::empty()));
+            return empty();
         }
         let mut runs: Vec<(u8, u8)> = Vec::new();
         for byte in low..=high {

@@ -218,8 +218,8 @@ pub(super) fn decode(key: &[u8], seq: u64, bytes: &[u8]) -> Result<Stored, Store
 
 /// The event stored under `key` without its record data: `before` and `after` are left out,
 /// and so are the cause and payload, except that the timer of a timer's event and the hook of
-/// an inbound one are read. Enough to tell whether an event triggers anything, at a fraction
-/// of [`decode`]'s cost for a write that keeps the record it replaced.
+/// an inbound one are read. Enough to tell whether an event triggers anything, without
+/// decoding the record a write replaced, which [`decode`] turns into `before`.
 pub(super) fn decode_head(key: &[u8], seq: u64, bytes: &[u8]) -> Result<Event, StoreError> {
     if bytes.first() != Some(&MARKER) {
         return decode(key, seq, bytes).map(|stored| stored.event);
