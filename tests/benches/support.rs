@@ -92,6 +92,36 @@ pub fn cpu_of(pid: &str) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// The machine's CPU time so far, all CPUs: (busy or idle in this machine's accounting, stolen
+/// by a virtual machine's host), in `/proc/stat` ticks. Stolen time is also counted in a
+/// process's own CPU time while it runs, so a run's steal share says how much of a CPU figure
+/// was the host's doing.
+pub fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    // `cpu  user nice system idle iowait irq softirq steal guest guest_nice`
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let steal = ticks.get(7).copied().unwrap_or(0);
+    (ticks.iter().sum::<u64>().saturating_sub(steal), steal)
+}
+
+/// The share of the machine's CPU time its host took between two [`machine_ticks`] readings.
+pub fn steal_share(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let (own, steal) = (after.0.saturating_sub(before.0), after.1.saturating_sub(before.1));
+    if own + steal == 0 {
+        0.0
+    } else {
+        steal as f64 / (own + steal) as f64
+    }
+}
+
 /// The CS `account` form the write benchmarks store: 12 fields of every kind a real one has
 /// (enums, ranges, formats, a list, long text), 4 of them indexed.
 pub fn account_form() -> Value {

@@ -25,7 +25,10 @@
 //!    `created_at`), p50/p99/max over every record.
 //!
 //! Beside each of Tend's figures: the server process's CPU time (all threads) per create
-//! acknowledged, which tells a change in cost from a change in what else the machine ran.
+//! acknowledged, which tells a change in cost from a change in what else the machine ran, and
+//! the share of the machine's CPU time a virtual machine's host stole meanwhile (from
+//! `/proc/stat`): stolen time counts in a process's CPU time too. On a shared machine the CPU
+//! per create of one binary drifted from 122 to 158 µs within minutes: read it beside the steal.
 //!
 //! Every response is checked: wrk's count of non-2xx answers must be zero, and the records the
 //! server holds afterwards must number the requests wrk completed.
@@ -245,14 +248,21 @@ struct TendRun {
     load: Load,
     workflow: Option<WorkflowFigures>,
     /// The server's CPU time (every thread, user and system) per create acknowledged: what a
-    /// create costs, whatever else this machine was doing.
+    /// create costs, whatever else this machine was doing (but see `steal`).
     cpu_per_create: Duration,
+    /// The share of the machine's CPU time its host took during the run; it counts in
+    /// `cpu_per_create` too, and it drifts from run to run on a shared virtual machine.
+    steal: f64,
 }
 
 impl TendRun {
     fn print(&self, label: &str) {
         self.load.print(label);
-        println!("  server CPU per create: {:.0} µs", self.cpu_per_create.as_secs_f64() * 1e6);
+        println!(
+            "  server CPU per create: {:.0} µs (the host stole {:.1} % of the machine's CPU time meanwhile)",
+            self.cpu_per_create.as_secs_f64() * 1e6,
+            self.steal * 100.0
+        );
     }
 }
 
@@ -289,6 +299,7 @@ async fn measure_tend(binary: &Path, settings: &Settings, with_workflow: bool) -
     let before = scrape(&client, &server.base).await;
     let pid = server.serve.child.id().to_string();
     let cpu_before = cpu_of(&pid);
+    let machine_before = machine_ticks();
     let sampler = with_workflow.then(|| {
         let (client, base) = (client.clone(), server.base.clone());
         tokio::spawn(async move { sample_backlog(&client, &base, seconds).await })
@@ -296,6 +307,7 @@ async fn measure_tend(binary: &Path, settings: &Settings, with_workflow: bool) -
     let load = tokio::task::spawn_blocking(move || wrk(&url, &token, seconds, connections)).await.expect("wrk task");
     let after = scrape(&client, &server.base).await;
     let cpu = cpu_of(&pid).saturating_sub(cpu_before);
+    let steal = steal_share(machine_before, machine_ticks());
     // Requests still in flight when wrk stops are answered after it stopped counting.
     let created = (after.creates - before.creates) as u64;
     assert!(
@@ -320,7 +332,7 @@ async fn measure_tend(binary: &Path, settings: &Settings, with_workflow: bool) -
         }
     };
     let cpu_per_create = cpu / u32::try_from(created.max(1)).unwrap_or(u32::MAX);
-    TendRun { load, workflow, cpu_per_create }
+    TendRun { load, workflow, cpu_per_create, steal }
 }
 
 /// This build and the previous one, measured `settings.rounds` times each, in turns: this
@@ -347,6 +359,7 @@ async fn measure_in_turns(this: &Path, previous: &Path, settings: &Settings) -> 
 struct Mean {
     rate: f64,
     cpu_per_create: Duration,
+    steal: f64,
     runs: usize,
     slowest: f64,
     fastest: f64,
@@ -360,6 +373,7 @@ impl Mean {
         Mean {
             rate: rates.clone().sum::<f64>() / count as f64,
             cpu_per_create: cpu,
+            steal: runs.iter().map(|run| run.steal).sum::<f64>() / count as f64,
             runs: runs.len(),
             slowest: rates.clone().fold(f64::INFINITY, f64::min),
             fastest: rates.fold(0.0, f64::max),
@@ -368,9 +382,10 @@ impl Mean {
 
     fn print(&self, label: &str) {
         println!(
-            "{label:<56} {:>9.0} req/s   server CPU per create {:.0} µs   ({} runs, {:.0} to {:.0} req/s)",
+            "{label:<56} {:>9.0} req/s   server CPU per create {:.0} µs, steal {:.1} %   ({} runs, {:.0} to {:.0} req/s)",
             self.rate,
             self.cpu_per_create.as_secs_f64() * 1e6,
+            self.steal * 100.0,
             self.runs,
             self.slowest,
             self.fastest
