@@ -195,18 +195,33 @@ fn first_segment(path: &str) -> String {
     }
 }
 
+/// One source file of `engine`: its path as shown in a failure, its module, its text.
+struct EngineSource {
+    shown: String,
+    module: String,
+    text: String,
+}
+
+fn engine_sources() -> Vec<EngineSource> {
+    let src = workspace_root().join("engine/src");
+    rust_files(&src)
+        .into_iter()
+        .map(|file| EngineSource {
+            shown: file.strip_prefix(workspace_root()).unwrap().display().to_string(),
+            module: engine_module(&src, &file),
+            text: std::fs::read_to_string(&file).unwrap(),
+        })
+        .collect()
+}
+
 #[test]
 fn engine_modules_import_only_from_their_layer_or_below() {
-    let src = workspace_root().join("engine/src");
     let mut offenders = Vec::new();
-    for file in rust_files(&src) {
-        let module = engine_module(&src, &file);
-        let shown = file.strip_prefix(workspace_root()).unwrap().display().to_string();
+    for EngineSource { shown, module, text } in engine_sources() {
         let Some(own) = layer_of(&module) else {
             offenders.push(format!("{shown}: module `{module}` is in no layer (add it to ENGINE_LAYERS)"));
             continue;
         };
-        let text = std::fs::read_to_string(&file).unwrap();
         for named in crate_paths(&text) {
             match layer_of(&named) {
                 Some(layer) if layer <= own => {}
@@ -245,17 +260,13 @@ const SUBSYSTEM_OWNERS: &[(&str, &[&str])] = &[
 
 #[test]
 fn subsystems_state_is_reached_only_by_its_own_module() {
-    let src = workspace_root().join("engine/src");
     let mut offenders = Vec::new();
-    for file in rust_files(&src) {
-        let module = engine_module(&src, &file);
-        let text = std::fs::read_to_string(&file).unwrap();
+    for EngineSource { shown, module, text } in engine_sources() {
         for (field, owners) in SUBSYSTEM_OWNERS {
             let reached = text
                 .match_indices(&format!("inner.{field}"))
                 .any(|(at, found)| !text[at + found.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'));
             if reached && !owners.contains(&module.as_str()) {
-                let shown = file.strip_prefix(workspace_root()).unwrap().display();
                 offenders.push(format!("{shown}: `{module}` reaches `inner.{field}`, which {owners:?} own"));
             }
         }

@@ -11,8 +11,8 @@
 //! Proving slow in place takes one evaluation over [`SURELY_SLOW`], or [`TOLERATED`] over
 //! [`IN_PLACE_LIMIT`] with fewer than [`FORGIVEN_AFTER`] fast ones after each. One evaluation
 //! over 1 ms is not enough: a thread's CPU clock also runs while a virtual machine's host has
-//! its CPU away (steal time), and on a busy shared machine about one evaluation in 10,000
-//! measured 1 to 12 ms that way (a computed field that takes ~30 µs). Deciding on the first
+//! its CPU away (steal time), and on a busy shared machine 12 evaluations in 168,553 of a
+//! computed field that takes ~30 µs measured 1 to 12 ms that way. Deciding on the first
 //! one sent every form's writes to a blocking thread within seconds of load. A runtime thread
 //! is thus held up by one form version at most [`TOLERATED`] times in a row, each for less
 //! than [`SURELY_SLOW`] or for one evaluation's timeout once.
@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn hiccups_among_many_fast_evaluations_are_forgiven() {
         let pace = proven();
-        // One 1-to-12 ms measure among 10,000 fast ones is what a busy virtual machine shows;
+        // One 1-to-12 ms measure among ~14,000 fast ones is what a busy virtual machine showed;
         // far more often than that must still stay in place.
         for _ in 0..10 * TOLERATED {
             pace.record(HICCUP);

@@ -130,9 +130,7 @@ impl Partitions {
             Iter::fjall(self.of(&[from]).range((lower, upper)))
         });
         // Chained, the reads are one iterator from either end.
-        reads
-            .reduce(|front, back| Iter(Box::new(front.chain(back))))
-            .unwrap_or_else(|| Iter(Box::new(std::iter::empty())))
+        reads.reduce(|front, back| Iter(Box::new(front.chain(back)))).unwrap_or_else(empty)
     }
 }
 
@@ -436,10 +434,11 @@ impl Tree {
         let own = &partitions.all[0];
         let mut moved = 0;
         for byte in 0..=u8::MAX {
-            let family = &partitions.all[usize::from(partitions.route[usize::from(byte)])];
-            if family.name == own.name {
-                continue;
+            let family = usize::from(partitions.route[usize::from(byte)]);
+            if family == 0 {
+                continue; // the tree's own partition
             }
+            let family = &partitions.all[family];
             // fjall's iterator reads the instant it was made: the removals don't disturb it.
             let mut batch = fjall::Batch::with_capacity(keyspace.keyspace.clone(), 20_000);
             for item in own.prefix([byte]) {

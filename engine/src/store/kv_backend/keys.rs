@@ -18,7 +18,6 @@ const EVENT: u8 = b'e';
 const HISTORY: u8 = b'h';
 const RUN: u8 = b'u';
 const OUTBOX: u8 = b'o';
-
 const CURSOR: u8 = b'c';
 const ASSIGNMENT: u8 = b'a';
 const TIMER: u8 = b't';
