@@ -9,7 +9,8 @@
 //!    writers into a bare database of each engine opened with the engine's settings, each
 //!    write acknowledged only after a flush that started after it (the engine's group-commit
 //!    scheme, re-implemented minimally here), and the engine's ratio to each (new data dirs
-//!    are fjall, so raw fjall is the engine's own floor);
+//!    are fjall, so raw fjall is the engine's own floor). Sections 1 and 2 run in rounds, the
+//!    three in a different order each round, and the ratios are of the rounds' means;
 //! 3. **HTTP creates/s**: the real server (`Application::build`) in this process, 16 keep-alive
 //!    clients POSTing records, with p50/p99/max latency from send to full response; once with
 //!    the first admin token (a bootstrap superadmin: no space role to look up) and once with a
@@ -47,7 +48,8 @@
 //! and raw engine inserts, `TEND_BENCH_HTTP_WRITES` [30000] measured HTTP creates,
 //! `TEND_BENCH_WARMUP` [2000] unmeasured writes before each write measurement,
 //! `TEND_BENCH_QUERY_ITERS` [200] runs of each indexed query, `TEND_BENCH_SCAN_ITERS` [10] runs
-//! of the unindexed one, `TEND_BENCH_SIGN_INS` [200] timed password sign-ins;
+//! of the unindexed one, `TEND_BENCH_SIGN_INS` [200] timed password sign-ins, `TEND_BENCH_ROUNDS`
+//! [3] rounds of sections 1 and 2;
 //! `TEND_BENCH_SECTIONS` [engine,http,queries] the sections to run. A quick run: `TEND_BENCH_RECORDS=10000 TEND_BENCH_WRITES=2000
 //! TEND_BENCH_HTTP_WRITES=3000 cargo bench -p web --bench foundation`.
 //!
@@ -98,12 +100,7 @@ fn main() {
 async fn run(settings: &Settings) {
     settings.print();
     if settings.runs("engine") {
-        let engine_rate = engine_creates(settings).await;
-        for raw in [Raw::Sled, Raw::Fjall] {
-            let raw_rate = raw_inserts(settings, raw).await;
-            let ratio = engine_rate / raw_rate;
-            println!("  ratio engine / raw {}: {ratio:.2}   (target >= 0.50: {})", raw.name(), verdict(ratio >= 0.5));
-        }
+        engine_against_raw(settings).await;
     }
     if settings.runs("http") {
         let admin = http_creates(settings, As::AdminToken).await;
@@ -137,6 +134,7 @@ struct Settings {
     scan_iters: usize,
     sign_ins: usize,
     timers: usize,
+    rounds: usize,
     sections: Vec<String>,
 }
 
@@ -151,6 +149,7 @@ impl Settings {
             scan_iters: env_count("TEND_BENCH_SCAN_ITERS", 10),
             sign_ins: env_count("TEND_BENCH_SIGN_INS", 200),
             timers: env_count("TEND_BENCH_TIMERS", env_count("TEND_BENCH_RECORDS", 100_000)),
+            rounds: env_count("TEND_BENCH_ROUNDS", 3).max(1),
             sections: std::env::var("TEND_BENCH_SECTIONS")
                 .unwrap_or_else(|_| "engine,http,queries".into())
                 .split(',')
@@ -176,8 +175,9 @@ impl Settings {
         println!("Tend foundation benchmark");
         println!("  machine: {cores} cores (nproc), {cpu}; data dirs under {}", std::env::temp_dir().display());
         println!(
-            "  settings: records={} writes={} http_writes={} warmup={} query_iters={} scan_iters={} concurrency={CONCURRENCY}",
-            self.records, self.writes, self.http_writes, self.warmup, self.query_iters, self.scan_iters
+            "  settings: records={} writes={} http_writes={} warmup={} query_iters={} scan_iters={} rounds={} \
+             concurrency={CONCURRENCY}",
+            self.records, self.writes, self.http_writes, self.warmup, self.query_iters, self.scan_iters, self.rounds
         );
         println!("  tokio multi-thread runtime with {cores} workers; metrics recorder installed as in `tend serve`");
     }
@@ -521,6 +521,53 @@ async fn engine_creates(settings: &Settings) -> f64 {
     let rate = report_writes("engine creates/s with validation", run, flushes);
     engine.close().unwrap_or_else(|err| panic!("closing the engine: {err}"));
     rate
+}
+
+/// Sections 1 and 2 in rounds, each round running the three in a different order (engine,
+/// sled, fjall; then sled, fjall, engine; ...): on a shared machine the throughput of all three
+/// drifts by a third within minutes, and one run of each measured that drift as much as the
+/// engine. The ratios are of the means, with the range of the rounds' own ratios beside them.
+async fn engine_against_raw(settings: &Settings) {
+    #[derive(Clone, Copy)]
+    enum Side {
+        Engine,
+        Raw(Raw),
+    }
+    let sides = [Side::Engine, Side::Raw(Raw::Sled), Side::Raw(Raw::Fjall)];
+    // Rates by side, in the order of `sides`, one per round.
+    let mut rates: [Vec<f64>; 3] = Default::default();
+    for round in 0..settings.rounds {
+        println!();
+        println!("-- round {} of {}", round + 1, settings.rounds);
+        for turn in 0..sides.len() {
+            let side = (round + turn) % sides.len();
+            let rate = match sides[side] {
+                Side::Engine => engine_creates(settings).await,
+                Side::Raw(raw) => raw_inserts(settings, raw).await,
+            };
+            rates[side].push(rate);
+        }
+    }
+    let mean = |rates: &[f64]| rates.iter().sum::<f64>() / rates.len() as f64;
+    println!();
+    println!("== Engine against the raw engines, {} rounds ==", settings.rounds);
+    let engine = mean(&rates[0]);
+    println!("  engine creates/s, mean {engine:.0}  (rounds: {})", listed(&rates[0]));
+    for (raw, raw_rates) in [(Raw::Sled, &rates[1]), (Raw::Fjall, &rates[2])] {
+        let ratio = engine / mean(raw_rates);
+        let per_round: Vec<f64> = rates[0].iter().zip(raw_rates).map(|(engine, raw)| engine / raw).collect();
+        let (low, high) = per_round.iter().fold((f64::MAX, f64::MIN), |(low, high), r| (low.min(*r), high.max(*r)));
+        println!("  raw {} inserts/s, mean {:.0}  (rounds: {})", raw.name(), mean(raw_rates), listed(raw_rates));
+        println!(
+            "  ratio engine / raw {}: {ratio:.2}   (rounds {low:.2} to {high:.2}; target >= 0.50: {})",
+            raw.name(),
+            verdict(ratio >= 0.5)
+        );
+    }
+}
+
+fn listed(rates: &[f64]) -> String {
+    rates.iter().map(|rate| format!("{rate:.0}")).collect::<Vec<_>>().join(", ")
 }
 
 // ---------------------------------------------------------------------------------------------

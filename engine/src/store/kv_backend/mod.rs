@@ -291,11 +291,15 @@ impl Store for KvStore {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Finishes queued writes, stops the committer and flushes; the store must not be written
-    /// afterwards.
+    /// Finishes queued writes, stops the committer, flushes, and writes the engine's memtables
+    /// out so that the next open replays nothing; the store must not be written afterwards.
     fn close(&self) -> Result<(), StoreError> {
         self.committer.stop();
         self.flush()?;
+        // Durable already: what this saves is the next start's replay of the journal.
+        if let Err(err) = self.db().and_then(|db| db.settle(Duration::from_secs(10))) {
+            tracing::warn!(error = %err, "writing the memtables out on close; the next start replays the journal");
+        }
         let last_seq = self.committer.last_seq.load(std::sync::atomic::Ordering::Acquire);
         engines::private_file(&self.shared.dir.join(CLOSED_AT))
             .and_then(|mut file| std::io::Write::write_all(&mut file, last_seq.to_string().as_bytes()))
