@@ -141,10 +141,11 @@ fn serve_outcome(data_dir: &std::path::Path) -> Option<(std::process::ExitStatus
     }
 }
 
-/// Damaged data files (a log cut short, garbage written over part of it, a torn format
+/// Damaged data files (one cut short, garbage written over part of one, a torn format
 /// file) end `tend serve` with one line saying the database is damaged and how to restore it,
 /// and a non-zero exit: never a panic or a backtrace. Damage the engine can recover from (it
-/// keeps the consistent prefix of its log) may start the server instead.
+/// keeps the consistent prefix of its log, and reads a segment's blocks only when a query needs
+/// them) may start the server instead.
 #[tokio::test]
 async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
     let app = TestApp::spawn().await;
@@ -156,32 +157,36 @@ async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
         assert_eq!(created.status(), StatusCode::CREATED);
     }
     let (data_dir, _) = app.stop().await;
-    // The engine's log (sled's `db`, fjall's journal) and the small file that says its format.
-    let (log, format_file) = if data_dir.path().join("kv").exists() {
-        let journals = data_dir.path().join("kv/journals");
-        let mut logs = walk_files(&journals);
-        logs.sort_by_key(|log| std::fs::metadata(log).map(|m| m.len()).unwrap_or(0));
-        (logs.pop().unwrap().strip_prefix(data_dir.path()).unwrap().to_owned(), "kv/version")
+    // The file the records are in, and the small file that says its format: sled's log (`db`);
+    // fjall's largest segment, since a clean stop writes fjall's memtables out to segments and
+    // leaves its journal all but empty.
+    let (damaged, format_file) = if data_dir.path().join("kv").exists() {
+        let mut segments: Vec<_> = walk_files(&data_dir.path().join("kv/partitions"))
+            .into_iter()
+            .filter(|file| file.parent().is_some_and(|dir| dir.ends_with("segments")))
+            .collect();
+        segments.sort_by_key(|segment| std::fs::metadata(segment).map(|m| m.len()).unwrap_or(0));
+        (segments.pop().unwrap().strip_prefix(data_dir.path()).unwrap().to_owned(), "kv/version")
     } else {
         (std::path::PathBuf::from("db"), "conf")
     };
-    // Logs may be allocated ahead: the written part ends at the last byte that isn't zero.
-    let written = std::fs::read(data_dir.path().join(&log)).unwrap();
+    // A file may be allocated ahead: the written part ends at the last byte that isn't zero.
+    let written = std::fs::read(data_dir.path().join(&damaged)).unwrap();
     let db_len = written.iter().rposition(|byte| *byte != 0).map_or(0, |last| last + 1) as u64;
 
     type Damage = Box<dyn Fn(&std::path::Path)>;
     let truncate = |fraction: f64| -> Damage {
-        let log = log.clone();
+        let damaged = damaged.clone();
         Box::new(move |dir: &std::path::Path| {
-            let file = std::fs::OpenOptions::new().write(true).open(dir.join(&log)).unwrap();
+            let file = std::fs::OpenOptions::new().write(true).open(dir.join(&damaged)).unwrap();
             file.set_len((db_len as f64 * fraction) as u64).unwrap();
         })
     };
     let overwrite = |fraction: f64| -> Damage {
-        let log = log.clone();
+        let damaged = damaged.clone();
         Box::new(move |dir: &std::path::Path| {
             use std::io::{Seek as _, Write as _};
-            let mut file = std::fs::OpenOptions::new().write(true).open(dir.join(&log)).unwrap();
+            let mut file = std::fs::OpenOptions::new().write(true).open(dir.join(&damaged)).unwrap();
             file.seek(std::io::SeekFrom::Start((db_len as f64 * fraction) as u64)).unwrap();
             file.write_all(&vec![0xA5; 64 * 1024]).unwrap();
         })
@@ -191,10 +196,10 @@ async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
             "format file torn",
             Box::new(move |dir: &std::path::Path| std::fs::write(dir.join(format_file), b"segment_si").unwrap()),
         ),
-        ("log cut at 40%", truncate(0.4)),
-        ("log cut at 60%", truncate(0.6)),
-        ("log cut at 80%", truncate(0.8)),
-        ("log cut at 95%", truncate(0.95)),
+        ("data file cut at 40%", truncate(0.4)),
+        ("data file cut at 60%", truncate(0.6)),
+        ("data file cut at 80%", truncate(0.8)),
+        ("data file cut at 95%", truncate(0.95)),
     ];
     // Where garbage lands decides whether the engine notices it (a torn tail is recovered silently),
     // so it is written at many places: some of them must be refused.
@@ -226,7 +231,7 @@ async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
         refused.push(damage);
     }
     assert!(refused.contains(&"format file torn"), "{refused:?}");
-    assert!(refused.len() >= 2, "garbage inside the log is refused too: {refused:?}");
+    assert!(refused.len() >= 2, "garbage inside the data file is refused too: {refused:?}");
 }
 
 /// Every file under `dir`.

@@ -498,7 +498,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             command: TokenCommand::Create { admin, user, space, read_only, expires_in_days, label, data },
         } => {
-            let engine = open_data_dir(&data)?;
+            let (engine, dir) = open_data_dir(&data)?;
             let made = async {
                 let user_id = match user {
                     Some(email) if !admin => Some(engine.user_by_email(&email)?.id),
@@ -509,7 +509,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 engine.create_token(NewToken { role, label, user_id, space, read_only, expires_at }).await
             }
             .await;
-            engine.close().context("flushing the database")?;
+            startup::close_engine(&engine, &dir)?;
             println!("{}", made?.0);
             Ok(())
         }
@@ -528,9 +528,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(args) => backup(args).await,
         Command::Restore(args) => restore(args).await,
         Command::Space { command: SpaceCommand::Copy { from, to, title, data } } => {
-            let engine = open_data_dir(&data)?;
+            let (engine, dir) = open_data_dir(&data)?;
             let copied = engine.copy_space(&Actor("cli".into()), &from, &to, title).await;
-            engine.close().context("flushing the database")?;
+            startup::close_engine(&engine, &dir)?;
             let space = copied?;
             let origin = space.copied_from.as_ref();
             println!(
@@ -582,12 +582,12 @@ async fn backup_data_dir(data: &DataArgs, archive: crate::backup::Archive) -> an
         "there is no Tend data directory at {}",
         config.data_dir.display()
     );
-    let engine = open_data_dir(data)?;
+    let (engine, dir) = open_data_dir(data)?;
     let copy = engine.clone();
     let written = tokio::task::spawn_blocking(move || archive.write_with(|out| Ok(copy.backup(out)?.bytes)))
         .await
         .context("the backup task failed")?;
-    engine.close().context("closing the database")?;
+    startup::close_engine(&engine, &dir)?;
     written
 }
 
@@ -626,19 +626,19 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Create { email, name, time_zone, locale, superadmin, data } => {
             let password = Some(read_password("Password (empty: none yet): ")?).filter(|p| !p.is_empty());
-            let engine = open_data_dir(&data)?;
+            let (engine, dir) = open_data_dir(&data)?;
             let new = NewUser { email, name, time_zone, locale, password, superadmin };
             let created = engine.create_user(new).await;
-            engine.close().context("flushing the database")?;
+            startup::close_engine(&engine, &dir)?;
             let user = created?;
             println!("{}", user.id);
             Ok(())
         }
         UserCommand::ResetPassword { email, data } => {
             let password = read_password("New password: ")?;
-            let engine = open_data_dir(&data)?;
+            let (engine, dir) = open_data_dir(&data)?;
             let reset = engine.reset_password(&email, password).await;
-            engine.close().context("flushing the database")?;
+            startup::close_engine(&engine, &dir)?;
             let user = reset?;
             println!("Password set for {} ({})", user.email, user.id);
             Ok(())
@@ -646,10 +646,12 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
     }
 }
 
-fn open_data_dir(data: &DataArgs) -> anyhow::Result<Engine> {
+/// The engine on the data dir `data` names, and that directory (to close it with
+/// [`startup::close_engine`]).
+fn open_data_dir(data: &DataArgs) -> anyhow::Result<(Engine, PathBuf)> {
     let config =
         Config::load(data.config.as_deref(), &Overrides { data_dir: data.data_dir.clone(), ..Default::default() })?;
-    startup::open_engine(EngineConfig::new(&config.data_dir))
+    Ok((startup::open_engine(EngineConfig::new(&config.data_dir))?, config.data_dir))
 }
 
 async fn pack(command: PackCommand) -> anyhow::Result<()> {
@@ -713,9 +715,9 @@ async fn pack(command: PackCommand) -> anyhow::Result<()> {
         PackCommand::Install { pack, space, sample_data, data } => {
             let loaded = packs::load(&pack)?;
             checked(&loaded, "; nothing installed").await?;
-            let engine = open_data_dir(&data)?;
+            let (engine, dir) = open_data_dir(&data)?;
             let installed = install_into(&engine, &loaded, &space, sample_data).await;
-            engine.close().context("flushing the database")?;
+            startup::close_engine(&engine, &dir)?;
             let installed = installed?;
             println!(
                 "Installed {} {} into space `{}`: {} form(s) and {} workflow(s) stored, {} sample record(s)",

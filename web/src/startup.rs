@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -108,12 +109,18 @@ impl Application {
         let _ = processor.await;
         let _ = scheduler.await;
         let _ = deliveries.await;
-        let closed = self.engine.close();
-        crate::data_dir::restrict(&self.config.data_dir)?;
-        closed.context("flushing the database")?;
+        close_engine(&self.engine, &self.config.data_dir)?;
         tracing::info!("stopped; database flushed");
         Ok(())
     }
+}
+
+/// Closes an engine opened by [`open_engine`] on `dir`, and makes private what closing wrote
+/// (the storage engine writes out its memtables as new files on close).
+pub fn close_engine(engine: &Engine, dir: &Path) -> anyhow::Result<()> {
+    let closed = engine.close();
+    crate::data_dir::restrict(dir)?;
+    closed.context("flushing the database")
 }
 
 /// Opens the engine in a data directory only its owner can read, turning "the database is in
