@@ -103,9 +103,16 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_by_itself() {
     assert_eq!(client.readiness().await.0, StatusCode::OK);
 }
 
-/// How `tend serve` on a data dir ended: `None` if it started serving (then it is killed),
-/// else its exit status and stderr.
-fn serve_outcome(data_dir: &std::path::Path) -> Option<(std::process::ExitStatus, String)> {
+/// How `tend serve` on a data dir ended up.
+enum Outcome {
+    /// It serves (killed when dropped).
+    Serving(ServerProcess),
+    /// It exited: its status and stderr.
+    Exited(std::process::ExitStatus, String),
+}
+
+/// Starts `tend serve` on a data dir and waits until it serves or exits.
+fn serve_outcome(data_dir: &std::path::Path) -> Outcome {
     use std::io::Read as _;
     let mut child = tend()
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
@@ -120,8 +127,8 @@ fn serve_outcome(data_dir: &std::path::Path) -> Option<(std::process::ExitStatus
     std::thread::spawn(move || {
         use std::io::BufRead as _;
         for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("Tend is listening on ") {
-                let _ = listening.send(());
+            if let Some(base) = line.strip_prefix("Tend is listening on ") {
+                let _ = listening.send(base.trim().to_owned());
             }
         }
     });
@@ -130,22 +137,25 @@ fn serve_outcome(data_dir: &std::path::Path) -> Option<(std::process::ExitStatus
         if let Some(status) = child.try_wait().expect("waiting for tend serve") {
             let mut stderr = String::new();
             child.stderr.take().expect("piped stderr").read_to_string(&mut stderr).expect("reading stderr");
-            return Some((status, stderr));
+            return Outcome::Exited(status, stderr);
         }
-        if serving.try_recv().is_ok() || Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
+        if let Ok(base) = serving.try_recv() {
+            // Nobody reads its stderr any more: a full pipe must not stall it.
+            let stderr = child.stderr.take().expect("piped stderr");
+            std::thread::spawn(move || std::io::copy(&mut std::io::BufReader::new(stderr), &mut std::io::sink()));
+            return Outcome::Serving(ServerProcess { child, base, token: None });
         }
+        assert!(Instant::now() < deadline, "tend serve neither served nor exited within 30 s");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 /// Damaged data files (one cut short, garbage written over part of one, a torn format
 /// file) end `tend serve` with one line saying the database is damaged and how to restore it,
-/// and a non-zero exit: never a panic or a backtrace. Damage the engine can recover from (it
+/// and a non-zero exit: never a panic or a backtrace. Damage the open does not see (the engine
 /// keeps the consistent prefix of its log, and reads a segment's blocks only when a query needs
-/// them) may start the server instead.
+/// them) may start the server instead; then every record reads back or answers a server error
+/// as a problem document, and the server goes on serving.
 #[tokio::test]
 async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
     let app = TestApp::spawn().await;
@@ -153,10 +163,12 @@ async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
     let path = records_path("cs", "account");
     let bodies: Vec<Value> =
         (0..600).map(|i| account(&format!("Account {i} {}", "x".repeat(5_000)), "growth", i % 100)).collect();
+    let mut ids = Vec::new();
     for created in futures::future::join_all(bodies.iter().map(|body| app.post(&path, body))).await {
-        assert_eq!(created.status(), StatusCode::CREATED);
+        ids.push(expect_json(created, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned());
     }
-    let (data_dir, _) = app.stop().await;
+    let (data_dir, token) = app.stop().await;
+    let client = reqwest::Client::new();
     // The file the records are in, and the small file that says its format: sled's log (`db`);
     // fjall's largest segment, since a clean stop writes fjall's memtables out to segments and
     // leaves its journal all but empty.
@@ -219,9 +231,27 @@ async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
             std::fs::copy(&entry, &target).unwrap();
         }
         apply(copy.path());
-        let Some((status, stderr)) = serve_outcome(copy.path()) else {
-            eprintln!("{damage}: the engine recovered what it could and the server started");
-            continue;
+        let (status, stderr) = match serve_outcome(copy.path()) {
+            Outcome::Exited(status, stderr) => (status, stderr),
+            Outcome::Serving(server) => {
+                // Damage the open did not see: every record is read back, or answered with a
+                // server error as a problem document, and the server goes on serving.
+                let mut failed = 0;
+                for id in &ids {
+                    let read = client.get(format!("{}{path}/{id}", server.base)).bearer_auth(&token).send().await;
+                    let read = read.unwrap_or_else(|err| panic!("{damage}: reading {id} got no answer: {err}"));
+                    if read.status() != StatusCode::OK {
+                        assert!(read.status().is_server_error(), "{damage}: {id} answered {}", read.status());
+                        let kind = read.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                        assert_eq!(kind.as_deref(), Some("application/problem+json"), "{damage}: {id}");
+                        failed += 1;
+                    }
+                }
+                let health = client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+                assert_eq!(health.status(), StatusCode::OK, "{damage}: the server goes on after the reads");
+                eprintln!("{damage}: the server started; {failed} of {} records answered an error", ids.len());
+                continue;
+            }
         };
         assert!(!status.success(), "{damage}: a failed start exits non-zero");
         assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{damage}: {stderr}");
