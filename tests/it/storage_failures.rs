@@ -103,53 +103,6 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_by_itself() {
     assert_eq!(client.readiness().await.0, StatusCode::OK);
 }
 
-/// How `tend serve` on a data dir ended up.
-enum Outcome {
-    /// It serves (killed when dropped).
-    Serving(ServerProcess),
-    /// It exited: its status and stderr.
-    Exited(std::process::ExitStatus, String),
-}
-
-/// Starts `tend serve` on a data dir and waits until it serves or exits.
-fn serve_outcome(data_dir: &std::path::Path) -> Outcome {
-    use std::io::Read as _;
-    let mut child = tend()
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawning tend serve");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (listening, serving) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead as _;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(base) = line.strip_prefix("Tend is listening on ") {
-                let _ = listening.send(base.trim().to_owned());
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().expect("waiting for tend serve") {
-            let mut stderr = String::new();
-            child.stderr.take().expect("piped stderr").read_to_string(&mut stderr).expect("reading stderr");
-            return Outcome::Exited(status, stderr);
-        }
-        if let Ok(base) = serving.try_recv() {
-            // Nobody reads its stderr any more: a full pipe must not stall it.
-            let stderr = child.stderr.take().expect("piped stderr");
-            std::thread::spawn(move || std::io::copy(&mut std::io::BufReader::new(stderr), &mut std::io::sink()));
-            return Outcome::Serving(ServerProcess { child, base, token: None });
-        }
-        assert!(Instant::now() < deadline, "tend serve neither served nor exited within 30 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Damaged data files (one cut short, garbage written over part of one, a torn format
 /// file) end `tend serve` with one line saying the database is damaged and how to restore it,
 /// and a non-zero exit: never a panic or a backtrace. Damage the open does not see (the engine
@@ -231,9 +184,9 @@ async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
             std::fs::copy(&entry, &target).unwrap();
         }
         apply(copy.path());
-        let (status, stderr) = match serve_outcome(copy.path()) {
-            Outcome::Exited(status, stderr) => (status, stderr),
-            Outcome::Serving(server) => {
+        let (status, stderr) = match ServerProcess::try_start(copy.path()) {
+            Err(exited) => exited,
+            Ok(server) => {
                 // Damage the open did not see: every record is read back, or answered with a
                 // server error as a problem document, and the server goes on serving.
                 let mut failed = 0;

@@ -94,6 +94,45 @@ impl ServerProcess {
         (ServerProcess { child, base, token }, banner)
     }
 
+    /// Starts `tend serve` on `data_dir` (stdin closed, stderr captured) and waits until it
+    /// serves or exits: for data dirs it may refuse. `Err` has its exit status and stderr.
+    pub fn try_start(data_dir: &Path) -> Result<ServerProcess, (std::process::ExitStatus, String)> {
+        use std::io::Read as _;
+        let mut child = tend()
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning tend serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (listening, serving) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(base) = line.strip_prefix("Tend is listening on ") {
+                    let _ = listening.send(base.trim().to_owned());
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().expect("waiting for tend serve") {
+                let mut stderr = String::new();
+                child.stderr.take().expect("piped stderr").read_to_string(&mut stderr).expect("reading stderr");
+                return Err((status, stderr));
+            }
+            if let Ok(base) = serving.try_recv() {
+                // Nobody reads its stderr any more: a full pipe must not stall it.
+                let stderr = child.stderr.take().expect("piped stderr");
+                std::thread::spawn(move || std::io::copy(&mut BufReader::new(stderr), &mut std::io::sink()));
+                return Ok(ServerProcess { child, base, token: None });
+            }
+            assert!(Instant::now() < deadline, "tend serve neither served nor exited within 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGTERM, then waits for the graceful shutdown; whether the process exited successfully.
     pub fn terminate(mut self) -> bool {
         let pid = self.child.id().to_string();

@@ -20,6 +20,7 @@ use std::fs::File;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::super::{BackendError, StorageConfig, StorageEngine, StoreError};
 
@@ -309,22 +310,22 @@ impl Db {
     ///
     /// `rotate_memtable` is outside fjall's documented API (the version is pinned);
     /// `settling_leaves_no_journal_holding_writes_to_replay` checks that it still does this.
-    pub(super) fn settle(&self, within: std::time::Duration) -> Result<(), StoreError> {
+    pub(super) fn settle(&self, within: Duration) -> Result<(), StoreError> {
         let Db::Fjall(fjall) = self else { return Ok(()) };
         for name in fjall.keyspace.list_partitions() {
             // The partition is open: this hands back its handle, options untouched.
             let partition = fjall.keyspace.open_partition(&name, fjall::PartitionCreateOptions::default())?;
             partition.rotate_memtable()?;
         }
-        let deadline = std::time::Instant::now() + within;
+        let deadline = Instant::now() + within;
         // The journal being written stays; the sealed ones go once their memtables are flushed.
         while fjall.keyspace.journal_count() > 1 {
-            if std::time::Instant::now() >= deadline {
+            if Instant::now() >= deadline {
                 let waited =
                     std::io::Error::new(std::io::ErrorKind::TimedOut, "the memtables were not flushed in time");
                 return Err(StoreError::backend(waited));
             }
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(5));
         }
         Ok(())
     }
@@ -645,7 +646,7 @@ mod tests {
             }
             db.flush().expect("flush");
             let holding = journals();
-            db.settle(std::time::Duration::from_secs(30)).expect("settle");
+            db.settle(Duration::from_secs(30)).expect("settle");
             let left = journals();
             assert!(holding.is_disjoint(&left), "journals {holding:?} held the writes; {left:?} are left");
         }
