@@ -124,6 +124,8 @@ pub enum ErrorCode {
     Conflict,
     /// The write may not be durable; retry later.
     Unavailable,
+    /// Stored data can't be read back: the data files are damaged.
+    StorageDamaged,
     /// A bug or corruption.
     Internal,
 }
@@ -140,6 +142,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::Forbidden => "forbidden",
             Self::Unavailable => "unavailable",
+            Self::StorageDamaged => "storage-damaged",
             Self::Internal => "internal",
         }
     }
@@ -157,6 +160,7 @@ impl EngineError {
             Self::Forbidden { .. } => ErrorCode::Forbidden,
             Self::SchemaChangeRefused { .. } | Self::TransitionRefused { .. } | Self::Busy(_) => ErrorCode::Conflict,
             Self::Store(StoreError::Durability(_) | StoreError::Closed) => ErrorCode::Unavailable,
+            Self::Store(StoreError::Unreadable(_)) => ErrorCode::StorageDamaged,
             Self::Store(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -188,15 +188,19 @@ async fn damaged_data_files_are_reported_in_one_line_without_a_panic() {
             Err(exited) => exited,
             Ok(server) => {
                 // Damage the open did not see: every record is read back, or answered with a
-                // server error as a problem document, and the server goes on serving.
+                // problem that says the data files are damaged, and the server goes on serving.
                 let mut failed = 0;
                 for id in &ids {
                     let read = client.get(format!("{}{path}/{id}", server.base)).bearer_auth(&token).send().await;
                     let read = read.unwrap_or_else(|err| panic!("{damage}: reading {id} got no answer: {err}"));
                     if read.status() != StatusCode::OK {
-                        assert!(read.status().is_server_error(), "{damage}: {id} answered {}", read.status());
+                        assert_eq!(read.status(), StatusCode::INTERNAL_SERVER_ERROR, "{damage}: {id}");
                         let kind = read.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
                         assert_eq!(kind.as_deref(), Some("application/problem+json"), "{damage}: {id}");
+                        let problem: Value = read.json().await.unwrap();
+                        assert_eq!(problem["type"], "urn:tend:problem:storage-damaged", "{damage}: {id}: {problem}");
+                        let detail = problem["detail"].as_str().unwrap_or_default();
+                        assert!(detail.contains("damaged") && detail.contains("restore"), "{damage}: {detail}");
                         failed += 1;
                     }
                 }

@@ -97,6 +97,13 @@ pub enum StoreError {
     /// The database could not be read or written.
     #[error("storage error: {0}")]
     Backend(#[source] BackendError),
+    /// Part of the database's files could not be read back (the engine found a block it
+    /// can't decompress or whose checksum is wrong): damage the open did not see, since a
+    /// storage engine reads its data blocks only when a read needs them.
+    #[error(
+        "part of the stored data can't be read back, its files are damaged ({0}); restore the data dir from a backup copy"
+    )]
+    Unreadable(#[source] BackendError),
     /// A value could not be encoded for storage.
     #[error("encoding a stored value: {0}")]
     Encoding(#[source] Arc<serde_json::Error>),

@@ -102,7 +102,7 @@ impl From<EngineError> for ApiError {
             ErrorCode::BadQuery => StatusCode::BAD_REQUEST,
             ErrorCode::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::StorageDamaged | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status.is_server_error() {
             tracing::error!(error = %err, "request failed");

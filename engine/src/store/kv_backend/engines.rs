@@ -28,13 +28,25 @@ pub(super) use sled::IVec;
 
 impl From<sled::Error> for StoreError {
     fn from(err: sled::Error) -> Self {
-        Self::backend(err)
+        match err {
+            sled::Error::Corruption { .. } => Self::Unreadable(Arc::new(err)),
+            err => Self::backend(err),
+        }
     }
 }
 
 impl From<fjall::Error> for StoreError {
     fn from(err: fjall::Error) -> Self {
-        Self::backend(err)
+        match err {
+            fjall::Error::Storage(
+                fjall::LsmError::Decompress(_)
+                | fjall::LsmError::Decode(_)
+                | fjall::LsmError::InvalidChecksum(_)
+                | fjall::LsmError::Unrecoverable,
+            )
+            | fjall::Error::Decode(_) => Self::Unreadable(Arc::new(err)),
+            err => Self::backend(err),
+        }
     }
 }
 
@@ -655,6 +667,51 @@ mod tests {
         for key in &written {
             assert_eq!(tree.get(key).expect("read").as_deref(), Some(&b"value"[..]), "{key:?} after a reopen");
         }
+    }
+
+    /// A data block that can't be read back is told apart from other storage errors, so the
+    /// API can say the files are damaged (the open reads no data block, so it can't).
+    #[test]
+    fn a_damaged_segment_reads_as_unreadable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys: Vec<Vec<u8>> = (0..2_000u32).map(|n| [&b"r"[..], &n.to_be_bytes()].concat()).collect();
+        {
+            let db = fjall_db(dir.path());
+            let tree = db.open_tree_with_families("data", &FAMILIES).expect("tree");
+            for (n, key) in keys.iter().enumerate() {
+                tree.insert(key, format!("value {n} {}", "x".repeat(200)).into_bytes()).expect("insert");
+            }
+            db.flush().expect("flush");
+            db.settle(Duration::from_secs(30)).expect("settle");
+        }
+        let segment = walk(&dir.path().join(FJALL_DIR).join("partitions"))
+            .into_iter()
+            .filter(|path| path.components().any(|part| part.as_os_str() == "segments"))
+            .max_by_key(|path| std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0))
+            .expect("a segment");
+        let mut bytes = std::fs::read(&segment).expect("segment");
+        let middle = bytes.len() / 4;
+        bytes[middle..middle + 256].fill(0xA5);
+        std::fs::write(&segment, bytes).expect("damage");
+        let db = fjall_db(dir.path());
+        let tree = db.open_tree_with_families("data", &FAMILIES).expect("tree");
+        let mut unreadable = 0;
+        for key in &keys {
+            match tree.get(key) {
+                Ok(_) => {}
+                Err(StoreError::Unreadable(_)) => unreadable += 1,
+                Err(other) => panic!("{key:?}: {other}"),
+            }
+        }
+        assert!(unreadable > 0, "the damage was read past");
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+        entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .flat_map(|path| if path.is_dir() { walk(&path) } else { vec![path] })
+            .collect()
     }
 
     /// sled keeps a tree in one B-tree whatever its families.
