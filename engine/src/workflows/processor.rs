@@ -882,7 +882,8 @@ impl Engine {
 }
 
 /// Whether a storage error may pass by itself (the disk, the database), so the event is
-/// retried rather than given up; the rest (undecodable data, encoding) come from the event.
+/// retried rather than given up; the rest (data that can't be decoded, or read back from
+/// damaged files, and encoding) stay as they are however often it is retried.
 fn is_transient(err: &StoreError) -> bool {
     matches!(
         err,

@@ -153,3 +153,25 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use engine::StoreError;
+
+    use super::*;
+
+    #[test]
+    fn damaged_files_are_a_problem_of_their_own_that_says_to_restore() {
+        let unreadable = StoreError::Unreadable(Arc::new(std::io::Error::other("block checksum mismatch")));
+        let problem = ApiError::from(EngineError::Store(unreadable));
+        assert_eq!((problem.status, problem.kind), (StatusCode::INTERNAL_SERVER_ERROR, "storage-damaged"));
+        assert!(problem.detail.contains("damaged") && problem.detail.contains("restore"), "{}", problem.detail);
+
+        let other = StoreError::Backend(Arc::new(std::io::Error::other("a disk error")));
+        let problem = ApiError::from(EngineError::Store(other));
+        assert_eq!((problem.status, problem.kind), (StatusCode::INTERNAL_SERVER_ERROR, "internal"));
+        assert_eq!(problem.detail, "internal error; see the server log");
+    }
+}

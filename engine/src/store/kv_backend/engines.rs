@@ -37,15 +37,22 @@ impl From<sled::Error> for StoreError {
 
 impl From<fjall::Error> for StoreError {
     fn from(err: fjall::Error) -> Self {
-        match err {
+        let damaged = match &err {
             fjall::Error::Storage(
                 fjall::LsmError::Decompress(_)
                 | fjall::LsmError::Decode(_)
                 | fjall::LsmError::InvalidChecksum(_)
                 | fjall::LsmError::Unrecoverable,
             )
-            | fjall::Error::Decode(_) => Self::Unreadable(Arc::new(err)),
-            err => Self::backend(err),
+            | fjall::Error::Decode(_) => true,
+            // A block whose damaged header gives a length past the end of its file.
+            fjall::Error::Storage(fjall::LsmError::Io(io)) => io.kind() == std::io::ErrorKind::UnexpectedEof,
+            _ => false,
+        };
+        if damaged {
+            Self::Unreadable(Arc::new(err))
+        } else {
+            Self::backend(err)
         }
     }
 }
