@@ -87,6 +87,31 @@ pub(super) fn form_version(space: &SpaceName, form: &FormName, version: u32) -> 
     key
 }
 
+/// `key` as a person reads it in an error: a record's key as `record {space}/{form}/{id}`, an
+/// event's as `event {seq}`, any other with its non-printable bytes escaped (`\x00`).
+pub(super) fn printable(key: &[u8]) -> String {
+    match key.split_first() {
+        Some((&RECORD, rest)) if rest.len() > 16 => {
+            let (names, id) = rest.split_at(rest.len() - 16);
+            let mut parts = names.split(|&byte| byte == SEP);
+            if let (Some(space), Some(form), Some(b""), None, Ok(id)) =
+                (parts.next(), parts.next(), parts.next(), parts.next(), Uuid::from_slice(id))
+            {
+                if let (Ok(space), Ok(form)) = (std::str::from_utf8(space), std::str::from_utf8(form)) {
+                    return format!("record {space}/{form}/{id}");
+                }
+            }
+        }
+        Some((&EVENT, seq)) => {
+            if let Ok(seq) = <[u8; 8]>::try_from(seq) {
+                return format!("event {}", u64::from_be_bytes(seq));
+            }
+        }
+        _ => {}
+    }
+    key.escape_ascii().to_string()
+}
+
 /// `data`: `r{space}\0{form}\0` → all records of a form.
 pub(super) fn records_of(space: &SpaceName, form: &FormName) -> Vec<u8> {
     kind(RECORD, &[space.as_str().as_bytes(), form.as_str().as_bytes()])
@@ -547,4 +572,19 @@ pub(super) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     }
     // Only an all-0xFF prefix gets here; nothing sorts after it except longer keys.
     vec![u8::MAX; prefix.len() + 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_as_what_they_name_in_errors() {
+        let (space, form) = (SpaceName::parse("cs").expect("name"), FormName::parse("account").expect("name"));
+        let id = Uuid::from_u128(0x0192_3456_789a_7bcd_8ef0_1234_5678_9abc);
+        assert_eq!(printable(&record(&space, &form, &id)), format!("record cs/account/{id}"));
+        assert_eq!(printable(&event(42)), "event 42");
+        assert_eq!(printable(&[INDEX, b'c', SEP, 0xFF]), "ic\\x00\\xff");
+        assert_eq!(printable(&[RECORD, b'c', SEP, 1]), "rc\\x00\\x01");
+    }
 }

@@ -1807,7 +1807,7 @@ fn nesting(json: &[u8]) -> usize {
 }
 
 pub(super) fn corrupt(key: &[u8], reason: &str) -> StoreError {
-    StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: reason.to_owned() }
+    StoreError::Corrupt { key: keys::printable(key), reason: reason.to_owned() }
 }
 
 #[cfg(test)]
