@@ -917,6 +917,14 @@ mod tests {
     use crate::workflows::RunFilter;
     use crate::{Actor, EngineConfig, FormName};
 
+    /// A damaged file stays damaged: its event is passed, where a disk error is retried.
+    #[test]
+    fn damaged_files_are_not_retried_as_a_disk_error_is() {
+        let cause = || Arc::new(std::io::Error::other("read")) as crate::store::BackendError;
+        assert!(!is_transient(&StoreError::Unreadable(cause())));
+        assert!(is_transient(&StoreError::Backend(cause())));
+    }
+
     fn cs() -> SpaceName {
         SpaceName::from_static("cs")
     }

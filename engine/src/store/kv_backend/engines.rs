@@ -37,22 +37,17 @@ impl From<sled::Error> for StoreError {
 
 impl From<fjall::Error> for StoreError {
     fn from(err: fjall::Error) -> Self {
-        let damaged = match &err {
+        use fjall::LsmError as Lsm;
+        match &err {
             fjall::Error::Storage(
-                fjall::LsmError::Decompress(_)
-                | fjall::LsmError::Decode(_)
-                | fjall::LsmError::InvalidChecksum(_)
-                | fjall::LsmError::Unrecoverable,
+                Lsm::Decompress(_) | Lsm::Decode(_) | Lsm::InvalidChecksum(_) | Lsm::Unrecoverable,
             )
-            | fjall::Error::Decode(_) => true,
+            | fjall::Error::Decode(_) => Self::Unreadable(Arc::new(err)),
             // A block whose damaged header gives a length past the end of its file.
-            fjall::Error::Storage(fjall::LsmError::Io(io)) => io.kind() == std::io::ErrorKind::UnexpectedEof,
-            _ => false,
-        };
-        if damaged {
-            Self::Unreadable(Arc::new(err))
-        } else {
-            Self::backend(err)
+            fjall::Error::Storage(Lsm::Io(io)) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Self::Unreadable(Arc::new(err))
+            }
+            _ => Self::backend(err),
         }
     }
 }
@@ -674,6 +669,21 @@ mod tests {
         for key in &written {
             assert_eq!(tree.get(key).expect("read").as_deref(), Some(&b"value"[..]), "{key:?} after a reopen");
         }
+    }
+
+    /// Which engine errors say the files are damaged: those the files themselves cause, not a
+    /// disk that fails for now (a full one), which the processor retries.
+    #[test]
+    fn engine_errors_that_mean_damaged_files_are_unreadable() {
+        use std::io::{Error, ErrorKind};
+        let io = |kind: ErrorKind| fjall::Error::Storage(fjall::LsmError::Io(Error::new(kind, "read")));
+        let unreadable = |err: StoreError| matches!(err, StoreError::Unreadable(_));
+        assert!(unreadable(io(ErrorKind::UnexpectedEof).into()));
+        assert!(unreadable(fjall::Error::Storage(fjall::LsmError::Unrecoverable).into()));
+        assert!(unreadable(sled::Error::Corruption { at: None, bt: () }.into()));
+        assert!(matches!(io(ErrorKind::StorageFull).into(), StoreError::Backend(_)));
+        assert!(matches!(fjall::Error::Poisoned.into(), StoreError::Backend(_)));
+        assert!(matches!(sled::Error::Io(Error::other("disk")).into(), StoreError::Backend(_)));
     }
 
     /// A data block that can't be read back is told apart from other storage errors, so the
